@@ -1,0 +1,81 @@
+"""Plotly charts. They take frames computed by the core and only draw them.
+
+Colours: the Okabe-Ito palette (safe for colour-blind readers); good and bad follow the
+indicator's direction, so "meets the target" is always blue and "misses" always vermillion.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from reformkpi import formatting
+from reformkpi.i18n import t
+from reformkpi.metrics import Kpi
+
+GOOD, BAD, NEUTRAL, INK = "#0072B2", "#D55E00", "#999999", "#222222"
+SEPARATORS = {"vi": ",.", "en": ".,"}  # Plotly: decimal mark, then thousands separator
+
+
+def _name(ind: pd.Series, lang: str) -> str:
+    return ind["short_vi" if lang == "vi" else "short_en"]
+
+
+def _axis_title(ind: pd.Series, lang: str) -> str:
+    return _name(ind, lang) + (" (%)" if ind["measure"] in ("percent", "points") else "")
+
+
+def _layout(fig: go.Figure, title: str, lang: str, height: int) -> go.Figure:
+    fig.update_layout(title={"text": formatting.label(title), "x": 0, "xanchor": "left", "font": {"size": 18}},
+                      separators=SEPARATORS[lang], template="plotly_white", height=height,
+                      font={"size": 14}, margin={"l": 10, "r": 20, "t": 60, "b": 40},
+                      hoverlabel={"font_size": 14}, legend={"orientation": "h", "y": -0.12})
+    return fig
+
+
+def unit_values(table: pd.DataFrame, ind: pd.Series, k: Kpi, lang: str, version: int) -> go.Figure:
+    """Each unit's value for one period as bars, best on top, with the target as a line."""
+    best_first = table.sort_values("value", ascending=ind["direction"] != "higher_better")
+    df = best_first.iloc[::-1]  # Plotly draws the first bar at the bottom
+    status = df["meets_target"].map({True: "meets", False: "misses"}).fillna("none")
+    colors = status.map({"meets": GOOD, "misses": BAD, "none": NEUTRAL})
+    hover = [
+        f"<b>{formatting.label(r['name'])}</b><br>{formatting.label(_name(ind, lang))}: "
+        f"{formatting.value(r['value'], ind['measure'], lang)}<br>"
+        f"{t('table.target', lang)}: {formatting.value(r['target'], ind['measure'], lang)}<br>"
+        f"{t('table.rank', lang)}: {r['rank']}/{r['n_peers']}<br>{t('hover.version', lang)}: {version}"
+        for _, r in df.iterrows()]
+    fig = go.Figure(go.Bar(x=df["value"], y=[formatting.label(n) for n in df["name"]], orientation="h",
+                           marker_color=colors.tolist(), hovertext=hover, hoverinfo="text",
+                           text=[formatting.value(v, ind["measure"], lang) for v in df["value"]],
+                           textposition="auto", name=_name(ind, lang)))
+    if k.target is not None:
+        fig.add_vline(x=k.target, line={"color": INK, "dash": "dash", "width": 2},
+                      annotation_text=f"{t('chart.target', lang)} {formatting.value(k.target, ind['measure'], lang)}",
+                      annotation_position="top")
+        title = t("chart.gap_title", lang, indicator=_name(ind, lang), period=formatting.period_label(k.period, lang),
+                  n=k.n_below_target, total=k.n_units, target=formatting.value(k.target, ind["measure"], lang))
+    else:
+        title = t("chart.values_title", lang, indicator=_name(ind, lang), period=formatting.period_label(k.period, lang))
+    fig.update_xaxes(title=_axis_title(ind, lang))
+    fig.update_yaxes(title=None, automargin=True)
+    return _layout(fig, title, lang, height=140 + 28 * len(df))
+
+
+def province_trend(trend: pd.DataFrame, ind: pd.Series, lang: str, version: int) -> go.Figure:
+    """The province-wide value by year, with the target of each year as a dashed step."""
+    hover = [f"{p}: {formatting.value(v, ind['measure'], lang)}<br>{t('hover.version', lang)}: {version}"
+             for p, v in zip(trend["period"], trend["value"])]
+    fig = go.Figure(go.Scatter(x=trend["period"], y=trend["value"], mode="lines+markers", name=t("chart.province", lang),
+                               line={"color": GOOD, "width": 3}, marker={"size": 9}, hovertext=hover, hoverinfo="text"))
+    if trend["target"].notna().any():
+        fig.add_trace(go.Scatter(x=trend["period"], y=trend["target"], mode="lines", name=t("chart.target", lang),
+                                 line={"color": INK, "dash": "dash", "shape": "hvh"}, hoverinfo="skip"))
+    fig.update_xaxes(title=t("axis.year", lang), type="category")
+    fig.update_yaxes(title=_axis_title(ind, lang))
+    return _layout(fig, t("chart.trend_title", lang, indicator=_name(ind, lang)), lang, height=420)
+
+
+def show(fig: go.Figure, key: str) -> None:
+    st.plotly_chart(fig, key=key, config={"displaylogo": False})

@@ -1,0 +1,65 @@
+"""Data access for pages: one Dataset per data version, and core results cached by version.
+
+A new commit changes the version, so every cached result keyed by the old one is simply not
+asked for again: the next rerun sees the new data at once.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+import streamlit as st
+
+from reformkpi import config
+from reformkpi.metrics import Dataset
+from reformkpi.store import Store
+
+
+@dataclass(frozen=True)
+class DataRef:
+    """Which data a view shows: a store, an observation version and the catalog versions."""
+
+    uri: str
+    version: int
+    catalog_versions: tuple[int, ...]
+
+
+@st.cache_data(ttl=2, show_spinner=False)
+def _latest(uri: str) -> tuple[int, tuple[int, ...]] | None:
+    # A short TTL: reading the Delta log on every rerun of every session is wasted work.
+    store = Store(uri)
+    return (store.version(), store.catalog_versions()) if store.exists() else None
+
+
+def current(uri: str | None = None) -> DataRef | None:
+    """The latest version of the live store, or None if there is no store yet."""
+    uri = uri or config.store_uri()
+    latest = _latest(uri)
+    return None if latest is None else DataRef(uri, *latest)
+
+
+def forget_latest() -> None:
+    """After a commit in this session: look the version up again at once."""
+    _latest.clear()
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def dataset(ref: DataRef) -> Dataset:
+    return Dataset.open(Store(ref.uri), ref.version, ref.catalog_versions)
+
+
+def query(fn, ref: DataRef, *args):
+    """Call a core function `fn(dataset, *args)`, cached by data version and arguments."""
+    return _query(fn.__module__, fn.__qualname__, ref, args)
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _query(module: str, name: str, ref: DataRef, args: tuple):
+    return getattr(importlib.import_module(module), name)(dataset(ref), *args)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def history(uri: str, version: int):
+    """The store's history as of a version (the version is in the key so a commit refreshes it)."""
+    return Store(uri).history()

@@ -1,0 +1,45 @@
+"""Headline tiles: value, change against the previous period, target and gap, units below target."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from reformkpi import formatting, periods
+from reformkpi.i18n import t
+from reformkpi.metrics import Kpi
+
+
+def _gap_unit(measure: str, lang: str) -> str:
+    return " " + t("unit.points", lang) if measure in ("percent", "points") else ""
+
+
+def tile(k: Kpi, ind: pd.Series, lang: str) -> None:
+    name = ind["short_vi" if lang == "vi" else "short_en"]
+    value = formatting.value(k.value, ind["measure"], lang) if k.value is not None else t("kpi.no_data", lang)
+    delta, color, arrow = None, "off", "off"
+    if k.change is not None:
+        unit = _gap_unit(ind["measure"], lang)
+        delta = formatting.signed(k.change, lang) + unit
+        good = (k.change > 0) == (ind["direction"] == "higher_better")
+        color = "gray" if round(k.change, 1) == 0 else ("green" if good else "red")
+        arrow = "off" if round(k.change, 1) == 0 else ("up" if k.change > 0 else "down")
+    st.metric(name, value, delta, delta_color=color, delta_arrow=arrow, border=True,
+              help=t("kpi.formula", lang, formula=k.formula) if k.formula else ind["name_vi" if lang == "vi" else "name_en"],
+              delta_description=t("kpi.vs_previous", lang, period=formatting.period_label(periods.previous(k.period), lang))
+              if delta else None)
+    if k.target is None:
+        st.caption(t("kpi.no_target", lang))
+        return
+    if k.gap is not None:
+        status = t("kpi.met" if k.meets_target else "kpi.missed", lang)
+        st.caption(t("kpi.target", lang, target=formatting.value(k.target, ind["measure"], lang), status=status,
+                     gap=formatting.number(abs(k.gap), lang) + _gap_unit(ind["measure"], lang)))
+    if k.n_units:
+        st.caption(t("kpi.below", lang, n=k.n_below_target, total=k.n_units))
+
+
+def row(kpis: list[tuple[Kpi, pd.Series]], lang: str) -> None:
+    for col, (k, ind) in zip(st.columns(len(kpis)), kpis):
+        with col:
+            tile(k, ind, lang)

@@ -1,0 +1,45 @@
+"""What every page shares: the interface language, the data it shows, and the page header."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components import data
+from reformkpi import config, formatting
+from reformkpi.i18n import DEFAULT, LANGUAGES, t
+
+LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
+
+
+def language_picker() -> str:
+    """The language selector (in the sidebar, kept in the URL as ?lang=en)."""
+    return st.sidebar.selectbox(t("app.language"), LANGUAGES, format_func=LANGUAGE_NAMES.get,
+                                key="lang", bind="query-params")
+
+
+def language() -> str:
+    return st.session_state.get("lang") or DEFAULT
+
+
+def require_data(lang: str) -> data.DataRef:
+    """The live data, or a clear message and a stop if there is no store yet."""
+    ref = data.current()
+    if ref is None:
+        st.error(t("data.missing", lang, uri=config.store_uri()))
+        st.stop()
+    return ref
+
+
+def header(title: str, ref: data.DataRef, lang: str) -> None:
+    """Page title, the data version it shows, and the illustrative-data label where it applies."""
+    st.title(title)
+    hist = data.history(ref.uri, ref.version)
+    row = hist[hist["version"] == ref.version]
+    when = formatting.timestamp(row["timestamp"].iloc[0], lang) if not row.empty else ""
+    st.caption(t("data.version", lang, version=ref.version, time=when))
+    if _is_demo(hist):
+        st.info(t("data.demo", lang), icon=":material/science:")
+
+
+def _is_demo(hist) -> bool:
+    return "operation" in hist and (hist["operation"] == "demo").any()

@@ -1,0 +1,32 @@
+"""Tables, with values written the way the interface language writes numbers."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from reformkpi import formatting
+from reformkpi.i18n import t
+
+
+def _rank_change(x, lang: str) -> str:
+    if pd.isna(x):
+        return t("table.new", lang)
+    return "–" if x == 0 else (f"▲ {x}" if x > 0 else f"▼ {-x}")
+
+
+def league(table: pd.DataFrame, ind: pd.Series, lang: str) -> None:
+    """A league table: rank, unit, value, change, target, gap, grade, rank change."""
+    m = ind["measure"]
+    gap_unit = " " + t("unit.points", lang) if m in ("percent", "points") else ""
+    shown = pd.DataFrame({
+        t("table.rank", lang): table["rank"],
+        t("table.unit", lang): table["name"],
+        t("table.value", lang): [formatting.value(v, m, lang) for v in table["value"]],
+        t("table.change", lang): [formatting.signed(v, lang) for v in table["change"]],
+        t("table.target", lang): [formatting.value(v, m, lang) for v in table["target"]],
+        t("table.gap", lang): [formatting.signed(v, lang) + gap_unit if pd.notna(v) else "–" for v in table["gap"]],
+        t("table.grade", lang): table["grade_label"].fillna(""),
+        t("table.rank_change", lang): [_rank_change(v, lang) for v in table["rank_change"]],
+    })
+    st.dataframe(shown, hide_index=True, width="stretch")

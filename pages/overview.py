@@ -1,0 +1,43 @@
+"""Tổng quan: headline indicators, units against the target, the province trend, the league table."""
+
+import streamlit as st
+
+from components import charts, data, filters, kpi_tiles, shell, tables
+from reformkpi import formatting, metrics
+from reformkpi.i18n import t
+
+lang = shell.language()
+ref = shell.require_data(lang)
+catalog = data.dataset(ref).catalog
+shell.header(t("overview.title", lang), ref, lang)
+
+years, default_year = data.query(metrics.year_choices, ref)
+sel = filters.common(years, default_year, lang)
+if not sel.quarter and (last := data.query(metrics.latest_quarter, ref, sel.year)) and not last.endswith("Q4"):
+    st.caption(t("overview.partial_year", lang, year=sel.year, period=formatting.period_label(last, lang)))
+
+st.subheader(t("overview.headline", lang, period=formatting.period_label(sel.period, lang)))
+headline = catalog.indicators[catalog.indicators["headline"]]
+kpi_tiles.row([(data.query(metrics.kpi, ref, i, sel.period, sel.level, lang), catalog.indicator(i))
+               for i in headline["indicator_id"]], lang)
+
+st.subheader(t("overview.units_section", lang))
+indicator_id = filters.indicator(catalog.indicators[catalog.indicators["ranked"]], lang)
+ind = catalog.indicator(indicator_id)
+k = data.query(metrics.kpi, ref, indicator_id, sel.period, sel.level, lang)
+table = data.query(metrics.league_table, ref, indicator_id, sel.period, sel.level, lang)
+if table.empty:
+    st.warning(t("empty.no_data", lang, indicator=ind["short_vi" if lang == "vi" else "short_en"],
+                 period=formatting.period_label(sel.period, lang)))
+else:
+    left, right = st.columns([3, 2])
+    with left:
+        charts.show(charts.unit_values(table, ind, k, lang, ref.version), key="overview_units")
+    with right:
+        trend = data.query(metrics.province_trend, ref, indicator_id, sel.level)
+        charts.show(charts.province_trend(trend, ind, lang, ref.version), key="overview_trend")
+        if k.formula:
+            st.caption(t("kpi.formula", lang, formula=k.formula))
+    st.markdown("**" + t("table.title", lang, indicator=ind["short_vi" if lang == "vi" else "short_en"],
+                         period=formatting.period_label(k.period, lang)) + "**")
+    tables.league(table, ind, lang)

@@ -1,0 +1,3 @@
+from reformkpi.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,174 @@
+"""The catalog: units, indicators, targets and grade bands, as a province edits them (CSV files).
+
+The catalog is data, not code: `load_dir` reads the four CSV files, the store keeps them as
+versioned tables, and everything else asks this module what an indicator or a unit is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from reformkpi import periods
+
+CATALOG_TABLES = ("units", "indicators", "targets", "grade_bands")
+LEVELS = ("province", "department", "district", "commune")
+MEASURES = ("percent", "points", "count", "days", "score")
+ROLLUPS = ("sum", "mean", "last", "first", "derived")
+
+
+class CatalogError(ValueError):
+    pass
+
+
+def _text(df: pd.DataFrame, cols) -> None:
+    for c in cols:
+        df[c] = df[c].fillna("").astype(str).str.strip()
+
+
+def normalise(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Give every catalog table its column types; raise CatalogError on a broken reference."""
+    units = tables["units"].copy()
+    _text(units, ["unit_id", "name_vi", "name_en", "short_name_vi", "level", "parent_id",
+                  "successor_id", "aliases"])
+    for c in ("active_from", "active_to"):
+        units[c] = pd.to_datetime(units[c].replace("", None), errors="raise").dt.date
+    ind = tables["indicators"].copy()
+    _text(ind, ["indicator_id", "name_vi", "name_en", "short_vi", "short_en", "family",
+                "measure", "direction", "frequency", "rollup", "numerator", "denominator"])
+    ind["scale"] = pd.to_numeric(ind["scale"].replace("", None)).fillna(1.0).astype(float)
+    for flag in ("ranked", "headline"):
+        ind[flag] = ind.get(flag, pd.Series(False, index=ind.index)).astype(str).str.lower().isin(["true", "1", "yes"])
+    ind["sort"] = pd.to_numeric(ind["sort"]).astype(int)
+    targets = tables["targets"].copy()
+    _text(targets, ["indicator_id", "unit_id", "source"])
+    for c in ("year_from", "year_to"):
+        targets[c] = pd.to_numeric(targets[c]).astype(int)
+    targets["value"] = pd.to_numeric(targets["value"]).astype(float)
+    bands = tables["grade_bands"].copy()
+    _text(bands, ["family", "grade_id", "label_vi", "label_en", "source"])
+    bands["min_value"] = pd.to_numeric(bands["min_value"].replace("", None)).astype(float)
+    out = {"units": units, "indicators": ind, "targets": targets, "grade_bands": bands}
+    _check(out)
+    return out
+
+
+def _check(t: dict[str, pd.DataFrame]) -> None:
+    units, ind = t["units"], t["indicators"]
+    ids = set(units["unit_id"])
+    problems = []
+    if units["unit_id"].duplicated().any():
+        problems.append("units: duplicate unit_id " + ", ".join(units.loc[units["unit_id"].duplicated(), "unit_id"]))
+    for col in ("parent_id", "successor_id"):
+        bad = units.loc[(units[col] != "") & ~units[col].isin(ids), col]
+        problems += [f"units: {col} {v!r} is not a unit" for v in bad]
+    problems += [f"units: level {v!r} unknown" for v in set(units["level"]) - set(LEVELS)]
+    iids = set(ind["indicator_id"])
+    problems += [f"indicators: measure {v!r} unknown" for v in set(ind["measure"]) - set(MEASURES)]
+    problems += [f"indicators: rollup {v!r} unknown" for v in set(ind["rollup"]) - set(ROLLUPS)]
+    for _, row in ind[ind["rollup"] == "derived"].iterrows():
+        for part in _terms(row["numerator"]) + _terms(row["denominator"]):
+            if part not in iids:
+                problems.append(f"indicators: {row['indicator_id']} refers to unknown {part!r}")
+    bad_t = t["targets"].loc[~t["targets"]["indicator_id"].isin(iids), "indicator_id"]
+    problems += [f"targets: indicator {v!r} unknown" for v in bad_t]
+    if problems:
+        raise CatalogError("; ".join(problems))
+
+
+def _terms(expr: str) -> list[str]:
+    return [p.strip() for p in expr.split("+") if p.strip()]
+
+
+def load_dir(path: Path) -> dict[str, pd.DataFrame]:
+    raw = {name: pd.read_csv(Path(path) / f"{name}.csv", dtype=str, keep_default_na=False)
+           for name in CATALOG_TABLES}
+    return normalise(raw)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    units: pd.DataFrame
+    indicators: pd.DataFrame
+    targets: pd.DataFrame
+    grade_bands: pd.DataFrame
+
+    @classmethod
+    def from_tables(cls, tables: dict[str, pd.DataFrame]) -> Catalog:
+        t = normalise(tables)
+        return cls(t["units"], t["indicators"].sort_values("sort", kind="stable"),
+                   t["targets"], t["grade_bands"])
+
+    def indicator(self, indicator_id: str) -> pd.Series:
+        rows = self.indicators[self.indicators["indicator_id"] == indicator_id]
+        if rows.empty:
+            raise CatalogError(f"unknown indicator {indicator_id!r}")
+        return rows.iloc[0]
+
+    def unit(self, unit_id: str) -> pd.Series:
+        rows = self.units[self.units["unit_id"] == unit_id]
+        if rows.empty:
+            raise CatalogError(f"unknown unit {unit_id!r}")
+        return rows.iloc[0]
+
+    def components(self, indicator_id: str) -> tuple[list[str], list[str]]:
+        """Numerator and denominator terms of a derived indicator (each a sum of stored ones)."""
+        row = self.indicator(indicator_id)
+        return _terms(row["numerator"]), _terms(row["denominator"])
+
+    def formula_text(self, indicator_id: str, lang: str = "vi") -> str:
+        """The formula in words, for display next to the number."""
+        row = self.indicator(indicator_id)
+        if row["rollup"] != "derived":
+            return ""
+        col = "short_vi" if lang == "vi" else "short_en"
+        name = lambda i: self.indicator(i)[col]  # noqa: E731
+        num, den = self.components(indicator_id)
+        text = " + ".join(name(i) for i in num)
+        if den:
+            text = (f"({text})" if len(num) > 1 else text) + " / (" + " + ".join(name(i) for i in den) + ")"
+        if row["scale"] != 1:
+            text += f" × {row['scale']:g}"
+        return f"{row[col]} = {text}"
+
+    def predecessors(self, unit_id: str) -> list[str]:
+        """Every unit that was merged or renamed, directly or in steps, into unit_id."""
+        direct = self.units.loc[self.units["successor_id"] == unit_id, "unit_id"].tolist()
+        out = []
+        for u in direct:
+            out += [u] + self.predecessors(u)
+        return out
+
+    def lineage(self, unit_id: str) -> list[str]:
+        return [unit_id] + self.predecessors(unit_id)
+
+    def active_units(self, period: str, level: str | None = None) -> pd.DataFrame:
+        """Units in office at the end of the period (the rule for which unit a figure belongs to)."""
+        end = periods.end(period)
+        u = self.units
+        on = (u["active_from"].isna() | (u["active_from"] <= end)) & (u["active_to"].isna() | (u["active_to"] >= end))
+        if level:
+            on &= u["level"] == level
+        return u[on]
+
+    def is_active(self, unit_id: str, period: str) -> bool:
+        return unit_id in set(self.active_units(period)["unit_id"])
+
+    def grades(self, family: str, values: pd.Series) -> pd.Series:
+        """Grade id of each value by the family's bands: a value at a band's minimum is in the band."""
+        bands = self.grade_bands[self.grade_bands["family"] == family]
+        out = pd.Series(pd.NA, index=values.index, dtype="object")
+        if bands.empty:
+            return out
+        floor = bands[bands["min_value"].isna()]
+        for _, b in bands.dropna(subset=["min_value"]).sort_values("min_value").iterrows():
+            out[values >= b["min_value"]] = b["grade_id"]
+        if not floor.empty:
+            out[values.notna() & out.isna()] = floor.iloc[0]["grade_id"]
+        return out
+
+    def grade_label(self, family: str, grade_id, lang: str = "vi") -> str:
+        b = self.grade_bands[(self.grade_bands["family"] == family) & (self.grade_bands["grade_id"] == grade_id)]
+        return "" if b.empty else b.iloc[0]["label_vi" if lang == "vi" else "label_en"]

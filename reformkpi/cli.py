@@ -1,0 +1,82 @@
+"""Command line: `python -m reformkpi demo|history|rollback ...` (the same core calls as the pages)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+
+from reformkpi import config, demo
+from reformkpi.catalog import Catalog, load_dir
+from reformkpi.store import CommitInfo, Store, StoreError
+
+
+def _user(args) -> str:
+    return args.user or getpass.getuser()
+
+
+def build_demo(store: Store, user: str, last_quarter: str | None = None, seed: int = 2016) -> int:
+    """Write the demo province into an empty store: the catalog, then one commit of observations."""
+    tables = load_dir(config.CATALOG_DIR)
+    store.init(tables, CommitInfo(user=user, operation="init", file_name="data/catalog"))
+    obs = demo.generate(Catalog.from_tables(tables), seed=seed, last_quarter=last_quarter)
+    result = store.commit_observations(obs, CommitInfo(user=user, operation="demo", file_name=f"demo seed={seed}"))
+    return result.version
+
+
+def cmd_demo(args) -> int:
+    store = Store(args.store)
+    if store.exists():
+        if args.if_missing:
+            return 0
+        print(f"Kho dữ liệu đã có tại {store.uri}: không ghi đè.", file=sys.stderr)
+        return 2
+    version = build_demo(store, _user(args), args.last_quarter, args.seed)
+    print(f"Đã tạo dữ liệu minh họa tại {store.uri}, phiên bản {version}")
+    return 0
+
+
+def cmd_history(args) -> int:
+    h = Store(args.store).history()
+    if args.json:
+        print(h.to_json(orient="records", date_format="iso", force_ascii=False))
+    else:
+        print(h.to_string(index=False))
+    return 0
+
+
+def cmd_rollback(args) -> int:
+    store = Store(args.store)
+    try:
+        v = store.restore(args.version, CommitInfo(user=_user(args), operation="rollback", reason=args.reason))
+    except StoreError as e:
+        print(f"Không thể khôi phục: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps({"version": v, "restored": args.version}) if args.json
+          else f"Đã khôi phục phiên bản {args.version} thành phiên bản mới {v}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="reformkpi", description="Administrative-reform KPI store")
+    p.add_argument("--store", default=config.store_uri(), help="store directory or URI")
+    p.add_argument("--user", help="who does this (recorded in the commit)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    sub = p.add_subparsers(dest="command", required=True)
+    d = sub.add_parser("demo", help="write the demo province into an empty store")
+    d.add_argument("--if-missing", action="store_true", help="do nothing (exit 0) if the store exists")
+    d.add_argument("--last-quarter", help="e.g. 2026-Q3 (default: the latest complete quarter)")
+    d.add_argument("--seed", type=int, default=2016)
+    d.set_defaults(func=cmd_demo)
+    sub.add_parser("history", help="list every version").set_defaults(func=cmd_history)
+    r = sub.add_parser("rollback", help="make an old version current again (as a new version)")
+    r.add_argument("version", type=int)
+    r.add_argument("--reason", required=True)
+    r.set_defaults(func=cmd_rollback)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.func(args)

@@ -1,0 +1,75 @@
+"""Numbers, periods and dates as each interface language writes them (Babel).
+
+Vietnamese: 77,4% · 1.234 · Quý III/2019 · 01/07/2019. English: 77.4% · 1,234 · Q3 2019 · 01/07/2019.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import math
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
+
+from reformkpi import periods
+
+LOCALES = {"vi": "vi_VN", "en": "en_GB"}
+ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
+MINUS = "\u2212"
+VIETNAM_TIME = dt.timezone(dt.timedelta(hours=7), "ICT")  # no daylight saving
+
+
+def _missing(x) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def number(x, lang: str = "vi", decimals: int = 1) -> str:
+    if _missing(x):
+        return "–"
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    return format_decimal(round(float(x), decimals), format=pattern, locale=LOCALES[lang]).replace("-", MINUS)
+
+
+def percent(x, lang: str = "vi", decimals: int = 1) -> str:
+    """A value already in percent units: 77.4 → '77,4%'."""
+    return "–" if _missing(x) else number(x, lang, decimals) + "%"
+
+
+def signed(x, lang: str = "vi", decimals: int = 1) -> str:
+    """A change with its sign: '+0,5', '−2,6'."""
+    if _missing(x):
+        return "–"
+    return ("+" if round(float(x), decimals) > 0 else "") + number(x, lang, decimals)
+
+
+def value(x, measure: str, lang: str = "vi") -> str:
+    """An indicator's value by its measure; points are shown as their percentage score."""
+    if measure in ("percent", "points"):
+        return percent(x, lang, 2 if measure == "points" else 1)
+    if measure == "count":
+        return number(x, lang, 0)
+    return number(x, lang, 2 if measure == "score" else 1)
+
+
+def period_label(period: str, lang: str = "vi") -> str:
+    freq, year, idx = periods.parse(period)
+    if freq == "year":
+        return str(year)
+    if freq == "quarter":
+        return f"Quý {ROMAN[idx]}/{year}" if lang == "vi" else f"Q{idx} {year}"
+    return f"Tháng {idx}/{year}" if lang == "vi" else format_date(dt.date(year, idx, 1), "MMM yyyy", locale=LOCALES[lang])
+
+
+def date(d: dt.date, lang: str = "vi") -> str:
+    return format_date(d, "dd/MM/yyyy", locale=LOCALES[lang])
+
+
+def timestamp(t: dt.datetime, lang: str = "vi") -> str:
+    """A moment in Viet Nam time: commits are stored in UTC."""
+    return format_datetime(t, "dd/MM/yyyy HH:mm", tzinfo=VIETNAM_TIME, locale=LOCALES[lang])
+
+
+def label(text) -> str:
+    """Text from data or users made inert for Plotly, which reads a subset of HTML in labels."""
+    return html.escape(str(text), quote=False)

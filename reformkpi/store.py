@@ -1,0 +1,236 @@
+"""The versioned store: Delta Lake tables under one directory, one atomic commit per write.
+
+History, time travel and restore come from Delta Lake (delta-rs). Every commit carries metadata
+(user, upload id, file name, sha256, row counts) in the Delta log itself, so the log is the
+audit trail. Writers are optimistic: a commit that loses a race is re-diffed on the fresh
+version and tried again, never half-applied.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake.exceptions import CommitFailedError, TableNotFoundError
+
+from reformkpi.catalog import CATALOG_TABLES
+
+OBSERVATIONS = "observations"
+KEY = ("unit_id", "indicator_id", "period")
+OBSERVATION_SCHEMA = pa.schema([
+    ("unit_id", pa.string()),
+    ("indicator_id", pa.string()),
+    ("period", pa.string()),
+    ("period_start", pa.date32()),
+    ("value", pa.float64()),
+    ("max_value", pa.float64()),
+    ("source", pa.string()),
+    ("upload_id", pa.string()),
+])
+# Keep every version readable for as long as the province exists: snapshots pin versions.
+TABLE_CONFIG = {
+    "delta.logRetentionDuration": "interval 36500 days",
+    "delta.deletedFileRetentionDuration": "interval 36500 days",
+    "delta.enableExpiredLogCleanup": "false",
+}
+META_PREFIX = "reformkpi."
+MAX_RETRIES = 8
+
+
+class StoreError(RuntimeError):
+    pass
+
+
+@dataclass
+class CommitInfo:
+    """Who writes what: recorded in the commit's metadata."""
+
+    user: str
+    operation: str = "upload"
+    file_name: str = ""
+    sha256: str = ""
+    reason: str = ""
+    upload_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+
+    def metadata(self, **counts) -> dict[str, str]:
+        fields = {"user": self.user, "operation": self.operation, "file_name": self.file_name,
+                  "sha256": self.sha256, "reason": self.reason, "upload_id": self.upload_id}
+        fields.update({k: str(v) for k, v in counts.items()})
+        return {META_PREFIX + k: str(v) for k, v in fields.items()}
+
+
+@dataclass(frozen=True)
+class Diff:
+    """Incoming rows against a version: what is new, what changes (old and new value), what is equal."""
+
+    base_version: int
+    new: pa.Table
+    changed: pd.DataFrame
+    unchanged: int
+
+    @property
+    def to_write(self) -> pa.Table:
+        cols = list(OBSERVATION_SCHEMA.names)
+        changed = pa.Table.from_pandas(self.changed[cols], schema=OBSERVATION_SCHEMA, preserve_index=False)
+        return pa.concat_tables([self.new.select(cols), changed])
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    version: int
+    upload_id: str
+    rows_new: int
+    rows_changed: int
+    rows_unchanged: int
+    attempts: int
+
+    @property
+    def committed(self) -> bool:
+        return self.rows_new + self.rows_changed > 0
+
+
+def conform(table: pa.Table | pd.DataFrame) -> pa.Table:
+    """Observations in the store's column order and types."""
+    if isinstance(table, pd.DataFrame):
+        table = pa.Table.from_pandas(table, preserve_index=False)
+    cols = {}
+    for f in OBSERVATION_SCHEMA:
+        if f.name in table.column_names:
+            cols[f.name] = table[f.name].cast(f.type)
+        else:
+            cols[f.name] = pa.nulls(table.num_rows, f.type)
+    return pa.table(cols, schema=OBSERVATION_SCHEMA)
+
+
+class Store:
+    def __init__(self, uri: str | Path):
+        self.uri = str(uri)
+
+    def path(self, table: str) -> str:
+        return f"{self.uri.rstrip('/')}/{table}"
+
+    def exists(self) -> bool:
+        return DeltaTable.is_deltatable(self.path(OBSERVATIONS))
+
+    def delta(self, table: str = OBSERVATIONS, version: int | None = None) -> DeltaTable:
+        try:
+            return DeltaTable(self.path(table), version=version)
+        except TableNotFoundError as e:
+            raise StoreError(f"no table {table!r} in store {self.uri}") from e
+
+    def version(self, table: str = OBSERVATIONS) -> int:
+        return self.delta(table).version()
+
+    def read(self, table: str = OBSERVATIONS, version: int | None = None) -> pa.Table:
+        return self.delta(table, version).to_pyarrow_table()
+
+    def catalog_versions(self) -> tuple[int, ...]:
+        """Current version of each catalog table, in CATALOG_TABLES order."""
+        return tuple(self.version(name) for name in CATALOG_TABLES)
+
+    def read_catalog(self, versions: tuple[int, ...] | None = None) -> dict[str, pd.DataFrame]:
+        """Catalog tables at the given versions (default: current), so a pinned view keeps its targets."""
+        versions = versions or (None,) * len(CATALOG_TABLES)
+        return {name: self.read(name, v).to_pandas() for name, v in zip(CATALOG_TABLES, versions)}
+
+    # --- writing ---
+
+    def init(self, catalog: dict[str, pd.DataFrame], info: CommitInfo) -> None:
+        """Create the observation table (empty) and write the catalog; refuse if it exists."""
+        if self.exists():
+            raise StoreError(f"store {self.uri} exists already")
+        self.write_catalog(catalog, info)
+        DeltaTable.create(self.path(OBSERVATIONS), OBSERVATION_SCHEMA, configuration=TABLE_CONFIG,
+                          commit_properties=CommitProperties(custom_metadata=info.metadata(rows_new=0)))
+
+    def write_catalog(self, catalog: dict[str, pd.DataFrame], info: CommitInfo) -> None:
+        for name in CATALOG_TABLES:
+            table = pa.Table.from_pandas(catalog[name], preserve_index=False)
+            write_deltalake(self.path(name), table, mode="overwrite", schema_mode="overwrite",
+                            configuration=TABLE_CONFIG,
+                            commit_properties=CommitProperties(custom_metadata=info.metadata(rows=table.num_rows)))
+
+    def diff(self, incoming: pa.Table, version: int | None = None) -> Diff:
+        dt_ = self.delta(OBSERVATIONS, version)
+        current = dt_.to_pyarrow_dataset()
+        incoming = conform(incoming)
+        con = duckdb.connect()
+        con.register("cur", current)
+        con.register("inc", incoming)
+        on = " AND ".join(f"i.{k} = c.{k}" for k in KEY)
+        new = con.sql(f"SELECT i.* FROM inc i ANTI JOIN cur c ON {on}").to_arrow_table()
+        changed = con.sql(f"""
+            SELECT i.*, c.value AS old_value, c.max_value AS old_max_value, c.upload_id AS old_upload_id
+            FROM inc i JOIN cur c ON {on}
+            WHERE i.value IS DISTINCT FROM c.value OR i.max_value IS DISTINCT FROM c.max_value
+        """).df()
+        same = con.execute(f"""
+            SELECT count(*) FROM inc i JOIN cur c ON {on}
+            WHERE i.value IS NOT DISTINCT FROM c.value AND i.max_value IS NOT DISTINCT FROM c.max_value
+        """).fetchone()[0]
+        return Diff(dt_.version(), new, changed, int(same))
+
+    def commit_observations(self, incoming: pa.Table | pd.DataFrame, info: CommitInfo) -> CommitResult:
+        """Upsert by key (unit, indicator, period) in one Delta commit; unchanged rows are not rewritten.
+
+        The diff is taken against the version the commit builds on; if another writer commits
+        first, the commit fails as a whole and is re-diffed on the fresh version.
+        """
+        incoming = conform(incoming)
+        incoming = incoming.set_column(OBSERVATION_SCHEMA.get_field_index("upload_id"), "upload_id",
+                                       pa.array([info.upload_id] * incoming.num_rows, pa.string()))
+        for attempt in range(1, MAX_RETRIES + 1):
+            d = self.diff(incoming)
+            result = CommitResult(d.base_version, info.upload_id, d.new.num_rows, len(d.changed), d.unchanged, attempt)
+            if not result.committed:
+                return result
+            meta = info.metadata(rows_new=result.rows_new, rows_changed=result.rows_changed,
+                                 rows_unchanged=result.rows_unchanged, base_version=d.base_version)
+            table = self.delta(OBSERVATIONS, d.base_version)
+            try:
+                (table.merge(d.to_write, " AND ".join(f"t.{k} = s.{k}" for k in KEY),
+                             source_alias="s", target_alias="t",
+                             commit_properties=CommitProperties(custom_metadata=meta, max_commit_retries=0))
+                 .when_matched_update_all().when_not_matched_insert_all().execute())
+            except CommitFailedError:
+                continue
+            return CommitResult(table.version(), info.upload_id, result.rows_new, result.rows_changed,
+                                result.rows_unchanged, attempt)
+        raise StoreError(f"gave up after {MAX_RETRIES} conflicting commits")
+
+    def restore(self, version: int, info: CommitInfo) -> int:
+        """Make `version` current again as a new commit; the versions in between stay in history."""
+        for _ in range(MAX_RETRIES):
+            table = self.delta()
+            if not 0 <= version <= table.version():
+                raise StoreError(f"no version {version} in {self.uri}")
+            meta = info.metadata(restored_version=version, base_version=table.version())
+            try:
+                table.restore(version, commit_properties=CommitProperties(custom_metadata=meta, max_commit_retries=0))
+            except CommitFailedError:
+                continue
+            return table.version()
+        raise StoreError(f"gave up after {MAX_RETRIES} conflicting commits")
+
+    def history(self) -> pd.DataFrame:
+        """Every version of the observations, newest first, with the metadata of its commit."""
+        rows = []
+        for h in self.delta().history():
+            meta = {k[len(META_PREFIX):]: v for k, v in h.items() if k.startswith(META_PREFIX)}
+            rows.append({
+                "version": h["version"],
+                "timestamp": dt.datetime.fromtimestamp(h["timestamp"] / 1000, tz=dt.UTC),
+                "delta_operation": h.get("operation", ""),
+                **meta,
+            })
+        df = pd.DataFrame(rows)
+        for col in ("rows_new", "rows_changed", "rows_unchanged", "restored_version", "base_version"):
+            if col in df:
+                df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64")
+        return df.sort_values("version", ascending=False, ignore_index=True)
