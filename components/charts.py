@@ -35,30 +35,40 @@ def _layout(fig: go.Figure, title: str, lang: str, height: int) -> go.Figure:
 
 
 def unit_values(table: pd.DataFrame, ind: pd.Series, k: Kpi, lang: str, version: int) -> go.Figure:
-    """Each unit's value for one period as bars, best on top, with the target as a line."""
+    """Each unit against its target for one period, best on top.
+
+    With targets the bars are the gap (right of zero: ahead of the target, left: short of it),
+    labelled with the value; without targets they are the values.
+    """
     best_first = table.sort_values("value", ascending=ind["direction"] != "higher_better")
     df = best_first.iloc[::-1]  # Plotly draws the first bar at the bottom
+    has_target = df["target"].notna().any()
     status = df["meets_target"].map({True: "meets", False: "misses"}).fillna("none")
     colors = status.map({"meets": GOOD, "misses": BAD, "none": NEUTRAL})
+    gap_unit = " " + t("unit.points", lang) if ind["measure"] in ("percent", "points") else ""
     hover = [
         f"<b>{formatting.label(r['name'])}</b><br>{formatting.label(_name(ind, lang))}: "
         f"{formatting.value(r['value'], ind['measure'], lang)}<br>"
-        f"{t('table.target', lang)}: {formatting.value(r['target'], ind['measure'], lang)}<br>"
+        f"{t('table.target', lang)}: {formatting.value(r['target'], ind['measure'], lang)} "
+        f"({formatting.signed(r['gap'], lang)}{gap_unit})<br>"
         f"{t('table.rank', lang)}: {r['rank']}/{r['n_peers']}<br>{t('hover.version', lang)}: {version}"
         for _, r in df.iterrows()]
-    fig = go.Figure(go.Bar(x=df["value"], y=[formatting.label(n) for n in df["name"]], orientation="h",
+    fig = go.Figure(go.Bar(x=df["gap"] if has_target else df["value"],
+                           y=[formatting.label(n) for n in df["name"]], orientation="h",
                            marker_color=colors.tolist(), hovertext=hover, hoverinfo="text",
                            text=[formatting.value(v, ind["measure"], lang) for v in df["value"]],
-                           textposition="auto", name=_name(ind, lang)))
-    if k.target is not None:
-        fig.add_vline(x=k.target, line={"color": INK, "dash": "dash", "width": 2},
-                      annotation_text=f"{t('chart.target', lang)} {formatting.value(k.target, ind['measure'], lang)}",
-                      annotation_position="top")
+                           textposition="outside", cliponaxis=False, name=_name(ind, lang)))
+    if has_target:
+        fig.add_vline(x=0, line={"color": INK, "width": 2})
+        target = formatting.value(k.target, ind["measure"], lang) if k.target is not None else ""
         title = t("chart.gap_title", lang, indicator=_name(ind, lang), period=formatting.period_label(k.period, lang),
-                  n=k.n_below_target, total=k.n_units, target=formatting.value(k.target, ind["measure"], lang))
+                  n=k.n_below_target, total=k.n_units, target=target)
+        lo, hi = min(0.0, df["gap"].min()), max(0.0, df["gap"].max())
+        pad = 0.2 * (hi - lo or 1.0)  # room for the value labels outside the bars
+        fig.update_xaxes(title=t("chart.gap_axis", lang) + gap_unit, zeroline=False, range=[lo - pad, hi + pad])
     else:
         title = t("chart.values_title", lang, indicator=_name(ind, lang), period=formatting.period_label(k.period, lang))
-    fig.update_xaxes(title=_axis_title(ind, lang))
+        fig.update_xaxes(title=_axis_title(ind, lang))
     fig.update_yaxes(title=None, automargin=True)
     return _layout(fig, title, lang, height=140 + 28 * len(df))
 

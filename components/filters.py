@@ -1,7 +1,7 @@
 """Filters that own their widgets and URL keys, and return the selection.
 
-Every filter is bound to a query parameter, so the URL of a page is the view: year, quarter,
-unit level, indicator and language travel with a link.
+Every filter is kept in the URL (see url_state), so the URL of a page is the view: year,
+quarter, unit level, indicator and language travel with a link.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from reformkpi import formatting, periods
+from components import url_state
+from reformkpi import formatting
 from reformkpi.i18n import t
 
 LEVELS = ("department", "district", "all")
@@ -31,20 +32,17 @@ class Selection:
 
 def common(years: list[int], default_year: int, lang: str) -> Selection:
     """Year, quarter and unit level in the sidebar (URL keys: year, quarter, level)."""
-    options = [str(y) for y in reversed(years)]
     with st.sidebar:
-        year = st.selectbox(t("filter.year", lang), options, index=options.index(str(default_year)),
-                            key="year", bind="query-params")
-        quarter = st.selectbox(
-            t("filter.period", lang), QUARTERS, key="quarter", bind="query-params",
-            format_func=lambda q: t("filter.full_year", lang) if not q else formatting.period_label(f"{year}-{q}", lang))
-        level = st.selectbox(t("filter.level", lang), LEVELS, key="level", bind="query-params",
-                             format_func=lambda v: t(f"level.{v}", lang))
+        year = url_state.select(t("filter.year", lang), [str(y) for y in reversed(years)], "year",
+                                default=str(default_year))
+        quarter = url_state.select(
+            t("filter.period", lang), QUARTERS, "quarter",
+            lambda q: t("filter.full_year", lang) if not q else formatting.period_label(f"{year}-{q}", lang))
+        level = url_state.select(t("filter.level", lang), LEVELS, "level", lambda v: t(f"level.{v}", lang))
     return Selection(int(year), quarter, None if level == "all" else level)
 
 
 def indicator(indicators: pd.DataFrame, lang: str, key: str = "ind") -> str:
     """One indicator from the given catalog rows (URL key `ind`)."""
     names = dict(zip(indicators["indicator_id"], indicators["name_vi" if lang == "vi" else "name_en"]))
-    return st.selectbox(t("filter.indicator", lang), list(names), format_func=names.get, key=key,
-                        bind="query-params")
+    return url_state.select(t("filter.indicator", lang), list(names), key, names.get)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import data
+from components import data, url_state
 from reformkpi import config, formatting
 from reformkpi.i18n import DEFAULT, LANGUAGES, t
 
@@ -13,12 +13,11 @@ LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
 
 def language_picker() -> str:
     """The language selector (in the sidebar, kept in the URL as ?lang=en)."""
-    return st.sidebar.selectbox(t("app.language"), LANGUAGES, format_func=LANGUAGE_NAMES.get,
-                                key="lang", bind="query-params")
+    return url_state.select(t("app.language"), LANGUAGES, "lang", LANGUAGE_NAMES.get, container=st.sidebar)
 
 
 def language() -> str:
-    return st.session_state.get("lang") or DEFAULT
+    return st.session_state.get("url:lang") or DEFAULT
 
 
 def require_data(lang: str) -> data.DataRef:

@@ -1,4 +1,8 @@
-"""Interface text, one file per language (locales/vi.json, locales/en.json). Vietnamese first."""
+"""Interface text, one folder per language (locales/vi/, locales/en/). Vietnamese first.
+
+Each folder holds one JSON file per area of the app (core.json, upload.json, ...); a key must be
+unique across a language's files and present in every language.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,13 @@ _DIR = Path(__file__).parent / "locales"
 
 @cache
 def texts(lang: str) -> dict[str, str]:
-    return json.loads((_DIR / f"{lang}.json").read_text(encoding="utf-8"))
+    merged: dict[str, str] = {}
+    for path in sorted((_DIR / lang).glob("*.json")):
+        part = json.loads(path.read_text(encoding="utf-8"))
+        if clash := set(merged) & set(part):
+            raise KeyError(f"{path}: keys defined twice: {sorted(clash)}")
+        merged.update(part)
+    return merged
 
 
 def t(key: str, lang: str = DEFAULT, **fields) -> str:

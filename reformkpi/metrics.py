@@ -188,7 +188,7 @@ def targets_for(ds: Dataset, indicator_id: str, year: int, unit_ids: list[str]) 
     t = ds.catalog.targets
     t = t[(t["indicator_id"] == indicator_id) & (t["year_from"] <= year) & (t["year_to"] >= year)]
     own = t[t["unit_id"] != ""].drop_duplicates("unit_id").set_index("unit_id")
-    out = pd.DataFrame({"unit_id": list(unit_ids)})
+    out = pd.DataFrame({"unit_id": pd.Series(list(unit_ids), dtype=object)})
     out["target"] = out["unit_id"].map(own["value"]).astype(float)
     out["target_source"] = out["unit_id"].map(own["source"]).astype(object)
     value, source = province_target(ds.catalog, indicator_id, year)

@@ -1,0 +1,37 @@
+"""Selectboxes whose value lives in the URL under a short, language-independent key.
+
+Streamlit's own `bind="query-params"` writes the *formatted label* into the URL, so a link
+made in Vietnamese would not open in English (and labels are long). Here the URL holds the
+option's id (`?level=district&ind=dossier.late_rate`), the value survives page switches in the
+session, and opening the same URL in a new browser shows the same view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import streamlit as st
+
+
+def select(label: str, options: Sequence[str], key: str, format_func: Callable[[str], str] = str,
+           default: str | None = None, container=None) -> str:
+    """A selectbox bound to the query parameter `key`; returns the chosen option id."""
+    options = list(options)
+    default = default if default in options else options[0]
+    chosen_key, widget_key = f"url:{key}", f"url-widget:{key}"
+    if chosen_key not in st.session_state:
+        st.session_state[chosen_key] = st.query_params.get(key, default)
+    if st.session_state[chosen_key] not in options:
+        st.session_state[chosen_key] = default
+
+    def remember():
+        st.session_state[chosen_key] = st.session_state[widget_key]
+
+    value = (container or st).selectbox(label, options, index=options.index(st.session_state[chosen_key]),
+                                        format_func=format_func, key=widget_key, on_change=remember)
+    st.session_state[chosen_key] = value
+    if value == default:
+        st.query_params.pop(key, None)
+    else:
+        st.query_params[key] = value
+    return value

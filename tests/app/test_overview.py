@@ -1,0 +1,75 @@
+"""The Overview page in AppTest: tiles, charts and table, with the numbers of the core."""
+
+import json
+
+import pytest
+
+from reformkpi import metrics
+from tests.conftest import plotly_array
+
+
+def charts(at) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def test_overview_shows_tiles_charts_and_league_table(app):
+    at = app()
+    assert not at.exception
+    assert at.title[0].value == "Tổng quan cải cách hành chính"
+    assert [m.label for m in at.metric] == ["Chỉ số CCHC", "Mức độ hài lòng", "Tỷ lệ đúng hạn", "Tỷ lệ trực tuyến"]
+    assert len(charts(at)) == 2 and len(at.dataframe) == 1
+    assert any("Dữ liệu minh họa" in i.value for i in at.info)
+
+
+def test_units_chart_and_table_carry_the_core_values(app, demo):
+    at = app(year="2019", ind="sipas.overall")
+    assert not at.exception
+    table = metrics.league_table(demo, "sipas.overall", "2019", "department")
+    units_chart = charts(at)[0]
+    bar = units_chart["data"][0]
+    gaps = dict(zip(plotly_array(bar["y"]), plotly_array(bar["x"])))
+    assert gaps == pytest.approx(dict(zip(table["name"], table["gap"])))
+    assert gaps["Sở Tài nguyên và Môi trường"] == pytest.approx(-2.6)
+    labels = dict(zip(plotly_array(bar["y"]), bar["text"]))
+    assert labels["Sở Tài nguyên và Môi trường"] == "77,4%"
+    k = metrics.kpi(demo, "sipas.overall", "2019", "department")
+    assert units_chart["layout"]["title"]["text"] == (
+        f"Mức độ hài lòng 2019: {k.n_below_target}/{k.n_units} đơn vị chưa đạt mục tiêu 80,0%")
+    shown_table = at.dataframe[0].value
+    row = shown_table[shown_table["Đơn vị"] == "Sở Tài nguyên và Môi trường"].iloc[0]
+    assert row["Giá trị"] == "77,4%" and row["Chênh lệch mục tiêu"] == "\u22122,6 điểm %"
+    trend = charts(at)[1]["data"][0]
+    expected = metrics.province_trend(demo, "sipas.overall", "department")
+    assert plotly_array(trend["y"]) == pytest.approx(expected["value"].tolist())
+
+
+def test_tiles_show_the_core_kpis(app, demo):
+    at = app(year="2019")
+    k = metrics.kpi(demo, "sipas.overall", "2019", "department")
+    tile = next(m for m in at.metric if m.label == "Mức độ hài lòng")
+    assert tile.value == f"{k.value:.1f}%".replace(".", ",")
+
+
+@pytest.mark.parametrize("query", [
+    {"year": "2026"},                                  # a running year: no yearly results yet
+    {"year": "2026", "ind": "par.total"},             # no PAR INDEX for it: a message, no chart
+    {"year": "2024", "quarter": "Q3", "level": "district", "ind": "dossier.late_rate"},
+    {"year": "2025", "level": "all", "ind": "dossier.online_share"},
+    {"year": "2016", "lang": "en"},
+])
+def test_overview_runs_for_filter_combinations(app, query):
+    at = app(**query)
+    assert not at.exception
+
+
+def test_a_year_without_yearly_results_says_so(app):
+    at = app(year="2026", ind="par.total")
+    assert any("Không có số liệu" in w.value for w in at.warning)
+    assert any("chưa đủ số liệu" in c.value for c in at.caption)
+
+
+def test_english_interface(app):
+    at = app(lang="en", year="2019", ind="sipas.overall")
+    assert at.title[0].value == "Administrative reform overview"
+    assert "Satisfaction 2019:" in charts(at)[0]["layout"]["title"]["text"]
+    assert "77.4%" in at.dataframe[0].value["Value"].tolist()

@@ -1,0 +1,54 @@
+import pandas as pd
+import pytest
+
+from reformkpi import config, i18n, periods
+from reformkpi.catalog import Catalog, CatalogError, load_dir
+from tests.conftest import small_catalog
+
+
+def test_shipped_catalog_loads_and_has_the_indicator_families():
+    cat = Catalog.from_tables(load_dir(config.CATALOG_DIR))
+    ids = set(cat.indicators["indicator_id"])
+    assert {"par.total", *(f"par.area{i}" for i in range(1, 9)), "sipas.overall",
+            *(f"sipas.f{i}" for i in range(1, 6)), "dossier.late_rate"} <= ids
+    assert cat.formula_text("dossier.online_share", "en") == (
+        "Online share = Received online / (Received online + Received in person + Received by post) × 100")
+    assert cat.lineage("so-nong-nghiep-moi-truong") == [
+        "so-nong-nghiep-moi-truong", "so-nong-nghiep-ptnt", "so-tai-nguyen-moi-truong"]
+
+
+def test_a_broken_reference_is_refused():
+    cat = small_catalog()
+    tables = {"units": cat.units.astype(str), "indicators": cat.indicators.astype(str),
+              "targets": cat.targets.astype(str), "grade_bands": cat.grade_bands.astype(str)}
+    tables["units"].loc[1, "successor_id"] = "nowhere"
+    tables["indicators"].loc[7, "denominator"] = "early+missing"
+    with pytest.raises(CatalogError) as err:
+        Catalog.from_tables(tables)
+    assert "successor_id 'nowhere' is not a unit" in str(err.value)
+    assert "late_rate refers to unknown 'missing'" in str(err.value)
+
+
+def test_units_in_office_at_the_end_of_a_period():
+    cat = small_catalog()
+    assert set(cat.active_units("2025-Q1", "department")["unit_id"]) == {"a", "b", "c", "z"}
+    assert set(cat.active_units("2024-Q4", "department")["unit_id"]) == {"a", "b", "c", "x", "y"}
+    assert cat.is_active("d", "2025-Q2") and not cat.is_active("d", "2025-Q3")
+
+
+def test_grades_need_a_value():
+    cat = small_catalog()
+    g = cat.grades("sipas", pd.Series([90.0, None]))
+    assert g.iloc[0] == "excellent" and pd.isna(g.iloc[1])
+
+
+def test_periods():
+    assert periods.latest_complete_quarter(periods.start("2026-Q4")) == "2026-Q3"
+    assert periods.latest_complete_quarter(periods.start("2026-Q1")) == "2025-Q4"
+    assert periods.end("2025-Q1").isoformat() == "2025-03-31" and periods.previous("2019-Q1") == "2018-Q4"
+    with pytest.raises(periods.PeriodError):
+        periods.parse("2019-Q5")
+
+
+def test_every_text_exists_in_every_language():
+    assert set(i18n.texts("vi")) == set(i18n.texts("en"))

@@ -1,0 +1,38 @@
+import datetime as dt
+
+import pytest
+
+from reformkpi import formatting as f
+
+
+@pytest.mark.parametrize(("args", "vi", "en"), [
+    ((77.4,), "77,4%", "77.4%"),
+    ((81.333, "vi", 2), "81,33%", None),
+])
+def test_percent(args, vi, en):
+    assert f.percent(*args) == vi
+    if en:
+        assert f.percent(args[0], "en") == en
+
+
+def test_numbers_use_vietnamese_separators():
+    assert f.number(1234, "vi", 0) == "1.234"
+    assert f.number(1234.5, "vi") == "1.234,5"
+    assert f.number(1234.5, "en") == "1,234.5"
+    assert f.value(1234567, "count") == "1.234.567"
+
+
+def test_signed_changes_use_a_true_minus():
+    assert f.signed(0.5) == "+0,5" and f.signed(-2.6) == "\u22122,6" and f.signed(0.04) == "0,0"
+    assert f.signed(None) == "–"
+
+
+def test_periods_and_dates():
+    assert f.period_label("2019-Q3") == "Quý III/2019" and f.period_label("2019-Q3", "en") == "Q3 2019"
+    assert f.period_label("2019-07") == "Tháng 7/2019" and f.period_label("2019") == "2019"
+    assert f.date(dt.date(2016, 7, 1)) == "01/07/2016"
+    assert f.timestamp(dt.datetime(2026, 1, 1, 17, 30, tzinfo=dt.UTC)) == "02/01/2026 00:30"  # Viet Nam time
+
+
+def test_labels_from_data_are_inert_for_plotly():
+    assert f.label("<img src=x onerror=alert(1)>") == "&lt;img src=x onerror=alert(1)&gt;"

@@ -1,0 +1,144 @@
+"""The Delta store: commits with metadata, history, time travel, restore, races and crashes."""
+
+import multiprocessing as mp
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from reformkpi.store import CommitInfo, Store, StoreError
+from tests.conftest import obs
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def values(store, version=None) -> dict:
+    t = store.read(version=version).to_pandas()
+    return {(r.unit_id, r.indicator_id, r.period): r.value for r in t.itertuples()}
+
+
+def test_commit_records_metadata_and_counts(tmp_store):
+    rows = [("so-tu-phap", "sipas.overall", "2019", 81.0), ("so-y-te", "sipas.overall", "2019", 85.5)]
+    r = tmp_store.commit_observations(obs(rows), CommitInfo(user="phan.anh", file_name="q3.csv", sha256="ab12"))
+    assert (r.version, r.rows_new, r.rows_changed, r.rows_unchanged) == (1, 2, 0, 0)
+    h = tmp_store.history().iloc[0]
+    assert h["version"] == 1 and h["user"] == "phan.anh" and h["file_name"] == "q3.csv"
+    assert h["sha256"] == "ab12" and h["upload_id"] == r.upload_id and h["rows_new"] == 2
+    assert set(tmp_store.read().to_pandas()["upload_id"]) == {r.upload_id}
+
+
+def test_upsert_diffs_new_changed_and_unchanged(tmp_store):
+    tmp_store.commit_observations(obs([("so-y-te", "sipas.overall", "2019", 85.5),
+                                       ("so-y-te", "sipas.overall", "2020", 86.0)]), CommitInfo(user="a"))
+    incoming = obs([("so-y-te", "sipas.overall", "2019", 85.5),   # unchanged
+                    ("so-y-te", "sipas.overall", "2020", 87.0),   # changed
+                    ("so-y-te", "sipas.overall", "2021", 88.0)])  # new
+    d = tmp_store.diff(incoming)
+    assert (d.new.num_rows, len(d.changed), d.unchanged) == (1, 1, 1)
+    assert d.changed.iloc[0]["old_value"] == 86.0 and d.changed.iloc[0]["value"] == 87.0
+    r = tmp_store.commit_observations(incoming, CommitInfo(user="b"))
+    assert (r.version, r.rows_new, r.rows_changed, r.rows_unchanged) == (2, 1, 1, 1)
+    assert len(values(tmp_store)) == 3
+
+
+def test_committing_the_same_rows_again_writes_nothing(tmp_store):
+    rows = obs([("so-y-te", "sipas.overall", "2019", 85.5)])
+    tmp_store.commit_observations(rows, CommitInfo(user="a"))
+    r = tmp_store.commit_observations(rows, CommitInfo(user="a"))
+    assert not r.committed and r.rows_unchanged == 1 and tmp_store.version() == 1
+
+
+def test_time_travel_and_restore_as_a_new_version(tmp_store):
+    key = ("so-y-te", "sipas.overall", "2019")
+    tmp_store.commit_observations(obs([(*key, 85.5)]), CommitInfo(user="a"))
+    tmp_store.commit_observations(obs([(*key, 60.0)]), CommitInfo(user="b"))
+    assert values(tmp_store)[key] == 60.0
+    assert values(tmp_store, version=1)[key] == 85.5
+    v = tmp_store.restore(1, CommitInfo(user="admin", operation="rollback", reason="nhập nhầm quý"))
+    assert v == 3 and values(tmp_store)[key] == 85.5
+    assert values(tmp_store, version=2)[key] == 60.0  # the undone version stays readable
+    h = tmp_store.history().iloc[0]
+    assert h["operation"] == "rollback" and h["user"] == "admin" and h["reason"] == "nhập nhầm quý"
+    assert h["restored_version"] == 1
+    with pytest.raises(StoreError):
+        tmp_store.restore(99, CommitInfo(user="admin"))
+
+
+def test_history_is_kept_by_table_properties(tmp_store):
+    config = tmp_store.delta().metadata().configuration
+    assert config["delta.logRetentionDuration"] == "interval 36500 days"
+    assert config["delta.enableExpiredLogCleanup"] == "false"
+
+
+def _writer(uri: str, name: str, n: int, shared_key: bool) -> None:
+    store = Store(uri)
+    for i in range(n):
+        rows = [(f"so-{name}", "sipas.overall", str(2000 + i), float(i))]
+        if shared_key:
+            rows.append(("so-y-te", "sipas.overall", "2019", float(i + (100 if name == "b" else 0))))
+        store.commit_observations(obs(rows), CommitInfo(user=name))
+
+
+@pytest.mark.parametrize("shared_key", [False, True])
+def test_two_concurrent_writers_both_land_and_leave_a_consistent_store(tmp_store, shared_key):
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(tmp_store.uri, name, 6, shared_key)) for name in ("a", "b")]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    t = tmp_store.read().to_pandas()
+    assert not t.duplicated(["unit_id", "indicator_id", "period"]).any()
+    assert len(t[t["unit_id"].isin(["so-a", "so-b"])]) == 12
+    if shared_key:
+        shared = t[t["unit_id"] == "so-y-te"]["value"].tolist()
+        assert shared in ([5.0], [105.0])  # one writer's last value, never a mix of rows
+    h = tmp_store.history()
+    writes = h[h["user"].isin(["a", "b"])]
+    # Every commit was diffed against the version it built on.
+    assert (writes["base_version"] == writes["version"] - 1).all()
+
+
+KILL_SCRIPT = """
+import sys
+import numpy as np, pandas as pd
+from reformkpi.store import CommitInfo, Store
+n = int(sys.argv[2])
+df = pd.DataFrame({"unit_id": [f"u{i % 500}" for i in range(n)], "indicator_id": "dossier.resolved_late",
+                   "period": [f"{2000 + i // 2000}-Q{1 + i % 4}" for i in range(n)],
+                   "value": np.arange(n, dtype=float) + float(sys.argv[3])})
+df = df.drop_duplicates(["unit_id", "indicator_id", "period"])
+print("ready", flush=True)
+Store(sys.argv[1]).commit_observations(df, CommitInfo(user="killed"))
+"""
+
+
+def test_a_process_killed_during_a_commit_leaves_the_old_or_the_new_version(tmp_store):
+    tmp_store.commit_observations(obs([("so-y-te", "sipas.overall", "2019", 85.5)]), CommitInfo(user="a"))
+    outcomes = set()
+    for run, delay in enumerate((0.0, 0.15, 0.3, 0.5, 0.8, 1.2, 3.0)):
+        before = tmp_store.version()
+        rows_before = tmp_store.read().num_rows
+        p = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, tmp_store.uri, "400000", str(run)], cwd=ROOT,
+                             stdout=subprocess.PIPE, text=True)
+        assert p.stdout.readline().strip() == "ready"
+        time.sleep(delay)
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        store = Store(tmp_store.uri)
+        after = store.version()
+        assert after in (before, before + 1)
+        t = store.read().to_pandas()
+        assert not t.duplicated(["unit_id", "indicator_id", "period"]).any()
+        if after == before:
+            assert len(t) == rows_before
+            outcomes.add("old")
+        else:
+            assert store.history().iloc[0]["user"] == "killed"
+            assert t.loc[t["unit_id"] == "u0", "value"].min() == run  # every row of this run's commit
+            outcomes.add("new")
+    assert outcomes == {"old", "new"}  # kills landed both mid-commit and after it
