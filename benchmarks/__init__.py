@@ -1,0 +1,1 @@
+"""Benchmarks: separate from the tests, they print figures and their ratio to a baseline."""
