@@ -7,7 +7,7 @@ import getpass
 import json
 import sys
 
-from reformkpi import config, demo
+from reformkpi import cli_users, config, demo
 from reformkpi.catalog import Catalog, load_dir
 from reformkpi.store import CommitInfo, Store, StoreError
 
@@ -74,6 +74,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("version", type=int)
     r.add_argument("--reason", required=True)
     r.set_defaults(func=cmd_rollback)
+    cli_users.register(sub)
     return p
 
 

@@ -1,0 +1,67 @@
+"""Sign-in in the sidebar and page guards. The core (reformkpi.auth) decides; this only asks.
+
+With `[auth]` configured in secrets.toml the province's single sign-on is used (st.login) and
+roles come from access.toml; otherwise local accounts (`python -m reformkpi user add ...`).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from reformkpi import auth, formatting
+from reformkpi.i18n import t
+
+_ACTOR = "access:actor"
+
+
+def _sso_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except FileNotFoundError:
+        return False
+
+
+def current_actor() -> auth.Actor | None:
+    """Who is using this session: the signed-in person, the anonymous viewer, or None (must sign in)."""
+    if st.user.get("is_logged_in"):
+        return auth.actor_from_identity(st.user.to_dict(), auth.settings())
+    if _ACTOR in st.session_state:
+        return st.session_state[_ACTOR]
+    return auth.ANONYMOUS if auth.settings().anonymous_view else None
+
+
+def sign_in_box(lang: str) -> auth.Actor | None:
+    """The sidebar's account area; returns the current actor."""
+    actor = current_actor()
+    with st.sidebar:
+        if actor is not None and actor.via != "anonymous":
+            st.caption(t("access.signed_in", lang, name=actor.name, role=t(f"role.{actor.role}", lang)))
+            if st.button(t("access.sign_out", lang), key="access-sign-out"):
+                if actor.via == "oidc":
+                    st.logout()
+                st.session_state.pop(_ACTOR, None)
+                st.rerun()
+        elif _sso_configured():
+            if st.button(t("access.sign_in", lang), key="access-sso", type="primary"):
+                st.login()
+        else:
+            with st.popover(t("access.sign_in", lang)), st.form("access-sign-in"):
+                name = st.text_input(t("access.name", lang), key="access-name")
+                password = st.text_input(t("access.password", lang), type="password", key="access-password")
+                if st.form_submit_button(t("access.sign_in", lang)):
+                    try:
+                        st.session_state[_ACTOR] = auth.Accounts().sign_in(name.strip(), password)
+                        st.rerun()
+                    except auth.AuthError as e:
+                        # One message for unknown names and wrong passwords: no account probing.
+                        st.error(t("access.locked", lang, until=formatting.timestamp(e.until, lang))
+                                 if e.code == "locked" else t("access.refused", lang))
+    return actor
+
+
+def guard(actor: auth.Actor | None, permission: str, lang: str) -> auth.Actor:
+    """Stop the page with a refusal unless the actor holds the permission."""
+    if actor is None or not actor.can(permission):
+        st.error(t("access.forbidden", lang), icon=":material/lock:")
+        st.stop()
+    return actor

@@ -1,0 +1,62 @@
+"""`python -m reformkpi user add|list|set-role|password|unlock|remove`: local accounts.
+
+Passwords are typed at a prompt (twice) or, for scripts, read from standard input with
+--password-stdin; they never appear on the command line or in the shell history.
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+
+from reformkpi.auth import ROLES, Accounts
+
+
+def _password(args) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Mật khẩu / Password: ")
+    if first != getpass.getpass("Nhập lại / Repeat: "):
+        raise ValueError("passwords differ")
+    return first
+
+
+def cmd_user(args) -> int:
+    accounts = Accounts()
+    try:
+        match args.action:
+            case "add":
+                accounts.add(args.name, args.role, _password(args))
+            case "password":
+                accounts.set_password(args.name, _password(args))
+            case "set-role":
+                accounts.set_role(args.name, args.role)
+            case "unlock":
+                accounts.unlock(args.name)
+            case "remove":
+                accounts.remove(args.name)
+            case "list":
+                for name, role in accounts.names().items():
+                    print(f"{name}\t{role}")
+                return 0
+    except (ValueError, EOFError) as e:
+        print(f"Không thực hiện được / Refused: {e}", file=sys.stderr)
+        return 2
+    print(f"{args.action}: {args.name} ({accounts.path})")
+    return 0
+
+
+def register(sub) -> None:
+    u = sub.add_parser("user", help="manage local accounts (when no single sign-on is configured)")
+    actions = u.add_subparsers(dest="action", required=True)
+    for action, needs_role, needs_password in (("add", True, True), ("password", False, True),
+                                               ("set-role", True, False), ("unlock", False, False),
+                                               ("remove", False, False)):
+        a = actions.add_parser(action)
+        a.add_argument("name")
+        if needs_role:
+            a.add_argument("--role", choices=ROLES, required=True)
+        if needs_password:
+            a.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    actions.add_parser("list")
+    u.set_defaults(func=cmd_user)

@@ -1,0 +1,59 @@
+"""Sign-in in the app: local accounts, single sign-on identities, anonymous viewing switched off."""
+
+import pytest
+
+from reformkpi.auth import Accounts
+
+PASSWORD = "mật-khẩu-đủ-dài-1"
+
+
+@pytest.fixture
+def accounts(tmp_path, monkeypatch):
+    monkeypatch.setenv("REFORMKPI_ACCOUNTS", str(tmp_path / "accounts.json"))
+    access = tmp_path / "access.toml"
+    access.write_text('max_failed_logins = 2\n[roles.by_group]\n"cchc-admins" = "admin"\n', encoding="utf-8")
+    monkeypatch.setenv("REFORMKPI_ACCESS", str(access))
+    a = Accounts(tmp_path / "accounts.json")
+    a.add("lan.nguyen", "analyst", PASSWORD)
+    return a
+
+
+def submit(at, name, password):
+    at.text_input(key="access-name").input(name)
+    at.text_input(key="access-password").input(password)
+    next(b for b in at.button if b.label == "Đăng nhập").click()
+    return at.run()
+
+
+def test_a_local_account_signs_in_and_out(app, accounts):
+    at = submit(app(), "lan.nguyen", PASSWORD)
+    assert not at.exception
+    assert any("lan.nguyen" in c.value and "chuyên viên" in c.value for c in at.caption)
+    at.button(key="access-sign-out").click()
+    at = at.run()
+    assert not any("lan.nguyen" in c.value for c in at.caption)
+
+
+def test_wrong_passwords_get_one_message_then_lock_out(app, accounts):
+    at = submit(app(), "lan.nguyen", "sai-mat-khau")
+    assert at.error[0].value == "Tên đăng nhập hoặc mật khẩu không đúng."
+    at = submit(at, "khong.co.ai", "sai-mat-khau")
+    assert at.error[0].value == "Tên đăng nhập hoặc mật khẩu không đúng."
+    at = submit(at, "lan.nguyen", "sai-mat-khau")
+    assert "tạm khóa" in at.error[0].value
+    at = submit(at, "lan.nguyen", PASSWORD)
+    assert "tạm khóa" in at.error[0].value
+
+
+def test_single_sign_on_identity_maps_to_a_role(app, accounts):
+    at = app(user={"is_logged_in": True, "email": "truong.phong@sonoivu.gov.vn", "groups": ["cchc-admins"]})
+    assert any("truong.phong@sonoivu.gov.vn" in c.value and "quản trị" in c.value for c in at.caption)
+
+
+def test_anonymous_viewing_can_be_switched_off(app, tmp_path, monkeypatch):
+    access = tmp_path / "closed.toml"
+    access.write_text("anonymous_view = false\n", encoding="utf-8")
+    monkeypatch.setenv("REFORMKPI_ACCESS", str(access))
+    at = app()
+    assert not at.exception and not at.title and not at.get("plotly_chart")
+    assert at.info[0].value == "Cần đăng nhập để xem bảng điều hành."
