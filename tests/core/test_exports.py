@@ -1,9 +1,16 @@
 """Exports: formula-safe tables and their files, read back with the readers people use."""
 
+import datetime as dt
 import io
+from html.parser import HTMLParser
 
 import openpyxl
 import pandas as pd
+import plotly.graph_objects as go
+import pytest
+from PIL import Image
+from pptx import Presentation
+from pypdf import PdfReader
 
 from reformkpi import exports
 
@@ -32,3 +39,68 @@ def test_csv_and_xlsx_keep_hostile_text_as_text():
 def test_file_names_are_vietnamese_and_safe():
     assert exports.file_name("Báo cáo CCHC", "Tổng quan", "27/11/2026", ext="pptx") == (
         "Báo cáo CCHC - Tổng quan - 27-11-2026.pptx")
+
+
+@pytest.fixture(scope="module")
+def report():
+    fig = go.Figure(go.Bar(x=[77.4, 86.3], y=["Sở Tài nguyên và Môi trường", "<b>Sở Y tế</b>"], orientation="h"))
+    fig.update_layout(title="Mức độ hài lòng 2019")
+    data = pd.DataFrame({"Đơn vị": ["Sở Tài nguyên và Môi trường", "Sở Y tế"], "Giá trị": [77.4, 86.3]})
+    charts = tuple(exports.ChartExport(f"Mức độ hài lòng 2019 ({i})", "1 đơn vị dưới mục tiêu 80%", fig, data)
+                   for i in (1, 2))
+    return exports.Report("Báo cáo CCHC quý III/2026", "Tổng quan · Sở, ban, ngành",
+                          "Dữ liệu minh họa · phiên bản dữ liệu 7", dt.datetime(2026, 11, 27, tzinfo=dt.UTC), charts)
+
+
+def test_png_and_svg_at_slide_resolution(report):
+    png = exports.image(report.charts[0].figure)
+    assert Image.open(io.BytesIO(png)).size == exports.SLIDE_PX
+    svg = exports.image(report.charts[0].figure, "svg").decode()
+    assert svg.startswith("<svg") and "Sở Tài nguyên và Môi trường" in svg
+
+
+def test_the_deck_has_a_slide_per_chart_with_takeaway_and_version(report):
+    deck = Presentation(io.BytesIO(exports.pptx(report)))
+    slides = list(deck.slides)
+    assert len(slides) == 3 and slides[0].shapes.title.text == "Báo cáo CCHC quý III/2026"
+    for slide, chart in zip(slides[1:], report.charts):
+        words = [sh.text_frame.text for sh in slide.shapes if sh.has_text_frame]
+        assert chart.title in words and "1 đơn vị dưới mục tiêu 80%" in words
+        assert "Dữ liệu minh họa · phiên bản dữ liệu 7" in words
+        assert "phiên bản dữ liệu 7" in slide.notes_slide.notes_text_frame.text
+        assert sum(sh.shape_type == 13 for sh in slide.shapes) == 1  # one picture
+
+
+def test_the_pdf_is_a4_landscape_with_vietnamese_text(report):
+    reader = PdfReader(io.BytesIO(exports.pdf(report)))
+    assert len(reader.pages) == 3
+    box = reader.pages[0].mediabox
+    assert round(float(box.width) / 72 * 25.4) == 297 and round(float(box.height) / 72 * 25.4) == 210
+    text = reader.pages[1].extract_text()
+    assert "Mức độ hài lòng 2019 (1)" in text and "1 đơn vị dưới mục tiêu 80%" in text
+    assert "phiên bản dữ liệu 7" in text
+
+
+def test_the_html_report_embeds_one_plotly_and_escapes_text(report):
+    class Parser(HTMLParser):
+        scripts, headings, external = 0, [], []
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            self.scripts += tag == "script"
+            if tag == "script" and attrs.get("src"):
+                self.external.append(attrs["src"])
+            self._h2 = tag == "h2"
+
+        def handle_data(self, data):
+            if getattr(self, "_h2", False):
+                self.headings.append(data)
+                self._h2 = False
+
+    doc = exports.html_report(report)
+    p = Parser()
+    p.feed(doc)
+    assert p.headings == [c.title for c in report.charts] and not p.external
+    assert doc.count("plotly.js v") <= 2 and doc.count('Plotly.newPlot') == 2
+    hostile = exports.Report("<script>alert(1)</script>", "", "", report.created, ())
+    assert "<script>alert(1)</script>" not in exports.html_report(hostile)

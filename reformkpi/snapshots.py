@@ -1,0 +1,120 @@
+"""Snapshots: a saved view (page + filters) pinned to a data version, so it shows the same numbers forever.
+
+Kept in the store as their own Delta table; renaming and deleting are commits too, so even a
+deleted snapshot can be found in history. The store never vacuums, so every pinned version
+stays readable (see store.TABLE_CONFIG).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass
+
+import pyarrow as pa
+from deltalake import CommitProperties, DeltaTable, write_deltalake
+
+from reformkpi.auth import Actor, PermissionDenied, require
+from reformkpi.store import TABLE_CONFIG, Store, StoreError
+
+TABLE = "snapshots"
+SCHEMA = pa.schema([
+    ("snapshot_id", pa.string()), ("title", pa.string()), ("note", pa.string()), ("page", pa.string()),
+    ("view_state", pa.string()), ("data_version", pa.int64()), ("catalog_versions", pa.string()),
+    ("created_by", pa.string()), ("created_at", pa.timestamp("us", tz="UTC")),
+])
+MAX_TITLE, MAX_NOTE = 200, 2000
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    snapshot_id: str
+    title: str
+    note: str
+    page: str
+    view_state: dict
+    data_version: int
+    catalog_versions: tuple[int, ...]
+    created_by: str
+    created_at: dt.datetime
+
+
+def _table(store: Store) -> DeltaTable | None:
+    path = store.path(TABLE)
+    return DeltaTable(path) if DeltaTable.is_deltatable(path) else None
+
+
+def _meta(actor: Actor, operation: str, snapshot_id: str) -> CommitProperties:
+    return CommitProperties(custom_metadata={"reformkpi.user": actor.name, "reformkpi.operation": operation,
+                                             "reformkpi.snapshot_id": snapshot_id})
+
+
+def create(store: Store, actor: Actor, title: str, page: str, view_state: dict, data_version: int,
+           catalog_versions: tuple[int, ...], note: str = "", now: dt.datetime | None = None) -> Snapshot:
+    """Save a view; the actor needs the snapshot permission (analyst or admin)."""
+    require(actor, "snapshot")
+    title, note = title.strip(), note.strip()
+    if not title or len(title) > MAX_TITLE or len(note) > MAX_NOTE:
+        raise ValueError(f"title: 1–{MAX_TITLE} characters; note: at most {MAX_NOTE}")
+    if not 0 <= data_version <= store.version():
+        raise StoreError(f"no data version {data_version}")
+    snap = Snapshot(uuid.uuid4().hex[:10], title, note, page, dict(view_state), int(data_version),
+                    tuple(catalog_versions), actor.name, now or dt.datetime.now(dt.UTC))
+    row = pa.Table.from_pylist([{**snap.__dict__, "view_state": json.dumps(snap.view_state, ensure_ascii=False),
+                                 "catalog_versions": json.dumps(list(snap.catalog_versions))}], schema=SCHEMA)
+    write_deltalake(store.path(TABLE), row, mode="append", configuration=TABLE_CONFIG,
+                    commit_properties=_meta(actor, "snapshot", snap.snapshot_id))
+    return snap
+
+
+def _from_row(r: dict) -> Snapshot:
+    return Snapshot(r["snapshot_id"], r["title"], r["note"], r["page"], json.loads(r["view_state"]),
+                    int(r["data_version"]), tuple(json.loads(r["catalog_versions"])), r["created_by"],
+                    r["created_at"])
+
+
+def list_all(store: Store) -> list[Snapshot]:
+    """Every snapshot, newest first."""
+    table = _table(store)
+    if table is None:
+        return []
+    rows = [_from_row(r) for r in table.to_pyarrow_table().to_pylist()]
+    return sorted(rows, key=lambda s: s.created_at, reverse=True)
+
+
+def get(store: Store, snapshot_id: str) -> Snapshot | None:
+    return next((s for s in list_all(store) if s.snapshot_id == snapshot_id), None)
+
+
+def _owned(store: Store, actor: Actor, snapshot_id: str) -> Snapshot:
+    snap = get(store, snapshot_id)
+    if snap is None:
+        raise KeyError(snapshot_id)
+    if not (actor.can("admin") or (actor.can("snapshot") and actor.name == snap.created_by)):
+        raise PermissionDenied(actor, "change another person's snapshot")
+    return snap
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def rename(store: Store, actor: Actor, snapshot_id: str, title: str) -> None:
+    _owned(store, actor, snapshot_id)
+    title = title.strip()
+    if not title or len(title) > MAX_TITLE:
+        raise ValueError(f"title: 1–{MAX_TITLE} characters")
+    _table(store).update(predicate=f"snapshot_id = {_quote(snapshot_id)}", updates={"title": _quote(title)},
+                         commit_properties=_meta(actor, "snapshot-rename", snapshot_id))
+
+
+def delete(store: Store, actor: Actor, snapshot_id: str) -> None:
+    _owned(store, actor, snapshot_id)
+    _table(store).delete(f"snapshot_id = {_quote(snapshot_id)}",
+                         commit_properties=_meta(actor, "snapshot-delete", snapshot_id))
+
+
+def pinned_versions(store: Store) -> set[int]:
+    """Data versions that snapshots rely on: never to be cleaned up."""
+    return {s.data_version for s in list_all(store)}

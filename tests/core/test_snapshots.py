@@ -1,0 +1,47 @@
+"""Snapshots pin a view to a data version: the numbers stay while the live data moves on."""
+
+import pytest
+
+from reformkpi import metrics, snapshots
+from reformkpi.auth import Actor, PermissionDenied
+from reformkpi.store import CommitInfo
+from tests.conftest import obs
+
+ANALYST, OTHER, ADMIN, VIEWER = (Actor("lan", "analyst"), Actor("ha", "analyst"), Actor("boss", "admin"),
+                                 Actor("khach", "viewer"))
+KEY = ("so-y-te", "sipas.overall", "2019")
+
+
+def test_a_snapshot_keeps_its_numbers_after_a_new_upload(tmp_store):
+    tmp_store.commit_observations(obs([(*KEY, 77.4)]), CommitInfo(user="lan"))
+    snap = snapshots.create(tmp_store, ANALYST, "Giao ban quý III", "tong-quan", {"year": "2019"},
+                            tmp_store.version(), tmp_store.catalog_versions(), note="Số liệu trình UBND")
+    tmp_store.commit_observations(obs([(*KEY, 81.0)]), CommitInfo(user="lan"))
+    pinned = metrics.Dataset.open(tmp_store, snap.data_version, snap.catalog_versions)
+    live = metrics.Dataset.open(tmp_store)
+    assert metrics.series(pinned, "sipas.overall", unit_ids=["so-y-te"])["value"].tolist() == [77.4]
+    assert metrics.series(live, "sipas.overall", unit_ids=["so-y-te"])["value"].tolist() == [81.0]
+    again = snapshots.get(tmp_store, snap.snapshot_id)
+    assert again == snap and again.view_state == {"year": "2019"}
+    assert snapshots.pinned_versions(tmp_store) == {1}
+
+
+def test_only_analysts_and_admins_save_and_only_author_or_admin_change(tmp_store):
+    with pytest.raises(PermissionDenied):
+        snapshots.create(tmp_store, VIEWER, "x", "tong-quan", {}, 0, tmp_store.catalog_versions())
+    snap = snapshots.create(tmp_store, ANALYST, "Bản nháp", "tong-quan", {}, 0, tmp_store.catalog_versions())
+    with pytest.raises(PermissionDenied):
+        snapshots.rename(tmp_store, OTHER, snap.snapshot_id, "của tôi")
+    snapshots.rename(tmp_store, ANALYST, snap.snapshot_id, "Báo cáo sơ kết 6 tháng 'đầu năm'")
+    assert snapshots.get(tmp_store, snap.snapshot_id).title == "Báo cáo sơ kết 6 tháng 'đầu năm'"
+    with pytest.raises(PermissionDenied):
+        snapshots.delete(tmp_store, OTHER, snap.snapshot_id)
+    snapshots.delete(tmp_store, ADMIN, snap.snapshot_id)
+    assert snapshots.list_all(tmp_store) == []
+
+
+def test_titles_are_checked_and_versions_must_exist(tmp_store):
+    with pytest.raises(ValueError):
+        snapshots.create(tmp_store, ANALYST, "  ", "tong-quan", {}, 0, tmp_store.catalog_versions())
+    with pytest.raises(Exception, match="no data version"):
+        snapshots.create(tmp_store, ANALYST, "x", "tong-quan", {}, 99, tmp_store.catalog_versions())
