@@ -16,6 +16,7 @@ $(STAMP): requirements.lock
 
 demo: $(STAMP)
 	$(BIN)/python -m reformkpi demo --if-missing
+	$(BIN)/python -m reformkpi papi --if-missing
 
 run: demo
 	$(BIN)/streamlit run app.py --server.port $(PORT)

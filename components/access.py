@@ -45,7 +45,7 @@ def sign_in_box(lang: str) -> auth.Actor | None:
             if st.button(t("access.sign_in", lang), key="access-sso", type="primary"):
                 st.login()
         else:
-            with st.popover(t("access.sign_in", lang)), st.form("access-sign-in"):
+            with st.expander(t("access.sign_in", lang), icon=":material/login:"), st.form("access-sign-in"):
                 name = st.text_input(t("access.name", lang), key="access-name")
                 password = st.text_input(t("access.password", lang), type="password", key="access-password")
                 if st.form_submit_button(t("access.sign_in", lang)):

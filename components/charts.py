@@ -6,24 +6,65 @@ indicator's direction, so "meets the target" is always blue and "misses" always 
 
 from __future__ import annotations
 
+import importlib
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from reformkpi import formatting
+from reformkpi.catalog import Catalog
 from reformkpi.i18n import t
 from reformkpi.metrics import Kpi
 
 GOOD, BAD, NEUTRAL, INK = "#0072B2", "#D55E00", "#999999", "#222222"
 SEPARATORS = {"vi": ",.", "en": ".,"}  # Plotly: decimal mark, then thousands separator
+# Units get Paul Tol's "muted" colours (colour-blind safe, distinct from GOOD and BAD), by their
+# place in the catalog, so that a unit has the same colour on every chart and every page.
+UNIT_PALETTE = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677", "#882255", "#AA4499")
+# Grade bands from the best to the worst: blue to vermillion (Okabe-Ito), the same way as GOOD to BAD.
+GRADE_PALETTE = ("#0072B2", "#56B4E9", "#E69F00", "#D55E00", "#7F2704")
 
 
-def _name(ind: pd.Series, lang: str) -> str:
+def unit_colors(units: pd.DataFrame) -> dict[str, str]:
+    """The colour of each unit, fixed by its row in the catalog."""
+    ids = units.loc[units["level"] != "province", "unit_id"]
+    return {u: UNIT_PALETTE[i % len(UNIT_PALETTE)] for i, u in enumerate(ids)}
+
+
+def direction_scale(direction: str, lo: float, hi: float, target: float | None) -> dict:
+    """Heatmap colours from the data's own range: white at the target, BAD on its wrong side, GOOD on the other.
+
+    Without a target (or with the target outside the range) the scale runs from white to BAD.
+    Returns the zmin, zmax and colorscale arguments of a go.Heatmap.
+    """
+    lo, hi = float(lo), float(hi) if hi > lo else float(lo) + 1.0
+    if target is None or not lo < target < hi:
+        scale = [[0.0, "#FFFFFF"], [1.0, BAD]] if direction == "lower_better" else [[0.0, BAD], [1.0, "#FFFFFF"]]
+    else:
+        mid = (target - lo) / (hi - lo)
+        low, high = (GOOD, BAD) if direction == "lower_better" else (BAD, GOOD)
+        scale = [[0.0, low], [mid, "#FFFFFF"], [1.0, high]]
+    return {"zmin": lo, "zmax": hi, "colorscale": scale}
+
+
+def sparse_ticks(fig: go.Figure, labels: list[str], most: int = 8) -> None:
+    """On a category axis with many periods, label every other one (or fewer) so the labels stay level."""
+    if len(labels) > most:
+        step = -(-len(labels) // most)
+        fig.update_xaxes(tickmode="array", tickvals=labels[::step], tickangle=0)
+
+
+def version_line(lang: str, version: int) -> str:
+    return f"<br>{t('hover.version', lang)}: {version}"
+
+
+def short_name(ind: pd.Series, lang: str) -> str:
     return ind["short_vi" if lang == "vi" else "short_en"]
 
 
 def _axis_title(ind: pd.Series, lang: str) -> str:
-    return _name(ind, lang) + (" (%)" if ind["measure"] in ("percent", "points") else "")
+    return short_name(ind, lang) + (" (%)" if ind["measure"] in ("percent", "points") else "")
 
 
 def _layout(fig: go.Figure, title: str, lang: str, height: int) -> go.Figure:
@@ -47,7 +88,7 @@ def unit_values(table: pd.DataFrame, ind: pd.Series, k: Kpi, lang: str, version:
     colors = status.map({"meets": GOOD, "misses": BAD, "none": NEUTRAL})
     gap_unit = " " + t("unit.points", lang) if ind["measure"] in ("percent", "points") else ""
     hover = [
-        f"<b>{formatting.label(r['name'])}</b><br>{formatting.label(_name(ind, lang))}: "
+        f"<b>{formatting.label(r['name'])}</b><br>{formatting.label(short_name(ind, lang))}: "
         f"{formatting.value(r['value'], ind['measure'], lang)}<br>"
         f"{t('table.target', lang)}: {formatting.value(r['target'], ind['measure'], lang)} "
         f"({formatting.signed(r['gap'], lang)}{gap_unit})<br>"
@@ -57,17 +98,18 @@ def unit_values(table: pd.DataFrame, ind: pd.Series, k: Kpi, lang: str, version:
                            y=[formatting.label(n) for n in df["name"]], orientation="h",
                            marker_color=colors.tolist(), hovertext=hover, hoverinfo="text",
                            text=[formatting.value(v, ind["measure"], lang) for v in df["value"]],
-                           textposition="outside", cliponaxis=False, name=_name(ind, lang)))
+                           textposition="outside", cliponaxis=False, name=short_name(ind, lang),
+                           customdata=df["unit_id"].tolist()))
     if has_target:
         fig.add_vline(x=0, line={"color": INK, "width": 2})
         target = formatting.value(k.target, ind["measure"], lang) if k.target is not None else ""
-        title = t("chart.gap_title", lang, indicator=_name(ind, lang), period=formatting.period_label(k.period, lang),
+        title = t("chart.gap_title", lang, indicator=short_name(ind, lang), period=formatting.period_label(k.period, lang),
                   n=k.n_below_target, total=k.n_units, target=target)
         lo, hi = min(0.0, df["gap"].min()), max(0.0, df["gap"].max())
         pad = 0.2 * (hi - lo or 1.0)  # room for the value labels outside the bars
         fig.update_xaxes(title=t("chart.gap_axis", lang) + gap_unit, zeroline=False, range=[lo - pad, hi + pad])
     else:
-        title = t("chart.values_title", lang, indicator=_name(ind, lang), period=formatting.period_label(k.period, lang))
+        title = t("chart.values_title", lang, indicator=short_name(ind, lang), period=formatting.period_label(k.period, lang))
         fig.update_xaxes(title=_axis_title(ind, lang))
     fig.update_yaxes(title=None, automargin=True)
     return _layout(fig, title, lang, height=140 + 28 * len(df))
@@ -84,8 +126,35 @@ def province_trend(trend: pd.DataFrame, ind: pd.Series, lang: str, version: int)
                                  line={"color": INK, "dash": "dash", "shape": "hvh"}, hoverinfo="skip"))
     fig.update_xaxes(title=t("axis.year", lang), type="category")
     fig.update_yaxes(title=_axis_title(ind, lang))
-    return _layout(fig, t("chart.trend_title", lang, indicator=_name(ind, lang)), lang, height=420)
+    return _layout(fig, t("chart.trend_title", lang, indicator=short_name(ind, lang)), lang, height=420)
+
+
+def figure(builder, *args) -> go.Figure:
+    """`builder(*args)`, kept while the inputs are the same: Plotly takes longer to build a figure
+    than the core takes to compute its data, and a rerun with the same filters draws the same chart.
+
+    Figures are kept as objects (not copied) and never changed after they are built.
+    """
+    return _built(builder.__module__, builder.__qualname__, args)
+
+
+# The catalog of a data version is one object for as long as that version is cached: hash it by identity.
+@st.cache_resource(max_entries=256, show_spinner=False, hash_funcs={Catalog: id})
+def _built(module: str, name: str, args: tuple) -> go.Figure:
+    return getattr(importlib.import_module(module), name)(*args)
 
 
 def show(fig: go.Figure, key: str) -> None:
     st.plotly_chart(fig, key=key, config={"displaylogo": False})
+
+
+def show_linked(fig: go.Figure, key: str, page: str, param: str = "unit") -> None:
+    """A chart whose points open another page: a click on a unit's bar opens that unit's profile.
+
+    The point's customdata holds the id passed to the page as the query parameter `param`.
+    """
+    event = st.plotly_chart(fig, key=key, config={"displaylogo": False}, on_select="rerun", selection_mode="points")
+    points = event.selection.points if event else []
+    if points and points[0].get("customdata") is not None:
+        value = points[0]["customdata"]
+        st.switch_page(page, query_params={param: value[0] if isinstance(value, list) else value})

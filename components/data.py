@@ -13,6 +13,8 @@ import streamlit as st
 
 from reformkpi import config
 from reformkpi.metrics import Dataset
+from reformkpi.records import table as records_table
+from reformkpi.records.metrics import Records
 from reformkpi.store import Store
 
 
@@ -63,3 +65,37 @@ def _query(module: str, name: str, ref: DataRef, args: tuple):
 def history(uri: str, version: int):
     """The store's history as of a version (the version is in the key so a commit refreshes it)."""
     return Store(uri).history()
+
+
+@dataclass(frozen=True)
+class RecordsRef:
+    """Which dossier records a view shows: a store and a version of its records table."""
+
+    uri: str
+    version: int
+
+
+@st.cache_data(ttl=2, show_spinner=False)
+def _records_latest(uri: str) -> int | None:
+    return records_table.version(Store(uri))
+
+
+def records_current(uri: str) -> RecordsRef | None:
+    """The latest version of the store's records, or None if it has none."""
+    v = _records_latest(uri)
+    return None if v is None else RecordsRef(uri, v)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def records(ref: RecordsRef) -> Records:
+    return Records.open(Store(ref.uri), ref.version)
+
+
+def records_query(fn, ref: RecordsRef, *args):
+    """Call a core function `fn(records, *args)`, cached by records version and arguments."""
+    return _records_query(fn.__module__, fn.__qualname__, ref, args)
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _records_query(module: str, name: str, ref: RecordsRef, args: tuple):
+    return getattr(importlib.import_module(module), name)(records(ref), *args)

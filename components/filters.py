@@ -30,16 +30,39 @@ class Selection:
         return f"{self.year}-{self.quarter}" if self.quarter else str(self.year)
 
 
-def common(years: list[int], default_year: int, lang: str) -> Selection:
-    """Year, quarter and unit level in the sidebar (URL keys: year, quarter, level)."""
+def common(years: list[int], default_year: int, lang: str, quarters: bool = True) -> Selection:
+    """Year, quarter (unless the page is yearly) and unit level in the sidebar (URL keys: year, quarter, level)."""
     with st.sidebar:
         year = url_state.select(t("filter.year", lang), [str(y) for y in reversed(years)], "year",
                                 default=str(default_year))
         quarter = url_state.select(
             t("filter.period", lang), QUARTERS, "quarter",
-            lambda q: t("filter.full_year", lang) if not q else formatting.period_label(f"{year}-{q}", lang))
+            lambda q: t("filter.full_year", lang) if not q else formatting.period_label(f"{year}-{q}", lang)
+        ) if quarters else ""
         level = url_state.select(t("filter.level", lang), LEVELS, "level", lambda v: t(f"level.{v}", lang))
     return Selection(int(year), quarter, None if level == "all" else level)
+
+
+def year(years: list[int], default_year: int, lang: str) -> int:
+    """The year alone, in the sidebar (URL key: year, shared with every page)."""
+    with st.sidebar:
+        return int(url_state.select(t("filter.year", lang), [str(y) for y in reversed(years)], "year",
+                                    default=str(default_year)))
+
+
+def unit(units: pd.DataFrame, lang: str) -> str:
+    """One department or district in the sidebar (URL key: unit); a unit merged away stays for its history."""
+    units = units[units["level"] != "province"]
+    names = dict(zip(units["unit_id"], units["name_vi" if lang == "vi" else "name_en"]))
+    closed = {u: formatting.date(d, lang) for u, d in zip(units["unit_id"], units["active_to"]) if pd.notna(d)}
+
+    def label(unit_id: str) -> str:
+        if unit_id in closed:
+            return t("filter.unit_closed", lang, name=names[unit_id], date=closed[unit_id])
+        return names[unit_id]
+
+    with st.sidebar:
+        return url_state.select(t("filter.unit", lang), list(names), "unit", label)
 
 
 def indicator(indicators: pd.DataFrame, lang: str, key: str = "ind") -> str:

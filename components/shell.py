@@ -20,11 +20,19 @@ def language() -> str:
     return st.session_state.get("url:lang") or DEFAULT
 
 
+def dataset_picker(lang: str) -> str:
+    """The dataset selector (in the sidebar, kept in the URL as ?data=papi): demo province or PAPI."""
+    return url_state.select(t("data.dataset", lang), config.DATASETS, "data",
+                            lambda d: t(f"data.name.{d}", lang), container=st.sidebar)
+
+
 def require_data(lang: str) -> data.DataRef:
-    """The live data, or a clear message and a stop if there is no store yet."""
-    ref = data.current()
+    """The chosen dataset's live data, or a clear message and a stop if there is no store yet."""
+    dataset = dataset_picker(lang)
+    uri = config.store_uri(dataset)
+    ref = data.current(uri)
     if ref is None:
-        st.error(t("data.missing", lang, uri=config.store_uri()))
+        st.error(t("data.missing" if dataset == "demo" else f"data.missing_{dataset}", lang, uri=uri))
         st.stop()
     return ref
 

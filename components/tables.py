@@ -29,4 +29,9 @@ def league(table: pd.DataFrame, ind: pd.Series, lang: str) -> None:
         t("table.grade", lang): table["grade_label"].fillna(""),
         t("table.rank_change", lang): [_rank_change(v, lang) for v in table["rank_change"]],
     })
-    st.dataframe(shown, hide_index=True, width="stretch")
+    st.dataframe(shown, hide_index=True, width="stretch", height=full_height(len(shown)))
+
+
+def full_height(rows: int) -> int:
+    """Pixels that show every row without an inner scroll bar (a meeting-room screen cannot scroll a table)."""
+    return 38 + 35 * max(rows, 1)

@@ -4,6 +4,11 @@ Streamlit's own `bind="query-params"` writes the *formatted label* into the URL,
 made in Vietnamese would not open in English (and labels are long). Here the URL holds the
 option's id (`?level=district&ind=dossier.late_rate`), the value survives page switches in the
 session, and opening the same URL in a new browser shows the same view.
+
+Which value wins: a value in the URL that this session did not write itself (a link that was
+opened, a click-through to another page) beats the session's memory; a URL without the key
+(st.navigation clears the query on a page switch) leaves the session's value in place and
+writes it back.
 """
 
 from __future__ import annotations
@@ -18,20 +23,26 @@ def select(label: str, options: Sequence[str], key: str, format_func: Callable[[
     """A selectbox bound to the query parameter `key`; returns the chosen option id."""
     options = list(options)
     default = default if default in options else options[0]
-    chosen_key, widget_key = f"url:{key}", f"url-widget:{key}"
-    if chosen_key not in st.session_state:
-        st.session_state[chosen_key] = st.query_params.get(key, default)
+    chosen_key, widget_key, written_key = f"url:{key}", f"url-widget:{key}", f"url-written:{key}"
+    in_url = st.query_params.get(key)
+    if in_url is not None and in_url != st.session_state.get(written_key):
+        st.session_state[chosen_key] = in_url
+    elif chosen_key not in st.session_state:
+        st.session_state[chosen_key] = default
     if st.session_state[chosen_key] not in options:
         st.session_state[chosen_key] = default
+    # The widget shows the chosen value even when it was chosen elsewhere (another page, a link).
+    st.session_state[widget_key] = st.session_state[chosen_key]
 
     def remember():
         st.session_state[chosen_key] = st.session_state[widget_key]
 
-    value = (container or st).selectbox(label, options, index=options.index(st.session_state[chosen_key]),
-                                        format_func=format_func, key=widget_key, on_change=remember)
+    value = (container or st).selectbox(label, options, format_func=format_func, key=widget_key, on_change=remember)
     st.session_state[chosen_key] = value
     if value == default:
         st.query_params.pop(key, None)
+        st.session_state[written_key] = None
     else:
         st.query_params[key] = value
+        st.session_state[written_key] = value
     return value

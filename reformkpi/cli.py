@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import getpass
 import json
 import sys
 
-from reformkpi import cli_users, config, demo
+from reformkpi import auth, cli_users, config, demo, periods
+from reformkpi.records import demo as records_demo
+from reformkpi.records import cli as records_cli
+from reformkpi import ingest
+from reformkpi.ingest import cli as ingest_cli
 from reformkpi.catalog import Catalog, load_dir
 from reformkpi.store import CommitInfo, Store, StoreError
 
@@ -22,7 +27,8 @@ def build_demo(store: Store, user: str, last_quarter: str | None = None, seed: i
     store.init(tables, CommitInfo(user=user, operation="init", file_name="data/catalog"))
     obs = demo.generate(Catalog.from_tables(tables), seed=seed, last_quarter=last_quarter)
     result = store.commit_observations(obs, CommitInfo(user=user, operation="demo", file_name=f"demo seed={seed}"))
-    return result.version
+    records_demo.build(store, user, last_quarter or periods.latest_complete_quarter(dt.date.today()), seed=seed)
+    return store.version()
 
 
 def cmd_demo(args) -> int:
@@ -49,8 +55,8 @@ def cmd_history(args) -> int:
 def cmd_rollback(args) -> int:
     store = Store(args.store)
     try:
-        v = store.restore(args.version, CommitInfo(user=_user(args), operation="rollback", reason=args.reason))
-    except StoreError as e:
+        v = ingest.rollback(store, args.version, auth.operator(_user(args)), args.reason)
+    except (StoreError, ValueError, PermissionError) as e:
         print(f"Không thể khôi phục: {e}", file=sys.stderr)
         return 2
     print(json.dumps({"version": v, "restored": args.version}) if args.json
@@ -75,6 +81,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--reason", required=True)
     r.set_defaults(func=cmd_rollback)
     cli_users.register(sub)
+    records_cli.register(sub)
+    ingest_cli.register(sub)
     return p
 
 

@@ -10,6 +10,7 @@ Rules the province relies on:
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import duckdb
@@ -89,6 +90,30 @@ def grain_of(ds: Dataset, indicator_id: str, period: str) -> tuple[str, str]:
     return "quarter", period
 
 
+def _rolled_sql(stored: list[str], grain: str, unit_ids: list[str] | None,
+                years: tuple[int, int] | None) -> tuple[str, list]:
+    """SQL (and its parameters) for stored indicators rolled up per unit and period at a grain.
+
+    Filters run in DuckDB before anything reaches pandas: at national scale that is most of the work.
+    """
+    where, params = ["o.indicator_id IN (SELECT unnest(?))"], [list(stored)]
+    if unit_ids is not None:
+        where.append("o.unit_id IN (SELECT unnest(?))")
+        params.append(list(unit_ids))
+    if years is not None:
+        where.append("o.period_start >= make_date(?, 1, 1) AND o.period_start < make_date(?, 1, 1)")
+        params += [int(years[0]), int(years[1]) + 1]
+    return f"""
+        SELECT o.unit_id, o.indicator_id, {_grain_expr(grain)} AS period, count(*) AS n_periods,
+          CASE any_value(i.rollup)
+            WHEN 'sum' THEN sum(o.value) WHEN 'mean' THEN avg(o.value)
+            WHEN 'first' THEN arg_min(o.value, o.period_start) ELSE arg_max(o.value, o.period_start) END AS value,
+          arg_max(o.max_value, o.period_start) AS max_value
+        FROM obs o JOIN ind i USING (indicator_id)
+        WHERE {' AND '.join(where)}
+        GROUP BY ALL""", params
+
+
 def series(ds: Dataset, indicator_id: str, grain: str = "year", unit_ids: list[str] | None = None,
            years: tuple[int, int] | None = None) -> pd.DataFrame:
     """Value of an indicator per unit and period at a grain.
@@ -99,23 +124,7 @@ def series(ds: Dataset, indicator_id: str, grain: str = "year", unit_ids: list[s
     """
     cat = ds.catalog
     ind = cat.indicator(indicator_id)
-    stored = _stored_ids(cat, indicator_id)
-    where, params = ["o.indicator_id IN (SELECT unnest(?))"], [stored]
-    if unit_ids is not None:
-        where.append("o.unit_id IN (SELECT unnest(?))")
-        params.append(list(unit_ids))
-    if years is not None:
-        where.append("o.period_start >= make_date(?, 1, 1) AND o.period_start < make_date(?, 1, 1)")
-        params += [int(years[0]), int(years[1]) + 1]
-    rolled = f"""
-        SELECT o.unit_id, o.indicator_id, {_grain_expr(grain)} AS period, count(*) AS n_periods,
-          CASE any_value(i.rollup)
-            WHEN 'sum' THEN sum(o.value) WHEN 'mean' THEN avg(o.value)
-            WHEN 'first' THEN arg_min(o.value, o.period_start) ELSE arg_max(o.value, o.period_start) END AS value,
-          arg_max(o.max_value, o.period_start) AS max_value
-        FROM obs o JOIN ind i USING (indicator_id)
-        WHERE {' AND '.join(where)}
-        GROUP BY ALL"""
+    rolled, params = _rolled_sql(_stored_ids(cat, indicator_id), grain, unit_ids, years)
     if ind["rollup"] == "derived":
         num, den = cat.components(indicator_id)
         query = f"""
@@ -130,14 +139,27 @@ def series(ds: Dataset, indicator_id: str, grain: str = "year", unit_ids: list[s
         else:
             df["value"], df["den"] = df["num"], np.nan
     else:
-        df = ds.sql(rolled, params)
-        if ind["measure"] == "points":
-            df["num"], df["den"] = df["value"], df["max_value"]
-            df["value"] = (100 * df["num"] / df["den"]).round(2)
-        else:
-            df["num"], df["den"] = df["value"], np.nan
+        df = stored_series(ds, [indicator_id], grain, unit_ids, years)
     cols = ["unit_id", "period", "value", "num", "den", "n_periods"]
     return df[cols].sort_values(["unit_id", "period"], ignore_index=True)
+
+
+def stored_series(ds: Dataset, indicator_ids: list[str], grain: str = "year", unit_ids: list[str] | None = None,
+                  years: tuple[int, int] | None = None) -> pd.DataFrame:
+    """`series` of several stored (not derived) indicators in one query, with an indicator_id column.
+
+    One pass over the observations instead of one per indicator: the parts of a family (8
+    PAR INDEX areas, 5 SIPAS factors) are read together.
+    """
+    rolled, params = _rolled_sql(indicator_ids, grain, unit_ids, years)
+    df = ds.sql(rolled, params)
+    ind = ds.catalog.indicators.set_index("indicator_id")
+    points = df["indicator_id"].map(ind["measure"]).eq("points")
+    df["num"] = df["value"]
+    df["den"] = df["max_value"].where(points)
+    df.loc[points, "value"] = (100 * df.loc[points, "num"] / df.loc[points, "den"]).round(2)
+    return df[["indicator_id", "unit_id", "period", "value", "num", "den", "n_periods"]].sort_values(
+        ["indicator_id", "unit_id", "period"], ignore_index=True)
 
 
 def _unit_aggregate(ind: pd.Series, df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -176,8 +198,12 @@ def lineage_series(ds: Dataset, indicator_id: str, unit_id: str, grain: str = "y
     contributed, comma-separated).
     """
     cat = ds.catalog
-    ind = cat.indicator(indicator_id)
     df = series(ds, indicator_id, grain, cat.lineage(unit_id)).dropna(subset=["value"])
+    return _combine_lineage(cat.indicator(indicator_id), df)
+
+
+def _combine_lineage(ind: pd.Series, df: pd.DataFrame) -> pd.DataFrame:
+    """The series of a lineage's units combined per period: period, value, units."""
     out = _unit_aggregate(ind, df, ["period"])
     contributors = df.groupby("period")["unit_id"].agg(lambda s: ",".join(sorted(s))).rename("units")
     return out.merge(contributors, on="period")[["period", "value", "units"]]
@@ -196,6 +222,23 @@ def targets_for(ds: Dataset, indicator_id: str, year: int, unit_ids: list[str]) 
         out["target"] = out["target"].fillna(value)
         out["target_source"] = out["target_source"].fillna(source)
     return out
+
+
+def targets_over(cat: Catalog, indicator_id: str, unit_years: pd.DataFrame) -> pd.Series:
+    """The target of each (unit_id, year) row, by the rule of targets_for, in one pass.
+
+    The catalog's target rows are few; the rows asked for can be many (every unit, every year).
+    """
+    t = cat.targets[cat.targets["indicator_id"] == indicator_id]
+    out = np.full(len(unit_years), np.nan)
+    year, unit = unit_years["year"].to_numpy(), unit_years["unit_id"].to_numpy()
+    # General rows first, then each unit's own; within each, the first matching row wins.
+    for own in (False, True):
+        rows = t[(t["unit_id"] != "") == own].iloc[::-1]
+        for uid, first, last, value in zip(rows["unit_id"], rows["year_from"], rows["year_to"], rows["value"]):
+            hit = (year >= first) & (year <= last) & ((unit == uid) if own else True)
+            out[hit] = float(value)
+    return pd.Series(out, index=unit_years.index)
 
 
 def province_target(cat: Catalog, indicator_id: str, year: int) -> tuple[float | None, str]:
@@ -250,13 +293,26 @@ def league_table(ds: Dataset, indicator_id: str, period: str, level: str, lang: 
     cur["gap"] = gap(cur["value"], cur["target"], ind["direction"])
     cur["meets_target"] = (cur["gap"] >= 0).where(cur["target"].notna())
     cur["grade"] = cat.grades(ind["family"], cur["value"])
-    cur["grade_label"] = cur["grade"].map(lambda g: cat.grade_label(ind["family"], g, lang))
+    cur["grade_label"] = grade_labels(cat, ind["family"], cur["grade"], lang)
     names = cat.units[["unit_id", "name_vi", "name_en", "short_name_vi"]]
     cur = cur.merge(names, on="unit_id")
     cur["name"] = cur["name_vi"] if lang == "vi" else cur["name_en"]
     return cur.sort_values(["rank", "name"], ignore_index=True)[
         ["rank", "unit_id", "name", "short_name_vi", "value", "change", "target", "target_source", "gap",
          "meets_target", "grade", "grade_label", "prev_rank", "rank_change", "n_peers"]]
+
+
+def _changes(s: pd.Series) -> int:
+    """How often consecutive values differ (no grade at all counts as no change)."""
+    v = s.fillna("").to_numpy()
+    return int((v[1:] != v[:-1]).sum())
+
+
+def grade_labels(cat: Catalog, family: str, grades: pd.Series, lang: str = "vi") -> pd.Series:
+    """The label of each grade id (Catalog.grade_label for a whole column at once; '' for no grade)."""
+    bands = cat.grade_bands[cat.grade_bands["family"] == family]
+    labels = dict(zip(bands["grade_id"], bands["label_vi" if lang == "vi" else "label_en"]))
+    return grades.map(lambda g: labels.get(g, "") if isinstance(g, str) else "").astype(object)
 
 
 def rank_stability(ds: Dataset, indicator_id: str, level: str, years: tuple[int, int]) -> pd.DataFrame:
@@ -267,7 +323,7 @@ def rank_stability(ds: Dataset, indicator_id: str, level: str, years: tuple[int,
     out = r.groupby("unit_id").agg(
         n_years=("period", "size"), mean_rank=("rank", "mean"), rank_sd=("rank", lambda s: s.std(ddof=0)),
         best_rank=("rank", "min"), worst_rank=("rank", "max"),
-        grade_changes=("grade", lambda s: int((s.to_numpy()[1:] != s.to_numpy()[:-1]).sum())))
+        grade_changes=("grade", _changes))
     out["rank_range"] = out["worst_rank"] - out["best_rank"]
     return out.reset_index().sort_values(["rank_sd", "unit_id"], ascending=[False, True], ignore_index=True)
 
@@ -313,3 +369,274 @@ def kpi(ds: Dataset, indicator_id: str, period: str, level: str | None = None, l
 
 def _opt(x) -> float | None:
     return None if x is None or pd.isna(x) else float(x)
+
+
+# --- Leadership views: one unit's profile, rankings over years, dossiers, satisfaction ---
+
+
+def peers(cat: Catalog, unit_id: str) -> list[str]:
+    """Units with the same parent and level as unit_id (itself included), in office or not."""
+    u = cat.unit(unit_id)
+    units = cat.units
+    return units.loc[(units["parent_id"] == u["parent_id"]) & (units["level"] == u["level"]), "unit_id"].tolist()
+
+
+def merger_events(cat: Catalog, unit_id: str) -> pd.DataFrame:
+    """Each merger in a unit's lineage: date, unit_id (the successor), predecessors (ids, comma-separated).
+
+    The date is the day after the predecessors' last day in office: a unit that absorbs
+    another keeps its own start date, so that is not the merger's.
+    """
+    units = cat.units
+    rows = []
+    for uid in cat.lineage(unit_id):
+        merged = units[units["successor_id"] == uid]
+        for last_day, group in merged.groupby("active_to", dropna=False, sort=True):
+            date = cat.unit(uid)["active_from"] if pd.isna(last_day) else last_day + dt.timedelta(days=1)
+            rows.append({"date": date, "unit_id": uid, "predecessors": ",".join(group["unit_id"])})
+    return pd.DataFrame(rows, columns=["date", "unit_id", "predecessors"])
+
+
+def unit_history(ds: Dataset, unit_id: str, indicator_ids: tuple[str, ...], grain: str = "year") -> pd.DataFrame:
+    """A unit's indicators over time (through its lineage) against its target and its peers' median.
+
+    Columns: indicator_id, period, value, units (contributing ids), peer_median, target, gap, meets_target.
+    The peers' median is over the units of the same parent and level that have a value that period.
+    """
+    cat = ds.catalog
+    lineage, same = cat.lineage(unit_id), peers(cat, unit_id)
+    frames = []
+    for indicator_id in indicator_ids:
+        ind = cat.indicator(indicator_id)
+        # One read for the unit's lineage and its peers (usually the lineage is among the peers).
+        both = series(ds, indicator_id, grain, sorted(set(lineage) | set(same))).dropna(subset=["value"])
+        own = _combine_lineage(ind, both[both["unit_id"].isin(lineage)])
+        if own.empty:
+            continue
+        peer = both[both["unit_id"].isin(same)]
+        own = own.merge(peer.groupby("period", as_index=False)["value"].median()
+                        .rename(columns={"value": "peer_median"}), on="period", how="left")
+        own["target"] = targets_over(cat, indicator_id, pd.DataFrame(
+            {"unit_id": unit_id, "year": own["period"].str[:4].astype(int)}))
+        own["gap"] = gap(own["value"], own["target"], ind["direction"])
+        own["meets_target"] = (own["gap"] >= 0).where(own["target"].notna())
+        own.insert(0, "indicator_id", indicator_id)
+        frames.append(own)
+    cols = ["indicator_id", "period", "value", "units", "peer_median", "target", "gap", "meets_target"]
+    return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
+
+
+def family_parts(cat: Catalog, total_id: str) -> list[str]:
+    """The parts of a family's total (PAR INDEX areas, SIPAS factors): its unranked indicators."""
+    ind = cat.indicators
+    fam = cat.indicator(total_id)["family"]
+    return ind.loc[(ind["family"] == fam) & ~ind["ranked"] & (ind["indicator_id"] != total_id), "indicator_id"].tolist()
+
+
+def _part_targets(ds: Dataset, total_id: str, year: int, unit_ids: list[str]) -> dict[str, pd.Series]:
+    """Target of each part for the units: its own in the catalog, else the target of the total."""
+    grid = pd.DataFrame({"unit_id": list(unit_ids), "year": year})
+    fallback = targets_over(ds.catalog, total_id, grid).set_axis(grid["unit_id"])
+    return {p: targets_over(ds.catalog, p, grid).set_axis(grid["unit_id"]).fillna(fallback)
+            for p in family_parts(ds.catalog, total_id)}
+
+
+def unit_parts(ds: Dataset, total_id: str, unit_id: str, year: int) -> pd.DataFrame:
+    """One unit's year by part of a family (where it loses points, which factor is weak).
+
+    Columns: indicator_id, value (% score), num (points), den (applicable maximum), lost (points
+    short of the maximum, for points), peer_median, target, gap. Empty when the unit has no data.
+    """
+    cat = ds.catalog
+    parts = family_parts(cat, total_id)
+    same = peers(cat, unit_id)
+    targets = _part_targets(ds, total_id, year, [unit_id])
+    s = stored_series(ds, parts, "year", same, (year, year)).dropna(subset=["value"])
+    out = s[s["unit_id"] == unit_id].set_index("indicator_id").reindex(
+        [p for p in parts if p in set(s.loc[s["unit_id"] == unit_id, "indicator_id"])]).reset_index()
+    out["lost"] = out["den"] - out["num"]  # NaN unless the part is points (den is the applicable maximum)
+    out["peer_median"] = out["indicator_id"].map(s.groupby("indicator_id")["value"].median())
+    out["target"] = [targets[p].iloc[0] for p in out["indicator_id"]]
+    out = out[["indicator_id", "value", "num", "den", "lost", "peer_median", "target"]]
+    out["gap"] = gap(out["value"], out["target"], cat.indicator(total_id)["direction"])
+    return out
+
+
+def rank_history(ds: Dataset, indicator_id: str, unit_id: str, lang: str = "vi") -> pd.DataFrame:
+    """Rank and grade of a unit (and of its predecessors before a merger) per year among its peers.
+
+    Columns: unit_id, period, value, rank, n_peers, grade, grade_label.
+    """
+    cat = ds.catalog
+    fam = cat.indicator(indicator_id)["family"]
+    r = ranks(ds, indicator_id, "year", cat.unit(unit_id)["level"])
+    r = r[r["unit_id"].isin(cat.lineage(unit_id))].sort_values(["unit_id", "period"], ignore_index=True)
+    r["grade"] = cat.grades(fam, r["value"])
+    r["grade_label"] = grade_labels(cat, fam, r["grade"], lang)
+    return r
+
+
+def grade_order(cat: Catalog, family: str) -> pd.DataFrame:
+    """A family's grade bands, best first (the floor band last)."""
+    b = cat.grade_bands[cat.grade_bands["family"] == family]
+    return b.sort_values("min_value", ascending=False, na_position="last", ignore_index=True)
+
+
+def grade_counts(ds: Dataset, indicator_id: str, level: str | None, years: tuple[int, int],
+                 lang: str = "vi") -> pd.DataFrame:
+    """Units per grade band per year, every band present (zero when empty): period, grade, grade_label, n."""
+    cat = ds.catalog
+    fam = cat.indicator(indicator_id)["family"]
+    s = series(ds, indicator_id, "year", level_units(ds, level), years).dropna(subset=["value"])
+    s["grade"] = cat.grades(fam, s["value"])
+    bands = grade_order(cat, fam)
+    grid = pd.MultiIndex.from_product([sorted(s["period"].unique()), bands["grade_id"]], names=["period", "grade"])
+    out = s.groupby(["period", "grade"]).size().reindex(grid, fill_value=0).rename("n").reset_index()
+    out["grade_label"] = grade_labels(cat, fam, out["grade"], lang)
+    return out[["period", "grade", "grade_label", "n"]]
+
+
+def dossier_flow(ds: Dataset, unit_ids: list[str], grain: str = "quarter", years: tuple[int, int] | None = None,
+                 by_unit: bool = False) -> pd.DataFrame:
+    """Every dossier indicator per period (and per unit), summed over the units, in one query.
+
+    Counts add up over units; each derived rate is then the catalog's formula over the summed
+    counts (a ratio of sums). Columns: [unit_id,] period, one column per dossier indicator id.
+    """
+    cat = ds.catalog
+    fam = cat.indicators[cat.indicators["family"] == "dossiers"]
+    stored = fam.loc[fam["rollup"] != "derived", "indicator_id"].tolist()
+    keys = ["unit_id", "period"] if by_unit else ["period"]
+    query, params = _rolled_sql(stored, grain, unit_ids, years)
+    df = ds.sql(f"SELECT {', '.join(keys)}, indicator_id, sum(value) AS value FROM ({query}) GROUP BY ALL", params)
+    wide = (df.pivot_table(index=keys, columns="indicator_id", values="value", aggfunc="sum")
+            .reindex(columns=stored).reset_index().rename_axis(columns=None))
+    for _, d in fam[fam["rollup"] == "derived"].iterrows():
+        num, den = cat.components(d["indicator_id"])
+        total = wide[num].sum(axis=1)
+        wide[d["indicator_id"]] = d["scale"] * total / wide[den].sum(axis=1).replace(0, np.nan) if den else total
+    return wide.sort_values(keys, ignore_index=True)
+
+
+def unit_names(cat: Catalog, lang: str) -> pd.Series:
+    """Each unit's name in the interface language, by unit_id."""
+    return cat.units.set_index("unit_id")["name_vi" if lang == "vi" else "name_en"]
+
+
+def rate_matrix(ds: Dataset, indicator_id: str, level: str | None, years: tuple[int, int],
+                lang: str = "vi") -> pd.DataFrame:
+    """Units × quarters of a rate, the worst unit over the whole span first.
+
+    Index: unit_id; columns: name, then one per quarter. The order uses the span's own rate
+    (a ratio of sums for a derived rate).
+    """
+    ind = ds.catalog.indicator(indicator_id)
+    s = series(ds, indicator_id, "quarter", level_units(ds, level), years)
+    if s.empty:
+        return pd.DataFrame(columns=["name"])
+    overall = _unit_aggregate(ind, s.dropna(subset=["value"]), ["unit_id"]).set_index("unit_id")["value"]
+    wide = s.pivot(index="unit_id", columns="period", values="value").rename_axis(index="unit_id", columns=None)
+    order = overall.reindex(wide.index).sort_values(ascending=ind["direction"] == "higher_better", na_position="last")
+    wide = wide.loc[order.index]
+    wide.insert(0, "name", unit_names(ds.catalog, lang).reindex(wide.index))
+    return wide
+
+
+def most_late(ds: Dataset, rate_id: str, period: str, level: str | None, lang: str = "vi",
+              n: int = 10) -> pd.DataFrame:
+    """The units with the most late dossiers in a period (a year or a quarter), most first.
+
+    Columns: unit_id, name, num (the rate's numerator: late dossiers), den (its denominator:
+    dossiers resolved), value (the rate).
+    """
+    grain = "year" if periods.frequency(period) == "year" else "quarter"
+    year = int(period[:4])
+    s = series(ds, rate_id, grain, level_units(ds, level), (year, year))
+    s = s[(s["period"] == period) & (s["den"] > 0)]
+    s = s.sort_values(["num", "unit_id"], ascending=[False, True]).head(n)
+    s.insert(1, "name", s["unit_id"].map(unit_names(ds.catalog, lang)))
+    return s[["unit_id", "name", "num", "den", "value"]].reset_index(drop=True)
+
+
+def family_matrix(ds: Dataset, total_id: str, year: int, level: str | None, lang: str = "vi") -> pd.DataFrame:
+    """Each unit's total and parts for a year (SIPAS overall and its 5 factors), best total first.
+
+    Index: unit_id; columns: name, total_id, then one per part.
+    """
+    cat = ds.catalog
+    ids = [total_id] + family_parts(cat, total_id)
+    s = stored_series(ds, ids, "year", level_units(ds, level), (year, year))
+    if s.empty:
+        return pd.DataFrame(columns=["name", *ids])
+    wide = s.pivot(index="unit_id", columns="indicator_id", values="value").reindex(columns=ids)
+    wide = wide.sort_values(total_id, ascending=cat.indicator(total_id)["direction"] != "higher_better")
+    wide.insert(0, "name", unit_names(cat, lang).reindex(wide.index))
+    return wide.rename_axis(index="unit_id", columns=None)
+
+
+def family_summary(ds: Dataset, total_id: str, year: int, level: str | None) -> pd.DataFrame:
+    """Province-wide total and parts for a year against their targets.
+
+    Columns: indicator_id, value (mean of units), target (a part without its own target has the
+    total's), gap, n_units, n_below (units short of their own target).
+    """
+    cat = ds.catalog
+    direction = cat.indicator(total_id)["direction"]
+    units = level_units(ds, level)
+    targets = {total_id: targets_for(ds, total_id, year, units).set_index("unit_id")["target"],
+               **_part_targets(ds, total_id, year, units)}
+    general = province_target(cat, total_id, year)[0]
+    ids = [total_id] + family_parts(cat, total_id)
+    values = stored_series(ds, ids, "year", units, (year, year)).dropna(subset=["value"])
+    rows = []
+    for i in ids:
+        s = values[values["indicator_id"] == i]
+        if s.empty:
+            continue
+        own_target = province_target(cat, i, year)[0]
+        rows.append({"indicator_id": i, "value": s["value"].mean(), "n_units": len(s),
+                     "target": general if own_target is None else own_target,
+                     "n_below": int((gap(s["value"], s["unit_id"].map(targets[i]), direction) < 0).sum())})
+    out = pd.DataFrame(rows, columns=["indicator_id", "value", "target", "n_units", "n_below"])
+    out["gap"] = gap(out["value"], out["target"], direction)
+    return out
+
+
+def below_target_years(ds: Dataset, indicator_id: str, level: str | None, years: tuple[int, int],
+                       lang: str = "vi") -> pd.DataFrame:
+    """Units that missed their target in at least one year of the span, and for how long.
+
+    Columns: unit_id, name, years_below, years_measured, streak (years below in a row up to the
+    unit's last measured year), last_value, last_gap, below_years (e.g. '2019, 2021').
+    Most years below first.
+    """
+    ind = ds.catalog.indicator(indicator_id)
+    s = series(ds, indicator_id, "year", level_units(ds, level), years).dropna(subset=["value"])
+    s["target"] = targets_over(ds.catalog, indicator_id, s.assign(year=s["period"].str[:4].astype(int)))
+    s = s.dropna(subset=["target"])
+    s["gap"] = gap(s["value"], s["target"], ind["direction"])
+    s["below"] = s["gap"] < 0
+    rows = []
+    for uid, g in s.sort_values("period").groupby("unit_id"):
+        if not g["below"].any():
+            continue
+        flags = g["below"].tolist()
+        streak = next((i for i, below in enumerate(reversed(flags)) if not below), len(flags))
+        rows.append({"unit_id": uid, "years_below": int(sum(flags)), "years_measured": len(flags),
+                     "streak": streak, "last_value": g["value"].iloc[-1], "last_gap": g["gap"].iloc[-1],
+                     "below_years": ", ".join(g.loc[g["below"], "period"])})
+    out = pd.DataFrame(rows, columns=["unit_id", "years_below", "years_measured", "streak", "last_value",
+                                      "last_gap", "below_years"])
+    out.insert(1, "name", out["unit_id"].map(unit_names(ds.catalog, lang)))
+    return out.sort_values(["years_below", "streak", "unit_id"], ascending=[False, False, True], ignore_index=True)
+
+
+def province_flow(ds: Dataset, level: str | None, years: tuple[int, int] | None = None,
+                  grain: str = "quarter") -> pd.DataFrame:
+    """Every dossier indicator per period over the units of a level (see dossier_flow)."""
+    return dossier_flow(ds, level_units(ds, level), grain, years)
+
+
+def period_targets(cat: Catalog, indicator_id: str, period_list) -> list[float | None]:
+    """The province-wide target in force in each period (targets are set per year)."""
+    return [province_target(cat, indicator_id, int(str(p)[:4]))[0] for p in period_list]

@@ -66,13 +66,34 @@ class CommitInfo:
 
 
 @dataclass(frozen=True)
+class Scope:
+    """Rows an upload replaces: every stored row of these units, indicators and periods.
+
+    Chosen explicitly by the analyst ("replace this period for these units"); rows in the scope
+    that the upload does not carry are deleted in the same commit.
+    """
+
+    units: tuple[str, ...]
+    indicators: tuple[str, ...]
+    periods: tuple[str, ...]
+
+    def predicate(self, alias: str) -> str:
+        def within(col, values):
+            quoted = ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
+            return f"{alias}.{col} IN ({quoted})"
+        return " AND ".join(within(c, v) for c, v in zip(KEY, (self.units, self.indicators, self.periods)))
+
+
+@dataclass(frozen=True)
 class Diff:
-    """Incoming rows against a version: what is new, what changes (old and new value), what is equal."""
+    """Incoming rows against a version: what is new, what changes (old and new value), what is equal,
+    and, when a scope is replaced, the stored rows that go."""
 
     base_version: int
     new: pa.Table
     changed: pd.DataFrame
     unchanged: int
+    deleted: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def to_write(self) -> pa.Table:
@@ -89,10 +110,11 @@ class CommitResult:
     rows_changed: int
     rows_unchanged: int
     attempts: int
+    rows_deleted: int = 0
 
     @property
     def committed(self) -> bool:
-        return self.rows_new + self.rows_changed > 0
+        return self.rows_new + self.rows_changed + self.rows_deleted > 0
 
 
 def conform(table: pa.Table | pd.DataFrame) -> pa.Table:
@@ -156,7 +178,7 @@ class Store:
                             configuration=TABLE_CONFIG,
                             commit_properties=CommitProperties(custom_metadata=info.metadata(rows=table.num_rows)))
 
-    def diff(self, incoming: pa.Table, version: int | None = None) -> Diff:
+    def diff(self, incoming: pa.Table, version: int | None = None, replace: Scope | None = None) -> Diff:
         dt_ = self.delta(OBSERVATIONS, version)
         current = dt_.to_pyarrow_dataset()
         incoming = conform(incoming)
@@ -173,35 +195,57 @@ class Store:
         same = con.execute(f"""
             SELECT count(*) FROM inc i JOIN cur c ON {on}
             WHERE i.value IS NOT DISTINCT FROM c.value AND i.max_value IS NOT DISTINCT FROM c.max_value
-        """).fetchone()[0]
-        return Diff(dt_.version(), new, changed, int(same))
+        """).fetchall()[0][0]  # fetch all: a pending result would block the next query
+        deleted = pd.DataFrame()
+        if replace is not None:
+            # Scope as joined tables, not IN-lists: DuckDB would push a list filter into the Arrow scan.
+            for col, values in zip(KEY, (replace.units, replace.indicators, replace.periods)):
+                con.register(f"scope_{col}", pa.table({"v": pa.array(values, pa.string())}))
+            within = " AND ".join(f"c.{col} IN (SELECT v FROM scope_{col})" for col in KEY)
+            deleted = con.sql(f"SELECT c.* FROM cur c WHERE {within} "
+                              f"AND NOT EXISTS (SELECT 1 FROM inc i WHERE {on})").df()
+        return Diff(dt_.version(), new, changed, int(same), deleted)
 
-    def commit_observations(self, incoming: pa.Table | pd.DataFrame, info: CommitInfo) -> CommitResult:
+    def commit_observations(self, incoming: pa.Table | pd.DataFrame, info: CommitInfo,
+                            replace: Scope | None = None) -> CommitResult:
         """Upsert by key (unit, indicator, period) in one Delta commit; unchanged rows are not rewritten.
 
-        The diff is taken against the version the commit builds on; if another writer commits
-        first, the commit fails as a whole and is re-diffed on the fresh version.
+        With `replace`, stored rows inside the scope that the upload does not carry are deleted
+        in that same commit (one merge: nothing is half-replaced). The diff is taken against the
+        version the commit builds on; if another writer commits first, the commit fails as a
+        whole and is re-diffed on the fresh version.
         """
         incoming = conform(incoming)
         incoming = incoming.set_column(OBSERVATION_SCHEMA.get_field_index("upload_id"), "upload_id",
                                        pa.array([info.upload_id] * incoming.num_rows, pa.string()))
         for attempt in range(1, MAX_RETRIES + 1):
-            d = self.diff(incoming)
-            result = CommitResult(d.base_version, info.upload_id, d.new.num_rows, len(d.changed), d.unchanged, attempt)
+            d = self.diff(incoming, replace=replace)
+            result = CommitResult(d.base_version, info.upload_id, d.new.num_rows, len(d.changed), d.unchanged,
+                                  attempt, len(d.deleted))
             if not result.committed:
                 return result
             meta = info.metadata(rows_new=result.rows_new, rows_changed=result.rows_changed,
-                                 rows_unchanged=result.rows_unchanged, base_version=d.base_version)
+                                 rows_unchanged=result.rows_unchanged, rows_deleted=result.rows_deleted,
+                                 base_version=d.base_version)
             table = self.delta(OBSERVATIONS, d.base_version)
+            # Replacing needs every incoming key in the source, so that unchanged rows are not
+            # taken for rows to delete; only rows whose value differs are rewritten.
+            source = incoming if replace is not None else d.to_write
+            merger = table.merge(source, " AND ".join(f"t.{k} = s.{k}" for k in KEY),
+                                 source_alias="s", target_alias="t",
+                                 commit_properties=CommitProperties(custom_metadata=meta, max_commit_retries=0))
+            if replace is not None:
+                merger = (merger.when_matched_update_all(
+                    "(t.value IS DISTINCT FROM s.value) OR (t.max_value IS DISTINCT FROM s.max_value)")
+                    .when_not_matched_by_source_delete(replace.predicate("t")))
+            else:
+                merger = merger.when_matched_update_all()
             try:
-                (table.merge(d.to_write, " AND ".join(f"t.{k} = s.{k}" for k in KEY),
-                             source_alias="s", target_alias="t",
-                             commit_properties=CommitProperties(custom_metadata=meta, max_commit_retries=0))
-                 .when_matched_update_all().when_not_matched_insert_all().execute())
+                merger.when_not_matched_insert_all().execute()
             except CommitFailedError:
                 continue
             return CommitResult(table.version(), info.upload_id, result.rows_new, result.rows_changed,
-                                result.rows_unchanged, attempt)
+                                result.rows_unchanged, attempt, result.rows_deleted)
         raise StoreError(f"gave up after {MAX_RETRIES} conflicting commits")
 
     def restore(self, version: int, info: CommitInfo) -> int:
@@ -230,7 +274,24 @@ class Store:
                 **meta,
             })
         df = pd.DataFrame(rows)
-        for col in ("rows_new", "rows_changed", "rows_unchanged", "restored_version", "base_version"):
+        for col in ("rows_new", "rows_changed", "rows_unchanged", "rows_deleted", "restored_version", "base_version"):
             if col in df:
                 df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64")
         return df.sort_values("version", ascending=False, ignore_index=True)
+
+    def changes(self, version: int) -> pd.DataFrame:
+        """The rows a version changed against the one before it: key, old and new value, change kind."""
+        if version <= 0:
+            return pd.DataFrame(columns=[*KEY, "old_value", "value", "change"])
+        con = duckdb.connect()
+        con.register("cur", self.delta(OBSERVATIONS, version).to_pyarrow_dataset())
+        con.register("prev", self.delta(OBSERVATIONS, version - 1).to_pyarrow_dataset())
+        keys = ", ".join(KEY)
+        return con.sql(f"""
+            SELECT {", ".join(f"coalesce(c.{k}, p.{k}) AS {k}" for k in KEY)},
+                   p.value AS old_value, c.value AS value,
+                   CASE WHEN p.unit_id IS NULL THEN 'new' WHEN c.unit_id IS NULL THEN 'deleted' ELSE 'changed' END AS change
+            FROM cur c FULL OUTER JOIN prev p USING ({keys})
+            WHERE c.unit_id IS NULL OR p.unit_id IS NULL
+               OR c.value IS DISTINCT FROM p.value OR c.max_value IS DISTINCT FROM p.max_value
+            ORDER BY {keys}""").df()

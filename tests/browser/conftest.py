@@ -100,3 +100,17 @@ def wait_for_app(page) -> None:
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]') && "
         "document.querySelectorAll('.js-plotly-plot .main-svg').length > 0")
     page.wait_for_timeout(500)
+
+
+def sign_in(page, name: str, password: str) -> None:
+    """Sign in with a local account through the sidebar."""
+    page.locator('[data-testid="stSidebar"]').get_by_role("button", name="Đăng nhập").click()
+    page.get_by_role("textbox", name="Tên đăng nhập").fill(name)
+    page.get_by_role("textbox", name="Mật khẩu").fill(password)
+    page.locator('[data-testid="stFormSubmitButton"] button').click()
+    page.get_by_text(f"Đang đăng nhập: {name}", exact=False).wait_for()
+
+
+def sign_out(page) -> None:
+    page.get_by_role("button", name="Đăng xuất").click()
+    page.locator('[data-testid="stSidebar"]').get_by_role("button", name="Đăng nhập").wait_for()

@@ -1,0 +1,158 @@
+"""Script time of the leadership pages at demo scale and at a synthetic national scale.
+
+For each page three figures, medians of several runs:
+- warm rerun: the page script in AppTest once its results are cached by data version (what a
+  leader waits for after changing a filter back, or a second viewer of the same view);
+- core: the page's core calls on a loaded data version, uncached (the first viewer of a view);
+- baseline: the same calls when every rerun reads the whole observation table with pandas
+  (no Dataset kept between reruns), the naive way, measured in the same run.
+
+`make bench BENCH=pages` (or `python -m benchmarks pages [--quick]`).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from reformkpi import config, periods
+from reformkpi.catalog import Catalog, load_dir
+from reformkpi.cli import build_demo
+from reformkpi.metrics import (Dataset, below_target_years, dossier_flow, family_matrix, family_summary, grade_counts,
+                               kpi, league_table, most_late, province_flow, rank_history, rank_stability, ranks,
+                               rate_matrix, unit_history, unit_parts)
+from reformkpi.store import CommitInfo, Store
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = {"unit": "pages/unit.py", "rankings": "pages/rankings.py", "dossiers": "pages/dossiers.py",
+         "satisfaction": "pages/satisfaction.py"}
+FIRST_YEAR, LAST_YEAR = 2016, 2025
+NATIONAL = {"departments": 40, "districts": 200, "communes_per_district": 14}  # 3,041 units with the province
+
+
+def core_calls(ds: Dataset, page: str, unit: str, level: str | None, year: int) -> list:
+    """The core calls a page makes for one view, in the page's order."""
+    ranked = tuple(ds.catalog.indicators.loc[ds.catalog.indicators["ranked"], "indicator_id"])
+    span, recent = (FIRST_YEAR, year), (year - 2, year)
+    calls = {
+        "unit": lambda: [unit_history(ds, unit, ranked), unit_parts(ds, "par.total", unit, year),
+                         unit_parts(ds, "sipas.overall", unit, year), rank_history(ds, "par.total", unit),
+                         dossier_flow(ds, ds.catalog.lineage(unit))],
+        "rankings": lambda: [league_table(ds, "par.total", str(year), level or "department"),
+                             ranks(ds, "par.total", "year", level or "department", span),
+                             rank_stability(ds, "par.total", level or "department", span),
+                             grade_counts(ds, "par.total", level or "department", span)],
+        "dossiers": lambda: [kpi(ds, i, str(year), level) for i in
+                             ("dossier.on_time_rate", "dossier.late_rate", "dossier.online_share")]
+                            + [province_flow(ds, level, recent), rate_matrix(ds, "dossier.late_rate", level, recent),
+                               most_late(ds, "dossier.late_rate", str(year), level)],
+        "satisfaction": lambda: [family_summary(ds, "sipas.overall", year, level or "department"),
+                                 league_table(ds, "sipas.overall", str(year), level or "department"),
+                                 kpi(ds, "sipas.overall", str(year), level or "department"),
+                                 family_matrix(ds, "sipas.overall", year, level or "department"),
+                                 below_target_years(ds, "sipas.overall", level or "department", span)],
+    }
+    return calls[page]()
+
+
+def median_seconds(fn, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def warm_rerun(store: Store, page: str, query: dict, runs: int) -> float:
+    """Median script time of reruns of a page in AppTest after a first (cold) run."""
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["REFORMKPI_STORE"] = store.uri
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+    at.query_params.update(query)
+    at.switch_page(PAGES[page])
+    at.run()
+    if at.exception:
+        raise RuntimeError(f"{page}: {at.exception[0].message}")
+    return median_seconds(at.run, runs)
+
+
+def national_store(path: Path, seed: int = 7) -> Store:
+    """A synthetic national-scale store: ~3,000 units, the demo catalog's indicators, 10 years of quarters."""
+    base = load_dir(config.CATALOG_DIR)
+    units = [("nation", "Tỉnh", "Province", "T", "province", "", "2016-01-01", "", "", "")]
+    units += [(f"d{i}", f"Sở {i}", f"Dept {i}", f"S{i}", "department", "nation", "2016-01-01", "", "", "")
+              for i in range(NATIONAL["departments"])]
+    for h in range(NATIONAL["districts"]):
+        units.append((f"h{h}", f"Huyện {h}", f"District {h}", f"H{h}", "district", "nation", "2016-01-01", "", "", ""))
+        units += [(f"x{h}-{c}", f"Xã {h}-{c}", f"Commune {h}-{c}", f"X{h}-{c}", "commune", f"h{h}", "2016-01-01", "",
+                   "", "") for c in range(NATIONAL["communes_per_district"])]
+    # Two departments merge into a third in 2025, as the demo's do: the profile follows the lineage.
+    units[1] = units[1][:7] + ("2025-02-28", "d2", "")
+    units[2] = units[2][:7] + ("2025-02-28", "d2", "")
+    units[3] = units[3][:6] + ("2025-03-01", "", "", "")
+    base["units"] = pd.DataFrame(units, columns=base["units"].columns).astype(str)
+    cat = Catalog.from_tables({k: v.astype(str) for k, v in base.items()})
+    store = Store(path)
+    store.init({k: v.astype(str) for k, v in base.items()}, CommitInfo(user="bench", operation="init"))
+    store.commit_observations(_observations(cat, seed), CommitInfo(user="bench", operation="bench"))
+    return store
+
+
+def _observations(cat: Catalog, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    ind = cat.indicators[cat.indicators["rollup"] != "derived"]
+    uids = cat.units.loc[cat.units["level"] != "province", "unit_id"].to_numpy()
+    frames = []
+    for freq, plist in (("year", [str(y) for y in range(FIRST_YEAR, LAST_YEAR + 1)]),
+                        ("quarter", periods.quarters_between(f"{FIRST_YEAR}-Q1", f"{LAST_YEAR}-Q4"))):
+        ids = ind.loc[ind["frequency"] == freq]
+        u, i, p = (a.ravel() for a in np.meshgrid(uids, ids["indicator_id"].to_numpy(), plist, indexing="ij"))
+        measure = ids.set_index("indicator_id")["measure"].reindex(i).to_numpy()
+        value = np.where(measure == "count", rng.poisson(200, len(u)).astype(float), rng.uniform(60, 98, len(u)).round(1))
+        max_value = np.where(measure == "points", 100.0, np.nan)
+        frames.append(pd.DataFrame({"unit_id": u, "indicator_id": i, "period": p, "value": value, "max_value": max_value}))
+    df = pd.concat(frames, ignore_index=True)
+    starts = {p: periods.start(p) for p in df["period"].unique()}
+    df["period_start"] = df["period"].map(starts)
+    df["source"] = "benchmark"
+    # A merged-away unit has no figures after its last day; its successor none before its first.
+    gone = df["unit_id"].isin(["d0", "d1"]) & (df["period"].str[:4] >= "2025")
+    new = (df["unit_id"] == "d2") & (df["period"].str[:4] < "2025")
+    return df[~gone & ~new]
+
+
+def report(label: str, store: Store, unit: str, level: str | None, year: int, runs: int) -> None:
+    ds = Dataset.open(store)
+    n_rows = ds.sql("SELECT count(*) AS n FROM obs")["n"].iloc[0]
+    n_units = len(ds.catalog.units)
+    print(f"\n{label}: {n_units:,} units, {n_rows:,} observations; view: unit={unit}, level={level or 'all'}, "
+          f"year={year}; medians of {runs} runs")
+    print(f"{'page':<14}{'warm rerun':>12}{'core':>10}{'baseline':>11}{'baseline/warm':>15}{'baseline/core':>15}")
+    for page in PAGES:
+        core = median_seconds(lambda: core_calls(ds, page, unit, level, year), runs)
+        base = median_seconds(lambda: core_calls(Dataset(store.read().to_pandas(), ds.catalog, ds.version), page,
+                                                 unit, level, year), runs)
+        query = {"unit": unit, "year": str(year), "level": level or "all"}
+        rerun = warm_rerun(store, page, query, runs)
+        print(f"{page:<14}{1000 * rerun:>9.0f} ms{1000 * core:>7.0f} ms{1000 * base:>8.0f} ms{base / rerun:>14.1f}×"
+              f"{base / core:>14.1f}×", flush=True)
+
+
+def main(argv: list[str]) -> None:
+    runs = 3 if "--quick" in argv else 7
+    with tempfile.TemporaryDirectory(prefix="bench-pages-") as tmp:
+        demo = Store(Path(tmp) / "demo")
+        build_demo(demo, "bench", last_quarter="2026-Q3")
+        report("Demo province", demo, "so-nong-nghiep-moi-truong", "department", 2025, runs)
+        start = time.perf_counter()
+        national = national_store(Path(tmp) / "national")
+        print(f"\n(national store generated in {time.perf_counter() - start:.0f} s)")
+        report("Synthetic national scale", national, "d2", "district", LAST_YEAR, runs)

@@ -1,0 +1,100 @@
+"""Dossier charts: province rates by quarter, a unit × quarter heatmap, the backlog, the online share."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from components.charts import BAD, GOOD, INK, NEUTRAL, _layout, direction_scale, short_name, sparse_ticks, version_line
+from components.tables import full_height
+from reformkpi import formatting
+from reformkpi.catalog import Catalog
+from reformkpi.i18n import t
+
+
+def _quarters(flow: pd.DataFrame, lang: str) -> list[str]:
+    return [formatting.period_label(p, lang) for p in flow["period"]]
+
+
+def _target_line(fig: go.Figure, x: list[str], targets: list[float | None], color: str, name: str) -> None:
+    if any(v is not None for v in targets):
+        fig.add_trace(go.Scatter(x=x, y=[float("nan") if v is None else v for v in targets], mode="lines", name=name,
+                                 line={"color": color, "dash": "dot", "width": 1.5, "shape": "hvh"}, hoverinfo="skip"))
+
+
+def rate_trend(flow: pd.DataFrame, ind: pd.Series, targets: list, lang: str, version: int) -> go.Figure:
+    """A rate by quarter in its good or bad colour (by direction), with each quarter's target dotted."""
+    x = _quarters(flow, lang)
+    iid = ind["indicator_id"]
+    color = GOOD if ind["direction"] == "higher_better" else BAD
+    hover = [f"<b>{xp}</b><br>{formatting.label(short_name(ind, lang))}: {formatting.percent(v, lang, 2)}"
+             f"{version_line(lang, version)}" for xp, v in zip(x, flow[iid])]
+    fig = go.Figure(go.Scatter(x=x, y=flow[iid], mode="lines+markers", name=short_name(ind, lang),
+                               line={"color": color, "width": 3}, marker={"size": 7}, hovertext=hover, hoverinfo="text"))
+    _target_line(fig, x, targets, INK, t("chart.target", lang))
+    fig.update_xaxes(title=t("axis.quarter", lang), type="category")
+    sparse_ticks(fig, x, most=6)
+    fig.update_yaxes(title=t("axis.percent", lang))
+    return _layout(fig, t("dossiers.rate_title", lang, indicator=short_name(ind, lang)), lang, height=380)
+
+
+def heatmap(matrix: pd.DataFrame, ind: pd.Series, target: float | None, lang: str, version: int) -> go.Figure:
+    """Units × quarters of a rate, the worst unit on top; BAD on the wrong side of the target, GOOD on the right one."""
+    quarters = [c for c in matrix.columns if c != "name"]
+    z = matrix[quarters].to_numpy(dtype=float)
+    x = [formatting.period_label(q, lang) for q in quarters]
+    y = [formatting.label(n) for n in matrix["name"]]
+    text = [[formatting.number(v, lang, 1) for v in row] for row in z]
+    hover = [[f"<b>{uy}</b> {qx}<br>{formatting.label(short_name(ind, lang))}: {formatting.percent(v, lang, 2)}"
+              f"{version_line(lang, version)}" for qx, v in zip(x, row)] for uy, row in zip(y, z)]
+    fig = go.Figure(go.Heatmap(z=z, x=x, y=y, **direction_scale(ind["direction"], np.nanmin(z), np.nanmax(z), target),
+                               text=text,
+                               texttemplate="%{text}", hovertext=hover, hoverinfo="text", xgap=1, ygap=1,
+                               colorbar={"title": {"text": "%"}}))
+    fig.update_yaxes(autorange="reversed", automargin=True, title=None)
+    fig.update_xaxes(title=t("axis.quarter", lang), side="top")
+    return _layout(fig, t("dossiers.heatmap_title", lang, indicator=short_name(ind, lang)), lang,
+                   height=160 + 30 * len(y))
+
+
+def backlog(flow: pd.DataFrame, cat: Catalog, not_due_id: str, overdue_id: str, lang: str, version: int) -> go.Figure:
+    """Dossiers still in progress at each quarter's end: not yet due (grey) and overdue (bad), stacked."""
+    x = _quarters(flow, lang)
+    fig = go.Figure()
+    for iid, color in ((not_due_id, NEUTRAL), (overdue_id, BAD)):
+        name = short_name(cat.indicator(iid), lang)
+        hover = [f"<b>{xp}</b><br>{formatting.label(name)}: {formatting.number(v, lang, 0)}{version_line(lang, version)}"
+                 for xp, v in zip(x, flow[iid])]
+        fig.add_trace(go.Bar(x=x, y=flow[iid], name=name, marker_color=color, hovertext=hover, hoverinfo="text"))
+    fig.update_layout(barmode="stack")
+    fig.update_xaxes(title=t("axis.quarter", lang), type="category")
+    sparse_ticks(fig, x, most=6)
+    fig.update_yaxes(title=t("axis.dossiers", lang))
+    return _layout(fig, t("dossiers.backlog_title", lang), lang, height=400)
+
+
+def most_late(table: pd.DataFrame, lang: str) -> None:
+    """The units with most late dossiers: late, resolved, late rate."""
+    shown = pd.DataFrame({
+        t("table.unit", lang): table["name"],
+        t("dossiers.late", lang): [formatting.number(v, lang, 0) for v in table["num"]],
+        t("dossiers.resolved", lang): [formatting.number(v, lang, 0) for v in table["den"]],
+        t("dossiers.late_rate", lang): [formatting.percent(v, lang, 2) for v in table["value"]],
+    })
+    st.dataframe(shown, hide_index=True, width="stretch", height=full_height(len(shown)))
+
+
+def online(flow: pd.DataFrame, ind: pd.Series, targets: list, lang: str, version: int) -> go.Figure:
+    """The share of dossiers received online by quarter, against its target."""
+    x = _quarters(flow, lang)
+    iid = ind["indicator_id"]
+    hover = [f"<b>{xp}</b><br>{formatting.label(short_name(ind, lang))}: {formatting.percent(v, lang, 2)}"
+             f"{version_line(lang, version)}" for xp, v in zip(x, flow[iid])]
+    fig = go.Figure(go.Scatter(x=x, y=flow[iid], mode="lines+markers", name=short_name(ind, lang), fill="tozeroy",
+                               line={"color": GOOD, "width": 3}, hovertext=hover, hoverinfo="text"))
+    _target_line(fig, x, targets, INK, t("chart.target", lang))
+    fig.update_xaxes(title=t("axis.quarter", lang), type="category")
+    fig.update_yaxes(title=t("axis.percent", lang), range=[0, 100])
+    return _layout(fig, t("dossiers.online_title", lang), lang, height=400)

@@ -1,0 +1,87 @@
+"""Rankings over the years: a bump chart of ranks, grade band counts, and how stable each unit is."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from components.charts import GRADE_PALETTE, NEUTRAL, UNIT_PALETTE, _layout, short_name, version_line
+from components.tables import full_height
+from reformkpi import formatting
+from reformkpi.i18n import t
+
+HIGHLIGHTED = 5  # the least stable units are drawn in colour, the rest in grey
+
+
+def bump(ranks: pd.DataFrame, stability: pd.DataFrame, names: pd.Series, colors: dict[str, str], ind: pd.Series,
+         lang: str, version: int) -> go.Figure:
+    """Rank per year for every unit (1 on top); the least stable units in their colours, the others grey."""
+    unstable = stability["unit_id"].head(HIGHLIGHTED).tolist()
+    years = sorted(ranks["period"].unique())
+    # The other units share one grey trace (lines split by gaps): hundreds of traces are slow to draw.
+    grey = ranks[~ranks["unit_id"].isin(unstable)].sort_values(["unit_id", "period"])
+    breaks = grey["unit_id"].ne(grey["unit_id"].shift(-1))
+    x = [v for p, b in zip(grey["period"], breaks) for v in ((p, None) if b else (p,))]
+    y = [v for r, b in zip(grey["rank"], breaks) for v in ((r, None) if b else (r,))]
+    hover = [f"<b>{formatting.label(names[u])}</b> {p}<br>{t('table.rank', lang)}: {r}/{n}{version_line(lang, version)}"
+             for u, p, r, n in zip(grey["unit_id"], grey["period"], grey["rank"], grey["n_peers"])]
+    hover = [v for h, b in zip(hover, breaks) for v in ((h, None) if b else (h,))]
+    fig = go.Figure(go.Scatter(x=x, y=y, mode="lines+markers", name=t("rankings.other_units", lang),
+                               line={"color": "#D0D4D9", "width": 1.5}, marker={"size": 4}, hovertext=hover,
+                               hoverinfo="text", connectgaps=False))
+    for uid, color in zip(unstable, distinct_colors(unstable, colors)):
+        g = ranks[ranks["unit_id"] == uid].sort_values("period")
+        name = formatting.label(names[uid])
+        hover = [f"<b>{name}</b> {p}<br>{t('table.rank', lang)}: {r}/{n}<br>{formatting.label(short_name(ind, lang))}: "
+                 f"{formatting.value(v, ind['measure'], lang)}{version_line(lang, version)}"
+                 for p, r, n, v in zip(g["period"], g["rank"], g["n_peers"], g["value"])]
+        fig.add_trace(go.Scatter(x=g["period"], y=g["rank"], mode="lines+markers", name=name,
+                                 line={"color": color, "width": 3.5}, marker={"size": 8},
+                                 hovertext=hover, hoverinfo="text"))
+    worst = int(ranks["n_peers"].max())
+    fig.update_xaxes(title=t("axis.year", lang), type="category", categoryorder="array", categoryarray=years)
+    fig.update_yaxes(title=t("axis.rank", lang), autorange=False, range=[worst + 0.5, 0.5], dtick=1 if worst <= 12 else 2)
+    title = t("rankings.bump_title", lang, indicator=short_name(ind, lang), first=years[0], last=years[-1],
+              n=len(unstable))
+    fig = _layout(fig, title, lang, height=max(440, 140 + 22 * worst))
+    fig.update_layout(legend={"orientation": "v", "y": 1, "x": 1.01, "yanchor": "top"})
+    return fig
+
+
+def distinct_colors(unit_ids: list[str], colors: dict[str, str]) -> list[str]:
+    """Each unit's own colour, unless a unit drawn before it has it already (the palette repeats
+    after nine units): then the first palette colour not yet used."""
+    used: list[str] = []
+    for uid in unit_ids:
+        own = colors.get(uid, NEUTRAL)
+        used.append(own if own not in used else next((c for c in UNIT_PALETTE if c not in used), own))
+    return used
+
+
+def grade_bands(counts: pd.DataFrame, ind: pd.Series, lang: str, version: int) -> go.Figure:
+    """Units per grade band per year, stacked from the best band at the bottom."""
+    fig = go.Figure()
+    for i, (grade, g) in enumerate(counts.groupby("grade", sort=False)):
+        label = formatting.label(g["grade_label"].iloc[0])
+        hover = [f"<b>{label}</b> {p}: {n}{version_line(lang, version)}" for p, n in zip(g["period"], g["n"])]
+        fig.add_trace(go.Bar(x=g["period"], y=g["n"], name=label, marker_color=GRADE_PALETTE[i % len(GRADE_PALETTE)],
+                             text=[n if n else "" for n in g["n"]], textposition="inside", hovertext=hover,
+                             hoverinfo="text"))
+    fig.update_layout(barmode="stack")
+    fig.update_xaxes(title=t("axis.year", lang), type="category")
+    fig.update_yaxes(title=t("axis.units", lang))
+    return _layout(fig, t("rankings.grades_title", lang, indicator=short_name(ind, lang)), lang, height=420)
+
+
+def stability_table(stability: pd.DataFrame, names: pd.Series, lang: str) -> None:
+    """Rank spread and grade changes per unit, the least stable first."""
+    shown = pd.DataFrame({
+        t("table.unit", lang): stability["unit_id"].map(names),
+        t("rankings.years", lang): stability["n_years"],
+        t("rankings.best_worst", lang): [f"{b}–{w}" for b, w in zip(stability["best_rank"], stability["worst_rank"])],
+        t("rankings.mean_rank", lang): [formatting.number(v, lang, 1) for v in stability["mean_rank"]],
+        t("rankings.rank_sd", lang): [formatting.number(v, lang, 2) for v in stability["rank_sd"]],
+        t("rankings.grade_changes", lang): stability["grade_changes"],
+    })
+    st.dataframe(shown, hide_index=True, width="stretch", height=full_height(len(shown)))

@@ -1,0 +1,186 @@
+"""Charts of one unit's profile: its indicators over the years, the parts of PAR INDEX and SIPAS,
+its rank and grade history, and its dossiers by quarter. A merger is marked on every time axis."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from components.charts import (BAD, GOOD, GRADE_PALETTE, INK, NEUTRAL, _axis_title, _layout, short_name,
+                               sparse_ticks, version_line)
+from reformkpi import formatting
+from reformkpi.catalog import Catalog
+from reformkpi.i18n import t
+
+
+def _merger_marks(fig: go.Figure, events: pd.DataFrame, grain: str, lang: str, positions: list, axis: str = "") -> None:
+    """A dotted vertical line where the unit was formed by a merger, on the subplot of `axis` ('', '2', ...).
+
+    On a year axis (numeric) the line sits between the last year before and the first year
+    after; on a quarter axis (categories) it sits on the quarter of the merger. Shapes are
+    added by axis reference: Plotly's add_vline per subplot is slow.
+    """
+    for _, e in events.iterrows():
+        if grain == "year":
+            x = e["date"].year - 0.5
+            if not positions or not min(positions) < x < max(positions):
+                continue
+        else:
+            x = formatting.period_label(f"{e['date'].year}-Q{(e['date'].month - 1) // 3 + 1}", lang)
+            if x not in positions:
+                continue
+        fig.add_shape(type="line", xref=f"x{axis}", yref=f"y{axis} domain", x0=x, x1=x, y0=0, y1=1,
+                      line={"color": INK, "dash": "dot", "width": 1.5})
+        fig.add_annotation(x=x, y=1, xref=f"x{axis}", yref=f"y{axis} domain",
+                           text=t("unit.merger_mark", lang, date=formatting.date(e["date"], lang)),
+                           showarrow=False, xanchor="right", yanchor="top", bgcolor="rgba(255,255,255,0.8)",
+                           font={"size": 12, "color": INK})
+
+
+def _year_axis(fig: go.Figure, years: list[int], axis: str = "") -> None:
+    """Years as whole numbers on a numeric axis (room for a merger line between two years)."""
+    fig.layout[f"xaxis{axis}"].update(tickmode="array", tickvals=years, ticktext=[str(y) for y in years],
+                                      range=[min(years) - 0.5, max(years) + 0.5] if years else None)
+
+
+def history_grid(hist: pd.DataFrame, cat: Catalog, indicator_ids: list[str], unit_name: str, color: str,
+                 events: pd.DataFrame, lang: str, version: int) -> go.Figure:
+    """One small chart per indicator: the unit (coloured by meeting its target), its peers' median, the target."""
+    shown = [i for i in indicator_ids if i in set(hist["indicator_id"])]
+    cols = 2
+    rows = max(1, math.ceil(len(shown) / cols))
+    inds = [cat.indicator(i) for i in shown]
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[formatting.label(_axis_title(i, lang)) for i in inds],
+                        vertical_spacing=0.12 if rows > 1 else 0.2, horizontal_spacing=0.08)
+    legend = {"unit": formatting.label(unit_name), "peers": t("unit.peer_median", lang), "target": t("chart.target", lang)}
+    traces = []
+    for n, ind in enumerate(inds):
+        axis = "" if n == 0 else str(n + 1)
+        h = hist[hist["indicator_id"] == ind["indicator_id"]]
+        x = [int(p) for p in h["period"]]
+        status = h["meets_target"].map({True: GOOD, False: BAD}).fillna(color).tolist()
+        hover = [f"<b>{formatting.label(unit_name)}</b> {xp}<br>{formatting.label(short_name(ind, lang))}: "
+                 f"{formatting.value(v, ind['measure'], lang)}<br>{t('unit.peer_median', lang)}: "
+                 f"{formatting.value(pm, ind['measure'], lang)}<br>{t('chart.target', lang)}: "
+                 f"{formatting.value(tg, ind['measure'], lang)}{version_line(lang, version)}"
+                 for xp, v, pm, tg in zip(x, h["value"], h["peer_median"], h["target"])]
+        on = {"xaxis": f"x{axis}", "yaxis": f"y{axis}"}
+        traces.append(go.Scatter(x=x, y=h["value"], mode="lines+markers", name=legend["unit"], legendgroup="unit",
+                                 showlegend=n == 0, line={"color": color, "width": 3},
+                                 marker={"size": 9, "color": status, "line": {"color": color, "width": 1}},
+                                 hovertext=hover, hoverinfo="text", **on))
+        traces.append(go.Scatter(x=x, y=h["peer_median"], mode="lines", name=legend["peers"], legendgroup="peers",
+                                 showlegend=n == 0, line={"color": NEUTRAL, "dash": "dash", "width": 2},
+                                 hoverinfo="skip", **on))
+        if h["target"].notna().any():
+            traces.append(go.Scatter(x=x, y=h["target"], mode="lines", name=legend["target"], legendgroup="target",
+                                     showlegend=not any(tr.legendgroup == "target" for tr in traces),
+                                     line={"color": INK, "dash": "dot", "shape": "hvh", "width": 1.5},
+                                     hoverinfo="skip", **on))
+        _year_axis(fig, x, axis)
+        _merger_marks(fig, events, "year", lang, x, axis)
+    fig.add_traces(traces)
+    title = t("unit.history_title", lang, unit=unit_name)
+    return _layout(fig, title, lang, height=120 + 300 * rows)
+
+
+def parts(table: pd.DataFrame, cat: Catalog, total_id: str, unit_name: str, year: int, lang: str,
+          version: int) -> go.Figure:
+    """PAR INDEX areas as points lost (largest first), or SIPAS factors as values against the target."""
+    total = cat.indicator(total_id)
+    points = total["measure"] == "points"
+    names = [formatting.label(short_name(cat.indicator(i), lang)) for i in table["indicator_id"]]
+    df = table.assign(label=names)
+    df = df.sort_values("lost" if points else "value", ascending=not points).iloc[::-1]
+    colors = (df["gap"] >= 0).map({True: GOOD, False: BAD}).where(df["target"].notna(), NEUTRAL).tolist()
+    hover = [f"<b>{lab}</b><br>{t('unit.score', lang)}: {formatting.value(r['value'], total['measure'], lang)}"
+             + (f" ({formatting.number(r['num'], lang, 2)}/{formatting.number(r['den'], lang, 2)} "
+                f"{t('unit.points_word', lang)})" if points else "")
+             + f"<br>{t('unit.peer_median', lang)}: {formatting.value(r['peer_median'], total['measure'], lang)}"
+             + f"<br>{t('chart.target', lang)}: {formatting.value(r['target'], total['measure'], lang)}"
+             + version_line(lang, version)
+             for lab, (_, r) in zip(df["label"], df.iterrows())]
+    x = df["lost"] if points else df["value"]
+    text = ([t("unit.lost_text", lang, points=formatting.number(v, lang, 2)) for v in df["lost"]] if points
+            else [formatting.value(v, total["measure"], lang) for v in df["value"]])
+    fig = go.Figure(go.Bar(x=x, y=df["label"], orientation="h", marker_color=colors, text=text,
+                           textposition="outside", cliponaxis=False, hovertext=hover, hoverinfo="text",
+                           name=short_name(total, lang)))
+    if points:
+        worst = df["label"].iloc[-1]
+        title = t("unit.areas_title", lang, unit=unit_name, year=year, area=worst)
+        fig.update_xaxes(title=t("unit.lost_axis", lang), range=[0, 1.25 * max(float(x.max()), 0.1)])
+    else:
+        worst = df["label"].iloc[-1]
+        title = t("unit.factors_title", lang, unit=unit_name, year=year, factor=worst)
+        fig.add_trace(go.Scatter(x=df["peer_median"], y=df["label"], mode="markers", name=t("unit.peer_median", lang),
+                                 marker={"symbol": "line-ns-open", "size": 22, "color": INK, "line": {"width": 3}},
+                                 hoverinfo="skip"))
+        if df["target"].notna().any():
+            fig.add_vline(x=float(df["target"].dropna().iloc[0]), line={"color": INK, "dash": "dot"},
+                          annotation_text=t("chart.target", lang), annotation_position="top")
+        lo = float(min(df["value"].min(), df["peer_median"].min()))
+        fig.update_xaxes(title=_axis_title(total, lang), range=[max(0.0, lo - 10), 102])
+    fig.update_yaxes(title=None, automargin=True)
+    return _layout(fig, title, lang, height=160 + 40 * len(df))
+
+
+def rank_history(rh: pd.DataFrame, names: pd.Series, colors: dict[str, str], ind: pd.Series, bands: pd.DataFrame,
+                 unit_name: str, events: pd.DataFrame, lang: str, version: int) -> go.Figure:
+    """Rank among peers per year (1 at the top), one line per unit of the lineage; the marker's colour is the grade."""
+    years = sorted(int(p) for p in rh["period"].unique())
+    grade_color = {g: GRADE_PALETTE[i % len(GRADE_PALETTE)] for i, g in enumerate(bands["grade_id"])}
+    fig = go.Figure()
+    for uid, g in rh.groupby("unit_id", sort=False):
+        x = [int(p) for p in g["period"]]
+        hover = [f"<b>{formatting.label(names[uid])}</b> {xp}<br>{t('table.rank', lang)}: {r}/{n}<br>"
+                 f"{formatting.label(short_name(ind, lang))}: {formatting.value(v, ind['measure'], lang)}<br>"
+                 f"{t('table.grade', lang)}: {formatting.label(gl)}{version_line(lang, version)}"
+                 for xp, r, n, v, gl in zip(x, g["rank"], g["n_peers"], g["value"], g["grade_label"])]
+        fig.add_trace(go.Scatter(x=x, y=g["rank"], mode="lines+markers", name=formatting.label(names[uid]),
+                                 line={"color": colors.get(uid, NEUTRAL), "width": 3},
+                                 marker={"size": 14, "color": [grade_color.get(gr, NEUTRAL) for gr in g["grade"]],
+                                         "line": {"color": "white", "width": 1.5}},
+                                 hovertext=hover, hoverinfo="text"))
+    for _, b in bands.iterrows():  # a legend entry per grade, for the marker colours
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=formatting.label(b["label_vi" if lang == "vi" else "label_en"]),
+                                 marker={"size": 12, "color": grade_color[b["grade_id"]]}, hoverinfo="skip"))
+    _year_axis(fig, years)
+    fig.update_xaxes(title=t("axis.year", lang))
+    worst = int(rh["n_peers"].max()) if len(rh) else 1
+    fig.update_yaxes(title=t("axis.rank", lang), autorange=False, range=[worst + 0.5, 0.3], dtick=2 if worst > 12 else 1)
+    _merger_marks(fig, events, "year", lang, years)
+    return _layout(fig, t("unit.rank_title", lang, unit=unit_name, indicator=short_name(ind, lang)), lang, height=440)
+
+
+def dossier_quarters(flow: pd.DataFrame, cat: Catalog, on_time_id: str, late_id: str, unit_name: str,
+                     events: pd.DataFrame, lang: str, version: int) -> go.Figure:
+    """Dossiers resolved on time (early included) and late per quarter, stacked, with the late rate on hover.
+
+    The two stacks are the numerators of the catalog's on-time and late rates.
+    """
+    x = [formatting.period_label(p, lang) for p in flow["period"]]
+    ok, bad = (flow[cat.components(i)[0]].sum(axis=1) for i in (on_time_id, late_id))
+    hover = [f"<b>{xp}</b><br>{t('dossiers.on_time', lang)}: {formatting.number(o, lang, 0)}<br>"
+             f"{t('dossiers.late', lang)}: {formatting.number(b, lang, 0)}<br>"
+             f"{t('dossiers.late_rate', lang)}: {formatting.percent(r, lang, 2)}{version_line(lang, version)}"
+             for xp, o, b, r in zip(x, ok, bad, flow[late_id])]
+    fig = go.Figure([
+        go.Bar(x=x, y=ok, name=t("dossiers.on_time", lang), marker_color=GOOD, hovertext=hover, hoverinfo="text"),
+        go.Bar(x=x, y=bad, name=t("dossiers.late", lang), marker_color=BAD, hovertext=hover, hoverinfo="text"),
+    ])
+    fig.update_layout(barmode="stack")
+    fig.update_xaxes(title=t("axis.quarter", lang), type="category")
+    sparse_ticks(fig, x, most=12)
+    fig.update_yaxes(title=t("axis.dossiers", lang))
+    _merger_marks(fig, events, "quarter", lang, x)
+    return _layout(fig, t("unit.dossiers_title", lang, unit=unit_name), lang, height=420)
+
+
+def lineage_note(events: pd.DataFrame, names: pd.Series, lang: str) -> str:
+    """'Formed on 01/03/2025 by merging A and B: earlier years combine them.'"""
+    return " ".join(t("unit.lineage_note", lang, date=formatting.date(e["date"], lang),
+                      predecessors=", ".join(names[p] for p in e["predecessors"].split(","))) for _, e in events.iterrows())

@@ -1,0 +1,166 @@
+"""Upload page building blocks: templates, the file and its checks, the diff, the commit.
+
+Everything a file says is shown through st.dataframe / st.text (escaped), never as HTML.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from components import data
+from reformkpi import config, formatting, ingest
+from reformkpi.auth import Actor
+from reformkpi.catalog import Catalog
+from reformkpi.ingest import profiles, templates
+from reformkpi.i18n import t
+from reformkpi.store import Store
+
+DONE_KEY = "upload:done"
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def catalog(uri: str, version: int) -> Catalog:
+    return ingest.catalog_of(Store(uri))
+
+
+def template_downloads(cat: Catalog, lang: str) -> None:
+    """Each template prefilled with the units in office for the latest complete quarter / year."""
+    with st.expander(t("upload.templates", lang), icon=":material/download:"):
+        for kind in templates.kinds(cat):
+            period = templates.default_period(kind, cat, dt.date.today())
+            left, mid, right = st.columns([3, 1, 1])
+            left.text(t(f"upload.template_{kind}", lang))
+            for col, fmt, mime in ((mid, "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+                                   (right, "csv", "text/csv")):
+                col.download_button(fmt.upper(), templates.download(kind, cat, period, fmt),
+                                    file_name=f"bieu-mau-{kind}.{fmt}", mime=mime, key=f"tpl-{kind}-{fmt}",
+                                    on_click="ignore")
+
+
+def profile_picker(uri: str, lang: str) -> profiles.Profile:
+    """A saved import profile (or automatic detection), and the period for files without one."""
+    names = [""] + profiles.names(config.profiles_dir(uri))
+    left, right = st.columns(2)
+    name = left.selectbox(t("upload.profile", lang), names, key="upload:profile",
+                          format_func=lambda n: n or t("upload.profile_auto", lang))
+    profile = profiles.load(config.profiles_dir(uri), name) if name else profiles.Profile()
+    period = right.text_input(t("upload.period", lang), key="upload:period").strip()
+    return dataclasses.replace(profile, period=period) if period else profile
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def prepare(uri: str, version: int, content: bytes, file_name: str, profile_json: str, replace: bool) -> ingest.Upload:
+    """Checked and diffed once per file, profile and data version (reruns reuse it)."""
+    return ingest.prepare(Store(uri), content, file_name, profiles.Profile.from_json(profile_json), replace)
+
+
+def confirm_mapping(up: ingest.Upload, cat: Catalog, profile: profiles.Profile, uri: str, lang: str) -> profiles.Profile:
+    """The profile with the analyst's edits to the detected column mapping (unchanged if none)."""
+    confirmed = _mapping_editor(up, cat, uri, lang)
+    if confirmed == up.mapping:
+        return profile
+    edits = profiles.profile_from_mapping("", confirmed).columns
+    return dataclasses.replace(profile, columns={**profile.columns, **edits})
+
+
+def _mapping_editor(up: ingest.Upload, cat: Catalog, uri: str, lang: str) -> dict[str, str | None]:
+    targets = list(profiles.FIELDS) + [f"ind:{i}" for i in cat.indicators["indicator_id"]] + \
+        [f"max:{i}" for i in cat.indicators.loc[cat.indicators["measure"] == "points", "indicator_id"]] + [profiles.IGNORE]
+    head, tgt = t("upload.mapping_header", lang), t("upload.mapping_target", lang)
+    df = pd.DataFrame({head: list(up.mapping), tgt: [v or profiles.IGNORE for v in up.mapping.values()]})
+    with st.expander(t("upload.mapping", lang), expanded=up.layout is None):
+        edited = st.data_editor(df, key=f"mapping-{up.sha256}", hide_index=True, disabled=[head],
+                                column_config={tgt: st.column_config.SelectboxColumn(tgt, options=targets, required=True)})
+        with st.form("save-profile", border=False):
+            name = st.text_input(t("upload.profile_name", lang))
+            if st.form_submit_button(t("upload.save_profile", lang)) and name.strip():
+                mapping = dict(zip(edited[head], edited[tgt]))
+                profiles.save(config.profiles_dir(uri),
+                              profiles.profile_from_mapping(name, mapping, up.profile.decimal, up.profile.period))
+                st.success(t("upload.profile_saved", lang, name=name))
+    return {h: (None if v == profiles.IGNORE else v) for h, v in zip(edited[head], edited[tgt])}
+
+
+def problems(up: ingest.Upload, lang: str) -> None:
+    if up.errors:
+        st.error(t("upload.errors", lang, file=up.file_name, n=len(up.errors) + up.hidden_errors),
+                 icon=":material/error:")
+        _problem_table(up.errors, lang)
+        if up.hidden_errors:
+            st.text(t("ingest.more_problems", lang, n=up.hidden_errors))
+    if up.warnings:
+        st.warning(t("upload.warnings", lang, n=len(up.warnings) + up.hidden_warnings), icon=":material/warning:")
+        _problem_table(up.warnings, lang)
+
+
+def _problem_table(items, lang: str) -> None:
+    st.dataframe(pd.DataFrame([{t("col.row", lang): p.row, t("col.column", lang): p.column,
+                                t("col.value", lang): p.value, t("col.message", lang): p.message(lang)}
+                               for p in items]), hide_index=True, width="stretch")
+
+
+def key_labels(df: pd.DataFrame, cat: Catalog, lang: str) -> pd.DataFrame:
+    """Unit and indicator names and the period label of observation keys, for display."""
+    names = dict(zip(cat.units["unit_id"], cat.units["name_vi" if lang == "vi" else "name_en"]))
+    inds = dict(zip(cat.indicators["indicator_id"], cat.indicators["short_vi" if lang == "vi" else "short_en"]))
+    return pd.DataFrame({t("col.unit", lang): df["unit_id"].map(names).fillna(df["unit_id"]).to_numpy(),
+                         t("col.indicator", lang): df["indicator_id"].map(inds).fillna(df["indicator_id"]).to_numpy(),
+                         t("col.period", lang): [formatting.period_label(p, lang) for p in df["period"]]})
+
+
+def diff_view(up: ingest.Upload, cat: Catalog, hist: pd.DataFrame, lang: str) -> None:
+    """New, changed (old → new, with the version it came from), unchanged, and rows to delete."""
+    d = up.diff
+    st.success(t("upload.valid", lang, file=up.file_name, rows=len(up.observations)), icon=":material/check_circle:")
+    st.subheader(t("upload.diff", lang, version=d.base_version))
+    cols = st.columns(4)
+    for col, key, n in zip(cols, ("new", "changed", "unchanged", "deleted"),
+                           (d.new.num_rows, len(d.changed), d.unchanged, len(d.deleted))):
+        col.metric(t(f"upload.{key}", lang), formatting.number(n, lang, 0))
+    version_of = hist.dropna(subset=["upload_id"]).sort_values("version").drop_duplicates("upload_id") \
+        .set_index("upload_id")["version"] if "upload_id" in hist else pd.Series(dtype="Int64")
+
+    def frame(df: pd.DataFrame, old: bool = False) -> pd.DataFrame:
+        out = key_labels(df, cat, lang)
+        if old:
+            out[t("col.old_value", lang)] = df["old_value"].to_numpy()
+        out[t("col.new_value" if old else "col.value", lang)] = df["value"].to_numpy()
+        if old:
+            out[t("col.from_version", lang)] = df["old_upload_id"].map(version_of).to_numpy()
+        return out
+
+    if len(d.changed):
+        st.markdown("**" + t("upload.changed_rows", lang) + "**")
+        st.dataframe(frame(d.changed.head(2000), old=True), hide_index=True, width="stretch")
+    if d.new.num_rows:
+        st.markdown("**" + t("upload.new_rows", lang) + "**")
+        st.dataframe(frame(d.new.slice(0, 2000).to_pandas()), hide_index=True, width="stretch")
+    if len(d.deleted):
+        st.markdown("**" + t("upload.deleted_rows", lang) + "**")
+        st.dataframe(frame(d.deleted.head(2000)), hide_index=True, width="stretch")
+    if not (d.new.num_rows or len(d.changed) or len(d.deleted)):
+        st.info(t("upload.nothing", lang))
+
+
+def commit_button(up: ingest.Upload, uri: str, actor: Actor, lang: str) -> None:
+    """Write, with progress; the next run shows the new version and says what was written."""
+    d = up.diff
+    if not (d.new.num_rows or len(d.changed) or len(d.deleted)):
+        return
+    if st.button(t("upload.commit", lang), type="primary", key="upload-commit"):
+        bar = st.progress(0.1, text=t("upload.committing", lang))
+        result = ingest.commit(Store(uri), up, actor)
+        bar.progress(1.0, text=t("upload.committing", lang))
+        st.session_state[DONE_KEY] = t("upload.committed", lang, version=result.version, new=result.rows_new,
+                                       changed=result.rows_changed, deleted=result.rows_deleted)
+        data.forget_latest()
+        st.rerun()
+
+
+def last_commit_message() -> None:
+    if msg := st.session_state.pop(DONE_KEY, None):
+        st.success(msg, icon=":material/task_alt:")

@@ -1,0 +1,41 @@
+"""Xếp hạng: one year's ranking of peers with grade and change, ranks over the years, and how
+stable each unit's result is ("kết quả xếp loại chưa ổn định" made visible)."""
+
+import streamlit as st
+
+from components import charts, data, filters, rankings_view, shell, tables
+from reformkpi import metrics
+from reformkpi.i18n import t
+
+lang = shell.language()
+ref = shell.require_data(lang)
+catalog = data.dataset(ref).catalog
+shell.header(t("rankings.title", lang), ref, lang)
+
+years, default_year = data.query(metrics.year_choices, ref)
+sel = filters.common(years, default_year, lang, quarters=False)
+level = sel.level or "department"  # ranks compare peers: one level at a time
+indicator_id = filters.indicator(catalog.indicators[catalog.indicators["ranked"]], lang)
+ind = catalog.indicator(indicator_id)
+name = charts.short_name(ind, lang)
+names = metrics.unit_names(catalog, lang)
+span = (years[0], sel.year)
+
+table = data.query(metrics.league_table, ref, indicator_id, str(sel.year), level, lang)
+st.subheader(t("table.title", lang, indicator=name, period=sel.year))
+if table.empty:
+    st.warning(t("empty.no_data", lang, indicator=name, period=sel.year))
+else:
+    tables.league(table, ind, lang)
+
+ranks = data.query(metrics.ranks, ref, indicator_id, "year", level, span)
+stability = data.query(metrics.rank_stability, ref, indicator_id, level, span)
+if ranks["period"].nunique() > 1:
+    charts.show(charts.figure(rankings_view.bump, ranks, stability, names, charts.unit_colors(catalog.units), ind,
+                              lang, ref.version), key="rankings_bump")
+    st.subheader(t("rankings.stability_section", lang, first=span[0], last=span[1]))
+    st.caption(t("rankings.stability_note", lang))
+    rankings_view.stability_table(stability, names, lang)
+    if catalog.grade_bands["family"].eq(ind["family"]).any():
+        counts = data.query(metrics.grade_counts, ref, indicator_id, level, span, lang)
+        charts.show(charts.figure(rankings_view.grade_bands, counts, ind, lang, ref.version), key="rankings_grades")

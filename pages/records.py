@@ -1,0 +1,27 @@
+"""Hồ sơ chi tiết: one unit and quarter from the dossier records (which procedures run late, how
+long dossiers take, the backlog), with the counts compared to those the store holds."""
+
+import streamlit as st
+
+from components import data, records_drilldown, shell
+from reformkpi import formatting
+from reformkpi.i18n import t
+from reformkpi.records import metrics as rm
+
+lang = shell.language()
+ref = shell.require_data(lang)
+catalog = data.dataset(ref).catalog
+shell.header(t("records.title", lang), ref, lang)
+
+rref = data.records_current(ref.uri)
+if rref is None:
+    st.info(t("records.none", lang))
+    st.stop()
+st.caption(t("records.version", lang, version=rref.version))
+
+names = rm.unit_names(catalog, catalog.units["unit_id"].tolist(), lang)
+quarter, unit = records_drilldown.filters(rref, names, lang)
+st.subheader(t("records.section.summary", lang, unit=names[unit], period=formatting.period_label(quarter, lang)))
+ind_names = dict(zip(catalog.indicators["indicator_id"], catalog.indicators["short_vi" if lang == "vi" else "short_en"]))
+stored = data.query(rm.stored_counts, ref, unit, quarter)
+records_drilldown.render(rref, unit, quarter, stored, ind_names, lang)

@@ -1,0 +1,52 @@
+"""Mức độ hài lòng: satisfaction overall and by factor, per unit and province-wide, against the
+target; how units spread, and which units are below the target and for how many years."""
+
+import streamlit as st
+
+from components import charts, coverage, data, filters, satisfaction_view, shell
+from reformkpi import metrics
+from reformkpi.i18n import t
+
+SIPAS_TOTAL = "sipas.overall"
+
+lang = shell.language()
+ref = shell.require_data(lang)
+catalog = data.dataset(ref).catalog
+shell.header(t("satisfaction.title", lang), ref, lang)
+coverage.require(catalog, (SIPAS_TOTAL,), lang)
+
+years, default_year = data.query(metrics.year_choices, ref)
+sel = filters.common(years, default_year, lang, quarters=False)
+level = sel.level or "department"  # units are compared with their peers
+ind = catalog.indicator(SIPAS_TOTAL)
+name = charts.short_name(ind, lang)
+
+summary = data.query(metrics.family_summary, ref, SIPAS_TOTAL, sel.year, level)
+if summary.empty:
+    st.warning(t("empty.no_data", lang, indicator=name, period=sel.year))
+    st.stop()
+table = data.query(metrics.league_table, ref, SIPAS_TOTAL, str(sel.year), level, lang)
+k = data.query(metrics.kpi, ref, SIPAS_TOTAL, str(sel.year), level, lang)
+
+left, right = st.columns([3, 2])
+with left:
+    charts.show_linked(charts.figure(charts.unit_values, table, ind, k, lang, ref.version), key="sat_units",
+                       page="pages/unit.py")
+with right:
+    charts.show(charts.figure(satisfaction_view.by_factor, summary, catalog, sel.year, lang, ref.version),
+                key="sat_factors")
+    charts.show(charts.figure(satisfaction_view.distribution, table, ind, sel.year, lang, ref.version),
+                key="sat_distribution")
+if k.target_source:
+    st.caption(t("satisfaction.target_source", lang, source=k.target_source))
+
+matrix = data.query(metrics.family_matrix, ref, SIPAS_TOTAL, sel.year, level, lang)
+charts.show(charts.figure(satisfaction_view.factor_heatmap, matrix, catalog, k.target, lang, ref.version),
+            key="sat_heatmap")
+
+st.subheader(t("satisfaction.below_section", lang, first=years[0], last=sel.year))
+below = data.query(metrics.below_target_years, ref, SIPAS_TOTAL, level, (years[0], sel.year), lang)
+if below.empty:
+    st.success(t("satisfaction.none_below", lang))
+else:
+    satisfaction_view.below_table(below, ind, lang)

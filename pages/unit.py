@@ -1,0 +1,68 @@
+"""Đơn vị: one department or district over the years, against its target and its peers.
+
+Its indicators, where it loses PAR INDEX points, its weakest SIPAS factor, its rank and grade
+history and its dossiers by quarter; a unit formed by a merger carries its predecessors' history.
+"""
+
+import streamlit as st
+
+from components import charts, coverage, data, filters, shell, unit_profile
+from reformkpi import metrics
+from reformkpi.i18n import t
+
+PAR_TOTAL, SIPAS_TOTAL = "par.total", "sipas.overall"
+ON_TIME_RATE, LATE_RATE = "dossier.on_time_rate", "dossier.late_rate"
+
+lang = shell.language()
+ref = shell.require_data(lang)
+catalog = data.dataset(ref).catalog
+shell.header(t("unit.title", lang), ref, lang)
+coverage.require(catalog, (PAR_TOTAL, SIPAS_TOTAL, ON_TIME_RATE, LATE_RATE), lang)
+
+years, default_year = data.query(metrics.year_choices, ref)
+year = filters.year(years, default_year, lang)
+unit_id = filters.unit(catalog.units, lang)
+names = metrics.unit_names(catalog, lang)
+color = charts.unit_colors(catalog.units)[unit_id]
+events = metrics.merger_events(catalog, unit_id)
+
+st.header(names[unit_id], divider="gray")
+if not events.empty:
+    st.info(unit_profile.lineage_note(events, names, lang), icon=":material/call_merge:")
+
+ranked = catalog.indicators.loc[catalog.indicators["ranked"], "indicator_id"].tolist()
+history = data.query(metrics.unit_history, ref, unit_id, tuple(ranked))
+if history.empty:
+    st.warning(t("unit.no_data", lang, unit=names[unit_id]))
+else:
+    charts.show(charts.figure(unit_profile.history_grid, history, catalog, ranked, names[unit_id], color, events,
+                              lang, ref.version), key="unit_history")
+
+st.subheader(t("unit.parts_section", lang, year=year))
+for total in (PAR_TOTAL, SIPAS_TOTAL):
+    parts = data.query(metrics.unit_parts, ref, total, unit_id, year)
+    if parts.empty:
+        st.info(t("unit.no_parts", lang, indicator=charts.short_name(catalog.indicator(total), lang), year=year))
+    else:
+        charts.show(charts.figure(unit_profile.parts, parts, catalog, total, names[unit_id], year, lang, ref.version),
+                    key=f"unit_parts_{total}")
+
+st.subheader(t("unit.rank_section", lang))
+indicator_id = filters.indicator(catalog.indicators[catalog.indicators["ranked"]], lang)
+ranks = data.query(metrics.rank_history, ref, indicator_id, unit_id, lang)
+if ranks.empty:
+    st.info(t("unit.no_rank", lang))
+else:
+    ind = catalog.indicator(indicator_id)
+    charts.show(charts.figure(unit_profile.rank_history, ranks, names, charts.unit_colors(catalog.units), ind,
+                              metrics.grade_order(catalog, ind["family"]), names[unit_id], events, lang, ref.version),
+                key="unit_ranks")
+
+st.subheader(t("unit.dossiers_section", lang))
+flow = data.query(metrics.dossier_flow, ref, tuple(catalog.lineage(unit_id)))
+if flow.empty:
+    st.info(t("unit.no_dossiers", lang))
+else:
+    charts.show(charts.figure(unit_profile.dossier_quarters, flow, catalog, ON_TIME_RATE, LATE_RATE, names[unit_id],
+                              events, lang, ref.version), key="unit_dossiers")
+    st.caption(t("kpi.formula", lang, formula=catalog.formula_text(LATE_RATE, lang)))

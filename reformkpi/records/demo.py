@@ -1,0 +1,231 @@
+"""Illustrative dossier records, generated deterministically, shaped like a one-stop-shop export.
+
+The skew a province sees: a few procedures carry most of the volume (Zipf weights), the units
+that run late in the demo counts run late here too (and worse over time, so their backlog
+grows), the end of the year and the months before Tết are busier, online submissions rise.
+Each unit's records fall within its active period (active_from..active_to).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from statistics import NormalDist
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from reformkpi import demo, periods
+from reformkpi.catalog import Catalog
+from reformkpi.records import metrics, table
+from reformkpi.records.table import INPUT_COLUMNS, LOCAL_OFFSET
+from reformkpi.store import CommitInfo, Store
+
+# Procedures by unit: (code, name, allowed calendar days). Others get their sector's generic ones.
+PROCEDURES = {
+    "so-tai-nguyen-moi-truong": [
+        ("TNMT-01", "Đăng ký biến động quyền sử dụng đất", 14), ("TNMT-02", "Cấp Giấy chứng nhận quyền sử dụng đất lần đầu", 30),
+        ("TNMT-03", "Cung cấp thông tin dữ liệu đất đai", 5), ("TNMT-04", "Thẩm định báo cáo đánh giá tác động môi trường", 45),
+        ("TNMT-05", "Cấp giấy phép khai thác nước dưới đất", 40), ("TNMT-06", "Gia hạn quyền sử dụng đất", 10)],
+    "so-tu-phap": [
+        ("TP-01", "Cấp Phiếu lý lịch tư pháp", 14), ("TP-02", "Chứng thực bản sao từ bản chính", 1),
+        ("TP-03", "Đăng ký giao dịch bảo đảm", 5), ("TP-04", "Cấp thẻ công chứng viên", 14)],
+    "so-ke-hoach-dau-tu": [
+        ("KHDT-01", "Đăng ký thành lập doanh nghiệp", 4), ("KHDT-02", "Đăng ký thay đổi nội dung đăng ký doanh nghiệp", 4),
+        ("KHDT-03", "Cấp Giấy chứng nhận đăng ký đầu tư", 21), ("KHDT-04", "Quyết định chủ trương đầu tư", 49)],
+    "so-giao-thong-van-tai": [
+        ("GTVT-01", "Cấp đổi giấy phép lái xe", 7), ("GTVT-02", "Cấp phù hiệu xe kinh doanh vận tải", 3),
+        ("GTVT-03", "Cấp giấy phép thi công công trình đường bộ", 10)],
+    "so-xay-dung": [
+        ("XD-01", "Cấp giấy phép xây dựng", 28), ("XD-02", "Thẩm định thiết kế xây dựng", 35),
+        ("XD-03", "Cấp chứng chỉ hành nghề hoạt động xây dựng", 28)],
+    "so-lao-dong-tbxh": [
+        ("LDTBXH-01", "Giải quyết trợ cấp thất nghiệp", 28), ("LDTBXH-02", "Cấp giấy phép lao động cho người nước ngoài", 7),
+        ("LDTBXH-03", "Xác nhận người có công", 28)],
+}
+GENERIC = [("CHUNG-01", "Cấp giấy phép hoạt động", 21), ("CHUNG-02", "Cấp lại, điều chỉnh giấy phép", 14),
+           ("CHUNG-03", "Xác nhận, chứng nhận theo lĩnh vực", 7), ("CHUNG-04", "Thẩm định hồ sơ chuyên ngành", 28)]
+DISTRICT = [("HUYEN-01", "Chứng thực bản sao từ bản chính", 1), ("HUYEN-02", "Đăng ký hộ kinh doanh", 4),
+            ("HUYEN-03", "Đăng ký khai sinh, kết hôn", 3), ("HUYEN-04", "Cấp giấy phép xây dựng nhà ở riêng lẻ", 21),
+            ("HUYEN-05", "Đăng ký biến động đất đai hộ gia đình, cá nhân", 14), ("HUYEN-06", "Hỗ trợ, trợ cấp xã hội", 20)]
+MONTH_WEIGHT = {1: 1.25, 2: 0.7, 3: 1.0, 4: 0.95, 5: 1.0, 6: 1.05, 7: 0.95, 8: 0.95, 9: 1.0, 10: 1.05, 11: 1.1, 12: 1.3}
+SIGMA = 0.55  # spread of processing time around a unit's typical share of the allowed time
+SOURCE_SEED = 2016
+DEMO_RECORDS = 200_000
+DEMO_QUARTERS = 8  # quarters whose counts the demo records determine (after one of warm-up)
+
+
+def _rng(seed: int, *keys) -> np.random.Generator:
+    return np.random.default_rng([seed] + [zlib.crc32(str(k).encode()) for k in keys])
+
+
+def procedures(cat: Catalog, unit_id: str, when: dt.date) -> list[tuple[str, str, int]]:
+    """A unit's procedures on a day, with those of predecessors gone by then (a merged unit takes over their work)."""
+    if unit_id in PROCEDURES:
+        out = list(PROCEDURES[unit_id])
+    else:
+        base = DISTRICT if cat.unit(unit_id)["level"] == "district" else GENERIC
+        out = [(f"{code}-{unit_id}", name, days) for code, name, days in base]
+    for p in _gone(cat, unit_id, when):
+        out += procedures(cat, p, when)
+    return out
+
+
+def _gone(cat: Catalog, unit_id: str, when: dt.date) -> list[str]:
+    """Direct predecessors of a unit that are no longer in office on a day."""
+    u = cat.units
+    pred = u[(u["successor_id"] == unit_id) & u["active_to"].notna()]
+    return [p for p, to in zip(pred["unit_id"], pred["active_to"]) if to < when]
+
+
+def _day_weights(days: pd.DatetimeIndex) -> np.ndarray:
+    """Busy months weigh more; weekends see a trickle (online submissions)."""
+    return np.array([MONTH_WEIGHT[d.month] * (0.08 if d.weekday() >= 5 else 1.0) for d in days])
+
+
+def _weights(unit: pd.Series) -> float:
+    uid = unit["unit_id"]
+    if unit["level"] == "district":
+        return 4000.0
+    return float(demo.VOLUME.get(uid, 250))
+
+
+def _late_probability(seed: int, unit_id: str, t: float) -> float:
+    base = demo.LATE_BASE.get(unit_id, _rng(seed, "late", unit_id).uniform(0.01, 0.06))
+    growth = 1.08 if unit_id in demo.LATE_BASE else 0.97  # the chronic ones get worse each year
+    return float(np.clip(base * growth ** t, 0.002, 0.45))
+
+
+def _quarter_frame(seed: int, cat: Catalog, quarter: str, per_unit_scale: float, as_of: dt.datetime,
+                   t: float) -> pd.DataFrame:
+    start, end = periods.start(quarter), periods.end(quarter)
+    frames = []
+    units = cat.units[cat.units["level"] != "province"]
+    full = _day_weights(pd.date_range(start, end, freq="D")).mean() * 91  # a quarter's weight at scale 1
+    for _, u in units.sort_values("unit_id").iterrows():
+        lo = max(start, u["active_from"]) if pd.notna(u["active_from"]) else start
+        hi = min(end, u["active_to"]) if pd.notna(u["active_to"]) else end
+        if lo > hi:
+            continue
+        uid = u["unit_id"]
+        r = _rng(seed, "records", uid, quarter)
+        days = pd.date_range(lo, hi, freq="D")
+        day_w = _day_weights(days)
+        # A successor takes over the workload of the units merged into it.
+        weight = _weights(u) + sum(_weights(cat.unit(p)) for p in _gone(cat, uid, lo))
+        n = int(r.poisson(weight * per_unit_scale * day_w.sum() / full))
+        if n == 0:
+            continue
+        procs = procedures(cat, uid, lo)
+        zipf = 1 / np.arange(1, len(procs) + 1) ** 1.4
+        which = r.choice(len(procs), n, p=zipf / zipf.sum())
+        day = r.choice(len(days), n, p=day_w / day_w.sum())
+        seconds = r.uniform(7.5 * 3600, 17 * 3600, n).astype("int64")
+        received = (np.asarray(days.values, "datetime64[s]")[day] + seconds.astype("timedelta64[s]")
+                    - np.timedelta64(7, "h"))  # local office hours, stored as UTC instants
+        allowed = np.array([procs[i][2] for i in which], dtype=float)
+        due = received + (allowed * 86400).astype("int64").astype("timedelta64[s]")
+        late_p = _late_probability(seed, uid, t)
+        mu = -SIGMA * NormalDist().inv_cdf(1 - late_p)
+        share = np.exp(r.normal(mu, SIGMA, n))
+        resolved = received + (allowed * share * 86400).astype("int64").astype("timedelta64[s]")
+        # A few are resolved on the due date itself, just before the deadline (on time, not early).
+        edge = r.random(n) < 0.05
+        resolved[edge] = due[edge] - r.integers(60, 4 * 3600, edge.sum()).astype("timedelta64[s]")
+        is_open = resolved > np.datetime64(as_of.replace(tzinfo=None) - dt.timedelta(hours=7))
+        online_p = float(np.clip(1 / (1 + np.exp(-(t - 8.0) / 2.0)) + _rng(seed, "online", uid).normal(0, 0.08), 0.02, 0.95))
+        channel = np.where(r.random(n) < online_p, "online", np.where(r.random(n) < 0.04, "post", "in_person"))
+        frames.append(pd.DataFrame({
+            "dossier_id": [f"{quarter.replace('-', '')}-{uid}-{i:06d}" for i in range(n)],
+            "unit_id": uid,
+            "procedure_code": np.array([p[0] for p in procs])[which],
+            "procedure_name": np.array([p[1] for p in procs])[which],
+            "channel": channel,
+            "received_at": received, "due_at": due,
+            "resolved_at": np.where(is_open, np.datetime64("NaT"), resolved),
+            "status": np.where(is_open, "in_progress", "resolved"),
+        }))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=INPUT_COLUMNS)
+
+
+def _as_table(df: pd.DataFrame) -> pa.Table:
+    ts = pa.timestamp("s", tz="UTC")
+    cols = {c: pa.array(df[c].astype("datetime64[s]").to_numpy(), pa.timestamp("s")).cast(ts)
+            if c.endswith("_at") else pa.array(df[c].astype(str).to_numpy(), pa.string()) for c in INPUT_COLUMNS}
+    return pa.table(cols)
+
+
+def base_volume(cat: Catalog, quarter: str) -> float:
+    """Dossiers a quarter at scale 1 (for choosing the scale that gives a number of records)."""
+    units = cat.active_units(quarter)
+    start = periods.start(quarter)
+    return sum(_weights(u) + sum(_weights(cat.unit(p)) for p in _gone(cat, u["unit_id"], start))
+               for _, u in units[units["level"] != "province"].iterrows())
+
+
+def generate(cat: Catalog, first_quarter: str, last_quarter: str, n_records: int,
+             seed: int = SOURCE_SEED) -> Iterator[pa.Table]:
+    """About n_records records received from first_quarter to last_quarter, one table per quarter.
+
+    Dossiers not resolved by the end of last_quarter are open (no resolved_at).
+    """
+    qs = periods.quarters_between(first_quarter, last_quarter)
+    scale = n_records / sum(base_volume(cat, q) for q in qs)
+    as_of = dt.datetime.combine(periods.end(last_quarter) + dt.timedelta(days=1), dt.time(), LOCAL_OFFSET)
+    for q in qs:
+        _, year, qi = periods.parse(q)
+        t = year - 2016 + (qi - 1) / 4
+        frame = _quarter_frame(seed, cat, q, scale, as_of, t)
+        if not frame.empty:
+            yield _as_table(frame)
+
+
+def write_export(cat: Catalog, out: Path, first_quarter: str, last_quarter: str, n_records: int,
+                 seed: int = SOURCE_SEED) -> int:
+    """Write a generated export (Parquet, or CSV in local time if the name ends in .csv); rows written."""
+    n = 0
+    out = Path(out)
+    writer = None
+    for tbl in generate(cat, first_quarter, last_quarter, n_records, seed):
+        n += tbl.num_rows
+        if out.suffix.lower() == ".csv":
+            local = tbl.to_pandas()
+            for c in ("received_at", "due_at", "resolved_at"):
+                local[c] = local[c].dt.tz_convert("Asia/Ho_Chi_Minh").dt.strftime("%Y-%m-%d %H:%M:%S")
+            local.to_csv(out, mode="a" if n > tbl.num_rows else "w", header=n == tbl.num_rows, index=False)
+        else:
+            writer = writer or pq.ParquetWriter(out, tbl.schema, compression="zstd")
+            writer.write_table(tbl)
+    if writer:
+        writer.close()
+    return n
+
+
+def build(store: Store, user: str, last_quarter: str, n_records: int = DEMO_RECORDS, seed: int = SOURCE_SEED) -> int:
+    """Add demo records to the demo store (a quarter of warm-up, then DEMO_QUARTERS quarters) and write
+    the counts they determine into the observations; returns the records version."""
+    cat = Catalog.from_tables(store.read_catalog())
+    first = last_quarter
+    for _ in range(DEMO_QUARTERS):
+        first = periods.previous(first)
+    with tempfile.TemporaryDirectory() as tmp:
+        export = Path(tmp) / "demo-records.parquet"
+        write_export(cat, export, first, last_quarter, n_records, seed)
+        result = table.ingest(store, export, CommitInfo(user=user, operation="demo", file_name=f"demo records seed={seed}"),
+                              set(cat.units["unit_id"]))
+    rec = metrics.Records.open(store, result.version)
+    derived = metrics.derived_observations(rec)
+    # Apology letters are not in the records: the demo writes them for its late dossiers, as it
+    # does for the typed quarters, so that the store never shows more letters than late dossiers.
+    late = derived[derived["indicator_id"] == "dossier.resolved_late"]
+    r = _rng(seed, "apology")
+    letters = late.assign(indicator_id="dossier.apology_letters", source=demo.SOURCE,
+                          value=r.binomial(late["value"].astype("int64"), 0.7).astype(float))
+    store.commit_observations(pd.concat([derived, letters], ignore_index=True),
+                              CommitInfo(user=user, operation="records-sync", file_name=f"records v{result.version}"))
+    return result.version

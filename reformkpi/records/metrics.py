@@ -1,0 +1,342 @@
+"""Numbers from dossier records, computed with DuckDB over the data files of one records version.
+
+Definitions (the deadline edge; all days are Viet Nam calendar days):
+- resolved late: resolved_at after due_at, even by one second;
+- resolved on time: resolved_at at or before due_at, on the due date itself;
+- resolved early: resolved on a calendar day before the due date;
+- in progress at the end of a quarter: received before the end and not resolved by then;
+  overdue if due_at is before the end of the quarter, else not yet due;
+- carried over into a quarter: received before it starts and not resolved by then;
+- processing time: resolved_at − received_at; allowed time: due_at − received_at (calendar days,
+  the deadline the system set, which already counts working days and holidays).
+A dossier resolved exactly at the start of a quarter belongs to that quarter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from reformkpi import periods
+from reformkpi.catalog import Catalog
+from reformkpi.metrics import Dataset
+from reformkpi.records import table
+from reformkpi.records.table import LOCAL_OFFSET, LOCAL_TZ
+from reformkpi.store import CommitInfo, CommitResult, Store
+
+SOURCE_PREFIX = "records:v"
+COUNTS = ("carried_over", "received_online", "received_in_person", "received_post", "resolved_early",
+          "resolved_on_time", "resolved_late", "pending_not_due", "pending_overdue")
+AGE_BUCKETS = ((0, 7), (8, 15), (16, 30), (31, 60), (61, 90), (91, None))
+OVERDUE_BUCKETS = ((0, 1), (2, 5), (6, 10), (11, 30), (31, None))
+DAY = 86400.0
+
+
+class Records:
+    """The records of one version: a DuckDB connection over its data files."""
+
+    def __init__(self, file_list: list[table.DataFile], version: int | None = None):
+        self.version = version
+        self.files = sorted(file_list, key=lambda f: f.quarter)
+        self._con = table.connect()
+        self._con.execute("SET enable_object_cache = true")  # Parquet footers are read once per file
+
+    @classmethod
+    def open(cls, store: Store, version: int | None = None) -> Records:
+        if not table.exists(store):
+            return cls([], None)
+        v = table.version(store) if version is None else version
+        return cls(table.files(store, v), v)
+
+    def scan(self, upto: str | None = None, since: str | None = None) -> str:
+        """FROM clause over the files that can hold dossiers open at some moment from the start of
+        quarter `since` to the end of quarter `upto`: later partitions hold nothing received by then,
+        and a file whose dossiers were all resolved before `since` is skipped (Delta statistics)."""
+        start = bounds(since)[0] if since else None
+        return table.scan_sql([f.path for f in self.files if (upto is None or f.quarter <= upto)
+                               and (start is None or f.may_be_open_at(start))])
+
+    def cursor(self):
+        # A cursor per query: Streamlit runs sessions on several threads.
+        return self._con.cursor()
+
+    def sql(self, query: str, params: dict | None = None) -> pd.DataFrame:
+        return self.cursor().execute(query, params or {}).df()
+
+
+def bounds(quarter: str) -> tuple[dt.datetime, dt.datetime]:
+    """A quarter as [start, end) instants in Viet Nam time."""
+    start = dt.datetime.combine(periods.start(quarter), dt.time(), LOCAL_OFFSET)
+    end = dt.datetime.combine(periods.end(quarter) + dt.timedelta(days=1), dt.time(), LOCAL_OFFSET)
+    return start, end
+
+
+def _local_date(col: str) -> str:
+    return f"CAST(timezone('{LOCAL_TZ}', {col}) AS DATE)"
+
+
+OUTCOME = (f"CASE WHEN resolved_at IS NULL THEN NULL WHEN resolved_at > due_at THEN 'late' "
+           f"WHEN {_local_date('resolved_at')} < {_local_date('due_at')} THEN 'early' ELSE 'on_time' END")
+OPEN_AT_END = "coalesce(resolved_at, 'infinity'::TIMESTAMPTZ) >= $e"
+
+
+def _touching(rec: Records, quarter: str) -> str:
+    """A unit's dossiers that were open at some moment of the quarter (params $u, $s, $e)."""
+    return f"""SELECT *, {OUTCOME} AS outcome,
+                 epoch(resolved_at - received_at) / {DAY} AS days,
+                 epoch(due_at - received_at) / {DAY} AS allowed_days
+               FROM {rec.scan(quarter, quarter)}
+               WHERE unit_id = $u AND received_at < $e AND coalesce(resolved_at, 'infinity'::TIMESTAMPTZ) >= $s"""
+
+
+def _params(unit_id: str, quarter: str) -> dict:
+    s, e = bounds(quarter)
+    return {"u": unit_id, "s": s, "e": e}
+
+
+# --- quarterly counts, as the catalog's dossier indicators ---
+
+def quarters(rec: Records) -> list[str]:
+    """Quarters in which records were received, oldest first."""
+    return sorted({f.quarter for f in rec.files})
+
+
+def complete_quarters(rec: Records) -> list[str]:
+    """Quarters whose counts the records fully determine: all but the first of the export,
+    whose carried-over dossiers were received before the export starts."""
+    qs = quarters(rec)
+    return periods.quarters_between(qs[1], qs[-1]) if len(qs) > 1 else []
+
+
+def quarter_counts(rec: Records, quarter_list: list[str], unit_ids: list[str] | None = None) -> pd.DataFrame:
+    """Per unit and quarter: the nine stored dossier counts of the catalog (columns COUNTS)."""
+    if not quarter_list or not rec.files:
+        return pd.DataFrame(columns=["unit_id", "period", *COUNTS])
+    q = pd.DataFrame([(p, *bounds(p)) for p in quarter_list], columns=["period", "s", "e"])
+    units = "" if unit_ids is None else "AND unit_id IN (SELECT unnest($units))"
+    cur = rec.cursor()
+    cur.register("q", q)
+    df = cur.execute(f"""
+        SELECT r.unit_id, q.period,
+          count(*) FILTER (r.received_at < q.s) AS carried_over,
+          count(*) FILTER (r.received_at >= q.s AND r.channel = 'online') AS received_online,
+          count(*) FILTER (r.received_at >= q.s AND r.channel = 'in_person') AS received_in_person,
+          count(*) FILTER (r.received_at >= q.s AND r.channel = 'post') AS received_post,
+          count(*) FILTER (r.resolved_at < q.e AND r.outcome = 'early') AS resolved_early,
+          count(*) FILTER (r.resolved_at < q.e AND r.outcome = 'on_time') AS resolved_on_time,
+          count(*) FILTER (r.resolved_at < q.e AND r.outcome = 'late') AS resolved_late,
+          count(*) FILTER (r.open_until >= q.e AND r.due_at >= q.e) AS pending_not_due,
+          count(*) FILTER (r.open_until >= q.e AND r.due_at < q.e) AS pending_overdue
+        FROM (SELECT unit_id, channel, received_at, due_at, resolved_at, {OUTCOME} AS outcome,
+                     coalesce(resolved_at, 'infinity'::TIMESTAMPTZ) AS open_until
+              FROM {rec.scan(max(quarter_list), min(quarter_list))}
+              WHERE true {units}) r
+        JOIN q ON r.received_at < q.e AND r.open_until >= q.s
+        GROUP BY ALL ORDER BY r.unit_id, q.period""", {"units": unit_ids} if unit_ids is not None else {}).df()
+    return df.astype({c: "int64" for c in COUNTS})
+
+
+def derived_observations(rec: Records, quarter_list: list[str] | None = None) -> pd.DataFrame:
+    """The counts as observations (source `records:v<version>`), ready for Store.commit_observations."""
+    quarter_list = complete_quarters(rec) if quarter_list is None else quarter_list
+    wide = quarter_counts(rec, quarter_list)
+    long = wide.melt(id_vars=["unit_id", "period"], var_name="indicator_id", value_name="value")
+    long["indicator_id"] = "dossier." + long["indicator_id"]
+    long["period_start"] = long["period"].map(periods.start)
+    long["value"] = long["value"].astype(float)
+    long["source"] = f"{SOURCE_PREFIX}{rec.version}"
+    return long
+
+
+def sync_counts(store: Store, rec: Records, info: CommitInfo) -> CommitResult:
+    """Write the counts the records determine into the observations, in one commit.
+
+    Where a quarter was typed in by hand too, the records win: the typed values stay in the
+    history (the commit diffs them as changed rows), and every page shows one set of counts.
+    """
+    return store.commit_observations(derived_observations(rec), info)
+
+
+def sources(obs: pd.DataFrame) -> pd.Series:
+    """Where each observation comes from: 'records' for counts derived from records, else 'upload'."""
+    return obs["source"].fillna("").str.startswith(SOURCE_PREFIX).map({True: "records", False: "upload"})
+
+
+def stored_counts(ds: Dataset, unit_id: str, quarter: str) -> pd.DataFrame:
+    """The dossier counts the store holds for a unit and quarter (unit_id, indicator_id, period, value, source)."""
+    return ds.sql("SELECT unit_id, indicator_id, period, value, source FROM obs "
+                  "WHERE unit_id = ? AND period = ? AND indicator_id LIKE 'dossier.%'", [unit_id, quarter])
+
+
+def compare_with_stored(rec: Records, stored: pd.DataFrame, unit_id: str, quarter: str) -> pd.DataFrame:
+    """The counts of a unit and quarter from records beside the stored observations.
+
+    `stored`: observation rows (unit_id, indicator_id, period, value, source). Columns:
+    indicator_id, from_records, stored, origin ('records', 'upload' or None), equal.
+    """
+    counts = quarter_counts(rec, [quarter], [unit_id])
+    row = counts.iloc[0] if not counts.empty else pd.Series(0, index=COUNTS)
+    out = pd.DataFrame({"indicator_id": [f"dossier.{c}" for c in COUNTS],
+                        "from_records": [int(row[c]) for c in COUNTS]})
+    mine = stored[(stored["unit_id"] == unit_id) & (stored["period"] == quarter)].copy()
+    mine["origin"] = sources(mine)
+    out = out.merge(mine[["indicator_id", "value", "origin"]].rename(columns={"value": "stored"}),
+                    on="indicator_id", how="left")
+    out["equal"] = (out["stored"] == out["from_records"]).where(out["stored"].notna())
+    return out
+
+
+# --- the drill-down of a unit and quarter ---
+
+def units_with_records(rec: Records, quarter: str) -> list[str]:
+    """Units with dossiers open at some moment of the quarter, most dossiers first."""
+    if not rec.files:
+        return []
+    s, e = bounds(quarter)
+    df = rec.sql(f"""SELECT unit_id, count(*) AS n FROM {rec.scan(quarter, quarter)}
+                       WHERE received_at < $e AND coalesce(resolved_at, 'infinity'::TIMESTAMPTZ) >= $s
+                       GROUP BY unit_id ORDER BY n DESC, unit_id""", {"s": s, "e": e})
+    return df["unit_id"].tolist()
+
+
+def summary(rec: Records, unit_id: str, quarter: str) -> dict:
+    """Headline figures: received, resolved (by outcome), late rate, open and overdue at the end,
+    median and 90th percentile processing days against the median allowed days, online share."""
+    df = rec.sql(f"""
+        WITH r AS ({_touching(rec, quarter)})
+        SELECT count(*) FILTER (received_at >= $s) AS received,
+          count(*) FILTER (received_at >= $s AND channel = 'online') AS received_online,
+          count(*) FILTER (resolved_at < $e) AS resolved,
+          count(*) FILTER (resolved_at < $e AND outcome = 'early') AS early,
+          count(*) FILTER (resolved_at < $e AND outcome = 'on_time') AS on_time,
+          count(*) FILTER (resolved_at < $e AND outcome = 'late') AS late,
+          count(*) FILTER ({OPEN_AT_END}) AS open,
+          count(*) FILTER ({OPEN_AT_END} AND due_at < $e) AS overdue,
+          quantile_cont(days, 0.5) FILTER (resolved_at < $e) AS median_days,
+          quantile_cont(days, 0.9) FILTER (resolved_at < $e) AS p90_days,
+          quantile_cont(allowed_days, 0.5) FILTER (resolved_at < $e) AS allowed_days
+        FROM r""", _params(unit_id, quarter))
+    out = {k: (None if pd.isna(v) else v) for k, v in df.iloc[0].items()}
+    out["late_rate"] = 100 * out["late"] / out["resolved"] if out["resolved"] else None
+    out["online_share"] = 100 * out["received_online"] / out["received"] if out["received"] else None
+    return out
+
+
+def late_procedures(rec: Records, unit_id: str, quarter: str, limit: int = 10) -> pd.DataFrame:
+    """Procedures with the most dossiers resolved late or overdue at the end of the quarter.
+
+    Columns: procedure_code, procedure_name, resolved, late, overdue_open, late_rate (% of
+    resolved), median_days_late (of the late ones).
+    """
+    return rec.sql(f"""
+        WITH r AS ({_touching(rec, quarter)})
+        SELECT procedure_code, any_value(procedure_name) AS procedure_name,
+          count(*) FILTER (resolved_at < $e) AS resolved,
+          count(*) FILTER (resolved_at < $e AND outcome = 'late') AS late,
+          count(*) FILTER ({OPEN_AT_END} AND due_at < $e) AS overdue_open,
+          100.0 * count(*) FILTER (resolved_at < $e AND outcome = 'late')
+            / nullif(count(*) FILTER (resolved_at < $e), 0) AS late_rate,
+          quantile_cont(epoch(resolved_at - due_at) / {DAY}, 0.5)
+            FILTER (resolved_at < $e AND outcome = 'late') AS median_days_late
+        FROM r GROUP BY procedure_code
+        HAVING late + overdue_open > 0
+        ORDER BY late + overdue_open DESC, procedure_code LIMIT {int(limit)}""", _params(unit_id, quarter))
+
+
+def processing_times(rec: Records, unit_id: str, quarter: str, limit: int = 10) -> pd.DataFrame:
+    """Processing days of the dossiers resolved in the quarter, for the procedures with most of them.
+
+    Columns: procedure_code, procedure_name, resolved, median_days, p90_days, allowed_days
+    (median allowed time), late_rate.
+    """
+    return rec.sql(f"""
+        WITH r AS ({_touching(rec, quarter)})
+        SELECT procedure_code, any_value(procedure_name) AS procedure_name, count(*) AS resolved,
+          quantile_cont(days, 0.5) AS median_days, quantile_cont(days, 0.9) AS p90_days,
+          quantile_cont(allowed_days, 0.5) AS allowed_days,
+          100.0 * count(*) FILTER (outcome = 'late') / count(*) AS late_rate
+        FROM r WHERE resolved_at < $e
+        GROUP BY procedure_code ORDER BY resolved DESC, procedure_code LIMIT {int(limit)}""",
+                _params(unit_id, quarter))
+
+
+def _bucket_sql(expr: str, buckets) -> str:
+    cases = " ".join(f"WHEN {expr} <= {hi} THEN {lo}" for lo, hi in buckets if hi is not None)
+    return f"CASE {cases} ELSE {buckets[-1][0]} END"
+
+
+def _buckets(df: pd.DataFrame, buckets, cols: list[str]) -> pd.DataFrame:
+    """Every bucket in order, with zeros where nothing falls: lo, hi (None: open-ended), cols."""
+    frame = pd.DataFrame(buckets, columns=["lo", "hi"])
+    out = frame.merge(df, on="lo", how="left")
+    out[cols] = out[cols].fillna(0).astype("int64")
+    return out
+
+
+def overdue_days(rec: Records, unit_id: str, quarter: str) -> pd.DataFrame:
+    """How late, in started days past due_at (one second late is day 1), for dossiers resolved late
+    in the quarter and for those open and overdue at its end (counted to the end of the quarter).
+
+    Columns: lo, hi, resolved_late, open_overdue.
+    """
+    late_days = f"ceil(epoch(CASE WHEN resolved_at < $e THEN resolved_at ELSE $e END - due_at) / {DAY})"
+    df = rec.sql(f"""
+        WITH r AS ({_touching(rec, quarter)})
+        SELECT {_bucket_sql(late_days, OVERDUE_BUCKETS)} AS lo,
+          count(*) FILTER (resolved_at < $e) AS resolved_late,
+          count(*) FILTER ({OPEN_AT_END}) AS open_overdue
+        FROM r WHERE (resolved_at < $e AND outcome = 'late') OR ({OPEN_AT_END} AND due_at < $e)
+        GROUP BY lo""", _params(unit_id, quarter))
+    return _buckets(df, OVERDUE_BUCKETS, ["resolved_late", "open_overdue"])
+
+
+def backlog_ageing(rec: Records, unit_id: str, quarter: str) -> pd.DataFrame:
+    """Dossiers open at the end of the quarter by age (whole days since received): lo, hi, not_due, overdue."""
+    age = f"floor(epoch($e - received_at) / {DAY})"
+    df = rec.sql(f"""
+        WITH r AS ({_touching(rec, quarter)})
+        SELECT {_bucket_sql(age, AGE_BUCKETS)} AS lo,
+          count(*) FILTER (due_at >= $e) AS not_due, count(*) FILTER (due_at < $e) AS overdue
+        FROM r WHERE {OPEN_AT_END} GROUP BY lo""", _params(unit_id, quarter))
+    return _buckets(df, AGE_BUCKETS, ["not_due", "overdue"])
+
+
+def channels(rec: Records, unit_id: str, quarter: str) -> pd.DataFrame:
+    """Online, in person and by post: received in the quarter, and of those resolved in it the
+    late rate and median processing days. Columns: channel, received, resolved, late_rate, median_days."""
+    df = rec.sql(f"""
+        WITH r AS ({_touching(rec, quarter)})
+        SELECT channel, count(*) FILTER (received_at >= $s) AS received,
+          count(*) FILTER (resolved_at < $e) AS resolved,
+          100.0 * count(*) FILTER (resolved_at < $e AND outcome = 'late')
+            / nullif(count(*) FILTER (resolved_at < $e), 0) AS late_rate,
+          quantile_cont(days, 0.5) FILTER (resolved_at < $e) AS median_days
+        FROM r GROUP BY channel""", _params(unit_id, quarter))
+    order = pd.DataFrame({"channel": list(table.CHANNELS)})
+    out = order.merge(df, on="channel", how="left")
+    out[["received", "resolved"]] = out[["received", "resolved"]].fillna(0).astype("int64")
+    return out
+
+
+def backlog_trend(rec: Records, unit_id: str, quarter: str, n: int = 8) -> pd.DataFrame:
+    """The unit's flow over the last n quarters up to `quarter`: is the backlog growing?
+
+    Columns: period, received, resolved, pending_not_due, pending_overdue.
+    """
+    first = quarter
+    for _ in range(n - 1):
+        first = periods.previous(first)
+    first = max(first, quarters(rec)[0]) if rec.files else quarter
+    c = quarter_counts(rec, periods.quarters_between(first, quarter), [unit_id])
+    out = pd.DataFrame({"period": c["period"],
+                        "received": c["received_online"] + c["received_in_person"] + c["received_post"],
+                        "resolved": c["resolved_early"] + c["resolved_on_time"] + c["resolved_late"],
+                        "pending_not_due": c["pending_not_due"], "pending_overdue": c["pending_overdue"]})
+    return out.reset_index(drop=True)
+
+
+def unit_names(cat: Catalog, unit_ids: list[str], lang: str = "vi") -> dict[str, str]:
+    names = cat.units.set_index("unit_id")["name_vi" if lang == "vi" else "name_en"]
+    return {u: names.get(u, u) for u in unit_ids}
+

@@ -1,0 +1,60 @@
+"""The Dossier records page in AppTest: the drill-down of a unit and quarter carries the core's numbers."""
+
+import json
+
+import pytest
+
+from reformkpi.records import metrics as rm
+from tests.conftest import DEMO_LAST_QUARTER, plotly_array
+
+
+def open_records(app, **query):
+    at = app(**query)
+    return at.switch_page("pages/records.py").run()
+
+
+def charts(at) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+@pytest.fixture(scope="module")
+def rec(demo_store):
+    return rm.Records.open(demo_store)
+
+
+def test_drilldown_shows_the_core_figures(app, rec):
+    unit = "so-xay-dung"
+    at = open_records(app, unit=unit)
+    assert not at.exception
+    assert at.title[0].value == "Hồ sơ chi tiết: giải quyết thủ tục hành chính"
+    s = rm.summary(rec, unit, DEMO_LAST_QUARTER)
+    tiles = {m.label: m.value for m in at.metric}
+    assert tiles["Tiếp nhận mới"] == f"{int(s['received']):,}".replace(",", ".")
+    assert tiles["Tỷ lệ trễ hạn"] == f"{s['late_rate']:.1f}%".replace(".", ",")
+    figs = charts(at)
+    assert len(figs) == 6
+    late = rm.late_procedures(rec, unit, DEMO_LAST_QUARTER)
+    bars = figs[0]["data"][0]
+    assert plotly_array(bars["x"])[::-1] == late["late"].tolist()
+    times = rm.processing_times(rec, unit, DEMO_LAST_QUARTER)
+    assert plotly_array(figs[1]["data"][0]["x"])[::-1] == pytest.approx(times["median_days"].tolist())
+    # The counts are those of the store: the demo synced them from the records.
+    assert not at.warning and any("khớp với số liệu trong kho" in c.value for c in at.caption)
+
+
+def test_another_quarter_and_english(app, rec):
+    at = open_records(app, rq="2025-Q1", unit="tp-trung-tam", lang="en")
+    assert not at.exception
+    assert at.title[0].value == "Dossier records: processing of administrative procedures"
+    assert at.subheader[0].value == "Trung Tam City People's Committee · Q1 2025"
+    ageing = rm.backlog_ageing(rec, "tp-trung-tam", "2025-Q1")
+    fig = charts(at)[3]
+    assert plotly_array(fig["data"][0]["y"]) == ageing["not_due"].tolist()
+
+
+def test_the_dossiers_page_links_to_the_records(app):
+    at = app()
+    at.switch_page("pages/dossiers.py").run()
+    assert not at.exception
+    links = [link for link in at.get("page_link") if "hồ sơ chi tiết" in link.proto.label]
+    assert len(links) == 1 and links[0].proto.page.endswith("ho-so-chi-tiet")

@@ -1,0 +1,85 @@
+"""The unit profile page in AppTest: lineage, parts, ranks and dossiers carry the core's numbers."""
+
+import json
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from reformkpi import metrics
+from tests.conftest import ROOT, plotly_array
+
+MERGED = "so-nong-nghiep-moi-truong"
+
+
+def open_page(page: str, **query) -> AppTest:
+    """A page opened with query parameters.
+
+    AppTest runs a switched-to page without app.py, which owns the language picker: the
+    session gets the language the picker would have read from ?lang=.
+    """
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params.update(query)
+    if "lang" in query:
+        at.session_state["url:lang"] = query["lang"]
+    at.switch_page(page)
+    return at.run()
+
+
+@pytest.fixture
+def unit_page(demo_store, monkeypatch):
+    monkeypatch.setenv("REFORMKPI_STORE", demo_store.uri)
+    return lambda **query: open_page("pages/unit.py", **query)
+
+
+def charts(at) -> dict[str, dict]:
+    """Plotly specs by chart key."""
+    return {c.key: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+
+
+@pytest.mark.parametrize("query", [
+    {},
+    {"unit": MERGED, "year": "2024"},                # before the merger: history through the lineage only
+    {"unit": MERGED, "year": "2026", "lang": "en"},  # a year without yearly results
+    {"unit": "h-bien-gioi", "year": "2016", "ind": "dossier.late_rate"},  # a district, the first year
+])
+def test_unit_page_runs_for_filter_combinations(unit_page, query):
+    at = unit_page(**query)
+    assert not at.exception
+
+
+def test_merged_unit_shows_its_lineage_with_the_merger_marked(unit_page, demo):
+    at = unit_page(unit=MERGED, year="2025", ind="par.total")
+    assert at.header[0].value == "Sở Nông nghiệp và Môi trường"
+    assert any("Từ ngày 01/03/2025" in i.value and "Sở Tài nguyên và Môi trường" in i.value for i in at.info)
+    spec = charts(at)["unit_history"]
+    hist = metrics.unit_history(demo, MERGED, tuple(demo.catalog.indicators.loc[demo.catalog.indicators["ranked"],
+                                                                                  "indicator_id"]))
+    sat = hist[hist["indicator_id"] == "sipas.overall"]
+    unit_traces = [tr for tr in spec["data"] if tr["name"] == "Sở Nông nghiệp và Môi trường"]
+    sat_trace = unit_traces[1]  # the grid follows the catalog's order: PAR INDEX, then SIPAS
+    assert plotly_array(sat_trace["x"]) == [int(p) for p in sat["period"]]
+    assert plotly_array(sat_trace["y"]) == pytest.approx(sat["value"].tolist())
+    assert any(a["text"] == "Hợp nhất 01/03/2025" for a in spec["layout"]["annotations"])
+    assert {s["x0"] for s in spec["layout"]["shapes"] if s.get("type") == "line"} >= {2024.5}
+
+
+def test_par_areas_and_ranks_carry_the_core_values(unit_page, demo):
+    at = unit_page(unit="so-tai-nguyen-moi-truong", year="2019", ind="par.total")
+    specs = charts(at)
+    parts = metrics.unit_parts(demo, "par.total", "so-tai-nguyen-moi-truong", 2019)
+    bars = specs["unit_parts_par.total"]["data"][0]
+    assert sorted(plotly_array(bars["x"])) == pytest.approx(sorted(parts["lost"]))
+    worst = demo.catalog.indicator(parts.sort_values("lost").iloc[-1]["indicator_id"])["short_vi"]
+    assert specs["unit_parts_par.total"]["layout"]["title"]["text"].endswith(worst)
+    ranks = metrics.rank_history(demo, "par.total", "so-tai-nguyen-moi-truong")
+    line = specs["unit_ranks"]["data"][0]
+    assert plotly_array(line["y"]) == ranks["rank"].tolist()
+
+
+def test_dossiers_by_quarter_follow_the_lineage(unit_page, demo):
+    at = unit_page(unit=MERGED, year="2025")
+    flow = metrics.dossier_flow(demo, demo.catalog.lineage(MERGED))
+    late = next(tr for tr in charts(at)["unit_dossiers"]["data"] if tr["name"] == "Quá hạn")
+    assert np.array_equal(plotly_array(late["y"]), flow["dossier.resolved_late"].to_numpy())
+    assert any("Tỷ lệ trễ hạn = Quá hạn" in c.value for c in at.caption)
