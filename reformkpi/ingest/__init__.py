@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from reformkpi import config, periods
 from reformkpi.auth import Actor, require
-from reformkpi.catalog import Catalog
+from reformkpi.catalog import Catalog, load_dir
 from reformkpi.ingest import parse, profiles, validate
 from reformkpi.ingest.problems import WARNING, IngestError, Problem
 from reformkpi.store import OBSERVATIONS, CommitInfo, CommitResult, Diff, Scope, Store, conform
@@ -169,3 +169,13 @@ def rollback(store: Store, version: int, actor: Actor, reason: str) -> int:
 
 def profile_named(store: Store, name: str | None) -> profiles.Profile:
     return profiles.load(config.profiles_dir(store.uri), name) if name else profiles.Profile()
+
+
+def update_catalog(store: Store, actor: Actor, directory) -> None:
+    """Publish an edited catalog (units, indicators, targets, grade bands) as new catalog versions.
+
+    Administrators only; the files are checked as a whole (broken references refuse everything).
+    """
+    authorise(actor, "admin")
+    tables = load_dir(directory)
+    store.write_catalog(tables, CommitInfo(user=actor.name, operation="catalog", file_name=str(directory)))

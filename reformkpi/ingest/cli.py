@@ -14,7 +14,8 @@ from pathlib import Path
 
 from reformkpi import config
 from reformkpi.auth import operator
-from reformkpi.ingest import commit, papi, prepare, profile_named
+from reformkpi.catalog import CatalogError
+from reformkpi.ingest import commit, papi, prepare, profile_named, update_catalog
 from reformkpi.store import Store
 
 
@@ -69,6 +70,16 @@ def cmd_papi(args) -> int:
     return 0
 
 
+def cmd_catalog(args) -> int:
+    try:
+        update_catalog(Store(args.store), operator(_user(args)), Path(args.directory))
+    except (CatalogError, OSError, ValueError) as e:
+        print(f"Danh mục không hợp lệ, chưa ghi gì / Catalog refused, nothing written: {e}", file=sys.stderr)
+        return 2
+    print(f"Đã cập nhật danh mục từ {args.directory}")
+    return 0
+
+
 def register(sub) -> None:
     i = sub.add_parser("ingest", help="check a data file and write it as one new version")
     i.add_argument("file")
@@ -87,3 +98,6 @@ def register(sub) -> None:
     p.add_argument("--if-missing", action="store_true", help="do nothing (exit 0) if the store exists")
     p.add_argument("--store", dest="papi_store", default=config.store_uri("papi"))
     p.set_defaults(func=cmd_papi)
+    c = sub.add_parser("catalog", help="publish an edited catalog folder (units, indicators, targets, grade bands)")
+    c.add_argument("directory", nargs="?", default=str(config.CATALOG_DIR))
+    c.set_defaults(func=cmd_catalog)

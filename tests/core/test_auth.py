@@ -113,3 +113,22 @@ def test_command_line_manages_accounts_without_passwords_in_arguments(tmp_path, 
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
     assert cli.main(["user", "add", "ha.tran", "--role", "viewer", "--password-stdin"]) == 2
     assert Accounts(tmp_path / "acc.json").sign_in("lan.nguyen", PASSWORD).role == "admin"
+
+
+def test_only_administrators_publish_the_catalog(tmp_store, tmp_path, capsys):
+    from reformkpi import cli, config, ingest
+
+    before = tmp_store.catalog_versions()
+    with pytest.raises(PermissionDenied):
+        ingest.update_catalog(tmp_store, Actor("lan", "analyst"), config.CATALOG_DIR)
+    assert tmp_store.catalog_versions() == before
+    broken = tmp_path / "catalog"
+    broken.mkdir()
+    for f in config.CATALOG_DIR.glob("*.csv"):
+        (broken / f.name).write_text(f.read_text(encoding="utf-8"), encoding="utf-8")
+    targets = broken / "targets.csv"
+    targets.write_text(targets.read_text(encoding="utf-8") + "khong.co,,2016,2020,1,x\n", encoding="utf-8")
+    assert cli.main(["--store", tmp_store.uri, "catalog", str(broken)]) == 2
+    assert "khong.co" in capsys.readouterr().err and tmp_store.catalog_versions() == before
+    assert cli.main(["--store", tmp_store.uri, "--user", "quan.tri", "catalog"]) == 0
+    assert tmp_store.catalog_versions() == tuple(v + 1 for v in before)
