@@ -30,8 +30,16 @@ class Selection:
         return f"{self.year}-{self.quarter}" if self.quarter else str(self.year)
 
 
+def _require_years(years: list[int], lang: str) -> None:
+    """A store with no figures yet (a new province before its first upload) says so and stops the page."""
+    if not years:
+        st.info(t("empty.store", lang), icon=":material/upload_file:")
+        st.stop()
+
+
 def common(years: list[int], default_year: int, lang: str, quarters: bool = True) -> Selection:
     """Year, quarter (unless the page is yearly) and unit level in the sidebar (URL keys: year, quarter, level)."""
+    _require_years(years, lang)
     with st.sidebar:
         year = url_state.select(t("filter.year", lang), [str(y) for y in reversed(years)], "year",
                                 default=str(default_year))
@@ -45,6 +53,7 @@ def common(years: list[int], default_year: int, lang: str, quarters: bool = True
 
 def year(years: list[int], default_year: int, lang: str) -> int:
     """The year alone, in the sidebar (URL key: year, shared with every page)."""
+    _require_years(years, lang)
     with st.sidebar:
         return int(url_state.select(t("filter.year", lang), [str(y) for y in reversed(years)], "year",
                                     default=str(default_year)))

@@ -57,3 +57,4 @@ def test_anonymous_viewing_can_be_switched_off(app, tmp_path, monkeypatch):
     at = app()
     assert not at.exception and not at.title and not at.get("plotly_chart")
     assert at.info[0].value == "Cần đăng nhập để xem bảng điều hành."
+
