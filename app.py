@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components import access, shell
+from components import access, charts, shell
 from reformkpi.i18n import t
 
 st.set_page_config(page_title="CCHC · KPI", page_icon=":material/account_balance:", layout="wide")
@@ -28,4 +28,7 @@ pages = [
     st.Page("pages/history.py", title=t("nav.history", lang), icon=":material/history:", url_path="lich-su",
             visibility="visible" if actor.can("upload") else "hidden"),
 ]
-st.navigation(pages).run()
+page = st.navigation(pages)
+charts.forget_shown()
+page.run()
+shell.export_menu(page.title, lang)

@@ -144,7 +144,21 @@ def _built(module: str, name: str, args: tuple) -> go.Figure:
     return getattr(importlib.import_module(module), name)(*args)
 
 
+SHOWN = "charts:shown"
+
+
+def forget_shown() -> None:
+    """Called before a page runs: the export menu offers the charts this run draws, no others."""
+    st.session_state[SHOWN] = {}
+
+
+def shown() -> dict[str, go.Figure]:
+    """The charts drawn so far in this run, in order, by key."""
+    return dict(st.session_state.get(SHOWN, {}))
+
+
 def show(fig: go.Figure, key: str) -> None:
+    st.session_state.setdefault(SHOWN, {})[key] = fig
     st.plotly_chart(fig, key=key, config={"displaylogo": False})
 
 
@@ -153,6 +167,7 @@ def show_linked(fig: go.Figure, key: str, page: str, param: str = "unit") -> Non
 
     The point's customdata holds the id passed to the page as the query parameter `param`.
     """
+    st.session_state.setdefault(SHOWN, {})[key] = fig
     event = st.plotly_chart(fig, key=key, config={"displaylogo": False}, on_select="rerun", selection_mode="points")
     points = event.selection.points if event else []
     if points and points[0].get("customdata") is not None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+import datetime as dt
+from urllib.parse import urlencode, urlparse
 
 import streamlit as st
 
-from components import data
-from reformkpi import auth, formatting, snapshots
+from components import charts, data, url_state
+from reformkpi import auth, exports, formatting, snapshots
 from reformkpi.i18n import t
 from reformkpi.store import Store
 
@@ -16,9 +17,8 @@ SNAPSHOT_PARAM = "snapshot"
 
 def link(params: dict | None = None) -> str:
     """The URL of the current view: page, filters and language, without a pinned snapshot."""
-    params = {k: v for k, v in (params if params is not None else st.query_params.to_dict()).items()
-              if k != SNAPSHOT_PARAM}
-    return st.context.url + ("?" + urlencode(params) if params else "")
+    params = {k: v for k, v in (params if params is not None else _view_state()).items() if k != SNAPSHOT_PARAM}
+    return (st.context.url or "") + ("?" + urlencode(params) if params else "")  # no URL in AppTest
 
 
 def pinned_snapshot(uri: str) -> snapshots.Snapshot | None:
@@ -43,7 +43,11 @@ def banner(snap: snapshots.Snapshot, lang: str) -> None:
     st.link_button(t("share.open_live", lang), link(snap.view_state), icon=":material/update:")
 
 
-def share_menu(ref: data.DataRef, page: str, actor: auth.Actor, lang: str) -> None:
+def _view_state() -> dict:
+    return {k: v for k, v in {**st.query_params.to_dict(), **url_state.current()}.items() if k != SNAPSHOT_PARAM}
+
+
+def share_menu(ref: data.DataRef, actor: auth.Actor, lang: str) -> None:
     """Copy the link; analysts and admins also save the view as a snapshot."""
     with st.popover(t("share.button", lang), icon=":material/share:"):
         st.caption(t("share.link", lang))
@@ -55,11 +59,46 @@ def share_menu(ref: data.DataRef, page: str, actor: auth.Actor, lang: str) -> No
             note = st.text_area(t("share.note", lang), max_chars=snapshots.MAX_NOTE)
             if st.form_submit_button(t("share.save", lang)):
                 try:
-                    snap = snapshots.create(Store(ref.uri), actor, title, page, st.query_params.to_dict(),
-                                            ref.version, ref.catalog_versions, note)
+                    snap = snapshots.create(Store(ref.uri), actor, title, urlparse(st.context.url or "").path.strip("/"),
+                                            _view_state(), ref.version, ref.catalog_versions, note)
                 except ValueError:
                     st.error(t("share.title_needed", lang))
                 else:
                     st.success(t("share.saved", lang, version=snap.data_version))
                     st.code(link() + ("&" if st.query_params else "?") + urlencode({SNAPSHOT_PARAM: snap.snapshot_id}),
                             language=None, wrap_lines=True)
+
+
+MIME = {"pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "pdf": "application/pdf", "html": "text/html", "png": "image/png", "svg": "image/svg+xml",
+        "csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def export_menu(ref: data.DataRef, page_title: str, source: str, lang: str) -> None:
+    """Slides, PDF and an offline HTML report of the charts this page drew, and each chart as an
+    image or as its data. Files are made when their button is pressed, not on every rerun."""
+    drawn = charts.shown()
+    if not drawn:
+        return
+    report = exports.Report(page_title, link(), source, dt.datetime.now(dt.UTC),
+                            tuple(exports.chart_export(fig) for fig in drawn.values()))
+    today = formatting.date(dt.date.today(), lang).replace("/", "-")
+
+    def name(*parts: str, ext: str) -> str:
+        return exports.file_name(t("share.file_prefix", lang), *parts, today, ext=ext)
+
+    with st.expander(t("share.export", lang), icon=":material/download:"):
+        cols = st.columns(3)
+        for col, (ext, label, make) in zip(cols, (
+                ("pptx", "PowerPoint", lambda: exports.pptx(report)), ("pdf", "PDF", lambda: exports.pdf(report)),
+                ("html", t("share.offline_html", lang), lambda: exports.html_report(report).encode("utf-8")))):
+            col.download_button(label, data=make, file_name=name(page_title, ext=ext), mime=MIME[ext],
+                                key=f"export-{ext}", on_click="ignore", icon=":material/description:")
+        for key, chart in zip(drawn, report.charts):
+            st.caption(chart.title)
+            cols = st.columns(4)
+            for col, (ext, make) in zip(cols, (
+                    ("png", lambda c=chart: exports.image(c.figure)), ("svg", lambda c=chart: exports.image(c.figure, "svg")),
+                    ("csv", lambda c=chart: exports.to_csv(c.data)), ("xlsx", lambda c=chart: exports.to_xlsx(c.data)))):
+                col.download_button(ext.upper(), data=make, file_name=name(chart.title, ext=ext), mime=MIME[ext],
+                                    key=f"export-{key}-{ext}", on_click="ignore")

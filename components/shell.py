@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import data, url_state
-from reformkpi import config, formatting
+from components import access, data, share, url_state
+from reformkpi import auth, config, formatting
 from reformkpi.i18n import DEFAULT, LANGUAGES, t
 
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
@@ -30,16 +30,28 @@ def require_data(lang: str) -> data.DataRef:
     """The chosen dataset's live data, or a clear message and a stop if there is no store yet."""
     dataset = dataset_picker(lang)
     uri = config.store_uri(dataset)
-    ref = data.current(uri)
+    snap = share.pinned_snapshot(uri)
+    ref = data.current(uri) if snap is None else data.DataRef(uri, snap.data_version, snap.catalog_versions)
     if ref is None:
         st.error(t("data.missing" if dataset == "demo" else f"data.missing_{dataset}", lang, uri=uri))
         st.stop()
+    st.session_state[_SHOWN] = (dataset, ref, snap)
     return ref
 
 
+_SHOWN = "shell:shown"  # what this run shows, for the header and the export menu
+
+
 def header(title: str, ref: data.DataRef, lang: str) -> None:
-    """Page title, the data version it shows, and the illustrative-data label where it applies."""
-    st.title(title)
+    """Page title, the data version it shows, the snapshot it is pinned to, the share menu, and the
+    illustrative-data label where it applies."""
+    snap = st.session_state[_SHOWN][2]
+    left, right = st.columns([6, 1], vertical_alignment="bottom")
+    left.title(title)
+    with right:
+        share.share_menu(ref, access.current_actor() or auth.ANONYMOUS, lang)
+    if snap is not None:
+        share.banner(snap, lang)
     hist = data.history(ref.uri, ref.version)
     row = hist[hist["version"] == ref.version]
     when = formatting.timestamp(row["timestamp"].iloc[0], lang) if not row.empty else ""
@@ -50,3 +62,12 @@ def header(title: str, ref: data.DataRef, lang: str) -> None:
 
 def _is_demo(hist) -> bool:
     return "operation" in hist and (hist["operation"] == "demo").any()
+
+
+def export_menu(page_title: str, lang: str) -> None:
+    """After the page has drawn: its charts as slides, PDF, offline HTML, images and data."""
+    if _SHOWN not in st.session_state:
+        return
+    dataset, ref, _ = st.session_state[_SHOWN]
+    source = t("share.source", lang, dataset=t(f"data.name.{dataset}", lang), version=ref.version)
+    share.export_menu(ref, page_title, source, lang)

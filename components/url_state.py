@@ -46,3 +46,9 @@ def select(label: str, options: Sequence[str], key: str, format_func: Callable[[
         st.query_params[key] = value
         st.session_state[written_key] = value
     return value
+
+
+def current() -> dict[str, str]:
+    """Every value chosen in this session, defaults included: a link or a snapshot made from it
+    shows the same view even after new data changes what the defaults are."""
+    return {k[len("url:"):]: v for k, v in st.session_state.items() if k.startswith("url:") and v is not None}

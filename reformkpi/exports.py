@@ -171,3 +171,31 @@ def html_report(report: Report) -> str:
                   "</section>"]
     parts.append(f'<p class="source">{html.escape(report.source)}</p></body></html>')
     return "\n".join(parts)
+
+
+def figure_data(fig: go.Figure) -> pd.DataFrame:
+    """The numbers behind a chart, one row per point: series, x, y (and z for heatmaps)."""
+    frames = []
+    for trace in fig.data:
+        name = html.unescape(str(trace.name or ""))
+        if getattr(trace, "z", None) is not None:
+            z = pd.DataFrame(list(trace.z), index=list(trace.y), columns=list(trace.x))
+            long = z.stack(future_stack=True).rename("z").reset_index()
+            long.columns = ["y", "x", "z"]
+            frames.append(long.assign(series=name)[["series", "x", "y", "z"]])
+        elif getattr(trace, "x", None) is not None and getattr(trace, "y", None) is not None:
+            frames.append(pd.DataFrame({"series": name, "x": list(trace.x), "y": list(trace.y)}))
+    if not frames:
+        return pd.DataFrame(columns=["series", "x", "y"])
+    out = pd.concat(frames, ignore_index=True)
+    for col in ("x", "y"):
+        out[col] = out[col].map(lambda v: html.unescape(v) if isinstance(v, str) else v)
+    return out
+
+
+def chart_export(fig: go.Figure) -> ChartExport:
+    """A drawn chart as it leaves: its title, and as the takeaway the finding its title states after
+    the colon ("Mức độ hài lòng 2019: 4/19 đơn vị chưa đạt mục tiêu 80%"), computed with the chart."""
+    title = html.unescape(str(fig.layout.title.text or ""))
+    subject, _, finding = title.partition(": ")
+    return ChartExport(subject if finding else title, finding, fig, figure_data(fig))

@@ -104,3 +104,15 @@ def test_the_html_report_embeds_one_plotly_and_escapes_text(report):
     assert doc.count("plotly.js v") <= 2 and doc.count('Plotly.newPlot') == 2
     hostile = exports.Report("<script>alert(1)</script>", "", "", report.created, ())
     assert "<script>alert(1)</script>" not in exports.html_report(hostile)
+
+
+def test_the_data_behind_a_chart_and_its_takeaway():
+    fig = go.Figure(go.Bar(x=[-2.6, 4.1], y=["Sở Tài nguyên &amp; Môi trường", "Sở Y tế"], orientation="h", name="Gap"))
+    fig.add_trace(go.Heatmap(z=[[1.0, 2.0]], x=["2019-Q1", "2019-Q2"], y=["Sở Y tế"], name="Late"))
+    fig.update_layout(title="Mức độ hài lòng 2019: 4/19 đơn vị chưa đạt mục tiêu 80,0%")
+    chart = exports.chart_export(fig)
+    assert chart.title == "Mức độ hài lòng 2019" and chart.takeaway == "4/19 đơn vị chưa đạt mục tiêu 80,0%"
+    bars = chart.data[chart.data["series"] == "Gap"]
+    assert bars["y"].tolist() == ["Sở Tài nguyên & Môi trường", "Sở Y tế"] and bars["x"].tolist() == [-2.6, 4.1]
+    heat = chart.data[chart.data["series"] == "Late"]
+    assert heat[["x", "z"]].values.tolist() == [["2019-Q1", 1.0], ["2019-Q2", 2.0]]

@@ -1,0 +1,61 @@
+"""Sharing: the link of the view, a snapshot pinned to a data version, and the export menu."""
+
+from streamlit.testing.v1 import AppTest
+
+from components import data
+from reformkpi import snapshots
+from reformkpi.auth import Actor
+from reformkpi.store import CommitInfo
+from tests.conftest import ROOT, obs
+
+VIEW = {"year": "2019", "ind": "sipas.overall"}
+
+
+def open_app(actor=None, **query) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    if actor is not None:
+        at.session_state["access:actor"] = actor
+    at.query_params.update(query)
+    return at.run()
+
+
+def satisfaction_of(at, unit_name: str) -> str:
+    table = at.dataframe[0].value
+    return table.loc[table["Đơn vị"] == unit_name, "Giá trị"].iloc[0]
+
+
+def test_a_snapshot_shows_the_old_numbers_after_a_new_upload(tmp_store, monkeypatch):
+    monkeypatch.setenv("REFORMKPI_STORE", tmp_store.uri)
+    rows = [("so-y-te", "sipas.overall", "2019", 77.4), ("so-tu-phap", "sipas.overall", "2019", 85.0)]
+    tmp_store.commit_observations(obs(rows), CommitInfo(user="lan"))
+    at = open_app(Actor("lan.pham", "analyst"), **VIEW)
+    assert "ind=sipas.overall" in at.code[0].value and "year=2019" in at.code[0].value
+    next(i for i in at.text_input if i.label == "Tên ảnh chụp").input("Giao ban tháng 11")
+    next(b for b in at.button if b.label == "Lưu ảnh chụp số liệu").click()
+    at.run()
+    assert not at.exception and any("phiên bản 1" in s.value for s in at.success)
+    snap = snapshots.list_all(tmp_store)[0]
+    assert (snap.title, snap.data_version, snap.created_by) == ("Giao ban tháng 11", 1, "lan.pham")
+    assert snap.view_state == {**VIEW, "data": "demo", "lang": "vi", "level": "department", "quarter": ""}
+
+    tmp_store.commit_observations(obs([("so-y-te", "sipas.overall", "2019", 81.0)]), CommitInfo(user="lan"))
+    pinned = open_app(snapshot=snap.snapshot_id)
+    assert not pinned.exception
+    assert any("Giao ban tháng 11" in w.value and "phiên bản 1" in w.value for w in pinned.warning)
+    assert satisfaction_of(pinned, "Sở Y tế") == "77,4%"
+    data.forget_latest()  # other sessions see a new version within two seconds; this test does not wait
+    live = open_app(**VIEW)
+    assert satisfaction_of(live, "Sở Y tế") == "81,0%" and not any("Ảnh chụp" in w.value for w in live.warning)
+
+
+def test_viewers_get_the_link_but_cannot_save_snapshots(app):
+    at = app(**VIEW)
+    assert not at.exception and at.code and "year=2019" in at.code[0].value
+    assert not any(b.label == "Lưu ảnh chụp số liệu" for b in at.button)
+
+
+def test_the_export_menu_offers_every_chart_drawn(app):
+    at = app(**VIEW)
+    keys = [b.key for b in at.get("download_button")]
+    assert {"export-pptx", "export-pdf", "export-html"} <= set(keys)
+    assert "export-overview_units-png" in keys and "export-overview_trend-xlsx" in keys
