@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import urlencode, urlparse
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from components import charts, data, url_state
@@ -52,6 +53,8 @@ def share_menu(ref: data.DataRef, actor: auth.Actor, lang: str) -> None:
     with st.popover(t("share.button", lang), icon=":material/share:"):
         st.caption(t("share.link", lang))
         st.code(link(), language=None, wrap_lines=True)
+        st.link_button(t("share.present", lang), link({**_view_state(), PRESENT_PARAM: "1"}),
+                       icon=":material/slideshow:")
         if not actor.can("snapshot"):
             return
         with st.form("share-snapshot", clear_on_submit=True):
@@ -102,3 +105,39 @@ def export_menu(ref: data.DataRef, page_title: str, source: str, lang: str) -> N
                     ("csv", lambda c=chart: exports.to_csv(c.data)), ("xlsx", lambda c=chart: exports.to_xlsx(c.data)))):
                 col.download_button(ext.upper(), data=make, file_name=name(chart.title, ext=ext), mime=MIME[ext],
                                     key=f"export-{key}-{ext}", on_click="ignore")
+
+
+PRESENT_PARAM = "present"
+_SLIDE = "share:slide"
+# Presentation mode is our own stylesheet: no sidebar or toolbar, the whole width for the chart.
+_PRESENT_CSS = ("<style>[data-testid='stSidebar'],[data-testid='stSidebarCollapsedControl'],"
+                "[data-testid='stHeader']{display:none}"
+                ".block-container{padding-top:1.2rem;max-width:100%}</style>")
+
+
+def present(run_page, lang: str) -> None:
+    """Presentation mode (?present=1): the page's charts one at a time, large, with previous/next."""
+    st.html(_PRESENT_CSS)
+    holder = st.empty()
+    with holder.container():
+        run_page()  # drawn out of sight: only its charts are collected
+    holder.empty()
+    drawn = list(charts.shown().values())
+    if not drawn:
+        st.info(t("share.present_nothing", lang))
+        return
+    i = min(st.session_state.get(_SLIDE, 0), len(drawn) - 1)
+    fig = go.Figure(drawn[i])  # a copy: the drawn figure is shared with other reruns
+    fig.update_layout(font={"size": 20}, title_font_size=30, height=760)
+    st.plotly_chart(fig, key="present-chart", config={"displaylogo": False})
+
+    def go_to(n: int) -> None:
+        st.session_state[_SLIDE] = n
+
+    back, count, forward, leave = st.columns([1, 1, 1, 3], vertical_alignment="center")
+    back.button(t("share.previous", lang), on_click=go_to, args=(i - 1,), disabled=i == 0, key="present-prev",
+                icon=":material/arrow_back:")
+    count.markdown(f"**{i + 1} / {len(drawn)}**")
+    forward.button(t("share.next", lang), on_click=go_to, args=(i + 1,), disabled=i == len(drawn) - 1,
+                   key="present-next", icon=":material/arrow_forward:")
+    leave.link_button(t("share.present_exit", lang), link({k: v for k, v in _view_state().items() if k != PRESENT_PARAM}))

@@ -6,6 +6,8 @@ import argparse
 import datetime as dt
 import getpass
 import json
+import os
+import subprocess
 import sys
 
 from reformkpi import auth, cli_users, config, demo, periods
@@ -64,6 +66,14 @@ def cmd_rollback(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    """Exports run the app's own pages headlessly (headless.py), so the file shows what the screen does."""
+    env = {**os.environ, "REFORMKPI_STORE": args.store}
+    return subprocess.call([sys.executable, str(config.PROJECT_ROOT / "headless.py"), "--snapshot", args.snapshot,
+                            "--format", args.format, "--dataset", args.dataset, "--out", args.out],
+                           env=env, cwd=config.PROJECT_ROOT)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="reformkpi", description="Administrative-reform KPI store")
     p.add_argument("--store", default=config.store_uri(), help="store directory or URI")
@@ -80,6 +90,12 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("version", type=int)
     r.add_argument("--reason", required=True)
     r.set_defaults(func=cmd_rollback)
+    e = sub.add_parser("export", help="a snapshot's charts as slides, PDF, offline HTML or PNG images")
+    e.add_argument("--snapshot", required=True)
+    e.add_argument("--format", choices=("pptx", "pdf", "html", "png"), required=True)
+    e.add_argument("--dataset", choices=config.DATASETS, default="demo")
+    e.add_argument("--out", default=".", help="the folder to write to")
+    e.set_defaults(func=cmd_export)
     cli_users.register(sub)
     records_cli.register(sub)
     ingest_cli.register(sub)

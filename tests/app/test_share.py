@@ -1,4 +1,6 @@
-"""Sharing: the link of the view, a snapshot pinned to a data version, and the export menu."""
+"""Sharing: the link of the view, a snapshot pinned to a data version, the export menu, presentation mode."""
+
+import json
 
 from streamlit.testing.v1 import AppTest
 
@@ -59,3 +61,17 @@ def test_the_export_menu_offers_every_chart_drawn(app):
     keys = [b.key for b in at.get("download_button")]
     assert {"export-pptx", "export-pdf", "export-html"} <= set(keys)
     assert "export-overview_units-png" in keys and "export-overview_trend-xlsx" in keys
+
+
+def test_presentation_mode_shows_one_chart_at_a_time(app):
+    at = app(present="1", **VIEW)
+    assert not at.exception
+    specs = at.get("plotly_chart")
+    assert len(specs) == 1 and json.loads(specs[0].proto.spec)["layout"]["title"]["text"].startswith(
+        "Mức độ hài lòng 2019:")
+    assert not at.dataframe and not at.metric  # the rest of the page is not shown
+    assert at.markdown[-1].value == "**1 / 2**"
+    at.button(key="present-next").click()
+    at.run()
+    title = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["title"]["text"]
+    assert title == "Mức độ hài lòng toàn tỉnh qua các năm" and at.button(key="present-next").disabled
