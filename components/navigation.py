@@ -26,6 +26,7 @@ PAGES = (
     PageSpec("pages/dossiers.py", "nav.dossiers", ":material/folder_open:", "ho-so"),
     PageSpec("pages/records.py", "nav.records", ":material/manage_search:", "ho-so-chi-tiet"),
     PageSpec("pages/satisfaction.py", "nav.satisfaction", ":material/sentiment_satisfied:", "hai-long"),
+    PageSpec("pages/snapshots.py", "nav.snapshots", ":material/photo_library:", "anh-chup"),
     PageSpec("pages/upload.py", "nav.upload", ":material/upload_file:", "cap-nhat", "upload"),
     PageSpec("pages/history.py", "nav.history", ":material/history:", "lich-su", "upload"),
 )

@@ -129,6 +129,8 @@ def present(run_page, lang: str) -> None:
     i = min(st.session_state.get(_SLIDE, 0), len(drawn) - 1)
     fig = go.Figure(drawn[i])  # a copy: the drawn figure is shared with other reruns
     fig.update_layout(font={"size": 20}, title_font_size=30, height=760)
+    fig.update_xaxes(tickfont_size=18, title_font_size=20)
+    fig.update_yaxes(tickfont_size=18, title_font_size=20)
     st.plotly_chart(fig, key="present-chart", config={"displaylogo": False})
 
     def go_to(n: int) -> None:
@@ -141,3 +143,34 @@ def present(run_page, lang: str) -> None:
     forward.button(t("share.next", lang), on_click=go_to, args=(i + 1,), disabled=i == len(drawn) - 1,
                    key="present-next", icon=":material/arrow_forward:")
     leave.link_button(t("share.present_exit", lang), link({k: v for k, v in _view_state().items() if k != PRESENT_PARAM}))
+
+
+def snapshot_list(ref: data.DataRef, actor: auth.Actor | None, lang: str) -> None:
+    """Every snapshot of the dataset with its link; its author or an administrator may rename or delete it."""
+    store = Store(ref.uri)
+    saved = snapshots.list_all(store)
+    if not saved:
+        st.info(t("snapshots.none", lang))
+        return
+    for snap in saved:
+        with st.container(border=True):
+            st.text(snap.title)
+            st.caption(t("snapshots.meta", lang, version=snap.data_version, author=snap.created_by,
+                         time=formatting.timestamp(snap.created_at, lang), page=snap.page or "tong-quan"))
+            if snap.note:
+                st.text(snap.note)
+            url = (st.context.url or "").rsplit("/", 1)[0] + f"/{snap.page}?" + urlencode(
+                {**snap.view_state, SNAPSHOT_PARAM: snap.snapshot_id})
+            st.link_button(t("snapshots.open", lang), url, icon=":material/open_in_new:")
+            mine = actor is not None and (actor.can("admin") or (actor.can("snapshot") and actor.name == snap.created_by))
+            if not mine:
+                continue
+            with st.form(f"snapshot-{snap.snapshot_id}"):
+                title = st.text_input(t("share.title", lang), value=snap.title, max_chars=snapshots.MAX_TITLE)
+                rename, delete = st.columns(2)
+                if rename.form_submit_button(t("snapshots.rename", lang)):
+                    snapshots.rename(store, actor, snap.snapshot_id, title)
+                    st.rerun()
+                if delete.form_submit_button(t("snapshots.delete", lang)):
+                    snapshots.delete(store, actor, snap.snapshot_id)
+                    st.rerun()

@@ -75,3 +75,25 @@ def test_presentation_mode_shows_one_chart_at_a_time(app):
     at.run()
     title = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["title"]["text"]
     assert title == "Mức độ hài lòng toàn tỉnh qua các năm" and at.button(key="present-next").disabled
+
+
+def test_the_snapshot_list_lets_only_the_author_or_an_admin_change_one(tmp_store, monkeypatch):
+    monkeypatch.setenv("REFORMKPI_STORE", tmp_store.uri)
+    tmp_store.commit_observations(obs([("so-y-te", "sipas.overall", "2019", 77.4)]), CommitInfo(user="lan"))
+    snap = snapshots.create(tmp_store, Actor("lan", "analyst"), "<b>Sơ kết</b> 6 tháng", "xep-hang", {"year": "2019"},
+                            1, tmp_store.catalog_versions())
+    other = open_app(Actor("ha", "analyst"))
+    other.switch_page("pages/snapshots.py")
+    other.run()
+    assert not other.exception and "<b>Sơ kết</b> 6 tháng" in [x.value for x in other.text]  # as text, not HTML
+    assert not any(b.label == "Đổi tên" for b in other.button)
+    author = open_app(Actor("lan", "analyst"))
+    author.switch_page("pages/snapshots.py")
+    author.run()
+    author.text_input[-1].input("Sơ kết 6 tháng đầu năm")
+    next(b for b in author.button if b.label == "Đổi tên").click()
+    author.run()
+    assert snapshots.get(tmp_store, snap.snapshot_id).title == "Sơ kết 6 tháng đầu năm"
+    next(b for b in author.button if b.label == "Xóa").click()
+    author.run()
+    assert snapshots.list_all(tmp_store) == [] and not author.exception

@@ -1,0 +1,58 @@
+"""Exports: one PNG (warm, Chromium already running) and an 8-chart deck, on demo-province charts.
+
+Baseline, measured in the same run: the same PNG with a fresh Chromium for the image (kaleido's
+one-shot path, what `fig.to_image` does without a running server).
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import kaleido
+
+from components import charts
+from reformkpi import exports, metrics
+from reformkpi.cli import build_demo
+from reformkpi.store import Store
+
+
+def _timed(fn, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main(argv: list[str]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp) / "store")
+        build_demo(store, "bench", last_quarter="2026-Q3")
+        ds = metrics.Dataset.open(store)
+        figures = []
+        for i, indicator in enumerate(("sipas.overall", "par.total", "dossier.late_rate", "dossier.online_share")):
+            period = "2024-Q4" if indicator.startswith("dossier") else "2024"
+            table = metrics.league_table(ds, indicator, period, "department")
+            k = metrics.kpi(ds, indicator, period, "department")
+            ind = ds.catalog.indicator(indicator)
+            figures.append(charts.unit_values(table, ind, k, "vi", ds.version))
+            figures.append(charts.province_trend(metrics.province_trend(ds, indicator, "department"), ind, "vi", ds.version))
+        report = exports.Report("Báo cáo CCHC", "Tổng quan", "Dữ liệu minh họa · phiên bản dữ liệu 1",
+                                exports.dt.datetime.now(exports.dt.UTC),
+                                tuple(exports.chart_export(f) for f in figures))
+        kaleido.stop_sync_server(silence_warnings=True)
+        cold = _timed(lambda: figures[0].to_image(format="png", width=1600, height=900), 3)
+        exports.image(figures[0])  # start the shared Chromium
+        warm = _timed(lambda: exports.image(figures[0]), 5)
+        deck = _timed(lambda: exports.pptx(report), 2)
+        pdf = _timed(lambda: exports.pdf(report), 2)
+        html = _timed(lambda: exports.html_report(report), 3)
+        print(f"PNG 1600×900, warm (shared Chromium): {warm * 1000:7.0f} ms   aim < 1500 ms")
+        print(f"PNG baseline, a Chromium per image:   {cold * 1000:7.0f} ms   ratio {cold / warm:5.1f}×")
+        print(f"PowerPoint deck, {len(figures)} charts:          {deck:7.2f} s    aim < 15 s")
+        print(f"PDF report, {len(figures)} charts:               {pdf:7.2f} s")
+        print(f"Offline HTML report, {len(figures)} charts:      {html:7.2f} s")
