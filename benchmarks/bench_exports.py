@@ -6,26 +6,16 @@ one-shot path, what `fig.to_image` does without a running server).
 
 from __future__ import annotations
 
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import kaleido
 
+from benchmarks.measure import median_seconds
 from components import charts
 from reformkpi import exports, metrics
 from reformkpi.cli import build_demo
 from reformkpi.store import Store
-
-
-def _timed(fn, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main(argv: list[str]) -> None:
@@ -45,12 +35,12 @@ def main(argv: list[str]) -> None:
                                 exports.dt.datetime.now(exports.dt.UTC),
                                 tuple(exports.chart_export(f) for f in figures))
         kaleido.stop_sync_server(silence_warnings=True)
-        cold = _timed(lambda: figures[0].to_image(format="png", width=1600, height=900), 3)
+        cold = median_seconds(lambda: figures[0].to_image(format="png", width=1600, height=900), 3)
         exports.image(figures[0])  # start the shared Chromium
-        warm = _timed(lambda: exports.image(figures[0]), 5)
-        deck = _timed(lambda: exports.pptx(report), 2)
-        pdf = _timed(lambda: exports.pdf(report), 2)
-        html = _timed(lambda: exports.html_report(report), 3)
+        warm = median_seconds(lambda: exports.image(figures[0]), 5)
+        deck = median_seconds(lambda: exports.pptx(report), 2)
+        pdf = median_seconds(lambda: exports.pdf(report), 2)
+        html = median_seconds(lambda: exports.html_report(report), 3)
         print(f"PNG 1600×900, warm (shared Chromium): {warm * 1000:7.0f} ms   aim < 1500 ms")
         print(f"PNG baseline, a Chromium per image:   {cold * 1000:7.0f} ms   ratio {cold / warm:5.1f}×")
         print(f"PowerPoint deck, {len(figures)} charts:          {deck:7.2f} s    aim < 15 s")

@@ -12,7 +12,6 @@ of this file pays). Each stage runs in its own process so that its peak memory i
 from __future__ import annotations
 
 import multiprocessing as mp
-import resource
 import tempfile
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmarks.measure import peak_mb
 from reformkpi import config, periods
 from reformkpi.catalog import load_dir
 from reformkpi.store import CommitInfo, Store, conform
@@ -58,15 +58,11 @@ def _file(rows: int, path: Path) -> pd.DataFrame:
     return df
 
 
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _baseline(path: str, queue) -> None:
     import pyarrow.csv as pacsv
     t0 = time.perf_counter()
     pacsv.read_csv(path, parse_options=pacsv.ParseOptions(delimiter=";")).to_pandas()
-    queue.put({"seconds": time.perf_counter() - t0, "peak_mb": _peak_mb()})
+    queue.put({"seconds": time.perf_counter() - t0, "peak_mb": peak_mb()})
 
 
 def _pipeline(path: str, uri: str, queue) -> None:
@@ -91,7 +87,7 @@ def _pipeline(path: str, uri: str, queue) -> None:
     queue.put({"parse": t1 - t0, "validate": t2 - t1, "diff": t3 - t2, "warnings": t4 - t3, "seconds": t4 - t0,
                "errors": len(errors), "n_warnings": len(warnings) + more,
                "new": diff.new.num_rows, "changed": len(diff.changed), "unchanged": diff.unchanged,
-               "peak_mb": _peak_mb()})
+               "peak_mb": peak_mb()})
 
 
 def _run(target, *args) -> dict:

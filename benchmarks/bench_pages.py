@@ -13,7 +13,6 @@ For each page three figures, medians of several runs:
 from __future__ import annotations
 
 import os
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmarks.measure import median_seconds
 from reformkpi import config, periods
 from reformkpi.catalog import Catalog, load_dir
 from reformkpi.cli import build_demo
@@ -59,15 +59,6 @@ def core_calls(ds: Dataset, page: str, unit: str, level: str | None, year: int) 
                                  below_target_years(ds, "sipas.overall", level or "department", span)],
     }
     return calls[page]()
-
-
-def median_seconds(fn, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def warm_rerun(store: Store, page: str, query: dict, runs: int) -> float:
