@@ -30,8 +30,8 @@ from reformkpi.metrics import (Dataset, below_target_years, dossier_flow, family
 from reformkpi.store import CommitInfo, Store
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = {"unit": "pages/unit.py", "rankings": "pages/rankings.py", "dossiers": "pages/dossiers.py",
-         "satisfaction": "pages/satisfaction.py"}
+PAGES = {"unit": "app_pages/unit.py", "rankings": "app_pages/rankings.py", "dossiers": "app_pages/dossiers.py",
+         "satisfaction": "app_pages/satisfaction.py"}
 FIRST_YEAR, LAST_YEAR = 2016, 2025
 NATIONAL = {"departments": 40, "districts": 200, "communes_per_district": 14}  # 3,041 units with the province
 

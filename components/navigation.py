@@ -20,15 +20,15 @@ class PageSpec:
 
 
 PAGES = (
-    PageSpec("pages/overview.py", "nav.overview", ":material/dashboard:", "tong-quan"),
-    PageSpec("pages/unit.py", "nav.unit", ":material/apartment:", "don-vi"),
-    PageSpec("pages/rankings.py", "nav.rankings", ":material/leaderboard:", "xep-hang"),
-    PageSpec("pages/dossiers.py", "nav.dossiers", ":material/folder_open:", "ho-so"),
-    PageSpec("pages/records.py", "nav.records", ":material/manage_search:", "ho-so-chi-tiet"),
-    PageSpec("pages/satisfaction.py", "nav.satisfaction", ":material/sentiment_satisfied:", "hai-long"),
-    PageSpec("pages/snapshots.py", "nav.snapshots", ":material/photo_library:", "anh-chup"),
-    PageSpec("pages/upload.py", "nav.upload", ":material/upload_file:", "cap-nhat", "upload"),
-    PageSpec("pages/history.py", "nav.history", ":material/history:", "lich-su", "upload"),
+    PageSpec("app_pages/overview.py", "nav.overview", ":material/dashboard:", "tong-quan"),
+    PageSpec("app_pages/unit.py", "nav.unit", ":material/apartment:", "don-vi"),
+    PageSpec("app_pages/rankings.py", "nav.rankings", ":material/leaderboard:", "xep-hang"),
+    PageSpec("app_pages/dossiers.py", "nav.dossiers", ":material/folder_open:", "ho-so"),
+    PageSpec("app_pages/records.py", "nav.records", ":material/manage_search:", "ho-so-chi-tiet"),
+    PageSpec("app_pages/satisfaction.py", "nav.satisfaction", ":material/sentiment_satisfied:", "hai-long"),
+    PageSpec("app_pages/snapshots.py", "nav.snapshots", ":material/photo_library:", "anh-chup"),
+    PageSpec("app_pages/upload.py", "nav.upload", ":material/upload_file:", "cap-nhat", "upload"),
+    PageSpec("app_pages/history.py", "nav.history", ":material/history:", "lich-su", "upload"),
 )
 
 

@@ -19,9 +19,9 @@ def year_box(at):
 def test_year_and_unit_survive_page_switches(session):
     at = session
     at.query_params.update({"year": "2019"})
-    at.switch_page("pages/unit.py").run()
+    at.switch_page("app_pages/unit.py").run()
     next(s for s in at.sidebar.selectbox if s.label == "Đơn vị").set_value("so-tu-phap").run()
-    for page in ("pages/rankings.py", "pages/dossiers.py", "pages/unit.py"):
+    for page in ("app_pages/rankings.py", "app_pages/dossiers.py", "app_pages/unit.py"):
         at.query_params.clear()  # st.navigation clears the query on a page switch
         at.switch_page(page).run()
         assert not at.exception
@@ -32,7 +32,7 @@ def test_year_and_unit_survive_page_switches(session):
 def test_a_link_to_another_unit_wins_over_the_session(session):
     at = session
     at.query_params.update({"unit": "so-tu-phap"})
-    at.switch_page("pages/unit.py").run()
+    at.switch_page("app_pages/unit.py").run()
     at.query_params.update({"unit": "so-y-te"})  # a click-through from the Overview
     at.run()
     assert at.header[0].value == "Sở Y tế"
@@ -44,6 +44,6 @@ def test_english_chosen_on_one_page_holds_on_the_next(session):
     at = session
     at.query_params.update({"lang": "en", "year": "2019"})
     at.run()  # app.py, which reads ?lang=en, and the Overview
-    at.switch_page("pages/rankings.py").run()
+    at.switch_page("app_pages/rankings.py").run()
     assert at.title[0].value == "Rankings of units"
     assert "Rank" in at.dataframe[0].value.columns

@@ -10,7 +10,7 @@ from tests.conftest import plotly_array
 @pytest.fixture
 def rankings_page(demo_store, monkeypatch):
     monkeypatch.setenv("REFORMKPI_STORE", demo_store.uri)
-    return lambda **query: open_page("pages/rankings.py", **query)
+    return lambda **query: open_page("app_pages/rankings.py", **query)
 
 
 @pytest.mark.parametrize("query", [

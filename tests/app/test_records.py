@@ -10,7 +10,7 @@ from tests.conftest import DEMO_LAST_QUARTER, plotly_array
 
 def open_records(app, **query):
     at = app(**query)
-    return at.switch_page("pages/records.py").run()
+    return at.switch_page("app_pages/records.py").run()
 
 
 def charts(at) -> list[dict]:
@@ -54,7 +54,7 @@ def test_another_quarter_and_english(app, rec):
 
 def test_the_dossiers_page_links_to_the_records(app):
     at = app()
-    at.switch_page("pages/dossiers.py").run()
+    at.switch_page("app_pages/dossiers.py").run()
     assert not at.exception
     links = [link for link in at.get("page_link") if "hồ sơ chi tiết" in link.proto.label]
     assert len(links) == 1 and links[0].proto.page.endswith("ho-so-chi-tiet")

@@ -11,7 +11,7 @@ from tests.conftest import plotly_array
 @pytest.fixture
 def satisfaction_page(demo_store, monkeypatch):
     monkeypatch.setenv("REFORMKPI_STORE", demo_store.uri)
-    return lambda **query: open_page("pages/satisfaction.py", **query)
+    return lambda **query: open_page("app_pages/satisfaction.py", **query)
 
 
 @pytest.mark.parametrize("query", [

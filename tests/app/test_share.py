@@ -83,12 +83,12 @@ def test_the_snapshot_list_lets_only_the_author_or_an_admin_change_one(tmp_store
     snap = snapshots.create(tmp_store, Actor("lan", "analyst"), "<b>Sơ kết</b> 6 tháng", "xep-hang", {"year": "2019"},
                             1, tmp_store.catalog_versions())
     other = open_app(Actor("ha", "analyst"))
-    other.switch_page("pages/snapshots.py")
+    other.switch_page("app_pages/snapshots.py")
     other.run()
     assert not other.exception and "<b>Sơ kết</b> 6 tháng" in [x.value for x in other.text]  # as text, not HTML
     assert not any(b.label == "Đổi tên" for b in other.button)
     author = open_app(Actor("lan", "analyst"))
-    author.switch_page("pages/snapshots.py")
+    author.switch_page("app_pages/snapshots.py")
     author.run()
     author.text_input[-1].input("Sơ kết 6 tháng đầu năm")
     next(b for b in author.button if b.label == "Đổi tên").click()

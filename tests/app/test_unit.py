@@ -29,7 +29,7 @@ def open_page(page: str, **query) -> AppTest:
 @pytest.fixture
 def unit_page(demo_store, monkeypatch):
     monkeypatch.setenv("REFORMKPI_STORE", demo_store.uri)
-    return lambda **query: open_page("pages/unit.py", **query)
+    return lambda **query: open_page("app_pages/unit.py", **query)
 
 
 def charts(at) -> dict[str, dict]:

@@ -38,7 +38,7 @@ def texts(at) -> str:
 
 
 def test_upload_invalid_then_valid_then_commit_then_rollback(page, tmp_store):
-    at = page("pages/upload.py")
+    at = page("app_pages/upload.py")
     assert not at.exception and at.title[0].value == "Cập nhật dữ liệu"
     before = state(tmp_store)
 
@@ -69,7 +69,7 @@ def test_upload_invalid_then_valid_then_commit_then_rollback(page, tmp_store):
     at.run()
     assert tmp_store.version() == 2
 
-    at.switch_page("pages/history.py")
+    at.switch_page("app_pages/history.py")
     at.run()
     assert not at.exception and at.title[0].value == "Lịch sử phiên bản"
     assert "Chỉ quản trị viên" in " ".join(c.value for c in at.caption)  # an analyst may not roll back
@@ -93,7 +93,7 @@ def test_upload_invalid_then_valid_then_commit_then_rollback(page, tmp_store):
 def test_history_shows_the_rows_a_version_changed(page, tmp_store):
     from reformkpi import ingest
     ingest.commit(tmp_store, ingest.prepare(tmp_store, GOOD, "dung.csv"), ANALYST)
-    at = page("pages/history.py")
+    at = page("app_pages/history.py")
     assert not at.exception
     versions = at.dataframe[0].value
     assert versions["Phiên bản"].tolist() == [1, 0] and versions["Tệp"].iloc[0] == "dung.csv"
@@ -116,7 +116,7 @@ def test_the_papi_dataset_is_chosen_in_the_sidebar_and_kept_in_the_url(tmp_path_
     at.run()
     assert not at.exception and at.selectbox(key="url-widget:data").value == "papi"
     assert not at.info or all("minh họa" not in str(i.value) for i in at.info)  # real data: no demo label
-    at.switch_page("pages/upload.py")
+    at.switch_page("app_pages/upload.py")
     at.run()
     assert not at.exception
     assert [b.key for b in at.get("download_button")][-2:] == ["tpl-papi-xlsx", "tpl-papi-csv"]
@@ -125,7 +125,7 @@ def test_the_papi_dataset_is_chosen_in_the_sidebar_and_kept_in_the_url(tmp_path_
     assert "data" not in at.query_params
 
 
-@pytest.mark.parametrize("path", ["pages/upload.py", "pages/history.py"])
+@pytest.mark.parametrize("path", ["app_pages/upload.py", "app_pages/history.py"])
 def test_a_viewer_opening_the_page_by_url_is_refused(page, path):
     at = page(path, actor=None)  # the anonymous viewer
     assert not at.exception

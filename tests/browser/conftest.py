@@ -104,7 +104,7 @@ def wait_for_app(page) -> None:
 
 def sign_in(page, name: str, password: str) -> None:
     """Sign in with a local account through the sidebar."""
-    page.locator('[data-testid="stSidebar"]').get_by_role("button", name="Đăng nhập").click()
+    page.locator('[data-testid="stSidebar"] [data-testid="stExpander"] summary').click()
     page.get_by_role("textbox", name="Tên đăng nhập").fill(name)
     page.get_by_role("textbox", name="Mật khẩu").fill(password)
     page.locator('[data-testid="stFormSubmitButton"] button').click()
@@ -113,4 +113,4 @@ def sign_in(page, name: str, password: str) -> None:
 
 def sign_out(page) -> None:
     page.get_by_role("button", name="Đăng xuất").click()
-    page.locator('[data-testid="stSidebar"]').get_by_role("button", name="Đăng nhập").wait_for()
+    page.locator('[data-testid="stSidebar"] [data-testid="stExpander"] summary').wait_for()

@@ -31,7 +31,7 @@ k = data.query(metrics.kpi, ref, SIPAS_TOTAL, str(sel.year), level, lang)
 left, right = st.columns([3, 2])
 with left:
     charts.show_linked(charts.figure(charts.unit_values, table, ind, k, lang, ref.version), key="sat_units",
-                       page="pages/unit.py")
+                       page="app_pages/unit.py")
 with right:
     charts.show(charts.figure(satisfaction_view.by_factor, summary, catalog, sel.year, lang, ref.version),
                 key="sat_factors")

@@ -33,7 +33,7 @@ else:
     left, right = st.columns([3, 2])
     with left:
         charts.show_linked(charts.figure(charts.unit_values, table, ind, k, lang, ref.version), key="overview_units",
-                           page="pages/unit.py")
+                           page="app_pages/unit.py")
         st.caption(t("overview.click_hint", lang))
     with right:
         trend = data.query(metrics.province_trend, ref, indicator_id, sel.level)

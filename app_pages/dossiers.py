@@ -52,4 +52,4 @@ with right:
 charts.show(charts.figure(dossiers_view.online, flow, catalog.indicator(ONLINE_SHARE), targets[ONLINE_SHARE], lang,
                           ref.version), key="dossier_online")
 st.caption(t("kpi.formula", lang, formula=catalog.formula_text(ONLINE_SHARE, lang)))
-st.page_link("pages/records.py", label=t("records.link", lang), icon=":material/manage_search:")
+st.page_link("app_pages/records.py", label=t("records.link", lang), icon=":material/manage_search:")
