@@ -16,7 +16,7 @@ def _gap_unit(measure: str, lang: str) -> str:
 
 def tile(k: Kpi, ind: pd.Series, lang: str) -> None:
     name = ind["short_vi" if lang == "vi" else "short_en"]
-    value = formatting.value(k.value, ind["measure"], lang) if k.value is not None else t("kpi.no_data", lang)
+    value = formatting.value(k.value, ind["measure"], lang)  # "–" when there is no figure
     delta, color, arrow = None, "off", "off"
     if k.change is not None:
         unit = _gap_unit(ind["measure"], lang)
@@ -28,6 +28,9 @@ def tile(k: Kpi, ind: pd.Series, lang: str) -> None:
               help=t("kpi.formula", lang, formula=k.formula) if k.formula else ind["name_vi" if lang == "vi" else "name_en"],
               delta_description=t("kpi.vs_previous", lang, period=formatting.period_label(periods.previous(k.period), lang))
               if delta else None)
+    if k.value is None:
+        st.caption(t("kpi.no_data", lang))
+        return
     if k.target is None:
         st.caption(t("kpi.no_target", lang))
         return

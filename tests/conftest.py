@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from reformkpi.metrics import Dataset
 from reformkpi.store import CommitInfo, Store, conform
 
 DEMO_LAST_QUARTER = "2026-Q3"
+_MAIN = sys.modules["__main__"]
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "test-output"
 
@@ -101,3 +103,10 @@ def plotly_array(v) -> list:
     if isinstance(v, dict) and "bdata" in v:
         return np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"])).tolist()
     return list(v)
+
+
+@pytest.fixture(autouse=True)
+def _restore_main():
+    """AppTest leaves app.py as the __main__ module; a process spawned later would run it again."""
+    yield
+    sys.modules["__main__"] = _MAIN

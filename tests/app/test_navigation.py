@@ -9,7 +9,7 @@ from tests.conftest import ROOT
 @pytest.fixture
 def session(demo_store, monkeypatch):
     monkeypatch.setenv("REFORMKPI_STORE", demo_store.uri)
-    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()  # registers the pages
 
 
 def year_box(at):

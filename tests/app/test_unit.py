@@ -13,15 +13,13 @@ MERGED = "so-nong-nghiep-moi-truong"
 
 
 def open_page(page: str, **query) -> AppTest:
-    """A page opened with query parameters.
+    """A page opened by a link with query parameters.
 
-    AppTest runs a switched-to page without app.py, which owns the language picker: the
-    session gets the language the picker would have read from ?lang=.
+    st.navigation registers the pages on the first run, so the session starts on the Overview;
+    then the link's parameters arrive and win over what the session chose (see url_state).
     """
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     at.query_params.update(query)
-    if "lang" in query:
-        at.session_state["url:lang"] = query["lang"]
     at.switch_page(page)
     return at.run()
 
