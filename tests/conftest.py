@@ -110,3 +110,20 @@ def _restore_main():
     """AppTest leaves app.py as the __main__ module; a process spawned later would run it again."""
     yield
     sys.modules["__main__"] = _MAIN
+
+
+def outcome_after_kill(uri: str, before: int, rows_before: int) -> tuple[str, pd.DataFrame]:
+    """After a writer was killed: the store is at the old or the next version, never torn.
+
+    Returns "old" or "new" and the table as it now reads.
+    """
+    store = Store(uri)
+    after = store.version()
+    assert after in (before, before + 1)
+    t = store.read().to_pandas()
+    assert not t.duplicated(["unit_id", "indicator_id", "period"]).any()
+    if after == before:
+        assert len(t) == rows_before
+        return "old", t
+    assert store.history().iloc[0]["user"] == "killed"
+    return "new", t

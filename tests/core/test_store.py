@@ -10,7 +10,7 @@ import time
 import pytest
 
 from reformkpi.store import CommitInfo, Store, StoreError
-from tests.conftest import obs
+from tests.conftest import obs, outcome_after_kill
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -129,16 +129,8 @@ def test_a_process_killed_during_a_commit_leaves_the_old_or_the_new_version(tmp_
         time.sleep(delay)
         p.send_signal(signal.SIGKILL)
         p.wait()
-        store = Store(tmp_store.uri)
-        after = store.version()
-        assert after in (before, before + 1)
-        t = store.read().to_pandas()
-        assert not t.duplicated(["unit_id", "indicator_id", "period"]).any()
-        if after == before:
-            assert len(t) == rows_before
-            outcomes.add("old")
-        else:
-            assert store.history().iloc[0]["user"] == "killed"
+        outcome, t = outcome_after_kill(tmp_store.uri, before, rows_before)
+        if outcome == "new":
             assert t.loc[t["unit_id"] == "u0", "value"].min() == run  # every row of this run's commit
-            outcomes.add("new")
+        outcomes.add(outcome)
     assert outcomes == {"old", "new"}  # kills landed both mid-commit and after it

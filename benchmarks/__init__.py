@@ -1,1 +1,0 @@
-"""Benchmarks: separate from the tests, they print figures and their ratio to a baseline."""
