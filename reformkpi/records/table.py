@@ -262,7 +262,7 @@ def stage(source: Path, workdir: Path, unit_ids: set[str], chunk_rows: int = CHU
             problems += _problems(con, unit_ids)
         if not problems:
             con.execute(f"COPY (SELECT * EXCLUDE (_has_resolved), hash(dossier_id) % {buckets} AS _bucket FROM norm) "
-                        f"TO '{workdir / 'stage'}' (FORMAT parquet, PARTITION_BY (_bucket), "
+                        f"TO '{workdir / 'stage'}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (_bucket), "
                         f"FILENAME_PATTERN 'chunk-{i:06d}-{{i}}', OVERWRITE_OR_IGNORE)")
         n += batch.num_rows
         if on_rows:
@@ -396,7 +396,7 @@ def _commit(store: Store, workdir: Path, n: int, buckets: int, info: CommitInfo,
             con.execute(f"""COPY (SELECT * EXCLUDE (is_new, is_changed, old_file), '{info.upload_id}' AS upload_id,
                                    {local_quarter_sql('received_at')} AS {PARTITION}
                                  FROM cmp WHERE is_new OR is_changed)
-                            TO '{workdir / 'out'}' (FORMAT parquet, PARTITION_BY ({PARTITION}),
+                            TO '{workdir / 'out'}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY ({PARTITION}),
                             FILENAME_PATTERN 'bucket-{b:06d}-{{i}}', OVERWRITE_OR_IGNORE)""")
         if cb:
             con.execute(f"COPY (SELECT dossier_id, old_file FROM cmp WHERE is_changed) "
