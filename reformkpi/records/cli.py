@@ -4,43 +4,29 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-import hashlib
 import json
 import sys
 from pathlib import Path
 
-from reformkpi import config, periods
+from reformkpi import auth, config, periods
 from reformkpi.catalog import Catalog, load_dir
-from reformkpi.records import demo, metrics, table
+from reformkpi.records import demo, load, table
 from reformkpi.store import CommitInfo, Store
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def cmd_ingest(args) -> int:
-    store = Store(args.store)
     source = Path(args.file)
-    units = set(Catalog.from_tables(store.read_catalog()).units["unit_id"])
-    info = CommitInfo(user=args.user or getpass.getuser(), operation="records", file_name=source.name,
-                      sha256=_sha256(source))
     try:
-        r = table.ingest(store, source, info, units, tmp_dir=args.tmp_dir,
-                         progress=None if args.quiet else _Progress())
+        done = load.load(Store(args.store), source, auth.operator(args.user or getpass.getuser()), sync=args.sync,
+                         tmp_dir=args.tmp_dir, progress=None if args.quiet else _Progress())
     except table.RecordsError as e:
         print("\n".join(e.problems), file=sys.stderr)
         return 2
+    r = done.records
     out = {"version": r.version, "rows_read": r.rows_read, "rows_new": r.rows_new,
            "rows_changed": r.rows_changed, "rows_unchanged": r.rows_unchanged}
-    if args.sync and r.committed:
-        s = metrics.sync_counts(store, metrics.Records.open(store, r.version),
-                                CommitInfo(user=info.user, operation="records-sync", file_name=f"records v{r.version}"))
-        out["observations_version"] = s.version
+    if done.observations_version is not None:
+        out["observations_version"] = done.observations_version
     print(json.dumps(out) if args.json else
           f"Hồ sơ: {r.rows_new} mới, {r.rows_changed} sửa, {r.rows_unchanged} không đổi · phiên bản {r.version}")
     return 0

@@ -307,13 +307,14 @@ STAGES = ("read", "diff", "write")
 class _Tracker:
     def __init__(self, total: int, report: Callable[[Progress], None] | None):
         self.total, self.report = total, report
-        self.start = self.stage_start = time.perf_counter()
+        self.start = self.stage_start = self.last = time.perf_counter()
         self.stage = STAGES[0]
 
     def __call__(self, stage: str, rows: int) -> None:
         now = time.perf_counter()
-        if stage != self.stage:
-            self.stage, self.stage_start = stage, now
+        if stage != self.stage:  # the stage began when the previous one last reported
+            self.stage, self.stage_start = stage, self.last
+        self.last = now
         if self.report:
             self.report(Progress(stage, rows, self.total, now - self.start, now - self.stage_start))
 

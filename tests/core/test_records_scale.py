@@ -2,9 +2,12 @@
 always removes, reports its progress, keeps the sorted layout and the statistics on every write
 path, and compaction rewrites small files without changing any version's numbers."""
 
+import json
+
 import pyarrow.parquet as pq
 import pytest
 
+from reformkpi import cli
 from reformkpi.records import metrics as rm
 from reformkpi.records import table
 from reformkpi.store import CommitInfo
@@ -108,3 +111,17 @@ def test_compaction_merges_small_files_and_every_version_still_reads(tmp_store, 
     assert history["reformkpi.operation"] == "records-compact"
     assert history["reformkpi.files_removed"] == "5"  # Q2 in three files, Q1 in two
     assert table.compact(tmp_store, CommitInfo(user="admin")) is None
+
+
+def test_the_command_line_shows_progress_and_compacts(tmp_store, tmp_path, capsys):
+    tmp = tmp_path / "tmp"
+    args = ["--store", tmp_store.uri, "--user", "lan.pham", "--json"]
+    assert cli.main([*args, "records-ingest", str(write(tmp_path / "a.csv", ROWS[:6])), "--tmp-dir", str(tmp)]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["rows_new"] == 6 and list(tmp.iterdir()) == []
+    assert err.splitlines()[-1].startswith("ghi 6/6 · ") and "dòng/s · 100%" in err
+    assert cli.main([*args, "records-ingest", str(write(tmp_path / "b.csv", ROWS[6:])), "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
+    assert cli.main([*args, "records-compact"]) == 0
+    assert "Đã gộp tệp" in capsys.readouterr().out
+    assert counts(rm.Records.open(tmp_store), "2025-Q2")["pending_overdue"] == 2
