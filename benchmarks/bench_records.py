@@ -138,7 +138,7 @@ def run_size(n: int, exports: str | None = None) -> None:
 
         def drill(fresh: bool) -> float:
             if fresh:
-                rec._slices.clear()
+                rec.forget()
             return sum(_timed(q, rec, unit, quarter)[1] for q in queries)
 
         cold = drill(True)

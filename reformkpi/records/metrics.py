@@ -46,7 +46,7 @@ class Records:
         self.files = sorted(file_list, key=lambda f: f.quarter)
         self._con = table.connect()
         self._con.execute("SET enable_object_cache = true")  # Parquet footers are read once per file
-        self._slices: OrderedDict[tuple[str, str, str], pa.Table] = OrderedDict()
+        self._kept_tables: OrderedDict[tuple, pa.Table] = OrderedDict()
         self._lock = threading.Lock()
 
     @classmethod
@@ -71,29 +71,48 @@ class Records:
     def sql(self, query: str, params: dict | None = None) -> pd.DataFrame:
         return self.cursor().execute(query, params or {}).df()
 
+    def _kept(self, key: tuple, make) -> pa.Table:
+        """A table kept by key (least recently used out first, SLICE_BYTES in all)."""
+        with self._lock:
+            if key in self._kept_tables:
+                self._kept_tables.move_to_end(key)
+                return self._kept_tables[key]
+        rows = make()
+        with self._lock:
+            self._kept_tables[key] = rows
+            while len(self._kept_tables) > 1 and sum(t.nbytes for t in self._kept_tables.values()) > SLICE_BYTES:
+                self._kept_tables.popitem(last=False)
+        return rows
+
+    def forget(self) -> None:
+        """Drop the kept tables (the next drill-down reads the files again)."""
+        with self._lock:
+            self._kept_tables.clear()
+
     def unit_slice(self, unit_id: str, since: str, upto: str) -> pa.Table:
         """A unit's dossiers open at some moment from the start of quarter `since` to the end of
-        `upto`, with their outcome, processing and allowed days, read once from the files and kept (least recently used first out, SLICE_BYTES in
-        all): a drill-down runs its queries on this instead of reading the files once per query.
-        The Records of a version is shared by every session, and so are its slices."""
-        key = (unit_id, since, upto)
-        with self._lock:
-            if key in self._slices:
-                self._slices.move_to_end(key)
-                return self._slices[key]
+        `upto`, with their outcome, processing and allowed days, read once from the files and kept:
+        a drill-down runs its queries on this instead of reading the files once per query. The
+        Records of a version is shared by every session, and so is what it keeps."""
         s, e = bounds(since)[0], bounds(upto)[1]
         # Plain comparisons, so that DuckDB skips row groups on their statistics.
-        rows = self.cursor().sql(
+        return self._kept(("slice", unit_id, since, upto), lambda: self.cursor().sql(
             f"""SELECT * EXCLUDE (upload_id), {OUTCOME} AS outcome,
                   epoch(resolved_at - received_at) / {DAY} AS days, epoch(due_at - received_at) / {DAY} AS allowed_days
                 FROM {self.scan(upto, since)}
                 WHERE unit_id = $u AND received_at < $e AND (resolved_at IS NULL OR resolved_at >= $s)""",
-            params={"u": unit_id, "s": s, "e": e}).to_arrow_table()
-        with self._lock:
-            self._slices[key] = rows
-            while len(self._slices) > 1 and sum(t.nbytes for t in self._slices.values()) > SLICE_BYTES:
-                self._slices.popitem(last=False)
-        return rows
+            params={"u": unit_id, "s": s, "e": e}).to_arrow_table())
+
+    def touching(self, unit_id: str, quarter: str) -> pa.Table:
+        """The unit's dossiers open at some moment of the quarter, taken from its drill-down slice
+        once (the queries of one quarter then scan only these)."""
+        def make():
+            cur = self.cursor()
+            cur.register("slice", self.unit_slice(unit_id, *window(quarter)))
+            s, e = bounds(quarter)
+            return cur.sql("SELECT * FROM slice WHERE received_at < $e AND (resolved_at IS NULL OR resolved_at >= $s)",
+                           params={"s": s, "e": e}).to_arrow_table()
+        return self._kept(("touching", unit_id, quarter), make)
 
 
 def bounds(quarter: str) -> tuple[dt.datetime, dt.datetime]:
@@ -112,10 +131,6 @@ OUTCOME = (f"CASE WHEN resolved_at IS NULL THEN NULL WHEN resolved_at > due_at T
 OPEN_AT_END = "coalesce(resolved_at, 'infinity'::TIMESTAMPTZ) >= $e"
 
 
-# The unit's dossiers open at some moment of the quarter (params $s, $e), from its slice.
-TOUCHING = "SELECT * FROM slice WHERE received_at < $e AND (resolved_at IS NULL OR resolved_at >= $s)"
-
-
 def window(quarter: str) -> tuple[str, str]:
     """The quarters a drill-down of `quarter` shows: TREND_QUARTERS up to it (the backlog trend)."""
     first = quarter
@@ -125,11 +140,11 @@ def window(quarter: str) -> tuple[str, str]:
 
 
 def _drill(rec: Records, unit_id: str, quarter: str, query: str) -> pd.DataFrame:
-    """Run a drill-down query over the unit's slice (registered as `slice`)."""
+    """Run a drill-down query over the unit's dossiers open in the quarter (registered as `r`)."""
     cur = rec.cursor()
-    cur.register("slice", rec.unit_slice(unit_id, *window(quarter)))
+    cur.register("r", rec.touching(unit_id, quarter))
     s, e = bounds(quarter)
-    return cur.execute(query, {"s": s, "e": e}).df()
+    return cur.execute(query, {k: v for k, v in (("s", s), ("e", e)) if f"${k}" in query}).df()
 
 
 # --- quarterly counts, as the catalog's dossier indicators ---
@@ -244,7 +259,6 @@ def summary(rec: Records, unit_id: str, quarter: str) -> dict:
     """Headline figures: received, resolved (by outcome), late rate, open and overdue at the end,
     median and 90th percentile processing days against the median allowed days, online share."""
     df = _drill(rec, unit_id, quarter, f"""
-        WITH r AS ({TOUCHING})
         SELECT count(*) FILTER (received_at >= $s) AS received,
           count(*) FILTER (received_at >= $s AND channel = 'online') AS received_online,
           count(*) FILTER (resolved_at < $e) AS resolved,
@@ -270,7 +284,6 @@ def late_procedures(rec: Records, unit_id: str, quarter: str, limit: int = 10) -
     resolved), median_days_late (of the late ones).
     """
     return _drill(rec, unit_id, quarter, f"""
-        WITH r AS ({TOUCHING})
         SELECT procedure_code, any_value(procedure_name) AS procedure_name,
           count(*) FILTER (resolved_at < $e) AS resolved,
           count(*) FILTER (resolved_at < $e AND outcome = 'late') AS late,
@@ -291,7 +304,6 @@ def processing_times(rec: Records, unit_id: str, quarter: str, limit: int = 10) 
     (median allowed time), late_rate.
     """
     return _drill(rec, unit_id, quarter, f"""
-        WITH r AS ({TOUCHING})
         SELECT procedure_code, any_value(procedure_name) AS procedure_name, count(*) AS resolved,
           quantile_cont(days, 0.5) AS median_days, quantile_cont(days, 0.9) AS p90_days,
           quantile_cont(allowed_days, 0.5) AS allowed_days,
@@ -321,7 +333,6 @@ def overdue_days(rec: Records, unit_id: str, quarter: str) -> pd.DataFrame:
     """
     late_days = f"ceil(epoch(CASE WHEN resolved_at < $e THEN resolved_at ELSE $e END - due_at) / {DAY})"
     df = _drill(rec, unit_id, quarter, f"""
-        WITH r AS ({TOUCHING})
         SELECT {_bucket_sql(late_days, OVERDUE_BUCKETS)} AS lo,
           count(*) FILTER (resolved_at < $e) AS resolved_late,
           count(*) FILTER ({OPEN_AT_END}) AS open_overdue
@@ -334,7 +345,6 @@ def backlog_ageing(rec: Records, unit_id: str, quarter: str) -> pd.DataFrame:
     """Dossiers open at the end of the quarter by age (whole days since received): lo, hi, not_due, overdue."""
     age = f"floor(epoch($e - received_at) / {DAY})"
     df = _drill(rec, unit_id, quarter, f"""
-        WITH r AS ({TOUCHING})
         SELECT {_bucket_sql(age, AGE_BUCKETS)} AS lo,
           count(*) FILTER (due_at >= $e) AS not_due, count(*) FILTER (due_at < $e) AS overdue
         FROM r WHERE {OPEN_AT_END} GROUP BY lo""")
@@ -345,7 +355,6 @@ def channels(rec: Records, unit_id: str, quarter: str) -> pd.DataFrame:
     """Online, in person and by post: received in the quarter, and of those resolved in it the
     late rate and median processing days. Columns: channel, received, resolved, late_rate, median_days."""
     df = _drill(rec, unit_id, quarter, f"""
-        WITH r AS ({TOUCHING})
         SELECT channel, count(*) FILTER (received_at >= $s) AS received,
           count(*) FILTER (resolved_at < $e) AS resolved,
           100.0 * count(*) FILTER (resolved_at < $e AND outcome = 'late')
