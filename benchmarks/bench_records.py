@@ -5,7 +5,8 @@ against the engine's own floor.
 units), each in a fresh process so that its peak memory is its own; `--full` adds 100M;
 `--sizes=200000,1000000` picks others; `--exports=DIR` keeps the generated exports there and
 reuses them (generation is not part of any figure). For each size it prints:
-- ingest throughput (rows/s) of the export into an empty records table (one Delta commit), the
+- ingest throughput (rows/s, and rows per CPU-second of the process, less disturbed by other
+  work) of the export into an empty records table (one Delta commit), the
   peak resident memory of the process while ingesting (sampled every 0.5 s; the generator runs
   in another process) and the peak size of the ingest's temporary folder against the export's;
 - the quarterly counts of every unit and quarter (what `records-ingest --sync` writes);
@@ -40,6 +41,13 @@ def _timed(fn, *args, **kw):
     t = time.perf_counter()
     out = fn(*args, **kw)
     return out, time.perf_counter() - t
+
+
+def _cpu() -> float:
+    """CPU seconds of this process so far (user and system, every thread): a figure that other
+    work on the machine disturbs less than wall time."""
+    t = psutil.Process().cpu_times()
+    return t.user + t.system
 
 
 def _du(folder: Path) -> int:
@@ -117,11 +125,14 @@ def run_size(n: int, exports: str | None = None) -> None:
         size = export.stat().st_size
         store = Store(work / "store")
         tmp = work / "tmp"
+        cpu = _cpu()
         with Sampler(tmp) as sampled:
             result, ingest = _timed(table.ingest, store, export, CommitInfo(user="bench", file_name=export.name),
                                     set(cat.units["unit_id"]), tmp_dir=tmp)
+        cpu = _cpu() - cpu
         rows = result.rows_read
-        say(f"  ingest: {rows / ingest:,.0f} rows/s ({rows:,} rows in {ingest:,.1f} s, one commit, "
+        say(f"  ingest: {rows / ingest:,.0f} rows/s ({rows:,} rows in {ingest:,.1f} s; {cpu:,.0f} s of CPU, "
+            f"{rows / cpu:,.0f} rows per CPU-second; one commit, "
             f"{len(table.files(store))} files); peak memory {sampled.peak_rss / 2**20:,.0f} MiB; "
             f"peak temporary disk {sampled.peak_disk / 2**20:,.0f} MiB = {sampled.peak_disk / size:.2f}× the "
             f"export ({size / 2**20:,.0f} MiB Parquet); temporary folder empty after: {not any(tmp.iterdir())}")
