@@ -354,7 +354,7 @@ def backlog_ageing(rec: Records, unit_id: str, quarter: str) -> pd.DataFrame:
 def channels(rec: Records, unit_id: str, quarter: str) -> pd.DataFrame:
     """Online, in person and by post: received in the quarter, and of those resolved in it the
     late rate and median processing days. Columns: channel, received, resolved, late_rate, median_days."""
-    df = _drill(rec, unit_id, quarter, f"""
+    df = _drill(rec, unit_id, quarter, """
         SELECT channel, count(*) FILTER (received_at >= $s) AS received,
           count(*) FILTER (resolved_at < $e) AS resolved,
           100.0 * count(*) FILTER (resolved_at < $e AND outcome = 'late')
