@@ -14,7 +14,8 @@ ratio to the single session, errors (navigation failures, timeouts, exceptions s
 JavaScript errors: must be 0), and the server's resident memory (with its children) before the
 run and at its peak, and the increase per session.
 
-`python -m benchmarks load [--minutes=5] [--sessions=20] [--single-minutes=1]`. Traffic goes
+`python -m benchmarks load [--minutes=5] [--sessions=20] [--single-minutes=1]` (`--sessions=5,20`: one
+run after the other). Traffic goes
 only to 127.0.0.1, every wait is bounded (120 s), and the run stops by itself. The browsers run
 on the same 2 cores as the server, so the figures are those of both together.
 """
@@ -137,7 +138,8 @@ def _p95(xs: list[float]) -> float:
 
 def main(argv: list[str]) -> None:
     opts = dict(a[2:].split("=", 1) for a in argv if a.startswith("--") and "=" in a)
-    minutes, sessions = float(opts.get("minutes", 5)), int(opts.get("sessions", 20))
+    minutes = float(opts.get("minutes", 5))
+    sessions = [int(n) for n in opts.get("sessions", "20").split(",")]
     single = float(opts.get("single-minutes", 1))
     print("Figures on a shared 2-core machine (server and browsers on the same cores, other work running).")
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
@@ -151,7 +153,7 @@ def main(argv: list[str]) -> None:
             print(f"{'sessions':>8}{'opens':>6}{'open p50':>10}{'views':>7}{'p50':>9}{'p95':>9}{'p50/single':>12}"
                   f"{'errors':>8}{'RSS before':>12}{'RSS peak':>10}{'per session':>13}", flush=True)
             reference = None
-            for n, secs in ((1, 60 * single), (sessions, 60 * minutes)):
+            for n, secs in ((1, 60 * single), *((k, 60 * minutes) for k in sessions)):
                 before = _rss(server)
                 with _Peak(server) as peak:
                     opens, times, errors = asyncio.run(_run(url, n, secs))
