@@ -14,10 +14,10 @@ ratio to the single session, errors (navigation failures, timeouts, exceptions s
 JavaScript errors: must be 0), and the server's resident memory (with its children) before the
 run and at its peak, and the increase per session.
 
-`python -m benchmarks load [--minutes=5] [--sessions=20] [--single-minutes=1]` (`--sessions=5,20`: one
-run after the other). Traffic goes
-only to 127.0.0.1, every wait is bounded (120 s), and the run stops by itself. The browsers run
-on the same 2 cores as the server, so the figures are those of both together.
+`python -m benchmarks load [--minutes=5] [--sessions=20] [--single-minutes=1]` (`--sessions=5,20`:
+one run after the other). Traffic goes only to 127.0.0.1, every wait is bounded (120 s), and the
+run stops by itself. The browsers run on the same 2 cores as the server, so the figures are
+those of both together.
 """
 
 from __future__ import annotations
