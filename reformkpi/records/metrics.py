@@ -91,26 +91,26 @@ class Records:
 
     def unit_slice(self, unit_id: str, since: str, upto: str) -> pa.Table:
         """A unit's dossiers open at some moment from the start of quarter `since` to the end of
-        `upto`, with their outcome, processing and allowed days, read once from the files and kept:
+        `upto`, read once from the files and kept:
         a drill-down runs its queries on this instead of reading the files once per query. The
         Records of a version is shared by every session, and so is what it keeps."""
         s, e = bounds(since)[0], bounds(upto)[1]
         # Plain comparisons, so that DuckDB skips row groups on their statistics.
         return self._kept(("slice", unit_id, since, upto), lambda: self.cursor().sql(
-            f"""SELECT * EXCLUDE (upload_id), {OUTCOME} AS outcome,
-                  epoch(resolved_at - received_at) / {DAY} AS days, epoch(due_at - received_at) / {DAY} AS allowed_days
-                FROM {self.scan(upto, since)}
+            f"""SELECT * EXCLUDE (upload_id) FROM {self.scan(upto, since)}
                 WHERE unit_id = $u AND received_at < $e AND (resolved_at IS NULL OR resolved_at >= $s)""",
             params={"u": unit_id, "s": s, "e": e}).to_arrow_table())
 
     def touching(self, unit_id: str, quarter: str) -> pa.Table:
-        """The unit's dossiers open at some moment of the quarter, taken from its drill-down slice
-        once (the queries of one quarter then scan only these)."""
+        """The unit's dossiers open at some moment of the quarter with their outcome, processing and
+        allowed days, taken from its drill-down slice once (the quarter's queries scan only these)."""
         def make():
             cur = self.cursor()
             cur.register("slice", self.unit_slice(unit_id, *window(quarter)))
             s, e = bounds(quarter)
-            return cur.sql("SELECT * FROM slice WHERE received_at < $e AND (resolved_at IS NULL OR resolved_at >= $s)",
+            return cur.sql(f"""SELECT *, {OUTCOME} AS outcome, epoch(resolved_at - received_at) / {DAY} AS days,
+                                 epoch(due_at - received_at) / {DAY} AS allowed_days
+                               FROM slice WHERE received_at < $e AND (resolved_at IS NULL OR resolved_at >= $s)""",
                            params={"s": s, "e": e}).to_arrow_table()
         return self._kept(("touching", unit_id, quarter), make)
 
