@@ -1,9 +1,11 @@
 """The records table: one row per dossier, a Delta table partitioned by the quarter it was received.
 
 Exports from the one-stop-shop systems (CSV or Parquet) are read in chunks, normalised and
-staged on disk, then diffed by dossier_id against the current version with DuckDB (which
-spills to disk), so a file of any size is never held in memory. New rows are appended and
-changed rows merged in one Delta commit whose metadata is a CommitInfo, like observations.
+staged on disk in buckets by dossier_id, then diffed bucket by bucket against the current
+version with DuckDB (which spills to disk), so a file of any size is never held in memory. New
+and changed rows are written quarter by quarter, sorted, and a file holding an old version of a
+changed row is rewritten without it, all in one Delta commit whose metadata is a CommitInfo,
+like observations.
 
 Times: the exports write local time (Viet Nam, UTC+7, no daylight saving); the table stores
 UTC instants (Delta `timestamp`), which Spark and Trino read without a table feature. A due
