@@ -26,7 +26,10 @@ def progress_text(p: table.Progress, lang: str) -> str:
 
 
 def section(uri: str, actor: Actor, lang: str) -> None:
-    with st.expander(t("records.upload.title", lang), icon=":material/manage_search:"):
+    # Behind a toggle, so that the page has one file input unless the analyst asks for this one.
+    if not st.toggle(t("records.upload.title", lang), key="records:open"):
+        return
+    with st.container(border=True):
         st.caption(t("records.upload.intro", lang))
         file = st.file_uploader(t("records.upload.file", lang), type=["csv", "parquet"], key="records:file")
         if file is None or not st.button(t("records.upload.run", lang), key="records:run"):

@@ -7,6 +7,9 @@ from tests.core.test_records import ROWS, write
 
 def test_an_export_loads_with_progress_and_syncs_its_counts(page, tmp_store, tmp_path):
     at = page("app_pages/upload.py")
+    assert len(at.get("file_uploader")) == 1  # the records input appears only once asked for
+    at.toggle(key="records:open").set_value(True)
+    at.run()
     export = write(tmp_path / "mot-cua.csv", ROWS)
     at.file_uploader(key="records:file").set_value(("mot-cua.csv", export.read_bytes(), "text/csv"))
     at.run()
@@ -23,6 +26,8 @@ def test_an_export_loads_with_progress_and_syncs_its_counts(page, tmp_store, tmp
 
 def test_a_broken_export_lists_its_problems_and_writes_nothing(page, tmp_store, tmp_path):
     at = page("app_pages/upload.py")
+    at.toggle(key="records:open").set_value(True)
+    at.run()
     bad = write(tmp_path / "sai.csv", ROWS[:2] + [("X", "P1", "fax", "2025-04-01 08:00:00", "2025-04-10", "")])
     at.file_uploader(key="records:file").set_value(("sai.csv", bad.read_bytes(), "text/csv"))
     at.run()
