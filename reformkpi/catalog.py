@@ -156,6 +156,21 @@ class Catalog:
     def is_active(self, unit_id: str, period: str) -> bool:
         return unit_id in set(self.active_units(period)["unit_id"])
 
+    def holders(self, period: str) -> dict[str, str]:
+        """For every unit, the unit in office at the end of the period that answers for its figures:
+        itself, or its successor followed through every merger. Units with no one in office are left out."""
+        active = set(self.active_units(period)["unit_id"])
+        succ = dict(zip(self.units["unit_id"], self.units["successor_id"]))
+        out = {}
+        for uid in succ:
+            u, seen = uid, set()
+            while u and u not in active and u not in seen:
+                seen.add(u)
+                u = succ.get(u, "")
+            if u in active:
+                out[uid] = u
+        return out
+
     def grades(self, family: str, values: pd.Series) -> pd.Series:
         """Grade id of each value by the family's bands: a value at a band's minimum is in the band."""
         bands = self.grade_bands[self.grade_bands["family"] == family]

@@ -81,6 +81,14 @@ def _grain_expr(grain: str) -> str:
             "|| '-Q' || CAST((CAST(substr(o.period, 6, 2) AS INTEGER) + 2) // 3 AS VARCHAR) ELSE o.period END")
 
 
+def _end_sql(period: str) -> str:
+    """SQL for the last day of a period given as canonical text ('2019', '2019-Q3', '2019-07')."""
+    y = f"CAST(substr({period}, 1, 4) AS INTEGER)"
+    return (f"CASE WHEN length({period}) = 4 THEN make_date({y}, 12, 31) "
+            f"WHEN substr({period}, 6, 1) = 'Q' THEN last_day(make_date({y}, 3 * CAST(substr({period}, 7, 1) AS INTEGER), 1)) "
+            f"ELSE last_day(make_date({y}, CAST(substr({period}, 6, 2) AS INTEGER), 1)) END")
+
+
 def grain_of(ds: Dataset, indicator_id: str, period: str) -> tuple[str, str]:
     """The grain to read an indicator at for a requested period, and that period at the grain."""
     ind = ds.catalog.indicator(indicator_id)
@@ -103,13 +111,16 @@ def _rolled_sql(stored: list[str], grain: str, unit_ids: list[str] | None,
     if years is not None:
         where.append("o.period_start >= make_date(?, 1, 1) AND o.period_start < make_date(?, 1, 1)")
         params += [int(years[0]), int(years[1]) + 1]
+    # A figure belongs to the units in office at the end of its period (at the grain read).
+    where.append(f"""(u.active_from IS NULL OR u.active_from <= {_end_sql(_grain_expr(grain))})
+        AND (u.active_to IS NULL OR u.active_to >= {_end_sql(_grain_expr(grain))})""")
     return f"""
         SELECT o.unit_id, o.indicator_id, {_grain_expr(grain)} AS period, count(*) AS n_periods,
           CASE any_value(i.rollup)
             WHEN 'sum' THEN sum(o.value) WHEN 'mean' THEN avg(o.value)
             WHEN 'first' THEN arg_min(o.value, o.period_start) ELSE arg_max(o.value, o.period_start) END AS value,
           arg_max(o.max_value, o.period_start) AS max_value
-        FROM obs o JOIN ind i USING (indicator_id)
+        FROM obs o JOIN ind i USING (indicator_id) JOIN units u ON u.unit_id = o.unit_id
         WHERE {' AND '.join(where)}
         GROUP BY ALL""", params
 
