@@ -15,9 +15,9 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from reformkpi import config, periods
+from reformkpi import audit, config, periods
 from reformkpi.auth import Actor, require
-from reformkpi.catalog import Catalog, load_dir
+from reformkpi.catalog import Catalog, CatalogError, load_dir
 from reformkpi.ingest import parse, profiles, validate
 from reformkpi.ingest.problems import WARNING, IngestError, Problem
 from reformkpi.store import OBSERVATIONS, CommitInfo, CommitResult, Diff, Scope, Store, conform
@@ -174,8 +174,14 @@ def profile_named(store: Store, name: str | None) -> profiles.Profile:
 def update_catalog(store: Store, actor: Actor, directory) -> None:
     """Publish an edited catalog (units, indicators, targets, grade bands) as new catalog versions.
 
-    Administrators only; the files are checked as a whole (broken references refuse everything).
+    Administrators only; the files are checked as a whole (broken references refuse everything), and
+    a catalog under which stored rows would break a rule they now keep (a term ended before figures
+    of the unit, a stored indicator made computed) is refused with those rows listed.
     """
     authorise(actor, "admin")
     tables = load_dir(directory)
+    broken = audit.new_violations(store.read().to_pandas(), catalog_of(store), Catalog.from_tables(tables))
+    if not broken.empty:
+        listed = "; ".join(f"{r.unit_id} · {r.indicator_id} · {r.period}: {r.message}" for r in broken.head(20).itertuples())
+        raise CatalogError(f"{len(broken)} stored rows would break a rule: {listed}")
     store.write_catalog(tables, CommitInfo(user=actor.name, operation="catalog", file_name=str(directory)))

@@ -94,18 +94,7 @@ def _resolve(df: pd.DataFrame, cat: Catalog, decimal: str, today: dt.date) -> pd
     df["period"] = periods_of(df["period_raw"])
     df["value"], _ = numbers(df["value_raw"], decimal)
     df["max_value"], _ = numbers(df["max_raw"], decimal) if df["max_raw"].notna().any() else (np.nan, None)
-    ind = cat.indicators.set_index("indicator_id")
-    for c in ("measure", "frequency", "rollup", "denominator"):
-        df[c] = per_unique(df["indicator_id"], lambda u, c=c: u.map(ind[c]))
-    uniq = df["period"].dropna().unique()
-    # Who is in office, once per period (Catalog.active_units), then matched for every row at once.
-    in_office = pd.MultiIndex.from_tuples(
-        [(u, p) for p in uniq for u in cat.active_units(p)["unit_id"]], names=["unit_id", "period"])
-    keyed = df["unit_id"].notna() & df["period"].notna()
-    df["active"] = ~keyed | pd.MultiIndex.from_arrays([df["unit_id"], df["period"]]).isin(in_office)
-    df["period_frequency"] = per_unique(df["period"], lambda u: [periods.frequency(p) for p in u])
-    df["future"] = per_unique(df["period"], lambda u: [periods.end(p) > today for p in u], bool, False)
-    return df
+    return attributes(df, cat, today)
 
 
 def _parts_checks(df: pd.DataFrame, cat: Catalog) -> tuple[pd.Series, pd.Series, dict]:
@@ -209,6 +198,35 @@ def _problem(code: str, r: pd.Series, cols: dict, cat: Catalog, units: Names | N
     return Problem(code, int(r["row"]), column or None, value, fields=fields)
 
 
+def failures(df: pd.DataFrame, cat: Catalog) -> pd.DataFrame:
+    """Every rule a resolved frame breaks: columns check (the rule's code) and index (the row's label)."""
+    try:
+        # The rules read the whole frame; pandera is handed the resolved key and value only, so that its
+        # per-check bookkeeping stays small on a million rows.
+        _schema(df, cat).validate(df[["unit_id", "indicator_id", "period", "value"]], lazy=True)
+    except SchemaErrors as err:
+        fc = err.failure_cases[["check", "index"]].dropna().drop_duplicates()
+        return fc.astype({"index": int})
+    return pd.DataFrame({"check": pd.Series(dtype=object), "index": pd.Series(dtype=int)})
+
+
+def attributes(df: pd.DataFrame, cat: Catalog, today: dt.date) -> pd.DataFrame:
+    """What the rules read beside the values: each indicator's measure, frequency and rollup, whether
+    the unit is in office at the period's end, the period's own frequency, whether it has ended."""
+    ind = cat.indicators.set_index("indicator_id")
+    for c in ("measure", "frequency", "rollup", "denominator"):
+        df[c] = per_unique(df["indicator_id"], lambda u, c=c: u.map(ind[c]))
+    uniq = df["period"].dropna().unique()
+    # Who is in office, once per period (Catalog.active_units), then matched for every row at once.
+    in_office = pd.MultiIndex.from_tuples(
+        [(u, p) for p in uniq for u in cat.active_units(p)["unit_id"]], names=["unit_id", "period"])
+    keyed = df["unit_id"].notna() & df["period"].notna()
+    df["active"] = ~keyed | pd.MultiIndex.from_arrays([df["unit_id"], df["period"]]).isin(in_office)
+    df["period_frequency"] = per_unique(df["period"], lambda u: [periods.frequency(p) for p in u])
+    df["future"] = per_unique(df["period"], lambda u: [periods.end(p) > today for p in u], bool, False)
+    return df
+
+
 def check(long: pd.DataFrame, cat: Catalog, profile: Profile, today: dt.date | None = None
           ) -> tuple[pd.DataFrame, list[Problem], int]:
     """(observations ready for the store, problems, count of problems not listed)."""
@@ -217,13 +235,8 @@ def check(long: pd.DataFrame, cat: Catalog, profile: Profile, today: dt.date | N
     df = _resolve(long, cat, profile.decimal, today)
     problems: list[Problem] = []
     hidden = 0
-    try:
-        # The rules read the whole frame; pandera is handed the resolved key and value only, so that its
-        # per-check bookkeeping stays small on a million rows.
-        _schema(df, cat).validate(df[["unit_id", "indicator_id", "period", "value"]], lazy=True)
-    except SchemaErrors as err:
-        fc = err.failure_cases[["check", "index"]].dropna().drop_duplicates()
-        fc["index"] = fc["index"].astype(int)
+    fc = failures(df, cat)
+    if not fc.empty:
         fc = fc.assign(row=df["row"].to_numpy()[fc["index"].to_numpy()]).sort_values(["row", "index"])
         hidden = max(0, len(fc) - MAX_PROBLEMS)
         fc = fc.head(MAX_PROBLEMS)
