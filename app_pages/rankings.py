@@ -3,8 +3,9 @@ stable each unit's result is ("kết quả xếp loại chưa ổn định" made
 
 import streamlit as st
 
-from components import charts, data, filters, rankings_view, shell, tables
+from components import charts, context, data, filters, rankings_view, shell, tables
 from reformkpi import metrics
+from reformkpi.context import figure_context
 from reformkpi.i18n import t
 
 lang = shell.language()
@@ -27,6 +28,7 @@ if table.empty:
     st.warning(t("empty.no_data", lang, indicator=name, period=sel.year))
 else:
     tables.league(table, ind, lang)
+    context.caption(data.query(figure_context, ref, indicator_id, str(sel.year), level, lang), lang)
 
 ranks = data.query(metrics.ranks, ref, indicator_id, "year", level, span)
 stability = data.query(metrics.rank_stability, ref, indicator_id, level, span)

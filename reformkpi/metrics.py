@@ -63,7 +63,7 @@ def latest_quarter(ds: Dataset, year: int) -> str | None:
     return None if df.empty or pd.isna(df["p"].iloc[0]) else str(df["p"].iloc[0])
 
 
-def _stored_ids(cat: Catalog, indicator_id: str) -> list[str]:
+def stored_ids(cat: Catalog, indicator_id: str) -> list[str]:
     if cat.indicator(indicator_id)["rollup"] != "derived":
         return [indicator_id]
     num, den = cat.components(indicator_id)
@@ -132,7 +132,7 @@ def series(ds: Dataset, indicator_id: str, grain: str = "year", unit_ids: list[s
     """
     cat = ds.catalog
     ind = cat.indicator(indicator_id)
-    rolled, params = _rolled_sql(_stored_ids(cat, indicator_id), grain, unit_ids, years)
+    rolled, params = _rolled_sql(stored_ids(cat, indicator_id), grain, unit_ids, years)
     if ind["rollup"] == "derived":
         num, den = cat.components(indicator_id)
         query = f"""
@@ -572,7 +572,8 @@ def dossier_flow(ds: Dataset, unit_ids: list[str], grain: str = "quarter", years
     for _, d in fam[fam["rollup"] == "derived"].iterrows():
         num, den = cat.components(d["indicator_id"])
         total = wide[num].sum(axis=1)
-        wide[d["indicator_id"]] = d["scale"] * total / wide[den].sum(axis=1).replace(0, np.nan) if den else total
+        rate = d["scale"] * total / wide[den].sum(axis=1).replace(0, np.nan) if den else total
+        wide[d["indicator_id"]] = rate.round(d["decimals"])
     return wide.sort_values(keys, ignore_index=True)
 
 

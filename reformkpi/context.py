@@ -1,0 +1,103 @@
+"""What a reader needs beside a figure to trust it: where it comes from, how it is computed, how
+many units it covers and which data version it shows. Pages print it under each tile, chart and
+table; exports can put the same object in their header blocks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reformkpi import metrics, periods
+from reformkpi.i18n import t
+from reformkpi.records.metrics import SOURCE_PREFIX
+
+
+@dataclass(frozen=True)
+class FigureContext:
+    """The context of one indicator's figures for a period over the units of a level."""
+
+    indicator_id: str
+    period: str
+    sources: tuple[str, ...]  # as stored with the data (per upload), most rows first
+    method: str  # how a unit's figure and the province's are computed, and the precision compared at
+    n_units: int  # units with a figure for the period
+    n_expected: int  # units of the level in office at the period's end
+    version: int | None  # data version
+    method_note: str  # the indicator's methodology break, if it has one
+
+    def source_text(self, lang: str = "vi") -> str:
+        return "; ".join(source_label(s, lang) for s in self.sources) or t("context.source.none", lang)
+
+    def coverage_text(self, lang: str = "vi") -> str:
+        return t("context.coverage", lang, n=self.n_units, total=self.n_expected)
+
+    def summary(self, lang: str = "vi") -> str:
+        """Source · coverage · version: the line under a figure."""
+        return " · ".join([t("context.source", lang, source=self.source_text(lang)), self.coverage_text(lang),
+                           t("context.version", lang, version=self.version)])
+
+    def details(self, lang: str = "vi") -> str:
+        """The method, and the methodology break where there is one."""
+        parts = [t("context.method", lang, method=self.method)]
+        if self.method_note:
+            parts.append(t("context.break", lang, note=self.method_note))
+        return ". ".join(parts)
+
+    def text(self, lang: str = "vi") -> str:
+        """Everything on one line: source · coverage · version · method (· break)."""
+        return f"{self.summary(lang)} · {self.details(lang)}"
+
+
+def source_label(source: str | None, lang: str = "vi") -> str:
+    """A stored source as a reader reads it: counts synced from the records name the records' version."""
+    if not source:
+        return t("context.source.unnamed", lang)
+    if source.startswith(SOURCE_PREFIX):
+        return t("context.source.records", lang, version=source[len(SOURCE_PREFIX):])
+    return source
+
+
+def method_text(cat, indicator_id: str, lang: str = "vi") -> str:
+    """How the indicator is computed for a unit and combined over units, and the precision it is compared at."""
+    ind = cat.indicator(indicator_id)
+    if ind["rollup"] == "derived" and ind["denominator"]:
+        how = cat.formula_text(indicator_id, lang) + "; " + t("context.method.ratio", lang)
+    elif ind["rollup"] == "derived" or ind["measure"] == "count":
+        how = t("context.method.sum", lang)
+    elif ind["measure"] == "points":
+        how = t("context.method.points", lang)
+    else:
+        how = t("context.method.mean", lang)
+    precision = t("context.method.precision", lang, decimals=int(ind["decimals"]))
+    if ind["precision_source"]:
+        precision += f" ({ind['precision_source']})"
+    return f"{how}; {precision}"
+
+
+def figure_context(ds: metrics.Dataset, indicator_id: str, period: str, level: str | None = None,
+                   lang: str = "vi") -> FigureContext:
+    """The context of an indicator's figures for a period (a year reads every quarter in it)."""
+    cat = ds.catalog
+    grain, p = metrics.grain_of(ds, indicator_id, period)
+    s = metrics.series(ds, indicator_id, grain, metrics.level_units(ds, level), (int(p[:4]), int(p[:4])))
+    reported = sorted(set(s.loc[(s["period"] == p) & s["value"].notna(), "unit_id"]))
+    start, end = periods.start(p), periods.end(p)
+    sources = ds.sql("""SELECT source, count(*) AS n FROM obs
+                        WHERE indicator_id IN (SELECT unnest(?)) AND unit_id IN (SELECT unnest(?))
+                          AND period_start BETWEEN ? AND ?
+                        GROUP BY source ORDER BY n DESC, source""",
+                     [metrics.stored_ids(cat, indicator_id), reported, start, end])
+    return FigureContext(indicator_id, p, tuple(sources["source"].fillna("")), method_text(cat, indicator_id, lang),
+                         len(reported), len(metrics.expected_units(cat, p, level)), ds.version,
+                         cat.break_note(indicator_id, lang) if cat.breaks(indicator_id) else "")
+
+
+def trend_title(cat, indicator_id: str, lang: str = "vi") -> str:
+    """The title of the province-wide trend, naming what it is: the root unit's total or rate, or the
+    mean of its units (for PAPI: of the provinces of Viet Nam, not a province)."""
+    ind = cat.indicator(indicator_id)
+    root = cat.units[cat.units["level"] == "province"]
+    name = "" if root.empty else root.iloc[0]["short_name_vi" if lang == "vi" else "name_en"]
+    added = ind["rollup"] == "derived" or ind["measure"] == "count"
+    return t("scope.total" if added else "scope.mean", lang, indicator=ind["short_vi" if lang == "vi" else "short_en"],
+             root=name)
