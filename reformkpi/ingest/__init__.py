@@ -84,7 +84,7 @@ def prepare(store: Store, data: bytes, file_name: str, profile: profiles.Profile
         if up.layout is None:
             raise IngestError([Problem("no_layout")])
         long = validate.to_long(raw, up.mapping, profile, up.layout)
-        obs, up.errors, up.hidden_errors = validate.check(long, catalog, profile, today)
+        obs, up.errors, up.hidden_errors = validate.check(long, catalog, profile, today, stored_medians(store))
     except IngestError as e:
         up.errors = e.problems
         return up
@@ -96,6 +96,16 @@ def prepare(store: Store, data: bytes, file_name: str, profile: profiles.Profile
     up.diff = store.diff(table, replace=up.replace)
     up.warnings, up.hidden_warnings = jumps(store, obs, catalog)
     return up
+
+
+def stored_medians(store: Store) -> dict[str, float]:
+    """The median stored value of each indicator, from the current version."""
+    if not store.exists():
+        return {}
+    con = duckdb.connect()
+    con.register("stored", store.delta(OBSERVATIONS).to_pyarrow_dataset())
+    df = con.execute("SELECT indicator_id, median(value) AS m FROM stored GROUP BY indicator_id").df()
+    return dict(zip(df["indicator_id"], df["m"]))
 
 
 def replace_scope(obs: pd.DataFrame, catalog: Catalog) -> Scope:

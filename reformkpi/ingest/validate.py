@@ -227,9 +227,33 @@ def attributes(df: pd.DataFrame, cat: Catalog, today: dt.date) -> pd.DataFrame:
     return df
 
 
-def check(long: pd.DataFrame, cat: Catalog, profile: Profile, today: dt.date | None = None
-          ) -> tuple[pd.DataFrame, list[Problem], int]:
-    """(observations ready for the store, problems, count of problems not listed)."""
+FRACTION_HISTORY = 5.0  # a stored median this far above 1 means the indicator is written as 77,4, not 0,774
+
+
+def _fractions(df: pd.DataFrame, cols: dict, history: dict[str, float]) -> list[Problem]:
+    """Percentages written as fractions: every value of an indicator in the file is at most 1 while
+    its stored values are far above 1 (0,774 where the store holds 77,4). One problem per indicator,
+    at its first row."""
+    out = []
+    pct = df[(df["measure"] == "percent") & df["value"].notna()]
+    for iid, g in pct.groupby("indicator_id", sort=False):
+        median = history.get(iid)
+        if median is None or median < FRACTION_HISTORY or g["value"].max() > 1 or g["value"].max() <= 0:
+            continue
+        first = g.sort_values("row").iloc[0]
+        column = first["value_col"] or cols.get("indicator") or None
+        out.append(Problem("percent_fraction", int(first["row"]), column, str(first["value_raw"]),
+                           fields={"indicator": iid, "n": len(g), "median": f"{median:.1f}".replace(".", ","),
+                                   "example": f"{first['value'] * 100:.1f}".replace(".", ",")}))
+    return out
+
+
+def check(long: pd.DataFrame, cat: Catalog, profile: Profile, today: dt.date | None = None,
+          history: dict[str, float] | None = None) -> tuple[pd.DataFrame, list[Problem], int]:
+    """(observations ready for the store, problems, count of problems not listed).
+
+    `history`: the median stored value of each indicator, for refusing percentages written as fractions.
+    """
     today = today or dt.date.today()
     cols = long.attrs["cols"]
     df = _resolve(long, cat, profile.decimal, today)
@@ -248,6 +272,8 @@ def check(long: pd.DataFrame, cat: Catalog, profile: Profile, today: dt.date | N
         problems = [_problem(c, df.loc[i], cols, cat, units, detail, first_row)
                     for c, i in zip(fc["check"], fc["index"])]
         return df.iloc[:0], problems, hidden
+    if fractions := _fractions(df, cols, history or {}):
+        return df.iloc[:0], fractions, 0
     stored = df[df["rollup"] != "derived"]
     starts = {p: periods.start(p) for p in stored["period"].unique()}
     obs = pd.DataFrame({
