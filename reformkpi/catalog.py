@@ -36,7 +36,10 @@ def normalise(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     _text(units, ["unit_id", "name_vi", "name_en", "short_name_vi", "level", "parent_id",
                   "successor_id", "aliases"])
     for c in ("active_from", "active_to"):
-        units[c] = pd.to_datetime(units[c].replace("", None), errors="raise").dt.date
+        stamps = pd.to_datetime(units[c].replace("", None), errors="raise")
+        # Dates, as objects even when the column is all empty (else it stays datetime64 and cannot be
+        # compared with a date: a catalog where no unit has ended would fail).
+        units[c] = pd.Series([x.date() if pd.notna(x) else pd.NaT for x in stamps], index=units.index, dtype=object)
     ind = tables["indicators"].copy()
     _text(ind, ["indicator_id", "name_vi", "name_en", "short_vi", "short_en", "family",
                 "measure", "direction", "frequency", "rollup", "numerator", "denominator"])
