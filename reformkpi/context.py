@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from reformkpi import metrics, periods
+from reformkpi.formatting import period_label
 from reformkpi.i18n import t
 from reformkpi.records.metrics import SOURCE_PREFIX
 
@@ -24,6 +27,7 @@ class FigureContext:
     n_expected: int  # units of the level in office at the period's end
     version: int | None  # data version
     method_note: str  # the indicator's methodology break, if it has one
+    notes: tuple[str, ...] = ()  # analysts' notes on these figures: "unit · period: note"
 
     def source_text(self, lang: str = "vi") -> str:
         return "; ".join(source_label(s, lang) for s in self.sources) or t("context.source.none", lang)
@@ -32,15 +36,19 @@ class FigureContext:
         return t("context.coverage", lang, n=self.n_units, total=self.n_expected)
 
     def summary(self, lang: str = "vi") -> str:
-        """Source · coverage · version: the line under a figure."""
-        return " · ".join([t("context.source", lang, source=self.source_text(lang)), self.coverage_text(lang),
-                           t("context.version", lang, version=self.version)])
+        """Source · coverage · version (· notes): the line under a figure."""
+        parts = [t("context.source", lang, source=self.source_text(lang)), self.coverage_text(lang),
+                 t("context.version", lang, version=self.version)]
+        if self.notes:
+            parts.append(t("context.notes", lang, n=len(self.notes)))
+        return " · ".join(parts)
 
     def details(self, lang: str = "vi") -> str:
-        """The method, and the methodology break where there is one."""
+        """The method, the methodology break where there is one, and the analysts' notes."""
         parts = [t("context.method", lang, method=self.method)]
         if self.method_note:
             parts.append(t("context.break", lang, note=self.method_note))
+        parts += [t("context.note", lang, note=n) for n in self.notes]
         return ". ".join(parts)
 
     def text(self, lang: str = "vi") -> str:
@@ -87,9 +95,17 @@ def figure_context(ds: metrics.Dataset, indicator_id: str, period: str, level: s
                           AND period_start BETWEEN ? AND ?
                         GROUP BY source ORDER BY n DESC, source""",
                      [metrics.stored_ids(cat, indicator_id), reported, start, end])
+    names = metrics.unit_names(cat, lang)
+    notes = ds.sql("""SELECT unit_id, period, note FROM notes
+                      WHERE indicator_id IN (SELECT unnest(?)) AND unit_id IN (SELECT unnest(?)) AND period LIKE ? || '%'
+                      ORDER BY period, unit_id, created_at""",
+                   [[indicator_id, *metrics.stored_ids(cat, indicator_id)], metrics.level_units(ds, level), p[:4]])
+    notes = notes[np.array([periods.start(x) >= start and periods.end(x) <= end for x in notes["period"]], dtype=bool)]
     return FigureContext(indicator_id, p, tuple(sources["source"].fillna("")), method_text(cat, indicator_id, lang),
                          len(reported), len(metrics.expected_units(cat, p, level)), ds.version,
-                         cat.break_note(indicator_id, lang) if cat.breaks(indicator_id) else "")
+                         cat.break_note(indicator_id, lang) if cat.breaks(indicator_id) else "",
+                         tuple(f"{names.get(u, u)} · {period_label(x, lang)}: {n}"
+                               for u, x, n in zip(notes["unit_id"], notes["period"], notes["note"])))
 
 
 def trend_title(cat, indicator_id: str, lang: str = "vi") -> str:

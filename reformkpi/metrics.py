@@ -18,19 +18,25 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from reformkpi import notes as notes_store
 from reformkpi import periods
 from reformkpi.catalog import Catalog
 from reformkpi.store import OBSERVATIONS, Store, conform
 
 class Dataset:
-    """The observations of one data version with the catalog as it stood then."""
+    """The observations of one data version with the catalog as it stood then, and the notes
+    written on its figures up to that version."""
 
-    def __init__(self, observations: pa.Table, catalog: Catalog, version: int | None = None):
+    def __init__(self, observations: pa.Table, catalog: Catalog, version: int | None = None,
+                 notes: pd.DataFrame | None = None):
         self.version = version
         self.catalog = catalog
         self._con = duckdb.connect()
+        notes_table = (notes_store.SCHEMA.empty_table() if notes is None
+                       else pa.Table.from_pandas(notes, schema=notes_store.SCHEMA, preserve_index=False))
         # Tables, not registered views: registrations are not seen by the per-query cursors.
-        for name, data in (("obs", conform(observations)), ("ind", catalog.indicators), ("units", catalog.units)):
+        for name, data in (("obs", conform(observations)), ("ind", catalog.indicators), ("units", catalog.units),
+                           ("notes", notes_table)):
             self._con.register("_src", data)
             self._con.execute(f"CREATE TABLE {name} AS SELECT * FROM _src")
             self._con.unregister("_src")
@@ -40,7 +46,8 @@ class Dataset:
              catalog_versions: tuple[int, ...] | None = None) -> Dataset:
         """A version of the observations with the catalog at the given versions (default: current)."""
         v = store.version() if version is None else version
-        return cls(store.read(OBSERVATIONS, v), Catalog.from_tables(store.read_catalog(catalog_versions)), v)
+        return cls(store.read(OBSERVATIONS, v), Catalog.from_tables(store.read_catalog(catalog_versions)), v,
+                   notes_store.read(store, v))
 
     def sql(self, query: str, params: list | None = None) -> pd.DataFrame:
         # A cursor per query: Streamlit runs sessions on several threads.

@@ -15,7 +15,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from reformkpi import audit, config, periods
+from reformkpi import audit, config, notes, periods
 from reformkpi.auth import Actor, require
 from reformkpi.catalog import Catalog, CatalogError, load_dir
 from reformkpi.ingest import parse, profiles, validate
@@ -166,7 +166,10 @@ def commit(store: Store, up: Upload, actor: Actor) -> CommitResult:
         raise ValueError("a rejected upload cannot be committed")
     info = CommitInfo(user=actor.name, operation="replace" if up.replace else "upload",
                       file_name=up.file_name, sha256=up.sha256)
-    return store.commit_observations(conform(up.observations.drop(columns="row")), info, replace=up.replace)
+    result = store.commit_observations(conform(up.observations.drop(columns=["row", "note"])), info, replace=up.replace)
+    # The file's notes go with the version its figures were written in (unchanged figures keep theirs).
+    notes.add(store, actor, up.observations, result.version, result.upload_id)
+    return result
 
 
 def rollback(store: Store, version: int, actor: Actor, reason: str) -> int:

@@ -61,7 +61,7 @@ def to_long(raw: RawTable, mapping: dict[str, str | None], profile: Profile, lay
     base = pd.DataFrame({
         "row": raw.rows, "unit_raw": col("unit"),
         "period_raw": col("period") if "period" in by_target else profile.period,
-        "source": col("source"),
+        "source": col("source"), "note": col("note"),
     })
     cols = {"unit": by_target.get("unit", ""), "period": by_target.get("period", ""),
             "indicator": by_target.get("indicator", "")}
@@ -281,6 +281,7 @@ def check(long: pd.DataFrame, cat: Catalog, profile: Profile, today: dt.date | N
         "period_start": stored["period"].map(starts), "value": stored["value"].astype(float),
         "max_value": stored["max_value"].astype(float),
         "source": stored["source"].where(~blank(stored["source"]), None),
+        "note": stored["note"].where(~blank(stored["note"]), None),
         "row": stored["row"],
     })
     return obs.reset_index(drop=True), [], 0

@@ -6,13 +6,14 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from reformkpi import formatting, metrics as m
+from reformkpi import formatting, ingest, notes
+from reformkpi import metrics as m
 from reformkpi.catalog import Catalog
 from reformkpi.context import figure_context, trend_title
 from reformkpi.ingest import papi
 from reformkpi.store import CommitInfo, conform
 from tests.conftest import dataset, obs
-from tests.core.test_ingest import csv_bytes, prep, state, xlsx_bytes
+from tests.core.test_ingest import ANALYST, csv_bytes, prep, state, xlsx_bytes
 from tests.core.test_metrics import dossiers
 
 
@@ -140,3 +141,23 @@ def test_a_fraction_is_accepted_where_the_sheet_formats_it_as_percent(tmp_store)
                       percent_cells=["D2"])
     up = prep(tmp_store, data, "f.xlsx")
     assert up.valid and up.observations["value"].tolist() == [77.4]
+
+
+def test_an_uploads_notes_are_stored_with_its_version_and_shown_with_the_figure(tmp_store):
+    data = csv_bytes([["Đơn vị", "Chỉ số", "Kỳ", "Giá trị", "Ghi chú"],
+                      ["Sở Tư pháp", "dossier.resolved_late", "2024-Q3", "12", "Hệ thống một cửa ngừng 5 ngày"],
+                      ["Sở Tư pháp", "dossier.resolved_on_time", "2024-Q3", "88", ""]])
+    up = prep(tmp_store, data)
+    assert up.valid
+    result = ingest.commit(tmp_store, up, ANALYST)
+    stored = notes.read(tmp_store)
+    assert stored[["unit_id", "indicator_id", "period", "note", "data_version", "created_by"]].values.tolist() == [
+        ["so-tu-phap", "dossier.resolved_late", "2024-Q3", "Hệ thống một cửa ngừng 5 ngày", result.version, "a"]]
+    ds = m.Dataset.open(tmp_store)
+    for period in ("2024-Q3", "2024"):
+        ctx = figure_context(ds, "dossier.late_rate", period)
+        assert ctx.notes == ("Sở Tư pháp · Quý III/2024: Hệ thống một cửa ngừng 5 ngày",)
+        assert ctx.summary().endswith("· 1 ghi chú")
+        assert "Ghi chú: Sở Tư pháp · Quý III/2024: Hệ thống một cửa ngừng 5 ngày" in ctx.details()
+    assert figure_context(ds, "dossier.late_rate", "2024-Q2").notes == ()
+    assert figure_context(m.Dataset.open(tmp_store, result.version - 1), "dossier.late_rate", "2024-Q3").notes == ()
