@@ -5,7 +5,7 @@ import streamlit as st
 
 from components import charts, context, coverage, data, dossiers_view, filters, kpi_tiles, shell
 from reformkpi import formatting, metrics
-from reformkpi.context import figure_context
+from reformkpi.context import figure_context, period_sources
 from reformkpi.i18n import t
 
 ON_TIME_RATE, LATE_RATE, ONLINE_SHARE = "dossier.on_time_rate", "dossier.late_rate", "dossier.online_share"
@@ -35,8 +35,9 @@ if flow.empty:
 targets = {i: metrics.period_targets(catalog, i, flow["period"]) for i in (ON_TIME_RATE, LATE_RATE, ONLINE_SHARE)}
 for column, rate in zip(st.columns(2), (ON_TIME_RATE, LATE_RATE)):
     with column:
+        sources = data.query(period_sources, ref, rate, sel.level, span, lang)
         charts.show(charts.figure(dossiers_view.rate_trend, flow, catalog.indicator(rate), targets[rate], lang,
-                                  ref.version), key=f"dossier_{rate}")
+                                  ref.version, sources), key=f"dossier_{rate}")
         st.caption(t("kpi.formula", lang, formula=catalog.formula_text(rate, lang)))
         context.caption(ctx[rate], lang)
 

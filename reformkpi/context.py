@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from reformkpi import metrics, periods
 from reformkpi.formatting import period_label
@@ -117,3 +118,16 @@ def trend_title(cat, indicator_id: str, lang: str = "vi") -> str:
     added = ind["rollup"] == "derived" or ind["measure"] == "count"
     return t("scope.total" if added else "scope.mean", lang, indicator=ind["short_vi" if lang == "vi" else "short_en"],
              root=name)
+
+
+def period_sources(ds: metrics.Dataset, indicator_id: str, level: str | None, years: tuple[int, int],
+                   lang: str = "vi") -> pd.DataFrame:
+    """Where each quarter's figures come from (typed uploads or records, by their stored source):
+    period, source (labels, most rows first). A series whose source changes shows it here."""
+    df = ds.sql("""SELECT period, source, count(*) AS n FROM obs
+                   WHERE indicator_id IN (SELECT unnest(?)) AND unit_id IN (SELECT unnest(?))
+                     AND period_start >= make_date(?, 1, 1) AND period_start < make_date(?, 1, 1)
+                   GROUP BY ALL ORDER BY period, n DESC, source""",
+                [metrics.stored_ids(ds.catalog, indicator_id), metrics.level_units(ds, level), years[0], years[1] + 1])
+    labels = df.assign(source=[source_label(x, lang) for x in df["source"]]).drop_duplicates(["period", "source"])
+    return labels.groupby("period", as_index=False, sort=True)["source"].agg("; ".join)
