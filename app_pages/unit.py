@@ -6,7 +6,7 @@ history and its dossiers by quarter; a unit formed by a merger carries its prede
 
 import streamlit as st
 
-from components import charts, coverage, data, filters, shell, unit_profile
+from components import access, charts, coverage, data, filters, notes_form, shell, unit_profile
 from reformkpi import metrics
 from reformkpi.i18n import t
 
@@ -37,6 +37,8 @@ if history.empty:
 else:
     charts.show(charts.figure(unit_profile.history_grid, history, catalog, ranked, names[unit_id], color, events,
                               lang, ref.version), key="unit_history")
+notes_form.note_list(data.query(metrics.unit_notes, ref, unit_id), catalog, lang)
+notes_form.note_form(ref, catalog, unit_id, access.current_actor(), lang)
 
 st.subheader(t("unit.parts_section", lang, year=year))
 for total in (PAR_TOTAL, SIPAS_TOTAL):

@@ -706,3 +706,18 @@ def province_flow(ds: Dataset, level: str | None, years: tuple[int, int] | None 
 def period_targets(cat: Catalog, indicator_id: str, period_list) -> list[float | None]:
     """The province-wide target in force in each period (targets are set per year)."""
     return [province_target(cat, indicator_id, int(str(p)[:4]))[0] for p in period_list]
+
+
+def unit_periods(ds: Dataset, unit_id: str, indicator_id: str) -> list[str]:
+    """The periods (at the indicator's own frequency) for which a unit has the indicator, latest first."""
+    grain = "year" if ds.catalog.indicator(indicator_id)["frequency"] == "year" else "quarter"
+    s = series(ds, indicator_id, grain, [unit_id]).dropna(subset=["value"])
+    return sorted(s["period"].unique(), reverse=True)
+
+
+def unit_notes(ds: Dataset, unit_id: str) -> pd.DataFrame:
+    """Notes on a unit's figures (and its predecessors'), latest period first:
+    unit_id, indicator_id, period, note, created_by, data_version."""
+    return ds.sql("""SELECT unit_id, indicator_id, period, note, created_by, data_version FROM notes
+                     WHERE unit_id IN (SELECT unnest(?)) ORDER BY period DESC, created_at""",
+                  [ds.catalog.lineage(unit_id)])

@@ -52,3 +52,9 @@ def read(store: Store, data_version: int | None = None) -> pd.DataFrame:
         return SCHEMA.empty_table().to_pandas()
     df = DeltaTable(path).to_pyarrow_table().to_pandas()
     return df if data_version is None else df[df["data_version"] <= data_version].reset_index(drop=True)
+
+
+def version(store: Store) -> int | None:
+    """The notes table's version (None before the first note): a new note changes it."""
+    path = store.path(TABLE)
+    return DeltaTable(path).version() if DeltaTable.is_deltatable(path) else None

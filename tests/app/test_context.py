@@ -2,10 +2,12 @@
 changes that are not comparable; which source each quarter of a dossier trend comes from."""
 
 import json
+import shutil
 
 from streamlit.testing.v1 import AppTest
 
-from reformkpi import formatting, metrics
+from reformkpi import formatting, metrics, notes
+from reformkpi.auth import Actor
 from reformkpi.context import figure_context
 from reformkpi.ingest import papi
 from reformkpi.auth import operator
@@ -69,3 +71,36 @@ def test_papi_trend_is_the_mean_of_provinces_and_2018_is_a_method_change(tmp_pat
                                     "có số liệu · phiên bản dữ liệu 1") in contexts(at)
     k = metrics.kpi(metrics.Dataset.open(store), "papi.total", "2018")
     assert k.change is None and (k.n_units, k.n_expected) == (61, 63)
+
+
+def test_an_analyst_adds_a_note_to_a_units_figure_and_it_shows_with_the_figures(tmp_path, monkeypatch, demo_store):
+    store = Store(str(tmp_path / "store"))
+    shutil.copytree(demo_store.uri, store.uri)  # a note is a write: not into the shared demo store
+    monkeypatch.setenv("REFORMKPI_STORE", store.uri)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state["access:actor"] = Actor("lan.pham", "analyst")
+    at.query_params.update({"unit": "so-tu-phap", "year": "2024"})
+    at.run()
+    at.switch_page("app_pages/unit.py")
+    at.run()
+    assert not at.exception
+    at.selectbox(key="note:indicator").select("sipas.overall").run()
+    at.selectbox(key="note:period").select("2024").run()
+    at.text_area(key="note:text").input("Khảo sát *lại* vì mẫu năm 2024 quá nhỏ").run()
+    at.button(key="note:save").click().run()
+    assert not at.exception and at.success
+    stored = notes.read(store)
+    assert stored[["unit_id", "indicator_id", "period", "note", "data_version", "created_by"]].values.tolist() == [
+        ["so-tu-phap", "sipas.overall", "2024", "Khảo sát *lại* vì mẫu năm 2024 quá nhỏ", store.version(), "lan.pham"]]
+    at.run()
+    line = f"Ghi chú · Mức độ hài lòng · 2024: Khảo sát *lại* vì mẫu năm 2024 quá nhỏ (lan.pham, phiên bản dữ liệu {store.version()})"
+    assert formatting.markdown_text(line) in [c.value for c in at.caption]
+    ctx = figure_context(metrics.Dataset.open(store), "sipas.overall", "2024", "department")
+    assert ctx.notes == ("Sở Tư pháp · 2024: Khảo sát *lại* vì mẫu năm 2024 quá nhỏ",)
+
+
+def test_a_viewer_sees_no_note_form(app):
+    at = app(unit="so-tu-phap", year="2024")
+    at.switch_page("app_pages/unit.py")
+    at.run()
+    assert not at.exception and not [w for w in at.text_area if w.key == "note:text"]
