@@ -127,11 +127,12 @@ def province_trend(trend: pd.DataFrame, ind: pd.Series, lang: str, version: int,
     if trend["target"].notna().any():
         fig.add_trace(go.Scatter(x=trend["period"], y=trend["target"], mode="lines", name=t("chart.target", lang),
                                  line={"color": INK, "dash": "dash", "shape": "hvh"}, hoverinfo="skip"))
-    for p in trend.loc[trend["method_break"], "period"]:
-        # On a category axis Plotly cannot place a vline's own annotation: the label is added apart.
-        fig.add_vline(x=p, line={"color": NEUTRAL, "dash": "dot", "width": 2})
-        fig.add_annotation(x=p, y=1, yref="paper", text=t("chart.method_break", lang), showarrow=False,
-                           xanchor="right", yanchor="bottom", font={"color": INK})
+    for i in [i for i, brk in enumerate(trend["method_break"]) if brk]:
+        # Between the last year of the old method and the first of the new, by position: a category
+        # axis reads a year-like text ("2022") as a position, not as the category.
+        fig.add_vline(x=i - 0.5, line={"color": NEUTRAL, "dash": "dot", "width": 2})
+        fig.add_annotation(x=i - 0.5, y=1, yref="paper", text=t("chart.method_break", lang), showarrow=False,
+                           xanchor="left", yanchor="bottom", font={"color": INK})
     fig.update_xaxes(title=t("axis.year", lang), type="category")
     fig.update_yaxes(title=_axis_title(ind, lang))
     return _layout(fig, title, lang, height=420)
