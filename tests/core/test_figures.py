@@ -106,7 +106,7 @@ def test_the_papi_2018_method_break_is_not_a_change():
     trend = m.province_trend(ds, "papi.total").set_index("period")
     assert trend["method_break"].to_dict() == {"2017": False, "2018": True, "2019": False}
     # The trend is the mean of provinces under Viet Nam, not a province's figure.
-    assert trend_title(ds.catalog, "papi.total") == "Tổng PAPI: trung bình các đơn vị của Việt Nam qua các năm"
+    assert trend_title(ds.catalog, "papi.total") == "Tổng PAPI: trung bình các đơn vị (Việt Nam)"
     ctx = figure_context(ds, "papi.total", "2018")
     assert "8 chỉ số nội dung" in ctx.details() and ctx.sources == ("test",)
 
