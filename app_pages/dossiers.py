@@ -10,13 +10,14 @@ from reformkpi.i18n import t
 
 ON_TIME_RATE, LATE_RATE, ONLINE_SHARE = "dossier.on_time_rate", "dossier.late_rate", "dossier.online_share"
 NOT_DUE, OVERDUE = "dossier.pending_not_due", "dossier.pending_overdue"
+BACKLOG_RATE = "dossier.backlog_overdue_rate"
 YEARS_SHOWN = 3  # quarters of the chosen year and the two before it
 
 lang = shell.language()
 ref = shell.require_data(lang)
 catalog = data.dataset(ref).catalog
 shell.header(t("dossiers.title", lang), ref, lang)
-coverage.require(catalog, (ON_TIME_RATE, LATE_RATE, ONLINE_SHARE, NOT_DUE, OVERDUE), lang)
+coverage.require(catalog, (ON_TIME_RATE, LATE_RATE, ONLINE_SHARE, NOT_DUE, OVERDUE, BACKLOG_RATE), lang)
 
 years, default_year = data.query(metrics.year_choices, ref)
 sel = filters.common(years, default_year, lang)
@@ -55,6 +56,7 @@ with left:
 with right:
     charts.show(charts.figure(dossiers_view.backlog, flow, catalog, NOT_DUE, OVERDUE, lang, ref.version),
                 key="dossier_backlog")
+    context.caption(data.query(figure_context, ref, BACKLOG_RATE, sel.period, sel.level, lang), lang)
 charts.show(charts.figure(dossiers_view.online, flow, catalog.indicator(ONLINE_SHARE), targets[ONLINE_SHARE], lang,
                           ref.version), key="dossier_online")
 st.caption(t("kpi.formula", lang, formula=catalog.formula_text(ONLINE_SHARE, lang)))
