@@ -151,10 +151,6 @@ class Catalog:
             text += f" × {row['scale']:g}"
         return f"{row[col]} = {text}"
 
-    def decimals(self, indicator_id: str) -> int:
-        """Decimals the indicator is published with: grades, targets and ranks compare the value so rounded."""
-        return int(self.indicator(indicator_id)["decimals"])
-
     def breaks(self, indicator_id: str) -> list[str]:
         """Periods from which the indicator is measured by a new method (not comparable with before)."""
         return [p.strip() for p in self.indicator(indicator_id)["breaks"].split(";") if p.strip()]

@@ -52,10 +52,6 @@ class FigureContext:
         parts += [t("context.note", lang, note=n) for n in self.notes]
         return ". ".join(parts)
 
-    def text(self, lang: str = "vi") -> str:
-        """Everything on one line: source · coverage · version · method (· break)."""
-        return f"{self.summary(lang)} · {self.details(lang)}"
-
 
 def source_label(source: str | None, lang: str = "vi") -> str:
     """A stored source as a reader reads it: counts synced from the records name the records' version."""

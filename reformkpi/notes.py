@@ -22,7 +22,6 @@ SCHEMA = pa.schema([
     ("data_version", pa.int64()), ("upload_id", pa.string()), ("created_by", pa.string()),
     ("created_at", pa.timestamp("us", tz="UTC")),
 ])
-COLUMNS = SCHEMA.names
 MAX_NOTE = 2000
 
 

@@ -64,7 +64,7 @@ def test_precision_at_a_band_edge_agrees_with_what_is_shown():
     ds = dataset([("a", "par", "2023", 64.03, 80.04), ("b", "par", "2023", 80, 100), ("c", "par", "2023", 79.9, 100)])
     t = m.league_table(ds, "par", "2023", "department").set_index("unit_id")
     assert t.loc["a", "value"] == 80.0
-    assert formatting.value(t.loc["a", "value"], "points", "vi", ds.catalog.decimals("par")) == "80,00%"
+    assert formatting.value(t.loc["a", "value"], "points", "vi", int(ds.catalog.indicator("par")["decimals"])) == "80,00%"
     assert t.loc["a", "grade_label"] == "Tốt" and t.loc["a", "meets_target"] and t.loc["a", "gap"] == 0
     assert t["rank"].to_dict() == {"a": 1, "b": 1, "c": 3}
     assert t.loc["c", "grade_label"] == "Khá" and formatting.value(79.9, "points", "vi", 2) == "79,90%"
