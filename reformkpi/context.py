@@ -80,11 +80,14 @@ def method_text(cat, indicator_id: str, lang: str = "vi") -> str:
 
 
 def figure_context(ds: metrics.Dataset, indicator_id: str, period: str, level: str | None = None,
-                   lang: str = "vi") -> FigureContext:
-    """The context of an indicator's figures for a period (a year reads every quarter in it)."""
+                   lang: str = "vi", unit_id: str | None = None) -> FigureContext:
+    """The context of an indicator's figures for a period (a year reads every quarter in it), over
+    the units of a level, or of one unit and the units merged into it (unit_id)."""
     cat = ds.catalog
     grain, p = metrics.grain_of(ds, indicator_id, period)
-    s = metrics.series(ds, indicator_id, grain, metrics.level_units(ds, level), (int(p[:4]), int(p[:4])))
+    units = metrics.level_units(ds, level) if unit_id is None else cat.lineage(unit_id)
+    expected = [u for u in metrics.expected_units(cat, p, level if unit_id is None else None) if u in set(units)]
+    s = metrics.series(ds, indicator_id, grain, units, (int(p[:4]), int(p[:4])))
     reported = sorted(set(s.loc[(s["period"] == p) & s["value"].notna(), "unit_id"]))
     start, end = periods.start(p), periods.end(p)
     sources = ds.sql("""SELECT source, count(*) AS n FROM obs
@@ -96,10 +99,10 @@ def figure_context(ds: metrics.Dataset, indicator_id: str, period: str, level: s
     notes = ds.sql("""SELECT unit_id, period, note FROM notes
                       WHERE indicator_id IN (SELECT unnest(?)) AND unit_id IN (SELECT unnest(?)) AND period LIKE ? || '%'
                       ORDER BY period, unit_id, created_at""",
-                   [[indicator_id, *metrics.stored_ids(cat, indicator_id)], metrics.level_units(ds, level), p[:4]])
+                   [[indicator_id, *metrics.stored_ids(cat, indicator_id)], units, p[:4]])
     notes = notes[np.array([periods.start(x) >= start and periods.end(x) <= end for x in notes["period"]], dtype=bool)]
     return FigureContext(indicator_id, p, tuple(sources["source"].fillna("")), method_text(cat, indicator_id, lang),
-                         len(reported), len(metrics.expected_units(cat, p, level)), ds.version,
+                         len(reported), len(expected), ds.version,
                          cat.break_note(indicator_id, lang) if cat.breaks(indicator_id) else "",
                          tuple(f"{names.get(u, u)} · {period_label(x, lang)}: {n}"
                                for u, x, n in zip(notes["unit_id"], notes["period"], notes["note"])))

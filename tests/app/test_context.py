@@ -104,3 +104,4 @@ def test_a_viewer_sees_no_note_form(app):
     at.switch_page("app_pages/unit.py")
     at.run()
     assert not at.exception and not [w for w in at.text_area if w.key == "note:text"]
+    assert len(contexts(at)) == 4  # PAR INDEX and SIPAS parts, rank history, dossiers

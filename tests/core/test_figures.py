@@ -161,3 +161,12 @@ def test_an_uploads_notes_are_stored_with_its_version_and_shown_with_the_figure(
         assert "Ghi chú: Sở Tư pháp · Quý III/2024: Hệ thống một cửa ngừng 5 ngày" in ctx.details()
     assert figure_context(ds, "dossier.late_rate", "2024-Q2").notes == ()
     assert figure_context(m.Dataset.open(tmp_store, result.version - 1), "dossier.late_rate", "2024-Q3").notes == ()
+
+
+def test_the_context_of_one_unit_follows_its_lineage():
+    # z was formed from x and y on 1/3/2025: its 2024 figures are theirs.
+    ds = dataset([("x", "sat", "2024", 70), ("y", "sat", "2024", 80), ("z", "sat", "2025", 90), ("a", "sat", "2024", 60)])
+    ctx = figure_context(ds, "sat", "2024", unit_id="z")
+    assert (ctx.n_units, ctx.n_expected) == (2, 2)
+    ctx = figure_context(ds, "sat", "2025", unit_id="z")
+    assert (ctx.n_units, ctx.n_expected) == (1, 1)
