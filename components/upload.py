@@ -15,7 +15,7 @@ from components import data
 from reformkpi import config, formatting, ingest
 from reformkpi.auth import Actor
 from reformkpi.catalog import Catalog
-from reformkpi.ingest import profiles, templates
+from reformkpi.ingest import isolated, profiles, templates
 from reformkpi.i18n import t
 from reformkpi.store import Store
 
@@ -54,8 +54,9 @@ def profile_picker(uri: str, lang: str) -> profiles.Profile:
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def prepare(uri: str, version: int, content: bytes, file_name: str, profile_json: str, replace: bool) -> ingest.Upload:
-    """Checked and diffed once per file, profile and data version (reruns reuse it)."""
-    return ingest.prepare(Store(uri), content, file_name, profiles.Profile.from_json(profile_json), replace)
+    """Checked and diffed once per file, profile and data version (reruns reuse it), in a child
+    process under a memory and time cap, so that no file can slow the other sessions."""
+    return isolated.prepare(uri, content, file_name, profiles.Profile.from_json(profile_json), replace)
 
 
 def confirm_mapping(up: ingest.Upload, cat: Catalog, profile: profiles.Profile, uri: str, lang: str) -> profiles.Profile:

@@ -1,6 +1,7 @@
 """Where things live, and the upload limits. Every setting can be overridden from the environment."""
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -9,6 +10,34 @@ CATALOG_DIR = DATA_DIR / "catalog"
 PAPI_DIR = DATA_DIR / "papi"
 UPLOAD_MAX_MB = int(os.environ.get("REFORMKPI_UPLOAD_MAX_MB", "50"))
 DATASETS = ("demo", "papi")
+MB = 1024 * 1024
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What an uploaded file may hold. Sizes the file declares (zip directory, Parquet footer) are
+    checked before anything is decompressed; the rest is counted while reading, which stops at the
+    first limit passed. The worker limits cap the process that parses a page's upload."""
+
+    max_bytes: int = UPLOAD_MAX_MB * MB
+    max_rows: int = 2_000_000
+    max_columns: int = 200
+    max_cells: int = 16_000_000  # rows × columns held in memory at once
+    max_sheets: int = 30
+    # An XLSX's parts together, and any one part (a sheet, the shared strings), as its zip directory
+    # declares them: 64 MB of sheet XML is some 400,000 rows of the long form, a minute of parsing.
+    max_unzipped_bytes: int = 128 * MB
+    max_part_bytes: int = 64 * MB
+    max_zip_ratio: float = 150.0
+    max_decoded_bytes: int = 512 * MB  # a Parquet file's columns once decompressed and decoded
+    max_field_chars: int = 32_767  # one cell: Excel's own limit
+    max_name_chars: int = 120  # file, profile and snapshot names
+    worker_memory_mb: int = _env_int("REFORMKPI_UPLOAD_WORKER_MB", 2048)
+    worker_seconds: int = _env_int("REFORMKPI_UPLOAD_WORKER_SECONDS", 120)
 
 
 def store_uri(dataset: str = "demo") -> str:
