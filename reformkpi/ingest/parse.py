@@ -156,22 +156,20 @@ def sniff_delimiter(lines: list[str]) -> str:
     return best
 
 
-def _head(text: str, limits: Limits) -> tuple[list[list[str]], str]:
-    """The first lines as cells, and the delimiter; a line or cell over the limits is the file's problem."""
+def _head(text: str, limits: Limits) -> tuple[list[list[str]], str, list[int]]:
+    """The first lines as cells, the delimiter, and the lines too long to split here."""
     head = [ln.rstrip("\r") for ln in text.split("\n", HEADER_SEARCH_ROWS + 2)[:HEADER_SEARCH_ROWS + 1]]
-    for i, line in enumerate(head):
-        if len(line) > csv.field_size_limit():  # the csv module would fail on it with its own words
-            raise _too_long(i + 1, "", limits)
+    # A line the csv module would refuse with its own words is blank for finding the header; below
+    # the header, the full read names its cell, and above it, it stops the read here.
+    overlong = [i for i, line in enumerate(head) if len(line) > csv.field_size_limit()]
+    for i in overlong:
+        head[i] = ""
     try:
         delimiter = sniff_delimiter(head)
         grid = list(csv.reader(head, delimiter=delimiter))
     except csv.Error as e:
         raise IngestError([Problem("unreadable", value=str(e)[:200])]) from e
-    for i, row in enumerate(grid):
-        for j, cell in enumerate(row):
-            if len(cell) > limits.max_field_chars:
-                raise _too_long(i + 1, f"#{j + 1}", limits)
-    return grid, delimiter
+    return grid, delimiter, overlong
 
 
 def _check_text_batch(batch: pa.RecordBatch, first_row: int, limits: Limits) -> None:
@@ -191,8 +189,14 @@ def _check_text_batch(batch: pa.RecordBatch, first_row: int, limits: Limits) -> 
 def _csv(data: bytes, file_name: str, score: Scorer, limits: Limits) -> RawTable:
     text, encoding = decode(data)
     text = nfc(text)  # Windows-1258 and some exports write diacritics as combining marks
-    grid, delimiter = _head(text, limits)
+    grid, delimiter, overlong = _head(text, limits)
     start, n, labels = find_header(grid, score)
+    if overlong and overlong[0] < start + n:
+        raise _too_long(overlong[0] + 1, "", limits)
+    for i, row in enumerate(grid[:start + n]):
+        for j, cell in enumerate(row):
+            if len(cell) > limits.max_field_chars:
+                raise _too_long(i + 1, f"#{j + 1}", limits)
     labels = _unique(labels)
     if len(labels) > limits.max_columns:
         raise IngestError([Problem("too_many_columns", fields={"n": len(labels), "limit": limits.max_columns})])
