@@ -50,13 +50,19 @@ def sign_in_box(lang: str) -> auth.Actor | None:
                 password = st.text_input(t("access.password", lang), type="password", key="access-password")
                 if st.form_submit_button(t("access.sign_in", lang)):
                     try:
-                        st.session_state[_ACTOR] = auth.Accounts().sign_in(name.strip(), password)
+                        st.session_state[_ACTOR] = auth.Accounts().sign_in(name.strip(), password, client=_client())
                         st.rerun()
                     except auth.AuthError as e:
                         # One message for unknown names and wrong passwords: no account probing.
-                        st.error(t("access.locked", lang, until=formatting.timestamp(e.until, lang))
-                                 if e.code == "locked" else t("access.refused", lang))
+                        st.error(t("access.throttled", lang, until=formatting.timestamp(e.until, lang))
+                                 if e.code == "throttled" else t(f"access.{e.code}", lang))
     return actor
+
+
+def _client() -> str:
+    """The browser's address for sign-in throttling (behind the proxy, the one it appended)."""
+    ip = st.context.ip_address
+    return auth.client_key(ip if isinstance(ip, str) else None, st.context.headers.get("X-Forwarded-For"))
 
 
 def guard(actor: auth.Actor | None, permission: str, lang: str) -> auth.Actor:

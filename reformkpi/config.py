@@ -47,6 +47,14 @@ def store_uri(dataset: str = "demo") -> str:
     return os.environ.get("REFORMKPI_STORE", str(DATA_DIR / "store"))
 
 
+def state_dir() -> Path:
+    """Where the server keeps its own state (local accounts): REFORMKPI_STATE, else the service
+    account's XDG state folder, outside the checkout so that it is never committed or served."""
+    if env := os.environ.get("REFORMKPI_STATE"):
+        return Path(env)
+    return Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "reformkpi"
+
+
 def profiles_dir(uri: str) -> Path:
     """Saved import profiles (column mappings) live beside the store's tables."""
     return Path(uri) / "_profiles"
