@@ -5,7 +5,7 @@ import streamlit as st
 
 from components import charts, coverage, data, dossiers_view, filters, kpi_tiles, shell
 from reformkpi import formatting, metrics
-from reformkpi.i18n import t
+from reformkpi.i18n import t, tm
 
 ON_TIME_RATE, LATE_RATE, ONLINE_SHARE = "dossier.on_time_rate", "dossier.late_rate", "dossier.online_share"
 NOT_DUE, OVERDUE = "dossier.pending_not_due", "dossier.pending_overdue"
@@ -35,7 +35,7 @@ for column, rate in zip(st.columns(2), (ON_TIME_RATE, LATE_RATE)):
     with column:
         charts.show(charts.figure(dossiers_view.rate_trend, flow, catalog.indicator(rate), targets[rate], lang,
                                   ref.version), key=f"dossier_{rate}")
-        st.caption(t("kpi.formula", lang, formula=catalog.formula_text(rate, lang)))
+        st.caption(tm("kpi.formula", lang, formula=catalog.formula_text(rate, lang)))
 
 matrix = data.query(metrics.rate_matrix, ref, LATE_RATE, sel.level, span, lang)
 late_target = metrics.province_target(catalog, LATE_RATE, sel.year)[0]
@@ -51,5 +51,5 @@ with right:
                 key="dossier_backlog")
 charts.show(charts.figure(dossiers_view.online, flow, catalog.indicator(ONLINE_SHARE), targets[ONLINE_SHARE], lang,
                           ref.version), key="dossier_online")
-st.caption(t("kpi.formula", lang, formula=catalog.formula_text(ONLINE_SHARE, lang)))
+st.caption(tm("kpi.formula", lang, formula=catalog.formula_text(ONLINE_SHARE, lang)))
 st.page_link("app_pages/records.py", label=t("records.link", lang), icon=":material/manage_search:")

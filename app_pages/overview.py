@@ -4,7 +4,7 @@ import streamlit as st
 
 from components import charts, data, filters, kpi_tiles, shell, tables
 from reformkpi import formatting, metrics
-from reformkpi.i18n import t
+from reformkpi.i18n import t, tm
 
 lang = shell.language()
 ref = shell.require_data(lang)
@@ -27,7 +27,7 @@ ind = catalog.indicator(indicator_id)
 k = data.query(metrics.kpi, ref, indicator_id, sel.period, sel.level, lang)
 table = data.query(metrics.league_table, ref, indicator_id, sel.period, sel.level, lang)
 if table.empty:
-    st.warning(t("empty.no_data", lang, indicator=ind["short_vi" if lang == "vi" else "short_en"],
+    st.warning(tm("empty.no_data", lang, indicator=ind["short_vi" if lang == "vi" else "short_en"],
                  period=formatting.period_label(sel.period, lang)))
 else:
     left, right = st.columns([3, 2])
@@ -39,7 +39,7 @@ else:
         trend = data.query(metrics.province_trend, ref, indicator_id, sel.level)
         charts.show(charts.figure(charts.province_trend, trend, ind, lang, ref.version), key="overview_trend")
         if k.formula:
-            st.caption(t("kpi.formula", lang, formula=k.formula))
-    st.markdown("**" + t("table.title", lang, indicator=ind["short_vi" if lang == "vi" else "short_en"],
+            st.caption(tm("kpi.formula", lang, formula=k.formula))
+    st.markdown("**" + tm("table.title", lang, indicator=ind["short_vi" if lang == "vi" else "short_en"],
                          period=formatting.period_label(k.period, lang)) + "**")
     tables.league(table, ind, lang)

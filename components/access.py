@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from reformkpi import auth, formatting
-from reformkpi.i18n import t
+from reformkpi.i18n import t, tm
 
 _ACTOR = "access:actor"
 
@@ -35,7 +35,7 @@ def sign_in_box(lang: str) -> auth.Actor | None:
     actor = current_actor()
     with st.sidebar:
         if actor is not None and actor.via != "anonymous":
-            st.caption(t("access.signed_in", lang, name=actor.name, role=t(f"role.{actor.role}", lang)))
+            st.caption(tm("access.signed_in", lang, name=actor.name, role=t(f"role.{actor.role}", lang)))
             if st.button(t("access.sign_out", lang), key="access-sign-out"):
                 if actor.via == "oidc":
                     st.logout()

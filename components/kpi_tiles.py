@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from reformkpi import formatting, periods
-from reformkpi.i18n import t
+from reformkpi.i18n import t, tm
 from reformkpi.metrics import Kpi
 
 
@@ -24,8 +24,9 @@ def tile(k: Kpi, ind: pd.Series, lang: str) -> None:
         good = (k.change > 0) == (ind["direction"] == "higher_better")
         color = "gray" if round(k.change, 1) == 0 else ("green" if good else "red")
         arrow = "off" if round(k.change, 1) == 0 else ("up" if k.change > 0 else "down")
-    st.metric(name, value, delta, delta_color=color, delta_arrow=arrow, border=True,
-              help=t("kpi.formula", lang, formula=k.formula) if k.formula else ind["name_vi" if lang == "vi" else "name_en"],
+    st.metric(formatting.md(name), value, delta, delta_color=color, delta_arrow=arrow, border=True,
+              help=tm("kpi.formula", lang, formula=k.formula) if k.formula
+              else formatting.md(ind["name_vi" if lang == "vi" else "name_en"]),
               delta_description=t("kpi.vs_previous", lang, period=formatting.period_label(periods.previous(k.period), lang))
               if delta else None)
     if k.value is None:

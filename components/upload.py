@@ -16,7 +16,7 @@ from reformkpi import config, formatting, ingest
 from reformkpi.auth import Actor
 from reformkpi.catalog import Catalog
 from reformkpi.ingest import isolated, profiles, templates
-from reformkpi.i18n import t
+from reformkpi.i18n import t, tm
 from reformkpi.store import Store
 
 DONE_KEY = "upload:done"
@@ -82,13 +82,13 @@ def _mapping_editor(up: ingest.Upload, cat: Catalog, uri: str, lang: str) -> dic
                 mapping = dict(zip(edited[head], edited[tgt]))
                 profiles.save(config.profiles_dir(uri),
                               profiles.profile_from_mapping(name, mapping, up.profile.decimal, up.profile.period))
-                st.success(t("upload.profile_saved", lang, name=name))
+                st.success(tm("upload.profile_saved", lang, name=name))
     return {h: (None if v == profiles.IGNORE else v) for h, v in zip(edited[head], edited[tgt])}
 
 
 def problems(up: ingest.Upload, lang: str) -> None:
     if up.errors:
-        st.error(t("upload.errors", lang, file=up.file_name, n=len(up.errors) + up.hidden_errors),
+        st.error(tm("upload.errors", lang, file=up.file_name, n=len(up.errors) + up.hidden_errors),
                  icon=":material/error:")
         _problem_table(up.errors, lang)
         if up.hidden_errors:
@@ -116,7 +116,7 @@ def key_labels(df: pd.DataFrame, cat: Catalog, lang: str) -> pd.DataFrame:
 def diff_view(up: ingest.Upload, cat: Catalog, hist: pd.DataFrame, lang: str) -> None:
     """New, changed (old → new, with the version it came from), unchanged, and rows to delete."""
     d = up.diff
-    st.success(t("upload.valid", lang, file=up.file_name, rows=len(up.observations)), icon=":material/check_circle:")
+    st.success(tm("upload.valid", lang, file=up.file_name, rows=len(up.observations)), icon=":material/check_circle:")
     st.subheader(t("upload.diff", lang, version=d.base_version))
     cols = st.columns(4)
     for col, key, n in zip(cols, ("new", "changed", "unchanged", "deleted"),

@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 import html
 import math
+import re
+import string
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
@@ -73,3 +75,14 @@ def timestamp(t: dt.datetime, lang: str = "vi") -> str:
 def label(text) -> str:
     """Text from data or users made inert for Plotly, which reads a subset of HTML in labels."""
     return html.escape(str(text), quote=False)
+
+
+# Every ASCII punctuation mark Markdown, GFM or Streamlit's directives give a meaning to.
+_MARKDOWN_SPECIAL = re.compile("([" + re.escape(string.punctuation.translate(str.maketrans("", "", "'\",;?%/@"))) + "])")
+
+
+def md(text) -> str:
+    """Text from data or users made inert for Streamlit elements that render Markdown (captions,
+    alerts, headers, labels): each mark that means something there is backslash-escaped, so links, images,
+    emphasis, `:red[…]` directives, `$` maths, headings and bare URLs are shown as typed."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
