@@ -77,6 +77,8 @@ def label(text) -> str:
     return html.escape(str(text), quote=False)
 
 
+ZWSP = "\u200b"
+_AUTOLINK = re.compile(r"\\:/|www\\|@", re.IGNORECASE)
 # Every ASCII punctuation mark Markdown, GFM or Streamlit's directives give a meaning to.
 _MARKDOWN_SPECIAL = re.compile("([" + re.escape(string.punctuation.translate(str.maketrans("", "", "'\",;?%/@"))) + "])")
 
@@ -84,5 +86,9 @@ _MARKDOWN_SPECIAL = re.compile("([" + re.escape(string.punctuation.translate(str
 def md(text) -> str:
     """Text from data or users made inert for Streamlit elements that render Markdown (captions,
     alerts, headers, labels): each mark that means something there is backslash-escaped, so links, images,
-    emphasis, `:red[…]` directives, `$` maths, headings and bare URLs are shown as typed."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+    emphasis, `:red[…]` directives, `$` maths and headings are shown as typed, and bare URLs and
+    addresses are not made links."""
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+    # GFM links bare URLs and e-mail addresses after parsing, escapes or not: a zero-width space
+    # (invisible) breaks the patterns it looks for.
+    return _AUTOLINK.sub(lambda m: m[0][:-1] + ZWSP + m[0][-1], escaped)

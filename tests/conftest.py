@@ -101,7 +101,7 @@ def demo(demo_store) -> Dataset:
 
 def shown(markdown: str) -> str:
     """What a reader sees of a Markdown element's source whose data was escaped (formatting.md)."""
-    return re.sub(r"\\(.)", r"\1", markdown)
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u200b", "")
 
 
 def plotly_array(v) -> list:
