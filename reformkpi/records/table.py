@@ -32,7 +32,7 @@ from deltalake import CommitProperties, DeltaTable, WriterProperties
 from deltalake.exceptions import CommitFailedError
 from deltalake.transaction import AddAction
 
-from reformkpi.store import MAX_RETRIES, TABLE_CONFIG, CommitInfo, Store, StoreError
+from reformkpi.store import MAX_RETRIES, TABLE_CONFIG, CommitInfo, Store, StoreError, backoff
 
 RECORDS = "records"
 LOCAL_TZ = "Asia/Ho_Chi_Minh"
@@ -272,6 +272,7 @@ def ingest(store: Store, source: str | Path, info: CommitInfo, unit_ids: set[str
             result = _commit(store, workdir, n, info, attempt, memory_limit)
             if result is not None:
                 return result
+            backoff(attempt)
         raise StoreError(f"gave up after {MAX_RETRIES} conflicting commits")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
