@@ -59,16 +59,17 @@ def prepare(uri: str, version: int, content: bytes, file_name: str, profile_json
     return isolated.prepare(uri, content, file_name, profiles.Profile.from_json(profile_json), replace)
 
 
-def confirm_mapping(up: ingest.Upload, cat: Catalog, profile: profiles.Profile, uri: str, lang: str) -> profiles.Profile:
+def confirm_mapping(up: ingest.Upload, cat: Catalog, profile: profiles.Profile, uri: str, actor: Actor,
+                    lang: str) -> profiles.Profile:
     """The profile with the analyst's edits to the detected column mapping (unchanged if none)."""
-    confirmed = _mapping_editor(up, cat, uri, lang)
+    confirmed = _mapping_editor(up, cat, uri, actor, lang)
     if confirmed == up.mapping:
         return profile
     edits = profiles.profile_from_mapping("", confirmed).columns
     return dataclasses.replace(profile, columns={**profile.columns, **edits})
 
 
-def _mapping_editor(up: ingest.Upload, cat: Catalog, uri: str, lang: str) -> dict[str, str | None]:
+def _mapping_editor(up: ingest.Upload, cat: Catalog, uri: str, actor: Actor, lang: str) -> dict[str, str | None]:
     targets = list(profiles.FIELDS) + [f"ind:{i}" for i in cat.indicators["indicator_id"]] + \
         [f"max:{i}" for i in cat.indicators.loc[cat.indicators["measure"] == "points", "indicator_id"]] + [profiles.IGNORE]
     head, tgt = t("upload.mapping_header", lang), t("upload.mapping_target", lang)
@@ -80,9 +81,14 @@ def _mapping_editor(up: ingest.Upload, cat: Catalog, uri: str, lang: str) -> dic
             name = st.text_input(t("upload.profile_name", lang))
             if st.form_submit_button(t("upload.save_profile", lang)) and name.strip():
                 mapping = dict(zip(edited[head], edited[tgt]))
-                profiles.save(config.profiles_dir(uri),
-                              profiles.profile_from_mapping(name, mapping, up.profile.decimal, up.profile.period))
-                st.success(tm("upload.profile_saved", lang, name=name))
+                try:
+                    profiles.save(config.profiles_dir(uri),
+                                  profiles.profile_from_mapping(name, mapping, up.profile.decimal, up.profile.period),
+                                  actor)
+                except profiles.ProfileError as e:
+                    st.error(tm(f"ingest.profile.{e.code}", lang, **e.fields))
+                else:
+                    st.success(tm("upload.profile_saved", lang, name=name))
     return {h: (None if v == profiles.IGNORE else v) for h, v in zip(edited[head], edited[tgt])}
 
 
