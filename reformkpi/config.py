@@ -29,9 +29,10 @@ class Limits:
     max_cells: int = 16_000_000  # rows × columns held in memory at once
     max_sheets: int = 30
     # An XLSX's parts together, and any one part (a sheet, the shared strings), as its zip directory
-    # declares them: 64 MB of sheet XML is some 400,000 rows of the long form, a minute of parsing.
-    max_unzipped_bytes: int = 128 * MB
-    max_part_bytes: int = 64 * MB
+    # declares them: 32 MB of sheet XML is some 200,000 rows of the long form, half a minute of
+    # parsing (larger tables come as CSV or Parquet).
+    max_unzipped_bytes: int = 64 * MB
+    max_part_bytes: int = 32 * MB
     max_zip_ratio: float = 150.0
     max_decoded_bytes: int = 512 * MB  # a Parquet file's columns once decompressed and decoded
     max_field_chars: int = 32_767  # one cell: Excel's own limit
