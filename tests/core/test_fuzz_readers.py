@@ -23,7 +23,7 @@ from reformkpi.ingest import parse, profiles, templates
 from reformkpi.ingest.problems import IngestError
 
 BUDGET_MB = 512
-LIMITS = Limits(max_bytes=256 * 1024)
+LIMITS = Limits(max_bytes=MB)
 SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".parquet")
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
 
@@ -88,7 +88,8 @@ def mutated(draw, suffix: str):
 
 
 CELL = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=30) | st.sampled_from(
-    ["Sở Y tế", "sipas.overall", "2019", "Quý III/2019", "77,4%", "1.234,5", "", "\r", "\n", "\r\n", '"', "x" * 2000])
+    ["Sở Y tế", "sipas.overall", "2019", "Quý III/2019", "77,4%", "1.234,5", "", "\r", "\n", "\r\n", '"', "x" * 2000,
+     "y" * 40_000, "z" * 140_000])
 
 
 @st.composite
