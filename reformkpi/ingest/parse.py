@@ -156,7 +156,7 @@ def sniff_delimiter(lines: list[str]) -> str:
     return best
 
 
-def _head(text: str, limits: Limits) -> tuple[list[list[str]], str, list[int]]:
+def _head(text: str) -> tuple[list[list[str]], str, list[int]]:
     """The first lines as cells, the delimiter, and the lines too long to split here."""
     head = [ln.rstrip("\r") for ln in text.split("\n", HEADER_SEARCH_ROWS + 2)[:HEADER_SEARCH_ROWS + 1]]
     # A line the csv module would refuse with its own words is blank for finding the header; below
@@ -189,7 +189,7 @@ def _check_text_batch(batch: pa.RecordBatch, first_row: int, limits: Limits) -> 
 def _csv(data: bytes, file_name: str, score: Scorer, limits: Limits) -> RawTable:
     text, encoding = decode(data)
     text = nfc(text)  # Windows-1258 and some exports write diacritics as combining marks
-    grid, delimiter, overlong = _head(text, limits)
+    grid, delimiter, overlong = _head(text)
     start, n, labels = find_header(grid, score)
     if overlong and overlong[0] < start + n:
         raise _too_long(overlong[0] + 1, "", limits)
