@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 import pickle
 import resource
+import signal
 import subprocess
 import sys
 
@@ -23,6 +25,7 @@ from reformkpi.ingest.problems import Problem
 from reformkpi.store import Store
 
 OUT_OF_MEMORY = 3
+WORKER_NICENESS = 10
 log = logging.getLogger(__name__)
 
 
@@ -38,8 +41,10 @@ def prepare(uri: str, data: bytes, file_name: str, profile, replace: bool = Fals
         problem = Problem("too_slow", fields={"limit": limits.worker_seconds})
     else:
         if done.returncode == 0:
-            return pickle.loads(done.stdout)  # noqa: S301 (our own child's answer)
-        if done.returncode == OUT_OF_MEMORY:
+            return pickle.loads(done.stdout)  # our own child's answer, not the file's bytes
+        if done.returncode == -signal.SIGXCPU:
+            problem = Problem("too_slow", fields={"limit": limits.worker_seconds})
+        elif done.returncode == OUT_OF_MEMORY:
             problem = Problem("too_much_memory", fields={"limit": limits.worker_memory_mb})
         else:
             log.error("upload worker exited with %s: %s", done.returncode, done.stderr.decode(errors="replace")[-2000:])
@@ -53,7 +58,9 @@ def _child() -> int:
     # The data limit counts what the process writes to (heap, arrays, thread stacks), not the
     # address space that thread pools reserve and never touch.
     resource.setrlimit(resource.RLIMIT_DATA, (cap, cap))
-    resource.setrlimit(resource.RLIMIT_CPU, (limits.worker_seconds, limits.worker_seconds + 5))
+    cpu = math.ceil(limits.worker_seconds)
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    os.nice(WORKER_NICENESS)  # other sessions' pages come first when the cores are busy
     try:
         up = prepare_here(Store(uri), data, file_name, profile, replace, limits=limits)
         sys.stdout.buffer.write(pickle.dumps(up, protocol=pickle.HIGHEST_PROTOCOL))
