@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent
 def render(snap: snapshots.Snapshot, dataset: str, actor: auth.Actor) -> dict:
     """The figures the snapshot's page draws for `actor`, by chart key."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
-    at.session_state[access.ACTOR_KEY] = actor  # the page sees what the operator may see
+    access.act_as(at.session_state, actor)  # the page sees what the operator may see
     at.switch_page(navigation.script_of(snap.page))
     at.query_params.update({**snap.view_state, "data": dataset, "snapshot": snap.snapshot_id})
     at.run()

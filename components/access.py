@@ -11,7 +11,7 @@ import streamlit as st
 from reformkpi import auth, formatting
 from reformkpi.i18n import t, tm
 
-ACTOR_KEY = "access:actor"  # the session's signed-in actor (headless.py signs the operator in)
+_ACTOR = "access:actor"
 
 
 def _sso_configured() -> bool:
@@ -25,8 +25,8 @@ def current_actor() -> auth.Actor | None:
     """Who is using this session: the signed-in person, the anonymous viewer, or None (must sign in)."""
     if st.user.get("is_logged_in"):
         return auth.actor_from_identity(st.user.to_dict(), auth.settings())
-    if ACTOR_KEY in st.session_state:
-        return st.session_state[ACTOR_KEY]
+    if _ACTOR in st.session_state:
+        return st.session_state[_ACTOR]
     return auth.ANONYMOUS if auth.settings().anonymous_view else None
 
 
@@ -39,7 +39,7 @@ def sign_in_box(lang: str) -> auth.Actor | None:
             if st.button(t("access.sign_out", lang), key="access-sign-out"):
                 if actor.via == "oidc":
                     st.logout()
-                st.session_state.pop(ACTOR_KEY, None)
+                st.session_state.pop(_ACTOR, None)
                 st.rerun()
         elif _sso_configured():
             if st.button(t("access.sign_in", lang), key="access-sso", type="primary"):
@@ -50,13 +50,18 @@ def sign_in_box(lang: str) -> auth.Actor | None:
                 password = st.text_input(t("access.password", lang), type="password", key="access-password")
                 if st.form_submit_button(t("access.sign_in", lang)):
                     try:
-                        st.session_state[ACTOR_KEY] = auth.Accounts().sign_in(name.strip(), password, client=_client())
+                        st.session_state[_ACTOR] = auth.Accounts().sign_in(name.strip(), password, client=_client())
                         st.rerun()
                     except auth.AuthError as e:
                         # One message for unknown names and wrong passwords: no account probing.
                         st.error(t("access.throttled", lang, until=formatting.timestamp(e.until, lang))
                                  if e.code == "throttled" else t(f"access.{e.code}", lang))
     return actor
+
+
+def act_as(state, actor: auth.Actor) -> None:
+    """Sign `actor` in for a session's state: headless rendering for the command line's operator."""
+    state[_ACTOR] = actor
 
 
 def _client() -> str:
