@@ -65,7 +65,8 @@ def act_as(state, actor: auth.Actor) -> None:
 
 
 def _client() -> str:
-    """The browser's address for sign-in throttling (behind the proxy, the one it appended)."""
+    """The browser's address for sign-in throttling (behind the proxy, the one it appended; Streamlit
+    gives None for a connection from this machine, which the proxy's is)."""
     ip = st.context.ip_address
     return auth.client_key(ip if isinstance(ip, str) else None, st.context.headers.get("X-Forwarded-For"))
 

@@ -152,11 +152,12 @@ def write_private(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def client_key(remote: str | None, forwarded_for: str | None, trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")) -> str:
-    """Who is signing in, as far as throttling goes: the peer's address, or behind a trusted proxy
-    the address the proxy appended last to X-Forwarded-For (earlier entries are the client's own words)."""
-    if remote in trusted_proxies and forwarded_for:
-        return forwarded_for.split(",")[-1].strip() or remote
+def client_key(remote: str | None, forwarded_for: str | None) -> str:
+    """Who is signing in, as far as throttling goes: the peer's address, or, when the peer is this
+    machine (the reverse proxy; Streamlit reports it as None), the address the proxy appended last
+    to X-Forwarded-For (earlier entries are the client's own words)."""
+    if remote in (None, "127.0.0.1", "::1") and forwarded_for:
+        return forwarded_for.split(",")[-1].strip() or "local"
     return remote or "local"
 
 

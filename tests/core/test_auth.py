@@ -165,6 +165,7 @@ def test_accounts_live_outside_the_checkout_by_default(monkeypatch, tmp_path):
 
 def test_the_throttling_client_is_the_address_the_proxy_saw():
     assert auth.client_key("127.0.0.1", "10.0.0.1, 203.0.113.9") == "203.0.113.9"  # the first is the client's claim
+    assert auth.client_key(None, "203.0.113.9") == "203.0.113.9"  # Streamlit's None: a peer on this machine
     assert auth.client_key("198.51.100.7", "203.0.113.9") == "198.51.100.7"  # not a trusted proxy
     assert auth.client_key(None, None) == "local"
 
