@@ -1,4 +1,6 @@
-"""Data access for pages: one Dataset per data version, and core results cached by version.
+"""Data access for pages: one Dataset per data version, and core results cached by version, both
+shared by every session of the server (st.cache_resource), so that many leaders at once cost one
+copy of each table and result, not one per session.
 
 A new commit changes the version, so every cached result keyed by the old one is simply not
 asked for again: the next rerun sees the new data at once.
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from reformkpi import config
+from reformkpi import config, notes
 from reformkpi.metrics import Dataset
 from reformkpi.records import table as records_table
 from reformkpi.records.metrics import Records
@@ -20,18 +22,20 @@ from reformkpi.store import Store
 
 @dataclass(frozen=True)
 class DataRef:
-    """Which data a view shows: a store, an observation version and the catalog versions."""
+    """Which data a view shows: a store, an observation version and the catalog versions (and the
+    notes table's version, so that a note added on a page is seen at once)."""
 
     uri: str
     version: int
     catalog_versions: tuple[int, ...]
+    notes_version: int | None = None
 
 
 @st.cache_data(ttl=2, show_spinner=False)
-def _latest(uri: str) -> tuple[int, tuple[int, ...]] | None:
+def _latest(uri: str) -> tuple[int, tuple[int, ...], int | None] | None:
     # A short TTL: reading the Delta log on every rerun of every session is wasted work.
     store = Store(uri)
-    return (store.version(), store.catalog_versions()) if store.exists() else None
+    return (store.version(), store.catalog_versions(), notes.version(store)) if store.exists() else None
 
 
 def current(uri: str | None = None) -> DataRef | None:
@@ -52,11 +56,15 @@ def dataset(ref: DataRef) -> Dataset:
 
 
 def query(fn, ref: DataRef, *args):
-    """Call a core function `fn(dataset, *args)`, cached by data version and arguments."""
+    """Call a core function `fn(dataset, *args)`, cached by data version and arguments.
+
+    The result is shared by every session (st.cache_resource: no copy per session or rerun), so
+    components treat it as read-only: they derive new frames, never assign into it.
+    """
     return _query(fn.__module__, fn.__qualname__, ref, args)
 
 
-@st.cache_data(max_entries=512, show_spinner=False)
+@st.cache_resource(max_entries=512, show_spinner=False)
 def _query(module: str, name: str, ref: DataRef, args: tuple):
     return getattr(importlib.import_module(module), name)(dataset(ref), *args)
 
@@ -92,10 +100,11 @@ def records(ref: RecordsRef) -> Records:
 
 
 def records_query(fn, ref: RecordsRef, *args):
-    """Call a core function `fn(records, *args)`, cached by records version and arguments."""
+    """Call a core function `fn(records, *args)`, cached by records version and arguments, shared
+    (read-only) like `query`."""
     return _records_query(fn.__module__, fn.__qualname__, ref, args)
 
 
-@st.cache_data(max_entries=512, show_spinner=False)
+@st.cache_resource(max_entries=512, show_spinner=False)
 def _records_query(module: str, name: str, ref: RecordsRef, args: tuple):
     return getattr(importlib.import_module(module), name)(records(ref), *args)
