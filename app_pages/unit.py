@@ -27,7 +27,7 @@ names = metrics.unit_names(catalog, lang)
 color = charts.unit_colors(catalog.units)[unit_id]
 events = metrics.merger_events(catalog, unit_id)
 
-st.header(formatting.md(names[unit_id]), divider="gray")
+st.header(formatting.markdown_text(names[unit_id]), divider="gray")
 if not events.empty:
     st.info(unit_profile.lineage_note(events, names, lang), icon=":material/call_merge:")
 

@@ -28,9 +28,9 @@ def tile(k: Kpi, ind: pd.Series, lang: str) -> None:
         color = "gray" if k.change == 0 else ("green" if good else "red")
         arrow = "off" if k.change == 0 else ("up" if k.change > 0 else "down")
     previous = formatting.period_label(periods.previous(k.period), lang)
-    st.metric(formatting.md(name), value, delta, delta_color=color, delta_arrow=arrow, border=True,
+    st.metric(formatting.markdown_text(name), value, delta, delta_color=color, delta_arrow=arrow, border=True,
               help=tm("kpi.formula", lang, formula=k.formula) if k.formula
-              else formatting.md(ind["name_vi" if lang == "vi" else "name_en"]),
+              else formatting.markdown_text(ind["name_vi" if lang == "vi" else "name_en"]),
               delta_description=t("kpi.vs_previous", lang, period=previous) if delta else None)
     if k.value is None:
         st.caption(t("kpi.no_data", lang))

@@ -40,7 +40,7 @@ def banner(snap: snapshots.Snapshot, lang: str) -> None:
     st.warning(tm("share.pinned", lang, title=snap.title, version=snap.data_version, author=snap.created_by,
                  time=formatting.timestamp(snap.created_at, lang)), icon=":material/push_pin:")
     if snap.note:
-        st.caption(formatting.md(snap.note))
+        st.caption(formatting.markdown_text(snap.note))
     st.link_button(t("share.open_live", lang), link(snap.view_state), icon=":material/update:")
 
 
@@ -98,7 +98,7 @@ def export_menu(ref: data.DataRef, page_title: str, source: str, lang: str) -> N
             col.download_button(label, data=make, file_name=name(page_title, ext=ext), mime=MIME[ext],
                                 key=f"export-{ext}", on_click="ignore", icon=":material/description:")
         for key, chart in zip(drawn, report.charts):
-            st.caption(formatting.md(chart.title))
+            st.caption(formatting.markdown_text(chart.title))
             cols = st.columns(4)
             for col, (ext, make) in zip(cols, (
                     ("png", lambda c=chart: exports.image(c.figure)), ("svg", lambda c=chart: exports.image(c.figure, "svg")),

@@ -74,14 +74,6 @@ def timestamp(t: dt.datetime, lang: str = "vi") -> str:
     return format_datetime(t, "dd/MM/yyyy HH:mm", tzinfo=VIETNAM_TIME, locale=LOCALES[lang])
 
 
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~$:])")
-
-
-def markdown_text(text) -> str:
-    """Text from data, users or the catalog made inert for Markdown (and Streamlit's :colour[...] directives)."""
-    return _MARKDOWN.sub(r"\\\1", str(text))
-
-
 def label(text) -> str:
     """Text from data or users made inert for Plotly, which reads a subset of HTML in labels."""
     return html.escape(str(text), quote=False)
@@ -93,7 +85,7 @@ _AUTOLINK = re.compile(r"\\:/|www\\|@", re.IGNORECASE)
 _MARKDOWN_SPECIAL = re.compile("([" + re.escape(string.punctuation.translate(str.maketrans("", "", "'\",;?%/@"))) + "])")
 
 
-def md(text) -> str:
+def markdown_text(text) -> str:
     """Text from data or users made inert for Streamlit elements that render Markdown (captions,
     alerts, headers, labels): each mark that means something there is backslash-escaped, so links, images,
     emphasis, `:red[…]` directives, `$` maths and headings are shown as typed, and bare URLs and

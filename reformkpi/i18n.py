@@ -10,7 +10,7 @@ import json
 from functools import cache
 from pathlib import Path
 
-from reformkpi.formatting import md
+from reformkpi.formatting import markdown_text
 
 LANGUAGES = ("vi", "en")
 DEFAULT = "vi"
@@ -36,4 +36,4 @@ def t(key: str, lang: str = DEFAULT, **fields) -> str:
 def tm(key: str, lang: str = DEFAULT, **fields) -> str:
     """t() for an element that renders Markdown: the fields (names, titles, files, sources: text
     from data or users) are escaped, the translation's own Markdown is kept."""
-    return t(key, lang, **{k: md(v) for k, v in fields.items()})
+    return t(key, lang, **{k: markdown_text(v) for k, v in fields.items()})

@@ -100,7 +100,7 @@ def demo(demo_store) -> Dataset:
 
 
 def shown(markdown: str) -> str:
-    """What a reader sees of a Markdown element's source whose data was escaped (formatting.md)."""
+    """What a reader sees of a Markdown element's source whose data was escaped (formatting.markdown_text)."""
     return re.sub(r"\\(.)", r"\1", markdown).replace("\u200b", "")
 
 

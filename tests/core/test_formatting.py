@@ -40,12 +40,12 @@ def test_labels_from_data_are_inert_for_plotly():
 
 
 def test_text_from_data_is_inert_in_markdown():
-    from reformkpi.formatting import ZWSP, md
+    from reformkpi.formatting import ZWSP, markdown_text
 
     hostile = "[bấm](https://x.example) ![i](https://t.example/p.png) :red[SỬA] # $x$ *a* <b> a@b.vn www.x.vn"
-    out = md(hostile)
+    out = markdown_text(hostile)
     assert re.sub(r"\\(.)", r"\1", out).replace(ZWSP, "") == hostile  # the reader sees what was typed
     assert not re.search(r"(?<!\\)[\[\]()!:$*<>#.]", out)  # every mark escaped
     for raw in ("https\\://", "www\\.", "a@"):  # bare URLs and addresses broken by an invisible space
         assert raw not in out
-    assert md("Sở Nội vụ, 77,4%") == "Sở Nội vụ, 77,4%"  # plain Vietnamese text is untouched
+    assert markdown_text("Sở Nội vụ, 77,4%") == "Sở Nội vụ, 77,4%"  # plain Vietnamese text is untouched
