@@ -24,7 +24,7 @@ if file is None:
 
 up = upload.prepare(ref.uri, ref.version, file.getvalue(), file.name, profile.to_json(), replace)
 if up.mapping:
-    confirmed = upload.confirm_mapping(up, cat, profile, ref.uri, lang)
+    confirmed = upload.confirm_mapping(up, cat, profile, ref.uri, actor, lang)
     if confirmed != profile:
         up = upload.prepare(ref.uri, ref.version, file.getvalue(), file.name, confirmed.to_json(), replace)
 upload.problems(up, lang)

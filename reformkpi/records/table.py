@@ -35,7 +35,7 @@ from deltalake.exceptions import CommitFailedError
 from deltalake.transaction import AddAction, RemoveAction
 
 from reformkpi import config
-from reformkpi.store import MAX_RETRIES, TABLE_CONFIG, CommitInfo, Store, StoreError
+from reformkpi.store import MAX_RETRIES, TABLE_CONFIG, CommitInfo, Store, StoreError, backoff
 
 RECORDS = "records"
 LOCAL_TZ = "Asia/Ho_Chi_Minh"
@@ -357,6 +357,7 @@ def ingest(store: Store, source: str | Path, info: CommitInfo, unit_ids: set[str
                 return result
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+        backoff(attempt)
     raise StoreError(f"gave up after {MAX_RETRIES} conflicting commits")
 
 

@@ -1,3 +1,4 @@
+import re
 import datetime as dt
 
 import pytest
@@ -36,3 +37,15 @@ def test_periods_and_dates():
 
 def test_labels_from_data_are_inert_for_plotly():
     assert f.label("<img src=x onerror=alert(1)>") == "&lt;img src=x onerror=alert(1)&gt;"
+
+
+def test_text_from_data_is_inert_in_markdown():
+    from reformkpi.formatting import ZWSP, markdown_text
+
+    hostile = "[bấm](https://x.example) ![i](https://t.example/p.png) :red[SỬA] # $x$ *a* <b> a@b.vn www.x.vn"
+    out = markdown_text(hostile)
+    assert re.sub(r"\\(.)", r"\1", out).replace(ZWSP, "") == hostile  # the reader sees what was typed
+    assert not re.search(r"(?<!\\)[\[\]()!:$*<>#.]", out)  # every mark escaped
+    for raw in ("https\\://", "www\\.", "a@"):  # bare URLs and addresses broken by an invisible space
+        assert raw not in out
+    assert markdown_text("Sở Nội vụ, 77,4%") == "Sở Nội vụ, 77,4%"  # plain Vietnamese text is untouched
