@@ -15,7 +15,6 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from components import navigation
 from components.charts import SHOWN
 from reformkpi import config, exports, formatting, snapshots
 from reformkpi.i18n import t
@@ -27,8 +26,8 @@ ROOT = Path(__file__).resolve().parent
 def render(snap: snapshots.Snapshot, dataset: str) -> dict:
     """The figures the snapshot's page draws, by chart key."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
-    at.switch_page(navigation.script_of(snap.page))
-    at.query_params.update({**snap.view_state, "data": dataset, "snapshot": snap.snapshot_id})
+    # The snapshot in the URL makes its page the one the first run opens (navigation.pages).
+    at.query_params.update({"data": dataset, "snapshot": snap.snapshot_id})
     at.run()
     if at.exception:
         raise RuntimeError(at.exception[0].value)

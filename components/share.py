@@ -3,49 +3,110 @@
 from __future__ import annotations
 
 import datetime as dt
-from urllib.parse import urlencode, urlparse
+from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import plotly.graph_objects as go
 import streamlit as st
 
-from components import charts, data, url_state
-from reformkpi import auth, exports, formatting, snapshots
+from components import charts, data, navigation, url_state
+from reformkpi import auth, config, exports, formatting, snapshots
 from reformkpi.i18n import t
 from reformkpi.store import Store
 
 SNAPSHOT_PARAM = "snapshot"
+KEPT_ON_SNAPSHOT = ("lang",)  # switching language keeps the snapshot: the same numbers, other words
+_PIN, _APPLIED, _LEFT = "share:pin", "share:applied", "share:left"
+
+
+@dataclass(frozen=True)
+class Pin:
+    """The snapshot a URL names: `snap` is None when there is no such snapshot (never saved, or deleted)."""
+
+    snapshot_id: str
+    snap: snapshots.Snapshot | None
+
+
+def _view_value(value) -> bool:
+    return value is not None and value != ""
 
 
 def link(params: dict | None = None) -> str:
     """The URL of the current view: page, filters and language, without a pinned snapshot."""
-    params = {k: v for k, v in (params if params is not None else _view_state()).items() if k != SNAPSHOT_PARAM}
+    params = {k: v for k, v in (params if params is not None else _view_state()).items()
+              if k != SNAPSHOT_PARAM and _view_value(v)}
     return (st.context.url or "") + ("?" + urlencode(params) if params else "")  # no URL in AppTest
 
 
-def pinned_snapshot(uri: str) -> snapshots.Snapshot | None:
-    """The snapshot named in the URL, if any; its view state is applied once per session."""
+def snapshot_link(snap: snapshots.Snapshot, base: str | None = None) -> str:
+    """A snapshot's link: its id and dataset; the snapshot itself holds the rest of the view."""
+    params = {SNAPSHOT_PARAM: snap.snapshot_id, "data": snap.view_state.get("data", config.DATASETS[0])}
+    return (st.context.url or "" if base is None else base) + "?" + urlencode(params)
+
+
+def _changed(snap: snapshots.Snapshot) -> bool:
+    return any(st.session_state.get(f"url:{k}") != v for k, v in snap.view_state.items() if k not in KEPT_ON_SNAPSHOT)
+
+
+def pin_from_url() -> Pin | None:
+    """The snapshot named in the URL. Called first in app.py, before any filter exists: the
+    snapshot's view state is applied once per session; a filter changed since then (not the
+    language) leaves the snapshot for the live view, and the page says so with a link back."""
     snap_id = st.query_params.get(SNAPSHOT_PARAM)
-    if not snap_id:
-        return None
-    snap = snapshots.get(Store(uri), snap_id)
-    if snap is not None and st.session_state.get("share:applied") != snap_id:
-        for key, value in snap.view_state.items():
-            st.session_state[f"url:{key}"] = value
-            st.session_state.pop(f"url-widget:{key}", None)
-        st.session_state["share:applied"] = snap_id
-    return snap
+    pin = None
+    if snap_id:
+        dataset = st.query_params.get("data") or st.session_state.get("url:data")
+        uri = config.store_uri(dataset if dataset in config.DATASETS else config.DATASETS[0])
+        pin = Pin(snap_id, snapshots.get(Store(uri), snap_id))
+        snap = pin.snap
+        if snap is not None and st.session_state.get(_APPLIED) != snap_id:
+            for key, value in snap.view_state.items():
+                st.session_state[f"url:{key}"] = value
+            st.session_state[_APPLIED] = snap_id
+            st.session_state.pop(_LEFT, None)
+        elif snap is not None and _changed(snap):
+            st.session_state[_LEFT] = snap
+            st.session_state.pop(_APPLIED, None)
+            del st.query_params[SNAPSHOT_PARAM]
+            pin = None
+    st.session_state[_PIN] = pin
+    return pin
+
+
+def pinned() -> Pin | None:
+    """What pin_from_url found for this run."""
+    return st.session_state.get(_PIN)
+
+
+def unknown(pin: Pin, lang: str) -> None:
+    """An unknown or deleted snapshot: say so, and offer the live view instead of showing it in silence."""
+    st.error(t("share.unknown", lang, id=formatting.markdown(pin.snapshot_id)), icon=":material/link_off:")
+    st.link_button(t("share.open_live", lang), link(), icon=":material/update:")
 
 
 def banner(snap: snapshots.Snapshot, lang: str) -> None:
-    st.warning(t("share.pinned", lang, title=snap.title, version=snap.data_version, author=snap.created_by,
-                 time=formatting.timestamp(snap.created_at, lang)), icon=":material/push_pin:")
+    st.warning(t("share.pinned", lang, title=formatting.markdown(snap.title), version=snap.data_version,
+                 author=formatting.markdown(snap.created_by), time=formatting.timestamp(snap.created_at, lang)),
+               icon=":material/push_pin:")
     if snap.note:
-        st.caption(snap.note)
+        st.text(snap.note)
     st.link_button(t("share.open_live", lang), link(snap.view_state), icon=":material/update:")
 
 
+def left_notice(page: str, lang: str) -> None:
+    """After a filter other than the language changed on a snapshot: this is the live view now."""
+    snap = st.session_state.get(_LEFT)
+    if snap is None or snap.page != page:
+        return
+    st.info(t("share.left", lang, title=formatting.markdown(snap.title), version=snap.data_version),
+            icon=":material/update:")
+    st.link_button(t("share.back_to_snapshot", lang), snapshot_link(snap),
+                   icon=":material/push_pin:")
+
+
 def _view_state() -> dict:
-    return {k: v for k, v in {**st.query_params.to_dict(), **url_state.current()}.items() if k != SNAPSHOT_PARAM}
+    return {k: v for k, v in {**st.query_params.to_dict(), **url_state.current()}.items()
+            if k not in (SNAPSHOT_PARAM, PRESENT_PARAM)}
 
 
 def share_menu(ref: data.DataRef, actor: auth.Actor, lang: str) -> None:
@@ -62,14 +123,15 @@ def share_menu(ref: data.DataRef, actor: auth.Actor, lang: str) -> None:
             note = st.text_area(t("share.note", lang), max_chars=snapshots.MAX_NOTE)
             if st.form_submit_button(t("share.save", lang)):
                 try:
-                    snap = snapshots.create(Store(ref.uri), actor, title, urlparse(st.context.url or "").path.strip("/"),
-                                            _view_state(), ref.version, ref.catalog_versions, note)
+                    records = data.records_current(ref.uri)
+                    snap = snapshots.create(Store(ref.uri), actor, title, navigation.current(), _view_state(),
+                                            ref.version, ref.catalog_versions, note,
+                                            records_version=None if records is None else records.version)
                 except ValueError:
                     st.error(t("share.title_needed", lang))
                 else:
                     st.success(t("share.saved", lang, version=snap.data_version))
-                    st.code(link() + ("&" if st.query_params else "?") + urlencode({SNAPSHOT_PARAM: snap.snapshot_id}),
-                            language=None, wrap_lines=True)
+                    st.code(snapshot_link(snap), language=None, wrap_lines=True)
 
 
 MIME = {"pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
@@ -159,9 +221,8 @@ def snapshot_list(ref: data.DataRef, actor: auth.Actor | None, lang: str) -> Non
                          time=formatting.timestamp(snap.created_at, lang), page=snap.page or "tong-quan"))
             if snap.note:
                 st.text(snap.note)
-            url = (st.context.url or "").rsplit("/", 1)[0] + f"/{snap.page}?" + urlencode(
-                {**snap.view_state, SNAPSHOT_PARAM: snap.snapshot_id})
-            st.link_button(t("snapshots.open", lang), url, icon=":material/open_in_new:")
+            base = (st.context.url or "").rsplit("/", 1)[0] + f"/{snap.page}"
+            st.link_button(t("snapshots.open", lang), snapshot_link(snap, base), icon=":material/open_in_new:")
             mine = actor is not None and (actor.can("admin") or (actor.can("snapshot") and actor.name == snap.created_by))
             if not mine:
                 continue
