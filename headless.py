@@ -1,4 +1,4 @@
-"""Render a saved view with the app's own pages, without a browser, and export its charts.
+"""Render a saved view with the app's own pages, without a browser, and export what it shows.
 
 `python -m reformkpi export --snapshot ID --format pptx|pdf|html|png` runs this script, so the
 file shows exactly what the snapshot shows on screen. It sits beside app.py (it runs the app),
@@ -8,60 +8,75 @@ not in the core, which never imports Streamlit.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import sys
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from components.charts import SHOWN
-from reformkpi import config, exports, formatting, snapshots
+from components import charts, share
+from reformkpi import config, exports, snapshots
+from reformkpi.catalog import Catalog
 from reformkpi.i18n import t
 from reformkpi.store import Store
 
 ROOT = Path(__file__).resolve().parent
+FORMATS = ("pptx", "pdf", "html", "png")
 
 
-def render(snap: snapshots.Snapshot, dataset: str) -> dict:
-    """The figures the snapshot's page draws, by chart key."""
+def render(snap: snapshots.Snapshot, dataset: str) -> tuple[dict[str, charts.Drawn], str]:
+    """What the snapshot's page draws, by key, and the page's title."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
     # The snapshot in the URL makes its page the one the first run opens (navigation.pages).
     at.query_params.update({"data": dataset, "snapshot": snap.snapshot_id})
     at.run()
     if at.exception:
         raise RuntimeError(at.exception[0].value)
-    return dict(at.session_state[SHOWN]) if SHOWN in at.session_state else {}
+    drawn = dict(at.session_state[charts.SHOWN]) if charts.SHOWN in at.session_state else {}
+    return drawn, at.title[0].value if at.title else snap.title
+
+
+def export(snap: snapshots.Snapshot, dataset: str, formats: list[str], out: Path) -> list[Path]:
+    """One headless render of the snapshot's page, written in each format; returns the files."""
+    store = Store(config.store_uri(dataset))
+    lang = snap.view_state.get("lang", "vi")
+    drawn, page_title = render(snap, dataset)
+    catalog = Catalog.from_tables(store.read_catalog(snap.catalog_versions))
+    report = share.report(drawn, catalog, snap.title, "\n".join(filter(None, (page_title, snap.note))),
+                          t(f"data.name.{dataset}", lang), snap.data_version, snap.view_state, snap, lang)
+    period = share.view_period(snap.view_state)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fmt in formats:
+        if fmt == "png":
+            keys = [k for k, d in drawn.items() if d.figure is not None]
+            for key, chart in zip(keys, report.charts):
+                paths.append(out / exports.view_file_name(snap.page, period, snap.data_version, "png", key))
+                paths[-1].write_bytes(exports.image(chart.figure))
+            continue
+        make = {"pptx": exports.pptx, "pdf": exports.pdf, "html": lambda r: exports.html_report(r).encode("utf-8")}
+        paths.append(out / exports.view_file_name(snap.page, period, snap.data_version, fmt))
+        paths[-1].write_bytes(make[fmt](report))
+    return paths
 
 
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="reformkpi export")
     p.add_argument("--snapshot", required=True)
-    p.add_argument("--format", choices=("pptx", "pdf", "html", "png"), required=True)
+    p.add_argument("--format", required=True, help="one or more of pptx, pdf, html, png, comma-separated")
     p.add_argument("--dataset", choices=config.DATASETS, default="demo")
     p.add_argument("--out", type=Path, default=Path("."), help="a folder")
     args = p.parse_args(argv)
+    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    if not formats or any(f not in FORMATS for f in formats):
+        p.error(f"--format: one or more of {', '.join(FORMATS)}")
     uri = config.store_uri(args.dataset)
     os.environ["REFORMKPI_STORE" if args.dataset == "demo" else "REFORMKPI_PAPI_STORE"] = uri
     snap = snapshots.get(Store(uri), args.snapshot)
     if snap is None:
         print(f"Không có ảnh chụp {args.snapshot} / no snapshot {args.snapshot}", file=sys.stderr)
         return 2
-    lang = snap.view_state.get("lang", "vi")
-    charts = tuple(exports.chart_export(fig) for fig in render(snap, args.dataset).values())
-    source = t("share.source", lang, dataset=t(f"data.name.{args.dataset}", lang), version=snap.data_version)
-    report = exports.Report(snap.title, snap.note, source, dt.datetime.now(dt.UTC), charts)
-    day = formatting.date(dt.date.today(), lang).replace("/", "-")
-    args.out.mkdir(parents=True, exist_ok=True)
-    if args.format == "png":
-        paths = [args.out / exports.file_name(t("share.file_prefix", lang), c.title, day, ext="png") for c in charts]
-        for path, chart in zip(paths, charts):
-            path.write_bytes(exports.image(chart.figure))
-    else:
-        make = {"pptx": exports.pptx, "pdf": exports.pdf, "html": lambda r: exports.html_report(r).encode("utf-8")}
-        paths = [args.out / exports.file_name(t("share.file_prefix", lang), snap.title, day, ext=args.format)]
-        paths[0].write_bytes(make[args.format](report))
-    for path in paths:
+    for path in export(snap, args.dataset, formats, args.out):
         print(path)
     return 0
 

@@ -22,20 +22,23 @@ names = metrics.unit_names(catalog, lang)
 span = (years[0], sel.year)
 
 table = data.query(metrics.league_table, ref, indicator_id, str(sel.year), level, lang)
-st.subheader(t("table.title", lang, indicator=name, period=sel.year))
+title = t("table.title", lang, indicator=name, period=sel.year)
+st.subheader(title)
 if table.empty:
     st.warning(t("empty.no_data", lang, indicator=name, period=sel.year))
 else:
-    tables.league(table, ind, lang)
+    tables.league(table, ind, lang, title)
 
 ranks = data.query(metrics.ranks, ref, indicator_id, "year", level, span)
 stability = data.query(metrics.rank_stability, ref, indicator_id, level, span)
 if ranks["period"].nunique() > 1:
     charts.show(charts.figure(rankings_view.bump, ranks, stability, names, charts.unit_colors(catalog.units), ind,
-                              lang, ref.version), key="rankings_bump")
-    st.subheader(t("rankings.stability_section", lang, first=span[0], last=span[1]))
+                              lang, ref.version), key="rankings_bump", data=ranks, indicator=indicator_id)
+    title = t("rankings.stability_section", lang, first=span[0], last=span[1])
+    st.subheader(title)
     st.caption(t("rankings.stability_note", lang))
-    rankings_view.stability_table(stability, names, lang)
+    rankings_view.stability_table(stability, names, lang, title)
     if catalog.grade_bands["family"].eq(ind["family"]).any():
         counts = data.query(metrics.grade_counts, ref, indicator_id, level, span, lang)
-        charts.show(charts.figure(rankings_view.grade_bands, counts, ind, lang, ref.version), key="rankings_grades")
+        charts.show(charts.figure(rankings_view.grade_bands, counts, ind, lang, ref.version), key="rankings_grades",
+                    data=counts, indicator=indicator_id)

@@ -36,7 +36,7 @@ if history.empty:
     st.warning(t("unit.no_data", lang, unit=names[unit_id]))
 else:
     charts.show(charts.figure(unit_profile.history_grid, history, catalog, ranked, names[unit_id], color, events,
-                              lang, ref.version), key="unit_history")
+                              lang, ref.version), key="unit_history", data=history, indicator=PAR_TOTAL)
 
 st.subheader(t("unit.parts_section", lang, year=year))
 for total in (PAR_TOTAL, SIPAS_TOTAL):
@@ -45,7 +45,7 @@ for total in (PAR_TOTAL, SIPAS_TOTAL):
         st.info(t("unit.no_parts", lang, indicator=charts.short_name(catalog.indicator(total), lang), year=year))
     else:
         charts.show(charts.figure(unit_profile.parts, parts, catalog, total, names[unit_id], year, lang, ref.version),
-                    key=f"unit_parts_{total}")
+                    key=f"unit_parts_{total}", data=parts, indicator=total)
 
 st.subheader(t("unit.rank_section", lang))
 indicator_id = filters.indicator(catalog.indicators[catalog.indicators["ranked"]], lang)
@@ -56,7 +56,7 @@ else:
     ind = catalog.indicator(indicator_id)
     charts.show(charts.figure(unit_profile.rank_history, ranks, names, charts.unit_colors(catalog.units), ind,
                               metrics.grade_order(catalog, ind["family"]), names[unit_id], events, lang, ref.version),
-                key="unit_ranks")
+                key="unit_ranks", data=ranks, indicator=indicator_id)
 
 st.subheader(t("unit.dossiers_section", lang))
 flow = data.query(metrics.dossier_flow, ref, tuple(catalog.lineage(unit_id)))
@@ -64,5 +64,5 @@ if flow.empty:
     st.info(t("unit.no_dossiers", lang))
 else:
     charts.show(charts.figure(unit_profile.dossier_quarters, flow, catalog, ON_TIME_RATE, LATE_RATE, names[unit_id],
-                              events, lang, ref.version), key="unit_dossiers")
+                              events, lang, ref.version), key="unit_dossiers", data=flow, indicator=LATE_RATE)
     st.caption(t("kpi.formula", lang, formula=catalog.formula_text(LATE_RATE, lang)))

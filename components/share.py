@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -10,7 +11,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components import charts, data, navigation, url_state
-from reformkpi import auth, config, exports, formatting, snapshots
+from reformkpi import auth, config, exhibits, exports, formatting, snapshots
+from reformkpi.catalog import Catalog
 from reformkpi.i18n import t
 from reformkpi.store import Store
 
@@ -139,33 +141,68 @@ MIME = {"pptx": "application/vnd.openxmlformats-officedocument.presentationml.pr
         "csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
-def export_menu(ref: data.DataRef, page_title: str, source: str, lang: str) -> None:
-    """Slides, PDF and an offline HTML report of the charts this page drew, and each chart as an
-    image or as its data. Files are made when their button is pressed, not on every rerun."""
-    drawn = charts.shown()
-    if not drawn:
-        return
-    report = exports.Report(page_title, link(), source, dt.datetime.now(dt.UTC),
-                            tuple(exports.chart_export(fig) for fig in drawn.values()))
-    today = formatting.date(dt.date.today(), lang).replace("/", "-")
+def view_period(view: dict) -> str:
+    """The period a view shows ('2019', '2019-Q3'), for file names and header blocks; '' if none."""
+    year, quarter = view.get("year") or "", view.get("quarter") or ""
+    return f"{year}-{quarter}" if year and quarter else year
 
-    def name(*parts: str, ext: str) -> str:
-        return exports.file_name(t("share.file_prefix", lang), *parts, today, ext=ext)
+
+def _figure_title(fig: go.Figure) -> str:
+    return html.unescape(str(fig.layout.title.text or ""))  # chart titles are escaped for Plotly
+
+
+def report(drawn: dict[str, charts.Drawn], catalog: Catalog, title: str, subtitle: str, dataset_name: str,
+           version: int, view: dict, snapshot: snapshots.Snapshot | None, lang: str) -> exports.Report:
+    """The page's charts and tables as a report: each with its exhibit built from the core's frame."""
+    period = view_period(view)
+    source = t("share.source", lang, dataset=dataset_name, version=version)
+
+    def exhibit(d: charts.Drawn) -> exhibits.Exhibit:
+        header = exhibits.header(catalog, d.indicator_id, dataset_name, version, lang, period,
+                                 snapshot.title if snapshot else "")
+        return exhibits.exhibit(d.frame, catalog, d.indicator_id, d.title or _figure_title(d.figure), header, lang)
+
+    return exports.Report(
+        title, subtitle, source, dt.datetime.now(dt.UTC),
+        tuple(exports.ChartExport(d.figure, exhibit(d)) for d in drawn.values() if d.figure is not None),
+        tuple(exhibit(d) for d in drawn.values() if d.figure is None), lang)
+
+
+def export_menu(ref: data.DataRef, page_title: str, dataset_name: str, snapshot: snapshots.Snapshot | None,
+                lang: str) -> None:
+    """Slides, PDF and an offline HTML report of what this page drew, and each chart as an image or
+    as its data. Nothing is built until a button is pressed: a rerun costs no export work."""
+    drawn = charts.shown()
+    if not any(d.figure is not None for d in drawn.values()):
+        return
+    view = _view_state()
+    made: dict[str, exports.Report] = {}
+
+    def full() -> exports.Report:
+        if "report" not in made:
+            title = snapshot.title if snapshot else page_title
+            made["report"] = report(drawn, data.dataset(ref).catalog, title, f"{page_title} · {link()}",
+                                    dataset_name, ref.version, view, snapshot, lang)
+        return made["report"]
+
+    def name(ext: str, part: str = "") -> str:
+        return exports.view_file_name(navigation.current(), view_period(view), ref.version, ext, part)
 
     with st.expander(t("share.export", lang), icon=":material/download:"):
         cols = st.columns(3)
         for col, (ext, label, make) in zip(cols, (
-                ("pptx", "PowerPoint", lambda: exports.pptx(report)), ("pdf", "PDF", lambda: exports.pdf(report)),
-                ("html", t("share.offline_html", lang), lambda: exports.html_report(report).encode("utf-8")))):
-            col.download_button(label, data=make, file_name=name(page_title, ext=ext), mime=MIME[ext],
+                ("pptx", "PowerPoint", lambda: exports.pptx(full())), ("pdf", "PDF", lambda: exports.pdf(full())),
+                ("html", t("share.offline_html", lang), lambda: exports.html_report(full()).encode("utf-8")))):
+            col.download_button(label, data=make, file_name=name(ext), mime=MIME[ext],
                                 key=f"export-{ext}", on_click="ignore", icon=":material/description:")
-        for key, chart in zip(drawn, report.charts):
-            st.caption(chart.title)
+        for i, (key, d) in enumerate((k, d) for k, d in drawn.items() if d.figure is not None):
+            st.caption(_figure_title(d.figure))
             cols = st.columns(4)
             for col, (ext, make) in zip(cols, (
-                    ("png", lambda c=chart: exports.image(c.figure)), ("svg", lambda c=chart: exports.image(c.figure, "svg")),
-                    ("csv", lambda c=chart: exports.to_csv(c.data)), ("xlsx", lambda c=chart: exports.to_xlsx(c.data)))):
-                col.download_button(ext.upper(), data=make, file_name=name(chart.title, ext=ext), mime=MIME[ext],
+                    ("png", lambda d=d: exports.image(d.figure)), ("svg", lambda d=d: exports.image(d.figure, "svg")),
+                    ("csv", lambda i=i: exports.exhibit_csv(full().charts[i].exhibit, lang)),
+                    ("xlsx", lambda i=i: exports.exhibit_xlsx(full().charts[i].exhibit, lang)))):
+                col.download_button(ext.upper(), data=make, file_name=name(ext, key), mime=MIME[ext],
                                     key=f"export-{key}-{ext}", on_click="ignore")
 
 
@@ -174,7 +211,7 @@ _SLIDE = "share:slide"
 # Presentation mode is our own stylesheet: no sidebar or toolbar, the whole width for the chart.
 _PRESENT_CSS = ("<style>[data-testid='stSidebar'],[data-testid='stSidebarCollapsedControl'],"
                 "[data-testid='stHeader']{display:none}"
-                ".block-container{padding-top:1.2rem;max-width:100%}</style>")
+                ".block-container{padding-top:1.2rem;max-width:100%}.st-key-present-keys{display:none}</style>")
 
 
 def present(run_page, lang: str) -> None:
@@ -184,7 +221,10 @@ def present(run_page, lang: str) -> None:
     with holder.container():
         run_page()  # drawn out of sight: only its charts are collected
     holder.empty()
-    drawn = list(charts.shown().values())
+    pin = pinned()
+    if pin is not None and pin.snap is not None:
+        banner(pin.snap, lang)
+    drawn = [d.figure for d in charts.shown().values() if d.figure is not None]
     if not drawn:
         st.info(t("share.present_nothing", lang))
         return
@@ -200,10 +240,15 @@ def present(run_page, lang: str) -> None:
 
     back, count, forward, leave = st.columns([1, 1, 1, 3], vertical_alignment="center")
     back.button(t("share.previous", lang), on_click=go_to, args=(i - 1,), disabled=i == 0, key="present-prev",
-                icon=":material/arrow_back:")
+                icon=":material/arrow_back:", shortcut="Left")
     count.markdown(f"**{i + 1} / {len(drawn)}**")
     forward.button(t("share.next", lang), on_click=go_to, args=(i + 1,), disabled=i == len(drawn) - 1,
-                   key="present-next", icon=":material/arrow_forward:")
+                   key="present-next", icon=":material/arrow_forward:", shortcut="Right")
+    # A clicker sends PageUp/PageDown: the same moves, from buttons kept out of sight.
+    with st.container(key="present-keys"):
+        st.button("PageUp", on_click=go_to, args=(i - 1,), disabled=i == 0, key="present-pageup", shortcut="PageUp")
+        st.button("PageDown", on_click=go_to, args=(i + 1,), disabled=i == len(drawn) - 1, key="present-pagedown",
+                  shortcut="PageDown")
     leave.link_button(t("share.present_exit", lang), link({k: v for k, v in _view_state().items() if k != PRESENT_PARAM}))
 
 

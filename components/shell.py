@@ -78,15 +78,9 @@ def records(ref: data.DataRef) -> data.RecordsRef | None:
     return None if snap.records_version is None else data.RecordsRef(ref.uri, snap.records_version)
 
 
-def pinned_snapshot():
-    """The snapshot this run shows, or None for the live view."""
-    return st.session_state[_SHOWN][2] if _SHOWN in st.session_state else None
-
-
 def export_menu(page_title: str, lang: str) -> None:
     """After the page has drawn: its charts as slides, PDF, offline HTML, images and data."""
     if _SHOWN not in st.session_state:
         return
-    dataset, ref, _ = st.session_state[_SHOWN]
-    source = t("share.source", lang, dataset=t(f"data.name.{dataset}", lang), version=ref.version)
-    share.export_menu(ref, page_title, source, lang)
+    dataset, ref, snap = st.session_state[_SHOWN]
+    share.export_menu(ref, page_title, t(f"data.name.{dataset}", lang), snap, lang)

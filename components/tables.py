@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from components import charts
 from reformkpi import formatting
 from reformkpi.i18n import t
 
@@ -15,8 +16,9 @@ def _rank_change(x, lang: str) -> str:
     return "–" if x == 0 else (f"▲ {x}" if x > 0 else f"▼ {-x}")
 
 
-def league(table: pd.DataFrame, ind: pd.Series, lang: str) -> None:
-    """A league table: rank, unit, value, change, target, gap, grade, rank change."""
+def league(table: pd.DataFrame, ind: pd.Series, lang: str, title: str) -> None:
+    """A league table: rank, unit, value, change, target, gap, grade, rank change (also in the page's exports)."""
+    charts.register_table("league", title, table, ind["indicator_id"])
     m = ind["measure"]
     gap_unit = " " + t("unit.points", lang) if m in ("percent", "points") else ""
     shown = pd.DataFrame({

@@ -90,9 +90,10 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("version", type=int)
     r.add_argument("--reason", required=True)
     r.set_defaults(func=cmd_rollback)
-    e = sub.add_parser("export", help="a snapshot's charts as slides, PDF, offline HTML or PNG images")
+    e = sub.add_parser("export", help="a snapshot's page as slides, PDF, offline HTML or PNG images")
     e.add_argument("--snapshot", required=True)
-    e.add_argument("--format", choices=("pptx", "pdf", "html", "png"), required=True)
+    e.add_argument("--format", required=True,
+                   help="pptx, pdf, html or png; several, comma-separated, come from one render (e.g. html,pptx)")
     e.add_argument("--dataset", choices=config.DATASETS, default="demo")
     e.add_argument("--out", default=".", help="the folder to write to")
     e.set_defaults(func=cmd_export)

@@ -1,0 +1,243 @@
+"""What a page's chart or table carries into a file: the frame the core computed for it, with
+headers in the interface language, figures at the precision the page shows, a header block
+(indicator, period, formula, target, source, coverage, data version) and a takeaway computed
+from the same frame (units below target and the largest gap, the latest change, the widest
+rank swing, the weakest cell), never read back from a chart or its title.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from reformkpi import formatting, periods
+from reformkpi.catalog import Catalog
+from reformkpi.i18n import t
+
+# Decimals a kind of figure is shown with on the pages (formatting.value); exports keep the same.
+DECIMALS = {"percent": 1, "points": 2, "score": 2, "days": 1, "count": 0, "integer": 0, "number": 1, "gap": 1,
+            "mean": 1}
+# The same precision as a spreadsheet number format: percent figures are kept in percent units (77.4).
+XLSX_FORMATS = {"percent": '0.0"%"', "points": '0.00"%"', "score": "0.00", "days": "0.0", "count": "#,##0",
+                "integer": "0", "number": "#,##0.0", "gap": "+0.0;-0.0;0.0", "mean": "0.0"}
+
+# Columns of the core's frames that leave the dashboard: header key and kind. "measure" is the
+# indicator's own measure; the rest (ids, flags, short names) stay inside.
+KNOWN = {
+    "rank": ("table.rank", "integer"), "name": ("table.unit", "text"), "period": ("table.period", "period"),
+    "indicator_id": ("table.indicator", "indicator"), "grade_label": ("table.grade", "text"),
+    "value": ("table.value", "measure"), "change": ("table.change", "gap"), "target": ("table.target", "measure"),
+    "gap": ("table.gap", "gap"), "peer_median": ("table.peer_median", "measure"),
+    "num": ("table.num", "number"), "den": ("table.den", "number"), "lost": ("table.lost", "number"),
+    "rank_change": ("table.rank_change", "integer"), "n_peers": ("table.n_peers", "integer"),
+    "n_units": ("table.n_units", "integer"), "n_below": ("table.n_below", "integer"), "n": ("table.n_units", "integer"),
+    "n_years": ("table.n_years", "integer"), "mean_rank": ("table.mean_rank", "mean"),
+    "rank_sd": ("table.rank_sd", "mean"), "best_rank": ("table.best_rank", "integer"),
+    "worst_rank": ("table.worst_rank", "integer"), "rank_range": ("table.rank_range", "integer"),
+    "grade_changes": ("table.grade_changes", "integer"), "years_below": ("satisfaction.years_below", "integer"),
+    "years_measured": ("table.years_measured", "integer"), "streak": ("satisfaction.streak", "integer"),
+    "below_years": ("satisfaction.below_years", "text"), "last_value": ("satisfaction.last_value", "measure"),
+    "last_gap": ("table.gap", "gap"), "target_source": ("table.target_source", "text"),
+    # dossier records (reformkpi.records.metrics)
+    "procedure_name": ("table.procedure", "text"), "channel": ("table.channel", "text"),
+    "received": ("table.received", "count"), "resolved": ("table.resolved", "count"), "late": ("table.late", "count"),
+    "overdue_open": ("table.overdue_open", "count"), "late_rate": ("table.late_rate", "percent"),
+    "median_days": ("table.median_days", "days"), "p90_days": ("table.p90_days", "days"),
+    "allowed_days": ("table.allowed_days", "days"), "lo": ("table.days_from", "integer"),
+    "hi": ("table.days_to", "integer"), "resolved_late": ("table.resolved_late", "count"),
+    "open_overdue": ("table.open_overdue", "count"), "pending_not_due": ("table.pending_not_due", "count"),
+    "pending_overdue": ("table.pending_overdue", "count"),
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    kind: str  # text, or a key of DECIMALS
+
+
+@dataclass(frozen=True)
+class Header:
+    """The header block of an export. A field left empty is not printed (coverage: when the core knows it)."""
+
+    source: str
+    data_version: int
+    indicator: str = ""
+    period: str = ""
+    formula: str = ""
+    target: str = ""
+    coverage: str = ""
+    snapshot: str = ""
+
+    def lines(self, lang: str) -> list[tuple[str, str]]:
+        rows = [("header.indicator", self.indicator), ("header.period", self.period), ("header.formula", self.formula),
+                ("header.target", self.target), ("header.source", self.source), ("header.coverage", self.coverage),
+                ("header.data_version", str(self.data_version)), ("header.snapshot", self.snapshot)]
+        return [(t(key, lang), value) for key, value in rows if value]
+
+
+@dataclass(frozen=True)
+class Exhibit:
+    """A chart's or a table's data as it leaves: title, takeaway, header block and the table itself."""
+
+    title: str
+    takeaway: str
+    header: Header
+    table: pd.DataFrame  # headers in the interface language, figures rounded as shown
+    columns: tuple[Column, ...] = field(default_factory=tuple)
+
+    def kinds(self) -> list[str]:
+        """The kind of each column of `table`, in order."""
+        kinds = {c.header: c.kind for c in self.columns}
+        return [kinds.get(h, "text") for h in self.table.columns]
+
+    def header_lines(self, lang: str) -> list[tuple[str, str]]:
+        first = [(t("header.title", lang), self.title)] + ([(t("header.takeaway", lang), self.takeaway)]
+                                                          if self.takeaway else [])
+        return first + self.header.lines(lang)
+
+
+def _kind(kind: str, measure: str) -> str:
+    return measure if kind == "measure" else kind
+
+
+def _round(values: pd.Series, kind: str) -> pd.Series:
+    if kind not in DECIMALS:
+        return values
+    numbers = pd.to_numeric(values, errors="coerce").round(DECIMALS[kind])
+    return numbers.astype("Int64") if DECIMALS[kind] == 0 else numbers
+
+
+def _suffix(kind: str, lang: str) -> str:
+    if kind in ("percent", "points"):
+        return " (%)"
+    return f" ({t('unit.points', lang)})" if kind == "gap" else ""
+
+
+def table(frame: pd.DataFrame, cat: Catalog, indicator_id: str | None, lang: str) -> tuple[pd.DataFrame, tuple[Column, ...]]:
+    """The frame as people read it: unit names for ids, indicator names for indicator ids,
+    period labels, headers with their unit, figures rounded to the precision the page shows."""
+    df = frame.reset_index() if frame.index.name == "unit_id" else frame.reset_index(drop=True)
+    measure = cat.indicator(indicator_id)["measure"] if indicator_id else "number"
+    if "unit_id" in df and "name" not in df:
+        df.insert(0, "name", df["unit_id"].map(cat.units.set_index("unit_id")["name_vi" if lang == "vi" else "name_en"]))
+    short = "short_vi" if lang == "vi" else "short_en"
+    ind_names = dict(zip(cat.indicators["indicator_id"], cat.indicators[short]))
+    ind_measures = dict(zip(cat.indicators["indicator_id"], cat.indicators["measure"]))
+    out, columns = {}, []
+    for col in df.columns:
+        if col in KNOWN:
+            key, kind = KNOWN[col]
+            kind = _kind(kind, measure)
+            header = t(key, lang)
+            if col == "value" and indicator_id and "indicator_id" not in df:
+                header = ind_names[indicator_id]
+        elif col in ind_names:
+            kind, header = ind_measures[col], ind_names[col]
+        elif isinstance(col, str) and periods.is_period(col):
+            kind, header = measure, formatting.period_label(col, lang)
+        else:
+            continue
+        values = df[col]
+        if kind == "period":
+            values, kind = values.map(lambda p: formatting.period_label(str(p), lang)), "text"
+        elif kind == "indicator":
+            values, kind = values.map(ind_names), "text"
+        header += _suffix(kind, lang)
+        out[header] = _round(values, kind).tolist() if kind in DECIMALS else values.tolist()
+        columns.append(Column(header, kind))
+    return pd.DataFrame(out), tuple(columns)
+
+
+def takeaway(frame: pd.DataFrame, cat: Catalog, indicator_id: str | None, lang: str) -> str:
+    """One line computed from the exhibit's own frame."""
+    if frame.empty or not indicator_id:
+        return ""
+    ind = cat.indicator(indicator_id)
+    m = ind["measure"]
+    df = frame.reset_index() if frame.index.name == "unit_id" else frame
+    names = df["name"] if "name" in df else df.get("unit_id", pd.Series(dtype=object)).map(
+        cat.units.set_index("unit_id")["name_vi" if lang == "vi" else "name_en"])
+    if {"gap", "target"} <= set(df.columns) and len(names) and "period" not in df:
+        measured = df[df["gap"].notna()]
+        if measured.empty:
+            return ""
+        worst = measured["gap"].idxmin()
+        parts = [t("takeaway.below", lang, n=int((measured["gap"] < 0).sum()), total=len(measured),
+                   target=formatting.value(measured["target"].mode().iloc[0], m, lang))]
+        if measured.loc[worst, "gap"] < 0:
+            parts.append(t("takeaway.largest_gap", lang, name=names.loc[worst],
+                           gap=formatting.signed(measured.loc[worst, "gap"], lang)))
+        if "change" in df and df["change"].notna().any():
+            best = df["change"].idxmax()
+            if df.loc[best, "change"] > 0:
+                parts.append(t("takeaway.most_improved", lang, name=names.loc[best],
+                               change=formatting.signed(df.loc[best, "change"], lang)))
+        return "; ".join(parts)
+    if {"rank", "period", "unit_id"} <= set(df.columns) and df["period"].nunique() > 1:
+        swing = df.groupby("unit_id")["rank"].agg(["min", "max"])
+        unit = (swing["max"] - swing["min"]).idxmax()
+        return t("takeaway.rank_swing", lang, name=names[df["unit_id"] == unit].iloc[0],
+                 best=int(swing.loc[unit, "min"]), worst=int(swing.loc[unit, "max"]))
+    if "indicator_id" in df and "period" in df:
+        df = df[df["indicator_id"] == indicator_id].drop(columns="indicator_id")
+    if "indicator_id" in df and "value" in df:
+        s = df.dropna(subset=["value"])
+        if s.empty:
+            return ""
+        weakest = s["value"].idxmin() if ind["direction"] == "higher_better" else s["value"].idxmax()
+        name = cat.indicator(s.loc[weakest, "indicator_id"])["short_vi" if lang == "vi" else "short_en"]
+        value = formatting.value(s.loc[weakest, "value"], m, lang)
+        if "gap" in s and pd.notna(s.loc[weakest, "gap"]):
+            return t("takeaway.weakest_part", lang, name=name, value=value, gap=formatting.signed(s.loc[weakest, "gap"], lang))
+        return t("takeaway.latest", lang, period=name, value=value)
+    if {"period", "grade_label", "n"} <= set(df.columns):
+        last = df[df["period"] == df["period"].max()]
+        return t("takeaway.latest", lang, period=formatting.period_label(str(last["period"].iloc[0]), lang),
+                 value=", ".join(f"{g} {n}" for g, n in zip(last["grade_label"], last["n"])))
+    value_col = "value" if "value" in df else indicator_id if indicator_id in df else None
+    if "period" in df and value_col is not None:
+        s = df[["period", value_col]].dropna().sort_values("period")
+        if s.empty:
+            return ""
+        last = s.iloc[-1]
+        text = t("takeaway.latest", lang, period=formatting.period_label(str(last["period"]), lang),
+                 value=formatting.value(last[value_col], m, lang))
+        if len(s) > 1:
+            text += " " + t("takeaway.since", lang, change=formatting.signed(last[value_col] - s.iloc[-2][value_col], lang),
+                            period=formatting.period_label(str(s.iloc[-2]["period"]), lang))
+        return text
+    cells = df.drop(columns=[c for c in ("unit_id", "name") if c in df]).apply(pd.to_numeric, errors="coerce")
+    if not cells.empty and cells.notna().any().any() and len(names):
+        stacked = cells.stack()
+        (row, col) = stacked.idxmin() if ind["direction"] == "higher_better" else stacked.idxmax()
+        label = cat.indicator(col)["short_vi" if lang == "vi" else "short_en"] if col in set(
+            cat.indicators["indicator_id"]) else formatting.period_label(str(col), lang) if periods.is_period(str(col)) else str(col)
+        return t("takeaway.weakest_cell", lang, name=names.loc[row], column=label,
+                 value=formatting.value(stacked.loc[(row, col)], m, lang))
+    return ""
+
+
+def exhibit(frame: pd.DataFrame, cat: Catalog, indicator_id: str | None, title: str, header: Header,
+            lang: str) -> Exhibit:
+    """The exhibit of a core frame: its table, its takeaway, its header block."""
+    shown, columns = table(frame, cat, indicator_id, lang)
+    return Exhibit(title, takeaway(frame, cat, indicator_id, lang), header, shown, columns)
+
+
+def header(cat: Catalog, indicator_id: str | None, source: str, data_version: int, lang: str, period: str = "",
+           snapshot: str = "") -> Header:
+    """The header block of an indicator's exhibit: its name, formula and the province target with its source."""
+    if not indicator_id:
+        return Header(source, data_version, period=period, snapshot=snapshot)
+    ind = cat.indicator(indicator_id)
+    targets = cat.targets[(cat.targets["indicator_id"] == indicator_id) & (cat.targets["unit_id"] == "")]
+    if period and periods.is_period(period):
+        year = int(period[:4])
+        targets = targets[(targets["year_from"] <= year) & (targets["year_to"] >= year)]
+    target = "; ".join(f"{formatting.value(r['value'], ind['measure'], lang)} ({r['source']}, "
+                       f"{r['year_from']}–{r['year_to']})" for _, r in targets.iterrows())
+    return Header(source, data_version, ind["name_vi" if lang == "vi" else "name_en"],
+                  formatting.period_label(period, lang) if period and periods.is_period(period) else period,
+                  cat.formula_text(indicator_id, lang), target, snapshot=snapshot)
