@@ -291,6 +291,13 @@ def _pdf_heading(doc: FPDF, title: str, takeaway: str) -> None:
     doc.multi_cell(0, 7, takeaway, new_x="LMARGIN", new_y="NEXT")
 
 
+def _html_table(ex: Exhibit, lang: str) -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in ex.table.columns)
+    body = "".join("<tr>" + "".join(f'<td{" class=n" if k != "text" else ""}>{html.escape(v)}</td>'
+                                    for v, k in zip(row, ex.kinds())) + "</tr>" for row in _rows(ex, lang))
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
 def html_report(report: Report) -> str:
     """One HTML file with interactive charts, the page's tables and a single embedded plotly.js:
     it opens with no network."""
@@ -305,17 +312,15 @@ def html_report(report: Report) -> str:
         f"<h1>{html.escape(report.title)}</h1>",
         '<p class="meta">' + "<br>".join(html.escape(line) for line in report.cover_lines) + "</p>",
     ]
+    data_label = "Số liệu của biểu đồ" if report.lang == "vi" else "The chart's data"
     for i, chart in enumerate(report.charts):
         parts += [f'<section class="chart"><h2>{html.escape(chart.title)}</h2>',
                   f"<p>{html.escape(chart.takeaway)}</p>",
                   chart.figure.to_html(full_html=False, include_plotlyjs=False, div_id=f"chart-{i}"),
+                  f"<details><summary>{data_label}</summary>{_html_table(chart.exhibit, report.lang)}</details>",
                   "</section>"]
     for ex in report.tables:
-        kinds = ex.kinds()
-        head = "".join(f"<th>{html.escape(str(h))}</th>" for h in ex.table.columns)
-        body = "".join("<tr>" + "".join(f'<td{" class=n" if k != "text" else ""}>{html.escape(v)}</td>'
-                                        for v, k in zip(row, kinds)) + "</tr>" for row in _rows(ex, report.lang))
         parts += [f'<section class="table"><h2>{html.escape(ex.title)}</h2>', f"<p>{html.escape(ex.takeaway)}</p>",
-                  f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></section>"]
+                  _html_table(ex, report.lang), "</section>"]
     parts.append(f'<p class="source">{html.escape(report.source)}</p></body></html>')
     return "\n".join(parts)
