@@ -19,7 +19,7 @@ demo: $(STAMP)
 	$(BIN)/python -m reformkpi papi --if-missing
 
 run: demo
-	$(BIN)/streamlit run app.py --server.port $(PORT)
+	$(BIN)/streamlit run serve.py --server.port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
