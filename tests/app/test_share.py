@@ -37,7 +37,9 @@ def test_a_snapshot_shows_the_old_numbers_after_a_new_upload(tmp_store, monkeypa
     at.run()
     assert not at.exception and any("phiên bản 1" in s.value for s in at.success)
     snap = snapshots.list_all(tmp_store)[0]
-    assert (snap.title, snap.data_version, snap.created_by) == ("Giao ban tháng 11", 1, "lan.pham")
+    assert (snap.title, snap.data_version, snap.created_by, snap.page) == ("Giao ban tháng 11", 1, "lan.pham",
+                                                                            "tong-quan")
+    assert "quarter=" not in at.code[0].value  # an empty filter stays out of the link
     assert snap.view_state == {**VIEW, "data": "demo", "lang": "vi", "level": "department", "quarter": ""}
 
     tmp_store.commit_observations(obs([("so-y-te", "sipas.overall", "2019", 81.0)]), CommitInfo(user="lan"))
