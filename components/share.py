@@ -175,13 +175,12 @@ def export_menu(ref: data.DataRef, page_title: str, dataset_name: str, snapshot:
     drawn = charts.shown()
     if not any(d.figure is not None for d in drawn.values()):
         return
-    view = _view_state()
+    view, catalog, subtitle = _view_state(), data.dataset(ref).catalog, f"{page_title} · {link()}"
     made: dict[str, exports.Report] = {}
 
-    def full() -> exports.Report:
+    def full() -> exports.Report:  # called when a button is pressed, outside the script's run
         if "report" not in made:
-            title = snapshot.title if snapshot else page_title
-            made["report"] = report(drawn, data.dataset(ref).catalog, title, f"{page_title} · {link()}",
+            made["report"] = report(drawn, catalog, snapshot.title if snapshot else page_title, subtitle,
                                     dataset_name, ref.version, view, snapshot, lang)
         return made["report"]
 
@@ -196,7 +195,7 @@ def export_menu(ref: data.DataRef, page_title: str, dataset_name: str, snapshot:
             col.download_button(label, data=make, file_name=name(ext), mime=MIME[ext],
                                 key=f"export-{ext}", on_click="ignore", icon=":material/description:")
         for i, (key, d) in enumerate((k, d) for k, d in drawn.items() if d.figure is not None):
-            st.caption(_figure_title(d.figure))
+            st.caption(formatting.markdown(_figure_title(d.figure)))
             cols = st.columns(4)
             for col, (ext, make) in zip(cols, (
                     ("png", lambda d=d: exports.image(d.figure)), ("svg", lambda d=d: exports.image(d.figure, "svg")),
