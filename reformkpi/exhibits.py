@@ -150,73 +150,107 @@ def table(frame: pd.DataFrame, cat: Catalog, indicator_id: str | None, lang: str
     return pd.DataFrame(out), tuple(columns)
 
 
+def _short(cat: Catalog, indicator_id: str, lang: str) -> str:
+    return cat.indicator(indicator_id)["short_vi" if lang == "vi" else "short_en"]
+
+
+def _against_target(df: pd.DataFrame, names: pd.Series, m: str, lang: str) -> str:
+    """Units against their targets: how many miss, who is furthest, who improved most."""
+    measured = df[df["gap"].notna()]
+    if measured.empty:
+        return ""
+    worst = measured["gap"].idxmin()
+    parts = [t("takeaway.below", lang, n=int((measured["gap"] < 0).sum()), total=len(measured),
+               target=formatting.value(measured["target"].mode().iloc[0], m, lang))]
+    if measured.loc[worst, "gap"] < 0:
+        parts.append(t("takeaway.largest_gap", lang, name=names.loc[worst],
+                       gap=formatting.signed(measured.loc[worst, "gap"], lang)))
+    if "change" in df and df["change"].notna().any() and df["change"].max() > 0:
+        best = df["change"].idxmax()
+        parts.append(t("takeaway.most_improved", lang, name=names.loc[best],
+                       change=formatting.signed(df.loc[best, "change"], lang)))
+    return "; ".join(parts)
+
+
+def _rank_swing(df: pd.DataFrame, names: pd.Series, lang: str) -> str:
+    swing = df.groupby("unit_id")["rank"].agg(["min", "max"])
+    unit = (swing["max"] - swing["min"]).idxmax()
+    return t("takeaway.rank_swing", lang, name=names[df["unit_id"] == unit].iloc[0],
+             best=int(swing.loc[unit, "min"]), worst=int(swing.loc[unit, "max"]))
+
+
+def _weakest_part(df: pd.DataFrame, cat: Catalog, direction: str, m: str, lang: str) -> str:
+    """A family's total and parts (SIPAS factors, PAR INDEX areas): the weakest one."""
+    s = df.dropna(subset=["value"])
+    if s.empty:
+        return ""
+    weakest = s["value"].idxmin() if direction == "higher_better" else s["value"].idxmax()
+    name, value = _short(cat, s.loc[weakest, "indicator_id"], lang), formatting.value(s.loc[weakest, "value"], m, lang)
+    if "gap" in s and pd.notna(s.loc[weakest, "gap"]):
+        return t("takeaway.weakest_part", lang, name=name, value=value,
+                 gap=formatting.signed(s.loc[weakest, "gap"], lang))
+    return t("takeaway.latest", lang, period=name, value=value)
+
+
+def _latest(df: pd.DataFrame, column: str, m: str, lang: str) -> str:
+    """A series over periods: the latest value and its change since the period before."""
+    s = df[["period", column]].dropna().sort_values("period")
+    if s.empty:
+        return ""
+    last = s.iloc[-1]
+    text = t("takeaway.latest", lang, period=formatting.period_label(str(last["period"]), lang),
+             value=formatting.value(last[column], m, lang))
+    if len(s) > 1:
+        text += " " + t("takeaway.since", lang, change=formatting.signed(last[column] - s.iloc[-2][column], lang),
+                        period=formatting.period_label(str(s.iloc[-2]["period"]), lang))
+    return text
+
+
+def _weakest_cell(df: pd.DataFrame, names: pd.Series, cat: Catalog, direction: str, m: str, lang: str) -> str:
+    """A units × indicators (or × periods) matrix: its weakest cell."""
+    ids = set(cat.indicators["indicator_id"])
+    cols = [c for c in df.columns if c in ids or (isinstance(c, str) and periods.is_period(c))]
+    cells = df[cols].apply(pd.to_numeric, errors="coerce").stack()
+    if cells.empty:
+        return ""
+    row, col = cells.idxmin() if direction == "higher_better" else cells.idxmax()
+    label = _short(cat, col, lang) if col in ids else formatting.period_label(col, lang)
+    return t("takeaway.weakest_cell", lang, name=names.loc[row], column=label,
+             value=formatting.value(cells.loc[(row, col)], m, lang))
+
+
 def takeaway(frame: pd.DataFrame, cat: Catalog, indicator_id: str | None, lang: str) -> str:
-    """One line computed from the exhibit's own frame."""
+    """One line computed from the exhibit's own frame, by what the frame holds."""
     if frame.empty or not indicator_id:
         return ""
     ind = cat.indicator(indicator_id)
-    m = ind["measure"]
-    df = frame.reset_index() if frame.index.name == "unit_id" else frame
-    names = df["name"] if "name" in df else df.get("unit_id", pd.Series(dtype=object)).map(
-        cat.units.set_index("unit_id")["name_vi" if lang == "vi" else "name_en"])
-    if {"gap", "target"} <= set(df.columns) and len(names) and "period" not in df:
-        measured = df[df["gap"].notna()]
-        if measured.empty:
-            return ""
-        worst = measured["gap"].idxmin()
-        parts = [t("takeaway.below", lang, n=int((measured["gap"] < 0).sum()), total=len(measured),
-                   target=formatting.value(measured["target"].mode().iloc[0], m, lang))]
-        if measured.loc[worst, "gap"] < 0:
-            parts.append(t("takeaway.largest_gap", lang, name=names.loc[worst],
-                           gap=formatting.signed(measured.loc[worst, "gap"], lang)))
-        if "change" in df and df["change"].notna().any():
-            best = df["change"].idxmax()
-            if df.loc[best, "change"] > 0:
-                parts.append(t("takeaway.most_improved", lang, name=names.loc[best],
-                               change=formatting.signed(df.loc[best, "change"], lang)))
-        return "; ".join(parts)
-    if {"rank", "period", "unit_id"} <= set(df.columns) and df["period"].nunique() > 1:
-        swing = df.groupby("unit_id")["rank"].agg(["min", "max"])
-        unit = (swing["max"] - swing["min"]).idxmax()
-        return t("takeaway.rank_swing", lang, name=names[df["unit_id"] == unit].iloc[0],
-                 best=int(swing.loc[unit, "min"]), worst=int(swing.loc[unit, "max"]))
-    if "indicator_id" in df and "period" in df:
+    m, direction = ind["measure"], ind["direction"]
+    df = frame.reset_index() if frame.index.name == "unit_id" else frame.reset_index(drop=True)
+    unit_names = cat.units.set_index("unit_id")["name_vi" if lang == "vi" else "name_en"]
+    names = df["name"] if "name" in df else df["unit_id"].map(unit_names) if "unit_id" in df else None
+    columns = set(df.columns)
+    if names is not None and {"gap", "target"} <= columns and "period" not in columns:
+        return _against_target(df, names, m, lang)
+    if names is not None and {"rank", "period", "unit_id"} <= columns and df["period"].nunique() > 1:
+        return _rank_swing(df, names, lang)
+    if {"indicator_id", "period"} <= columns:  # one unit's indicators over the years: the page's indicator
         df = df[df["indicator_id"] == indicator_id].drop(columns="indicator_id")
-    if "indicator_id" in df and "value" in df:
-        s = df.dropna(subset=["value"])
-        if s.empty:
-            return ""
-        weakest = s["value"].idxmin() if ind["direction"] == "higher_better" else s["value"].idxmax()
-        name = cat.indicator(s.loc[weakest, "indicator_id"])["short_vi" if lang == "vi" else "short_en"]
-        value = formatting.value(s.loc[weakest, "value"], m, lang)
-        if "gap" in s and pd.notna(s.loc[weakest, "gap"]):
-            return t("takeaway.weakest_part", lang, name=name, value=value, gap=formatting.signed(s.loc[weakest, "gap"], lang))
-        return t("takeaway.latest", lang, period=name, value=value)
-    if {"period", "grade_label", "n"} <= set(df.columns):
+        return _latest(df, "value", m, lang)
+    if {"indicator_id", "value"} <= columns:
+        return _weakest_part(df, cat, direction, m, lang)
+    if {"period", "grade_label", "n"} <= columns:
         last = df[df["period"] == df["period"].max()]
         return t("takeaway.latest", lang, period=formatting.period_label(str(last["period"].iloc[0]), lang),
                  value=", ".join(f"{g} {n}" for g, n in zip(last["grade_label"], last["n"])))
-    value_col = "value" if "value" in df else indicator_id if indicator_id in df else None
-    if "period" in df and value_col is not None:
-        s = df[["period", value_col]].dropna().sort_values("period")
-        if s.empty:
-            return ""
-        last = s.iloc[-1]
-        text = t("takeaway.latest", lang, period=formatting.period_label(str(last["period"]), lang),
-                 value=formatting.value(last[value_col], m, lang))
-        if len(s) > 1:
-            text += " " + t("takeaway.since", lang, change=formatting.signed(last[value_col] - s.iloc[-2][value_col], lang),
-                            period=formatting.period_label(str(s.iloc[-2]["period"]), lang))
-        return text
-    cells = df.drop(columns=[c for c in ("unit_id", "name") if c in df]).apply(pd.to_numeric, errors="coerce")
-    if not cells.empty and cells.notna().any().any() and len(names):
-        stacked = cells.stack()
-        (row, col) = stacked.idxmin() if ind["direction"] == "higher_better" else stacked.idxmax()
-        label = cat.indicator(col)["short_vi" if lang == "vi" else "short_en"] if col in set(
-            cat.indicators["indicator_id"]) else formatting.period_label(str(col), lang) if periods.is_period(str(col)) else str(col)
-        return t("takeaway.weakest_cell", lang, name=names.loc[row], column=label,
-                 value=formatting.value(stacked.loc[(row, col)], m, lang))
-    return ""
+    if names is not None and {"years_below", "years_measured"} <= columns:  # sorted most years below first
+        return t("takeaway.longest_below", lang, name=names.iloc[0], years=int(df["years_below"].iloc[0]),
+                 measured=int(df["years_measured"].iloc[0]))
+    if names is not None and {"num", "den", "value"} <= columns and "period" not in columns:  # most first
+        return t("takeaway.most_late", lang, name=names.iloc[0], late=formatting.number(df["num"].iloc[0], lang, 0),
+                 rate=formatting.value(df["value"].iloc[0], m, lang))
+    if "period" in columns and ("value" in columns or indicator_id in columns):
+        return _latest(df, "value" if "value" in columns else indicator_id, m, lang)
+    return "" if names is None else _weakest_cell(df, names, cat, direction, m, lang)
 
 
 def exhibit(frame: pd.DataFrame, cat: Catalog, indicator_id: str | None, title: str, header: Header,

@@ -6,7 +6,6 @@ import re
 import shutil
 from html.parser import HTMLParser
 
-import pandas as pd
 import pytest
 from pptx import Presentation
 

@@ -45,6 +45,8 @@ def test_takeaways_of_a_trend_a_matrix_and_in_english():
     late = exhibits.exhibit(matrix, ds.catalog, "late_rate", "", header, "en")
     assert late.takeaway == "Weakest: Sở B, Q1 2019: 9.5%"  # lower is better: the highest rate
     assert list(late.table.columns) == ["Unit", "Q1 2019 (%)", "Q2 2019 (%)"]
+    below = metrics.below_target_years(ds, "sat", "department", (2018, 2019))  # A: 75, 77,4 < 80; C: 70, 74 < 75
+    assert exhibits.takeaway(below, ds.catalog, "sat", "vi") == "Chưa đạt mục tiêu nhiều năm nhất: Sở A (2/2 năm)"
     english = sat_exhibit("en")
     assert english.takeaway.startswith("2/3 units below the 80.0% target; furthest from it: Dept A (−2.6")
 
