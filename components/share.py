@@ -111,8 +111,8 @@ def _view_state() -> dict:
             if k not in (SNAPSHOT_PARAM, PRESENT_PARAM)}
 
 
-def share_menu(ref: data.DataRef, actor: auth.Actor, lang: str) -> None:
-    """Copy the link; analysts and admins also save the view as a snapshot."""
+def share_menu(ref: data.DataRef, records: data.RecordsRef | None, actor: auth.Actor, lang: str) -> None:
+    """Copy the link; analysts and admins also save the view (at the versions it shows) as a snapshot."""
     with st.popover(t("share.button", lang), icon=":material/share:"):
         st.caption(t("share.link", lang))
         st.code(link(), language=None, wrap_lines=True)
@@ -125,7 +125,6 @@ def share_menu(ref: data.DataRef, actor: auth.Actor, lang: str) -> None:
             note = st.text_area(t("share.note", lang), max_chars=snapshots.MAX_NOTE)
             if st.form_submit_button(t("share.save", lang)):
                 try:
-                    records = data.records_current(ref.uri)
                     snap = snapshots.create(Store(ref.uri), actor, title, navigation.current(), _view_state(),
                                             ref.version, ref.catalog_versions, note,
                                             records_version=None if records is None else records.version)

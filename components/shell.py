@@ -53,7 +53,7 @@ def header(title: str, ref: data.DataRef, lang: str) -> None:
     left, right = st.columns([6, 1], vertical_alignment="bottom")
     left.title(title)
     with right:
-        share.share_menu(ref, access.current_actor() or auth.ANONYMOUS, lang)
+        share.share_menu(ref, records(ref), access.current_actor() or auth.ANONYMOUS, lang)
     if snap is not None:
         share.banner(snap, lang)
     else:

@@ -211,11 +211,12 @@ def pptx(report: Report) -> bytes:
             slide = _slide(deck, blank, title, ex.takeaway, report.source)
             shape = slide.shapes.add_table(len(part) + 1, len(ex.table.columns), Inches(0.4), Inches(1.5),
                                            Inches(12.5), Inches(0.4) * (len(part) + 1))
+            size = 14 if len(ex.table.columns) <= 7 else 12  # still readable from the back of a room
             for j, header in enumerate(ex.table.columns):
-                _cell(shape.table.cell(0, j), str(header), 14, bold=True)
+                _cell(shape.table.cell(0, j), str(header), size, bold=True)
             for i, row in enumerate(part, start=1):
                 for j, text in enumerate(row):
-                    _cell(shape.table.cell(i, j), text, 14)
+                    _cell(shape.table.cell(i, j), text, size)
     buf = io.BytesIO()
     deck.save(buf)
     return buf.getvalue()
