@@ -1,11 +1,13 @@
 """Sharing: the link of the view, a snapshot pinned to a data version, the export menu, presentation mode."""
 
+import io
 import json
 
+import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from components import data
-from reformkpi import snapshots
+from components import charts, data, share
+from reformkpi import exports, metrics, snapshots
 from reformkpi.auth import Actor
 from reformkpi.store import CommitInfo
 from tests.conftest import ROOT, obs
@@ -150,3 +152,19 @@ def test_an_unknown_or_deleted_snapshot_says_so_and_shows_no_figures(tmp_store, 
         assert not at.exception and not at.get("plotly_chart") and not at.dataframe
         assert any("Không tìm thấy ảnh chụp" in e.value and "đã bị xóa" in e.value for e in at.error)
     assert r"\*\*khong\-co\*\*" in at.error[0].value  # escaped: shown as typed, not bold
+
+
+def test_the_satisfaction_unit_chart_leaves_as_the_frame_the_core_computed(app, demo_store):
+    at = app(year="2019")
+    at.switch_page("app_pages/satisfaction.py").run()
+    drawn = at.session_state[charts.SHOWN]
+    assert not at.exception and {"sat_units", "sat_factors", "sat_distribution", "sat_heatmap", "sat_below"} <= set(drawn)
+    catalog = metrics.Dataset.open(demo_store).catalog
+    report = share.report(drawn, catalog, "Giao ban", "", "Tỉnh minh họa", demo_store.version(),
+                          {"year": "2019"}, None, "vi")
+    units = next(c.exhibit for c in report.charts if c.figure is drawn["sat_units"].figure)
+    head, _, body = exports.exhibit_csv(units, "vi").decode("utf-8-sig").partition("\n\n")
+    table = pd.read_csv(io.StringIO(body))
+    assert table.loc[table["Đơn vị"] == "Sở Tài nguyên và Môi trường", "Mức độ hài lòng (%)"].iloc[0] == 77.4
+    assert f"Phiên bản dữ liệu,{demo_store.version()}" in head and "Kỳ,2019" in head
+    assert [t.title for t in report.tables] == [next(s.value for s in at.subheader if "chưa đạt" in s.value)]
