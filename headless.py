@@ -16,8 +16,8 @@ from streamlit.testing.v1 import AppTest
 
 from components import charts, share
 from reformkpi import config, exports, snapshots
-from reformkpi.catalog import Catalog
 from reformkpi.i18n import t
+from reformkpi.metrics import Dataset
 from reformkpi.store import Store
 
 ROOT = Path(__file__).resolve().parent
@@ -41,9 +41,9 @@ def export(snap: snapshots.Snapshot, dataset: str, formats: list[str], out: Path
     store = Store(config.store_uri(dataset))
     lang = snap.view_state.get("lang", "vi")
     drawn, page_title = render(snap, dataset)
-    catalog = Catalog.from_tables(store.read_catalog(snap.catalog_versions))
-    report = share.report(drawn, catalog, snap.title, "\n".join(filter(None, (page_title, snap.note))),
-                          t(f"data.name.{dataset}", lang), snap.data_version, snap.view_state, snap, lang)
+    ds = Dataset.open(store, snap.data_version, snap.catalog_versions)
+    report = share.report(drawn, ds, snap.title, "\n".join(filter(None, (page_title, snap.note))),
+                          t(f"data.name.{dataset}", lang), snap.view_state, snap, lang)
     period = share.view_period(snap.view_state)
     out.mkdir(parents=True, exist_ok=True)
     paths = []

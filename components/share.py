@@ -12,8 +12,8 @@ import streamlit as st
 
 from components import charts, data, navigation, url_state
 from reformkpi import auth, config, exhibits, exports, formatting, snapshots
-from reformkpi.catalog import Catalog
 from reformkpi.i18n import t
+from reformkpi.metrics import Dataset
 from reformkpi.store import Store
 
 SNAPSHOT_PARAM = "snapshot"
@@ -150,16 +150,16 @@ def _figure_title(fig: go.Figure) -> str:
     return html.unescape(str(fig.layout.title.text or ""))  # chart titles are escaped for Plotly
 
 
-def report(drawn: dict[str, charts.Drawn], catalog: Catalog, title: str, subtitle: str, dataset_name: str,
-           version: int, view: dict, snapshot: snapshots.Snapshot | None, lang: str) -> exports.Report:
-    """The page's charts and tables as a report: each with its exhibit built from the core's frame."""
+def report(drawn: dict[str, charts.Drawn], ds: Dataset, title: str, subtitle: str, dataset_name: str, view: dict,
+           snapshot: snapshots.Snapshot | None, lang: str) -> exports.Report:
+    """The page's charts and tables as a report: each with its exhibit built from the core's frame
+    (`ds`: the data version the page showed)."""
     period = view_period(view)
-    source = t("share.source", lang, dataset=dataset_name, version=version)
+    source = t("share.source", lang, dataset=dataset_name, version=ds.version)
 
     def exhibit(d: charts.Drawn) -> exhibits.Exhibit:
-        header = exhibits.header(catalog, d.indicator_id, dataset_name, version, lang, period,
-                                 snapshot.title if snapshot else "")
-        return exhibits.exhibit(d.frame, catalog, d.indicator_id, d.title or _figure_title(d.figure), header, lang)
+        header = exhibits.header(ds, d.indicator_id, dataset_name, lang, period, snapshot.title if snapshot else "")
+        return exhibits.exhibit(d.frame, ds.catalog, d.indicator_id, d.title or _figure_title(d.figure), header, lang)
 
     return exports.Report(
         title, subtitle, source, dt.datetime.now(dt.UTC),
@@ -174,13 +174,13 @@ def export_menu(ref: data.DataRef, page_title: str, dataset_name: str, snapshot:
     drawn = charts.shown()
     if not any(d.figure is not None for d in drawn.values()):
         return
-    view, catalog, subtitle = _view_state(), data.dataset(ref).catalog, f"{page_title} · {link()}"
+    view, ds, subtitle = _view_state(), data.dataset(ref), f"{page_title} · {link()}"
     made: dict[str, exports.Report] = {}
 
     def full() -> exports.Report:  # called when a button is pressed, outside the script's run
         if "report" not in made:
-            made["report"] = report(drawn, catalog, snapshot.title if snapshot else page_title, subtitle,
-                                    dataset_name, ref.version, view, snapshot, lang)
+            made["report"] = report(drawn, ds, snapshot.title if snapshot else page_title, subtitle,
+                                    dataset_name, view, snapshot, lang)
         return made["report"]
 
     def name(ext: str, part: str = "") -> str:

@@ -14,6 +14,7 @@ import pandas as pd
 from reformkpi import formatting, periods
 from reformkpi.catalog import Catalog
 from reformkpi.i18n import t
+from reformkpi.metrics import Dataset, sources
 
 # Decimals a kind of figure is shown with on the pages (formatting.value); exports keep the same.
 DECIMALS = {"percent": 1, "points": 2, "score": 2, "days": 1, "count": 0, "integer": 0, "number": 1, "gap": 1,
@@ -67,12 +68,14 @@ class Header:
     period: str = ""
     formula: str = ""
     target: str = ""
+    documents: str = ""  # the observations' own sources: documents, systems, records versions
     coverage: str = ""
     snapshot: str = ""
 
     def lines(self, lang: str) -> list[tuple[str, str]]:
         rows = [("header.indicator", self.indicator), ("header.period", self.period), ("header.formula", self.formula),
-                ("header.target", self.target), ("header.source", self.source), ("header.coverage", self.coverage),
+                ("header.target", self.target), ("header.source", self.source), ("header.documents", self.documents),
+                ("header.coverage", self.coverage),
                 ("header.data_version", str(self.data_version)), ("header.snapshot", self.snapshot)]
         return [(t(key, lang), value) for key, value in rows if value]
 
@@ -260,18 +263,22 @@ def exhibit(frame: pd.DataFrame, cat: Catalog, indicator_id: str | None, title: 
     return Exhibit(title, takeaway(frame, cat, indicator_id, lang), header, shown, columns)
 
 
-def header(cat: Catalog, indicator_id: str | None, source: str, data_version: int, lang: str, period: str = "",
+def header(ds: Dataset, indicator_id: str | None, source: str, lang: str, period: str = "",
            snapshot: str = "") -> Header:
-    """The header block of an indicator's exhibit: its name, formula and the province target with its source."""
+    """The header block of an indicator's exhibit: its name, period, formula, the province target
+    with its document, and the sources of its figures, at the dataset's version."""
+    version = ds.version if ds.version is not None else -1
     if not indicator_id:
-        return Header(source, data_version, period=period, snapshot=snapshot)
+        return Header(source, version, period=period, snapshot=snapshot)
+    cat = ds.catalog
     ind = cat.indicator(indicator_id)
+    year = int(period[:4]) if period and periods.is_period(period) else None
     targets = cat.targets[(cat.targets["indicator_id"] == indicator_id) & (cat.targets["unit_id"] == "")]
-    if period and periods.is_period(period):
-        year = int(period[:4])
+    if year is not None:
         targets = targets[(targets["year_from"] <= year) & (targets["year_to"] >= year)]
     target = "; ".join(f"{formatting.value(r['value'], ind['measure'], lang)} ({r['source']}, "
                        f"{r['year_from']}–{r['year_to']})" for _, r in targets.iterrows())
-    return Header(source, data_version, ind["name_vi" if lang == "vi" else "name_en"],
-                  formatting.period_label(period, lang) if period and periods.is_period(period) else period,
-                  cat.formula_text(indicator_id, lang), target, snapshot=snapshot)
+    return Header(source, version, ind["name_vi" if lang == "vi" else "name_en"],
+                  formatting.period_label(period, lang) if year is not None else period,
+                  cat.formula_text(indicator_id, lang), target, "; ".join(sources(ds, indicator_id, year)),
+                  snapshot=snapshot)

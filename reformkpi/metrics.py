@@ -640,3 +640,13 @@ def province_flow(ds: Dataset, level: str | None, years: tuple[int, int] | None 
 def period_targets(cat: Catalog, indicator_id: str, period_list) -> list[float | None]:
     """The province-wide target in force in each period (targets are set per year)."""
     return [province_target(cat, indicator_id, int(str(p)[:4]))[0] for p in period_list]
+
+
+def sources(ds: Dataset, indicator_id: str, year: int | None = None) -> list[str]:
+    """The sources (documents, systems) of the stored figures behind an indicator, in a year or in all."""
+    ids = _stored_ids(ds.catalog, indicator_id)
+    where, params = "indicator_id IN (SELECT unnest(?)) AND source IS NOT NULL AND source <> ''", [ids]
+    if year is not None:
+        where += " AND substr(period, 1, 4) = ?"
+        params.append(str(year))
+    return ds.sql(f"SELECT DISTINCT source FROM obs WHERE {where} ORDER BY source", params)["source"].tolist()

@@ -159,9 +159,8 @@ def test_the_satisfaction_unit_chart_leaves_as_the_frame_the_core_computed(app, 
     at.switch_page("app_pages/satisfaction.py").run()
     drawn = at.session_state[charts.SHOWN]
     assert not at.exception and {"sat_units", "sat_factors", "sat_distribution", "sat_heatmap", "sat_below"} <= set(drawn)
-    catalog = metrics.Dataset.open(demo_store).catalog
-    report = share.report(drawn, catalog, "Giao ban", "", "Tỉnh minh họa", demo_store.version(),
-                          {"year": "2019"}, None, "vi")
+    report = share.report(drawn, metrics.Dataset.open(demo_store), "Giao ban", "", "Tỉnh minh họa", {"year": "2019"},
+                          None, "vi")
     units = next(c.exhibit for c in report.charts if c.figure is drawn["sat_units"].figure)
     head, _, body = exports.exhibit_csv(units, "vi").decode("utf-8-sig").partition("\n\n")
     table = pd.read_csv(io.StringIO(body))

@@ -15,7 +15,7 @@ ROWS = [("a", "sat", "2019", 77.4), ("b", "sat", "2019", 85.0), ("c", "sat", "20
 def sat_exhibit(lang="vi", frame=None):
     ds = dataset(ROWS)
     frame = metrics.league_table(ds, "sat", "2019", "department", lang) if frame is None else frame
-    header = exhibits.header(ds.catalog, "sat", "Tỉnh P", 7, lang, "2019")
+    header = exhibits.header(ds, "sat", "Tỉnh P", lang, "2019")
     return exhibits.exhibit(frame, ds.catalog, "sat", "Hài lòng 2019", header, lang)
 
 
@@ -30,14 +30,15 @@ def test_a_league_table_leaves_with_names_headers_precision_and_a_computed_takea
     assert table.loc["Sở C", "Mục tiêu (%)"] == 75.0 and table.loc["Sở B", "Xếp loại"] == "Tốt"
     assert "unit_id" not in ex.table and "meets_target" not in ex.table
     lines = dict(ex.header_lines("vi"))
-    assert lines["Phiên bản dữ liệu"] == "7" and lines["Kỳ"] == "2019"
+    assert lines["Phiên bản dữ liệu"] == "0" and lines["Kỳ"] == "2019"
+    assert lines["Nguồn của từng số liệu (văn bản, hệ thống)"] == "test"  # the observations' own source
     assert lines["Mục tiêu (văn bản, giai đoạn)"] == "80,0% (NQ 30c/NQ-CP, 2016–2020)"
     assert "Độ bao phủ" not in lines  # printed only when the core knows it
 
 
 def test_takeaways_of_a_trend_a_matrix_and_in_english():
     ds = dataset(ROWS)
-    header = exhibits.header(ds.catalog, "sat", "P", 7, "en")
+    header = exhibits.header(ds, "sat", "P", "en")
     trend = metrics.province_trend(ds, "sat", "department")  # means: 2018 (75+86+70)/3 = 77, 2019 78,8
     assert exhibits.exhibit(trend, ds.catalog, "sat", "", header, "vi").takeaway == "2019: 78,8% (+1,8 so với 2018)"
     matrix = pd.DataFrame({"name": ["Sở A", "Sở B"], "2019-Q1": [3.0, 9.5], "2019-Q2": [4.0, 1.0]},
@@ -57,13 +58,13 @@ def test_csv_and_xlsx_carry_the_header_block_number_formats_and_stay_formula_saf
     ex = sat_exhibit(frame=frame)
     text = exports.exhibit_csv(ex, "vi").decode("utf-8-sig")
     head, _, body = text.partition("\n\n")
-    assert "Phiên bản dữ liệu,7" in head and "Nhận định," in head
+    assert "Phiên bản dữ liệu,0" in head and "Nhận định," in head
     table = pd.read_csv(io.StringIO(body))
     assert table.loc[table["Đơn vị"] == "Sở A", "Hài lòng (%)"].iloc[0] == 77.4
     assert "'=HYPERLINK(\"http://x\")" in table["Đơn vị"].tolist()
     ws = openpyxl.load_workbook(io.BytesIO(exports.exhibit_xlsx(ex, "vi"))).active
     rows = list(ws.iter_rows(values_only=True))
-    assert ("Phiên bản dữ liệu", "7") in [r[:2] for r in rows]
+    assert ("Phiên bản dữ liệu", "0") in [r[:2] for r in rows]
     top = next(i for i, r in enumerate(rows) if r[0] == "Hạng")
     col = rows[top].index("Hài lòng (%)")
     a = next(i for i, r in enumerate(rows) if r[1] == "Sở A") + 1
@@ -74,7 +75,7 @@ def test_csv_and_xlsx_carry_the_header_block_number_formats_and_stay_formula_saf
 
 def test_the_satisfaction_unit_chart_of_2019_leaves_with_the_inspection_figure(demo):
     table = metrics.league_table(demo, "sipas.overall", "2019", "department", "vi")
-    header = exhibits.header(demo.catalog, "sipas.overall", "Tỉnh minh họa", demo.version, "vi", "2019")
+    header = exhibits.header(demo, "sipas.overall", "Tỉnh minh họa", "vi", "2019")
     ex = exhibits.exhibit(table, demo.catalog, "sipas.overall", "Mức độ hài lòng 2019", header, "vi")
     back = pd.read_csv(io.StringIO(exports.exhibit_csv(ex, "vi").decode("utf-8-sig").partition("\n\n")[2]))
     row = back[back["Đơn vị"] == "Sở Tài nguyên và Môi trường"].iloc[0]
