@@ -76,7 +76,13 @@ def main(argv: list[str]) -> int:
     if snap is None:
         print(f"Không có ảnh chụp {args.snapshot} / no snapshot {args.snapshot}", file=sys.stderr)
         return 2
-    for path in export(snap, args.dataset, formats, args.out):
+    try:
+        paths = export(snap, args.dataset, formats, args.out)
+    except RuntimeError as e:  # the page itself failed: say which snapshot, not a trace of the test harness
+        print(f"Không xuất được ảnh chụp {args.snapshot} / could not export snapshot {args.snapshot}: {e}",
+              file=sys.stderr)
+        return 1
+    for path in paths:
         print(path)
     return 0
 
