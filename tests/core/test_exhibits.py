@@ -23,7 +23,7 @@ def test_a_league_table_leaves_with_names_headers_precision_and_a_computed_takea
     ex = sat_exhibit()
     # By hand: A 77,4 is 2,6 short of 80; C 74 is 1 short of its own 75; B meets 80. C rose most (70 → 74).
     assert ex.takeaway == ("2/3 đơn vị chưa đạt mục tiêu 80,0%; xa mục tiêu nhất: Sở A (−2,6 điểm %); "
-                           "tăng nhiều nhất: Sở C (+4,0 điểm)")
+                           "tăng nhiều nhất: Sở C (+4,0 điểm %)")
     table = ex.table.set_index("Đơn vị")
     assert list(ex.table.columns[:4]) == ["Hạng", "Đơn vị", "Hài lòng (%)", "Thay đổi (điểm %)"]
     assert table.loc["Sở A", "Hài lòng (%)"] == 77.4 and table.loc["Sở A", "Chênh lệch mục tiêu (điểm %)"] == -2.6
