@@ -4,8 +4,8 @@ Why this and not Streamlit's identity cookie: `st.user` is filled only by an OID
 callback, and a province without one signs in with local accounts. The app's server (serve.py)
 sets our own cookie instead:
 
-1. the sign-in form checks the password (auth.Accounts.sign_in) and asks for a one-time code
-   (`hand_over`, valid for a minute, kept in this process only);
+1. the sign-in form checks the password (auth.Accounts.sign_in), opens a session and gets a
+   one-time code for it, valid for a minute (kept with the sessions, so any app server can redeem it);
 2. the page posts the code to /api/session (never in a URL), which answers with the cookie:
    HttpOnly, SameSite=Strict, signed with the server's secret and holding a random session id;
 3. every run reads the cookie (st.context.cookies), checks its signature and age, and that its
@@ -22,7 +22,6 @@ import fcntl
 import json
 import os
 import secrets
-import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,8 +34,7 @@ from reformkpi.config import DATA_DIR
 COOKIE = "reformkpi_session"
 CODE_SECONDS = 60
 DEFAULT_HOURS = 8
-_codes: dict[str, tuple[str, float]] = {}  # one-time code → (session id, expiry): this process only
-_codes_lock = threading.Lock()
+_CODE = "code:"  # one-time codes share the file with the sessions, under this prefix
 
 
 def hours() -> float:
@@ -85,21 +83,19 @@ def _open_sessions(write: bool):
 def open_session(actor: Actor, now: float | None = None) -> tuple[str, str]:
     """Open a server-side session for a signed-in local account: (session id, one-time hand-over code)."""
     now = time.time() if now is None else now
-    sid = secrets.token_urlsafe(24)
+    sid, code = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     with _open_sessions(write=True) as data:
         data[sid] = {"name": actor.name, "expires": now + hours() * 3600}
-    code = secrets.token_urlsafe(24)
-    with _codes_lock:
-        _codes[code] = (sid, now + CODE_SECONDS)
+        data[_CODE + code] = {"session": sid, "expires": now + CODE_SECONDS}
     return sid, code
 
 
 def cookie_for(code: str, now: float | None = None) -> str | None:
     """The signed cookie value for a hand-over code, once; None for an unknown, used or stale code."""
     now = time.time() if now is None else now
-    with _codes_lock:
-        sid, expires = _codes.pop(code, (None, 0.0))
-    return _signer().sign(sid).decode() if sid and expires >= now else None
+    with _open_sessions(write=True) as data:
+        handed = data.pop(_CODE + code, None)
+    return _signer().sign(handed["session"]).decode() if handed and handed["expires"] >= now else None
 
 
 def session_id(cookie: str | None) -> str | None:
