@@ -56,6 +56,7 @@ KNOWN = {
 class Column:
     header: str
     kind: str  # text, or a key of DECIMALS
+    rows: tuple[str, ...] = ()  # a kind per row, where rows hold different indicators (points and percent)
 
 
 @dataclass(frozen=True)
@@ -90,10 +91,11 @@ class Exhibit:
     table: pd.DataFrame  # headers in the interface language, figures rounded as shown
     columns: tuple[Column, ...] = field(default_factory=tuple)
 
-    def kinds(self) -> list[str]:
-        """The kind of each column of `table`, in order."""
-        kinds = {c.header: c.kind for c in self.columns}
-        return [kinds.get(h, "text") for h in self.table.columns]
+    def cell_kinds(self) -> list[list[str]]:
+        """The kind of each cell of `table`, row by row."""
+        by_header = {c.header: c for c in self.columns}
+        cols = [by_header.get(h, Column(str(h), "text")) for h in self.table.columns]
+        return [[c.rows[i] if c.rows else c.kind for c in cols] for i in range(len(self.table))]
 
     def header_lines(self, lang: str) -> list[tuple[str, str]]:
         first = [(t("header.title", lang), self.title)] + ([(t("header.takeaway", lang), self.takeaway)]
@@ -128,10 +130,17 @@ def table(frame: pd.DataFrame, cat: Catalog, indicator_id: str | None, lang: str
     short = "short_vi" if lang == "vi" else "short_en"
     ind_names = dict(zip(cat.indicators["indicator_id"], cat.indicators[short]))
     ind_measures = dict(zip(cat.indicators["indicator_id"], cat.indicators["measure"]))
+    row_measures = tuple(df["indicator_id"].map(ind_measures)) if "indicator_id" in df else ()
+    mixed = len(set(row_measures)) > 1
     out, columns = {}, []
     for col in df.columns:
         if col in KNOWN:
             key, kind = KNOWN[col]
+            if kind == "measure" and mixed:
+                header = t(key, lang) + (" (%)" if set(row_measures) <= {"percent", "points"} else "")
+                out[header] = [v if pd.isna(v) else round(float(v), DECIMALS[m]) for v, m in zip(df[col], row_measures)]
+                columns.append(Column(header, "by_row", row_measures))
+                continue
             kind = _kind(kind, measure)
             header = t(key, lang)
             if col == "value" and indicator_id and "indicator_id" not in df:

@@ -97,14 +97,14 @@ def exhibit_xlsx(ex: Exhibit, lang: str) -> bytes:
         ws.cell(r, 2, _safe_cell(value))
     top = len(lines) + 2
     safe = formula_safe(ex.table)
-    for j, (header, kind) in enumerate(zip(safe.columns, ex.kinds()), start=1):
+    for j, header in enumerate(safe.columns, start=1):
         ws.cell(top, j, header).font = Font(bold=True)
         ws.column_dimensions[ws.cell(top, j).column_letter].width = max(12, min(48, len(str(header)) + 4))
-        fmt = XLSX_FORMATS.get(kind)
-        for i, v in enumerate(safe[header].tolist(), start=top + 1):
+    for i, (row, kinds) in enumerate(zip(safe.itertuples(index=False), ex.cell_kinds()), start=top + 1):
+        for j, (v, kind) in enumerate(zip(row, kinds), start=1):
             cell = ws.cell(i, j, None if _missing(v) else v)
-            if fmt:
-                cell.number_format = fmt
+            if kind in XLSX_FORMATS:
+                cell.number_format = XLSX_FORMATS[kind]
     ws.freeze_panes = ws.cell(top + 1, 1)
     buf = io.BytesIO()
     wb.save(buf)
@@ -128,7 +128,8 @@ def cell_text(v, kind: str, lang: str) -> str:
 
 
 def _rows(ex: Exhibit, lang: str) -> list[list[str]]:
-    return [[cell_text(v, k, lang) for v, k in zip(row, ex.kinds())] for row in ex.table.itertuples(index=False)]
+    return [[cell_text(v, k, lang) for v, k in zip(row, kinds)]
+            for row, kinds in zip(ex.table.itertuples(index=False), ex.cell_kinds())]
 
 
 SLIDE_PX = (1600, 900)  # 16:9 at slide resolution
@@ -295,7 +296,8 @@ def _pdf_heading(doc: FPDF, title: str, takeaway: str) -> None:
 def _html_table(ex: Exhibit, lang: str) -> str:
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in ex.table.columns)
     body = "".join("<tr>" + "".join(f'<td{" class=n" if k != "text" else ""}>{html.escape(v)}</td>'
-                                    for v, k in zip(row, ex.kinds())) + "</tr>" for row in _rows(ex, lang))
+                                    for v, k in zip(row, kinds)) + "</tr>"
+                   for row, kinds in zip(_rows(ex, lang), ex.cell_kinds()))
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 

@@ -83,3 +83,15 @@ def test_the_satisfaction_unit_chart_of_2019_leaves_with_the_inspection_figure(d
     rows = list(openpyxl.load_workbook(io.BytesIO(exports.exhibit_xlsx(ex, "vi"))).active.iter_rows(values_only=True))
     assert ("Phiên bản dữ liệu", str(demo.version)) in [r[:2] for r in rows]
     assert any(r[1] == "Sở Tài nguyên và Môi trường" and 77.4 in r for r in rows)
+
+
+def test_rows_of_different_indicators_keep_each_indicators_precision():
+    ds = dataset(ROWS)
+    frame = pd.DataFrame({"indicator_id": ["sat", "par"], "period": ["2019", "2019"], "value": [77.4, 68.32 / 84 * 100]})
+    ex = exhibits.exhibit(frame, ds.catalog, "sat", "Sở A", exhibits.header(ds, "sat", "P", "vi"), "vi")
+    assert ex.table["Giá trị (%)"].tolist() == [77.4, 81.33]  # SIPAS to one decimal, PAR INDEX points to two
+    report = exports.Report("", "", "", pd.Timestamp("2026-11-27", tz="UTC"), (), (ex,))
+    assert "<td class=n>77,4%</td>" in exports.html_report(report) and "<td class=n>81,33%</td>" in exports.html_report(report)
+    ws = openpyxl.load_workbook(io.BytesIO(exports.exhibit_xlsx(ex, "vi"))).active
+    formats = {c.value: c.number_format for r in ws.iter_rows() for c in r if isinstance(c.value, float)}
+    assert formats == {77.4: '0.0"%"', 81.33: '0.00"%"'}
