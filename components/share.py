@@ -143,7 +143,7 @@ MIME = {"pptx": "application/vnd.openxmlformats-officedocument.presentationml.pr
 def view_period(view: dict) -> str:
     """The period a view shows ('2019', '2019-Q3'), for file names and header blocks; '' if none."""
     year, quarter = view.get("year") or "", view.get("quarter") or ""
-    return f"{year}-{quarter}" if year and quarter else year
+    return f"{year}-{quarter}" if year and quarter else year or view.get("rq") or ""  # rq: the records page
 
 
 def _figure_title(fig: go.Figure) -> str:
