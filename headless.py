@@ -42,7 +42,7 @@ def export(snap: snapshots.Snapshot, dataset: str, formats: list[str], out: Path
     lang = snap.view_state.get("lang", "vi")
     drawn, page_title = render(snap, dataset)
     ds = Dataset.open(store, snap.data_version, snap.catalog_versions)
-    report = share.report(drawn, ds, snap.title, "\n".join(filter(None, (page_title, snap.note))),
+    report = share.report(drawn, ds, snap.page, snap.title, "\n".join(filter(None, (page_title, snap.note))),
                           t(f"data.name.{dataset}", lang), snap.view_state, snap, lang)
     period = share.view_period(snap.view_state)
     out.mkdir(parents=True, exist_ok=True)

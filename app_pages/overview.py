@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from components import charts, data, filters, kpi_tiles, shell, tables
+from components import charts, context, data, filters, kpi_tiles, shell, tables
 from reformkpi import formatting, metrics
+from reformkpi.context import figure_context, trend_title
 from reformkpi.i18n import t
 
 lang = shell.language()
@@ -18,13 +19,14 @@ if not sel.quarter and (last := data.query(metrics.latest_quarter, ref, sel.year
 
 st.subheader(t("overview.headline", lang, period=formatting.period_label(sel.period, lang)))
 headline = catalog.indicators[catalog.indicators["headline"]]
-kpi_tiles.row([(data.query(metrics.kpi, ref, i, sel.period, sel.level, lang), catalog.indicator(i))
-               for i in headline["indicator_id"]], lang)
+kpi_tiles.row([(data.query(metrics.kpi, ref, i, sel.period, sel.level, lang), catalog.indicator(i),
+                data.query(figure_context, ref, i, sel.period, sel.level, lang)) for i in headline["indicator_id"]], lang)
 
 st.subheader(t("overview.units_section", lang))
 indicator_id = filters.indicator(catalog.indicators[catalog.indicators["ranked"]], lang)
 ind = catalog.indicator(indicator_id)
 k = data.query(metrics.kpi, ref, indicator_id, sel.period, sel.level, lang)
+ctx = data.query(figure_context, ref, indicator_id, sel.period, sel.level, lang)
 table = data.query(metrics.league_table, ref, indicator_id, sel.period, sel.level, lang)
 if table.empty:
     st.warning(t("empty.no_data", lang, indicator=ind["short_vi" if lang == "vi" else "short_en"],
@@ -35,13 +37,17 @@ else:
         charts.show_linked(charts.figure(charts.unit_values, table, ind, k, lang, ref.version), key="overview_units",
                            page="app_pages/unit.py", data=table, indicator=indicator_id)
         st.caption(t("overview.click_hint", lang))
+        context.caption(ctx, lang)
     with right:
         trend = data.query(metrics.province_trend, ref, indicator_id, sel.level)
-        charts.show(charts.figure(charts.province_trend, trend, ind, lang, ref.version), key="overview_trend",
+        charts.show(charts.figure(charts.province_trend, trend, ind, lang, ref.version,
+                                  trend_title(catalog, indicator_id, lang)), key="overview_trend",
                     data=trend, indicator=indicator_id)
         if k.formula:
             st.caption(t("kpi.formula", lang, formula=k.formula))
+        context.caption(ctx, lang)
     title = t("table.title", lang, indicator=ind["short_vi" if lang == "vi" else "short_en"],
               period=formatting.period_label(k.period, lang))
     st.markdown(f"**{title}**")
     tables.league(table, ind, lang, title)
+    context.caption(ctx, lang)

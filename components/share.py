@@ -140,6 +140,9 @@ MIME = {"pptx": "application/vnd.openxmlformats-officedocument.presentationml.pr
         "csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
+UNIT_PAGE = "don-vi"  # its figures are one unit's (and its predecessors')
+
+
 def view_period(view: dict) -> str:
     """The period a view shows ('2019', '2019-Q3'), for file names and header blocks; '' if none."""
     year, quarter = view.get("year") or "", view.get("quarter") or ""
@@ -150,15 +153,18 @@ def _figure_title(fig: go.Figure) -> str:
     return html.unescape(str(fig.layout.title.text or ""))  # chart titles are escaped for Plotly
 
 
-def report(drawn: dict[str, charts.Drawn], ds: Dataset, title: str, subtitle: str, dataset_name: str, view: dict,
-           snapshot: snapshots.Snapshot | None, lang: str) -> exports.Report:
+def report(drawn: dict[str, charts.Drawn], ds: Dataset, page: str, title: str, subtitle: str, dataset_name: str,
+           view: dict, snapshot: snapshots.Snapshot | None, lang: str) -> exports.Report:
     """The page's charts and tables as a report: each with its exhibit built from the core's frame
-    (`ds`: the data version the page showed)."""
+    (`ds`: the data version the page showed) and the core's context of its figures."""
     period = view_period(view)
     source = t("share.source", lang, dataset=dataset_name, version=ds.version)
+    level = view.get("level") if view.get("level") in ("department", "district") else None
+    unit_id = view.get("unit") if page == UNIT_PAGE else None
 
     def exhibit(d: charts.Drawn) -> exhibits.Exhibit:
-        header = exhibits.header(ds, d.indicator_id, dataset_name, lang, period, snapshot.title if snapshot else "")
+        header = exhibits.header(ds, d.indicator_id, dataset_name, lang, period, snapshot.title if snapshot else "",
+                                 level, unit_id)
         return exhibits.exhibit(d.frame, ds.catalog, d.indicator_id, d.title or _figure_title(d.figure), header, lang)
 
     return exports.Report(
@@ -179,8 +185,8 @@ def export_menu(ref: data.DataRef, page_title: str, dataset_name: str, snapshot:
 
     def full() -> exports.Report:  # called when a button is pressed, outside the script's run
         if "report" not in made:
-            made["report"] = report(drawn, ds, snapshot.title if snapshot else page_title, subtitle,
-                                    dataset_name, view, snapshot, lang)
+            made["report"] = report(drawn, ds, navigation.current(), snapshot.title if snapshot else page_title,
+                                    subtitle, dataset_name, view, snapshot, lang)
         return made["report"]
 
     def name(ext: str, part: str = "") -> str:

@@ -14,14 +14,26 @@ import pandas as pd
 from reformkpi import formatting, periods
 from reformkpi.catalog import Catalog
 from reformkpi.i18n import t
-from reformkpi.metrics import Dataset, sources
+from reformkpi.context import figure_context
+from reformkpi.metrics import Dataset
 
-# Decimals a kind of figure is shown with on the pages (formatting.value); exports keep the same.
+# Decimals a kind of figure is shown with when its indicator does not say (an indicator's own
+# `decimals`, the precision it is published with, wins: the pages show the same).
 DECIMALS = {"percent": 1, "points": 2, "score": 2, "days": 1, "count": 0, "integer": 0, "number": 1, "gap": 1,
             "mean": 1}
-# The same precision as a spreadsheet number format: percent figures are kept in percent units (77.4).
-XLSX_FORMATS = {"percent": '0.0"%"', "points": '0.00"%"', "score": "0.00", "days": "0.0", "count": "#,##0",
-                "integer": "0", "number": "#,##0.0", "gap": "+0.0;-0.0;0.0", "mean": "0.0"}
+
+
+def xlsx_format(kind: str, decimals: int) -> str | None:
+    """The spreadsheet number format of a figure, at its precision: percent figures are kept in
+    percent units (77.4 shown as 77,4%)."""
+    if kind not in DECIMALS:
+        return None
+    digits = "0" + ("." + "0" * decimals if decimals else "")
+    if kind in ("percent", "points"):
+        return digits + '"%"'
+    if kind == "gap":
+        return f"+{digits};-{digits};{digits}"
+    return "#,##" + digits if kind in ("count", "number") else digits
 
 # Columns of the core's frames that leave the dashboard: header key and kind. "measure" is the
 # indicator's own measure; the rest (ids, flags, short names) stay inside.
@@ -56,7 +68,8 @@ KNOWN = {
 class Column:
     header: str
     kind: str  # text, or a key of DECIMALS
-    rows: tuple[str, ...] = ()  # a kind per row, where rows hold different indicators (points and percent)
+    decimals: int | None = None  # the indicator's; None: the kind's usual ones
+    rows: tuple[tuple[str, int], ...] = ()  # (kind, decimals) per row, where rows hold different indicators
 
 
 @dataclass(frozen=True)
@@ -69,14 +82,15 @@ class Header:
     period: str = ""
     formula: str = ""
     target: str = ""
-    documents: str = ""  # the observations' own sources: documents, systems, records versions
-    coverage: str = ""
+    documents: str = ""  # the figures' own sources: documents, systems, records versions (FigureContext)
+    coverage: str = ""  # units with a figure of those expected (FigureContext)
     snapshot: str = ""
+    method: str = ""  # how the figure is computed and the precision it is compared at (FigureContext)
 
     def lines(self, lang: str) -> list[tuple[str, str]]:
         rows = [("header.indicator", self.indicator), ("header.period", self.period), ("header.formula", self.formula),
                 ("header.target", self.target), ("header.source", self.source), ("header.documents", self.documents),
-                ("header.coverage", self.coverage),
+                ("header.coverage", self.coverage), ("header.method", self.method),
                 ("header.data_version", str(self.data_version)), ("header.snapshot", self.snapshot)]
         return [(t(key, lang), value) for key, value in rows if value]
 
@@ -91,11 +105,12 @@ class Exhibit:
     table: pd.DataFrame  # headers in the interface language, figures rounded as shown
     columns: tuple[Column, ...] = field(default_factory=tuple)
 
-    def cell_kinds(self) -> list[list[str]]:
-        """The kind of each cell of `table`, row by row."""
+    def cell_kinds(self) -> list[list[tuple[str, int | None]]]:
+        """The kind and decimals of each cell of `table`, row by row."""
         by_header = {c.header: c for c in self.columns}
         cols = [by_header.get(h, Column(str(h), "text")) for h in self.table.columns]
-        return [[c.rows[i] if c.rows else c.kind for c in cols] for i in range(len(self.table))]
+        spec = [(c.kind, c.decimals if c.decimals is not None else DECIMALS.get(c.kind)) for c in cols]
+        return [[c.rows[i] if c.rows else k for c, k in zip(cols, spec)] for i in range(len(self.table))]
 
     def header_lines(self, lang: str) -> list[tuple[str, str]]:
         first = [(t("header.title", lang), self.title)] + ([(t("header.takeaway", lang), self.takeaway)]
@@ -107,11 +122,9 @@ def _kind(kind: str, measure: str) -> str:
     return measure if kind == "measure" else kind
 
 
-def _round(values: pd.Series, kind: str) -> pd.Series:
-    if kind not in DECIMALS:
-        return values
-    numbers = pd.to_numeric(values, errors="coerce").round(DECIMALS[kind])
-    return numbers.astype("Int64") if DECIMALS[kind] == 0 else numbers
+def _round(values: pd.Series, decimals: int) -> pd.Series:
+    numbers = pd.to_numeric(values, errors="coerce").round(decimals)
+    return numbers.astype("Int64") if decimals == 0 else numbers
 
 
 def _suffix(kind: str, lang: str) -> str:
@@ -130,25 +143,31 @@ def table(frame: pd.DataFrame, cat: Catalog, indicator_id: str | None, lang: str
     short = "short_vi" if lang == "vi" else "short_en"
     ind_names = dict(zip(cat.indicators["indicator_id"], cat.indicators[short]))
     ind_measures = dict(zip(cat.indicators["indicator_id"], cat.indicators["measure"]))
+    ind_decimals = {i: int(d) if str(d).strip() not in ("", "nan") else DECIMALS.get(m, 1) for i, d, m in zip(
+        cat.indicators["indicator_id"], cat.indicators.get("decimals", cat.indicators["measure"].map(DECIMALS)),
+        cat.indicators["measure"])}
+    decimals = ind_decimals[indicator_id] if indicator_id else None
     row_measures = tuple(df["indicator_id"].map(ind_measures)) if "indicator_id" in df else ()
-    mixed = len(set(row_measures)) > 1
+    row_decimals = tuple(df["indicator_id"].map(ind_decimals)) if "indicator_id" in df else ()
+    mixed = len(set(zip(row_measures, row_decimals))) > 1
     out, columns = {}, []
     for col in df.columns:
         if col in KNOWN:
             key, kind = KNOWN[col]
             if kind == "measure" and mixed:
                 header = t(key, lang) + (" (%)" if set(row_measures) <= {"percent", "points"} else "")
-                out[header] = [v if pd.isna(v) else round(float(v), DECIMALS[m]) for v, m in zip(df[col], row_measures)]
-                columns.append(Column(header, "by_row", row_measures))
+                out[header] = [v if pd.isna(v) else round(float(v), d) for v, d in zip(df[col], row_decimals)]
+                columns.append(Column(header, "by_row", None, tuple(zip(row_measures, row_decimals))))
                 continue
+            places = decimals if kind in ("measure", "gap") else None
             kind = _kind(kind, measure)
             header = t(key, lang)
             if col == "value" and indicator_id and "indicator_id" not in df:
                 header = ind_names[indicator_id]
         elif col in ind_names:
-            kind, header = ind_measures[col], ind_names[col]
+            kind, header, places = ind_measures[col], ind_names[col], ind_decimals[col]
         elif isinstance(col, str) and periods.is_period(col):
-            kind, header = measure, formatting.period_label(col, lang)
+            kind, header, places = measure, formatting.period_label(col, lang), decimals
         else:
             continue
         values = df[col]
@@ -157,8 +176,9 @@ def table(frame: pd.DataFrame, cat: Catalog, indicator_id: str | None, lang: str
         elif kind == "indicator":
             values, kind = values.map(ind_names), "text"
         header += _suffix(kind, lang)
-        out[header] = _round(values, kind).tolist() if kind in DECIMALS else values.tolist()
-        columns.append(Column(header, kind))
+        places = places if places is not None else DECIMALS.get(kind)
+        out[header] = _round(values, places).tolist() if kind in DECIMALS else values.tolist()
+        columns.append(Column(header, kind, places if kind in DECIMALS else None))
     return pd.DataFrame(out), tuple(columns)
 
 
@@ -272,10 +292,10 @@ def exhibit(frame: pd.DataFrame, cat: Catalog, indicator_id: str | None, title: 
     return Exhibit(title, takeaway(frame, cat, indicator_id, lang), header, shown, columns)
 
 
-def header(ds: Dataset, indicator_id: str | None, source: str, lang: str, period: str = "",
-           snapshot: str = "") -> Header:
+def header(ds: Dataset, indicator_id: str | None, source: str, lang: str, period: str = "", snapshot: str = "",
+           level: str | None = None, unit_id: str | None = None) -> Header:
     """The header block of an indicator's exhibit: its name, period, formula, the province target
-    with its document, and the sources of its figures, at the dataset's version."""
+    with its document, and the core's context of its figures (their sources, coverage, method)."""
     version = ds.version if ds.version is not None else -1
     if not indicator_id:
         return Header(source, version, period=period, snapshot=snapshot)
@@ -287,7 +307,8 @@ def header(ds: Dataset, indicator_id: str | None, source: str, lang: str, period
         targets = targets[(targets["year_from"] <= year) & (targets["year_to"] >= year)]
     target = "; ".join(f"{formatting.value(r['value'], ind['measure'], lang)} ({r['source']}, "
                        f"{r['year_from']}–{r['year_to']})" for _, r in targets.iterrows())
+    ctx = figure_context(ds, indicator_id, period, level, lang, unit_id) if year is not None else None
     return Header(source, version, ind["name_vi" if lang == "vi" else "name_en"],
                   formatting.period_label(period, lang) if year is not None else period,
-                  cat.formula_text(indicator_id, lang), target, "; ".join(sources(ds, indicator_id, year)),
-                  snapshot=snapshot)
+                  cat.formula_text(indicator_id, lang), target, ctx.source_text(lang) if ctx else "",
+                  ctx.coverage_text(lang) if ctx else "", snapshot, ctx.method if ctx else "")

@@ -32,7 +32,7 @@ from pptx.dml.color import RGBColor
 from pptx.util import Emu, Inches, Pt
 
 from reformkpi import formatting
-from reformkpi.exhibits import DECIMALS, XLSX_FORMATS, Exhibit
+from reformkpi.exhibits import DECIMALS, Exhibit, xlsx_format
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _UNSAFE_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
@@ -101,10 +101,10 @@ def exhibit_xlsx(ex: Exhibit, lang: str) -> bytes:
         ws.cell(top, j, header).font = Font(bold=True)
         ws.column_dimensions[ws.cell(top, j).column_letter].width = max(12, min(48, len(str(header)) + 4))
     for i, (row, kinds) in enumerate(zip(safe.itertuples(index=False), ex.cell_kinds()), start=top + 1):
-        for j, (v, kind) in enumerate(zip(row, kinds), start=1):
+        for j, (v, (kind, decimals)) in enumerate(zip(row, kinds), start=1):
             cell = ws.cell(i, j, None if _missing(v) else v)
-            if kind in XLSX_FORMATS:
-                cell.number_format = XLSX_FORMATS[kind]
+            if fmt := xlsx_format(kind, decimals):
+                cell.number_format = fmt
     ws.freeze_panes = ws.cell(top + 1, 1)
     buf = io.BytesIO()
     wb.save(buf)
@@ -115,20 +115,21 @@ def _missing(v) -> bool:
     return v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
 
 
-def cell_text(v, kind: str, lang: str) -> str:
-    """A table cell as the page writes it (decimal comma in Vietnamese, % and signs)."""
+def cell_text(v, kind: str, lang: str, decimals: int | None = None) -> str:
+    """A table cell as the page writes it (decimal comma in Vietnamese, % and signs, its precision)."""
     if _missing(v):
         return "–"
+    if kind not in DECIMALS:
+        return str(v)
+    decimals = DECIMALS[kind] if decimals is None else decimals
     if kind == "gap":
-        return formatting.signed(v, lang, DECIMALS[kind])
-    if kind in DECIMALS:
-        text = formatting.number(v, lang, DECIMALS[kind])
-        return text + "%" if kind in ("percent", "points") else text
-    return str(v)
+        return formatting.signed(v, lang, decimals)
+    text = formatting.number(v, lang, decimals)
+    return text + "%" if kind in ("percent", "points") else text
 
 
 def _rows(ex: Exhibit, lang: str) -> list[list[str]]:
-    return [[cell_text(v, k, lang) for v, k in zip(row, kinds)]
+    return [[cell_text(v, k, lang, d) for v, (k, d) in zip(row, kinds)]
             for row, kinds in zip(ex.table.itertuples(index=False), ex.cell_kinds())]
 
 
@@ -296,7 +297,7 @@ def _pdf_heading(doc: FPDF, title: str, takeaway: str) -> None:
 def _html_table(ex: Exhibit, lang: str) -> str:
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in ex.table.columns)
     body = "".join("<tr>" + "".join(f'<td{" class=n" if k != "text" else ""}>{html.escape(v)}</td>'
-                                    for v, k in zip(row, kinds)) + "</tr>"
+                                    for v, (k, _) in zip(row, kinds)) + "</tr>"
                    for row, kinds in zip(_rows(ex, lang), ex.cell_kinds()))
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 

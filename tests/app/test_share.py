@@ -78,7 +78,7 @@ def test_presentation_mode_shows_one_chart_at_a_time(app):
     at.button(key="present-next").click()
     at.run()
     title = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["title"]["text"]
-    assert title == "Mức độ hài lòng toàn tỉnh qua các năm" and at.button(key="present-next").disabled
+    assert title == "Mức độ hài lòng: trung bình các đơn vị (Tỉnh Minh Họa)" and at.button(key="present-next").disabled
 
 
 def test_the_snapshot_list_lets_only_the_author_or_an_admin_change_one(tmp_store, monkeypatch):
@@ -159,8 +159,8 @@ def test_the_satisfaction_unit_chart_leaves_as_the_frame_the_core_computed(app, 
     at.switch_page("app_pages/satisfaction.py").run()
     drawn = at.session_state[charts.SHOWN]
     assert not at.exception and {"sat_units", "sat_factors", "sat_distribution", "sat_heatmap", "sat_below"} <= set(drawn)
-    report = share.report(drawn, metrics.Dataset.open(demo_store), "Giao ban", "", "Tỉnh minh họa", {"year": "2019"},
-                          None, "vi")
+    report = share.report(drawn, metrics.Dataset.open(demo_store), "hai-long", "Giao ban", "", "Tỉnh minh họa",
+                          {"year": "2019", "level": "department"}, None, "vi")
     units = next(c.exhibit for c in report.charts if c.figure is drawn["sat_units"].figure)
     head, _, body = exports.exhibit_csv(units, "vi").decode("utf-8-sig").partition("\n\n")
     table = pd.read_csv(io.StringIO(body))

@@ -33,7 +33,8 @@ def test_a_league_table_leaves_with_names_headers_precision_and_a_computed_takea
     assert lines["Phiên bản dữ liệu"] == "0" and lines["Kỳ"] == "2019"
     assert lines["Nguồn của từng số liệu (văn bản, hệ thống)"] == "test"  # the observations' own source
     assert lines["Mục tiêu (văn bản, giai đoạn)"] == "80,0% (NQ 30c/NQ-CP, 2016–2020)"
-    assert "Độ bao phủ" not in lines  # printed only when the core knows it
+    # the core's context: A, B and C report; A, B, C, district D, X and Y were in office in 2019
+    assert lines["Độ bao phủ"] == "3/6 đơn vị có số liệu" and lines["Cách tính"].startswith("toàn tỉnh là trung bình")
 
 
 def test_takeaways_of_a_trend_a_matrix_and_in_english():
