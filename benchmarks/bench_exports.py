@@ -15,6 +15,7 @@ import kaleido
 from benchmarks.measure import median_seconds
 from components import charts
 from reformkpi import exhibits, exports, metrics
+from reformkpi.context import trend_title
 from reformkpi.cli import build_demo
 from reformkpi.store import Store
 
@@ -32,7 +33,7 @@ def main(argv: list[str]) -> None:
             ind = ds.catalog.indicator(indicator)
             trend = metrics.province_trend(ds, indicator, "department")
             figures += [charts.unit_values(table, ind, k, "vi", ds.version),
-                        charts.province_trend(trend, ind, "vi", ds.version)]
+                        charts.province_trend(trend, ind, "vi", ds.version, trend_title(ds.catalog, indicator, "vi"))]
             frames += [(table, indicator, period), (trend, indicator, "")]
 
         def exhibit(i: int) -> exhibits.Exhibit:
