@@ -100,8 +100,10 @@ def cookie_for(code: str, now: float | None = None) -> str | None:
 
 def session_id(cookie: str | None) -> str | None:
     """The session a cookie names, if its signature holds and it is not older than a sign-in lasts."""
+    if not cookie:
+        return None
     try:
-        return _signer().unsign(cookie or "", max_age=max_age()).decode()
+        return _signer().unsign(cookie, max_age=max_age()).decode()
     except (BadSignature, SignatureExpired):
         return None
 
