@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components import access, data, shell, upload
+from components import access, data, records_upload, shell, upload
 from reformkpi.i18n import t
 
 lang = shell.language()
@@ -13,6 +13,7 @@ upload.last_commit_message()
 st.caption(t("upload.intro", lang))
 cat = upload.catalog(ref.uri, ref.version)
 upload.template_downloads(cat, lang)
+records_upload.section(ref.uri, actor, lang)
 
 file = st.file_uploader(t("upload.file", lang), type=["xlsx", "xlsm", "csv", "txt", "tsv", "parquet"],
                         key="upload:file")

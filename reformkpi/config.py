@@ -1,6 +1,7 @@
 """Where things live, and the upload limits. Every setting can be overridden from the environment."""
 
 import os
+import tempfile
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -21,3 +22,8 @@ def store_uri(dataset: str = "demo") -> str:
 def profiles_dir(uri: str) -> Path:
     """Saved import profiles (column mappings) live beside the store's tables."""
     return Path(uri) / "_profiles"
+
+
+def records_tmp_dir() -> str:
+    """Where a records ingest stages its temporary files (about the export's size; removed after)."""
+    return os.environ.get("REFORMKPI_TMP", tempfile.gettempdir())
