@@ -21,7 +21,7 @@ demo: $(STAMP)
 	$(BIN)/python -m reformkpi papi --if-missing
 
 run: demo
-	$(BIN)/streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS)
+	$(BIN)/streamlit run serve.py --server.port $(PORT) --server.address $(ADDRESS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

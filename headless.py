@@ -1,4 +1,4 @@
-"""Render a saved view with the app's own pages, without a browser, and export its charts.
+"""Render a saved view with the app's own pages, without a browser, and export what it shows.
 
 `python -m reformkpi export --snapshot ID --format pptx|pdf|html|png` runs this script, so the
 file shows exactly what the snapshot shows on screen. It sits beside app.py (it runs the app),
@@ -8,65 +8,91 @@ not in the core, which never imports Streamlit.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import sys
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from components import access, navigation
-from components.charts import SHOWN
-from reformkpi import auth, config, exports, formatting, snapshots
+from components import access, charts, share
+from reformkpi import auth, config, exports, snapshots
 from reformkpi.i18n import t
+from reformkpi.metrics import Dataset
 from reformkpi.store import Store
 
 ROOT = Path(__file__).resolve().parent
+FORMATS = ("pptx", "pdf", "html", "png")
 
 
-def render(snap: snapshots.Snapshot, dataset: str, actor: auth.Actor) -> dict:
-    """The figures the snapshot's page draws for `actor`, by chart key."""
+def render(snap: snapshots.Snapshot, dataset: str, actor: auth.Actor) -> tuple[dict[str, charts.Drawn], str]:
+    """What the snapshot's page draws for `actor`, by key, and the page's title."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
     access.act_as(at.session_state, actor)  # the page sees what the operator may see
-    at.switch_page(navigation.script_of(snap.page))
-    at.query_params.update({**snap.view_state, "data": dataset, "snapshot": snap.snapshot_id})
+    # The snapshot in the URL makes its page the one the first run opens (navigation.pages).
+    at.query_params.update({"data": dataset, "snapshot": snap.snapshot_id})
     at.run()
     if at.exception:
         raise RuntimeError(at.exception[0].value)
-    return dict(at.session_state[SHOWN]) if SHOWN in at.session_state else {}
+    drawn = dict(at.session_state[charts.SHOWN]) if charts.SHOWN in at.session_state else {}
+    return drawn, at.title[0].value if at.title else snap.title
+
+
+class NothingToExport(Exception):
+    """The page drew no chart for the operator: a cover alone would look like an export of nothing."""
+
+
+def export(snap: snapshots.Snapshot, dataset: str, formats: list[str], out: Path, actor: auth.Actor) -> list[Path]:
+    """One headless render of the snapshot's page, written in each format; returns the files."""
+    store = Store(config.store_uri(dataset))
+    lang = snap.view_state.get("lang", "vi")
+    drawn, page_title = render(snap, dataset, actor)
+    if not any(d.figure is not None for d in drawn.values()):
+        raise NothingToExport(t("export.no_charts", lang, snapshot=snap.snapshot_id))
+    ds = Dataset.open(store, snap.data_version, snap.catalog_versions)
+    report = share.report(drawn, ds, snap.page, snap.title, "\n".join(filter(None, (page_title, snap.note))),
+                          t(f"data.name.{dataset}", lang), snap.view_state, snap, lang)
+    period = share.view_period(snap.view_state)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fmt in formats:
+        if fmt == "png":
+            keys = [k for k, d in drawn.items() if d.figure is not None]
+            for key, chart in zip(keys, report.charts):
+                paths.append(out / exports.view_file_name(snap.page, period, snap.data_version, "png", key))
+                paths[-1].write_bytes(exports.image(chart.figure))
+            continue
+        make = {"pptx": exports.pptx, "pdf": exports.pdf, "html": lambda r: exports.html_report(r).encode("utf-8")}
+        paths.append(out / exports.view_file_name(snap.page, period, snap.data_version, fmt))
+        paths[-1].write_bytes(make[fmt](report))
+    return paths
 
 
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="reformkpi export")
     p.add_argument("--snapshot", required=True)
-    p.add_argument("--format", choices=("pptx", "pdf", "html", "png"), required=True)
+    p.add_argument("--format", required=True, help="one or more of pptx, pdf, html, png, comma-separated")
     p.add_argument("--dataset", choices=config.DATASETS, default="demo")
     p.add_argument("--out", type=Path, default=Path("."), help="a folder")
     p.add_argument("--user", required=True, help="the operator the page is rendered for")
     args = p.parse_args(argv)
+    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    if not formats or any(f not in FORMATS for f in formats):
+        p.error(f"--format: one or more of {', '.join(FORMATS)}")
     uri = config.store_uri(args.dataset)
     os.environ["REFORMKPI_STORE" if args.dataset == "demo" else "REFORMKPI_PAPI_STORE"] = uri
     snap = snapshots.get(Store(uri), args.snapshot)
     if snap is None:
         print(f"Không có ảnh chụp {args.snapshot} / no snapshot {args.snapshot}", file=sys.stderr)
         return 2
-    lang = snap.view_state.get("lang", "vi")
-    charts = tuple(exports.chart_export(fig) for fig in render(snap, args.dataset, auth.operator(args.user)).values())
-    if not charts:  # a cover without charts would look like an export of nothing
-        print(t("export.no_charts", lang, snapshot=args.snapshot), file=sys.stderr)
+    try:
+        paths = export(snap, args.dataset, formats, args.out, auth.operator(args.user))
+    except NothingToExport as e:
+        print(e, file=sys.stderr)
         return 2
-    source = t("share.source", lang, dataset=t(f"data.name.{args.dataset}", lang), version=snap.data_version)
-    report = exports.Report(snap.title, snap.note, source, dt.datetime.now(dt.UTC), charts)
-    day = formatting.date(dt.date.today(), lang).replace("/", "-")
-    args.out.mkdir(parents=True, exist_ok=True)
-    if args.format == "png":
-        paths = [args.out / exports.file_name(t("share.file_prefix", lang), c.title, day, ext="png") for c in charts]
-        for path, chart in zip(paths, charts):
-            path.write_bytes(exports.image(chart.figure))
-    else:
-        make = {"pptx": exports.pptx, "pdf": exports.pdf, "html": lambda r: exports.html_report(r).encode("utf-8")}
-        paths = [args.out / exports.file_name(t("share.file_prefix", lang), snap.title, day, ext=args.format)]
-        paths[0].write_bytes(make[args.format](report))
+    except RuntimeError as e:  # the page itself failed: say which snapshot, not a trace of the test harness
+        print(f"Không xuất được ảnh chụp {args.snapshot} / could not export snapshot {args.snapshot}: {e}",
+              file=sys.stderr)
+        return 1
     for path in paths:
         print(path)
     return 0

@@ -35,17 +35,19 @@ else:
     left, right = st.columns([3, 2])
     with left:
         charts.show_linked(charts.figure(charts.unit_values, table, ind, k, lang, ref.version), key="overview_units",
-                           page="app_pages/unit.py")
+                           page="app_pages/unit.py", data=table, indicator=indicator_id)
         st.caption(t("overview.click_hint", lang))
         context.caption(ctx, lang)
     with right:
         trend = data.query(metrics.province_trend, ref, indicator_id, sel.level)
         charts.show(charts.figure(charts.province_trend, trend, ind, lang, ref.version,
-                                  trend_title(catalog, indicator_id, lang)), key="overview_trend")
+                                  trend_title(catalog, indicator_id, lang)), key="overview_trend",
+                    data=trend, indicator=indicator_id)
         if k.formula:
             st.caption(tm("kpi.formula", lang, formula=k.formula))
         context.caption(ctx, lang)
-    st.markdown("**" + t("table.title", lang, indicator=ind["short_vi" if lang == "vi" else "short_en"],
-                         period=formatting.period_label(k.period, lang)) + "**")
-    tables.league(table, ind, lang)
+    title = t("table.title", lang, indicator=ind["short_vi" if lang == "vi" else "short_en"],
+              period=formatting.period_label(k.period, lang))
+    st.markdown(f"**{title}**")
+    tables.league(table, ind, lang, title)
     context.caption(ctx, lang)

@@ -23,11 +23,12 @@ names = metrics.unit_names(catalog, lang)
 span = (years[0], sel.year)
 
 table = data.query(metrics.league_table, ref, indicator_id, str(sel.year), level, lang)
+title = t("table.title", lang, indicator=name, period=sel.year)
 st.subheader(tm("table.title", lang, indicator=name, period=sel.year))
 if table.empty:
     st.warning(tm("empty.no_data", lang, indicator=name, period=sel.year))
 else:
-    tables.league(table, ind, lang)
+    tables.league(table, ind, lang, title)
 ctx = data.query(figure_context, ref, indicator_id, str(sel.year), level, lang)
 context.caption(ctx, lang)
 
@@ -35,13 +36,15 @@ ranks = data.query(metrics.ranks, ref, indicator_id, "year", level, span)
 stability = data.query(metrics.rank_stability, ref, indicator_id, level, span)
 if ranks["period"].nunique() > 1:
     charts.show(charts.figure(rankings_view.bump, ranks, stability, names, charts.unit_colors(catalog.units), ind,
-                              lang, ref.version), key="rankings_bump")
+                              lang, ref.version), key="rankings_bump", data=ranks, indicator=indicator_id)
     context.caption(ctx, lang)
-    st.subheader(t("rankings.stability_section", lang, first=span[0], last=span[1]))
+    title = t("rankings.stability_section", lang, first=span[0], last=span[1])
+    st.subheader(title)
     st.caption(t("rankings.stability_note", lang))
-    rankings_view.stability_table(stability, names, lang)
+    rankings_view.stability_table(stability, names, lang, title)
     context.caption(ctx, lang)
     if catalog.grade_bands["family"].eq(ind["family"]).any():
         counts = data.query(metrics.grade_counts, ref, indicator_id, level, span, lang)
-        charts.show(charts.figure(rankings_view.grade_bands, counts, ind, lang, ref.version), key="rankings_grades")
+        charts.show(charts.figure(rankings_view.grade_bands, counts, ind, lang, ref.version), key="rankings_grades",
+                    data=counts, indicator=indicator_id)
         context.caption(ctx, lang)

@@ -13,7 +13,7 @@ ref = shell.require_data(lang)
 catalog = data.dataset(ref).catalog
 shell.header(t("records.title", lang), ref, lang)
 
-rref = data.records_current(ref.uri)
+rref = shell.records(ref)
 if rref is None:
     st.info(t("records.none", lang))
     st.stop()

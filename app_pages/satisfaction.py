@@ -33,25 +33,26 @@ ctx = data.query(figure_context, ref, SIPAS_TOTAL, str(sel.year), level, lang)
 left, right = st.columns([3, 2])
 with left:
     charts.show_linked(charts.figure(charts.unit_values, table, ind, k, lang, ref.version), key="sat_units",
-                       page="app_pages/unit.py")
+                       page="app_pages/unit.py", data=table, indicator=SIPAS_TOTAL)
 with right:
     charts.show(charts.figure(satisfaction_view.by_factor, summary, catalog, sel.year, lang, ref.version),
-                key="sat_factors")
+                key="sat_factors", data=summary, indicator=SIPAS_TOTAL)
     charts.show(charts.figure(satisfaction_view.distribution, table, ind, sel.year, lang, ref.version),
-                key="sat_distribution")
+                key="sat_distribution", data=table, indicator=SIPAS_TOTAL)
 if k.target_source:
     st.caption(tm("satisfaction.target_source", lang, source=k.target_source))
 context.caption(ctx, lang)
 
 matrix = data.query(metrics.family_matrix, ref, SIPAS_TOTAL, sel.year, level, lang)
 charts.show(charts.figure(satisfaction_view.factor_heatmap, matrix, catalog, k.target, lang, ref.version),
-            key="sat_heatmap")
+            key="sat_heatmap", data=matrix, indicator=SIPAS_TOTAL)
 context.caption(ctx, lang)
 
-st.subheader(t("satisfaction.below_section", lang, first=years[0], last=sel.year))
+title = t("satisfaction.below_section", lang, first=years[0], last=sel.year)
+st.subheader(title)
 below = data.query(metrics.below_target_years, ref, SIPAS_TOTAL, level, (years[0], sel.year), lang)
 if below.empty:
     st.success(t("satisfaction.none_below", lang))
 else:
-    satisfaction_view.below_table(below, ind, lang)
+    satisfaction_view.below_table(below, ind, lang, title)
     context.caption(ctx, lang)

@@ -37,7 +37,7 @@ if history.empty:
     st.warning(tm("unit.no_data", lang, unit=names[unit_id]))
 else:
     charts.show(charts.figure(unit_profile.history_grid, history, catalog, ranked, names[unit_id], color, events,
-                              lang, ref.version), key="unit_history")
+                              lang, ref.version), key="unit_history", data=history, indicator=PAR_TOTAL)
 notes_form.note_list(data.query(metrics.unit_notes, ref, unit_id), catalog, lang)
 notes_form.note_form(ref, catalog, unit_id, access.current_actor(), lang)
 
@@ -48,7 +48,7 @@ for total in (PAR_TOTAL, SIPAS_TOTAL):
         st.info(tm("unit.no_parts", lang, indicator=charts.short_name(catalog.indicator(total), lang), year=year))
     else:
         charts.show(charts.figure(unit_profile.parts, parts, catalog, total, names[unit_id], year, lang, ref.version),
-                    key=f"unit_parts_{total}")
+                    key=f"unit_parts_{total}", data=parts, indicator=total)
         context.caption(data.query(figure_context, ref, total, str(year), None, lang, unit_id), lang)
 
 st.subheader(t("unit.rank_section", lang))
@@ -60,7 +60,7 @@ else:
     ind = catalog.indicator(indicator_id)
     charts.show(charts.figure(unit_profile.rank_history, ranks, names, charts.unit_colors(catalog.units), ind,
                               metrics.grade_order(catalog, ind["family"]), names[unit_id], events, lang, ref.version),
-                key="unit_ranks")
+                key="unit_ranks", data=ranks, indicator=indicator_id)
     context.caption(data.query(figure_context, ref, indicator_id, str(year), None, lang, unit_id), lang)
 
 st.subheader(t("unit.dossiers_section", lang))
@@ -69,6 +69,6 @@ if flow.empty:
     st.info(t("unit.no_dossiers", lang))
 else:
     charts.show(charts.figure(unit_profile.dossier_quarters, flow, catalog, ON_TIME_RATE, LATE_RATE, names[unit_id],
-                              events, lang, ref.version), key="unit_dossiers")
+                              events, lang, ref.version), key="unit_dossiers", data=flow, indicator=LATE_RATE)
     st.caption(tm("kpi.formula", lang, formula=catalog.formula_text(LATE_RATE, lang)))
     context.caption(data.query(figure_context, ref, LATE_RATE, str(year), None, lang, unit_id), lang)

@@ -1,17 +1,19 @@
 """Sign-in in the sidebar and page guards. The core (reformkpi.auth) decides; this only asks.
 
 With `[auth]` configured in secrets.toml the province's single sign-on is used (st.login) and
-roles come from access.toml; otherwise local accounts (`python -m reformkpi user add ...`).
+roles come from access.toml; otherwise local accounts (`python -m reformkpi user add ...`), whose
+sign-in survives a reload through the server's http-only cookie (reformkpi/sessions.py, serve.py).
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from reformkpi import auth, formatting
+from reformkpi import auth, formatting, sessions
 from reformkpi.i18n import t, tm
 
-_ACTOR = "access:actor"
+_ACTOR, _SESSION, _BROWSER = "access:actor", "access:session", "access:browser"
+SESSION_ROUTE = "/api/session"  # serve.py
 
 
 def _sso_configured() -> bool:
@@ -27,19 +29,41 @@ def current_actor() -> auth.Actor | None:
         return auth.actor_from_identity(st.user.to_dict(), auth.settings())
     if _ACTOR in st.session_state:
         return st.session_state[_ACTOR]
+    sid = sessions.session_id(st.context.cookies.get(sessions.COOKIE))
+    if (remembered := sessions.actor(sid)) is not None:  # a reload, or a new tab of a signed-in browser
+        st.session_state[_ACTOR], st.session_state[_SESSION] = remembered, sid
+        return remembered
     return auth.ANONYMOUS if auth.settings().anonymous_view else None
+
+
+def _tell_browser() -> None:
+    """Hand the browser its cookie after a sign-in, or have it drop it after a sign-out: a request to
+    the server's session route from the page itself (the code travels in a POST body, never a URL)."""
+    message = st.session_state.pop(_BROWSER, None)
+    if message is None:
+        return
+    method, body = ("POST", message) if message else ("DELETE", "")
+    st.html(f"<script>fetch({SESSION_ROUTE!r}, {{method: {method!r}, body: {body!r}, credentials: 'same-origin'}})"
+            "</script>", unsafe_allow_javascript=True)
+
+
+def _sign_out(actor: auth.Actor) -> None:
+    if actor.via == "oidc":
+        st.logout()
+    sessions.close(st.session_state.pop(_SESSION, None))
+    st.session_state.pop(_ACTOR, None)
+    st.session_state[_BROWSER] = ""
 
 
 def sign_in_box(lang: str) -> auth.Actor | None:
     """The sidebar's account area; returns the current actor."""
     actor = current_actor()
     with st.sidebar:
+        _tell_browser()
         if actor is not None and actor.via != "anonymous":
             st.caption(tm("access.signed_in", lang, name=actor.name, role=t(f"role.{actor.role}", lang)))
             if st.button(t("access.sign_out", lang), key="access-sign-out"):
-                if actor.via == "oidc":
-                    st.logout()
-                st.session_state.pop(_ACTOR, None)
+                _sign_out(actor)
                 st.rerun()
         elif _sso_configured():
             if st.button(t("access.sign_in", lang), key="access-sso", type="primary"):
@@ -50,7 +74,9 @@ def sign_in_box(lang: str) -> auth.Actor | None:
                 password = st.text_input(t("access.password", lang), type="password", key="access-password")
                 if st.form_submit_button(t("access.sign_in", lang)):
                     try:
-                        st.session_state[_ACTOR] = auth.Accounts().sign_in(name.strip(), password, client=_client())
+                        signed_in = auth.Accounts().sign_in(name.strip(), password, client=_client())
+                        st.session_state[_ACTOR] = signed_in
+                        st.session_state[_SESSION], st.session_state[_BROWSER] = sessions.open_session(signed_in)
                         st.rerun()
                     except auth.AuthError as e:
                         # One message for unknown names and wrong passwords: no account probing.

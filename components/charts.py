@@ -7,6 +7,7 @@ indicator's direction, so "meets the target" is always blue and "misses" always 
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -156,27 +157,49 @@ def _built(module: str, name: str, args: tuple) -> go.Figure:
 SHOWN = "charts:shown"
 
 
+@dataclass(frozen=True)
+class Drawn:
+    """What a page drew, for its exports: the figure (None for a table), the frame the core computed
+    for it, and the indicator it shows. The exhibit is built from them only when a file is made."""
+
+    figure: go.Figure | None
+    frame: pd.DataFrame
+    indicator_id: str | None
+    title: str = ""
+
+
 def forget_shown() -> None:
-    """Called before a page runs: the export menu offers the charts this run draws, no others."""
+    """Called before a page runs: the export menu offers what this run draws, nothing else."""
     st.session_state[SHOWN] = {}
 
 
-def shown() -> dict[str, go.Figure]:
-    """The charts drawn so far in this run, in order, by key."""
+def shown() -> dict[str, Drawn]:
+    """The charts and tables drawn so far in this run, in order, by key."""
     return dict(st.session_state.get(SHOWN, {}))
 
 
-def show(fig: go.Figure, key: str) -> None:
-    st.session_state.setdefault(SHOWN, {})[key] = fig
+def _register(key: str, fig: go.Figure | None, data: pd.DataFrame, indicator: str | None, title: str = "") -> None:
+    st.session_state.setdefault(SHOWN, {})[key] = Drawn(fig, data, indicator, title)
+
+
+def register_table(key: str, title: str, data: pd.DataFrame, indicator: str | None) -> None:
+    """A table the page shows, so that decks and reports carry it too."""
+    _register(key, None, data, indicator, title)
+
+
+def show(fig: go.Figure, key: str, *, data: pd.DataFrame, indicator: str | None = None) -> None:
+    """Draw a chart and register the frame the core computed for it (its exports are that frame)."""
+    _register(key, fig, data, indicator)
     st.plotly_chart(fig, key=key, config={"displaylogo": False})
 
 
-def show_linked(fig: go.Figure, key: str, page: str, param: str = "unit") -> None:
+def show_linked(fig: go.Figure, key: str, page: str, *, data: pd.DataFrame, indicator: str | None = None,
+                param: str = "unit") -> None:
     """A chart whose points open another page: a click on a unit's bar opens that unit's profile.
 
     The point's customdata holds the id passed to the page as the query parameter `param`.
     """
-    st.session_state.setdefault(SHOWN, {})[key] = fig
+    _register(key, fig, data, indicator)
     event = st.plotly_chart(fig, key=key, config={"displaylogo": False}, on_select="rerun", selection_mode="points")
     points = event.selection.points if event else []
     if points and points[0].get("customdata") is not None:

@@ -7,7 +7,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from components.charts import BAD, GOOD, INK, NEUTRAL, _layout, direction_scale, short_name, sparse_ticks, version_line
+from components.charts import (BAD, GOOD, INK, NEUTRAL, _layout, direction_scale, register_table, short_name,
+                               sparse_ticks, version_line)
 from components.tables import full_height
 from reformkpi import formatting
 from reformkpi.catalog import Catalog
@@ -79,8 +80,9 @@ def backlog(flow: pd.DataFrame, cat: Catalog, not_due_id: str, overdue_id: str, 
     return _layout(fig, t("dossiers.backlog_title", lang), lang, height=400)
 
 
-def most_late(table: pd.DataFrame, lang: str) -> None:
-    """The units with most late dossiers: late, resolved, late rate."""
+def most_late(table: pd.DataFrame, lang: str, title: str) -> None:
+    """The units with most late dossiers: late, resolved, late rate (also in the page's exports)."""
+    register_table("dossier_most_late", title, table, "dossier.late_rate")
     shown = pd.DataFrame({
         t("table.unit", lang): table["name"],
         t("dossiers.late", lang): [formatting.number(v, lang, 0) for v in table["num"]],

@@ -32,12 +32,27 @@ PAGES = (
 )
 
 
-def pages(actor: Actor, lang: str) -> list[st.Page]:
-    return [st.Page(p.script, title=t(p.title_key, lang), icon=p.icon, url_path=p.url_path, default=i == 0,
-                    visibility="visible" if actor.can(p.permission) else "hidden")
-            for i, p in enumerate(PAGES)]
+_DEFAULT, _CURRENT = "nav:default", "nav:current"
 
 
-def script_of(url_path: str) -> str:
-    """The script of a page by its URL path ('' is the default page)."""
-    return next((p.script for p in PAGES if p.url_path == url_path), PAGES[0].script)
+def pages(actor: Actor, lang: str, opening: str | None = None) -> list[st.Page]:
+    """The pages for st.navigation. `opening` (a URL path) makes that page the root's page for the
+    rest of the session: a snapshot link to the root opens the snapshot's page, with no other page first."""
+    if opening is not None and _DEFAULT not in st.session_state:
+        st.session_state[_DEFAULT] = opening
+    default = st.session_state.get(_DEFAULT) or PAGES[0].url_path
+    if default not in {p.url_path for p in PAGES}:
+        default = PAGES[0].url_path
+    return [st.Page(p.script, title=t(p.title_key, lang), icon=p.icon, url_path=p.url_path,
+                    default=p.url_path == default, visibility="visible" if actor.can(p.permission) else "hidden")
+            for p in PAGES]
+
+
+def remember(page: st.Page, registered: list[st.Page]) -> None:
+    """Called after st.navigation: which page this run shows (a snapshot saves it)."""
+    st.session_state[_CURRENT] = PAGES[registered.index(page)].url_path
+
+
+def current() -> str:
+    """The URL path of the page this run shows."""
+    return st.session_state.get(_CURRENT, PAGES[0].url_path)

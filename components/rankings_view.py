@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from components.charts import GRADE_PALETTE, NEUTRAL, UNIT_PALETTE, _layout, short_name, version_line
+from components.charts import GRADE_PALETTE, NEUTRAL, UNIT_PALETTE, _layout, register_table, short_name, version_line
 from components.tables import full_height
 from reformkpi import formatting
 from reformkpi.i18n import t
@@ -74,8 +74,9 @@ def grade_bands(counts: pd.DataFrame, ind: pd.Series, lang: str, version: int) -
     return _layout(fig, t("rankings.grades_title", lang, indicator=short_name(ind, lang)), lang, height=420)
 
 
-def stability_table(stability: pd.DataFrame, names: pd.Series, lang: str) -> None:
-    """Rank spread and grade changes per unit, the least stable first."""
+def stability_table(stability: pd.DataFrame, names: pd.Series, lang: str, title: str) -> None:
+    """Rank spread and grade changes per unit, the least stable first (also in the page's exports)."""
+    register_table("rankings_stability", title, stability, None)
     shown = pd.DataFrame({
         t("table.unit", lang): stability["unit_id"].map(names),
         t("rankings.years", lang): stability["n_years"],

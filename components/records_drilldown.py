@@ -189,15 +189,17 @@ def render(ref: data.RecordsRef, unit_id: str, quarter: str, stored: pd.DataFram
         if late.empty:
             st.info(t("records.late.none", lang))
         else:
-            charts.show(late_procedures(late, lang, ref.version), key="records_late")
+            charts.show(late_procedures(late, lang, ref.version), key="records_late", data=late)
     with right:
-        charts.show(processing_times(q(rm.processing_times, unit_id, quarter), lang, ref.version), key="records_time")
+        times = q(rm.processing_times, unit_id, quarter)
+        charts.show(processing_times(times, lang, ref.version), key="records_time", data=times)
     left, middle, right = st.columns(3)
-    with left:
-        charts.show(overdue_days(q(rm.overdue_days, unit_id, quarter), lang, ref.version), key="records_overdue")
-    with middle:
-        charts.show(ageing(q(rm.backlog_ageing, unit_id, quarter), lang, ref.version), key="records_ageing")
-    with right:
-        charts.show(channels(q(rm.channels, unit_id, quarter), lang, ref.version), key="records_channels")
-    charts.show(backlog_trend(q(rm.backlog_trend, unit_id, quarter), lang, ref.version), key="records_trend")
+    for column, key, fn, draw in ((left, "records_overdue", rm.overdue_days, overdue_days),
+                                  (middle, "records_ageing", rm.backlog_ageing, ageing),
+                                  (right, "records_channels", rm.channels, channels)):
+        frame = q(fn, unit_id, quarter)
+        with column:
+            charts.show(draw(frame, lang, ref.version), key=key, data=frame)
+    trend = q(rm.backlog_trend, unit_id, quarter)
+    charts.show(backlog_trend(trend, lang, ref.version), key="records_trend", data=trend)
     st.caption(t("records.definitions", lang))

@@ -7,7 +7,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from components.charts import BAD, GOOD, INK, NEUTRAL, _axis_title, _layout, direction_scale, short_name, version_line
+from components.charts import (BAD, GOOD, INK, NEUTRAL, _axis_title, _layout, direction_scale, register_table,
+                               short_name, version_line)
 from components.tables import full_height
 from reformkpi import formatting
 from reformkpi.catalog import Catalog
@@ -80,8 +81,9 @@ def factor_heatmap(matrix: pd.DataFrame, cat: Catalog, target: float | None, lan
     return _layout(fig, t("satisfaction.heatmap_title", lang), lang, height=180 + 30 * len(y))
 
 
-def below_table(below: pd.DataFrame, ind: pd.Series, lang: str) -> None:
-    """Units that missed the target, most years first, with the current run of years below."""
+def below_table(below: pd.DataFrame, ind: pd.Series, lang: str, title: str) -> None:
+    """Units that missed the target, most years first, with the current run of years below (also in the page's exports)."""
+    register_table("sat_below", title, below, ind["indicator_id"])
     shown = pd.DataFrame({
         t("table.unit", lang): below["name"],
         t("satisfaction.years_below", lang): [f"{b}/{m}" for b, m in zip(below["years_below"], below["years_measured"])],

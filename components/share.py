@@ -3,53 +3,116 @@
 from __future__ import annotations
 
 import datetime as dt
-from urllib.parse import urlencode, urlparse
+import html
+from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import plotly.graph_objects as go
 import streamlit as st
 
-from components import charts, data, url_state
-from reformkpi import auth, exports, formatting, snapshots
+from components import charts, data, navigation, url_state
+from reformkpi import auth, config, exhibits, exports, formatting, snapshots
 from reformkpi.i18n import t, tm
+from reformkpi.metrics import Dataset
 from reformkpi.store import Store
 
 SNAPSHOT_PARAM = "snapshot"
+KEPT_ON_SNAPSHOT = ("lang",)  # switching language keeps the snapshot: the same numbers, other words
+_PIN, _APPLIED, _LEFT = "share:pin", "share:applied", "share:left"
+
+
+@dataclass(frozen=True)
+class Pin:
+    """The snapshot a URL names: `snap` is None when there is no such snapshot (never saved, or deleted)."""
+
+    snapshot_id: str
+    snap: snapshots.Snapshot | None
+
+
+def _view_value(value) -> bool:
+    return value is not None and value != ""
 
 
 def link(params: dict | None = None) -> str:
     """The URL of the current view: page, filters and language, without a pinned snapshot."""
-    params = {k: v for k, v in (params if params is not None else _view_state()).items() if k != SNAPSHOT_PARAM}
+    params = {k: v for k, v in (params if params is not None else _view_state()).items()
+              if k != SNAPSHOT_PARAM and _view_value(v)}
     return (st.context.url or "") + ("?" + urlencode(params) if params else "")  # no URL in AppTest
 
 
-def pinned_snapshot(uri: str) -> snapshots.Snapshot | None:
-    """The snapshot named in the URL, if any; its view state is applied once per session."""
+def snapshot_link(snap: snapshots.Snapshot, base: str | None = None) -> str:
+    """A snapshot's link: its id and dataset; the snapshot itself holds the rest of the view."""
+    params = {SNAPSHOT_PARAM: snap.snapshot_id, "data": snap.view_state.get("data", config.DATASETS[0])}
+    return (st.context.url or "" if base is None else base) + "?" + urlencode(params)
+
+
+def _changed(snap: snapshots.Snapshot) -> bool:
+    return any(st.session_state.get(f"url:{k}") != v for k, v in snap.view_state.items() if k not in KEPT_ON_SNAPSHOT)
+
+
+def pin_from_url() -> Pin | None:
+    """The snapshot named in the URL. Called first in app.py, before any filter exists: the
+    snapshot's view state is applied once per session; a filter changed since then (not the
+    language) leaves the snapshot for the live view, and the page says so with a link back."""
     snap_id = st.query_params.get(SNAPSHOT_PARAM)
-    if not snap_id:
-        return None
-    snap = snapshots.get(Store(uri), snap_id)
-    if snap is not None and st.session_state.get("share:applied") != snap_id:
-        for key, value in snap.view_state.items():
-            st.session_state[f"url:{key}"] = value
-            st.session_state.pop(f"url-widget:{key}", None)
-        st.session_state["share:applied"] = snap_id
-    return snap
+    pin = None
+    if snap_id:
+        dataset = st.query_params.get("data") or st.session_state.get("url:data")
+        uri = config.store_uri(dataset if dataset in config.DATASETS else config.DATASETS[0])
+        pin = Pin(snap_id, snapshots.get(Store(uri), snap_id))
+        snap = pin.snap
+        if snap is not None and st.session_state.get(_APPLIED) != snap_id:
+            for key, value in snap.view_state.items():
+                st.session_state[f"url:{key}"] = value
+            st.session_state[_APPLIED] = snap_id
+            st.session_state.pop(_LEFT, None)
+        elif snap is not None and _changed(snap):
+            st.session_state[_LEFT] = snap
+            st.session_state.pop(_APPLIED, None)
+            del st.query_params[SNAPSHOT_PARAM]
+            pin = None
+    st.session_state[_PIN] = pin
+    return pin
+
+
+def pinned() -> Pin | None:
+    """What pin_from_url found for this run."""
+    return st.session_state.get(_PIN)
+
+
+def unknown(pin: Pin, lang: str) -> None:
+    """An unknown or deleted snapshot: say so, and offer the live view instead of showing it in silence."""
+    st.error(t("share.unknown", lang, id=formatting.markdown_text(pin.snapshot_id)), icon=":material/link_off:")
+    st.link_button(t("share.open_live", lang), link(), icon=":material/update:")
 
 
 def banner(snap: snapshots.Snapshot, lang: str) -> None:
-    st.warning(tm("share.pinned", lang, title=snap.title, version=snap.data_version, author=snap.created_by,
-                 time=formatting.timestamp(snap.created_at, lang)), icon=":material/push_pin:")
+    st.warning(t("share.pinned", lang, title=formatting.markdown_text(snap.title), version=snap.data_version,
+                 author=formatting.markdown_text(snap.created_by), time=formatting.timestamp(snap.created_at, lang)),
+               icon=":material/push_pin:")
     if snap.note:
-        st.caption(formatting.markdown_text(snap.note))
+        st.text(snap.note)
     st.link_button(t("share.open_live", lang), link(snap.view_state), icon=":material/update:")
 
 
+def left_notice(page: str, lang: str) -> None:
+    """After a filter other than the language changed on a snapshot: this is the live view now."""
+    snap = st.session_state.get(_LEFT)
+    if snap is None or snap.page != page:
+        return
+    st.info(t("share.left", lang, title=formatting.markdown_text(snap.title), version=snap.data_version),
+            icon=":material/update:")
+    st.link_button(t("share.back_to_snapshot", lang), snapshot_link(snap),
+                   icon=":material/push_pin:")
+
+
 def _view_state() -> dict:
-    return {k: v for k, v in {**st.query_params.to_dict(), **url_state.current()}.items() if k != SNAPSHOT_PARAM}
+    return {k: v for k, v in {**st.query_params.to_dict(), **url_state.current()}.items()
+            if k not in (SNAPSHOT_PARAM, PRESENT_PARAM)}
 
 
-def share_menu(ref: data.DataRef, actor: auth.Actor, lang: str) -> None:
-    """Copy the link; analysts and admins also save the view as a snapshot."""
+def share_menu(ref: data.DataRef, records: data.RecordsRef | None, actor: auth.Actor, lang: str) -> None:
+    """Copy the link; analysts and admins also save the view (at the versions it shows) as a snapshot."""
     with st.popover(t("share.button", lang), icon=":material/share:"):
         st.caption(t("share.link", lang))
         st.code(link(), language=None, wrap_lines=True)
@@ -62,14 +125,14 @@ def share_menu(ref: data.DataRef, actor: auth.Actor, lang: str) -> None:
             note = st.text_area(t("share.note", lang), max_chars=snapshots.MAX_NOTE)
             if st.form_submit_button(t("share.save", lang)):
                 try:
-                    snap = snapshots.create(Store(ref.uri), actor, title, urlparse(st.context.url or "").path.strip("/"),
-                                            _view_state(), ref.version, ref.catalog_versions, note)
+                    snap = snapshots.create(Store(ref.uri), actor, title, navigation.current(), _view_state(),
+                                            ref.version, ref.catalog_versions, note,
+                                            records_version=None if records is None else records.version)
                 except ValueError:
                     st.error(t("share.title_needed", lang))
                 else:
                     st.success(t("share.saved", lang, version=snap.data_version))
-                    st.code(link() + ("&" if st.query_params else "?") + urlencode({SNAPSHOT_PARAM: snap.snapshot_id}),
-                            language=None, wrap_lines=True)
+                    st.code(snapshot_link(snap), language=None, wrap_lines=True)
 
 
 MIME = {"pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
@@ -77,33 +140,73 @@ MIME = {"pptx": "application/vnd.openxmlformats-officedocument.presentationml.pr
         "csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
-def export_menu(ref: data.DataRef, page_title: str, source: str, lang: str) -> None:
-    """Slides, PDF and an offline HTML report of the charts this page drew, and each chart as an
-    image or as its data. Files are made when their button is pressed, not on every rerun."""
-    drawn = charts.shown()
-    if not drawn:
-        return
-    report = exports.Report(page_title, link(), source, dt.datetime.now(dt.UTC),
-                            tuple(exports.chart_export(fig) for fig in drawn.values()))
-    today = formatting.date(dt.date.today(), lang).replace("/", "-")
+UNIT_PAGE = "don-vi"  # its figures are one unit's (and its predecessors')
 
-    def name(*parts: str, ext: str) -> str:
-        return exports.file_name(t("share.file_prefix", lang), *parts, today, ext=ext)
+
+def view_period(view: dict) -> str:
+    """The period a view shows ('2019', '2019-Q3'), for file names and header blocks; '' if none."""
+    year, quarter = view.get("year") or "", view.get("quarter") or ""
+    return f"{year}-{quarter}" if year and quarter else year or view.get("rq") or ""  # rq: the records page
+
+
+def _figure_title(fig: go.Figure) -> str:
+    return html.unescape(str(fig.layout.title.text or ""))  # chart titles are escaped for Plotly
+
+
+def report(drawn: dict[str, charts.Drawn], ds: Dataset, page: str, title: str, subtitle: str, dataset_name: str,
+           view: dict, snapshot: snapshots.Snapshot | None, lang: str) -> exports.Report:
+    """The page's charts and tables as a report: each with its exhibit built from the core's frame
+    (`ds`: the data version the page showed) and the core's context of its figures."""
+    period = view_period(view)
+    source = t("share.source", lang, dataset=dataset_name, version=ds.version)
+    level = view.get("level") if view.get("level") in ("department", "district") else None
+    unit_id = view.get("unit") if page == UNIT_PAGE else None
+
+    def exhibit(d: charts.Drawn) -> exhibits.Exhibit:
+        header = exhibits.header(ds, d.indicator_id, dataset_name, lang, period, snapshot.title if snapshot else "",
+                                 level, unit_id)
+        return exhibits.exhibit(d.frame, ds.catalog, d.indicator_id, d.title or _figure_title(d.figure), header, lang)
+
+    return exports.Report(
+        title, subtitle, source, dt.datetime.now(dt.UTC),
+        tuple(exports.ChartExport(d.figure, exhibit(d)) for d in drawn.values() if d.figure is not None),
+        tuple(exhibit(d) for d in drawn.values() if d.figure is None), lang)
+
+
+def export_menu(ref: data.DataRef, page_title: str, dataset_name: str, snapshot: snapshots.Snapshot | None,
+                lang: str) -> None:
+    """Slides, PDF and an offline HTML report of what this page drew, and each chart as an image or
+    as its data. Nothing is built until a button is pressed: a rerun costs no export work."""
+    drawn = charts.shown()
+    if not any(d.figure is not None for d in drawn.values()):
+        return
+    view, ds, subtitle = _view_state(), data.dataset(ref), f"{page_title} · {link()}"
+    made: dict[str, exports.Report] = {}
+
+    def full() -> exports.Report:  # called when a button is pressed, outside the script's run
+        if "report" not in made:
+            made["report"] = report(drawn, ds, navigation.current(), snapshot.title if snapshot else page_title,
+                                    subtitle, dataset_name, view, snapshot, lang)
+        return made["report"]
+
+    def name(ext: str, part: str = "") -> str:
+        return exports.view_file_name(navigation.current(), view_period(view), ref.version, ext, part)
 
     with st.expander(t("share.export", lang), icon=":material/download:"):
         cols = st.columns(3)
         for col, (ext, label, make) in zip(cols, (
-                ("pptx", "PowerPoint", lambda: exports.pptx(report)), ("pdf", "PDF", lambda: exports.pdf(report)),
-                ("html", t("share.offline_html", lang), lambda: exports.html_report(report).encode("utf-8")))):
-            col.download_button(label, data=make, file_name=name(page_title, ext=ext), mime=MIME[ext],
+                ("pptx", "PowerPoint", lambda: exports.pptx(full())), ("pdf", "PDF", lambda: exports.pdf(full())),
+                ("html", t("share.offline_html", lang), lambda: exports.html_report(full()).encode("utf-8")))):
+            col.download_button(label, data=make, file_name=name(ext), mime=MIME[ext],
                                 key=f"export-{ext}", on_click="ignore", icon=":material/description:")
-        for key, chart in zip(drawn, report.charts):
-            st.caption(formatting.markdown_text(chart.title))
+        for i, (key, d) in enumerate((k, d) for k, d in drawn.items() if d.figure is not None):
+            st.caption(formatting.markdown_text(_figure_title(d.figure)))
             cols = st.columns(4)
             for col, (ext, make) in zip(cols, (
-                    ("png", lambda c=chart: exports.image(c.figure)), ("svg", lambda c=chart: exports.image(c.figure, "svg")),
-                    ("csv", lambda c=chart: exports.to_csv(c.data)), ("xlsx", lambda c=chart: exports.to_xlsx(c.data)))):
-                col.download_button(ext.upper(), data=make, file_name=name(chart.title, ext=ext), mime=MIME[ext],
+                    ("png", lambda d=d: exports.image(d.figure)), ("svg", lambda d=d: exports.image(d.figure, "svg")),
+                    ("csv", lambda i=i: exports.exhibit_csv(full().charts[i].exhibit, lang)),
+                    ("xlsx", lambda i=i: exports.exhibit_xlsx(full().charts[i].exhibit, lang)))):
+                col.download_button(ext.upper(), data=make, file_name=name(ext, key), mime=MIME[ext],
                                     key=f"export-{key}-{ext}", on_click="ignore")
 
 
@@ -112,7 +215,7 @@ _SLIDE = "share:slide"
 # Presentation mode is our own stylesheet: no sidebar or toolbar, the whole width for the chart.
 _PRESENT_CSS = ("<style>[data-testid='stSidebar'],[data-testid='stSidebarCollapsedControl'],"
                 "[data-testid='stHeader']{display:none}"
-                ".block-container{padding-top:1.2rem;max-width:100%}</style>")
+                ".block-container{padding-top:1.2rem;max-width:100%}.st-key-present-keys{display:none}</style>")
 
 
 def present(run_page, lang: str) -> None:
@@ -122,7 +225,10 @@ def present(run_page, lang: str) -> None:
     with holder.container():
         run_page()  # drawn out of sight: only its charts are collected
     holder.empty()
-    drawn = list(charts.shown().values())
+    pin = pinned()
+    if pin is not None and pin.snap is not None:
+        banner(pin.snap, lang)
+    drawn = [d.figure for d in charts.shown().values() if d.figure is not None]
     if not drawn:
         st.info(t("share.present_nothing", lang))
         return
@@ -138,10 +244,15 @@ def present(run_page, lang: str) -> None:
 
     back, count, forward, leave = st.columns([1, 1, 1, 3], vertical_alignment="center")
     back.button(t("share.previous", lang), on_click=go_to, args=(i - 1,), disabled=i == 0, key="present-prev",
-                icon=":material/arrow_back:")
+                icon=":material/arrow_back:", shortcut="Left")
     count.markdown(f"**{i + 1} / {len(drawn)}**")
     forward.button(t("share.next", lang), on_click=go_to, args=(i + 1,), disabled=i == len(drawn) - 1,
-                   key="present-next", icon=":material/arrow_forward:")
+                   key="present-next", icon=":material/arrow_forward:", shortcut="Right")
+    # A clicker sends PageUp/PageDown: the same moves, from buttons kept out of sight.
+    with st.container(key="present-keys"):
+        st.button("PageUp", on_click=go_to, args=(i - 1,), disabled=i == 0, key="present-pageup", shortcut="PageUp")
+        st.button("PageDown", on_click=go_to, args=(i + 1,), disabled=i == len(drawn) - 1, key="present-pagedown",
+                  shortcut="PageDown")
     leave.link_button(t("share.present_exit", lang), link({k: v for k, v in _view_state().items() if k != PRESENT_PARAM}))
 
 
@@ -159,9 +270,8 @@ def snapshot_list(ref: data.DataRef, actor: auth.Actor | None, lang: str) -> Non
                          time=formatting.timestamp(snap.created_at, lang), page=snap.page or "tong-quan"))
             if snap.note:
                 st.text(snap.note)
-            url = (st.context.url or "").rsplit("/", 1)[0] + f"/{snap.page}?" + urlencode(
-                {**snap.view_state, SNAPSHOT_PARAM: snap.snapshot_id})
-            st.link_button(t("snapshots.open", lang), url, icon=":material/open_in_new:")
+            base = (st.context.url or "").rsplit("/", 1)[0] + f"/{snap.page}"
+            st.link_button(t("snapshots.open", lang), snapshot_link(snap, base), icon=":material/open_in_new:")
             mine = actor is not None and (actor.can("admin") or (actor.can("snapshot") and actor.name == snap.created_by))
             if not mine:
                 continue

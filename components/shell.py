@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import access, data, share, url_state
+from components import access, data, navigation, share, url_state
 from reformkpi import auth, config, formatting
 from reformkpi.i18n import DEFAULT, LANGUAGES, t
 
@@ -30,7 +30,11 @@ def require_data(lang: str) -> data.DataRef:
     """The chosen dataset's live data, or a clear message and a stop if there is no store yet."""
     dataset = dataset_picker(lang)
     uri = config.store_uri(dataset)
-    snap = share.pinned_snapshot(uri)
+    pin = share.pinned()
+    if pin is not None and pin.snap is None:
+        share.unknown(pin, lang)
+        st.stop()
+    snap = pin.snap if pin is not None else None
     ref = data.current(uri) if snap is None else data.DataRef(uri, snap.data_version, snap.catalog_versions)
     if ref is None:
         st.error(t("data.missing" if dataset == "demo" else f"data.missing_{dataset}", lang, uri=uri))
@@ -49,9 +53,11 @@ def header(title: str, ref: data.DataRef, lang: str) -> None:
     left, right = st.columns([6, 1], vertical_alignment="bottom")
     left.title(title)
     with right:
-        share.share_menu(ref, access.current_actor() or auth.ANONYMOUS, lang)
+        share.share_menu(ref, records(ref), access.current_actor() or auth.ANONYMOUS, lang)
     if snap is not None:
         share.banner(snap, lang)
+    else:
+        share.left_notice(navigation.current(), lang)
     hist = data.history(ref.uri, ref.version)
     row = hist[hist["version"] == ref.version]
     when = formatting.timestamp(row["timestamp"].iloc[0], lang) if not row.empty else ""
@@ -64,10 +70,17 @@ def _is_demo(hist) -> bool:
     return "operation" in hist and (hist["operation"] == "demo").any()
 
 
+def records(ref: data.DataRef) -> data.RecordsRef | None:
+    """The dossier records the view shows: the snapshot's records version, or the latest."""
+    snap = st.session_state[_SHOWN][2]
+    if snap is None:
+        return data.records_current(ref.uri)
+    return None if snap.records_version is None else data.RecordsRef(ref.uri, snap.records_version)
+
+
 def export_menu(page_title: str, lang: str) -> None:
     """After the page has drawn: its charts as slides, PDF, offline HTML, images and data."""
     if _SHOWN not in st.session_state:
         return
-    dataset, ref, _ = st.session_state[_SHOWN]
-    source = t("share.source", lang, dataset=t(f"data.name.{dataset}", lang), version=ref.version)
-    share.export_menu(ref, page_title, source, lang)
+    dataset, ref, snap = st.session_state[_SHOWN]
+    share.export_menu(ref, page_title, t(f"data.name.{dataset}", lang), snap, lang)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from components import charts
 from reformkpi import formatting
 from reformkpi.i18n import t
 
@@ -17,9 +18,11 @@ def _rank_change(x, is_new: bool, lang: str) -> str:
     return "–" if x == 0 else (f"▲ {x}" if x > 0 else f"▼ {-x}")
 
 
-def league(table: pd.DataFrame, ind: pd.Series, lang: str) -> None:
-    """A league table: rank, unit, value, change, target, gap, grade, rank change. A unit without a
-    complete period is listed unranked ("chưa đủ kỳ"); changes across a method change are blank."""
+def league(table: pd.DataFrame, ind: pd.Series, lang: str, title: str) -> None:
+    """A league table: rank, unit, value, change, target, gap, grade, rank change (also in the page's
+    exports). A unit without a complete period is listed unranked ("chưa đủ kỳ"); changes across a
+    method change are blank."""
+    charts.register_table("league", title, table, ind["indicator_id"])
     m, decimals = ind["measure"], int(ind["decimals"])
     gap_unit = " " + t("unit.points", lang) if m in ("percent", "points") else ""
     shown = pd.DataFrame({

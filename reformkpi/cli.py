@@ -121,9 +121,10 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--catalog", help="a catalog folder to check instead: lists the rows it would make break a rule")
     c.add_argument("--lang", choices=("vi", "en"), default="vi")
     c.set_defaults(func=cmd_check)
-    e = sub.add_parser("export", help="a snapshot's charts as slides, PDF, offline HTML or PNG images")
+    e = sub.add_parser("export", help="a snapshot's page as slides, PDF, offline HTML or PNG images")
     e.add_argument("--snapshot", required=True)
-    e.add_argument("--format", choices=("pptx", "pdf", "html", "png"), required=True)
+    e.add_argument("--format", required=True,
+                   help="pptx, pdf, html or png; several, comma-separated, come from one render (e.g. html,pptx)")
     e.add_argument("--dataset", choices=config.DATASETS, default="demo")
     e.add_argument("--out", default=".", help="the folder to write to")
     e.set_defaults(func=cmd_export)

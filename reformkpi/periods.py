@@ -24,6 +24,14 @@ def parse(period: str) -> tuple[str, int, int]:
     raise PeriodError(f"not a period: {period!r}")
 
 
+def is_period(text) -> bool:
+    try:
+        parse(text)
+    except PeriodError:
+        return False
+    return True
+
+
 def frequency(period: str) -> str:
     return parse(period)[0]
 

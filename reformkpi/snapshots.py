@@ -1,4 +1,8 @@
-"""Snapshots: a saved view (page + filters) pinned to a data version, so it shows the same numbers forever.
+"""Snapshots: a saved view pinned to the versions it reads, so it shows the same numbers forever.
+
+A snapshot pins everything its page reads: the observation version, the catalog versions, the
+records version (None when the store had no records), the page, and the view state, which holds
+the dataset (`data`), the language (`lang`) and every filter.
 
 Kept in the store as their own Delta table; renaming and deleting are commits too, so even a
 deleted snapshot can be found in history. The store never vacuums, so every pinned version
@@ -22,7 +26,7 @@ TABLE = "snapshots"
 SCHEMA = pa.schema([
     ("snapshot_id", pa.string()), ("title", pa.string()), ("note", pa.string()), ("page", pa.string()),
     ("view_state", pa.string()), ("data_version", pa.int64()), ("catalog_versions", pa.string()),
-    ("created_by", pa.string()), ("created_at", pa.timestamp("us", tz="UTC")),
+    ("created_by", pa.string()), ("created_at", pa.timestamp("us", tz="UTC")), ("records_version", pa.int64()),
 ])
 MAX_TITLE, MAX_NOTE = 200, 2000
 
@@ -38,6 +42,7 @@ class Snapshot:
     catalog_versions: tuple[int, ...]
     created_by: str
     created_at: dt.datetime
+    records_version: int | None = None
 
 
 def _table(store: Store) -> DeltaTable | None:
@@ -51,7 +56,8 @@ def _meta(actor: Actor, operation: str, snapshot_id: str) -> CommitProperties:
 
 
 def create(store: Store, actor: Actor, title: str, page: str, view_state: dict, data_version: int,
-           catalog_versions: tuple[int, ...], note: str = "", now: dt.datetime | None = None) -> Snapshot:
+           catalog_versions: tuple[int, ...], note: str = "", now: dt.datetime | None = None,
+           records_version: int | None = None) -> Snapshot:
     """Save a view; the actor needs the snapshot permission (analyst or admin)."""
     require(actor, "snapshot")
     title, note = title.strip(), note.strip()
@@ -60,10 +66,12 @@ def create(store: Store, actor: Actor, title: str, page: str, view_state: dict, 
     if not 0 <= data_version <= store.version():
         raise StoreError(f"no data version {data_version}")
     snap = Snapshot(uuid.uuid4().hex[:10], title, note, page, dict(view_state), int(data_version),
-                    tuple(catalog_versions), actor.name, now or dt.datetime.now(dt.UTC))
+                    tuple(catalog_versions), actor.name, now or dt.datetime.now(dt.UTC),
+                    None if records_version is None else int(records_version))
     row = pa.Table.from_pylist([{**snap.__dict__, "view_state": json.dumps(snap.view_state, ensure_ascii=False),
                                  "catalog_versions": json.dumps(list(snap.catalog_versions))}], schema=SCHEMA)
-    write_deltalake(store.path(TABLE), row, mode="append", configuration=TABLE_CONFIG,
+    # "merge": a table saved before records were pinned gains the column; its old rows read as None.
+    write_deltalake(store.path(TABLE), row, mode="append", configuration=TABLE_CONFIG, schema_mode="merge",
                     commit_properties=_meta(actor, "snapshot", snap.snapshot_id))
     return snap
 
@@ -71,7 +79,7 @@ def create(store: Store, actor: Actor, title: str, page: str, view_state: dict, 
 def _from_row(r: dict) -> Snapshot:
     return Snapshot(r["snapshot_id"], r["title"], r["note"], r["page"], json.loads(r["view_state"]),
                     int(r["data_version"]), tuple(json.loads(r["catalog_versions"])), r["created_by"],
-                    r["created_at"])
+                    r["created_at"], None if r.get("records_version") is None else int(r["records_version"]))
 
 
 def list_all(store: Store) -> list[Snapshot]:

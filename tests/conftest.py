@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import os
 import re
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +25,8 @@ DEMO_LAST_QUARTER = "2026-Q3"
 _MAIN = sys.modules["__main__"]
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "test-output"
+# Sign-in sessions of every test (and of the servers the browser tests start) stay out of data/.
+os.environ["REFORMKPI_SESSIONS"] = str(Path(tempfile.mkdtemp(prefix="reformkpi-sessions-")) / "sessions.json")
 
 
 def small_catalog() -> Catalog:

@@ -1,11 +1,13 @@
 """Sharing: the link of the view, a snapshot pinned to a data version, the export menu, presentation mode."""
 
+import io
 import json
 
+import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from components import data
-from reformkpi import snapshots
+from components import charts, data, share
+from reformkpi import exports, metrics, snapshots
 from reformkpi.auth import Actor
 from reformkpi.store import CommitInfo
 from tests.conftest import ROOT, obs
@@ -37,7 +39,9 @@ def test_a_snapshot_shows_the_old_numbers_after_a_new_upload(tmp_store, monkeypa
     at.run()
     assert not at.exception and any("phiên bản 1" in s.value for s in at.success)
     snap = snapshots.list_all(tmp_store)[0]
-    assert (snap.title, snap.data_version, snap.created_by) == ("Giao ban tháng 11", 1, "lan.pham")
+    assert (snap.title, snap.data_version, snap.created_by, snap.page) == ("Giao ban tháng 11", 1, "lan.pham",
+                                                                            "tong-quan")
+    assert "quarter=" not in at.code[0].value  # an empty filter stays out of the link
     assert snap.view_state == {**VIEW, "data": "demo", "lang": "vi", "level": "department", "quarter": ""}
 
     tmp_store.commit_observations(obs([("so-y-te", "sipas.overall", "2019", 81.0)]), CommitInfo(user="lan"))
@@ -97,3 +101,69 @@ def test_the_snapshot_list_lets_only_the_author_or_an_admin_change_one(tmp_store
     next(b for b in author.button if b.label == "Xóa").click()
     author.run()
     assert snapshots.list_all(tmp_store) == [] and not author.exception
+
+
+def _sipas_snapshot(store, page="hai-long"):
+    rows = [("so-y-te", "sipas.overall", "2019", 77.4), ("so-tu-phap", "sipas.overall", "2019", 85.0),
+            ("so-y-te", "sipas.overall", "2018", 70.0), ("so-tu-phap", "sipas.overall", "2018", 81.0)]
+    store.commit_observations(obs(rows), CommitInfo(user="lan"))
+    snap = snapshots.create(store, Actor("lan", "analyst"), "Hài lòng 2019", page,
+                            {"year": "2019", "level": "department", "lang": "vi", "data": "demo"}, 1,
+                            store.catalog_versions())
+    store.commit_observations(obs([("so-y-te", "sipas.overall", "2019", 90.0)]), CommitInfo(user="lan"))
+    return snap
+
+
+def test_a_snapshot_link_to_the_root_opens_its_own_page_and_survives_a_language_switch(tmp_store, monkeypatch):
+    monkeypatch.setenv("REFORMKPI_STORE", tmp_store.uri)
+    snap = _sipas_snapshot(tmp_store)
+    at = open_app(snapshot=snap.snapshot_id)
+    assert not at.exception and at.title[0].value.startswith("Mức độ hài lòng")
+    assert any("Hài lòng 2019" in w.value for w in at.warning)
+    at.selectbox(key="url-widget:lang").select("en").run()
+    assert not at.exception and at.title[0].value == "Citizen and business satisfaction"
+    assert any("Hài lòng 2019" in w.value for w in at.warning)  # still pinned, in English
+    assert at.query_params["snapshot"] == snap.snapshot_id
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert "77.4%" in spec["data"][0]["text"]
+
+
+def test_another_filter_leaves_the_snapshot_with_a_notice_and_a_link_back(tmp_store, monkeypatch):
+    monkeypatch.setenv("REFORMKPI_STORE", tmp_store.uri)
+    snap = _sipas_snapshot(tmp_store)
+    at = open_app(snapshot=snap.snapshot_id)
+    at.selectbox(key="url-widget:year").select("2018").run()
+    assert not at.exception and "snapshot" not in at.query_params
+    assert not any("Hài lòng 2019" in w.value and "phiên bản 1" in w.value for w in at.warning)
+    assert any("rời ảnh chụp" in i.value and "Hài lòng 2019" in i.value for i in at.info)
+    back = next(b for b in at.get("link_button") if b.proto.label == "Quay lại ảnh chụp")
+    assert f"snapshot={snap.snapshot_id}" in back.proto.url
+    at.selectbox(key="url-widget:year").select("2019").run()  # live now: the new upload shows
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert "90,0%" in spec["data"][0]["text"] and not at.exception
+
+
+def test_an_unknown_or_deleted_snapshot_says_so_and_shows_no_figures(tmp_store, monkeypatch):
+    monkeypatch.setenv("REFORMKPI_STORE", tmp_store.uri)
+    snap = _sipas_snapshot(tmp_store)
+    snapshots.delete(tmp_store, Actor("lan", "analyst"), snap.snapshot_id)
+    for snapshot_id in (snap.snapshot_id, "**khong-co**"):
+        at = open_app(snapshot=snapshot_id)
+        assert not at.exception and not at.get("plotly_chart") and not at.dataframe
+        assert any("Không tìm thấy ảnh chụp" in e.value and "đã bị xóa" in e.value for e in at.error)
+    assert r"\*\*khong\-co\*\*" in at.error[0].value  # escaped: shown as typed, not bold
+
+
+def test_the_satisfaction_unit_chart_leaves_as_the_frame_the_core_computed(app, demo_store):
+    at = app(year="2019")
+    at.switch_page("app_pages/satisfaction.py").run()
+    drawn = at.session_state[charts.SHOWN]
+    assert not at.exception and {"sat_units", "sat_factors", "sat_distribution", "sat_heatmap", "sat_below"} <= set(drawn)
+    report = share.report(drawn, metrics.Dataset.open(demo_store), "hai-long", "Giao ban", "", "Tỉnh minh họa",
+                          {"year": "2019", "level": "department"}, None, "vi")
+    units = next(c.exhibit for c in report.charts if c.figure is drawn["sat_units"].figure)
+    head, _, body = exports.exhibit_csv(units, "vi").decode("utf-8-sig").partition("\n\n")
+    table = pd.read_csv(io.StringIO(body))
+    assert table.loc[table["Đơn vị"] == "Sở Tài nguyên và Môi trường", "Mức độ hài lòng (%)"].iloc[0] == 77.4
+    assert f"Phiên bản dữ liệu,{demo_store.version()}" in head and "Kỳ,2019" in head
+    assert [t.title for t in report.tables] == [next(s.value for s in at.subheader if "chưa đạt" in s.value)]

@@ -80,18 +80,52 @@ def test_the_offline_report_opens_from_a_file_with_the_network_blocked(browser, 
     report.goto(path.as_uri())
     report.wait_for_selector(".js-plotly-plot .main-svg")
     assert report.locator(".js-plotly-plot").count() == 2 and requests == []
-    assert report.get_by_role("heading", name="Mức độ hài lòng 2019").count() == 1
+    assert report.get_by_role("heading", name="Mức độ hài lòng 2019:").count() == 1
+    assert report.get_by_role("heading", name="Bảng xếp hạng Mức độ hài lòng 2019").count() == 1  # the page's table
+    assert report.get_by_role("cell", name="90,0%").count() >= 1
     screenshot(report, "presenter-offline-report")
     offline.close()
 
 
-def test_presentation_mode(page, presenter_app):
-    url, _ = presenter_app
-    page.goto(f"{url}/?year=2019&ind=sipas.overall&present=1")
+def no_error(page) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.get_by_text("Traceback", exact=False).count() == 0
+
+
+def test_a_snapshot_survives_a_language_switch_and_leaves_on_another_year(page, presenter_app):
+    url, snap = presenter_app
+    page.goto(f"{url}/?snapshot={snap.snapshot_id}")
+    wait_for_app(page)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_role("combobox", name="Ngôn ngữ / Language").click()
+    page.get_by_role("option", name="English").click()
+    page.get_by_text("Snapshot “Giao ban tháng 11”: data version 1", exact=False).wait_for()
+    wait_for_app(page)
+    no_error(page)
+    assert unit_label(page, "77.4%") >= 1 and unit_label(page, "90.0%") == 0  # same numbers, in English
+    screenshot(page, "presenter-snapshot-english")
+    sidebar.get_by_role("combobox", name="Year", exact=True).click()
+    page.get_by_role("option", name="2018").click()
+    page.get_by_text("you have left the snapshot “Giao ban tháng 11”", exact=False).wait_for()
+    wait_for_app(page)
+    no_error(page)
+    assert page.get_by_role("link", name="Back to the snapshot").get_attribute("href").endswith(
+        f"snapshot={snap.snapshot_id}&data=demo")
+    assert "snapshot=" not in page.url and "year=2018" in page.url
+    screenshot(page, "presenter-snapshot-left")
+
+
+def test_presentation_mode_keeps_the_banner_and_moves_with_the_keys(page, presenter_app):
+    url, snap = presenter_app
+    page.goto(f"{url}/?snapshot={snap.snapshot_id}&present=1")
     wait_for_app(page)
     assert page.locator('[data-testid="stSidebar"]').is_hidden()
     assert page.locator('[data-testid="stPlotlyChart"]').count() == 1
+    page.get_by_text("Ảnh chụp “Giao ban tháng 11”: số liệu phiên bản 1", exact=False).wait_for()
     page.get_by_text("1 / 2").wait_for()
     screenshot(page, "presenter-presentation")
+    for key, shown in (("ArrowRight", "2 / 2"), ("PageUp", "1 / 2"), ("PageDown", "2 / 2"), ("ArrowLeft", "1 / 2")):
+        page.locator("body").press(key)
+        page.get_by_text(shown).wait_for()
     page.get_by_role("button", name="Tiếp").click()
     page.get_by_text("2 / 2").wait_for()

@@ -4,6 +4,8 @@ its URL; an administrator rolls back from History and the old numbers are back."
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from reformkpi import config, ingest
@@ -35,6 +37,17 @@ def analyst_app(tmp_path):
     proc.wait(10)
 
 
+def session_cookie(page, present: bool = True) -> dict | None:
+    """The sign-in cookie once the page has handed it to the browser (or once it is gone)."""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        found = next((c for c in page.context.cookies() if c["name"] == "reformkpi_session"), None)
+        if (found is not None) == present:
+            return found
+        page.wait_for_timeout(100)
+    raise AssertionError("the sign-in cookie was " + ("never set" if present else "not cleared"))
+
+
 def settle(page) -> None:
     page.wait_for_selector('[data-testid="stApp"]')
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')")
@@ -57,7 +70,13 @@ def test_upload_fix_commit_overview_rollback(page, analyst_app, tmp_path):
     sign_in(page, "lan.pham", PASSWORD)
     page.get_by_role("link", name="Cập nhật dữ liệu").click()
     settle(page)
+    cookie = session_cookie(page)
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and "lan.pham" not in cookie["value"]
+    page.reload()  # F5 on the upload page: still signed in, still allowed
+    settle(page)
+    page.get_by_text("Đang đăng nhập: lan.pham", exact=False).wait_for()
     upload = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    upload.wait_for(state="attached")
     upload.set_input_files(files=[{"name": "bao-cao-sai.csv", "mimeType": "text/csv", "buffer": WRONG}])
     page.get_by_text("có 2 lỗi: chưa ghi gì", exact=False).wait_for()
     settle(page)
@@ -80,6 +99,11 @@ def test_upload_fix_commit_overview_rollback(page, analyst_app, tmp_path):
     screenshot(page, "upload-overview-after")
 
     sign_out(page)
+    assert page.get_by_role("link", name="Cập nhật dữ liệu").count() == 0
+    session_cookie(page, present=False)
+    page.reload()
+    settle(page)
+    assert page.get_by_text("Đang đăng nhập", exact=False).count() == 0
     assert page.get_by_role("link", name="Cập nhật dữ liệu").count() == 0
     page.goto(f"{url}/cap-nhat")
     page.get_by_text("Bạn không có quyền mở trang này", exact=False).wait_for()

@@ -56,8 +56,8 @@ def test_secrets_are_ignored_by_git(path):
 
 def test_export_file_names_are_bounded():
     name = exports.file_name("Báo cáo CCHC", "Tiêu đề rất dài " * 40, "27-11-2026", ext="pptx")
-    assert len(name.encode()) <= exports.MAX_FILE_NAME_BYTES and name.endswith("… - 27-11-2026.pptx")
-    assert exports.file_name("Báo cáo CCHC", "Tổng quan", "27-11-2026", ext="pdf") == "Báo cáo CCHC - Tổng quan - 27-11-2026.pdf"
+    assert len(name.encode()) <= exports.MAX_FILE_NAME_BYTES and name.endswith("…-27-11-2026.pptx")
+    assert exports.file_name("Báo cáo CCHC", "Tổng quan", "27-11-2026", ext="pdf") == "Báo-cáo-CCHC-Tổng-quan-27-11-2026.pdf"
 
 
 def test_profiles_are_owned_and_built_in_names_reserved(tmp_path):

@@ -12,7 +12,7 @@ from PIL import Image
 from pptx import Presentation
 from pypdf import PdfReader
 
-from reformkpi import exports
+from reformkpi import exhibits, exports
 
 HOSTILE = ["=HYPERLINK(\"http://x\",\"bấm\")", "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3", "\tx", "Sở Y tế"]
 
@@ -36,20 +36,29 @@ def test_csv_and_xlsx_keep_hostile_text_as_text():
     assert cells[0].value == "'" + HOSTILE[0] and ws.cell(row=2, column=2).value == 0
 
 
-def test_file_names_are_vietnamese_and_safe():
-    assert exports.file_name("Báo cáo CCHC", "Tổng quan", "27/11/2026", ext="pptx") == (
-        "Báo cáo CCHC - Tổng quan - 27-11-2026.pptx")
+def test_file_names_carry_page_period_and_version():
+    assert exports.view_file_name("hai-long", "2019", 4, "pptx") == "CCHC-hai-long-2019-v4.pptx"
+    assert exports.view_file_name("hai-long", "2025", 4, "pptx") != exports.view_file_name("hai-long", "2019", 4, "pptx")
+    assert exports.view_file_name("ho-so", "2019-Q3", 9, "xlsx", "dossier_heatmap") == (
+        "CCHC-ho-so-2019-Q3-v9-dossier_heatmap.xlsx")
+    assert exports.file_name("Báo cáo: CCHC", "a/b", ext="pdf") == "Báo-cáo--CCHC-a-b.pdf"
 
 
 @pytest.fixture(scope="module")
 def report():
     fig = go.Figure(go.Bar(x=[77.4, 86.3], y=["Sở Tài nguyên và Môi trường", "<b>Sở Y tế</b>"], orientation="h"))
     fig.update_layout(title="Mức độ hài lòng 2019")
-    data = pd.DataFrame({"Đơn vị": ["Sở Tài nguyên và Môi trường", "Sở Y tế"], "Giá trị": [77.4, 86.3]})
-    charts = tuple(exports.ChartExport(f"Mức độ hài lòng 2019 ({i})", "1 đơn vị dưới mục tiêu 80%", fig, data)
-                   for i in (1, 2))
+    header = exhibits.Header("Dữ liệu minh họa", 7, "Mức độ hài lòng", "2019")
+    data = pd.DataFrame({"Đơn vị": ["Sở Tài nguyên và Môi trường", "Sở Y tế"], "Giá trị (%)": [77.4, 86.3]})
+    columns = (exhibits.Column("Đơn vị", "text"), exhibits.Column("Giá trị (%)", "percent"))
+    charts = tuple(exports.ChartExport(fig, exhibits.Exhibit(f"Mức độ hài lòng 2019 ({i})", "1 đơn vị dưới mục tiêu 80%",
+                                                             header, data, columns)) for i in (1, 2))
+    long = pd.DataFrame({"Hạng": range(1, 31), "Đơn vị": [f"Đơn vị {i}" for i in range(1, 31)]})
+    table = exhibits.Exhibit("Bảng xếp hạng 2019", "", header, long,
+                             (exhibits.Column("Hạng", "integer"), exhibits.Column("Đơn vị", "text")))
     return exports.Report("Báo cáo CCHC quý III/2026", "Tổng quan · Sở, ban, ngành",
-                          "Dữ liệu minh họa · phiên bản dữ liệu 7", dt.datetime(2026, 11, 27, tzinfo=dt.UTC), charts)
+                          "Dữ liệu minh họa · phiên bản dữ liệu 7", dt.datetime(2026, 11, 27, tzinfo=dt.UTC), charts,
+                          (table,))
 
 
 def test_png_and_svg_at_slide_resolution(report):
@@ -59,10 +68,17 @@ def test_png_and_svg_at_slide_resolution(report):
     assert svg.startswith("<svg") and "Sở Tài nguyên và Môi trường" in svg
 
 
-def test_the_deck_has_a_slide_per_chart_with_takeaway_and_version(report):
+def test_the_deck_has_a_title_slide_a_slide_per_chart_and_the_tables_paged(report):
     deck = Presentation(io.BytesIO(exports.pptx(report)))
     slides = list(deck.slides)
-    assert len(slides) == 3 and slides[0].shapes.title.text == "Báo cáo CCHC quý III/2026"
+    assert len(slides) == 1 + 2 + 3  # cover, two charts, 30 rows at 12 a slide
+    assert slides[0].shapes.title.text == "Báo cáo CCHC quý III/2026"
+    cover = slides[0].placeholders[1].text
+    assert "phiên bản dữ liệu 7" in cover and "27/11/2026" in cover
+    tables = [sh.table for slide in slides[3:] for sh in slide.shapes if sh.has_table]
+    assert [len(tb.rows) for tb in tables] == [13, 13, 7]  # a heading row on each slide
+    assert tables[0].cell(0, 1).text == "Đơn vị" and tables[2].cell(6, 1).text == "Đơn vị 30"
+    assert any(sh.has_text_frame and sh.text_frame.text == "Bảng xếp hạng 2019 (3/3)" for sh in slides[5].shapes)
     for slide, chart in zip(slides[1:], report.charts):
         words = [sh.text_frame.text for sh in slide.shapes if sh.has_text_frame]
         assert chart.title in words and "1 đơn vị dưới mục tiêu 80%" in words
@@ -73,7 +89,8 @@ def test_the_deck_has_a_slide_per_chart_with_takeaway_and_version(report):
 
 def test_the_pdf_is_a4_landscape_with_vietnamese_text(report):
     reader = PdfReader(io.BytesIO(exports.pdf(report)))
-    assert len(reader.pages) == 3
+    assert len(reader.pages) == 1 + 2 + 2  # 30 rows at 22 a page
+    assert "Đơn vị 30" in reader.pages[4].extract_text() and "77,4%" not in reader.pages[4].extract_text()
     box = reader.pages[0].mediabox
     assert round(float(box.width) / 72 * 25.4) == 297 and round(float(box.height) / 72 * 25.4) == 210
     text = reader.pages[1].extract_text()
@@ -100,19 +117,8 @@ def test_the_html_report_embeds_one_plotly_and_escapes_text(report):
     doc = exports.html_report(report)
     p = Parser()
     p.feed(doc)
-    assert p.headings == [c.title for c in report.charts] and not p.external
+    assert p.headings == [c.title for c in report.charts] + ["Bảng xếp hạng 2019"] and not p.external
+    assert doc.count("<tr>") == 31 + 2 * 3 and "<td>Đơn vị 30</td>" in doc  # the table; each chart's data
     assert doc.count("plotly.js v") <= 2 and doc.count('Plotly.newPlot') == 2
     hostile = exports.Report("<script>alert(1)</script>", "", "", report.created, ())
     assert "<script>alert(1)</script>" not in exports.html_report(hostile)
-
-
-def test_the_data_behind_a_chart_and_its_takeaway():
-    fig = go.Figure(go.Bar(x=[-2.6, 4.1], y=["Sở Tài nguyên &amp; Môi trường", "Sở Y tế"], orientation="h", name="Gap"))
-    fig.add_trace(go.Heatmap(z=[[1.0, 2.0]], x=["2019-Q1", "2019-Q2"], y=["Sở Y tế"], name="Late"))
-    fig.update_layout(title="Mức độ hài lòng 2019: 4/19 đơn vị chưa đạt mục tiêu 80,0%")
-    chart = exports.chart_export(fig)
-    assert chart.title == "Mức độ hài lòng 2019" and chart.takeaway == "4/19 đơn vị chưa đạt mục tiêu 80,0%"
-    bars = chart.data[chart.data["series"] == "Gap"]
-    assert bars["y"].tolist() == ["Sở Tài nguyên & Môi trường", "Sở Y tế"] and bars["x"].tolist() == [-2.6, 4.1]
-    heat = chart.data[chart.data["series"] == "Late"]
-    assert heat[["x", "z"]].values.tolist() == [["2019-Q1", 1.0], ["2019-Q2", 2.0]]

@@ -1,6 +1,11 @@
 """Snapshots pin a view to a data version: the numbers stay while the live data moves on."""
 
+import datetime as dt
+import json
+
+import pyarrow as pa
 import pytest
+from deltalake import write_deltalake
 
 from reformkpi import metrics, snapshots
 from reformkpi.auth import Actor, PermissionDenied
@@ -45,3 +50,15 @@ def test_titles_are_checked_and_versions_must_exist(tmp_store):
         snapshots.create(tmp_store, ANALYST, "  ", "tong-quan", {}, 0, tmp_store.catalog_versions())
     with pytest.raises(Exception, match="no data version"):
         snapshots.create(tmp_store, ANALYST, "x", "tong-quan", {}, 99, tmp_store.catalog_versions())
+
+
+def test_a_snapshot_pins_the_records_version_and_older_tables_gain_the_column(tmp_store):
+    old_schema = pa.schema([f for f in snapshots.SCHEMA if f.name != "records_version"])
+    old = {"snapshot_id": "cu", "title": "Trước khi có hồ sơ", "note": "", "page": "tong-quan",
+           "view_state": json.dumps({"year": "2019"}), "data_version": 0, "catalog_versions": "[0, 0, 0, 0]",
+           "created_by": "lan", "created_at": dt.datetime(2026, 1, 5, tzinfo=dt.UTC)}
+    write_deltalake(tmp_store.path(snapshots.TABLE), pa.Table.from_pylist([old], schema=old_schema))
+    snap = snapshots.create(tmp_store, ANALYST, "Hồ sơ quý III", "ho-so-chi-tiet", {"rq": "2026-Q3"}, 0,
+                            tmp_store.catalog_versions(), records_version=3)
+    assert snapshots.get(tmp_store, snap.snapshot_id).records_version == 3
+    assert snapshots.get(tmp_store, "cu").records_version is None and snapshots.get(tmp_store, "cu").title == old["title"]

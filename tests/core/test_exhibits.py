@@ -1,0 +1,98 @@
+"""Exhibits: the core's frame of a chart, as it leaves in a file, with its header block and takeaway."""
+
+import io
+
+import openpyxl
+import pandas as pd
+
+from reformkpi import exhibits, exports, metrics
+from tests.conftest import dataset
+
+ROWS = [("a", "sat", "2019", 77.4), ("b", "sat", "2019", 85.0), ("c", "sat", "2019", 74.0),
+        ("a", "sat", "2018", 75.0), ("b", "sat", "2018", 86.0), ("c", "sat", "2018", 70.0)]
+
+
+def sat_exhibit(lang="vi", frame=None):
+    ds = dataset(ROWS)
+    frame = metrics.league_table(ds, "sat", "2019", "department", lang) if frame is None else frame
+    header = exhibits.header(ds, "sat", "Tỉnh P", lang, "2019")
+    return exhibits.exhibit(frame, ds.catalog, "sat", "Hài lòng 2019", header, lang)
+
+
+def test_a_league_table_leaves_with_names_headers_precision_and_a_computed_takeaway():
+    ex = sat_exhibit()
+    # By hand: A 77,4 is 2,6 short of 80; C 74 is 1 short of its own 75; B meets 80. C rose most (70 → 74).
+    assert ex.takeaway == ("2/3 đơn vị chưa đạt mục tiêu 80,0%; xa mục tiêu nhất: Sở A (−2,6 điểm %); "
+                           "tăng nhiều nhất: Sở C (+4,0 điểm %)")
+    table = ex.table.set_index("Đơn vị")
+    assert list(ex.table.columns[:4]) == ["Hạng", "Đơn vị", "Hài lòng (%)", "Thay đổi (điểm %)"]
+    assert table.loc["Sở A", "Hài lòng (%)"] == 77.4 and table.loc["Sở A", "Chênh lệch mục tiêu (điểm %)"] == -2.6
+    assert table.loc["Sở C", "Mục tiêu (%)"] == 75.0 and table.loc["Sở B", "Xếp loại"] == "Tốt"
+    assert "unit_id" not in ex.table and "meets_target" not in ex.table
+    lines = dict(ex.header_lines("vi"))
+    assert lines["Phiên bản dữ liệu"] == "0" and lines["Kỳ"] == "2019"
+    assert lines["Nguồn của từng số liệu (văn bản, hệ thống)"] == "test"  # the observations' own source
+    assert lines["Mục tiêu (văn bản, giai đoạn)"] == "80,0% (NQ 30c/NQ-CP, 2016–2020)"
+    # the core's context: A, B and C report; A, B, C, district D, X and Y were in office in 2019
+    assert lines["Độ bao phủ"] == "3/6 đơn vị có số liệu" and lines["Cách tính"].startswith("toàn tỉnh là trung bình")
+
+
+def test_takeaways_of_a_trend_a_matrix_and_in_english():
+    ds = dataset(ROWS)
+    header = exhibits.header(ds, "sat", "P", "en")
+    trend = metrics.province_trend(ds, "sat", "department")  # means: 2018 (75+86+70)/3 = 77, 2019 78,8
+    assert exhibits.exhibit(trend, ds.catalog, "sat", "", header, "vi").takeaway == "2019: 78,8% (+1,8 so với 2018)"
+    matrix = pd.DataFrame({"name": ["Sở A", "Sở B"], "2019-Q1": [3.0, 9.5], "2019-Q2": [4.0, 1.0]},
+                          index=pd.Index(["a", "b"], name="unit_id"))
+    late = exhibits.exhibit(matrix, ds.catalog, "late_rate", "", header, "en")
+    assert late.takeaway == "Weakest: Sở B, Q1 2019: 9.5%"  # lower is better: the highest rate
+    assert list(late.table.columns) == ["Unit", "Q1 2019 (%)", "Q2 2019 (%)"]
+    below = metrics.below_target_years(ds, "sat", "department", (2018, 2019))  # A: 75, 77,4 < 80; C: 70, 74 < 75
+    assert exhibits.takeaway(below, ds.catalog, "sat", "vi") == "Chưa đạt mục tiêu nhiều năm nhất: Sở A (2/2 năm)"
+    english = sat_exhibit("en")
+    assert english.takeaway.startswith("2/3 units below the 80.0% target; furthest from it: Dept A (−2.6")
+
+
+def test_csv_and_xlsx_carry_the_header_block_number_formats_and_stay_formula_safe():
+    frame = metrics.league_table(dataset(ROWS), "sat", "2019", "department")
+    frame.loc[frame["unit_id"] == "b", "name"] = "=HYPERLINK(\"http://x\")"
+    ex = sat_exhibit(frame=frame)
+    text = exports.exhibit_csv(ex, "vi").decode("utf-8-sig")
+    head, _, body = text.partition("\n\n")
+    assert "Phiên bản dữ liệu,0" in head and "Nhận định," in head
+    table = pd.read_csv(io.StringIO(body))
+    assert table.loc[table["Đơn vị"] == "Sở A", "Hài lòng (%)"].iloc[0] == 77.4
+    assert "'=HYPERLINK(\"http://x\")" in table["Đơn vị"].tolist()
+    ws = openpyxl.load_workbook(io.BytesIO(exports.exhibit_xlsx(ex, "vi"))).active
+    rows = list(ws.iter_rows(values_only=True))
+    assert ("Phiên bản dữ liệu", "0") in [r[:2] for r in rows]
+    top = next(i for i, r in enumerate(rows) if r[0] == "Hạng")
+    col = rows[top].index("Hài lòng (%)")
+    a = next(i for i, r in enumerate(rows) if r[1] == "Sở A") + 1
+    assert ws.cell(a, col + 1).value == 77.4 and ws.cell(a, col + 1).number_format == '0.0"%"'
+    assert all(ws.cell(r, 2).data_type == "s" for r in range(top + 2, top + 5))
+    assert "'=HYPERLINK" in [ws.cell(r, 2).value[:11] for r in range(top + 2, top + 5)]
+
+
+def test_the_satisfaction_unit_chart_of_2019_leaves_with_the_inspection_figure(demo):
+    table = metrics.league_table(demo, "sipas.overall", "2019", "department", "vi")
+    header = exhibits.header(demo, "sipas.overall", "Tỉnh minh họa", "vi", "2019")
+    ex = exhibits.exhibit(table, demo.catalog, "sipas.overall", "Mức độ hài lòng 2019", header, "vi")
+    back = pd.read_csv(io.StringIO(exports.exhibit_csv(ex, "vi").decode("utf-8-sig").partition("\n\n")[2]))
+    row = back[back["Đơn vị"] == "Sở Tài nguyên và Môi trường"].iloc[0]
+    assert row["Mức độ hài lòng (%)"] == 77.4 and row["Chênh lệch mục tiêu (điểm %)"] == -2.6
+    rows = list(openpyxl.load_workbook(io.BytesIO(exports.exhibit_xlsx(ex, "vi"))).active.iter_rows(values_only=True))
+    assert ("Phiên bản dữ liệu", str(demo.version)) in [r[:2] for r in rows]
+    assert any(r[1] == "Sở Tài nguyên và Môi trường" and 77.4 in r for r in rows)
+
+
+def test_rows_of_different_indicators_keep_each_indicators_precision():
+    ds = dataset(ROWS)
+    frame = pd.DataFrame({"indicator_id": ["sat", "par"], "period": ["2019", "2019"], "value": [77.4, 68.32 / 84 * 100]})
+    ex = exhibits.exhibit(frame, ds.catalog, "sat", "Sở A", exhibits.header(ds, "sat", "P", "vi"), "vi")
+    assert ex.table["Giá trị (%)"].tolist() == [77.4, 81.33]  # SIPAS to one decimal, PAR INDEX points to two
+    report = exports.Report("", "", "", pd.Timestamp("2026-11-27", tz="UTC"), (), (ex,))
+    assert "<td class=n>77,4%</td>" in exports.html_report(report) and "<td class=n>81,33%</td>" in exports.html_report(report)
+    ws = openpyxl.load_workbook(io.BytesIO(exports.exhibit_xlsx(ex, "vi"))).active
+    formats = {c.value: c.number_format for r in ws.iter_rows() for c in r if isinstance(c.value, float)}
+    assert formats == {77.4: '0.0"%"', 81.33: '0.00"%"'}
