@@ -34,7 +34,7 @@ targets = {i: metrics.period_targets(catalog, i, flow["period"]) for i in (ON_TI
 for column, rate in zip(st.columns(2), (ON_TIME_RATE, LATE_RATE)):
     with column:
         charts.show(charts.figure(dossiers_view.rate_trend, flow, catalog.indicator(rate), targets[rate], lang,
-                                  ref.version), key=f"dossier_{rate}")
+                                  ref.version, span=0.5), key=f"dossier_{rate}")
         st.caption(t("kpi.formula", lang, formula=catalog.formula_text(rate, lang)))
 
 matrix = data.query(metrics.rate_matrix, ref, LATE_RATE, sel.level, span, lang)
@@ -47,7 +47,7 @@ with left:
     st.subheader(t("dossiers.most_late_section", lang, period=period))
     dossiers_view.most_late(data.query(metrics.most_late, ref, LATE_RATE, sel.period, sel.level, lang), lang)
 with right:
-    charts.show(charts.figure(dossiers_view.backlog, flow, catalog, NOT_DUE, OVERDUE, lang, ref.version),
+    charts.show(charts.figure(dossiers_view.backlog, flow, catalog, NOT_DUE, OVERDUE, lang, ref.version, span=0.5),
                 key="dossier_backlog")
 charts.show(charts.figure(dossiers_view.online, flow, catalog.indicator(ONLINE_SHARE), targets[ONLINE_SHARE], lang,
                           ref.version), key="dossier_online")

@@ -32,12 +32,12 @@ if table.empty:
 else:
     left, right = st.columns([3, 2])
     with left:
-        charts.show_linked(charts.figure(charts.unit_values, table, ind, k, lang, ref.version), key="overview_units",
+        charts.show_linked(charts.figure(charts.unit_values, table, ind, k, lang, ref.version, span=0.6), key="overview_units",
                            page="app_pages/unit.py")
         st.caption(t("overview.click_hint", lang))
     with right:
         trend = data.query(metrics.province_trend, ref, indicator_id, sel.level)
-        charts.show(charts.figure(charts.province_trend, trend, ind, lang, ref.version), key="overview_trend")
+        charts.show(charts.figure(charts.province_trend, trend, ind, lang, ref.version, span=0.4), key="overview_trend")
         if k.formula:
             st.caption(t("kpi.formula", lang, formula=k.formula))
     st.markdown("**" + t("table.title", lang, indicator=ind["short_vi" if lang == "vi" else "short_en"],

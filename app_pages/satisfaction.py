@@ -30,12 +30,12 @@ k = data.query(metrics.kpi, ref, SIPAS_TOTAL, str(sel.year), level, lang)
 
 left, right = st.columns([3, 2])
 with left:
-    charts.show_linked(charts.figure(charts.unit_values, table, ind, k, lang, ref.version), key="sat_units",
+    charts.show_linked(charts.figure(charts.unit_values, table, ind, k, lang, ref.version, span=0.6), key="sat_units",
                        page="app_pages/unit.py")
 with right:
-    charts.show(charts.figure(satisfaction_view.by_factor, summary, catalog, sel.year, lang, ref.version),
+    charts.show(charts.figure(satisfaction_view.by_factor, summary, catalog, sel.year, lang, ref.version, span=0.4),
                 key="sat_factors")
-    charts.show(charts.figure(satisfaction_view.distribution, table, ind, sel.year, lang, ref.version),
+    charts.show(charts.figure(satisfaction_view.distribution, table, ind, sel.year, lang, ref.version, span=0.4),
                 key="sat_distribution")
 if k.target_source:
     st.caption(t("satisfaction.target_source", lang, source=k.target_source))

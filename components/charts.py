@@ -12,13 +12,14 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from components import chart_style
+from components.chart_style import layout
 from reformkpi import formatting
 from reformkpi.catalog import Catalog
 from reformkpi.i18n import t
 from reformkpi.metrics import Kpi
 
 GOOD, BAD, NEUTRAL, INK = "#0072B2", "#D55E00", "#999999", "#222222"
-SEPARATORS = {"vi": ",.", "en": ".,"}  # Plotly: decimal mark, then thousands separator
 # Units get Paul Tol's "muted" colours (colour-blind safe, distinct from GOOD and BAD), by their
 # place in the catalog, so that a unit has the same colour on every chart and every page.
 UNIT_PALETTE = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677", "#882255", "#AA4499")
@@ -48,13 +49,6 @@ def direction_scale(direction: str, lo: float, hi: float, target: float | None) 
     return {"zmin": lo, "zmax": hi, "colorscale": scale}
 
 
-def sparse_ticks(fig: go.Figure, labels: list[str], most: int = 8) -> None:
-    """On a category axis with many periods, label every other one (or fewer) so the labels stay level."""
-    if len(labels) > most:
-        step = -(-len(labels) // most)
-        fig.update_xaxes(tickmode="array", tickvals=labels[::step], tickangle=0)
-
-
 def version_line(lang: str, version: int) -> str:
     return f"<br>{t('hover.version', lang)}: {version}"
 
@@ -65,14 +59,6 @@ def short_name(ind: pd.Series, lang: str) -> str:
 
 def _axis_title(ind: pd.Series, lang: str) -> str:
     return short_name(ind, lang) + (" (%)" if ind["measure"] in ("percent", "points") else "")
-
-
-def _layout(fig: go.Figure, title: str, lang: str, height: int) -> go.Figure:
-    fig.update_layout(title={"text": formatting.label(title), "x": 0, "xanchor": "left", "font": {"size": 18}},
-                      separators=SEPARATORS[lang], template="plotly_white", height=height,
-                      font={"size": 14}, margin={"l": 10, "r": 20, "t": 60, "b": 40},
-                      hoverlabel={"font_size": 14}, legend={"orientation": "h", "y": -0.12})
-    return fig
 
 
 def unit_values(table: pd.DataFrame, ind: pd.Series, k: Kpi, lang: str, version: int) -> go.Figure:
@@ -112,7 +98,7 @@ def unit_values(table: pd.DataFrame, ind: pd.Series, k: Kpi, lang: str, version:
         title = t("chart.values_title", lang, indicator=short_name(ind, lang), period=formatting.period_label(k.period, lang))
         fig.update_xaxes(title=_axis_title(ind, lang))
     fig.update_yaxes(title=None, automargin=True)
-    return _layout(fig, title, lang, height=140 + 28 * len(df))
+    return layout(fig, title, lang, height=140 + 28 * len(df))
 
 
 def province_trend(trend: pd.DataFrame, ind: pd.Series, lang: str, version: int) -> go.Figure:
@@ -126,22 +112,25 @@ def province_trend(trend: pd.DataFrame, ind: pd.Series, lang: str, version: int)
                                  line={"color": INK, "dash": "dash", "shape": "hvh"}, hoverinfo="skip"))
     fig.update_xaxes(title=t("axis.year", lang), type="category")
     fig.update_yaxes(title=_axis_title(ind, lang))
-    return _layout(fig, t("chart.trend_title", lang, indicator=short_name(ind, lang)), lang, height=420)
+    return layout(fig, t("chart.trend_title", lang, indicator=short_name(ind, lang)), lang, height=420)
 
 
-def figure(builder, *args) -> go.Figure:
-    """`builder(*args)`, kept while the inputs are the same: Plotly takes longer to build a figure
-    than the core takes to compute its data, and a rerun with the same filters draws the same chart.
+def figure(builder, *args, span: float = 1.0) -> go.Figure:
+    """`builder(*args)`, laid out for this session's screen (in a column `span` of the page wide;
+    columns stack on a phone),
+    and kept while the inputs are the same: Plotly takes longer to build a figure than the core
+    takes to compute its data, and a rerun with the same filters draws the same chart.
 
     Figures are kept as objects (not copied) and never changed after they are built.
     """
-    return _built(builder.__module__, builder.__qualname__, args)
+    screen = chart_style.screen()
+    return _built(builder.__module__, builder.__qualname__, args, screen, 1.0 if screen.narrow else span)
 
 
 # The catalog of a data version is one object for as long as that version is cached: hash it by identity.
 @st.cache_resource(max_entries=256, show_spinner=False, hash_funcs={Catalog: id})
-def _built(module: str, name: str, args: tuple) -> go.Figure:
-    return getattr(importlib.import_module(module), name)(*args)
+def _built(module: str, name: str, args: tuple, screen: chart_style.Screen, span: float) -> go.Figure:
+    return chart_style.fit(getattr(importlib.import_module(module), name)(*args), screen, span)
 
 
 SHOWN = "charts:shown"
@@ -159,7 +148,7 @@ def shown() -> dict[str, go.Figure]:
 
 def show(fig: go.Figure, key: str) -> None:
     st.session_state.setdefault(SHOWN, {})[key] = fig
-    st.plotly_chart(fig, key=key, config={"displaylogo": False})
+    st.plotly_chart(fig, key=key, config=chart_style.plotly_config(chart_style.screen()))
 
 
 def show_linked(fig: go.Figure, key: str, page: str, param: str = "unit") -> None:
@@ -168,7 +157,7 @@ def show_linked(fig: go.Figure, key: str, page: str, param: str = "unit") -> Non
     The point's customdata holds the id passed to the page as the query parameter `param`.
     """
     st.session_state.setdefault(SHOWN, {})[key] = fig
-    event = st.plotly_chart(fig, key=key, config={"displaylogo": False}, on_select="rerun", selection_mode="points")
+    event = st.plotly_chart(fig, key=key, config=chart_style.plotly_config(chart_style.screen()), on_select="rerun", selection_mode="points")
     points = event.selection.points if event else []
     if points and points[0].get("customdata") is not None:
         value = points[0]["customdata"]

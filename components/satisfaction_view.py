@@ -7,7 +7,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from components.charts import BAD, GOOD, INK, NEUTRAL, _axis_title, _layout, direction_scale, short_name, version_line
+from components.chart_style import layout
+from components.charts import BAD, GOOD, INK, NEUTRAL, _axis_title, direction_scale, short_name, version_line
 from components.tables import full_height
 from reformkpi import formatting
 from reformkpi.catalog import Catalog
@@ -36,7 +37,7 @@ def by_factor(summary: pd.DataFrame, cat: Catalog, year: int, lang: str, version
     lo = float(summary["value"].min())
     fig.update_xaxes(title=_axis_title(inds[0], lang), range=[max(0.0, lo - 15), 100])
     fig.update_yaxes(title=None, automargin=True)
-    return _layout(fig, t("satisfaction.factors_title", lang, year=year), lang, height=150 + 45 * len(labels))
+    return layout(fig, t("satisfaction.factors_title", lang, year=year), lang, height=150 + 45 * len(labels))
 
 
 def distribution(table: pd.DataFrame, ind: pd.Series, year: int, lang: str, version: int) -> go.Figure:
@@ -59,7 +60,7 @@ def distribution(table: pd.DataFrame, ind: pd.Series, year: int, lang: str, vers
     fig.update_xaxes(title=_axis_title(ind, lang))
     fig.update_yaxes(showticklabels=False)
     below = int((table["meets_target"] == False).sum())  # noqa: E712  (NA counts as neither)
-    return _layout(fig, t("satisfaction.distribution_title", lang, n=len(table), year=year, below=below), lang,
+    return layout(fig, t("satisfaction.distribution_title", lang, n=len(table), year=year, below=below), lang,
                    height=300)
 
 
@@ -77,7 +78,7 @@ def factor_heatmap(matrix: pd.DataFrame, cat: Catalog, target: float | None, lan
                                hovertext=hover, hoverinfo="text", xgap=1, ygap=1, colorbar={"title": {"text": "%"}}))
     fig.update_yaxes(autorange="reversed", automargin=True)
     fig.update_xaxes(side="top")
-    return _layout(fig, t("satisfaction.heatmap_title", lang), lang, height=180 + 30 * len(y))
+    return layout(fig, t("satisfaction.heatmap_title", lang), lang, height=180 + 30 * len(y))
 
 
 def below_table(below: pd.DataFrame, ind: pd.Series, lang: str) -> None:

@@ -9,8 +9,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from components.charts import (BAD, GOOD, GRADE_PALETTE, INK, NEUTRAL, _axis_title, _layout, short_name,
-                               sparse_ticks, version_line)
+from components.chart_style import layout
+from components.charts import BAD, GOOD, GRADE_PALETTE, INK, NEUTRAL, _axis_title, short_name, version_line
 from reformkpi import formatting
 from reformkpi.catalog import Catalog
 from reformkpi.i18n import t
@@ -84,7 +84,7 @@ def history_grid(hist: pd.DataFrame, cat: Catalog, indicator_ids: list[str], uni
         _merger_marks(fig, events, "year", lang, x, axis)
     fig.add_traces(traces)
     title = t("unit.history_title", lang, unit=unit_name)
-    return _layout(fig, title, lang, height=120 + 300 * rows)
+    return layout(fig, title, lang, height=120 + 300 * rows)
 
 
 def parts(table: pd.DataFrame, cat: Catalog, total_id: str, unit_name: str, year: int, lang: str,
@@ -125,7 +125,7 @@ def parts(table: pd.DataFrame, cat: Catalog, total_id: str, unit_name: str, year
         lo = float(min(df["value"].min(), df["peer_median"].min()))
         fig.update_xaxes(title=_axis_title(total, lang), range=[max(0.0, lo - 10), 102])
     fig.update_yaxes(title=None, automargin=True)
-    return _layout(fig, title, lang, height=160 + 40 * len(df))
+    return layout(fig, title, lang, height=160 + 40 * len(df))
 
 
 def rank_history(rh: pd.DataFrame, names: pd.Series, colors: dict[str, str], ind: pd.Series, bands: pd.DataFrame,
@@ -153,7 +153,7 @@ def rank_history(rh: pd.DataFrame, names: pd.Series, colors: dict[str, str], ind
     worst = int(rh["n_peers"].max()) if len(rh) else 1
     fig.update_yaxes(title=t("axis.rank", lang), autorange=False, range=[worst + 0.5, 0.3], dtick=2 if worst > 12 else 1)
     _merger_marks(fig, events, "year", lang, years)
-    return _layout(fig, t("unit.rank_title", lang, unit=unit_name, indicator=short_name(ind, lang)), lang, height=440)
+    return layout(fig, t("unit.rank_title", lang, unit=unit_name, indicator=short_name(ind, lang)), lang, height=440)
 
 
 def dossier_quarters(flow: pd.DataFrame, cat: Catalog, on_time_id: str, late_id: str, unit_name: str,
@@ -174,10 +174,9 @@ def dossier_quarters(flow: pd.DataFrame, cat: Catalog, on_time_id: str, late_id:
     ])
     fig.update_layout(barmode="stack")
     fig.update_xaxes(title=t("axis.quarter", lang), type="category")
-    sparse_ticks(fig, x, most=12)
     fig.update_yaxes(title=t("axis.dossiers", lang))
     _merger_marks(fig, events, "quarter", lang, x)
-    return _layout(fig, t("unit.dossiers_title", lang, unit=unit_name), lang, height=420)
+    return layout(fig, t("unit.dossiers_title", lang, unit=unit_name), lang, height=420)
 
 
 def lineage_note(events: pd.DataFrame, names: pd.Series, lang: str) -> str:

@@ -72,6 +72,7 @@ def test_every_leader_page_is_legible(browser, app_url, size):
     try:
         for name, path in PAGES.items():
             page.goto(app_url + path)
+            page.wait_for_function(f"() => document.body.dataset.chartScreen === '{size}'")
             wait_for_app(page)
             page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')]"
                                    ".every(p => p.querySelector('.main-svg .gtitle'))")
