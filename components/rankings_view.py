@@ -42,7 +42,8 @@ def bump(ranks: pd.DataFrame, stability: pd.DataFrame, names: pd.Series, colors:
                                  hovertext=hover, hoverinfo="text"))
     worst = int(ranks["n_peers"].max())
     fig.update_xaxes(title=t("axis.year", lang), type="category", categoryorder="array", categoryarray=years)
-    fig.update_yaxes(title=t("axis.rank", lang), autorange=False, range=[worst + 0.5, 0.5], dtick=1 if worst <= 12 else 2)
+    fig.update_yaxes(title=t("axis.rank", lang), autorange=False, range=[worst + 0.5, 0.5], tick0=1,
+                     dtick=1 if worst <= 12 else 2)
     title = t("rankings.bump_title", lang, indicator=short_name(ind, lang), first=years[0], last=years[-1],
               n=len(unstable))
     return layout(fig, title, lang, height=max(440, 140 + 22 * worst))

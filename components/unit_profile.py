@@ -151,7 +151,8 @@ def rank_history(rh: pd.DataFrame, names: pd.Series, colors: dict[str, str], ind
     _year_axis(fig, years)
     fig.update_xaxes(title=t("axis.year", lang))
     worst = int(rh["n_peers"].max()) if len(rh) else 1
-    fig.update_yaxes(title=t("axis.rank", lang), autorange=False, range=[worst + 0.5, 0.3], dtick=2 if worst > 12 else 1)
+    fig.update_yaxes(title=t("axis.rank", lang), autorange=False, range=[worst + 0.5, 0.3], tick0=1,
+                     dtick=2 if worst > 12 else 1)
     _merger_marks(fig, events, "year", lang, years)
     return layout(fig, t("unit.rank_title", lang, unit=unit_name, indicator=short_name(ind, lang)), lang, height=440)
 
