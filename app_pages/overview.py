@@ -1,9 +1,9 @@
-"""Tổng quan: headline indicators, units against the target, the province trend, the league table."""
+"""Tổng quan: what needs attention first (misses and the units behind them, falls), headline indicators, units against the target, the province trend, the league table."""
 
 import streamlit as st
 
-from components import charts, data, filters, kpi_tiles, shell, tables
-from reformkpi import formatting, metrics
+from components import charts, data, filters, focus_view, kpi_tiles, shell, tables
+from reformkpi import focus, formatting, metrics
 from reformkpi.i18n import t
 
 lang = shell.language()
@@ -15,6 +15,14 @@ years, default_year = data.query(metrics.year_choices, ref)
 sel = filters.common(years, default_year, lang)
 if not sel.quarter and (last := data.query(metrics.latest_quarter, ref, sel.year)) and not last.endswith("Q4"):
     st.caption(t("overview.partial_year", lang, year=sel.year, period=formatting.period_label(last, lang)))
+
+ranked = catalog.indicators.loc[catalog.indicators["ranked"], "indicator_id"]
+focus_view.attention(data.query(focus.attention, ref, tuple(ranked), sel.period, sel.level, lang), catalog,
+                     sel.period, data.query(focus.latest_data, ref), lang)
+yearly = tuple(catalog.indicators.loc[catalog.indicators["ranked"] & (catalog.indicators["frequency"] == "year"),
+                                      "indicator_id"])
+focus_view.falls(data.query(focus.falls, ref, yearly, sel.year, sel.level or "department", lang), catalog, sel.year,
+                 lang)
 
 st.subheader(t("overview.headline", lang, period=formatting.period_label(sel.period, lang)))
 headline = catalog.indicators[catalog.indicators["headline"]]

@@ -98,6 +98,11 @@ def probe() -> None:
                      "projector_min": PROJECTOR_MIN})
 
 
+def enlarged(scr: Screen) -> Screen:
+    """The screen with the larger type of presentation mode (one chart at a time, read from afar)."""
+    return Screen(scr.name, scr.width, scr.font + 6, scr.title_font + 10, scr.touch, scr.grid_columns)
+
+
 def plotly_config(scr: Screen) -> dict:
     """On a touch screen the modebar would sit on the title: hidden there, on hover elsewhere."""
     return {"displaylogo": False, "displayModeBar": False if scr.touch else "hover", "responsive": True}
@@ -186,7 +191,7 @@ def _wrap_categories(fig: go.Figure, axis: str, chars: int) -> int:
         values = getattr(tr, letter, None)
         if values is None or not _is_category(list(values)):
             continue
-        wrapped = ["<br>".join(wrap(v, chars)) if isinstance(v, str) and "<br>" not in v else v for v in values]
+        wrapped = ["<br>".join(wrap(v.replace("<br>", " "), chars)) if isinstance(v, str) else v for v in values]
         most = max([most] + [str(v).count("<br>") + 1 for v in wrapped])
         tr.update({letter: wrapped})
     return most
@@ -231,7 +236,7 @@ def fit(fig: go.Figure, scr: Screen, span: float = 1.0) -> go.Figure:
     """Lay `fig` out for `scr`, in a column `span` of the page's width wide. Changes `fig` in place."""
     width = scr.width * span
     f, tf = scr.font, scr.title_font
-    title = fig.layout.title.text or ""
+    title = (fig.layout.title.text or "").replace("<br>", " ")  # a chart fitted before is fitted afresh
     title_lines = wrap(title, int((width - 10) / (CHAR * tf))) if title else []
     old_plot_h = (fig.layout.height or 400) - 100  # `layout` gives 60 + 40 pixels of margins
 

@@ -10,7 +10,7 @@ from reformkpi.i18n import t
 from reformkpi.metrics import Kpi
 
 
-def _gap_unit(measure: str, lang: str) -> str:
+def gap_unit(measure: str, lang: str) -> str:
     return " " + t("unit.points", lang) if measure in ("percent", "points") else ""
 
 
@@ -19,7 +19,7 @@ def tile(k: Kpi, ind: pd.Series, lang: str) -> None:
     value = formatting.value(k.value, ind["measure"], lang)  # "–" when there is no figure
     delta, color, arrow = None, "off", "off"
     if k.change is not None:
-        unit = _gap_unit(ind["measure"], lang)
+        unit = gap_unit(ind["measure"], lang)
         delta = formatting.signed(k.change, lang) + unit
         good = (k.change > 0) == (ind["direction"] == "higher_better")
         color = "gray" if round(k.change, 1) == 0 else ("green" if good else "red")
@@ -36,8 +36,12 @@ def tile(k: Kpi, ind: pd.Series, lang: str) -> None:
         return
     if k.gap is not None:
         status = t("kpi.met" if k.meets_target else "kpi.missed", lang)
-        st.caption(t("kpi.target", lang, target=formatting.value(k.target, ind["measure"], lang), status=status,
-                     gap=formatting.number(abs(k.gap), lang) + _gap_unit(ind["measure"], lang)))
+        line = t("kpi.target", lang, target=formatting.value(k.target, ind["measure"], lang), status=status,
+                 gap=formatting.number(abs(k.gap), lang) + gap_unit(ind["measure"], lang))
+        if k.meets_target:
+            st.caption(line)
+        else:  # a miss is the first thing to see on the tile
+            st.markdown(f":red[**{formatting.markdown_text(line)}**]")
     if k.n_units:
         st.caption(t("kpi.below", lang, n=k.n_below_target, total=k.n_units))
 

@@ -8,7 +8,7 @@ from urllib.parse import urlencode, urlparse
 import plotly.graph_objects as go
 import streamlit as st
 
-from components import charts, data, url_state
+from components import chart_style, charts, data, url_state
 from reformkpi import auth, exports, formatting, snapshots
 from reformkpi.i18n import t
 from reformkpi.store import Store
@@ -127,11 +127,10 @@ def present(run_page, lang: str) -> None:
         st.info(t("share.present_nothing", lang))
         return
     i = min(st.session_state.get(_SLIDE, 0), len(drawn) - 1)
-    fig = go.Figure(drawn[i])  # a copy: the drawn figure is shared with other reruns
-    fig.update_layout(font={"size": 20}, title_font_size=30, height=760)
-    fig.update_xaxes(tickfont_size=18, title_font_size=20)
-    fig.update_yaxes(tickfont_size=18, title_font_size=20)
-    st.plotly_chart(fig, key="present-chart", config={"displaylogo": False})
+    scr = chart_style.screen()
+    fig = chart_style.fit(go.Figure(drawn[i]), chart_style.enlarged(scr))  # a copy: the drawn one is shared
+    fig.update_layout(height=max(760, fig.layout.height))
+    st.plotly_chart(fig, key="present-chart", config=chart_style.plotly_config(scr))
 
     def go_to(n: int) -> None:
         st.session_state[_SLIDE] = n

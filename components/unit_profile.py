@@ -40,6 +40,12 @@ def _merger_marks(fig: go.Figure, events: pd.DataFrame, grain: str, lang: str, p
                            font={"size": 12, "color": INK})
 
 
+def _highlight(fig: go.Figure, x0: float, x1: float, axis: str = "") -> None:
+    """A light band behind the chosen year (shapes by axis reference: add_vrect per subplot is slow)."""
+    fig.add_shape(type="rect", xref=f"x{axis}", yref=f"y{axis} domain", x0=x0, x1=x1, y0=0, y1=1, layer="below",
+                  fillcolor="rgba(230,159,0,0.15)", line={"width": 0})
+
+
 def _year_axis(fig: go.Figure, years: list[int], axis: str = "") -> None:
     """Years as whole numbers on a numeric axis (room for a merger line between two years)."""
     fig.layout[f"xaxis{axis}"].update(tickmode="array", tickvals=years, ticktext=[str(y) for y in years],
@@ -47,10 +53,10 @@ def _year_axis(fig: go.Figure, years: list[int], axis: str = "") -> None:
 
 
 def history_grid(hist: pd.DataFrame, cat: Catalog, indicator_ids: list[str], unit_name: str, color: str,
-                 events: pd.DataFrame, lang: str, version: int) -> go.Figure:
-    """One small chart per indicator: the unit (coloured by meeting its target), its peers' median, the target."""
+                 events: pd.DataFrame, year: int, cols: int, lang: str, version: int) -> go.Figure:
+    """One small chart per indicator (`cols` side by side): the unit (coloured by meeting its target),
+    its peers' median, the target; the chosen year is highlighted."""
     shown = [i for i in indicator_ids if i in set(hist["indicator_id"])]
-    cols = 2
     rows = max(1, math.ceil(len(shown) / cols))
     inds = [cat.indicator(i) for i in shown]
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=[formatting.label(_axis_title(i, lang)) for i in inds],
@@ -81,6 +87,8 @@ def history_grid(hist: pd.DataFrame, cat: Catalog, indicator_ids: list[str], uni
                                      line={"color": INK, "dash": "dot", "shape": "hvh", "width": 1.5},
                                      hoverinfo="skip", **on))
         _year_axis(fig, x, axis)
+        if year in x:
+            _highlight(fig, year - 0.5, year + 0.5, axis)
         _merger_marks(fig, events, "year", lang, x, axis)
     fig.add_traces(traces)
     title = t("unit.history_title", lang, unit=unit_name)
@@ -129,7 +137,7 @@ def parts(table: pd.DataFrame, cat: Catalog, total_id: str, unit_name: str, year
 
 
 def rank_history(rh: pd.DataFrame, names: pd.Series, colors: dict[str, str], ind: pd.Series, bands: pd.DataFrame,
-                 unit_name: str, events: pd.DataFrame, lang: str, version: int) -> go.Figure:
+                 unit_name: str, events: pd.DataFrame, year: int, lang: str, version: int) -> go.Figure:
     """Rank among peers per year (1 at the top), one line per unit of the lineage; the marker's colour is the grade."""
     years = sorted(int(p) for p in rh["period"].unique())
     grade_color = {g: GRADE_PALETTE[i % len(GRADE_PALETTE)] for i, g in enumerate(bands["grade_id"])}
@@ -149,6 +157,8 @@ def rank_history(rh: pd.DataFrame, names: pd.Series, colors: dict[str, str], ind
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=formatting.label(b["label_vi" if lang == "vi" else "label_en"]),
                                  marker={"size": 12, "color": grade_color[b["grade_id"]]}, hoverinfo="skip"))
     _year_axis(fig, years)
+    if year in years:
+        _highlight(fig, year - 0.5, year + 0.5)
     fig.update_xaxes(title=t("axis.year", lang))
     worst = int(rh["n_peers"].max()) if len(rh) else 1
     fig.update_yaxes(title=t("axis.rank", lang), autorange=False, range=[worst + 0.5, 0.3], tick0=1,
@@ -158,7 +168,7 @@ def rank_history(rh: pd.DataFrame, names: pd.Series, colors: dict[str, str], ind
 
 
 def dossier_quarters(flow: pd.DataFrame, cat: Catalog, on_time_id: str, late_id: str, unit_name: str,
-                     events: pd.DataFrame, lang: str, version: int) -> go.Figure:
+                     events: pd.DataFrame, year: int, lang: str, version: int) -> go.Figure:
     """Dossiers resolved on time (early included) and late per quarter, stacked, with the late rate on hover.
 
     The two stacks are the numerators of the catalog's on-time and late rates.
@@ -176,6 +186,9 @@ def dossier_quarters(flow: pd.DataFrame, cat: Catalog, on_time_id: str, late_id:
     fig.update_layout(barmode="stack")
     fig.update_xaxes(title=t("axis.quarter", lang), type="category")
     fig.update_yaxes(title=t("axis.dossiers", lang))
+    chosen = [i for i, p in enumerate(flow["period"]) if p.startswith(f"{year}-")]
+    if chosen:  # categories sit at 0, 1, 2, ...: the band spans the year's quarters
+        _highlight(fig, chosen[0] - 0.5, chosen[-1] + 0.5)
     _merger_marks(fig, events, "quarter", lang, x)
     return layout(fig, t("unit.dossiers_title", lang, unit=unit_name), lang, height=420)
 

@@ -189,13 +189,18 @@ def figure_data(fig: go.Figure) -> pd.DataFrame:
         return pd.DataFrame(columns=["series", "x", "y"])
     out = pd.concat(frames, ignore_index=True)
     for col in ("x", "y"):
-        out[col] = out[col].map(lambda v: html.unescape(v) if isinstance(v, str) else v)
+        out[col] = out[col].map(lambda v: plain(v) if isinstance(v, str) else v)
     return out
+
+
+def plain(label: str) -> str:
+    """A chart label as text: Plotly's escapes undone and the line breaks that fit it to a screen removed."""
+    return html.unescape(label.replace("<br>", " "))
 
 
 def chart_export(fig: go.Figure) -> ChartExport:
     """A drawn chart as it leaves: its title, and as the takeaway the finding its title states after
     the colon ("Mức độ hài lòng 2019: 4/19 đơn vị chưa đạt mục tiêu 80%"), computed with the chart."""
-    title = html.unescape(str(fig.layout.title.text or ""))
+    title = plain(str(fig.layout.title.text or ""))
     subject, _, finding = title.partition(": ")
     return ChartExport(subject if finding else title, finding, fig, figure_data(fig))

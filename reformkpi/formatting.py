@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import math
+import re
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
@@ -73,3 +74,11 @@ def timestamp(t: dt.datetime, lang: str = "vi") -> str:
 def label(text) -> str:
     """Text from data or users made inert for Plotly, which reads a subset of HTML in labels."""
     return html.escape(str(text), quote=False)
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def markdown_text(text) -> str:
+    """Text from data or users made inert for Markdown (Streamlit's emphasis, links, colours, LaTeX)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
