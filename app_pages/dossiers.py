@@ -39,7 +39,7 @@ for column, rate in zip(st.columns(2), (ON_TIME_RATE, LATE_RATE)):
 
 matrix = data.query(metrics.rate_matrix, ref, LATE_RATE, sel.level, span, lang)
 late_target = metrics.province_target(catalog, LATE_RATE, sel.year)[0]
-charts.show(charts.figure(dossiers_view.heatmap, matrix, catalog.indicator(LATE_RATE), late_target, lang, ref.version),
+charts.show_heatmap(charts.figure(dossiers_view.heatmap, matrix, catalog.indicator(LATE_RATE), late_target, lang, ref.version),
             key="dossier_heatmap")
 
 left, right = st.columns(2)

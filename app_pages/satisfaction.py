@@ -41,7 +41,7 @@ if k.target_source:
     st.caption(t("satisfaction.target_source", lang, source=k.target_source))
 
 matrix = data.query(metrics.family_matrix, ref, SIPAS_TOTAL, sel.year, level, lang)
-charts.show(charts.figure(satisfaction_view.factor_heatmap, matrix, catalog, k.target, lang, ref.version),
+charts.show_heatmap(charts.figure(satisfaction_view.factor_heatmap, matrix, catalog, k.target, lang, ref.version),
             key="sat_heatmap")
 
 st.subheader(t("satisfaction.below_section", lang, first=years[0], last=sel.year))

@@ -13,6 +13,7 @@ width and whether it is a touch screen; until it has reported, the browser's use
 from __future__ import annotations
 
 import math
+import numbers
 import re
 import textwrap
 from dataclasses import dataclass
@@ -300,4 +301,19 @@ def fit(fig: go.Figure, scr: Screen, span: float = 1.0) -> go.Figure:
     for axis in _axes(fig, "x") + _axes(fig, "y"):
         fig.layout[axis].automargin = True
         fig.layout[axis].title.font.size = f
+        if _largest(fig, axis) >= 1000 and fig.layout[axis].tickmode != "array":
+            fig.layout[axis].tickformat = ",~f"  # thousands grouped by the language's separator: 3.000
     return fig
+
+
+def _largest(fig: go.Figure, axis: str) -> float:
+    """About the largest magnitude on an axis's scale (stacked bars add up; 0 for categories)."""
+    peaks = []
+    for tr in _traces_on(fig, axis):
+        values = getattr(tr, axis[0], None)
+        if values is None or tr.type == "heatmap":
+            continue
+        plotted = [abs(float(v)) for v in values if isinstance(v, numbers.Real) and not isinstance(v, bool)
+                   and not math.isnan(float(v))]
+        peaks.append(max(plotted, default=0.0))
+    return sum(peaks) if fig.layout.barmode == "stack" else max(peaks, default=0.0)

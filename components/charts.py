@@ -10,11 +10,12 @@ import importlib
 
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
 import streamlit as st
 
 from components import chart_style
 from components.chart_style import layout
-from reformkpi import formatting
+from reformkpi import exports, formatting
 from reformkpi.catalog import Catalog
 from reformkpi.i18n import t
 from reformkpi.metrics import Kpi
@@ -33,20 +34,49 @@ def unit_colors(units: pd.DataFrame) -> dict[str, str]:
     return {u: UNIT_PALETTE[i % len(UNIT_PALETTE)] for i, u in enumerate(ids)}
 
 
-def direction_scale(direction: str, lo: float, hi: float, target: float | None) -> dict:
-    """Heatmap colours from the data's own range: white at the target, BAD on its wrong side, GOOD on the other.
+CAP = 3  # colours saturate at most this many times the target away from it
 
-    Without a target (or with the target outside the range) the scale runs from white to BAD.
+
+def direction_scale(direction: str, lo: float, hi: float, target: float | None) -> dict:
+    """Heatmap colours centred on the target: white at the target, BAD on its wrong side, GOOD on the other.
+
+    Both sides saturate at the same distance from the target, the data's furthest, but at most
+    CAP times the target (one outlier would wash out the rest) and not past the data's own end.
+    Without a target the scale runs over the data's range from white to BAD.
     Returns the zmin, zmax and colorscale arguments of a go.Heatmap.
     """
     lo, hi = float(lo), float(hi) if hi > lo else float(lo) + 1.0
-    if target is None or not lo < target < hi:
+    if target is None:
         scale = [[0.0, "#FFFFFF"], [1.0, BAD]] if direction == "lower_better" else [[0.0, BAD], [1.0, "#FFFFFF"]]
-    else:
-        mid = (target - lo) / (hi - lo)
-        low, high = (GOOD, BAD) if direction == "lower_better" else (BAD, GOOD)
-        scale = [[0.0, low], [mid, "#FFFFFF"], [1.0, high]]
-    return {"zmin": lo, "zmax": hi, "colorscale": scale}
+        return {"zmin": lo, "zmax": hi, "colorscale": scale}
+    reach = max(hi - target, target - lo, 0.0)
+    if target > 0:
+        reach = min(reach, CAP * target)
+    reach = reach or 1.0
+    zmin, zmax = max(target - reach, min(lo, target)), min(target + reach, max(hi, target))
+    if zmax <= zmin:
+        zmin, zmax = target - reach, target + reach
+    mid = (target - zmin) / (zmax - zmin)
+    low, high = (GOOD, BAD) if direction == "lower_better" else (BAD, GOOD)
+    return {"zmin": zmin, "zmax": zmax, "colorscale": [[0.0, low], [mid, "#FFFFFF"], [1.0, high]]}
+
+
+def scale_legend(scale: dict, target: float | None, measure: str, lang: str) -> dict:
+    """The colour bar of a direction_scale: its ends and the target, named."""
+    ends = [scale["zmin"], scale["zmax"]]
+    if target is None:
+        return {"tickvals": ends, "ticktext": [formatting.value(v, measure, lang) for v in ends]}
+    return {"tickvals": [ends[0], target, ends[1]],
+            "ticktext": [formatting.value(ends[0], measure, lang),
+                         t("chart.target", lang) + " " + formatting.value(target, measure, lang),
+                         formatting.value(ends[1], measure, lang)]}
+
+
+def status_legend(fig: go.Figure, lang: str, statuses=("meets", "misses")) -> None:
+    """Legend entries for bar colours that say meets or misses the target (the bars carry no names)."""
+    for status in statuses:
+        fig.add_trace(go.Bar(x=[], y=[], name=t(f"focus.status_{status}", lang), hoverinfo="skip",
+                             marker_color={"meets": GOOD, "misses": BAD, "none": NEUTRAL}[status], showlegend=True))
 
 
 def version_line(lang: str, version: int) -> str:
@@ -97,6 +127,8 @@ def unit_values(table: pd.DataFrame, ind: pd.Series, k: Kpi, lang: str, version:
     else:
         title = t("chart.values_title", lang, indicator=short_name(ind, lang), period=formatting.period_label(k.period, lang))
         fig.update_xaxes(title=_axis_title(ind, lang))
+    if has_target:
+        status_legend(fig, lang, [s for s in ("meets", "misses", "none") if (status == s).any()])
     fig.update_yaxes(title=None, automargin=True)
     return layout(fig, title, lang, height=140 + 28 * len(df))
 
@@ -151,13 +183,40 @@ def show(fig: go.Figure, key: str) -> None:
     st.plotly_chart(fig, key=key, config=chart_style.plotly_config(chart_style.screen()))
 
 
+def show_heatmap(fig: go.Figure, key: str) -> None:
+    """A heatmap; on a phone its cells as a table instead, coloured alike, that scrolls sideways
+    with the row names pinned (a heatmap squeezed into a phone's width cannot be read)."""
+    if not chart_style.screen().narrow:
+        show(fig, key)
+        return
+    st.session_state.setdefault(SHOWN, {})[key] = fig
+    hm = fig.data[0]
+    rows, cols = [exports.plain(str(v)) for v in hm.y], [exports.plain(str(v)) for v in hm.x]
+    values = pd.DataFrame(list(hm.z), index=rows, columns=cols)
+    shown = pd.DataFrame(list(hm.text), index=rows, columns=cols)
+    span = (hm.zmax - hm.zmin) or 1.0
+    scale = [(stop, color) for stop, color in hm.colorscale]
+
+    def background(v):
+        if pd.isna(v):
+            return ""
+        color = sample_colorscale(scale, [min(max((v - hm.zmin) / span, 0.0), 1.0)])[0]
+        return f"background-color: {color}"
+
+    st.markdown("**" + formatting.markdown_text(exports.plain(fig.layout.title.text or "")) + "**")
+    styled = shown.style.apply(lambda col: [background(v) for v in values[col.name]], axis=0)
+    st.dataframe(styled, width="stretch", column_config={"_index": st.column_config.TextColumn(pinned=True)},
+                 key=key)
+
+
 def show_linked(fig: go.Figure, key: str, page: str, param: str = "unit") -> None:
     """A chart whose points open another page: a click on a unit's bar opens that unit's profile.
 
     The point's customdata holds the id passed to the page as the query parameter `param`.
     """
     st.session_state.setdefault(SHOWN, {})[key] = fig
-    event = st.plotly_chart(fig, key=key, config=chart_style.plotly_config(chart_style.screen()), on_select="rerun", selection_mode="points")
+    event = st.plotly_chart(fig, key=key, config=chart_style.plotly_config(chart_style.screen()), on_select="rerun",
+                            selection_mode="points")
     points = event.selection.points if event else []
     if points and points[0].get("customdata") is not None:
         value = points[0]["customdata"]

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components.chart_style import layout
-from components.charts import BAD, GOOD, INK, NEUTRAL, direction_scale, short_name, version_line
+from components.charts import BAD, GOOD, INK, NEUTRAL, direction_scale, scale_legend, short_name, version_line
 from components.tables import full_height
 from reformkpi import formatting
 from reformkpi.catalog import Catalog
@@ -49,10 +49,10 @@ def heatmap(matrix: pd.DataFrame, ind: pd.Series, target: float | None, lang: st
     text = [[formatting.number(v, lang, 1) for v in row] for row in z]
     hover = [[f"<b>{uy}</b> {qx}<br>{formatting.label(short_name(ind, lang))}: {formatting.percent(v, lang, 2)}"
               f"{version_line(lang, version)}" for qx, v in zip(x, row)] for uy, row in zip(y, z)]
-    fig = go.Figure(go.Heatmap(z=z, x=x, y=y, **direction_scale(ind["direction"], np.nanmin(z), np.nanmax(z), target),
-                               text=text,
-                               texttemplate="%{text}", hovertext=hover, hoverinfo="text", xgap=1, ygap=1,
-                               colorbar={"title": {"text": "%"}}))
+    scale = direction_scale(ind["direction"], np.nanmin(z), np.nanmax(z), target)
+    fig = go.Figure(go.Heatmap(z=z, x=x, y=y, **scale, text=text, texttemplate="%{text}", hovertext=hover,
+                               hoverinfo="text", xgap=1, ygap=1,
+                               colorbar=scale_legend(scale, target, ind["measure"], lang)))
     fig.update_yaxes(autorange="reversed", automargin=True, title=None)
     fig.update_xaxes(title=t("axis.quarter", lang), side="top")
     return layout(fig, t("dossiers.heatmap_title", lang, indicator=short_name(ind, lang)), lang,

@@ -186,13 +186,18 @@ def render(ref: data.RecordsRef, unit_id: str, quarter: str, stored: pd.DataFram
         else:
             charts.show(charts.figure(late_procedures, late, lang, ref.version, span=0.5), key="records_late")
     with right:
-        charts.show(charts.figure(processing_times, q(rm.processing_times, unit_id, quarter), lang, ref.version, span=0.5), key="records_time")
+        times = q(rm.processing_times, unit_id, quarter)
+        charts.show(charts.figure(processing_times, times, lang, ref.version, span=0.5), key="records_time")
     left, middle, right = st.columns(3)
     with left:
-        charts.show(charts.figure(overdue_days, q(rm.overdue_days, unit_id, quarter), lang, ref.version, span=0.33), key="records_overdue")
+        charts.show(charts.figure(overdue_days, q(rm.overdue_days, unit_id, quarter), lang, ref.version, span=0.33),
+                    key="records_overdue")
     with middle:
-        charts.show(charts.figure(ageing, q(rm.backlog_ageing, unit_id, quarter), lang, ref.version, span=0.33), key="records_ageing")
+        charts.show(charts.figure(ageing, q(rm.backlog_ageing, unit_id, quarter), lang, ref.version, span=0.33),
+                    key="records_ageing")
     with right:
-        charts.show(charts.figure(channels, q(rm.channels, unit_id, quarter), lang, ref.version, span=0.33), key="records_channels")
-    charts.show(charts.figure(backlog_trend, q(rm.backlog_trend, unit_id, quarter), lang, ref.version), key="records_trend")
+        charts.show(charts.figure(channels, q(rm.channels, unit_id, quarter), lang, ref.version, span=0.33),
+                    key="records_channels")
+    charts.show(charts.figure(backlog_trend, q(rm.backlog_trend, unit_id, quarter), lang, ref.version),
+                key="records_trend")
     st.caption(t("records.definitions", lang))

@@ -8,7 +8,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components.chart_style import layout
-from components.charts import BAD, GOOD, INK, NEUTRAL, _axis_title, direction_scale, short_name, version_line
+from components.charts import (BAD, GOOD, INK, NEUTRAL, _axis_title, direction_scale, scale_legend, short_name,
+                               status_legend, version_line)
 from components.tables import full_height
 from reformkpi import formatting
 from reformkpi.catalog import Catalog
@@ -34,8 +35,9 @@ def by_factor(summary: pd.DataFrame, cat: Catalog, year: int, lang: str, version
         fig.add_vline(x=float(target.iloc[0]), line={"color": INK, "dash": "dot", "width": 2},
                       annotation_text=t("chart.target", lang) + " " + formatting.value(target.iloc[0], measure, lang),
                       annotation_position="top")
-    lo = float(summary["value"].min())
-    fig.update_xaxes(title=_axis_title(inds[0], lang), range=[max(0.0, lo - 15), 100])
+    fig.update_xaxes(title=_axis_title(inds[0], lang), range=[0, 100])  # bars start at zero
+    if len(target):
+        status_legend(fig, lang)
     fig.update_yaxes(title=None, automargin=True)
     return layout(fig, t("satisfaction.factors_title", lang, year=year), lang, height=150 + 45 * len(labels))
 
@@ -73,9 +75,11 @@ def factor_heatmap(matrix: pd.DataFrame, cat: Catalog, target: float | None, lan
     z = matrix[ids].to_numpy(dtype=float)
     hover = [[f"<b>{uy}</b><br>{fx}: {formatting.value(v, inds[0]['measure'], lang)}{version_line(lang, version)}"
               for fx, v in zip(x, row)] for uy, row in zip(y, z)]
-    fig = go.Figure(go.Heatmap(z=z, x=x, y=y, **direction_scale(inds[0]["direction"], np.nanmin(z), np.nanmax(z), target),
+    scale = direction_scale(inds[0]["direction"], np.nanmin(z), np.nanmax(z), target)
+    fig = go.Figure(go.Heatmap(z=z, x=x, y=y, **scale,
                                text=[[formatting.number(v, lang, 1) for v in row] for row in z], texttemplate="%{text}",
-                               hovertext=hover, hoverinfo="text", xgap=1, ygap=1, colorbar={"title": {"text": "%"}}))
+                               hovertext=hover, hoverinfo="text", xgap=1, ygap=1,
+                               colorbar=scale_legend(scale, target, inds[0]["measure"], lang)))
     fig.update_yaxes(autorange="reversed", automargin=True)
     fig.update_xaxes(side="top")
     return layout(fig, t("satisfaction.heatmap_title", lang), lang, height=180 + 30 * len(y))

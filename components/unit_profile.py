@@ -10,7 +10,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from components.chart_style import layout
-from components.charts import BAD, GOOD, GRADE_PALETTE, INK, NEUTRAL, _axis_title, short_name, version_line
+from components.charts import (BAD, GOOD, GRADE_PALETTE, INK, NEUTRAL, _axis_title, short_name, status_legend,
+                               version_line)
 from reformkpi import formatting
 from reformkpi.catalog import Catalog
 from reformkpi.i18n import t
@@ -130,8 +131,9 @@ def parts(table: pd.DataFrame, cat: Catalog, total_id: str, unit_name: str, year
         if df["target"].notna().any():
             fig.add_vline(x=float(df["target"].dropna().iloc[0]), line={"color": INK, "dash": "dot"},
                           annotation_text=t("chart.target", lang), annotation_position="top")
-        lo = float(min(df["value"].min(), df["peer_median"].min()))
-        fig.update_xaxes(title=_axis_title(total, lang), range=[max(0.0, lo - 10), 102])
+        fig.update_xaxes(title=_axis_title(total, lang), range=[0, 102])  # bars start at zero
+    if df["target"].notna().any():
+        status_legend(fig, lang)
     fig.update_yaxes(title=None, automargin=True)
     return layout(fig, title, lang, height=160 + 40 * len(df))
 
