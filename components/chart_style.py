@@ -52,7 +52,6 @@ _KEY, _PROBE_KEY = "chart_style:screen", "chart_style:probe"
 
 _PROBE_JS = """
 export default function({ data, setStateValue }) {
-  document.body.dataset.chartScreen = data.current;  // what the charts on the page were laid out for
   const report = () => {
     const now = {width: window.innerWidth, touch: matchMedia('(pointer: coarse)').matches};
     const cls = now.width < data.phone_max ? 'phone' : now.width >= data.projector_min ? 'projector' : 'laptop';
@@ -269,12 +268,15 @@ def fit(fig: go.Figure, scr: Screen, span: float = 1.0) -> go.Figure:
                 cats = _categories(fig, axis)
             _thin(fig, axis, cats, room, f)
         block = lines * LINE * f + 8
-        has_title = bool(ax.title and ax.title.text)
+        axis_lines = 0
+        if ax.title and ax.title.text:  # centred under the plot: wrapped to the plot's width
+            wrapped = wrap(ax.title.text.replace("<br>", " "), int(room / (CHAR * f)))
+            ax.title.text, axis_lines = "<br>".join(wrapped), len(wrapped)
+        title_h = axis_lines * LINE * f + (10 if axis_lines else 0)
         if ax.side == "top":
-            top_ticks, top_title = max(top_ticks, block), max(top_title, LINE * f + 6 if has_title else 0)
+            top_ticks, top_title = max(top_ticks, block), max(top_title, title_h)
         else:
-            bottom_ticks = max(bottom_ticks, block)
-            bottom_title = max(bottom_title, LINE * f + 10 if has_title else 0)
+            bottom_ticks, bottom_title = max(bottom_ticks, block), max(bottom_title, title_h)
 
     entries = _legend_entries(fig)
     legend_h = _legend_rows(entries, width - 10, f) * (LINE * f + 8) + 6 if entries else 0.0
@@ -289,6 +291,7 @@ def fit(fig: go.Figure, scr: Screen, span: float = 1.0) -> go.Figure:
     height = int(top + bottom + plot_h)
 
     fig.update_layout(
+        meta={"screen": scr.name},  # what the chart was laid out for (the browser tests wait for it)
         height=height, font={"size": f}, hoverlabel={"font_size": f},
         title={"text": "<br>".join(title_lines), "font": {"size": tf}, "x": 0, "xanchor": "left",
                "yref": "container", "y": 1 - (10 + shift) / height, "yanchor": "top"},

@@ -11,6 +11,8 @@ import pytest
 
 from tests.browser.conftest import SHOTS, screenshot, wait_for_app
 
+PHONE_AGENT = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+               "Chrome/131.0 Mobile Safari/537.36")
 SIZES = {"phone": (390, 844), "laptop": (1440, 900), "projector": (1920, 1080)}
 PAGES = {
     "overview": "/?year=2019",
@@ -65,17 +67,18 @@ def test_every_leader_page_is_legible(browser, app_url, size):
     width, height = SIZES[size]
     phone = size == "phone"
     context = browser.new_context(viewport={"width": width, "height": height}, locale="vi-VN",
-                                  is_mobile=phone, has_touch=phone, device_scale_factor=1)
+                                  is_mobile=phone, has_touch=phone, device_scale_factor=1,
+                                  user_agent=PHONE_AGENT if phone else None)
     page = context.new_page()
     page.set_default_timeout(30_000)
     problems = {}
     try:
         for name, path in PAGES.items():
             page.goto(app_url + path)
-            page.wait_for_function(f"() => document.body.dataset.chartScreen === '{size}'")
             wait_for_app(page)
-            page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')]"
-                                   ".every(p => p.querySelector('.main-svg .gtitle'))")
+            # Until the screen probe has reported, charts may be laid out for another screen.
+            page.wait_for_function(f"() => [...document.querySelectorAll('.js-plotly-plot')]"
+                                   f".every(p => p.layout?.meta?.screen === '{size}' && p.querySelector('.gtitle'))")
             if found := page.evaluate(MEASURE):
                 problems[name] = found
             if (name, size) in LOOKED_AT:
