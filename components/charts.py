@@ -10,7 +10,7 @@ import importlib
 
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.colors import sample_colorscale
+from plotly.colors import hex_to_rgb, sample_colorscale
 import streamlit as st
 
 from components import chart_style
@@ -75,7 +75,7 @@ def scale_legend(scale: dict, target: float | None, measure: str, lang: str) -> 
 def status_legend(fig: go.Figure, lang: str, statuses=("meets", "misses")) -> None:
     """Legend entries for bar colours that say meets or misses the target (the bars carry no names)."""
     for status in statuses:
-        fig.add_trace(go.Bar(x=[], y=[], name=t(f"focus.status_{status}", lang), hoverinfo="skip",
+        fig.add_trace(go.Bar(x=[None], y=[None], name=t(f"focus.status_{status}", lang), hoverinfo="skip",
                              marker_color={"meets": GOOD, "misses": BAD, "none": NEUTRAL}[status], showlegend=True))
 
 
@@ -195,7 +195,9 @@ def show_heatmap(fig: go.Figure, key: str) -> None:
     values = pd.DataFrame(list(hm.z), index=rows, columns=cols)
     shown = pd.DataFrame(list(hm.text), index=rows, columns=cols)
     span = (hm.zmax - hm.zmin) or 1.0
-    scale = [(stop, color) for stop, color in hm.colorscale]
+    # sample_colorscale reads [stop, "rgb(...)"] lists only
+    scale = [[stop, "rgb({}, {}, {})".format(*hex_to_rgb(color)) if color.startswith("#") else color]
+             for stop, color in hm.colorscale]
 
     def background(v):
         if pd.isna(v):

@@ -61,7 +61,7 @@ def history_grid(hist: pd.DataFrame, cat: Catalog, indicator_ids: list[str], uni
     rows = max(1, math.ceil(len(shown) / cols))
     inds = [cat.indicator(i) for i in shown]
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=[formatting.label(_axis_title(i, lang)) for i in inds],
-                        vertical_spacing=0.12 if rows > 1 else 0.2, horizontal_spacing=0.08)
+                        vertical_spacing=min(0.12, 0.4 / rows) if rows > 1 else 0.2, horizontal_spacing=0.08)
     legend = {"unit": formatting.label(unit_name), "peers": t("unit.peer_median", lang), "target": t("chart.target", lang)}
     traces = []
     for n, ind in enumerate(inds):

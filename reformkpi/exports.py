@@ -184,6 +184,8 @@ def figure_data(fig: go.Figure) -> pd.DataFrame:
             long.columns = ["y", "x", "z"]
             frames.append(long.assign(series=name)[["series", "x", "y", "z"]])
         elif getattr(trace, "x", None) is not None and getattr(trace, "y", None) is not None:
+            if all(v is None for v in trace.x):  # a legend entry only: no numbers behind it
+                continue
             frames.append(pd.DataFrame({"series": name, "x": list(trace.x), "y": list(trace.y)}))
     if not frames:
         return pd.DataFrame(columns=["series", "x", "y"])

@@ -79,6 +79,7 @@ def test_every_leader_page_is_legible(browser, app_url, size):
             # Until the screen probe has reported, charts may be laid out for another screen.
             page.wait_for_function(f"() => [...document.querySelectorAll('.js-plotly-plot')]"
                                    f".every(p => p.layout?.meta?.screen === '{size}' && p.querySelector('.gtitle'))")
+            assert page.locator('[data-testid="stException"]').count() == 0, f"{name} ({size}) shows an error"
             if found := page.evaluate(MEASURE):
                 problems[name] = found
             if (name, size) in LOOKED_AT:
