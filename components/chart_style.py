@@ -263,7 +263,8 @@ def fit(fig: go.Figure, scr: Screen, span: float = 1.0) -> go.Figure:
         if cats and ax.type != "linear":
             per = room / len(cats)
             longest = max(_text_px(c, f) for c in cats)
-            if longest + f > per and ax.tickmode != "array" and per / (CHAR * f) >= 8:
+            phrases = any(len(str(c).split()) > 2 for c in cats)  # names wrap; "Quý III/2024" is thinned
+            if longest + f > per and ax.tickmode != "array" and phrases and per / (CHAR * f) >= 8:
                 lines = _wrap_categories(fig, axis, int(per / (CHAR * f)) - 1)
                 cats = _categories(fig, axis)
             _thin(fig, axis, cats, room, f)

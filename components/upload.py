@@ -98,9 +98,12 @@ def problems(up: ingest.Upload, lang: str) -> None:
 
 
 def _problem_table(items, lang: str) -> None:
+    # The message (with its "did you mean" suggestions) takes the room; the row number stays narrow.
+    widths = {t("col.row", lang): st.column_config.NumberColumn(width="small", format="%d"),
+              t("col.message", lang): st.column_config.TextColumn(width="large")}
     st.dataframe(pd.DataFrame([{t("col.row", lang): p.row, t("col.column", lang): p.column,
                                 t("col.value", lang): p.value, t("col.message", lang): p.message(lang)}
-                               for p in items]), hide_index=True, width="stretch")
+                               for p in items]), hide_index=True, width="stretch", column_config=widths)
 
 
 def key_labels(df: pd.DataFrame, cat: Catalog, lang: str) -> pd.DataFrame:
