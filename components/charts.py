@@ -115,7 +115,7 @@ def unit_values(table: pd.DataFrame, ind: pd.Series, k: Kpi, lang: str, version:
                            marker_color=colors.tolist(), hovertext=hover, hoverinfo="text",
                            text=[formatting.value(v, ind["measure"], lang) for v in df["value"]],
                            textposition="outside", cliponaxis=False, name=short_name(ind, lang),
-                           customdata=df["unit_id"].tolist()))
+                           customdata=df["unit_id"].tolist(), showlegend=False))  # the colours have the legend
     if has_target:
         fig.add_vline(x=0, line={"color": INK, "width": 2})
         target = formatting.value(k.target, ind["measure"], lang) if k.target is not None else ""

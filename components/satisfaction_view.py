@@ -29,7 +29,7 @@ def by_factor(summary: pd.DataFrame, cat: Catalog, year: int, lang: str, version
     fig = go.Figure(go.Bar(x=summary["value"][::-1], y=labels[::-1], orientation="h", marker_color=colors[::-1],
                            hovertext=hover[::-1], hoverinfo="text", cliponaxis=False, textposition="outside",
                            text=[formatting.value(v, measure, lang) for v in summary["value"]][::-1],
-                           name=t("chart.province", lang)))
+                           name=t("chart.province", lang), showlegend=False))
     target = summary["target"].dropna()
     if len(target):
         fig.add_vline(x=float(target.iloc[0]), line={"color": INK, "dash": "dot", "width": 2},

@@ -117,7 +117,7 @@ def parts(table: pd.DataFrame, cat: Catalog, total_id: str, unit_name: str, year
             else [formatting.value(v, total["measure"], lang) for v in df["value"]])
     fig = go.Figure(go.Bar(x=x, y=df["label"], orientation="h", marker_color=colors, text=text,
                            textposition="outside", cliponaxis=False, hovertext=hover, hoverinfo="text",
-                           name=short_name(total, lang)))
+                           name=short_name(total, lang), showlegend=False))
     if points:
         worst = df["label"].iloc[-1]
         title = t("unit.areas_title", lang, unit=unit_name, year=year, area=worst)
