@@ -17,8 +17,8 @@ if not sel.quarter and (last := data.query(metrics.latest_quarter, ref, sel.year
     st.caption(t("overview.partial_year", lang, year=sel.year, period=formatting.period_label(last, lang)))
 
 ranked = catalog.indicators.loc[catalog.indicators["ranked"], "indicator_id"]
-focus_view.attention(data.query(focus.attention, ref, tuple(ranked), sel.period, sel.level, lang), catalog,
-                     sel.period, data.query(focus.latest_data, ref), lang)
+attention = data.query(focus.attention, ref, tuple(ranked), sel.period, sel.level, lang)
+focus_view.attention(attention, catalog, sel.period, data.query(focus.latest_data, ref), lang)
 yearly = tuple(catalog.indicators.loc[catalog.indicators["ranked"] & (catalog.indicators["frequency"] == "year"),
                                       "indicator_id"])
 focus_view.falls(data.query(focus.falls, ref, yearly, sel.year, sel.level or "department", lang), catalog, sel.year,
@@ -30,7 +30,9 @@ kpi_tiles.row([(data.query(metrics.kpi, ref, i, sel.period, sel.level, lang), ca
                for i in headline["indicator_id"]], lang)
 
 st.subheader(t("overview.units_section", lang))
-indicator_id = filters.indicator(catalog.indicators[catalog.indicators["ranked"]], lang)
+# Units are compared on the indicator that needs attention first, unless the reader chose another.
+indicator_id = filters.indicator(catalog.indicators[catalog.indicators["ranked"]], lang,
+                                 default=attention["indicator_id"].iloc[0] if len(attention) else None)
 ind = catalog.indicator(indicator_id)
 k = data.query(metrics.kpi, ref, indicator_id, sel.period, sel.level, lang)
 table = data.query(metrics.league_table, ref, indicator_id, sel.period, sel.level, lang)
