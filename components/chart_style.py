@@ -24,6 +24,8 @@ import streamlit as st
 from reformkpi import formatting
 
 SEPARATORS = {"vi": ",.", "en": ".,"}  # Plotly: decimal mark, then thousands separator
+# Lines of a wrapped title keep a space at the break, so that the text reads (and is found) whole.
+BREAK = " <br>"
 CHAR = 0.6  # width of an average character, in units of the font size (Vietnamese diacritics included)
 LINE = 1.35  # height of a line of text, in units of the font size
 
@@ -123,6 +125,11 @@ def wrap(text: str, chars: int) -> list[str]:
     return textwrap.wrap(text, max(chars, 8), break_long_words=False, break_on_hyphens=False) or [""]
 
 
+def unwrap(text: str) -> str:
+    """Text as it was before it was wrapped into lines."""
+    return re.sub(r"\s*<br>\s*", " ", text)
+
+
 def _text_px(text: str, font: float) -> float:
     return max((len(line) for line in re.split(r"<br>", str(text))), default=0) * CHAR * font
 
@@ -191,7 +198,7 @@ def _wrap_categories(fig: go.Figure, axis: str, chars: int) -> int:
         values = getattr(tr, letter, None)
         if values is None or not _is_category(list(values)):
             continue
-        wrapped = ["<br>".join(wrap(v.replace("<br>", " "), chars)) if isinstance(v, str) else v for v in values]
+        wrapped = ["<br>".join(wrap(unwrap(v), chars)) if isinstance(v, str) else v for v in values]
         most = max([most] + [str(v).count("<br>") + 1 for v in wrapped])
         tr.update({letter: wrapped})
     return most
@@ -236,7 +243,7 @@ def fit(fig: go.Figure, scr: Screen, span: float = 1.0) -> go.Figure:
     """Lay `fig` out for `scr`, in a column `span` of the page's width wide. Changes `fig` in place."""
     width = scr.width * span
     f, tf = scr.font, scr.title_font
-    title = (fig.layout.title.text or "").replace("<br>", " ")  # a chart fitted before is fitted afresh
+    title = unwrap(fig.layout.title.text or "")  # a chart fitted before is fitted afresh
     title_lines = wrap(title, int((width - 10) / (CHAR * tf))) if title else []
     old_plot_h = (fig.layout.height or 400) - 100  # `layout` gives 60 + 40 pixels of margins
 
@@ -271,8 +278,8 @@ def fit(fig: go.Figure, scr: Screen, span: float = 1.0) -> go.Figure:
         block = lines * LINE * f + 8
         axis_lines = 0
         if ax.title and ax.title.text:  # centred under the plot: wrapped to the plot's width
-            wrapped = wrap(ax.title.text.replace("<br>", " "), int(room / (CHAR * f)))
-            ax.title.text, axis_lines = "<br>".join(wrapped), len(wrapped)
+            wrapped = wrap(unwrap(ax.title.text), int(room / (CHAR * f)))
+            ax.title.text, axis_lines = BREAK.join(wrapped), len(wrapped)
         title_h = axis_lines * LINE * f + (10 if axis_lines else 0)
         if ax.side == "top":
             top_ticks, top_title = max(top_ticks, block), max(top_title, title_h)
@@ -294,7 +301,7 @@ def fit(fig: go.Figure, scr: Screen, span: float = 1.0) -> go.Figure:
     fig.update_layout(
         meta={"screen": scr.name},  # what the chart was laid out for (the browser tests wait for it)
         height=height, font={"size": f}, hoverlabel={"font_size": f},
-        title={"text": "<br>".join(title_lines), "font": {"size": tf}, "x": 0, "xanchor": "left",
+        title={"text": BREAK.join(title_lines), "font": {"size": tf}, "x": 0, "xanchor": "left",
                "yref": "container", "y": 1 - (10 + shift) / height, "yanchor": "top"},
         margin={"l": 10, "r": 20 if not scr.narrow else 10, "t": int(top), "b": int(bottom), "autoexpand": True},
         legend={"orientation": "h", "x": 0, "xanchor": "left", "yref": "container", "y": 4 / height,

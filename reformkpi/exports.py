@@ -197,7 +197,7 @@ def figure_data(fig: go.Figure) -> pd.DataFrame:
 
 def plain(label: str) -> str:
     """A chart label as text: Plotly's escapes undone and the line breaks that fit it to a screen removed."""
-    return html.unescape(label.replace("<br>", " "))
+    return html.unescape(re.sub(r"\s*<br>\s*", " ", label))
 
 
 def chart_export(fig: go.Figure) -> ChartExport:

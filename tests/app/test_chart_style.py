@@ -26,7 +26,7 @@ def test_window_width_decides_the_screen_class(width, touch, name):
 
 def test_on_a_phone_titles_wrap_ticks_thin_and_the_legend_goes_below():
     fig = cs.fit(quarterly(), cs.SCREENS["phone"])
-    lines = fig.layout.title.text.split("<br>")
+    lines = fig.layout.title.text.split(" <br>")
     assert len(lines) > 1 and " ".join(lines) == TITLE
     assert all(len(line) * cs.CHAR * cs.SCREENS["phone"].title_font <= cs.SCREENS["phone"].width for line in lines)
     ticks = list(fig.layout.xaxis.tickvals)

@@ -33,7 +33,7 @@ def test_units_chart_and_table_carry_the_core_values(app, demo):
     labels = dict(zip(plotly_array(bar["y"]), bar["text"]))
     assert labels["Sở Tài nguyên và Môi trường"] == "77,4%"
     k = metrics.kpi(demo, "sipas.overall", "2019", "department")
-    assert units_chart["layout"]["title"]["text"].replace("<br>", " ") == (
+    assert units_chart["layout"]["title"]["text"].replace(" <br>", " ") == (
         f"Mức độ hài lòng 2019: {k.n_below_target}/{k.n_units} đơn vị chưa đạt mục tiêu 80,0%")
     shown_table = at.dataframe[0].value
     row = shown_table[shown_table["Đơn vị"] == "Sở Tài nguyên và Môi trường"].iloc[0]
@@ -71,7 +71,7 @@ def test_a_year_without_yearly_results_says_so(app):
 def test_english_interface(app):
     at = app(lang="en", year="2019", ind="sipas.overall")
     assert at.title[0].value == "Administrative reform overview"
-    assert "Satisfaction 2019:" in charts(at)[0]["layout"]["title"]["text"].replace("<br>", " ")
+    assert "Satisfaction 2019:" in charts(at)[0]["layout"]["title"]["text"].replace(" <br>", " ")
     assert "77.4%" in at.dataframe[0].value["Value"].tolist()
 
 

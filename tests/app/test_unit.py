@@ -69,7 +69,7 @@ def test_par_areas_and_ranks_carry_the_core_values(unit_page, demo):
     bars = specs["unit_parts_par.total"]["data"][0]
     assert sorted(plotly_array(bars["x"])) == pytest.approx(sorted(parts["lost"]))
     worst = demo.catalog.indicator(parts.sort_values("lost").iloc[-1]["indicator_id"])["short_vi"]
-    assert specs["unit_parts_par.total"]["layout"]["title"]["text"].replace("<br>", " ").endswith(worst)
+    assert specs["unit_parts_par.total"]["layout"]["title"]["text"].replace(" <br>", " ").endswith(worst)
     ranks = metrics.rank_history(demo, "par.total", "so-tai-nguyen-moi-truong")
     line = specs["unit_ranks"]["data"][0]
     assert plotly_array(line["y"]) == ranks["rank"].tolist()
