@@ -3,19 +3,21 @@ rates of every unit by quarter, the units with most late dossiers, the backlog, 
 
 import streamlit as st
 
-from components import charts, coverage, data, dossiers_view, filters, kpi_tiles, shell
+from components import charts, context, coverage, data, dossiers_view, filters, kpi_tiles, shell
 from reformkpi import formatting, metrics
+from reformkpi.context import figure_context, period_sources
 from reformkpi.i18n import t
 
 ON_TIME_RATE, LATE_RATE, ONLINE_SHARE = "dossier.on_time_rate", "dossier.late_rate", "dossier.online_share"
 NOT_DUE, OVERDUE = "dossier.pending_not_due", "dossier.pending_overdue"
+BACKLOG_RATE = "dossier.backlog_overdue_rate"
 YEARS_SHOWN = 3  # quarters of the chosen year and the two before it
 
 lang = shell.language()
 ref = shell.require_data(lang)
 catalog = data.dataset(ref).catalog
 shell.header(t("dossiers.title", lang), ref, lang)
-coverage.require(catalog, (ON_TIME_RATE, LATE_RATE, ONLINE_SHARE, NOT_DUE, OVERDUE), lang)
+coverage.require(catalog, (ON_TIME_RATE, LATE_RATE, ONLINE_SHARE, NOT_DUE, OVERDUE, BACKLOG_RATE), lang)
 
 years, default_year = data.query(metrics.year_choices, ref)
 sel = filters.common(years, default_year, lang)
@@ -23,7 +25,8 @@ span = (max(years[0], sel.year - YEARS_SHOWN + 1), sel.year)
 period = formatting.period_label(sel.period, lang)
 
 st.subheader(t("dossiers.headline", lang, period=period))
-kpi_tiles.row([(data.query(metrics.kpi, ref, i, sel.period, sel.level, lang), catalog.indicator(i))
+ctx = {i: data.query(figure_context, ref, i, sel.period, sel.level, lang) for i in (ON_TIME_RATE, LATE_RATE, ONLINE_SHARE)}
+kpi_tiles.row([(data.query(metrics.kpi, ref, i, sel.period, sel.level, lang), catalog.indicator(i), ctx[i])
                for i in (ON_TIME_RATE, LATE_RATE, ONLINE_SHARE)], lang)
 
 flow = data.query(metrics.province_flow, ref, sel.level, span)
@@ -33,23 +36,29 @@ if flow.empty:
 targets = {i: metrics.period_targets(catalog, i, flow["period"]) for i in (ON_TIME_RATE, LATE_RATE, ONLINE_SHARE)}
 for column, rate in zip(st.columns(2), (ON_TIME_RATE, LATE_RATE)):
     with column:
+        sources = data.query(period_sources, ref, rate, sel.level, span, lang)
         charts.show(charts.figure(dossiers_view.rate_trend, flow, catalog.indicator(rate), targets[rate], lang,
-                                  ref.version, span=0.5), key=f"dossier_{rate}")
+                                  ref.version, sources, span=0.5), key=f"dossier_{rate}")
         st.caption(t("kpi.formula", lang, formula=catalog.formula_text(rate, lang)))
+        context.caption(ctx[rate], lang)
 
 matrix = data.query(metrics.rate_matrix, ref, LATE_RATE, sel.level, span, lang)
 late_target = metrics.province_target(catalog, LATE_RATE, sel.year)[0]
 charts.show_heatmap(charts.figure(dossiers_view.heatmap, matrix, catalog.indicator(LATE_RATE), late_target, lang, ref.version),
             key="dossier_heatmap")
+context.caption(ctx[LATE_RATE], lang)
 
 left, right = st.columns(2)
 with left:
     st.subheader(t("dossiers.most_late_section", lang, period=period))
     dossiers_view.most_late(data.query(metrics.most_late, ref, LATE_RATE, sel.period, sel.level, lang), lang)
+    context.caption(ctx[LATE_RATE], lang)
 with right:
     charts.show(charts.figure(dossiers_view.backlog, flow, catalog, NOT_DUE, OVERDUE, lang, ref.version, span=0.5),
                 key="dossier_backlog")
+    context.caption(data.query(figure_context, ref, BACKLOG_RATE, sel.period, sel.level, lang), lang)
 charts.show(charts.figure(dossiers_view.online, flow, catalog.indicator(ONLINE_SHARE), targets[ONLINE_SHARE], lang,
                           ref.version), key="dossier_online")
 st.caption(t("kpi.formula", lang, formula=catalog.formula_text(ONLINE_SHARE, lang)))
+context.caption(ctx[ONLINE_SHARE], lang)
 st.page_link("app_pages/records.py", label=t("records.link", lang), icon=":material/manage_search:")

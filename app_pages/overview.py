@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from components import charts, data, filters, focus_view, kpi_tiles, shell, tables
+from components import charts, context, data, filters, focus_view, kpi_tiles, shell, tables
 from reformkpi import focus, formatting, metrics
+from reformkpi.context import figure_context, trend_title
 from reformkpi.i18n import t
 
 lang = shell.language()
@@ -26,8 +27,8 @@ focus_view.falls(data.query(focus.falls, ref, yearly, sel.year, sel.level or "de
 
 st.subheader(t("overview.headline", lang, period=formatting.period_label(sel.period, lang)))
 headline = catalog.indicators[catalog.indicators["headline"]]
-kpi_tiles.row([(data.query(metrics.kpi, ref, i, sel.period, sel.level, lang), catalog.indicator(i))
-               for i in headline["indicator_id"]], lang)
+kpi_tiles.row([(data.query(metrics.kpi, ref, i, sel.period, sel.level, lang), catalog.indicator(i),
+                data.query(figure_context, ref, i, sel.period, sel.level, lang)) for i in headline["indicator_id"]], lang)
 
 st.subheader(t("overview.units_section", lang))
 # Units are compared on the indicator that needs attention first, unless the reader chose another.
@@ -35,6 +36,7 @@ indicator_id = filters.indicator(catalog.indicators[catalog.indicators["ranked"]
                                  default=attention["indicator_id"].iloc[0] if len(attention) else None)
 ind = catalog.indicator(indicator_id)
 k = data.query(metrics.kpi, ref, indicator_id, sel.period, sel.level, lang)
+ctx = data.query(figure_context, ref, indicator_id, sel.period, sel.level, lang)
 table = data.query(metrics.league_table, ref, indicator_id, sel.period, sel.level, lang)
 if table.empty:
     st.warning(t("empty.no_data", lang, indicator=ind["short_vi" if lang == "vi" else "short_en"],
@@ -42,14 +44,18 @@ if table.empty:
 else:
     left, right = st.columns([3, 2])
     with left:
-        charts.show_linked(charts.figure(charts.unit_values, table, ind, k, lang, ref.version, span=0.6), key="overview_units",
-                           page="app_pages/unit.py")
+        charts.show_linked(charts.figure(charts.unit_values, table, ind, k, lang, ref.version, span=0.6),
+                           key="overview_units", page="app_pages/unit.py")
         st.caption(t("overview.click_hint", lang))
+        context.caption(ctx, lang)
     with right:
         trend = data.query(metrics.province_trend, ref, indicator_id, sel.level)
-        charts.show(charts.figure(charts.province_trend, trend, ind, lang, ref.version, span=0.4), key="overview_trend")
+        charts.show(charts.figure(charts.province_trend, trend, ind, lang, ref.version,
+                                  trend_title(catalog, indicator_id, lang), span=0.4), key="overview_trend")
         if k.formula:
             st.caption(t("kpi.formula", lang, formula=k.formula))
+        context.caption(ctx, lang)
     st.markdown("**" + t("table.title", lang, indicator=ind["short_vi" if lang == "vi" else "short_en"],
                          period=formatting.period_label(k.period, lang)) + "**")
     tables.league(table, ind, lang)
+    context.caption(ctx, lang)

@@ -3,8 +3,9 @@ stable each unit's result is ("kết quả xếp loại chưa ổn định" made
 
 import streamlit as st
 
-from components import charts, data, filters, rankings_view, shell, tables
+from components import charts, context, data, filters, rankings_view, shell, tables
 from reformkpi import metrics
+from reformkpi.context import figure_context
 from reformkpi.i18n import t
 
 lang = shell.language()
@@ -27,15 +28,20 @@ if table.empty:
     st.warning(t("empty.no_data", lang, indicator=name, period=sel.year))
 else:
     tables.league(table, ind, lang)
+ctx = data.query(figure_context, ref, indicator_id, str(sel.year), level, lang)
+context.caption(ctx, lang)
 
 ranks = data.query(metrics.ranks, ref, indicator_id, "year", level, span)
 stability = data.query(metrics.rank_stability, ref, indicator_id, level, span)
 if ranks["period"].nunique() > 1:
     charts.show(charts.figure(rankings_view.bump, ranks, stability, names, charts.unit_colors(catalog.units), ind,
                               lang, ref.version), key="rankings_bump")
+    context.caption(ctx, lang)
     st.subheader(t("rankings.stability_section", lang, first=span[0], last=span[1]))
     st.caption(t("rankings.stability_note", lang))
     rankings_view.stability_table(stability, names, lang)
+    context.caption(ctx, lang)
     if catalog.grade_bands["family"].eq(ind["family"]).any():
         counts = data.query(metrics.grade_counts, ref, indicator_id, level, span, lang)
         charts.show(charts.figure(rankings_view.grade_bands, counts, ind, lang, ref.version), key="rankings_grades")
+        context.caption(ctx, lang)

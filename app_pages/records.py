@@ -24,4 +24,7 @@ quarter, unit = records_drilldown.filters(rref, names, lang)
 st.subheader(t("records.section.summary", lang, unit=names[unit], period=formatting.period_label(quarter, lang)))
 ind_names = dict(zip(catalog.indicators["indicator_id"], catalog.indicators["short_vi" if lang == "vi" else "short_en"]))
 stored = data.query(rm.stored_counts, ref, unit, quarter)
+if (holder := catalog.holders(quarter).get(unit)) != unit:
+    st.info(t("records.counted_for", lang, successor=names[holder]) if holder else t("records.not_counted", lang),
+            icon=":material/call_merge:")
 records_drilldown.render(rref, unit, quarter, stored, ind_names, lang)

@@ -3,8 +3,9 @@ target; how units spread, and which units are below the target and for how many 
 
 import streamlit as st
 
-from components import charts, coverage, data, filters, satisfaction_view, shell
+from components import charts, context, coverage, data, filters, satisfaction_view, shell
 from reformkpi import metrics
+from reformkpi.context import figure_context
 from reformkpi.i18n import t
 
 SIPAS_TOTAL = "sipas.overall"
@@ -27,6 +28,7 @@ if summary.empty:
     st.stop()
 table = data.query(metrics.league_table, ref, SIPAS_TOTAL, str(sel.year), level, lang)
 k = data.query(metrics.kpi, ref, SIPAS_TOTAL, str(sel.year), level, lang)
+ctx = data.query(figure_context, ref, SIPAS_TOTAL, str(sel.year), level, lang)
 
 left, right = st.columns([3, 2])
 with left:
@@ -39,10 +41,12 @@ with right:
                 key="sat_distribution")
 if k.target_source:
     st.caption(t("satisfaction.target_source", lang, source=k.target_source))
+context.caption(ctx, lang)
 
 matrix = data.query(metrics.family_matrix, ref, SIPAS_TOTAL, sel.year, level, lang)
 charts.show_heatmap(charts.figure(satisfaction_view.factor_heatmap, matrix, catalog, k.target, lang, ref.version),
             key="sat_heatmap")
+context.caption(ctx, lang)
 
 st.subheader(t("satisfaction.below_section", lang, first=years[0], last=sel.year))
 below = data.query(metrics.below_target_years, ref, SIPAS_TOTAL, level, (years[0], sel.year), lang)
@@ -50,3 +54,4 @@ if below.empty:
     st.success(t("satisfaction.none_below", lang))
 else:
     satisfaction_view.below_table(below, ind, lang)
+    context.caption(ctx, lang)

@@ -8,8 +8,10 @@ history and its dossiers by quarter; a unit formed by a merger carries its prede
 
 import streamlit as st
 
-from components import chart_style, charts, coverage, data, filters, focus_view, shell, unit_profile
+from components import (access, chart_style, charts, context, coverage, data, filters, focus_view, notes_form, shell,
+                        unit_profile)
 from reformkpi import focus, metrics
+from reformkpi.context import figure_context
 from reformkpi.i18n import t
 
 PAR_TOTAL, SIPAS_TOTAL = "par.total", "sipas.overall"
@@ -43,6 +45,8 @@ if history.empty:
 else:
     charts.show(charts.figure(unit_profile.history_grid, history, catalog, ranked, names[unit_id], color, events,
                               year, chart_style.screen().grid_columns, lang, ref.version), key="unit_history")
+notes_form.note_list(data.query(metrics.unit_notes, ref, unit_id), catalog, lang)
+notes_form.note_form(ref, catalog, unit_id, access.current_actor(), lang)
 
 st.subheader(t("unit.parts_section", lang, year=year))
 for total in (PAR_TOTAL, SIPAS_TOTAL):
@@ -52,6 +56,7 @@ for total in (PAR_TOTAL, SIPAS_TOTAL):
     else:
         charts.show(charts.figure(unit_profile.parts, parts, catalog, total, names[unit_id], year, lang, ref.version),
                     key=f"unit_parts_{total}")
+        context.caption(data.query(figure_context, ref, total, str(year), None, lang, unit_id), lang)
 
 st.subheader(t("unit.rank_section", lang))
 indicator_id = filters.indicator(catalog.indicators[catalog.indicators["ranked"]], lang)
@@ -61,8 +66,10 @@ if ranks.empty:
 else:
     ind = catalog.indicator(indicator_id)
     charts.show(charts.figure(unit_profile.rank_history, ranks, names, charts.unit_colors(catalog.units), ind,
-                              metrics.grade_order(catalog, ind["family"]), names[unit_id], events, year, lang, ref.version),
+                              metrics.grade_order(catalog, ind["family"]), names[unit_id], events, year, lang,
+                              ref.version),
                 key="unit_ranks")
+    context.caption(data.query(figure_context, ref, indicator_id, str(year), None, lang, unit_id), lang)
 
 st.subheader(t("unit.dossiers_section", lang))
 flow = data.query(metrics.dossier_flow, ref, tuple(catalog.lineage(unit_id)))
@@ -72,3 +79,4 @@ else:
     charts.show(charts.figure(unit_profile.dossier_quarters, flow, catalog, ON_TIME_RATE, LATE_RATE, names[unit_id],
                               events, year, lang, ref.version), key="unit_dossiers")
     st.caption(t("kpi.formula", lang, formula=catalog.formula_text(LATE_RATE, lang)))
+    context.caption(data.query(figure_context, ref, LATE_RATE, str(year), None, lang, unit_id), lang)

@@ -108,7 +108,8 @@ def unit_values(table: pd.DataFrame, ind: pd.Series, k: Kpi, lang: str, version:
         f"{formatting.value(r['value'], ind['measure'], lang)}<br>"
         f"{t('table.target', lang)}: {formatting.value(r['target'], ind['measure'], lang)} "
         f"({formatting.signed(r['gap'], lang)}{gap_unit})<br>"
-        f"{t('table.rank', lang)}: {r['rank']}/{r['n_peers']}<br>{t('hover.version', lang)}: {version}"
+        f"{t('table.rank', lang)}: {r['rank'] if pd.notna(r['rank']) else t('table.incomplete', lang)}/{r['n_peers']}"
+        f"<br>{t('hover.version', lang)}: {version}"
         for _, r in df.iterrows()]
     fig = go.Figure(go.Bar(x=df["gap"] if has_target else df["value"],
                            y=[formatting.label(n) for n in df["name"]], orientation="h",
@@ -133,18 +134,26 @@ def unit_values(table: pd.DataFrame, ind: pd.Series, k: Kpi, lang: str, version:
     return layout(fig, title, lang, height=140 + 28 * len(df))
 
 
-def province_trend(trend: pd.DataFrame, ind: pd.Series, lang: str, version: int) -> go.Figure:
-    """The province-wide value by year, with the target of each year as a dashed step."""
-    hover = [f"{p}: {formatting.value(v, ind['measure'], lang)}<br>{t('hover.version', lang)}: {version}"
-             for p, v in zip(trend["period"], trend["value"])]
+def province_trend(trend: pd.DataFrame, ind: pd.Series, lang: str, version: int, title: str) -> go.Figure:
+    """The province-wide value by year, with the target of each year as a dashed step, how many
+    units each year covers (hover), and a dotted line where the method changes."""
+    hover = [f"{p}: {formatting.value(v, ind['measure'], lang, int(ind['decimals']))}<br>"
+             f"{t('context.coverage', lang, n=n, total=total)}<br>{t('hover.version', lang)}: {version}"
+             for p, v, n, total in zip(trend["period"], trend["value"], trend["n_units"], trend["n_expected"])]
     fig = go.Figure(go.Scatter(x=trend["period"], y=trend["value"], mode="lines+markers", name=t("chart.province", lang),
                                line={"color": GOOD, "width": 3}, marker={"size": 9}, hovertext=hover, hoverinfo="text"))
     if trend["target"].notna().any():
         fig.add_trace(go.Scatter(x=trend["period"], y=trend["target"], mode="lines", name=t("chart.target", lang),
                                  line={"color": INK, "dash": "dash", "shape": "hvh"}, hoverinfo="skip"))
+    for i in [i for i, brk in enumerate(trend["method_break"]) if brk]:
+        # Between the last year of the old method and the first of the new, by position: a category
+        # axis reads a year-like text ("2022") as a position, not as the category.
+        fig.add_vline(x=i - 0.5, line={"color": NEUTRAL, "dash": "dot", "width": 2})
+        fig.add_annotation(x=i - 0.5, y=1, yref="paper", text=t("chart.method_break", lang), showarrow=False,
+                           xanchor="left", yanchor="bottom", font={"color": INK})
     fig.update_xaxes(title=t("axis.year", lang), type="category")
     fig.update_yaxes(title=_axis_title(ind, lang))
-    return layout(fig, t("chart.trend_title", lang, indicator=short_name(ind, lang)), lang, height=420)
+    return layout(fig, title, lang, height=420)
 
 
 def figure(builder, *args, span: float = 1.0) -> go.Figure:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from reformkpi import config
+from reformkpi import config, notes
 from reformkpi.metrics import Dataset
 from reformkpi.records import table as records_table
 from reformkpi.records.metrics import Records
@@ -20,18 +20,20 @@ from reformkpi.store import Store
 
 @dataclass(frozen=True)
 class DataRef:
-    """Which data a view shows: a store, an observation version and the catalog versions."""
+    """Which data a view shows: a store, an observation version and the catalog versions (and the
+    notes table's version, so that a note added on a page is seen at once)."""
 
     uri: str
     version: int
     catalog_versions: tuple[int, ...]
+    notes_version: int | None = None
 
 
 @st.cache_data(ttl=2, show_spinner=False)
-def _latest(uri: str) -> tuple[int, tuple[int, ...]] | None:
+def _latest(uri: str) -> tuple[int, tuple[int, ...], int | None] | None:
     # A short TTL: reading the Delta log on every rerun of every session is wasted work.
     store = Store(uri)
-    return (store.version(), store.catalog_versions()) if store.exists() else None
+    return (store.version(), store.catalog_versions(), notes.version(store)) if store.exists() else None
 
 
 def current(uri: str | None = None) -> DataRef | None:

@@ -25,13 +25,17 @@ def _target_line(fig: go.Figure, x: list[str], targets: list[float | None], colo
                                  line={"color": color, "dash": "dot", "width": 1.5, "shape": "hvh"}, hoverinfo="skip"))
 
 
-def rate_trend(flow: pd.DataFrame, ind: pd.Series, targets: list, lang: str, version: int) -> go.Figure:
-    """A rate by quarter in its good or bad colour (by direction), with each quarter's target dotted."""
+def rate_trend(flow: pd.DataFrame, ind: pd.Series, targets: list, lang: str, version: int,
+               sources: pd.DataFrame) -> go.Figure:
+    """A rate by quarter in its good or bad colour (by direction), with each quarter's target dotted,
+    and where each quarter's counts come from (typed or records) on hover."""
     x = _quarters(flow, lang)
     iid = ind["indicator_id"]
     color = GOOD if ind["direction"] == "higher_better" else BAD
-    hover = [f"<b>{xp}</b><br>{formatting.label(short_name(ind, lang))}: {formatting.percent(v, lang, 2)}"
-             f"{version_line(lang, version)}" for xp, v in zip(x, flow[iid])]
+    source = flow["period"].map(sources.set_index("period")["source"]).fillna("")
+    hover = [f"<b>{xp}</b><br>{formatting.label(short_name(ind, lang))}: {formatting.percent(v, lang, int(ind['decimals']))}"
+             f"<br>{formatting.label(t('context.source', lang, source=src))}{version_line(lang, version)}"
+             for xp, v, src in zip(x, flow[iid], source)]
     fig = go.Figure(go.Scatter(x=x, y=flow[iid], mode="lines+markers", name=short_name(ind, lang),
                                line={"color": color, "width": 3}, marker={"size": 7}, hovertext=hover, hoverinfo="text"))
     _target_line(fig, x, targets, INK, t("chart.target", lang))

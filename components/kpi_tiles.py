@@ -5,7 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from components import context
 from reformkpi import formatting, periods
+from reformkpi.context import FigureContext
 from reformkpi.i18n import t
 from reformkpi.metrics import Kpi
 
@@ -16,28 +18,35 @@ def gap_unit(measure: str, lang: str) -> str:
 
 def tile(k: Kpi, ind: pd.Series, lang: str) -> None:
     name = ind["short_vi" if lang == "vi" else "short_en"]
-    value = formatting.value(k.value, ind["measure"], lang)  # "–" when there is no figure
+    decimals = int(ind["decimals"])
+    value = formatting.value(k.value, ind["measure"], lang, decimals)  # "–" when there is no figure
     delta, color, arrow = None, "off", "off"
     if k.change is not None:
         unit = gap_unit(ind["measure"], lang)
-        delta = formatting.signed(k.change, lang) + unit
+        delta = formatting.signed(k.change, lang, decimals) + unit
         good = (k.change > 0) == (ind["direction"] == "higher_better")
-        color = "gray" if round(k.change, 1) == 0 else ("green" if good else "red")
-        arrow = "off" if round(k.change, 1) == 0 else ("up" if k.change > 0 else "down")
+        color = "gray" if k.change == 0 else ("green" if good else "red")
+        arrow = "off" if k.change == 0 else ("up" if k.change > 0 else "down")
+    previous = formatting.period_label(periods.previous(k.period), lang)
     st.metric(name, value, delta, delta_color=color, delta_arrow=arrow, border=True,
               help=t("kpi.formula", lang, formula=k.formula) if k.formula else ind["name_vi" if lang == "vi" else "name_en"],
-              delta_description=t("kpi.vs_previous", lang, period=formatting.period_label(periods.previous(k.period), lang))
-              if delta else None)
+              delta_description=t("kpi.vs_previous", lang, period=previous) if delta else None)
     if k.value is None:
         st.caption(t("kpi.no_data", lang))
         return
+    if k.method_break:
+        st.caption(t("kpi.not_comparable_break", lang, period=previous, since=k.method_break))
+    elif k.previous is not None and not k.n_common:
+        st.caption(t("kpi.not_comparable_units", lang, period=previous))
+    elif k.change is not None and k.n_common < k.n_units:
+        st.caption(t("kpi.like_for_like", lang, n=k.n_common))
     if k.target is None:
         st.caption(t("kpi.no_target", lang))
         return
     if k.gap is not None:
         status = t("kpi.met" if k.meets_target else "kpi.missed", lang)
-        line = t("kpi.target", lang, target=formatting.value(k.target, ind["measure"], lang), status=status,
-                 gap=formatting.number(abs(k.gap), lang) + gap_unit(ind["measure"], lang))
+        line = t("kpi.target", lang, target=formatting.value(k.target, ind["measure"], lang, decimals), status=status,
+                 gap=formatting.number(abs(k.gap), lang, decimals) + gap_unit(ind["measure"], lang))
         if k.meets_target:
             st.caption(line)
         else:  # a miss is the first thing to see on the tile
@@ -46,7 +55,9 @@ def tile(k: Kpi, ind: pd.Series, lang: str) -> None:
         st.caption(t("kpi.below", lang, n=k.n_below_target, total=k.n_units))
 
 
-def row(kpis: list[tuple[Kpi, pd.Series]], lang: str) -> None:
-    for col, (k, ind) in zip(st.columns(len(kpis)), kpis):
+def row(kpis: list[tuple[Kpi, pd.Series, FigureContext]], lang: str) -> None:
+    """Tiles side by side, each with its context (source · coverage · version, method on hover) under it."""
+    for col, (k, ind, ctx) in zip(st.columns(len(kpis)), kpis):
         with col:
             tile(k, ind, lang)
+            context.caption(ctx, lang)

@@ -9,25 +9,28 @@ from reformkpi import formatting
 from reformkpi.i18n import t
 
 
-def _rank_change(x, lang: str) -> str:
+def _rank_change(x, is_new: bool, lang: str) -> str:
+    if is_new:
+        return t("table.new", lang)  # the unit did not exist the period before
     if pd.isna(x):
-        return t("table.new", lang)
+        return "–"
     return "–" if x == 0 else (f"▲ {x}" if x > 0 else f"▼ {-x}")
 
 
 def league(table: pd.DataFrame, ind: pd.Series, lang: str) -> None:
-    """A league table: rank, unit, value, change, target, gap, grade, rank change."""
-    m = ind["measure"]
+    """A league table: rank, unit, value, change, target, gap, grade, rank change. A unit without a
+    complete period is listed unranked ("chưa đủ kỳ"); changes across a method change are blank."""
+    m, decimals = ind["measure"], int(ind["decimals"])
     gap_unit = " " + t("unit.points", lang) if m in ("percent", "points") else ""
     shown = pd.DataFrame({
-        t("table.rank", lang): table["rank"],
+        t("table.rank", lang): [str(r) if pd.notna(r) else t("table.incomplete", lang) for r in table["rank"]],
         t("table.unit", lang): table["name"],
-        t("table.value", lang): [formatting.value(v, m, lang) for v in table["value"]],
-        t("table.change", lang): [formatting.signed(v, lang) for v in table["change"]],
-        t("table.target", lang): [formatting.value(v, m, lang) for v in table["target"]],
-        t("table.gap", lang): [formatting.signed(v, lang) + gap_unit if pd.notna(v) else "–" for v in table["gap"]],
+        t("table.value", lang): [formatting.value(v, m, lang, decimals) for v in table["value"]],
+        t("table.change", lang): [formatting.signed(v, lang, decimals) for v in table["change"]],
+        t("table.target", lang): [formatting.value(v, m, lang, decimals) for v in table["target"]],
+        t("table.gap", lang): [formatting.signed(v, lang, decimals) + gap_unit if pd.notna(v) else "–" for v in table["gap"]],
         t("table.grade", lang): table["grade_label"].fillna(""),
-        t("table.rank_change", lang): [_rank_change(v, lang) for v in table["rank_change"]],
+        t("table.rank_change", lang): [_rank_change(v, new, lang) for v, new in zip(table["rank_change"], table["is_new"])],
     })
     st.dataframe(shown, hide_index=True, width="stretch", height=full_height(len(shown)))
 

@@ -17,6 +17,8 @@ CATALOG_TABLES = ("units", "indicators", "targets", "grade_bands")
 LEVELS = ("province", "department", "district", "commune")
 MEASURES = ("percent", "points", "count", "days", "score")
 ROLLUPS = ("sum", "mean", "last", "first", "derived")
+# Decimals a measure is published with when the catalog does not say (77,4% · 81,33% · 1.234).
+DEFAULT_DECIMALS = {"percent": 1, "points": 2, "count": 0, "score": 2, "days": 1}
 
 
 class CatalogError(ValueError):
@@ -34,7 +36,10 @@ def normalise(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     _text(units, ["unit_id", "name_vi", "name_en", "short_name_vi", "level", "parent_id",
                   "successor_id", "aliases"])
     for c in ("active_from", "active_to"):
-        units[c] = pd.to_datetime(units[c].replace("", None), errors="raise").dt.date
+        stamps = pd.to_datetime(units[c].replace("", None), errors="raise")
+        # Dates, as objects even when the column is all empty (else it stays datetime64 and cannot be
+        # compared with a date: a catalog where no unit has ended would fail).
+        units[c] = pd.Series([x.date() if pd.notna(x) else pd.NaT for x in stamps], index=units.index, dtype=object)
     ind = tables["indicators"].copy()
     _text(ind, ["indicator_id", "name_vi", "name_en", "short_vi", "short_en", "family",
                 "measure", "direction", "frequency", "rollup", "numerator", "denominator"])
@@ -42,6 +47,13 @@ def normalise(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     for flag in ("ranked", "headline"):
         ind[flag] = ind.get(flag, pd.Series(False, index=ind.index)).astype(str).str.lower().isin(["true", "1", "yes"])
     ind["sort"] = pd.to_numeric(ind["sort"]).astype(int)
+    # Precision and methodology breaks came later: a catalog without them gets the defaults.
+    for c in ("precision_source", "breaks", "break_note_vi", "break_note_en"):
+        ind[c] = ind[c] if c in ind else ""
+    _text(ind, ["precision_source", "breaks", "break_note_vi", "break_note_en"])
+    default = ind["measure"].map(DEFAULT_DECIMALS)
+    given = pd.to_numeric(ind["decimals"].replace("", None), errors="coerce") if "decimals" in ind else default
+    ind["decimals"] = given.fillna(default).astype(int)
     targets = tables["targets"].copy()
     _text(targets, ["indicator_id", "unit_id", "source"])
     for c in ("year_from", "year_to"):
@@ -72,6 +84,12 @@ def _check(t: dict[str, pd.DataFrame]) -> None:
         for part in _terms(row["numerator"]) + _terms(row["denominator"]):
             if part not in iids:
                 problems.append(f"indicators: {row['indicator_id']} refers to unknown {part!r}")
+    for iid, text in zip(ind["indicator_id"], ind["breaks"]):
+        for b in filter(None, (x.strip() for x in text.split(";"))):
+            try:
+                periods.parse(b)
+            except periods.PeriodError:
+                problems.append(f"indicators: {iid} break {b!r} is not a period")
     bad_t = t["targets"].loc[~t["targets"]["indicator_id"].isin(iids), "indicator_id"]
     problems += [f"targets: indicator {v!r} unknown" for v in bad_t]
     if problems:
@@ -133,6 +151,18 @@ class Catalog:
             text += f" × {row['scale']:g}"
         return f"{row[col]} = {text}"
 
+    def breaks(self, indicator_id: str) -> list[str]:
+        """Periods from which the indicator is measured by a new method (not comparable with before)."""
+        return [p.strip() for p in self.indicator(indicator_id)["breaks"].split(";") if p.strip()]
+
+    def break_between(self, indicator_id: str, before: str, after: str) -> str | None:
+        """The methodology break that separates two periods (the first period of the new method), if any."""
+        lo, hi = periods.start(before), periods.start(after)
+        return next((b for b in self.breaks(indicator_id) if lo < periods.start(b) <= hi), None)
+
+    def break_note(self, indicator_id: str, lang: str = "vi") -> str:
+        return self.indicator(indicator_id)["break_note_vi" if lang == "vi" else "break_note_en"]
+
     def predecessors(self, unit_id: str) -> list[str]:
         """Every unit that was merged or renamed, directly or in steps, into unit_id."""
         direct = self.units.loc[self.units["successor_id"] == unit_id, "unit_id"].tolist()
@@ -155,6 +185,21 @@ class Catalog:
 
     def is_active(self, unit_id: str, period: str) -> bool:
         return unit_id in set(self.active_units(period)["unit_id"])
+
+    def holders(self, period: str) -> dict[str, str]:
+        """For every unit, the unit in office at the end of the period that answers for its figures:
+        itself, or its successor followed through every merger. Units with no one in office are left out."""
+        active = set(self.active_units(period)["unit_id"])
+        succ = dict(zip(self.units["unit_id"], self.units["successor_id"]))
+        out = {}
+        for uid in succ:
+            u, seen = uid, set()
+            while u and u not in active and u not in seen:
+                seen.add(u)
+                u = succ.get(u, "")
+            if u in active:
+                out[uid] = u
+        return out
 
     def grades(self, family: str, values: pd.Series) -> pd.Series:
         """Grade id of each value by the family's bands: a value at a band's minimum is in the band."""

@@ -9,13 +9,15 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
-from reformkpi import auth, cli_users, config, demo, periods
+from reformkpi import audit, auth, cli_users, config, demo, periods
 from reformkpi.records import demo as records_demo
 from reformkpi.records import cli as records_cli
 from reformkpi import ingest
 from reformkpi.ingest import cli as ingest_cli
-from reformkpi.catalog import Catalog, load_dir
+from reformkpi.catalog import Catalog, CatalogError, load_dir
+from reformkpi.i18n import t
 from reformkpi.store import CommitInfo, Store, StoreError
 
 
@@ -66,6 +68,29 @@ def cmd_rollback(args) -> int:
     return 0
 
 
+def cmd_check(args) -> int:
+    """Exit 0 when every stored row keeps the catalog's rules, 1 with the rows that do not."""
+    store = Store(args.store)
+    current = Catalog.from_tables(store.read_catalog())
+    obs = store.read().to_pandas()
+    if args.catalog:
+        try:
+            proposed = Catalog.from_tables(load_dir(Path(args.catalog)))
+        except (CatalogError, OSError, ValueError) as e:
+            print(f"Danh mục không hợp lệ / Catalog refused: {e}", file=sys.stderr)
+            return 2
+        found = audit.new_violations(obs, current, proposed, lang=args.lang)
+    else:
+        found = audit.violations(obs, current, lang=args.lang)
+    if args.json:
+        print(found.to_json(orient="records", force_ascii=False))
+    else:
+        print(t("check.summary", args.lang, version=store.version(), rows=len(obs), n=len(found)))
+        if len(found):
+            print(found[["unit_id", "indicator_id", "period", "message"]].to_string(index=False))
+    return 1 if len(found) else 0
+
+
 def cmd_export(args) -> int:
     """Exports run the app's own pages headlessly (headless.py), so the file shows what the screen does."""
     env = {**os.environ, "REFORMKPI_STORE": args.store}
@@ -90,6 +115,11 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("version", type=int)
     r.add_argument("--reason", required=True)
     r.set_defaults(func=cmd_rollback)
+    c = sub.add_parser("check", help="audit the store against the catalog's rules (terms, computed indicators, "
+                                      "ranges, parts and totals); exit 1 lists the rows that break one")
+    c.add_argument("--catalog", help="a catalog folder to check instead: lists the rows it would make break a rule")
+    c.add_argument("--lang", choices=("vi", "en"), default="vi")
+    c.set_defaults(func=cmd_check)
     e = sub.add_parser("export", help="a snapshot's charts as slides, PDF, offline HTML or PNG images")
     e.add_argument("--snapshot", required=True)
     e.add_argument("--format", choices=("pptx", "pdf", "html", "png"), required=True)

@@ -36,6 +36,7 @@ VOLUME = {"so-tai-nguyen-moi-truong": 4200, "so-giao-thong-van-tai": 3600, "so-t
 LATE_BASE = {"so-tai-nguyen-moi-truong": 0.12, "so-xay-dung": 0.09, "so-ke-hoach-dau-tu": 0.08}
 UNSTABLE = {"so-tai-nguyen-moi-truong", "so-xay-dung", "h-bien-gioi", "so-cong-thuong"}
 SEASON = {1: 0.85, 2: 1.0, 3: 1.05, 4: 1.12}
+VOLUME_SCALE = 0.45  # the demo records repeat these counts: this keeps them near 200 000 dossiers
 SIPAS_BREAK_YEAR = 2022  # the survey method changed: a drop for everybody, as nationally
 
 
@@ -69,7 +70,7 @@ def _profile(seed: int, unit: pd.Series) -> Profile:
         late_base=LATE_BASE.get(uid, r.uniform(0.01, 0.07)),
         late_trend=r.uniform(0.9, 1.03),
         online_offset=r.normal(0, 0.5),
-        volume=r.uniform(2500, 6000) if district else VOLUME.get(uid, r.uniform(30, 450)),
+        volume=VOLUME_SCALE * (r.uniform(2500, 6000) if district else VOLUME.get(uid, r.uniform(30, 450))),
     )
 
 

@@ -29,7 +29,8 @@ def number(x, lang: str = "vi", decimals: int = 1) -> str:
     if _missing(x):
         return "–"
     pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
-    return format_decimal(round(float(x), decimals), format=pattern, locale=LOCALES[lang]).replace("-", MINUS)
+    # + 0.0 turns a negative zero (−0.04 rounded) into zero: a change too small to show has no sign.
+    return format_decimal(round(float(x), decimals) + 0.0, format=pattern, locale=LOCALES[lang]).replace("-", MINUS)
 
 
 def figure(x, lang: str = "vi") -> str:
@@ -51,13 +52,14 @@ def signed(x, lang: str = "vi", decimals: int = 1) -> str:
     return ("+" if round(float(x), decimals) > 0 else "") + number(x, lang, decimals)
 
 
-def value(x, measure: str, lang: str = "vi") -> str:
-    """An indicator's value by its measure; points are shown as their percentage score."""
+def value(x, measure: str, lang: str = "vi", decimals: int | None = None) -> str:
+    """An indicator's value by its measure (points as their percentage score), with the decimals it
+    is published with when given (the catalog's), else the measure's usual ones."""
+    if decimals is None:
+        decimals = {"points": 2, "count": 0, "score": 2}.get(measure, 1)
     if measure in ("percent", "points"):
-        return percent(x, lang, 2 if measure == "points" else 1)
-    if measure == "count":
-        return number(x, lang, 0)
-    return number(x, lang, 2 if measure == "score" else 1)
+        return percent(x, lang, decimals)
+    return number(x, lang, decimals)
 
 
 def period_label(period: str, lang: str = "vi") -> str:
@@ -76,6 +78,14 @@ def date(d: dt.date, lang: str = "vi") -> str:
 def timestamp(t: dt.datetime, lang: str = "vi") -> str:
     """A moment in Viet Nam time: commits are stored in UTC."""
     return format_datetime(t, "dd/MM/yyyy HH:mm", tzinfo=VIETNAM_TIME, locale=LOCALES[lang])
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~$:])")
+
+
+def markdown_text(text) -> str:
+    """Text from data, users or the catalog made inert for Markdown (and Streamlit's :colour[...] directives)."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
 
 
 def label(text) -> str:

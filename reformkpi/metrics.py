@@ -18,22 +18,25 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from reformkpi import notes as notes_store
 from reformkpi import periods
 from reformkpi.catalog import Catalog
 from reformkpi.store import OBSERVATIONS, Store, conform
 
-RANK_DECIMALS = 4  # values equal to this many decimals tie
-
-
 class Dataset:
-    """The observations of one data version with the catalog as it stood then."""
+    """The observations of one data version with the catalog as it stood then, and the notes
+    written on its figures up to that version."""
 
-    def __init__(self, observations: pa.Table, catalog: Catalog, version: int | None = None):
+    def __init__(self, observations: pa.Table, catalog: Catalog, version: int | None = None,
+                 notes: pd.DataFrame | None = None):
         self.version = version
         self.catalog = catalog
         self._con = duckdb.connect()
+        notes_table = (notes_store.SCHEMA.empty_table() if notes is None
+                       else pa.Table.from_pandas(notes, schema=notes_store.SCHEMA, preserve_index=False))
         # Tables, not registered views: registrations are not seen by the per-query cursors.
-        for name, data in (("obs", conform(observations)), ("ind", catalog.indicators), ("units", catalog.units)):
+        for name, data in (("obs", conform(observations)), ("ind", catalog.indicators), ("units", catalog.units),
+                           ("notes", notes_table)):
             self._con.register("_src", data)
             self._con.execute(f"CREATE TABLE {name} AS SELECT * FROM _src")
             self._con.unregister("_src")
@@ -43,7 +46,8 @@ class Dataset:
              catalog_versions: tuple[int, ...] | None = None) -> Dataset:
         """A version of the observations with the catalog at the given versions (default: current)."""
         v = store.version() if version is None else version
-        return cls(store.read(OBSERVATIONS, v), Catalog.from_tables(store.read_catalog(catalog_versions)), v)
+        return cls(store.read(OBSERVATIONS, v), Catalog.from_tables(store.read_catalog(catalog_versions)), v,
+                   notes_store.read(store, v))
 
     def sql(self, query: str, params: list | None = None) -> pd.DataFrame:
         # A cursor per query: Streamlit runs sessions on several threads.
@@ -66,7 +70,7 @@ def latest_quarter(ds: Dataset, year: int) -> str | None:
     return None if df.empty or pd.isna(df["p"].iloc[0]) else str(df["p"].iloc[0])
 
 
-def _stored_ids(cat: Catalog, indicator_id: str) -> list[str]:
+def stored_ids(cat: Catalog, indicator_id: str) -> list[str]:
     if cat.indicator(indicator_id)["rollup"] != "derived":
         return [indicator_id]
     num, den = cat.components(indicator_id)
@@ -79,6 +83,14 @@ def _grain_expr(grain: str) -> str:
         return "substr(o.period, 1, 4)"
     return ("CASE WHEN length(o.period) = 7 AND substr(o.period, 6, 1) <> 'Q' THEN substr(o.period, 1, 4) "
             "|| '-Q' || CAST((CAST(substr(o.period, 6, 2) AS INTEGER) + 2) // 3 AS VARCHAR) ELSE o.period END")
+
+
+def _end_sql(period: str) -> str:
+    """SQL for the last day of a period given as canonical text ('2019', '2019-Q3', '2019-07')."""
+    y = f"CAST(substr({period}, 1, 4) AS INTEGER)"
+    return (f"CASE WHEN length({period}) = 4 THEN make_date({y}, 12, 31) "
+            f"WHEN substr({period}, 6, 1) = 'Q' THEN last_day(make_date({y}, 3 * CAST(substr({period}, 7, 1) AS INTEGER), 1)) "
+            f"ELSE last_day(make_date({y}, CAST(substr({period}, 6, 2) AS INTEGER), 1)) END")
 
 
 def grain_of(ds: Dataset, indicator_id: str, period: str) -> tuple[str, str]:
@@ -103,13 +115,16 @@ def _rolled_sql(stored: list[str], grain: str, unit_ids: list[str] | None,
     if years is not None:
         where.append("o.period_start >= make_date(?, 1, 1) AND o.period_start < make_date(?, 1, 1)")
         params += [int(years[0]), int(years[1]) + 1]
+    # A figure belongs to the units in office at the end of its period (at the grain read).
+    where.append(f"""(u.active_from IS NULL OR u.active_from <= {_end_sql(_grain_expr(grain))})
+        AND (u.active_to IS NULL OR u.active_to >= {_end_sql(_grain_expr(grain))})""")
     return f"""
         SELECT o.unit_id, o.indicator_id, {_grain_expr(grain)} AS period, count(*) AS n_periods,
           CASE any_value(i.rollup)
             WHEN 'sum' THEN sum(o.value) WHEN 'mean' THEN avg(o.value)
             WHEN 'first' THEN arg_min(o.value, o.period_start) ELSE arg_max(o.value, o.period_start) END AS value,
           arg_max(o.max_value, o.period_start) AS max_value
-        FROM obs o JOIN ind i USING (indicator_id)
+        FROM obs o JOIN ind i USING (indicator_id) JOIN units u ON u.unit_id = o.unit_id
         WHERE {' AND '.join(where)}
         GROUP BY ALL""", params
 
@@ -124,7 +139,7 @@ def series(ds: Dataset, indicator_id: str, grain: str = "year", unit_ids: list[s
     """
     cat = ds.catalog
     ind = cat.indicator(indicator_id)
-    rolled, params = _rolled_sql(_stored_ids(cat, indicator_id), grain, unit_ids, years)
+    rolled, params = _rolled_sql(stored_ids(cat, indicator_id), grain, unit_ids, years)
     if ind["rollup"] == "derived":
         num, den = cat.components(indicator_id)
         query = f"""
@@ -135,9 +150,9 @@ def series(ds: Dataset, indicator_id: str, grain: str = "year", unit_ids: list[s
             FROM ({rolled}) GROUP BY ALL"""
         df = ds.sql(query, [num, den or ["-"]] + params)
         if den:
-            df["value"] = ind["scale"] * df["num"] / df["den"].replace(0, np.nan)
+            df["value"] = (ind["scale"] * df["num"] / df["den"].replace(0, np.nan)).round(ind["decimals"])
         else:
-            df["value"], df["den"] = df["num"], np.nan
+            df["value"], df["den"] = df["num"].round(ind["decimals"]), np.nan
     else:
         df = stored_series(ds, [indicator_id], grain, unit_ids, years)
     cols = ["unit_id", "period", "value", "num", "den", "n_periods"]
@@ -157,13 +172,17 @@ def stored_series(ds: Dataset, indicator_ids: list[str], grain: str = "year", un
     points = df["indicator_id"].map(ind["measure"]).eq("points")
     df["num"] = df["value"]
     df["den"] = df["max_value"].where(points)
-    df.loc[points, "value"] = (100 * df.loc[points, "num"] / df.loc[points, "den"]).round(2)
+    df.loc[points, "value"] = 100 * df.loc[points, "num"] / df.loc[points, "den"]
+    places = df["indicator_id"].map(ind["decimals"])
+    for d in places.unique():
+        df.loc[places == d, "value"] = df.loc[places == d, "value"].round(int(d))
     return df[["indicator_id", "unit_id", "period", "value", "num", "den", "n_periods"]].sort_values(
         ["indicator_id", "unit_id", "period"], ignore_index=True)
 
 
 def _unit_aggregate(ind: pd.Series, df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """Combine units: counts add up, rates are ratios of sums, scores are the mean of units."""
+    """Combine units: counts add up, rates are ratios of sums, scores are the mean of units (each
+    as published); the result is rounded to the indicator's published decimals."""
     g = df.groupby(by, as_index=False)
     if ind["rollup"] == "derived" and ind["denominator"]:
         out = g.agg(num=("num", "sum"), den=("den", "sum"), n_units=("unit_id", "nunique"))
@@ -172,7 +191,14 @@ def _unit_aggregate(ind: pd.Series, df: pd.DataFrame, by: list[str]) -> pd.DataF
         out = g.agg(value=("value", "sum"), n_units=("unit_id", "nunique"))
     else:
         out = g.agg(value=("value", "mean"), n_units=("unit_id", "nunique"))
+    out["value"] = out["value"].round(ind["decimals"])
     return out
+
+
+def expected_units(cat: Catalog, period: str, level: str | None) -> list[str]:
+    """The units expected to report for a period: those of the level in office at its end."""
+    u = cat.active_units(period, level)
+    return u.loc[u["level"] != "province", "unit_id"].tolist()
 
 
 def level_units(ds: Dataset, level: str | None) -> list[str]:
@@ -183,11 +209,13 @@ def level_units(ds: Dataset, level: str | None) -> list[str]:
 
 def province_series(ds: Dataset, indicator_id: str, grain: str = "year", level: str | None = None,
                     years: tuple[int, int] | None = None) -> pd.DataFrame:
-    """Province-wide value per period over the units of a level: period, value, n_units."""
+    """Province-wide value per period over the units of a level: period, value, n_units (units that
+    reported), n_expected (units of the level in office at the period's end)."""
     ind = ds.catalog.indicator(indicator_id)
     df = series(ds, indicator_id, grain, level_units(ds, level), years)
     out = _unit_aggregate(ind, df.dropna(subset=["value"]), ["period"])
-    return out[["period", "value", "n_units"]]
+    out["n_expected"] = [len(expected_units(ds.catalog, p, level)) for p in out["period"]]
+    return out[["period", "value", "n_units", "n_expected"]]
 
 
 def lineage_series(ds: Dataset, indicator_id: str, unit_id: str, grain: str = "year") -> pd.DataFrame:
@@ -249,9 +277,11 @@ def province_target(cat: Catalog, indicator_id: str, year: int) -> tuple[float |
 
 
 def province_trend(ds: Dataset, indicator_id: str, level: str | None = None) -> pd.DataFrame:
-    """Province-wide value by year with that year's target: period, value, n_units, target."""
+    """Province-wide value by year with that year's target: period, value, n_units, n_expected,
+    target, method_break (True where a new method starts: not comparable with the year before)."""
     out = province_series(ds, indicator_id, "year", level)
     out["target"] = [province_target(ds.catalog, indicator_id, int(p))[0] for p in out["period"]]
+    out["method_break"] = out["period"].isin(ds.catalog.breaks(indicator_id))
     return out
 
 
@@ -260,18 +290,35 @@ def gap(value, target, direction: str):
     return (value - target) if direction == "higher_better" else (target - value)
 
 
+def complete_periods(ds: Dataset, indicator_id: str, df: pd.DataFrame, grain: str) -> pd.Series:
+    """Whether each row of a series covers its whole period: a year of a quarterly indicator needs
+    as many quarters as the units with most of them that year (so a running year is judged by the
+    quarters it has so far). Yearly figures and figures at their own grain are complete."""
+    if grain != "year" or ds.catalog.indicator(indicator_id)["frequency"] == "year" or df.empty:
+        return pd.Series(True, index=df.index)
+    return df["n_periods"] >= df.groupby("period")["n_periods"].transform("max")
+
+
 def ranks(ds: Dataset, indicator_id: str, grain: str = "year", level: str | None = None,
-          years: tuple[int, int] | None = None) -> pd.DataFrame:
-    """Rank among peers (same parent and level) per period: unit_id, period, value, rank, n_peers."""
+          years: tuple[int, int] | None = None, incomplete: bool = False) -> pd.DataFrame:
+    """Rank among peers (same parent and level) per period: unit_id, period, value, rank, n_peers, complete.
+
+    Values are compared as published (rounded to the indicator's decimals), so units shown equal
+    share the best rank. Only units with a complete period are ranked; with incomplete=True the
+    others are listed too, unranked (rank <NA>, complete False).
+    """
     ind = ds.catalog.indicator(indicator_id)
     df = series(ds, indicator_id, grain, level_units(ds, level), years).dropna(subset=["value"])
     df = df.merge(ds.catalog.units[["unit_id", "parent_id", "level"]], on="unit_id")
-    key = df["value"].round(RANK_DECIMALS)
-    df["_key"] = -key if ind["direction"] == "higher_better" else key
+    df["complete"] = complete_periods(ds, indicator_id, df, grain)
+    df["_key"] = (-df["value"] if ind["direction"] == "higher_better" else df["value"]).where(df["complete"])
     grp = df.groupby(["parent_id", "level", "period"])["_key"]
-    df["rank"] = grp.rank(method="min").astype(int)
-    df["n_peers"] = grp.transform("size").astype(int)
-    return df[["unit_id", "period", "value", "rank", "n_peers"]].sort_values(["period", "rank", "unit_id"], ignore_index=True)
+    df["rank"] = grp.rank(method="min").astype("Int64")
+    df["n_peers"] = grp.transform("count").astype(int)
+    if not incomplete:
+        df = df[df["complete"]]
+    return df[["unit_id", "period", "value", "rank", "n_peers", "complete"]].sort_values(
+        ["period", "rank", "unit_id"], ignore_index=True, na_position="last")
 
 
 def league_table(ds: Dataset, indicator_id: str, period: str, level: str, lang: str = "vi") -> pd.DataFrame:
@@ -281,25 +328,30 @@ def league_table(ds: Dataset, indicator_id: str, period: str, level: str, lang: 
     grain, p = grain_of(ds, indicator_id, period)
     year = int(p[:4])
     prev = periods.previous(p)
-    r = ranks(ds, indicator_id, grain, level, (int(prev[:4]), year))
+    r = ranks(ds, indicator_id, grain, level, (int(prev[:4]), year), incomplete=True)
     cur = r[r["period"] == p].copy()
     before = r.loc[r["period"] == prev, ["unit_id", "rank", "value"]].rename(
         columns={"rank": "prev_rank", "value": "prev_value"})
     cur = cur.merge(before, on="unit_id", how="left")
     cur["rank_change"] = (cur["prev_rank"] - cur["rank"]).astype("Int64")
     cur["prev_rank"] = cur["prev_rank"].astype("Int64")
-    cur["change"] = cur["value"] - cur["prev_value"]
+    # A change across a methodology break compares two methods: it is not shown.
+    cur["change"] = (cur["value"] - cur["prev_value"]).round(ind["decimals"]) + 0.0  # + 0.0: no −0
+    if cat.break_between(indicator_id, prev, p) is not None:
+        cur["change"] = np.nan
+    # New: the unit was not in office at the end of the previous period (not merely without a figure).
+    cur["is_new"] = ~cur["unit_id"].isin(cat.active_units(prev)["unit_id"])
     cur = cur.merge(targets_for(ds, indicator_id, year, cur["unit_id"].tolist()), on="unit_id", how="left")
-    cur["gap"] = gap(cur["value"], cur["target"], ind["direction"])
+    cur["gap"] = gap(cur["value"], cur["target"], ind["direction"]).round(ind["decimals"])
     cur["meets_target"] = (cur["gap"] >= 0).where(cur["target"].notna())
     cur["grade"] = cat.grades(ind["family"], cur["value"])
     cur["grade_label"] = grade_labels(cat, ind["family"], cur["grade"], lang)
     names = cat.units[["unit_id", "name_vi", "name_en", "short_name_vi"]]
     cur = cur.merge(names, on="unit_id")
     cur["name"] = cur["name_vi"] if lang == "vi" else cur["name_en"]
-    return cur.sort_values(["rank", "name"], ignore_index=True)[
+    return cur.sort_values(["rank", "name"], ignore_index=True, na_position="last")[
         ["rank", "unit_id", "name", "short_name_vi", "value", "change", "target", "target_source", "gap",
-         "meets_target", "grade", "grade_label", "prev_rank", "rank_change", "n_peers"]]
+         "meets_target", "grade", "grade_label", "prev_rank", "rank_change", "n_peers", "complete", "is_new"]]
 
 
 def _changes(s: pd.Series) -> int:
@@ -330,7 +382,12 @@ def rank_stability(ds: Dataset, indicator_id: str, level: str, years: tuple[int,
 
 @dataclass(frozen=True)
 class Kpi:
-    """A headline figure: the province-wide value of an indicator for a period."""
+    """A headline figure: the province-wide value of an indicator for a period.
+
+    `change` compares like with like: the units that reported in both periods, aggregated the
+    same way in each (n_common of them). It is None when no unit reported in both, or when a
+    methodology break (`method_break`, the period the new method starts) separates the periods.
+    """
 
     indicator_id: str
     period: str
@@ -344,6 +401,9 @@ class Kpi:
     n_units: int
     n_below_target: int
     formula: str
+    n_expected: int = 0
+    n_common: int = 0
+    method_break: str | None = None
 
 
 def kpi(ds: Dataset, indicator_id: str, period: str, level: str | None = None, lang: str = "vi") -> Kpi:
@@ -351,20 +411,25 @@ def kpi(ds: Dataset, indicator_id: str, period: str, level: str | None = None, l
     ind = cat.indicator(indicator_id)
     grain, p = grain_of(ds, indicator_id, period)
     prev = periods.previous(p)
-    prov = province_series(ds, indicator_id, grain, level, (int(prev[:4]), int(p[:4]))).set_index("period")
+    units = level_units(ds, level)
+    s = series(ds, indicator_id, grain, units, (int(prev[:4]), int(p[:4]))).dropna(subset=["value"])
+    s = s[s["period"].isin([p, prev])]
+    prov = _unit_aggregate(ind, s, ["period"]).set_index("period")
     value = _opt(prov["value"].get(p))
     previous = _opt(prov["value"].get(prev))
+    common = set(s.loc[s["period"] == p, "unit_id"]) & set(s.loc[s["period"] == prev, "unit_id"])
+    same = _unit_aggregate(ind, s[s["unit_id"].isin(common)], ["period"]).set_index("period")["value"]
+    method_break = cat.break_between(indicator_id, prev, p)
+    change = None
+    if common and method_break is None:
+        change = round(float(same[p]) - float(same[prev]), int(ind["decimals"])) + 0.0  # + 0.0: no −0
     target, target_source = province_target(cat, indicator_id, int(p[:4]))
-    g = gap(value, target, ind["direction"]) if value is not None and target is not None else None
-    units = level_units(ds, level)
-    cur = series(ds, indicator_id, grain, units, (int(p[:4]), int(p[:4])))
-    cur = cur[cur["period"] == p].merge(targets_for(ds, indicator_id, int(p[:4]), units), on="unit_id")
-    below = int((gap(cur["value"], cur["target"], ind["direction"]) < 0).sum())
-    return Kpi(indicator_id, p, value, previous,
-               None if value is None or previous is None else value - previous,
-               target, target_source, g,
+    g = round(gap(value, target, ind["direction"]), int(ind["decimals"])) if value is not None and target is not None else None
+    cur = s[s["period"] == p].merge(targets_for(ds, indicator_id, int(p[:4]), units), on="unit_id")
+    below = int((gap(cur["value"], cur["target"], ind["direction"]).round(int(ind["decimals"])) < 0).sum())
+    return Kpi(indicator_id, p, value, previous, change, target, target_source, g,
                None if g is None else bool(g >= 0), int(prov["n_units"].get(p, 0)), below,
-               cat.formula_text(indicator_id, lang))
+               cat.formula_text(indicator_id, lang), len(expected_units(cat, p, level)), len(common), method_break)
 
 
 def _opt(x) -> float | None:
@@ -514,7 +579,8 @@ def dossier_flow(ds: Dataset, unit_ids: list[str], grain: str = "quarter", years
     for _, d in fam[fam["rollup"] == "derived"].iterrows():
         num, den = cat.components(d["indicator_id"])
         total = wide[num].sum(axis=1)
-        wide[d["indicator_id"]] = d["scale"] * total / wide[den].sum(axis=1).replace(0, np.nan) if den else total
+        rate = d["scale"] * total / wide[den].sum(axis=1).replace(0, np.nan) if den else total
+        wide[d["indicator_id"]] = rate.round(d["decimals"])
     return wide.sort_values(keys, ignore_index=True)
 
 
@@ -640,3 +706,18 @@ def province_flow(ds: Dataset, level: str | None, years: tuple[int, int] | None 
 def period_targets(cat: Catalog, indicator_id: str, period_list) -> list[float | None]:
     """The province-wide target in force in each period (targets are set per year)."""
     return [province_target(cat, indicator_id, int(str(p)[:4]))[0] for p in period_list]
+
+
+def unit_periods(ds: Dataset, unit_id: str, indicator_id: str) -> list[str]:
+    """The periods (at the indicator's own frequency) for which a unit has the indicator, latest first."""
+    grain = "year" if ds.catalog.indicator(indicator_id)["frequency"] == "year" else "quarter"
+    s = series(ds, indicator_id, grain, [unit_id]).dropna(subset=["value"])
+    return sorted(s["period"].unique(), reverse=True)
+
+
+def unit_notes(ds: Dataset, unit_id: str) -> pd.DataFrame:
+    """Notes on a unit's figures (and its predecessors'), latest period first:
+    unit_id, indicator_id, period, note, created_by, data_version."""
+    return ds.sql("""SELECT unit_id, indicator_id, period, note, created_by, data_version FROM notes
+                     WHERE unit_id IN (SELECT unnest(?)) ORDER BY period DESC, created_at""",
+                  [ds.catalog.lineage(unit_id)])

@@ -15,9 +15,9 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from reformkpi import config, periods
+from reformkpi import audit, config, notes, periods
 from reformkpi.auth import Actor, require
-from reformkpi.catalog import Catalog, load_dir
+from reformkpi.catalog import Catalog, CatalogError, load_dir
 from reformkpi.ingest import parse, profiles, validate
 from reformkpi.ingest.problems import WARNING, IngestError, Problem
 from reformkpi.store import OBSERVATIONS, CommitInfo, CommitResult, Diff, Scope, Store, conform
@@ -84,7 +84,7 @@ def prepare(store: Store, data: bytes, file_name: str, profile: profiles.Profile
         if up.layout is None:
             raise IngestError([Problem("no_layout")])
         long = validate.to_long(raw, up.mapping, profile, up.layout)
-        obs, up.errors, up.hidden_errors = validate.check(long, catalog, profile, today)
+        obs, up.errors, up.hidden_errors = validate.check(long, catalog, profile, today, stored_medians(store))
     except IngestError as e:
         up.errors = e.problems
         return up
@@ -96,6 +96,16 @@ def prepare(store: Store, data: bytes, file_name: str, profile: profiles.Profile
     up.diff = store.diff(table, replace=up.replace)
     up.warnings, up.hidden_warnings = jumps(store, obs, catalog)
     return up
+
+
+def stored_medians(store: Store) -> dict[str, float]:
+    """The median stored value of each indicator, from the current version."""
+    if not store.exists():
+        return {}
+    con = duckdb.connect()
+    con.register("stored", store.delta(OBSERVATIONS).to_pyarrow_dataset())
+    df = con.execute("SELECT indicator_id, median(value) AS m FROM stored GROUP BY indicator_id").df()
+    return dict(zip(df["indicator_id"], df["m"]))
 
 
 def replace_scope(obs: pd.DataFrame, catalog: Catalog) -> Scope:
@@ -156,7 +166,11 @@ def commit(store: Store, up: Upload, actor: Actor) -> CommitResult:
         raise ValueError("a rejected upload cannot be committed")
     info = CommitInfo(user=actor.name, operation="replace" if up.replace else "upload",
                       file_name=up.file_name, sha256=up.sha256)
-    return store.commit_observations(conform(up.observations.drop(columns=validate.WHERE)), info, replace=up.replace)
+    result = store.commit_observations(conform(up.observations.drop(columns=[*validate.WHERE, "note"])), info,
+                                       replace=up.replace)
+    # The file's notes go with the version its figures were written in (unchanged figures keep theirs).
+    notes.add(store, actor, up.observations, result.version, result.upload_id)
+    return result
 
 
 def rollback(store: Store, version: int, actor: Actor, reason: str) -> int:
@@ -174,8 +188,14 @@ def profile_named(store: Store, name: str | None) -> profiles.Profile:
 def update_catalog(store: Store, actor: Actor, directory) -> None:
     """Publish an edited catalog (units, indicators, targets, grade bands) as new catalog versions.
 
-    Administrators only; the files are checked as a whole (broken references refuse everything).
+    Administrators only; the files are checked as a whole (broken references refuse everything), and
+    a catalog under which stored rows would break a rule they now keep (a term ended before figures
+    of the unit, a stored indicator made computed) is refused with those rows listed.
     """
     authorise(actor, "admin")
     tables = load_dir(directory)
+    broken = audit.new_violations(store.read().to_pandas(), catalog_of(store), Catalog.from_tables(tables))
+    if not broken.empty:
+        listed = "; ".join(f"{r.unit_id} · {r.indicator_id} · {r.period}: {r.message}" for r in broken.head(20).itertuples())
+        raise CatalogError(f"{len(broken)} stored rows would break a rule: {listed}")
     store.write_catalog(tables, CommitInfo(user=actor.name, operation="catalog", file_name=str(directory)))

@@ -23,6 +23,7 @@ TABLE = "agg_province_year.csv"
 ROOT = "viet-nam"
 HEADLINE = {"papi.total", "papi.d5", "papi.d6", "papi.d8"}  # the dimensions administrative reform moves
 SOURCE = "PAPI (CECODES, RTA, UNDP), qua tunah72/papi-dashboard"
+EIGHT_DIMENSIONS = 2018  # the year the total went from 6 to 8 dimensions (a methodology break)
 
 
 def unit_id(province_en: str) -> str:
@@ -52,6 +53,17 @@ def catalog_tables(directory: Path = config.PAPI_DIR) -> dict[str, pd.DataFrame]
         family="papi", measure="score", direction="higher_better", frequency="year", rollup="last",
         numerator="", denominator="", scale="", ranked="true")
     indicators["headline"] = indicators["indicator_id"].isin(HEADLINE).map(str).str.lower()
+    # PAPI ranks provinces by unrounded scores (to two decimals 38 province-years would tie that it ranks apart).
+    indicators["decimals"] = "4"
+    indicators["precision_source"] = "PAPI xếp hạng theo điểm chưa làm tròn; bảng dữ liệu ghi tới sáu chữ số thập phân (CECODES, UNDP)"
+    total = indicators["indicator_id"] == "papi.total"
+    indicators["breaks"] = total.map({True: str(EIGHT_DIMENSIONS), False: ""})
+    indicators["break_note_vi"] = total.map({True: f"Từ năm {EIGHT_DIMENSIONS} tổng điểm PAPI gồm 8 chỉ số nội dung "
+                                                   "(thêm D7 Quản trị môi trường, D8 Quản trị điện tử), trước đó 6: "
+                                                   "không so sánh trực tiếp với các năm trước", False: ""})
+    indicators["break_note_en"] = total.map({True: f"From {EIGHT_DIMENSIONS} the PAPI total adds up 8 dimensions "
+                                                   "(D7 environmental governance, D8 e-governance were added), before "
+                                                   "that 6: not directly comparable with earlier years", False: ""})
     targets = pd.DataFrame(columns=["indicator_id", "unit_id", "year_from", "year_to", "value", "source"], dtype=str)
     bands = pd.DataFrame(columns=["family", "grade_id", "label_vi", "label_en", "min_value", "source"], dtype=str)
     return {"units": units, "indicators": indicators, "targets": targets, "grade_bands": bands}

@@ -62,7 +62,7 @@ def to_long(raw: RawTable, mapping: dict[str, str | None], profile: Profile, lay
     base = pd.DataFrame({
         "row": raw.rows, "unit_raw": col("unit"),
         "period_raw": col("period") if "period" in by_target else profile.period,
-        "source": col("source"),
+        "source": col("source"), "note": col("note"),
     })
     cols = {"unit": by_target.get("unit", ""), "period": by_target.get("period", ""),
             "indicator": by_target.get("indicator", "")}
@@ -95,18 +95,7 @@ def _resolve(df: pd.DataFrame, cat: Catalog, decimal: str, today: dt.date) -> pd
     df["period"] = periods_of(df["period_raw"])
     df["value"], _ = numbers(df["value_raw"], decimal)
     df["max_value"], _ = numbers(df["max_raw"], decimal) if df["max_raw"].notna().any() else (np.nan, None)
-    ind = cat.indicators.set_index("indicator_id")
-    for c in ("measure", "frequency", "rollup", "denominator"):
-        df[c] = per_unique(df["indicator_id"], lambda u, c=c: u.map(ind[c]))
-    uniq = df["period"].dropna().unique()
-    # Who is in office, once per period (Catalog.active_units), then matched for every row at once.
-    in_office = pd.MultiIndex.from_tuples(
-        [(u, p) for p in uniq for u in cat.active_units(p)["unit_id"]], names=["unit_id", "period"])
-    keyed = df["unit_id"].notna() & df["period"].notna()
-    df["active"] = ~keyed | pd.MultiIndex.from_arrays([df["unit_id"], df["period"]]).isin(in_office)
-    df["period_frequency"] = per_unique(df["period"], lambda u: [periods.frequency(p) for p in u])
-    df["future"] = per_unique(df["period"], lambda u: [periods.end(p) > today for p in u], bool, False)
-    return df
+    return attributes(df, cat, today)
 
 
 def _parts_checks(df: pd.DataFrame, cat: Catalog) -> tuple[pd.Series, pd.Series, dict]:
@@ -210,21 +199,69 @@ def _problem(code: str, r: pd.Series, cols: dict, cat: Catalog, units: Names | N
     return Problem(code, int(r["row"]), column or None, value, fields=fields)
 
 
-def check(long: pd.DataFrame, cat: Catalog, profile: Profile, today: dt.date | None = None
-          ) -> tuple[pd.DataFrame, list[Problem], int]:
-    """(observations ready for the store, problems, count of problems not listed)."""
-    today = today or dt.date.today()
-    cols = long.attrs["cols"]
-    df = _resolve(long, cat, profile.decimal, today)
-    problems: list[Problem] = []
-    hidden = 0
+def failures(df: pd.DataFrame, cat: Catalog) -> pd.DataFrame:
+    """Every rule a resolved frame breaks: columns check (the rule's code) and index (the row's label)."""
     try:
         # The rules read the whole frame; pandera is handed the resolved key and value only, so that its
         # per-check bookkeeping stays small on a million rows.
         _schema(df, cat).validate(df[["unit_id", "indicator_id", "period", "value"]], lazy=True)
     except SchemaErrors as err:
         fc = err.failure_cases[["check", "index"]].dropna().drop_duplicates()
-        fc["index"] = fc["index"].astype(int)
+        return fc.astype({"index": int})
+    return pd.DataFrame({"check": pd.Series(dtype=object), "index": pd.Series(dtype=int)})
+
+
+def attributes(df: pd.DataFrame, cat: Catalog, today: dt.date) -> pd.DataFrame:
+    """What the rules read beside the values: each indicator's measure, frequency and rollup, whether
+    the unit is in office at the period's end, the period's own frequency, whether it has ended."""
+    ind = cat.indicators.set_index("indicator_id")
+    for c in ("measure", "frequency", "rollup", "denominator"):
+        df[c] = per_unique(df["indicator_id"], lambda u, c=c: u.map(ind[c]))
+    uniq = df["period"].dropna().unique()
+    # Who is in office, once per period (Catalog.active_units), then matched for every row at once.
+    in_office = pd.MultiIndex.from_tuples(
+        [(u, p) for p in uniq for u in cat.active_units(p)["unit_id"]], names=["unit_id", "period"])
+    keyed = df["unit_id"].notna() & df["period"].notna()
+    df["active"] = ~keyed | pd.MultiIndex.from_arrays([df["unit_id"], df["period"]]).isin(in_office)
+    df["period_frequency"] = per_unique(df["period"], lambda u: [periods.frequency(p) for p in u])
+    df["future"] = per_unique(df["period"], lambda u: [periods.end(p) > today for p in u], bool, False)
+    return df
+
+
+FRACTION_HISTORY = 5.0  # a stored median this far above 1 means the indicator is written as 77,4, not 0,774
+
+
+def _fractions(df: pd.DataFrame, cols: dict, history: dict[str, float]) -> list[Problem]:
+    """Percentages written as fractions: every value of an indicator in the file is at most 1 while
+    its stored values are far above 1 (0,774 where the store holds 77,4). One problem per indicator,
+    at its first row."""
+    out = []
+    pct = df[(df["measure"] == "percent") & df["value"].notna()]
+    for iid, g in pct.groupby("indicator_id", sort=False):
+        median = history.get(iid)
+        if median is None or median < FRACTION_HISTORY or g["value"].max() > 1 or g["value"].max() <= 0:
+            continue
+        first = g.sort_values("row").iloc[0]
+        column = first["value_col"] or cols.get("indicator") or None
+        out.append(Problem("percent_fraction", int(first["row"]), column, str(first["value_raw"]),
+                           fields={"indicator": iid, "n": len(g), "median": f"{median:.1f}".replace(".", ","),
+                                   "example": f"{first['value'] * 100:.1f}".replace(".", ",")}))
+    return out
+
+
+def check(long: pd.DataFrame, cat: Catalog, profile: Profile, today: dt.date | None = None,
+          history: dict[str, float] | None = None) -> tuple[pd.DataFrame, list[Problem], int]:
+    """(observations ready for the store, problems, count of problems not listed).
+
+    `history`: the median stored value of each indicator, for refusing percentages written as fractions.
+    """
+    today = today or dt.date.today()
+    cols = long.attrs["cols"]
+    df = _resolve(long, cat, profile.decimal, today)
+    problems: list[Problem] = []
+    hidden = 0
+    fc = failures(df, cat)
+    if not fc.empty:
         fc = fc.assign(row=df["row"].to_numpy()[fc["index"].to_numpy()]).sort_values(["row", "index"])
         hidden = max(0, len(fc) - MAX_PROBLEMS)
         fc = fc.head(MAX_PROBLEMS)
@@ -237,6 +274,8 @@ def check(long: pd.DataFrame, cat: Catalog, profile: Profile, today: dt.date | N
         problems = list(dict.fromkeys(_problem(c, df.loc[i], cols, cat, units, detail, first_row)
                                       for c, i in zip(fc["check"], fc["index"])))
         return df.iloc[:0], problems, hidden
+    if fractions := _fractions(df, cols, history or {}):
+        return df.iloc[:0], fractions, 0
     stored = df[df["rollup"] != "derived"]
     starts = {p: periods.start(p) for p in stored["period"].unique()}
     obs = pd.DataFrame({
@@ -244,6 +283,7 @@ def check(long: pd.DataFrame, cat: Catalog, profile: Profile, today: dt.date | N
         "period_start": stored["period"].map(starts), "value": stored["value"].astype(float),
         "max_value": stored["max_value"].astype(float),
         "source": stored["source"].where(~blank(stored["source"]), None),
+        "note": stored["note"].where(~blank(stored["note"]), None),
         "row": stored["row"], "column": stored["value_col"],
     })
     return obs.reset_index(drop=True), [], 0

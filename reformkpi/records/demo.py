@@ -54,6 +54,7 @@ DISTRICT = [("HUYEN-01", "Chứng thực bản sao từ bản chính", 1), ("HUY
             ("HUYEN-03", "Đăng ký khai sinh, kết hôn", 3), ("HUYEN-04", "Cấp giấy phép xây dựng nhà ở riêng lẻ", 21),
             ("HUYEN-05", "Đăng ký biến động đất đai hộ gia đình, cá nhân", 14), ("HUYEN-06", "Hỗ trợ, trợ cấp xã hội", 20)]
 MONTH_WEIGHT = {1: 1.25, 2: 0.7, 3: 1.0, 4: 0.95, 5: 1.0, 6: 1.05, 7: 0.95, 8: 0.95, 9: 1.0, 10: 1.05, 11: 1.1, 12: 1.3}
+EDGE = 0.05  # share resolved on the due date itself, just before the deadline
 SIGMA = 0.55  # spread of processing time around a unit's typical share of the allowed time
 SOURCE_SEED = 2016
 DEMO_RECORDS = 200_000
@@ -101,24 +102,67 @@ def _late_probability(seed: int, unit_id: str, t: float) -> float:
     return float(np.clip(base * growth ** t, 0.002, 0.45))
 
 
+def _days(u: pd.Series, quarter: str) -> pd.DatetimeIndex:
+    """The days of a quarter the unit is in office."""
+    start, end = periods.start(quarter), periods.end(quarter)
+    lo = max(start, u["active_from"]) if pd.notna(u["active_from"]) else start
+    hi = min(end, u["active_to"]) if pd.notna(u["active_to"]) else end
+    return pd.date_range(lo, hi, freq="D")
+
+
+def _split(total: int, weights: np.ndarray) -> np.ndarray:
+    """Whole parts of total in proportion to weights, adding up exactly (largest remainders)."""
+    raw = total * weights / weights.sum()
+    out = np.floor(raw).astype(int)
+    out[np.argsort(-(raw - out), kind="stable")[: total - out.sum()]] += 1
+    return out
+
+
+def _planned(seed: int, cat: Catalog, quarter: str, plan: pd.DataFrame) -> dict[str, tuple[np.ndarray, float]]:
+    """Each unit's channels and late share in a quarter, from the counts typed for the unit that
+    answers for it at the quarter's end: the records repeat what was typed, split between a
+    merged unit and its successor by their days in office."""
+    holders = cat.holders(quarter)
+    units = cat.units[cat.units["level"] != "province"].sort_values("unit_id")
+    out = {}
+    for _, row in plan[plan["period"] == quarter].iterrows():
+        members = [(u, _days(u, quarter)) for _, u in units.iterrows() if holders.get(u["unit_id"]) == row["unit_id"]]
+        members = [(u, d) for u, d in members if len(d)]
+        if not members:
+            continue
+        channel = np.repeat(np.array(table.CHANNELS), [int(row[f"received_{c}"]) for c in table.CHANNELS])
+        _rng(seed, "plan", row["unit_id"], quarter).shuffle(channel)
+        sizes = _split(len(channel), np.array([_weights(u) * _day_weights(d).sum() for u, d in members]))
+        for (u, _), part in zip(members, np.split(channel, np.cumsum(sizes)[:-1])):
+            out[u["unit_id"]] = (part, float(row["late_share"]))
+    return out
+
+
 def _quarter_frame(seed: int, cat: Catalog, quarter: str, per_unit_scale: float, as_of: dt.datetime,
-                   t: float) -> pd.DataFrame:
+                   t: float, plan: pd.DataFrame | None = None) -> pd.DataFrame:
     start, end = periods.start(quarter), periods.end(quarter)
     frames = []
     units = cat.units[cat.units["level"] != "province"]
     full = _day_weights(pd.date_range(start, end, freq="D")).mean() * 91  # a quarter's weight at scale 1
+    planned = None if plan is None else _planned(seed, cat, quarter, plan)
     for _, u in units.sort_values("unit_id").iterrows():
-        lo = max(start, u["active_from"]) if pd.notna(u["active_from"]) else start
-        hi = min(end, u["active_to"]) if pd.notna(u["active_to"]) else end
-        if lo > hi:
+        days = _days(u, quarter)
+        if not len(days):
             continue
-        uid = u["unit_id"]
+        uid, lo = u["unit_id"], days[0].date()
         r = _rng(seed, "records", uid, quarter)
-        days = pd.date_range(lo, hi, freq="D")
         day_w = _day_weights(days)
-        # A successor takes over the workload of the units merged into it.
-        weight = _weights(u) + sum(_weights(cat.unit(p)) for p in _gone(cat, uid, lo))
-        n = int(r.poisson(weight * per_unit_scale * day_w.sum() / full))
+        if planned is None:
+            # A successor takes over the workload of the units merged into it.
+            weight = _weights(u) + sum(_weights(cat.unit(p)) for p in _gone(cat, uid, lo))
+            n = int(r.poisson(weight * per_unit_scale * day_w.sum() / full))
+            late_p = _late_probability(seed, uid, t)
+        elif uid in planned:
+            channels, late_share = planned[uid]
+            # A few on-time dossiers are placed just before the deadline (below): the rest carry the late share.
+            n, late_p = len(channels), float(np.clip(late_share / (1 - EDGE), 0.001, 0.6))
+        else:
+            continue
         if n == 0:
             continue
         procs = procedures(cat, uid, lo)
@@ -130,16 +174,16 @@ def _quarter_frame(seed: int, cat: Catalog, quarter: str, per_unit_scale: float,
                     - np.timedelta64(7, "h"))  # local office hours, stored as UTC instants
         allowed = np.array([procs[i][2] for i in which], dtype=float)
         due = received + (allowed * 86400).astype("int64").astype("timedelta64[s]")
-        late_p = _late_probability(seed, uid, t)
         mu = -SIGMA * NormalDist().inv_cdf(1 - late_p)
         share = np.exp(r.normal(mu, SIGMA, n))
         resolved = received + (allowed * share * 86400).astype("int64").astype("timedelta64[s]")
         # A few are resolved on the due date itself, just before the deadline (on time, not early).
-        edge = r.random(n) < 0.05
+        edge = r.random(n) < EDGE
         resolved[edge] = due[edge] - r.integers(60, 4 * 3600, edge.sum()).astype("timedelta64[s]")
         is_open = resolved > np.datetime64(as_of.replace(tzinfo=None) - dt.timedelta(hours=7))
         online_p = float(np.clip(1 / (1 + np.exp(-(t - 8.0) / 2.0)) + _rng(seed, "online", uid).normal(0, 0.08), 0.02, 0.95))
-        channel = np.where(r.random(n) < online_p, "online", np.where(r.random(n) < 0.04, "post", "in_person"))
+        channel = (np.where(r.random(n) < online_p, "online", np.where(r.random(n) < 0.04, "post", "in_person"))
+                   if planned is None else channels)
         frames.append(pd.DataFrame({
             "dossier_id": [f"{quarter.replace('-', '')}-{uid}-{i:06d}" for i in range(n)],
             "unit_id": uid,
@@ -169,10 +213,12 @@ def base_volume(cat: Catalog, quarter: str) -> float:
 
 
 def generate(cat: Catalog, first_quarter: str, last_quarter: str, n_records: int,
-             seed: int = SOURCE_SEED) -> Iterator[pa.Table]:
+             seed: int = SOURCE_SEED, plan: pd.DataFrame | None = None) -> Iterator[pa.Table]:
     """About n_records records received from first_quarter to last_quarter, one table per quarter.
 
-    Dossiers not resolved by the end of last_quarter are open (no resolved_at).
+    With a plan (typed_counts), each unit and quarter gets the dossiers and late share typed for
+    it instead, and n_records is not used. Dossiers not resolved by the end of last_quarter are
+    open (no resolved_at).
     """
     qs = periods.quarters_between(first_quarter, last_quarter)
     scale = n_records / sum(base_volume(cat, q) for q in qs)
@@ -180,18 +226,18 @@ def generate(cat: Catalog, first_quarter: str, last_quarter: str, n_records: int
     for q in qs:
         _, year, qi = periods.parse(q)
         t = year - 2016 + (qi - 1) / 4
-        frame = _quarter_frame(seed, cat, q, scale, as_of, t)
+        frame = _quarter_frame(seed, cat, q, scale, as_of, t, plan)
         if not frame.empty:
             yield _as_table(frame)
 
 
 def write_export(cat: Catalog, out: Path, first_quarter: str, last_quarter: str, n_records: int,
-                 seed: int = SOURCE_SEED) -> int:
+                 seed: int = SOURCE_SEED, plan: pd.DataFrame | None = None) -> int:
     """Write a generated export (Parquet, or CSV in local time if the name ends in .csv); rows written."""
     n = 0
     out = Path(out)
     writer = None
-    for tbl in generate(cat, first_quarter, last_quarter, n_records, seed):
+    for tbl in generate(cat, first_quarter, last_quarter, n_records, seed, plan):
         n += tbl.num_rows
         if out.suffix.lower() == ".csv":
             local = tbl.to_pandas()
@@ -206,20 +252,35 @@ def write_export(cat: Catalog, out: Path, first_quarter: str, last_quarter: str,
     return n
 
 
-def build(store: Store, user: str, last_quarter: str, n_records: int = DEMO_RECORDS, seed: int = SOURCE_SEED) -> int:
+def typed_counts(obs: pd.DataFrame, quarters: list[str]) -> pd.DataFrame:
+    """Per unit and quarter, the dossiers typed as received by channel and the late share of those
+    resolved: unit_id, period, received_online, received_in_person, received_post, late_share."""
+    d = obs[obs["period"].isin(quarters) & obs["indicator_id"].str.startswith("dossier.")]
+    wide = d.pivot_table(index=["unit_id", "period"], columns="indicator_id", values="value", aggfunc="sum").fillna(0)
+    out = pd.DataFrame({f"received_{c}": wide[f"dossier.received_{c}"].astype(int) for c in table.CHANNELS})
+    resolved = wide[["dossier.resolved_early", "dossier.resolved_on_time", "dossier.resolved_late"]].sum(axis=1)
+    out["late_share"] = (wide["dossier.resolved_late"] / resolved.replace(0, np.nan)).fillna(0)
+    return out.reset_index()
+
+
+def build(store: Store, user: str, last_quarter: str, seed: int = SOURCE_SEED) -> int:
     """Add demo records to the demo store (a quarter of warm-up, then DEMO_QUARTERS quarters) and write
-    the counts they determine into the observations; returns the records version."""
+    the counts they determine into the observations; returns the records version.
+
+    The records repeat the typed counts they take over from (dossiers received by channel, late
+    share), so the series does not break where the source changes."""
     cat = Catalog.from_tables(store.read_catalog())
     first = last_quarter
     for _ in range(DEMO_QUARTERS):
         first = periods.previous(first)
     with tempfile.TemporaryDirectory() as tmp:
         export = Path(tmp) / "demo-records.parquet"
-        write_export(cat, export, first, last_quarter, n_records, seed)
+        plan = typed_counts(store.read().to_pandas(), periods.quarters_between(first, last_quarter))
+        write_export(cat, export, first, last_quarter, 0, seed, plan)
         result = table.ingest(store, export, CommitInfo(user=user, operation="demo", file_name=f"demo records seed={seed}"),
                               set(cat.units["unit_id"]))
     rec = metrics.Records.open(store, result.version)
-    derived = metrics.derived_observations(rec)
+    derived = metrics.derived_observations(rec, cat)
     # Apology letters are not in the records: the demo writes them for its late dossiers, as it
     # does for the typed quarters, so that the store never shows more letters than late dossiers.
     late = derived[derived["indicator_id"] == "dossier.resolved_late"]

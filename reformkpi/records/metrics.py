@@ -137,10 +137,17 @@ def quarter_counts(rec: Records, quarter_list: list[str], unit_ids: list[str] | 
     return df.astype({c: "int64" for c in COUNTS})
 
 
-def derived_observations(rec: Records, quarter_list: list[str] | None = None) -> pd.DataFrame:
-    """The counts as observations (source `records:v<version>`), ready for Store.commit_observations."""
+def derived_observations(rec: Records, cat: Catalog, quarter_list: list[str] | None = None) -> pd.DataFrame:
+    """The counts as observations (source `records:v<version>`), ready for Store.commit_observations.
+
+    A figure belongs to the unit in office at the end of its quarter: dossiers of a unit that has
+    merged are counted for its successor, and those of a unit gone with no successor are not stored.
+    """
     quarter_list = complete_quarters(rec) if quarter_list is None else quarter_list
     wide = quarter_counts(rec, quarter_list)
+    holder = {p: cat.holders(p) for p in quarter_list}
+    wide["unit_id"] = [holder[p].get(u) for u, p in zip(wide["unit_id"], wide["period"])]
+    wide = wide.dropna(subset=["unit_id"]).groupby(["unit_id", "period"], as_index=False)[list(COUNTS)].sum()
     long = wide.melt(id_vars=["unit_id", "period"], var_name="indicator_id", value_name="value")
     long["indicator_id"] = "dossier." + long["indicator_id"]
     long["period_start"] = long["period"].map(periods.start)
@@ -155,7 +162,8 @@ def sync_counts(store: Store, rec: Records, info: CommitInfo) -> CommitResult:
     Where a quarter was typed in by hand too, the records win: the typed values stay in the
     history (the commit diffs them as changed rows), and every page shows one set of counts.
     """
-    return store.commit_observations(derived_observations(rec), info)
+    cat = Catalog.from_tables(store.read_catalog())
+    return store.commit_observations(derived_observations(rec, cat), info)
 
 
 def sources(obs: pd.DataFrame) -> pd.Series:

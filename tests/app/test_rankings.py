@@ -28,7 +28,7 @@ def test_rankings_carry_the_core_values(rankings_page, demo):
     table = metrics.league_table(demo, "par.total", "2024", "department")
     shown = at.dataframe[0].value
     assert shown["Đơn vị"].tolist() == table["name"].tolist()
-    assert shown["Hạng"].tolist() == table["rank"].tolist()
+    assert shown["Hạng"].tolist() == table["rank"].astype(str).tolist()
     specs = charts(at)
     ranks = metrics.ranks(demo, "par.total", "year", "department", (2016, 2024))
     stability = metrics.rank_stability(demo, "par.total", "department", (2016, 2024))

@@ -58,3 +58,10 @@ def test_the_dossiers_page_links_to_the_records(app):
     assert not at.exception
     links = [link for link in at.get("page_link") if "hồ sơ chi tiết" in link.proto.label]
     assert len(links) == 1 and links[0].proto.page.endswith("ho-so-chi-tiet")
+
+
+def test_a_merged_units_records_say_whom_the_quarter_counts_for(app):
+    at = open_records(app, rq="2025-Q1", unit="so-tai-nguyen-moi-truong")
+    assert not at.exception
+    assert any(i.value.startswith("Đơn vị không còn hoạt động vào cuối quý này: số liệu quý của các hồ sơ dưới đây "
+                                  "được tính cho Sở Nông nghiệp và Môi trường") for i in at.info)

@@ -74,7 +74,7 @@ def test_presentation_mode_shows_one_chart_at_a_time(app):
     at.button(key="present-next").click()
     at.run()
     title = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["title"]["text"].replace(" <br>", " ")
-    assert title == "Mức độ hài lòng toàn tỉnh qua các năm" and at.button(key="present-next").disabled
+    assert title == "Mức độ hài lòng: trung bình các đơn vị (Tỉnh Minh Họa)" and at.button(key="present-next").disabled
 
 
 def test_the_snapshot_list_lets_only_the_author_or_an_admin_change_one(tmp_store, monkeypatch):

@@ -18,7 +18,7 @@ def test_late_rate_is_a_ratio_of_sums_across_units_not_a_mean_of_rates():
     # a: 1 late of 10 resolved (10%); b: 30 late of 100 (30%). Mean of rates 20%; ratio of sums 31/110.
     ds = dataset(dossiers("a", "2019-Q1", 4, 5, 1) + dossiers("b", "2019-Q1", 20, 50, 30))
     prov = m.province_series(ds, "late_rate", "quarter", "department").set_index("period")
-    assert prov.loc["2019-Q1", "value"] == pytest.approx(100 * 31 / 110)  # 28.18..., not 20
+    assert prov.loc["2019-Q1", "value"] == 28.2  # 100 × 31 / 110 = 28.18… as published (1 decimal), not 20
     by_unit = m.series(ds, "late_rate", "quarter").set_index("unit_id")["value"]
     assert by_unit["a"] == pytest.approx(10.0) and by_unit["b"] == pytest.approx(30.0)
 
@@ -70,12 +70,12 @@ def test_points_are_a_percentage_of_the_applicable_maximum():
 
 
 def test_gap_and_grade_at_band_edges():
-    ds = dataset([("a", "sat", "2019", 80.0), ("b", "sat", "2019", 79.99), ("c", "sat", "2019", 70.0),
-                  ("x", "sat", "2019", 69.99)])
+    ds = dataset([("a", "sat", "2019", 80.0), ("b", "sat", "2019", 79.9), ("c", "sat", "2019", 70.0),
+                  ("x", "sat", "2019", 69.9)])
     t = m.league_table(ds, "sat", "2019", "department").set_index("unit_id")
     assert t["grade"].to_dict() == {"a": "excellent", "b": "good", "c": "good", "x": "weak"}
     assert t.loc["a", "gap"] == pytest.approx(0.0) and bool(t.loc["a", "meets_target"])
-    assert t.loc["b", "gap"] == pytest.approx(-0.01) and not t.loc["b", "meets_target"]
+    assert t.loc["b", "gap"] == pytest.approx(-0.1) and not t.loc["b", "meets_target"]
     # c has its own target of 75 in the catalog: 70 is 5 short of it, not 10 short of 80.
     assert t.loc["c", "target"] == 75 and t.loc["c", "gap"] == pytest.approx(-5.0)
     assert t.loc["c", "target_source"] == "Kế hoạch riêng của Sở C"
@@ -124,10 +124,11 @@ def test_kpi_of_the_province_with_target_and_units_below():
     ds = dataset([("a", "sat", "2018", 70), ("b", "sat", "2018", 80),
                   ("a", "sat", "2019", 77.4), ("b", "sat", "2019", 86.6), ("c", "sat", "2019", 74)])
     k = m.kpi(ds, "sat", "2019", "department")
-    assert k.value == pytest.approx((77.4 + 86.6 + 74) / 3)
-    assert k.previous == pytest.approx(75) and k.change == pytest.approx(k.value - 75)
+    assert k.value == 79.3  # (77.4 + 86.6 + 74) / 3 = 79.33…, published with 1 decimal
+    # Like for like: a and b reported both years, (77.4 + 86.6) / 2 − (70 + 80) / 2 = 82.0 − 75.0.
+    assert k.previous == 75 and k.change == 7.0 and k.n_common == 2
     assert k.target == 80 and k.target_source == "NQ 30c/NQ-CP"
-    assert k.gap == pytest.approx(k.value - 80) and k.meets_target is False
+    assert k.gap == -0.7 and k.meets_target is False
     # a misses 80; c misses its own 75; b meets it.
     assert (k.n_units, k.n_below_target) == (3, 2)
 

@@ -1,0 +1,44 @@
+"""A note on a unit's figure for a period, added by an analyst on the page and stored with the data
+version it was written at (reformkpi.notes); it shows in the context under that figure."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from components import data
+from reformkpi import auth, formatting, metrics, notes
+from reformkpi.catalog import Catalog
+from reformkpi.i18n import t
+from reformkpi.store import Store
+
+
+def note_list(frame: pd.DataFrame, catalog: Catalog, lang: str) -> None:
+    """The notes on a unit's figures, one caption each (their text escaped for Markdown)."""
+    col = "short_vi" if lang == "vi" else "short_en"
+    for r in frame.itertuples():
+        st.caption(formatting.markdown_text(t("notes.item", lang, indicator=catalog.indicator(r.indicator_id)[col],
+                                              period=formatting.period_label(r.period, lang), note=r.note,
+                                              author=r.created_by, version=r.data_version)))
+
+
+def note_form(ref: data.DataRef, catalog: Catalog, unit_id: str, actor: auth.Actor | None, lang: str) -> None:
+    """Nothing for a reader who may not upload; else a small form under an expander."""
+    if actor is None or not actor.can("upload"):
+        return
+    with st.expander(t("notes.add_section", lang), icon=":material/edit_note:"):
+        ranked = catalog.indicators[catalog.indicators["ranked"]]
+        indicator_id = st.selectbox(t("filter.indicator", lang), ranked["indicator_id"].tolist(), key="note:indicator",
+                                    format_func=lambda i: catalog.indicator(i)["short_vi" if lang == "vi" else "short_en"])
+        choices = data.query(metrics.unit_periods, ref, unit_id, indicator_id)
+        if not choices:
+            st.caption(t("notes.no_periods", lang))
+            return
+        period = st.selectbox(t("filter.period", lang), choices, key="note:period",
+                              format_func=lambda p: formatting.period_label(p, lang))
+        text = st.text_area(t("notes.text", lang), max_chars=notes.MAX_NOTE, key="note:text")
+        if st.button(t("notes.save", lang), key="note:save", disabled=not text.strip()):
+            row = pd.DataFrame([{"unit_id": unit_id, "indicator_id": indicator_id, "period": period, "note": text}])
+            notes.add(Store(ref.uri), actor, row, ref.version)
+            data.forget_latest()
+            st.success(t("notes.saved", lang))

@@ -1,0 +1,132 @@
+"""What a reader needs beside a figure to trust it: where it comes from, how it is computed, how
+many units it covers and which data version it shows. Pages print it under each tile, chart and
+table; exports can put the same object in their header blocks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from reformkpi import metrics, periods
+from reformkpi.formatting import period_label
+from reformkpi.i18n import t
+from reformkpi.records.metrics import SOURCE_PREFIX
+
+
+@dataclass(frozen=True)
+class FigureContext:
+    """The context of one indicator's figures for a period over the units of a level."""
+
+    indicator_id: str
+    period: str
+    sources: tuple[str, ...]  # as stored with the data (per upload), most rows first
+    method: str  # how a unit's figure and the province's are computed, and the precision compared at
+    n_units: int  # units with a figure for the period
+    n_expected: int  # units of the level in office at the period's end
+    version: int | None  # data version
+    method_note: str  # the indicator's methodology break, if it has one
+    notes: tuple[str, ...] = ()  # analysts' notes on these figures: "unit · period: note"
+
+    def source_text(self, lang: str = "vi") -> str:
+        return "; ".join(source_label(s, lang) for s in self.sources) or t("context.source.none", lang)
+
+    def coverage_text(self, lang: str = "vi") -> str:
+        return t("context.coverage", lang, n=self.n_units, total=self.n_expected)
+
+    def summary(self, lang: str = "vi") -> str:
+        """Source · coverage · version (· notes): the line under a figure."""
+        parts = [t("context.source", lang, source=self.source_text(lang)), self.coverage_text(lang),
+                 t("context.version", lang, version=self.version)]
+        if self.notes:
+            parts.append(t("context.notes", lang, n=len(self.notes)))
+        return " · ".join(parts)
+
+    def details(self, lang: str = "vi") -> str:
+        """The method, the methodology break where there is one, and the analysts' notes."""
+        parts = [t("context.method", lang, method=self.method)]
+        if self.method_note:
+            parts.append(t("context.break", lang, note=self.method_note))
+        parts += [t("context.note", lang, note=n) for n in self.notes]
+        return ". ".join(parts)
+
+
+def source_label(source: str | None, lang: str = "vi") -> str:
+    """A stored source as a reader reads it: counts synced from the records name the records' version."""
+    if not source:
+        return t("context.source.unnamed", lang)
+    if source.startswith(SOURCE_PREFIX):
+        return t("context.source.records", lang, version=source[len(SOURCE_PREFIX):])
+    return source
+
+
+def method_text(cat, indicator_id: str, lang: str = "vi") -> str:
+    """How the indicator is computed for a unit and combined over units, and the precision it is compared at."""
+    ind = cat.indicator(indicator_id)
+    if ind["rollup"] == "derived" and ind["denominator"]:
+        how = cat.formula_text(indicator_id, lang) + "; " + t("context.method.ratio", lang)
+    elif ind["rollup"] == "derived" or ind["measure"] == "count":
+        how = t("context.method.sum", lang)
+    elif ind["measure"] == "points":
+        how = t("context.method.points", lang)
+    else:
+        how = t("context.method.mean", lang)
+    precision = t("context.method.precision", lang, decimals=int(ind["decimals"]))
+    if ind["precision_source"]:
+        precision += f" ({ind['precision_source']})"
+    return f"{how}; {precision}"
+
+
+def figure_context(ds: metrics.Dataset, indicator_id: str, period: str, level: str | None = None,
+                   lang: str = "vi", unit_id: str | None = None) -> FigureContext:
+    """The context of an indicator's figures for a period (a year reads every quarter in it), over
+    the units of a level, or of one unit and the units merged into it (unit_id)."""
+    cat = ds.catalog
+    grain, p = metrics.grain_of(ds, indicator_id, period)
+    units = metrics.level_units(ds, level) if unit_id is None else cat.lineage(unit_id)
+    expected = [u for u in metrics.expected_units(cat, p, level if unit_id is None else None) if u in set(units)]
+    s = metrics.series(ds, indicator_id, grain, units, (int(p[:4]), int(p[:4])))
+    reported = sorted(set(s.loc[(s["period"] == p) & s["value"].notna(), "unit_id"]))
+    start, end = periods.start(p), periods.end(p)
+    sources = ds.sql("""SELECT source, count(*) AS n FROM obs
+                        WHERE indicator_id IN (SELECT unnest(?)) AND unit_id IN (SELECT unnest(?))
+                          AND period_start BETWEEN ? AND ?
+                        GROUP BY source ORDER BY n DESC, source""",
+                     [metrics.stored_ids(cat, indicator_id), reported, start, end])
+    names = metrics.unit_names(cat, lang)
+    notes = ds.sql("""SELECT unit_id, period, note FROM notes
+                      WHERE indicator_id IN (SELECT unnest(?)) AND unit_id IN (SELECT unnest(?)) AND period LIKE ? || '%'
+                      ORDER BY period, unit_id, created_at""",
+                   [[indicator_id, *metrics.stored_ids(cat, indicator_id)], units, p[:4]])
+    notes = notes[np.array([periods.start(x) >= start and periods.end(x) <= end for x in notes["period"]], dtype=bool)]
+    return FigureContext(indicator_id, p, tuple(sources["source"].fillna("")), method_text(cat, indicator_id, lang),
+                         len(reported), len(expected), ds.version,
+                         cat.break_note(indicator_id, lang) if cat.breaks(indicator_id) else "",
+                         tuple(f"{names.get(u, u)} · {period_label(x, lang)}: {n}"
+                               for u, x, n in zip(notes["unit_id"], notes["period"], notes["note"])))
+
+
+def trend_title(cat, indicator_id: str, lang: str = "vi") -> str:
+    """The title of the province-wide trend, naming what it is: the root unit's total or rate, or the
+    mean of its units (for PAPI: of the provinces of Viet Nam, not a province)."""
+    ind = cat.indicator(indicator_id)
+    root = cat.units[cat.units["level"] == "province"]
+    name = "" if root.empty else root.iloc[0]["short_name_vi" if lang == "vi" else "name_en"]
+    added = ind["rollup"] == "derived" or ind["measure"] == "count"
+    return t("scope.total" if added else "scope.mean", lang, indicator=ind["short_vi" if lang == "vi" else "short_en"],
+             root=name)
+
+
+def period_sources(ds: metrics.Dataset, indicator_id: str, level: str | None, years: tuple[int, int],
+                   lang: str = "vi") -> pd.DataFrame:
+    """Where each quarter's figures come from (typed uploads or records, by their stored source):
+    period, source (labels, most rows first). A series whose source changes shows it here."""
+    df = ds.sql("""SELECT period, source, count(*) AS n FROM obs
+                   WHERE indicator_id IN (SELECT unnest(?)) AND unit_id IN (SELECT unnest(?))
+                     AND period_start >= make_date(?, 1, 1) AND period_start < make_date(?, 1, 1)
+                   GROUP BY ALL ORDER BY period, n DESC, source""",
+                [metrics.stored_ids(ds.catalog, indicator_id), metrics.level_units(ds, level), years[0], years[1] + 1])
+    labels = df.assign(source=[source_label(x, lang) for x in df["source"]]).drop_duplicates(["period", "source"])
+    return labels.groupby("period", as_index=False, sort=True)["source"].agg("; ".join)

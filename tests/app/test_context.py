@@ -1,0 +1,107 @@
+"""What pages state with their figures: source, coverage and version under tiles, charts and tables;
+changes that are not comparable; which source each quarter of a dossier trend comes from."""
+
+import json
+import shutil
+
+from streamlit.testing.v1 import AppTest
+
+from reformkpi import formatting, metrics, notes
+from reformkpi.auth import Actor
+from reformkpi.context import figure_context
+from reformkpi.ingest import papi
+from reformkpi.auth import operator
+from reformkpi.store import Store
+from tests.conftest import ROOT
+
+
+def contexts(at) -> list[str]:
+    return [c.value for c in at.caption if c.value.startswith("Nguồn")]
+
+
+def test_overview_states_source_coverage_and_version_under_each_figure(app, demo):
+    at = app(year="2024", ind="par.total")
+    assert not at.exception
+    shown = contexts(at)
+    assert len(shown) == 4 + 3  # one per tile, then the units chart, the trend and the table
+    ctx = figure_context(demo, "par.total", "2024", "department")
+    assert ctx.summary() == (f"Nguồn: Dữ liệu minh họa (sinh tự động) · {ctx.n_units}/{ctx.n_expected} đơn vị có số "
+                             f"liệu · phiên bản dữ liệu {demo.version}")
+    assert formatting.markdown_text(ctx.summary()) in shown  # escaped for Markdown
+    assert "19/19" in shown[0]  # PAR INDEX 2024: every department in office reported
+
+
+def test_sipas_2022_tile_says_the_change_is_not_comparable(app):
+    at = app(year="2022")
+    assert not at.exception
+    tile = next(m for m in at.metric if m.label == "Mức độ hài lòng")
+    assert tile.delta is None or tile.delta == ""
+    assert any(c.value == "Không so sánh với 2021: phương pháp tính thay đổi từ 2022" for c in at.caption)
+
+
+def test_dossier_trend_hover_names_each_quarters_source(app, demo):
+    at = app(year="2025")
+    at.switch_page("app_pages/dossiers.py")
+    at.run()
+    assert not at.exception
+    spec = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if "dossier.on_time_rate" in c.proto.id
+                or "đúng" in json.loads(c.proto.spec)["layout"]["title"]["text"].lower())
+    hover = dict(zip(spec["data"][0]["x"], spec["data"][0]["hovertext"]))
+    assert "Nguồn: Dữ liệu minh họa (sinh tự động)" in hover["Quý III/2024"]
+    assert "hồ sơ chi tiết từ hệ thống một cửa điện tử" in hover["Quý IV/2024"]
+    assert len(contexts(at)) >= 6
+
+
+def test_papi_trend_is_the_mean_of_provinces_and_2018_is_a_method_change(tmp_path_factory, monkeypatch, demo_store):
+    store = Store(tmp_path_factory.mktemp("papi-context") / "store")
+    papi.build(store, operator("test"))
+    monkeypatch.setenv("REFORMKPI_STORE", demo_store.uri)
+    monkeypatch.setenv("REFORMKPI_PAPI_STORE", store.uri)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params.update({"data": "papi", "year": "2018", "ind": "papi.total"})
+    at.run()
+    assert not at.exception
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert "Tổng PAPI: trung bình các đơn vị (Việt Nam)" in titles
+    assert any(c.value == "Không so sánh với 2017: phương pháp tính thay đổi từ 2018" for c in at.caption)
+    trend = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
+                 if json.loads(c.proto.spec)["layout"]["title"]["text"].startswith("Tổng PAPI:"))
+    assert [a["text"] for a in trend["layout"]["annotations"]] == ["Đổi phương pháp"]
+    assert formatting.markdown_text("Nguồn: PAPI (CECODES, RTA, UNDP), qua tunah72/papi-dashboard · 61/63 đơn vị "
+                                    "có số liệu · phiên bản dữ liệu 1") in contexts(at)
+    k = metrics.kpi(metrics.Dataset.open(store), "papi.total", "2018")
+    assert k.change is None and (k.n_units, k.n_expected) == (61, 63)
+
+
+def test_an_analyst_adds_a_note_to_a_units_figure_and_it_shows_with_the_figures(tmp_path, monkeypatch, demo_store):
+    store = Store(str(tmp_path / "store"))
+    shutil.copytree(demo_store.uri, store.uri)  # a note is a write: not into the shared demo store
+    monkeypatch.setenv("REFORMKPI_STORE", store.uri)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state["access:actor"] = Actor("lan.pham", "analyst")
+    at.query_params.update({"unit": "so-tu-phap", "year": "2024"})
+    at.run()
+    at.switch_page("app_pages/unit.py")
+    at.run()
+    assert not at.exception
+    at.selectbox(key="note:indicator").select("sipas.overall").run()
+    at.selectbox(key="note:period").select("2024").run()
+    at.text_area(key="note:text").input("Khảo sát *lại* vì mẫu năm 2024 quá nhỏ").run()
+    at.button(key="note:save").click().run()
+    assert not at.exception and at.success
+    stored = notes.read(store)
+    assert stored[["unit_id", "indicator_id", "period", "note", "data_version", "created_by"]].values.tolist() == [
+        ["so-tu-phap", "sipas.overall", "2024", "Khảo sát *lại* vì mẫu năm 2024 quá nhỏ", store.version(), "lan.pham"]]
+    at.run()
+    line = f"Ghi chú · Mức độ hài lòng · 2024: Khảo sát *lại* vì mẫu năm 2024 quá nhỏ (lan.pham, phiên bản dữ liệu {store.version()})"
+    assert formatting.markdown_text(line) in [c.value for c in at.caption]
+    ctx = figure_context(metrics.Dataset.open(store), "sipas.overall", "2024", "department")
+    assert ctx.notes == ("Sở Tư pháp · 2024: Khảo sát *lại* vì mẫu năm 2024 quá nhỏ",)
+
+
+def test_a_viewer_sees_no_note_form(app):
+    at = app(unit="so-tu-phap", year="2024")
+    at.switch_page("app_pages/unit.py")
+    at.run()
+    assert not at.exception and not [w for w in at.text_area if w.key == "note:text"]
+    assert len(contexts(at)) == 4  # PAR INDEX and SIPAS parts, rank history, dossiers
