@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha256sum requirements.lock | cut -c1-12)
 PORT ?= 8501
+# `make run` listens on this machine only; ADDRESS=0.0.0.0 serves the network (behind deploy/nginx.conf).
+ADDRESS ?= 127.0.0.1
 
 .PHONY: run test test-fast bench demo clean
 
@@ -19,7 +21,7 @@ demo: $(STAMP)
 	$(BIN)/python -m reformkpi papi --if-missing
 
 run: demo
-	$(BIN)/streamlit run app.py --server.port $(PORT)
+	$(BIN)/streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -15,18 +15,19 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from components import navigation
+from components import access, navigation
 from components.charts import SHOWN
-from reformkpi import config, exports, formatting, snapshots
+from reformkpi import auth, config, exports, formatting, snapshots
 from reformkpi.i18n import t
 from reformkpi.store import Store
 
 ROOT = Path(__file__).resolve().parent
 
 
-def render(snap: snapshots.Snapshot, dataset: str) -> dict:
-    """The figures the snapshot's page draws, by chart key."""
+def render(snap: snapshots.Snapshot, dataset: str, actor: auth.Actor) -> dict:
+    """The figures the snapshot's page draws for `actor`, by chart key."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    access.act_as(at.session_state, actor)  # the page sees what the operator may see
     at.switch_page(navigation.script_of(snap.page))
     at.query_params.update({**snap.view_state, "data": dataset, "snapshot": snap.snapshot_id})
     at.run()
@@ -41,6 +42,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--format", choices=("pptx", "pdf", "html", "png"), required=True)
     p.add_argument("--dataset", choices=config.DATASETS, default="demo")
     p.add_argument("--out", type=Path, default=Path("."), help="a folder")
+    p.add_argument("--user", required=True, help="the operator the page is rendered for")
     args = p.parse_args(argv)
     uri = config.store_uri(args.dataset)
     os.environ["REFORMKPI_STORE" if args.dataset == "demo" else "REFORMKPI_PAPI_STORE"] = uri
@@ -49,7 +51,10 @@ def main(argv: list[str]) -> int:
         print(f"Không có ảnh chụp {args.snapshot} / no snapshot {args.snapshot}", file=sys.stderr)
         return 2
     lang = snap.view_state.get("lang", "vi")
-    charts = tuple(exports.chart_export(fig) for fig in render(snap, args.dataset).values())
+    charts = tuple(exports.chart_export(fig) for fig in render(snap, args.dataset, auth.operator(args.user)).values())
+    if not charts:  # a cover without charts would look like an export of nothing
+        print(t("export.no_charts", lang, snapshot=args.snapshot), file=sys.stderr)
+        return 2
     source = t("share.source", lang, dataset=t(f"data.name.{args.dataset}", lang), version=snap.data_version)
     report = exports.Report(snap.title, snap.note, source, dt.datetime.now(dt.UTC), charts)
     day = formatting.date(dt.date.today(), lang).replace("/", "-")

@@ -6,7 +6,7 @@ import streamlit as st
 from components import charts, context, coverage, data, dossiers_view, filters, kpi_tiles, shell
 from reformkpi import formatting, metrics
 from reformkpi.context import figure_context, period_sources
-from reformkpi.i18n import t
+from reformkpi.i18n import t, tm
 
 ON_TIME_RATE, LATE_RATE, ONLINE_SHARE = "dossier.on_time_rate", "dossier.late_rate", "dossier.online_share"
 NOT_DUE, OVERDUE = "dossier.pending_not_due", "dossier.pending_overdue"
@@ -39,7 +39,7 @@ for column, rate in zip(st.columns(2), (ON_TIME_RATE, LATE_RATE)):
         sources = data.query(period_sources, ref, rate, sel.level, span, lang)
         charts.show(charts.figure(dossiers_view.rate_trend, flow, catalog.indicator(rate), targets[rate], lang,
                                   ref.version, sources, span=0.5), key=f"dossier_{rate}")
-        st.caption(t("kpi.formula", lang, formula=catalog.formula_text(rate, lang)))
+        st.caption(tm("kpi.formula", lang, formula=catalog.formula_text(rate, lang)))
         context.caption(ctx[rate], lang)
 
 matrix = data.query(metrics.rate_matrix, ref, LATE_RATE, sel.level, span, lang)
@@ -59,6 +59,6 @@ with right:
     context.caption(data.query(figure_context, ref, BACKLOG_RATE, sel.period, sel.level, lang), lang)
 charts.show(charts.figure(dossiers_view.online, flow, catalog.indicator(ONLINE_SHARE), targets[ONLINE_SHARE], lang,
                           ref.version), key="dossier_online")
-st.caption(t("kpi.formula", lang, formula=catalog.formula_text(ONLINE_SHARE, lang)))
+st.caption(tm("kpi.formula", lang, formula=catalog.formula_text(ONLINE_SHARE, lang)))
 context.caption(ctx[ONLINE_SHARE], lang)
 st.page_link("app_pages/records.py", label=t("records.link", lang), icon=":material/manage_search:")

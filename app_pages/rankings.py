@@ -6,7 +6,7 @@ import streamlit as st
 from components import charts, context, data, filters, rankings_view, shell, tables
 from reformkpi import metrics
 from reformkpi.context import figure_context
-from reformkpi.i18n import t
+from reformkpi.i18n import t, tm
 
 lang = shell.language()
 ref = shell.require_data(lang)
@@ -23,9 +23,9 @@ names = metrics.unit_names(catalog, lang)
 span = (years[0], sel.year)
 
 table = data.query(metrics.league_table, ref, indicator_id, str(sel.year), level, lang)
-st.subheader(t("table.title", lang, indicator=name, period=sel.year))
+st.subheader(tm("table.title", lang, indicator=name, period=sel.year))
 if table.empty:
-    st.warning(t("empty.no_data", lang, indicator=name, period=sel.year))
+    st.warning(tm("empty.no_data", lang, indicator=name, period=sel.year))
 else:
     tables.league(table, ind, lang)
 ctx = data.query(figure_context, ref, indicator_id, str(sel.year), level, lang)

@@ -5,7 +5,7 @@ import streamlit as st
 
 from components import data, records_drilldown, shell
 from reformkpi import formatting
-from reformkpi.i18n import t
+from reformkpi.i18n import t, tm
 from reformkpi.records import metrics as rm
 
 lang = shell.language()
@@ -21,7 +21,7 @@ st.caption(t("records.version", lang, version=rref.version))
 
 names = rm.unit_names(catalog, catalog.units["unit_id"].tolist(), lang)
 quarter, unit = records_drilldown.filters(rref, names, lang)
-st.subheader(t("records.section.summary", lang, unit=names[unit], period=formatting.period_label(quarter, lang)))
+st.subheader(tm("records.section.summary", lang, unit=names[unit], period=formatting.period_label(quarter, lang)))
 ind_names = dict(zip(catalog.indicators["indicator_id"], catalog.indicators["short_vi" if lang == "vi" else "short_en"]))
 stored = data.query(rm.stored_counts, ref, unit, quarter)
 if (holder := catalog.holders(quarter).get(unit)) != unit:

@@ -6,7 +6,7 @@ import streamlit as st
 from components import charts, context, coverage, data, filters, satisfaction_view, shell
 from reformkpi import metrics
 from reformkpi.context import figure_context
-from reformkpi.i18n import t
+from reformkpi.i18n import t, tm
 
 SIPAS_TOTAL = "sipas.overall"
 
@@ -24,7 +24,7 @@ name = charts.short_name(ind, lang)
 
 summary = data.query(metrics.family_summary, ref, SIPAS_TOTAL, sel.year, level)
 if summary.empty:
-    st.warning(t("empty.no_data", lang, indicator=name, period=sel.year))
+    st.warning(tm("empty.no_data", lang, indicator=name, period=sel.year))
     st.stop()
 table = data.query(metrics.league_table, ref, SIPAS_TOTAL, str(sel.year), level, lang)
 k = data.query(metrics.kpi, ref, SIPAS_TOTAL, str(sel.year), level, lang)
@@ -40,7 +40,7 @@ with right:
     charts.show(charts.figure(satisfaction_view.distribution, table, ind, sel.year, lang, ref.version, span=0.4),
                 key="sat_distribution")
 if k.target_source:
-    st.caption(t("satisfaction.target_source", lang, source=k.target_source))
+    st.caption(tm("satisfaction.target_source", lang, source=k.target_source))
 context.caption(ctx, lang)
 
 matrix = data.query(metrics.family_matrix, ref, SIPAS_TOTAL, sel.year, level, lang)

@@ -10,9 +10,9 @@ import streamlit as st
 
 from components import (access, chart_style, charts, context, coverage, data, filters, focus_view, notes_form, shell,
                         unit_profile)
-from reformkpi import focus, metrics
+from reformkpi import focus, formatting, metrics
 from reformkpi.context import figure_context
-from reformkpi.i18n import t
+from reformkpi.i18n import t, tm
 
 PAR_TOTAL, SIPAS_TOTAL = "par.total", "sipas.overall"
 ON_TIME_RATE, LATE_RATE = "dossier.on_time_rate", "dossier.late_rate"
@@ -30,7 +30,7 @@ names = metrics.unit_names(catalog, lang)
 color = charts.unit_colors(catalog.units)[unit_id]
 events = metrics.merger_events(catalog, unit_id)
 
-st.header(names[unit_id], divider="gray")
+st.header(formatting.markdown_text(names[unit_id]), divider="gray")
 if not events.empty:
     st.info(unit_profile.lineage_note(events, names, lang), icon=":material/call_merge:")
 if merged := focus.merged_into(catalog, unit_id):
@@ -41,7 +41,7 @@ focus_view.unit_tiles(data.query(focus.unit_year, ref, unit_id, tuple(ranked), y
 
 history = data.query(metrics.unit_history, ref, unit_id, tuple(ranked))
 if history.empty:
-    st.warning(t("unit.no_data", lang, unit=names[unit_id]))
+    st.warning(tm("unit.no_data", lang, unit=names[unit_id]))
 else:
     charts.show(charts.figure(unit_profile.history_grid, history, catalog, ranked, names[unit_id], color, events,
                               year, chart_style.screen().grid_columns, lang, ref.version), key="unit_history")
@@ -52,7 +52,7 @@ st.subheader(t("unit.parts_section", lang, year=year))
 for total in (PAR_TOTAL, SIPAS_TOTAL):
     parts = data.query(metrics.unit_parts, ref, total, unit_id, year)
     if parts.empty:
-        st.info(t("unit.no_parts", lang, indicator=charts.short_name(catalog.indicator(total), lang), year=year))
+        st.info(tm("unit.no_parts", lang, indicator=charts.short_name(catalog.indicator(total), lang), year=year))
     else:
         charts.show(charts.figure(unit_profile.parts, parts, catalog, total, names[unit_id], year, lang, ref.version),
                     key=f"unit_parts_{total}")
@@ -78,5 +78,5 @@ if flow.empty:
 else:
     charts.show(charts.figure(unit_profile.dossier_quarters, flow, catalog, ON_TIME_RATE, LATE_RATE, names[unit_id],
                               events, year, lang, ref.version), key="unit_dossiers")
-    st.caption(t("kpi.formula", lang, formula=catalog.formula_text(LATE_RATE, lang)))
+    st.caption(tm("kpi.formula", lang, formula=catalog.formula_text(LATE_RATE, lang)))
     context.caption(data.query(figure_context, ref, LATE_RATE, str(year), None, lang, unit_id), lang)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components import access, data, shell, upload
+from components import access, data, records_upload, shell, upload
 from reformkpi.i18n import t
 from reformkpi.ingest.parse import FORMATS
 
@@ -14,6 +14,7 @@ upload.last_commit_message()
 st.caption(t("upload.intro", lang))
 cat = upload.catalog(ref.uri, ref.version)
 upload.template_downloads(cat, lang)
+records_upload.section(ref.uri, actor, lang)
 
 file = st.file_uploader(t("upload.file", lang), type=[s.lstrip(".") for s in FORMATS],
                         key="upload:file")
@@ -24,7 +25,7 @@ if file is None:
 
 up = upload.prepare(ref.uri, ref.version, file.getvalue(), file.name, profile.to_json(), replace)
 if up.mapping:
-    confirmed = upload.confirm_mapping(up, cat, profile, ref.uri, lang)
+    confirmed = upload.confirm_mapping(up, cat, profile, ref.uri, actor, lang)
     if confirmed != profile:
         up = upload.prepare(ref.uri, ref.version, file.getvalue(), file.name, confirmed.to_json(), replace)
 upload.problems(up, lang)

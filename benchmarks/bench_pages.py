@@ -8,11 +8,19 @@ For each page three figures, medians of several runs:
   (no Dataset kept between reruns), the naive way, measured in the same run.
 
 `make bench BENCH=pages` (or `python -m benchmarks pages [--quick]`).
+
+`--against=DIR` (another checkout, e.g. the main branch) measures instead, at national scale
+only, each page's cold run (caches cleared: the Dataset opened from the store, every core call,
+the render) and warm rerun with this checkout's code and with DIR's, each in its own process on
+the same store, and prints the ratios.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -137,8 +145,61 @@ def report(label: str, store: Store, unit: str, level: str | None, year: int, ru
               f"{base / core:>14.1f}×", flush=True)
 
 
+# Run by `python -c` in the checkout measured (its own app, components and core); prints JSON.
+COLD_WARM = """
+import json, os, sys, time, statistics
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+store, pages, query, runs = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3]), int(sys.argv[4])
+os.environ["REFORMKPI_STORE"] = store
+out = {}
+for name, script in pages.items():
+    at = AppTest.from_file("app.py", default_timeout=600)
+    at.query_params.update(query)
+    at.switch_page(script)
+    cold = []
+    for _ in range(runs):
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        t = time.perf_counter(); at.run(); cold.append(time.perf_counter() - t)
+        if at.exception:
+            raise SystemExit(name + ": " + at.exception[0].message)
+    warm = []
+    for _ in range(runs):
+        t = time.perf_counter(); at.run(); warm.append(time.perf_counter() - t)
+    out[name] = [statistics.median(cold), statistics.median(warm)]
+print(json.dumps(out))
+"""
+
+
+def cold_warm(checkout: Path, store: Store, query: dict, runs: int) -> dict[str, list[float]]:
+    """Median cold and warm script times of each page with the code of a checkout (its own process)."""
+    done = subprocess.run([sys.executable, "-c", COLD_WARM, store.uri, json.dumps(PAGES), json.dumps(query), str(runs)],
+                          cwd=checkout, env={**os.environ, "PYTHONPATH": str(checkout)}, check=True,
+                          capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def against(other: Path, runs: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-pages-") as tmp:
+        national = national_store(Path(tmp) / "national")
+        query = {"unit": "d2", "year": str(LAST_YEAR), "level": "district"}
+        print(f"Synthetic national scale ({len(Dataset.open(national).catalog.units):,} units), view {query}; "
+              f"medians of {runs} runs; this checkout vs {other}")
+        ours, theirs = cold_warm(ROOT, national, query, runs), cold_warm(other, national, query, runs)
+        print(f"{'page':<14}{'cold':>9}{'before':>9}{'ratio':>8}{'warm':>9}{'before':>9}{'ratio':>8}")
+        for page in PAGES:
+            (c, w), (c0, w0) = ours[page], theirs[page]
+            print(f"{page:<14}{c * 1000:>6.0f} ms{c0 * 1000:>6.0f} ms{c0 / c:>7.2f}×"
+                  f"{w * 1000:>6.0f} ms{w0 * 1000:>6.0f} ms{w0 / w:>7.2f}×", flush=True)
+
+
 def main(argv: list[str]) -> None:
     runs = 3 if "--quick" in argv else 7
+    other = next((a.split("=", 1)[1] for a in argv if a.startswith("--against=")), None)
+    if other:
+        against(Path(other).resolve(), runs)
+        return
     with tempfile.TemporaryDirectory(prefix="bench-pages-") as tmp:
         demo = Store(Path(tmp) / "demo")
         build_demo(demo, "bench", last_quarter="2026-Q3")

@@ -18,3 +18,10 @@ def median_seconds(fn, runs: int) -> float:
 def peak_mb() -> float:
     """Peak resident memory of this process so far, in MB (Linux reports kB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def own_peak_mb() -> float:
+    """Peak resident memory of this process image, in MB: VmHWM starts afresh at exec, whereas
+    ru_maxrss keeps the parent's resident size at fork (a spawned child of a large parent)."""
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM")) / 1024

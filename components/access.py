@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from reformkpi import auth, formatting
-from reformkpi.i18n import t
+from reformkpi.i18n import t, tm
 
 _ACTOR = "access:actor"
 
@@ -35,7 +35,7 @@ def sign_in_box(lang: str) -> auth.Actor | None:
     actor = current_actor()
     with st.sidebar:
         if actor is not None and actor.via != "anonymous":
-            st.caption(t("access.signed_in", lang, name=actor.name, role=t(f"role.{actor.role}", lang)))
+            st.caption(tm("access.signed_in", lang, name=actor.name, role=t(f"role.{actor.role}", lang)))
             if st.button(t("access.sign_out", lang), key="access-sign-out"):
                 if actor.via == "oidc":
                     st.logout()
@@ -50,13 +50,25 @@ def sign_in_box(lang: str) -> auth.Actor | None:
                 password = st.text_input(t("access.password", lang), type="password", key="access-password")
                 if st.form_submit_button(t("access.sign_in", lang)):
                     try:
-                        st.session_state[_ACTOR] = auth.Accounts().sign_in(name.strip(), password)
+                        st.session_state[_ACTOR] = auth.Accounts().sign_in(name.strip(), password, client=_client())
                         st.rerun()
                     except auth.AuthError as e:
                         # One message for unknown names and wrong passwords: no account probing.
-                        st.error(t("access.locked", lang, until=formatting.timestamp(e.until, lang))
-                                 if e.code == "locked" else t("access.refused", lang))
+                        st.error(t("access.throttled", lang, until=formatting.timestamp(e.until, lang))
+                                 if e.code == "throttled" else t(f"access.{e.code}", lang))
     return actor
+
+
+def act_as(state, actor: auth.Actor) -> None:
+    """Sign `actor` in for a session's state: headless rendering for the command line's operator."""
+    state[_ACTOR] = actor
+
+
+def _client() -> str:
+    """The browser's address for sign-in throttling (behind the proxy, the one it appended; Streamlit
+    gives None for a connection from this machine, which the proxy's is)."""
+    ip = st.context.ip_address
+    return auth.client_key(ip if isinstance(ip, str) else None, st.context.headers.get("X-Forwarded-For"))
 
 
 def guard(actor: auth.Actor | None, permission: str, lang: str) -> auth.Actor:

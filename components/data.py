@@ -1,4 +1,6 @@
-"""Data access for pages: one Dataset per data version, and core results cached by version.
+"""Data access for pages: one Dataset per data version, and core results cached by version, both
+shared by every session of the server (st.cache_resource), so that many leaders at once cost one
+copy of each table and result, not one per session.
 
 A new commit changes the version, so every cached result keyed by the old one is simply not
 asked for again: the next rerun sees the new data at once.
@@ -54,11 +56,15 @@ def dataset(ref: DataRef) -> Dataset:
 
 
 def query(fn, ref: DataRef, *args):
-    """Call a core function `fn(dataset, *args)`, cached by data version and arguments."""
+    """Call a core function `fn(dataset, *args)`, cached by data version and arguments.
+
+    The result is shared by every session (st.cache_resource: no copy per session or rerun), so
+    components treat it as read-only: they derive new frames, never assign into it.
+    """
     return _query(fn.__module__, fn.__qualname__, ref, args)
 
 
-@st.cache_data(max_entries=512, show_spinner=False)
+@st.cache_resource(max_entries=512, show_spinner=False)
 def _query(module: str, name: str, ref: DataRef, args: tuple):
     return getattr(importlib.import_module(module), name)(dataset(ref), *args)
 
@@ -94,10 +100,11 @@ def records(ref: RecordsRef) -> Records:
 
 
 def records_query(fn, ref: RecordsRef, *args):
-    """Call a core function `fn(records, *args)`, cached by records version and arguments."""
+    """Call a core function `fn(records, *args)`, cached by records version and arguments, shared
+    (read-only) like `query`."""
     return _records_query(fn.__module__, fn.__qualname__, ref, args)
 
 
-@st.cache_data(max_entries=512, show_spinner=False)
+@st.cache_resource(max_entries=512, show_spinner=False)
 def _records_query(module: str, name: str, ref: RecordsRef, args: tuple):
     return getattr(importlib.import_module(module), name)(records(ref), *args)

@@ -8,7 +8,7 @@ import streamlit as st
 from components import context
 from reformkpi import formatting, periods
 from reformkpi.context import FigureContext
-from reformkpi.i18n import t
+from reformkpi.i18n import t, tm
 from reformkpi.metrics import Kpi
 
 
@@ -28,8 +28,9 @@ def tile(k: Kpi, ind: pd.Series, lang: str) -> None:
         color = "gray" if k.change == 0 else ("green" if good else "red")
         arrow = "off" if k.change == 0 else ("up" if k.change > 0 else "down")
     previous = formatting.period_label(periods.previous(k.period), lang)
-    st.metric(name, value, delta, delta_color=color, delta_arrow=arrow, border=True,
-              help=t("kpi.formula", lang, formula=k.formula) if k.formula else ind["name_vi" if lang == "vi" else "name_en"],
+    st.metric(formatting.markdown_text(name), value, delta, delta_color=color, delta_arrow=arrow, border=True,
+              help=tm("kpi.formula", lang, formula=k.formula) if k.formula
+              else formatting.markdown_text(ind["name_vi" if lang == "vi" else "name_en"]),
               delta_description=t("kpi.vs_previous", lang, period=previous) if delta else None)
     if k.value is None:
         st.caption(t("kpi.no_data", lang))

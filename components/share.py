@@ -10,7 +10,7 @@ import streamlit as st
 
 from components import chart_style, charts, data, url_state
 from reformkpi import auth, exports, formatting, snapshots
-from reformkpi.i18n import t
+from reformkpi.i18n import t, tm
 from reformkpi.store import Store
 
 SNAPSHOT_PARAM = "snapshot"
@@ -37,10 +37,10 @@ def pinned_snapshot(uri: str) -> snapshots.Snapshot | None:
 
 
 def banner(snap: snapshots.Snapshot, lang: str) -> None:
-    st.warning(t("share.pinned", lang, title=snap.title, version=snap.data_version, author=snap.created_by,
+    st.warning(tm("share.pinned", lang, title=snap.title, version=snap.data_version, author=snap.created_by,
                  time=formatting.timestamp(snap.created_at, lang)), icon=":material/push_pin:")
     if snap.note:
-        st.caption(snap.note)
+        st.caption(formatting.markdown_text(snap.note))
     st.link_button(t("share.open_live", lang), link(snap.view_state), icon=":material/update:")
 
 
@@ -98,7 +98,7 @@ def export_menu(ref: data.DataRef, page_title: str, source: str, lang: str) -> N
             col.download_button(label, data=make, file_name=name(page_title, ext=ext), mime=MIME[ext],
                                 key=f"export-{ext}", on_click="ignore", icon=":material/description:")
         for key, chart in zip(drawn, report.charts):
-            st.caption(chart.title)
+            st.caption(formatting.markdown_text(chart.title))
             cols = st.columns(4)
             for col, (ext, make) in zip(cols, (
                     ("png", lambda c=chart: exports.image(c.figure)), ("svg", lambda c=chart: exports.image(c.figure, "svg")),
@@ -154,7 +154,7 @@ def snapshot_list(ref: data.DataRef, actor: auth.Actor | None, lang: str) -> Non
     for snap in saved:
         with st.container(border=True):
             st.text(snap.title)
-            st.caption(t("snapshots.meta", lang, version=snap.data_version, author=snap.created_by,
+            st.caption(tm("snapshots.meta", lang, version=snap.data_version, author=snap.created_by,
                          time=formatting.timestamp(snap.created_at, lang), page=snap.page or "tong-quan"))
             if snap.note:
                 st.text(snap.note)

@@ -14,7 +14,7 @@ from components.charts import (BAD, GOOD, GRADE_PALETTE, INK, NEUTRAL, _axis_tit
                                version_line)
 from reformkpi import formatting
 from reformkpi.catalog import Catalog
-from reformkpi.i18n import t
+from reformkpi.i18n import t, tm
 
 
 def _merger_marks(fig: go.Figure, events: pd.DataFrame, grain: str, lang: str, positions: list, axis: str = "") -> None:
@@ -197,5 +197,5 @@ def dossier_quarters(flow: pd.DataFrame, cat: Catalog, on_time_id: str, late_id:
 
 def lineage_note(events: pd.DataFrame, names: pd.Series, lang: str) -> str:
     """'Formed on 01/03/2025 by merging A and B: earlier years combine them.'"""
-    return " ".join(t("unit.lineage_note", lang, date=formatting.date(e["date"], lang),
+    return " ".join(tm("unit.lineage_note", lang, date=formatting.date(e["date"], lang),
                       predecessors=", ".join(names[p] for p in e["predecessors"].split(","))) for _, e in events.iterrows())

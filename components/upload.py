@@ -15,8 +15,8 @@ from components import data, tables
 from reformkpi import config, formatting, ingest
 from reformkpi.auth import Actor
 from reformkpi.catalog import Catalog
-from reformkpi.ingest import profiles, templates
-from reformkpi.i18n import t
+from reformkpi.ingest import isolated, profiles, templates
+from reformkpi.i18n import t, tm
 from reformkpi.store import Store
 
 DONE_KEY = "upload:done"
@@ -54,20 +54,22 @@ def profile_picker(uri: str, lang: str) -> profiles.Profile:
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def prepare(uri: str, version: int, content: bytes, file_name: str, profile_json: str, replace: bool) -> ingest.Upload:
-    """Checked and diffed once per file, profile and data version (reruns reuse it)."""
-    return ingest.prepare(Store(uri), content, file_name, profiles.Profile.from_json(profile_json), replace)
+    """Checked and diffed once per file, profile and data version (reruns reuse it), in a child
+    process under a memory and time cap, so that no file can slow the other sessions."""
+    return isolated.prepare(uri, content, file_name, profiles.Profile.from_json(profile_json), replace)
 
 
-def confirm_mapping(up: ingest.Upload, cat: Catalog, profile: profiles.Profile, uri: str, lang: str) -> profiles.Profile:
+def confirm_mapping(up: ingest.Upload, cat: Catalog, profile: profiles.Profile, uri: str, actor: Actor,
+                    lang: str) -> profiles.Profile:
     """The profile with the analyst's edits to the detected column mapping (unchanged if none)."""
-    confirmed = _mapping_editor(up, cat, uri, lang)
+    confirmed = _mapping_editor(up, cat, uri, actor, lang)
     if confirmed == up.mapping:
         return profile
     edits = profiles.profile_from_mapping("", confirmed).columns
     return dataclasses.replace(profile, columns={**profile.columns, **edits})
 
 
-def _mapping_editor(up: ingest.Upload, cat: Catalog, uri: str, lang: str) -> dict[str, str | None]:
+def _mapping_editor(up: ingest.Upload, cat: Catalog, uri: str, actor: Actor, lang: str) -> dict[str, str | None]:
     targets = list(profiles.FIELDS) + [f"ind:{i}" for i in cat.indicators["indicator_id"]] + \
         [f"max:{i}" for i in cat.indicators.loc[cat.indicators["measure"] == "points", "indicator_id"]] + [profiles.IGNORE]
     head, tgt = t("upload.mapping_header", lang), t("upload.mapping_target", lang)
@@ -79,15 +81,20 @@ def _mapping_editor(up: ingest.Upload, cat: Catalog, uri: str, lang: str) -> dic
             name = st.text_input(t("upload.profile_name", lang))
             if st.form_submit_button(t("upload.save_profile", lang)) and name.strip():
                 mapping = dict(zip(edited[head], edited[tgt]))
-                profiles.save(config.profiles_dir(uri),
-                              profiles.profile_from_mapping(name, mapping, up.profile.decimal, up.profile.period))
-                st.success(t("upload.profile_saved", lang, name=name))
+                try:
+                    profiles.save(config.profiles_dir(uri),
+                                  profiles.profile_from_mapping(name, mapping, up.profile.decimal, up.profile.period),
+                                  actor)
+                except profiles.ProfileError as e:
+                    st.error(tm(f"ingest.profile.{e.code}", lang, **e.fields))
+                else:
+                    st.success(tm("upload.profile_saved", lang, name=name))
     return {h: (None if v == profiles.IGNORE else v) for h, v in zip(edited[head], edited[tgt])}
 
 
 def problems(up: ingest.Upload, lang: str) -> None:
     if up.errors:
-        st.error(t("upload.errors", lang, file=up.file_name, n=len(up.errors) + up.hidden_errors),
+        st.error(tm("upload.errors", lang, file=up.file_name, n=len(up.errors) + up.hidden_errors),
                  icon=":material/error:")
         _problem_table(up.errors, lang)
         if up.hidden_errors:
@@ -118,7 +125,7 @@ def key_labels(df: pd.DataFrame, cat: Catalog, lang: str) -> pd.DataFrame:
 def diff_view(up: ingest.Upload, cat: Catalog, hist: pd.DataFrame, lang: str) -> None:
     """New, changed (old → new, with the version it came from), unchanged, and rows to delete."""
     d = up.diff
-    st.success(t("upload.valid", lang, file=up.file_name, rows=len(up.observations)), icon=":material/check_circle:")
+    st.success(tm("upload.valid", lang, file=up.file_name, rows=len(up.observations)), icon=":material/check_circle:")
     st.subheader(t("upload.diff", lang, version=d.base_version))
     cols = st.columns(4)
     for col, key, n in zip(cols, ("new", "changed", "unchanged", "deleted"),

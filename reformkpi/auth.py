@@ -1,16 +1,25 @@
-"""Who may do what: roles, local accounts (argon2 hashes, lock-out) and identity-provider mapping.
+"""Who may do what: roles, local accounts (argon2 hashes, throttled sign-in) and identity-provider mapping.
 
 The core enforces permissions itself (`require`): a page that hides a button is a convenience,
 the refusal lives here. No account or password ships with the project.
+
+Sign-in throttling is per client, never per account: wrong passwords from one client (the
+browser's address as the proxy saw it) make that client wait, for that name and, after more
+failures, for every name. A stranger who types an administrator's name with wrong passwords
+locks out only themselves; the administrator signs in from their own machine as usual. Unknown
+names and wrong passwords get the same refusal, after the same argon2 work.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import hashlib
 import json
+import logging
 import os
 import re
+import time
 import tomllib
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +28,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from reformkpi.config import DATA_DIR
+from reformkpi.config import DATA_DIR, state_dir
 
 ROLES = ("viewer", "analyst", "admin")
 PERMISSIONS = {
@@ -29,11 +38,16 @@ PERMISSIONS = {
 }
 NAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 MIN_PASSWORD = 10
+LOCK_WAIT_SECONDS = 5.0  # a sign-in waits this long for the accounts file, then gives up
+CLIENT_FAILURE_FACTOR = 4  # a client's failures over every name, in multiples of max_failed_logins
+MAX_THROTTLE_ENTRIES = 10_000  # the throttle file keeps the most recent clients only
 _hasher = PasswordHasher()
+log = logging.getLogger(__name__)
 
 
 class AuthError(Exception):
-    """Sign-in refused. `code` says why (unknown, wrong_password, locked) for the interface's words."""
+    """Sign-in refused. `code` is "refused" (unknown name or wrong password: one answer for both),
+    "throttled" (this client must wait `until`) or "busy" (the accounts file stayed locked)."""
 
     def __init__(self, code: str, until: dt.datetime | None = None):
         super().__init__(code)
@@ -99,8 +113,13 @@ def settings(path: Path | None = None) -> Settings:
 
 
 def actor_from_identity(user_info: dict, s: Settings) -> Actor:
-    """The role of someone signed in through the province's identity provider (OIDC claims)."""
-    email = str(user_info.get("email", "")).lower()
+    """The role of someone signed in through the province's identity provider (OIDC claims).
+
+    An e-mail counts (for the role and as the name in the audit trail) only when the provider
+    says it verified it: many providers let a user type any address. Groups are the provider's own.
+    """
+    verified = user_info.get("email_verified") is True or str(user_info.get("email_verified")).lower() == "true"
+    email = str(user_info.get("email", "")).lower() if verified else ""
     ranks = [ROLES.index(s.default_sso_role)]
     if email in (s.roles_by_email or {}):
         ranks.append(ROLES.index(s.roles_by_email[email]))
@@ -109,32 +128,78 @@ def actor_from_identity(user_info: dict, s: Settings) -> Actor:
     return Actor(email or str(user_info.get("sub", "unknown")), ROLES[max(ranks)], "oidc")
 
 
+def accounts_path() -> Path:
+    """REFORMKPI_ACCOUNTS, else accounts.json in the state folder (outside the checkout)."""
+    return Path(os.environ.get("REFORMKPI_ACCOUNTS") or state_dir() / "accounts.json")
+
+
+def _open_private(path: Path, flags: int) -> int:
+    """A file descriptor on `path`, created 0600 (the mode is given at creation, so no moment
+    exists when another user could open it); an existing file is brought back to 0600."""
+    fd = os.open(path, flags | os.O_CLOEXEC, 0o600)
+    os.fchmod(fd, 0o600)
+    return fd
+
+
+def write_private(path: Path, text: str) -> None:
+    """Replace `path` atomically with `text`, readable by this account only from the first byte."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = _open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def client_key(remote: str | None, forwarded_for: str | None) -> str:
+    """Who is signing in, as far as throttling goes: the peer's address, or, when the peer is this
+    machine (the reverse proxy; Streamlit reports it as None), the address the proxy appended last
+    to X-Forwarded-For (earlier entries are the client's own words)."""
+    if remote in (None, "127.0.0.1", "::1") and forwarded_for:
+        return forwarded_for.split(",")[-1].strip() or "local"
+    return remote or "local"
+
+
 class Accounts:
-    """Local accounts in one JSON file, updated under a file lock with an atomic replace."""
+    """Local accounts in one JSON file, updated under a file lock with an atomic replace; sign-in
+    failures in a second file beside it, keyed by client."""
 
     def __init__(self, path: Path | None = None, s: Settings | None = None):
-        self.path = Path(path or os.environ.get("REFORMKPI_ACCOUNTS", DATA_DIR / "accounts.json"))
+        self.path = Path(path or accounts_path())
+        self.throttle_path = self.path.with_name(self.path.stem + ".throttle.json")
         self.settings = s or settings()
 
     @contextmanager
-    def _locked(self):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_suffix(".lock"), "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            data = self._read()
+    def _locked(self, path: Path | None = None, write: bool = True):
+        path = path or self.path
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = _open_private(path.with_suffix(".lock"), os.O_RDWR | os.O_CREAT)
+        try:
+            deadline = time.monotonic() + LOCK_WAIT_SECONDS
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise AuthError("busy") from None
+                    time.sleep(0.05)
+            data = self._read(path)
             try:
                 yield data
-            finally:  # a refused sign-in still records its failure count
-                tmp = self.path.with_suffix(".tmp")
-                tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-                os.chmod(tmp, 0o600)
-                os.replace(tmp, self.path)
+            finally:  # a refused sign-in still records its failure
+                if write:
+                    write_private(path, json.dumps(data, ensure_ascii=False, indent=1))
+        finally:
+            os.close(fd)
 
-    def _read(self) -> dict:
-        return json.loads(self.path.read_text(encoding="utf-8")) if self.path.exists() else {}
+    @staticmethod
+    def _read(path: Path) -> dict:
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
     def names(self) -> dict[str, str]:
-        return {n: a["role"] for n, a in sorted(self._read().items())}
+        return {n: a["role"] for n, a in sorted(self._read(self.path).items())}
 
     def add(self, name: str, role: str, password: str) -> None:
         if not NAME.match(name):
@@ -146,7 +211,7 @@ class Accounts:
         with self._locked() as data:
             if name in data:
                 raise ValueError(f"account {name!r} exists")
-            data[name] = {"role": role, "hash": _hasher.hash(password), "failed": 0, "locked_until": None}
+            data[name] = {"role": role, "hash": _hasher.hash(password)}
 
     def set_role(self, name: str, role: str) -> None:
         if role not in ROLES:
@@ -158,15 +223,19 @@ class Accounts:
         if len(password) < MIN_PASSWORD:
             raise ValueError(f"password: at least {MIN_PASSWORD} characters")
         with self._locked() as data:
-            data[self._known(data, name)].update(hash=_hasher.hash(password), failed=0, locked_until=None)
+            data[self._known(data, name)]["hash"] = _hasher.hash(password)
 
     def remove(self, name: str) -> None:
         with self._locked() as data:
             del data[self._known(data, name)]
 
     def unlock(self, name: str) -> None:
-        with self._locked() as data:
-            data[self._known(data, name)].update(failed=0, locked_until=None)
+        """Forget every client's failures against this name (the clients' own totals stay)."""
+        with self._locked(write=False) as data:
+            self._known(data, name)
+        with self._locked(self.throttle_path) as throttle:
+            for key in [k for k, v in throttle.items() if v.get("name") == _digest(name)]:
+                del throttle[key]
 
     @staticmethod
     def _known(data: dict, name: str) -> str:
@@ -174,30 +243,59 @@ class Accounts:
             raise ValueError(f"no account {name!r}")
         return name
 
-    def sign_in(self, name: str, password: str, now: dt.datetime | None = None) -> Actor:
-        """The account's actor, or AuthError. Repeated failures lock the account for a while."""
+    def sign_in(self, name: str, password: str, now: dt.datetime | None = None, client: str = "local") -> Actor:
+        """The account's actor, or AuthError. Failures make this client wait, never the account."""
         now = now or dt.datetime.now(dt.UTC)
-        with self._locked() as data:
-            account = data.get(name)
-            if account is None:
-                _hasher.hash(password)  # spend the same time as for a real account
-                raise AuthError("unknown")
-            until = account.get("locked_until")
-            if until and dt.datetime.fromisoformat(until) > now:
-                raise AuthError("locked", dt.datetime.fromisoformat(until))
+        pair, own = _digest(f"{client}\n{name}"), _digest(client)
+        with self._locked(self.throttle_path) as throttle:
+            _prune(throttle, now)
+            until = max((dt.datetime.fromisoformat(throttle[k]["until"]) for k in (pair, own)
+                         if throttle.get(k, {}).get("until")), default=None)
+            if until and until > now:
+                raise AuthError("throttled", until)
+            with self._locked(write=False) as data:
+                account = data.get(name)
             try:
+                if account is None:
+                    _hasher.hash(password)  # the same argon2 work as for a real account
+                    raise VerificationError
                 _hasher.verify(account["hash"], password)
             except (VerificationError, InvalidHashError):
-                account["failed"] = account.get("failed", 0) + 1
-                if account["failed"] >= self.settings.max_failed_logins:
-                    locked = now + dt.timedelta(minutes=self.settings.lockout_minutes)
-                    account.update(failed=0, locked_until=locked.isoformat())
-                    raise AuthError("locked", locked) from None
-                raise AuthError("wrong_password") from None
-            account.update(failed=0, locked_until=None)
-            if _hasher.check_needs_rehash(account["hash"]):
-                account["hash"] = _hasher.hash(password)
-            return Actor(name, account["role"], "local")
+                self._failed(throttle, pair, own, name, now)
+                raise AuthError("refused") from None
+            throttle.pop(pair, None)
+        if _hasher.check_needs_rehash(account["hash"]):
+            with self._locked() as data:
+                if name in data:
+                    data[name]["hash"] = _hasher.hash(password)
+        return Actor(name, account["role"], "local")
+
+    def _failed(self, throttle: dict, pair: str, own: str, name: str, now: dt.datetime) -> None:
+        wait = dt.timedelta(minutes=self.settings.lockout_minutes)
+        for key, limit in ((pair, self.settings.max_failed_logins),
+                           (own, self.settings.max_failed_logins * CLIENT_FAILURE_FACTOR)):
+            entry = throttle.setdefault(key, {"failed": 0})
+            entry.update(failed=entry["failed"] + 1, seen=now.isoformat())
+            if key == pair:
+                entry["name"] = _digest(name)
+            if entry["failed"] >= limit:
+                entry.update(failed=0, until=(now + wait).isoformat())
+                log.warning("sign-in throttled for a client after %s failures", limit)
+
+
+def _digest(text: str) -> str:
+    """Throttle keys are hashed: the file holds no addresses or names in clear."""
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _prune(throttle: dict, now: dt.datetime) -> None:
+    """Drop entries a day old whose wait is over; keep the file bounded whatever a flood sends."""
+    day = (now - dt.timedelta(days=1)).isoformat()
+    for key in [k for k, v in throttle.items() if v.get("seen", "") < day and v.get("until", "") < now.isoformat()]:
+        del throttle[key]
+    if len(throttle) > MAX_THROTTLE_ENTRIES:
+        for key in sorted(throttle, key=lambda k: throttle[k].get("seen", ""))[:len(throttle) - MAX_THROTTLE_ENTRIES]:
+            del throttle[key]
 
 
 def operator(name: str) -> Actor:

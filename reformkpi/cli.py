@@ -95,7 +95,8 @@ def cmd_export(args) -> int:
     """Exports run the app's own pages headlessly (headless.py), so the file shows what the screen does."""
     env = {**os.environ, "REFORMKPI_STORE": args.store}
     return subprocess.call([sys.executable, str(config.PROJECT_ROOT / "headless.py"), "--snapshot", args.snapshot,
-                            "--format", args.format, "--dataset", args.dataset, "--out", args.out],
+                            "--format", args.format, "--dataset", args.dataset, "--out", args.out,
+                            "--user", _user(args)],
                            env=env, cwd=config.PROJECT_ROOT)
 
 

@@ -24,6 +24,7 @@ from pptx import Presentation
 from pptx.util import Emu, Inches, Pt
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+MAX_FILE_NAME_BYTES = 200  # under every common file system's 255, with room for a "(1)" a browser adds
 _UNSAFE_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
 
 
@@ -50,9 +51,13 @@ def to_xlsx(df: pd.DataFrame, sheet: str = "Dữ liệu") -> bytes:
 
 
 def file_name(*parts: str, ext: str) -> str:
-    """A download name in Vietnamese, e.g. 'Báo cáo CCHC - Tổng quan - 27-11-2026.pptx'."""
-    name = " - ".join(_UNSAFE_NAME.sub("-", p).strip() for p in parts if p)
-    return f"{name}.{ext}"
+    """A download name in Vietnamese, e.g. 'Báo cáo CCHC - Tổng quan - 27-11-2026.pptx'; the longest
+    part (a long title) is shortened with '…' until the name fits file systems' 255-byte limit."""
+    parts = [_UNSAFE_NAME.sub("-", p).strip() for p in parts if p]
+    while len(f"{' - '.join(parts)}.{ext}".encode()) > MAX_FILE_NAME_BYTES:
+        i = max(range(len(parts)), key=lambda k: len(parts[k]))
+        parts[i] = parts[i].removesuffix("…")[:-1].rstrip() + "…"
+    return f"{' - '.join(parts)}.{ext}"
 
 
 SLIDE_PX = (1600, 900)  # 16:9 at slide resolution

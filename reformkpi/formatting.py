@@ -9,6 +9,7 @@ import datetime as dt
 import html
 import math
 import re
+import string
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
@@ -80,22 +81,23 @@ def timestamp(t: dt.datetime, lang: str = "vi") -> str:
     return format_datetime(t, "dd/MM/yyyy HH:mm", tzinfo=VIETNAM_TIME, locale=LOCALES[lang])
 
 
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~$:])")
-
-
-def markdown_text(text) -> str:
-    """Text from data, users or the catalog made inert for Markdown (and Streamlit's :colour[...] directives)."""
-    return _MARKDOWN.sub(r"\\\1", str(text))
-
-
 def label(text) -> str:
     """Text from data or users made inert for Plotly, which reads a subset of HTML in labels."""
     return html.escape(str(text), quote=False)
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+ZWSP = "\u200b"
+_AUTOLINK = re.compile(r"\\:/|www\\|@", re.IGNORECASE)
+# Every ASCII punctuation mark Markdown, GFM or Streamlit's directives give a meaning to.
+_MARKDOWN_SPECIAL = re.compile("([" + re.escape(string.punctuation.translate(str.maketrans("", "", "'\",;?%/@"))) + "])")
 
 
 def markdown_text(text) -> str:
-    """Text from data or users made inert for Markdown (Streamlit's emphasis, links, colours, LaTeX)."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+    """Text from data or users made inert for Streamlit elements that render Markdown (captions,
+    alerts, headers, labels): each mark that means something there is backslash-escaped, so links, images,
+    emphasis, `:red[…]` directives, `$` maths and headings are shown as typed, and bare URLs and
+    addresses are not made links."""
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+    # GFM links bare URLs and e-mail addresses after parsing, escapes or not: a zero-width space
+    # (invisible) breaks the patterns it looks for.
+    return _AUTOLINK.sub(lambda m: m[0][:-1] + ZWSP + m[0][-1], escaped)

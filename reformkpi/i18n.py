@@ -10,6 +10,8 @@ import json
 from functools import cache
 from pathlib import Path
 
+from reformkpi.formatting import markdown_text
+
 LANGUAGES = ("vi", "en")
 DEFAULT = "vi"
 _DIR = Path(__file__).parent / "locales"
@@ -29,3 +31,9 @@ def texts(lang: str) -> dict[str, str]:
 def t(key: str, lang: str = DEFAULT, **fields) -> str:
     """The text for a key in a language; {fields} are filled in. A missing key is an error."""
     return texts(lang if lang in LANGUAGES else DEFAULT)[key].format(**fields)
+
+
+def tm(key: str, lang: str = DEFAULT, **fields) -> str:
+    """t() for an element that renders Markdown: the fields (names, titles, files, sources: text
+    from data or users) are escaped, the translation's own Markdown is kept."""
+    return t(key, lang, **{k: markdown_text(v) for k, v in fields.items()})

@@ -9,6 +9,8 @@ version and tried again, never half-applied.
 from __future__ import annotations
 
 import datetime as dt
+import random
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +42,15 @@ TABLE_CONFIG = {
     "delta.enableExpiredLogCleanup": "false",
 }
 META_PREFIX = "reformkpi."
-MAX_RETRIES = 8
+MAX_RETRIES = 20
+# Between attempts a writer that lost a race sleeps a random time up to a doubling ceiling ("full
+# jitter"), so that many writers spread out instead of colliding again at once.
+BACKOFF_BASE_SECONDS = 0.05
+BACKOFF_CAP_SECONDS = 2.0
+
+
+def backoff(attempt: int) -> None:
+    time.sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** attempt)))
 
 
 class StoreError(RuntimeError):
@@ -243,6 +253,7 @@ class Store:
             try:
                 merger.when_not_matched_insert_all().execute()
             except CommitFailedError:
+                backoff(attempt)
                 continue
             return CommitResult(table.version(), info.upload_id, result.rows_new, result.rows_changed,
                                 result.rows_unchanged, attempt, result.rows_deleted)
@@ -250,7 +261,7 @@ class Store:
 
     def restore(self, version: int, info: CommitInfo) -> int:
         """Make `version` current again as a new commit; the versions in between stay in history."""
-        for _ in range(MAX_RETRIES):
+        for attempt in range(1, MAX_RETRIES + 1):
             table = self.delta()
             if not 0 <= version <= table.version():
                 raise StoreError(f"no version {version} in {self.uri}")
@@ -258,6 +269,7 @@ class Store:
             try:
                 table.restore(version, commit_properties=CommitProperties(custom_metadata=meta, max_commit_retries=0))
             except CommitFailedError:
+                backoff(attempt)
                 continue
             return table.version()
         raise StoreError(f"gave up after {MAX_RETRIES} conflicting commits")

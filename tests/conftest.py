@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import sys
 from pathlib import Path
 
@@ -96,6 +97,11 @@ def demo_store(tmp_path_factory) -> Store:
 def demo(demo_store) -> Dataset:
     return Dataset.open(demo_store)
 
+
+
+def shown(markdown: str) -> str:
+    """What a reader sees of a Markdown element's source whose data was escaped (formatting.markdown_text)."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u200b", "")
 
 
 def plotly_array(v) -> list:

@@ -3,8 +3,11 @@
 CSV in the encodings Vietnamese offices produce (UTF-8 with or without BOM, UTF-16 as Excel's
 "Unicode text", Windows-1258) with comma, semicolon or tab; XLSX with title rows above the
 header, two-row headers from merged cells, blank rows and a totals row; Parquet. Size limits
-are checked before anything is parsed, and an XLSX is opened only after its zip directory shows
-no decompression bomb. openpyxl parses XML through defusedxml (checked at import).
+are checked before anything is parsed: an XLSX is opened only after its zip directory shows no
+decompression bomb (each part's and the whole's declared size, and the ratio), a Parquet file is
+read only after its footer shows sizes within the budget. Every reader then reads in bounded
+batches, counting rows, cells and each cell's length, and stops at the first limit with a
+`Problem`. openpyxl parses XML through defusedxml (checked at import).
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ import openpyxl
 import openpyxl.xml
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+from openpyxl.utils import get_column_letter
 
-from reformkpi import config
+from reformkpi.config import MB, Limits
 from reformkpi.ingest.problems import IngestError, Problem
 from reformkpi.ingest.text import nfc
 
@@ -36,14 +41,7 @@ HEADER_SEARCH_ROWS = 40
 TOTAL_LABELS = {"tổng cộng", "tổng", "cộng", "tổng số", "total", "grand total", "tong cong"}
 
 
-@dataclass(frozen=True)
-class Limits:
-    max_bytes: int = config.UPLOAD_MAX_MB * 1024 * 1024
-    max_rows: int = 2_000_000
-    max_columns: int = 200
-    max_sheets: int = 30
-    max_unzipped_bytes: int = 1024 * 1024 * 1024
-    max_zip_ratio: float = 150.0
+CSV_BATCH_BYTES = 1 << 22
 
 
 @dataclass
@@ -63,8 +61,10 @@ Scorer = Callable[[list[str]], int]
 def read(data: bytes, file_name: str, score: Scorer, limits: Limits = Limits()) -> RawTable:
     """The table in the file; `score` says how many header labels it recognises (to find the header)."""
     if len(data) > limits.max_bytes:
-        raise IngestError([Problem("too_large", fields={"size": len(data) // 1024 // 1024,
-                                                        "limit": limits.max_bytes // 1024 // 1024})])
+        raise IngestError([Problem("too_large", fields={"size": len(data) // MB, "limit": limits.max_bytes // MB})])
+    if len(file_name) > limits.max_name_chars:
+        raise IngestError([Problem("name_too_long", value=file_name[:40] + "…",
+                                   fields={"n": len(file_name), "limit": limits.max_name_chars})])
     suffix = PurePath(file_name).suffix.lower()
     if suffix == ".xlsm":
         raise IngestError([Problem("macro_file", value=file_name)])
@@ -73,6 +73,14 @@ def read(data: bytes, file_name: str, score: Scorer, limits: Limits = Limits()) 
         raise IngestError([Problem("unsupported_format", value=suffix or file_name)])
     table = {"csv": _csv, "xlsx": _xlsx, "parquet": _parquet}[kind](data, file_name, score, limits)
     return _clean(table, limits)
+
+
+def _too_long(row: int | None, column: str, limits: Limits) -> IngestError:
+    return IngestError([Problem("field_too_long", row=row, column=column, fields={"limit": limits.max_field_chars})])
+
+
+def _too_many_cells(limits: Limits) -> IngestError:
+    return IngestError([Problem("too_many_cells", fields={"limit": limits.max_cells})])
 
 
 def _labels(row) -> list[str]:
@@ -121,14 +129,17 @@ def _unique(labels: list[str]) -> list[str]:
 
 def decode(data: bytes) -> tuple[str, str]:
     """(text, encoding): a BOM decides; else UTF-8 if it decodes; else Windows-1258."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8"), "utf-8-sig"
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "utf-16"
     try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        return data.decode("cp1258"), "cp1258"
+        if data.startswith(b"\xef\xbb\xbf"):
+            return data[3:].decode("utf-8"), "utf-8-sig"
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return data.decode("utf-16"), "utf-16"
+        try:
+            return data.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            return data.decode("cp1258"), "cp1258"
+    except UnicodeDecodeError as e:  # a byte no encoding above can read: say where it is
+        raise IngestError([Problem("encoding", fields={"offset": e.start})]) from e
 
 
 def sniff_delimiter(lines: list[str]) -> str:
@@ -145,43 +156,85 @@ def sniff_delimiter(lines: list[str]) -> str:
     return best
 
 
+def _head(text: str) -> tuple[list[list[str]], str, list[int]]:
+    """The first lines as cells, the delimiter, and the lines too long to split here."""
+    head = [ln.rstrip("\r") for ln in text.split("\n", HEADER_SEARCH_ROWS + 2)[:HEADER_SEARCH_ROWS + 1]]
+    # A line the csv module would refuse with its own words is blank for finding the header; below
+    # the header, the full read names its cell, and above it, it stops the read here.
+    overlong = [i for i, line in enumerate(head) if len(line) > csv.field_size_limit()]
+    for i in overlong:
+        head[i] = ""
+    try:
+        delimiter = sniff_delimiter(head)
+        grid = list(csv.reader(head, delimiter=delimiter))
+    except csv.Error as e:
+        raise IngestError([Problem("unreadable", value=str(e)[:200])]) from e
+    return grid, delimiter, overlong
+
+
+def _check_text_batch(batch: pa.RecordBatch, first_row: int, limits: Limits) -> None:
+    """A cell over the length limit, or holding a line break (the file's row numbers would no longer
+    be its lines), stops the read at that cell."""
+    for name, col in zip(batch.schema.names, batch.columns):
+        if col.null_count == len(col):
+            continue
+        too_long = pc.greater(pc.utf8_length(col), limits.max_field_chars)
+        if pc.any(too_long).as_py():
+            raise _too_long(first_row + pc.index(too_long, True).as_py(), name, limits)
+        broken = pc.match_substring_regex(col, "[\r\n]")
+        if pc.any(broken).as_py():
+            raise IngestError([Problem("line_break", row=first_row + pc.index(broken, True).as_py(), column=name)])
+
+
 def _csv(data: bytes, file_name: str, score: Scorer, limits: Limits) -> RawTable:
     text, encoding = decode(data)
     text = nfc(text)  # Windows-1258 and some exports write diacritics as combining marks
-    head = text.split("\n", HEADER_SEARCH_ROWS + 2)[:HEADER_SEARCH_ROWS + 1]
-    head = [ln.rstrip("\r") for ln in head]
-    delimiter = sniff_delimiter(head)
-    grid = list(csv.reader(head, delimiter=delimiter))
+    grid, delimiter, overlong = _head(text)
     start, n, labels = find_header(grid, score)
+    if overlong and overlong[0] < start + n:
+        raise _too_long(overlong[0] + 1, "", limits)
+    for i, row in enumerate(grid[:start + n]):
+        for j, cell in enumerate(row):
+            if len(cell) > limits.max_field_chars:
+                raise _too_long(i + 1, f"#{j + 1}", limits)
     labels = _unique(labels)
+    if len(labels) > limits.max_columns:
+        raise IngestError([Problem("too_many_columns", fields={"n": len(labels), "limit": limits.max_columns})])
     skip = start + n
+    if not "".join(text.split("\n", skip)[skip:]).strip():
+        raise IngestError([Problem("no_rows")])
+    bad: list[int] = []
 
-    def load(threads: bool) -> tuple[pa.Table, list]:
-        bad: list = []
+    def invalid(row):
+        bad.append(row.number)
+        return "skip"
 
-        def invalid(row):
-            bad.append(row.number)
-            return "skip"
-
-        table = pacsv.read_csv(
+    batches, rows = [], 0
+    try:
+        reader = pacsv.open_csv(
             io.BytesIO(text.encode("utf-8")),
-            read_options=pacsv.ReadOptions(skip_rows=skip, column_names=labels, block_size=1 << 24,
-                                           use_threads=threads),
+            read_options=pacsv.ReadOptions(skip_rows=skip, column_names=labels, block_size=CSV_BATCH_BYTES,
+                                           use_threads=False),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False,
-                                             invalid_row_handler=invalid, newlines_in_values=False),
+                                             invalid_row_handler=invalid, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in labels},
                                                  strings_can_be_null=True, quoted_strings_can_be_null=False))
-        return table, bad
-
-    try:
-        table, bad = load(threads=True)
-        if bad:  # only a single-threaded read knows the line numbers of bad rows
-            table, bad = load(threads=False)
+        for batch in reader:
+            _check_text_batch(batch, skip + 1 + rows + len(bad), limits)
+            rows += batch.num_rows
+            if rows > limits.max_rows:
+                raise IngestError([Problem("too_many_rows", fields={"limit": limits.max_rows})])
+            if rows * len(labels) > limits.max_cells:
+                raise _too_many_cells(limits)
+            if len(bad) > limits.max_rows:
+                break
+            batches.append(batch)
     except pa.ArrowInvalid as e:
         raise IngestError([Problem("unreadable", value=str(e)[:200])]) from e
     if bad:
         raise IngestError([Problem("row_width", row=r, fields={"n": len(labels)}) for r in bad[:50]])
-    frame = table.to_pandas()
+    schema = pa.schema([(c, pa.string()) for c in labels])
+    frame = pa.Table.from_batches(batches, schema).to_pandas()
     return RawTable(frame, np.arange(skip + 1, skip + 1 + len(frame)), file_name, "",
                     tuple(range(start + 1, start + n + 1)))
 
@@ -196,11 +249,12 @@ def _check_zip(data: bytes, limits: Limits) -> None:
     infos = zf.infolist()
     if any(i.filename.lower().endswith("vbaproject.bin") for i in infos):
         raise IngestError([Problem("macro_file", value="vbaProject.bin")])
+    # zipfile stops every part at its declared size, so the directory's sizes bound what is read.
     total = sum(i.file_size for i in infos)
     packed = sum(i.compress_size for i in infos) or 1
-    if total > limits.max_unzipped_bytes or total / packed > limits.max_zip_ratio:
-        raise IngestError([Problem("zip_bomb", fields={"size": total // 1024 // 1024,
-                                                       "ratio": round(total / packed)})])
+    largest = max((i.file_size for i in infos), default=0)
+    if total > limits.max_unzipped_bytes or largest > limits.max_part_bytes or total / packed > limits.max_zip_ratio:
+        raise IngestError([Problem("zip_bomb", fields={"size": total // MB, "ratio": round(total / packed)})])
 
 
 def _cell(c):
@@ -213,28 +267,44 @@ def _cell(c):
     return v
 
 
+def _xlsx_row(row, number: int, limits: Limits) -> list:
+    if len(row) > limits.max_columns and any(c.value is not None for c in row[limits.max_columns:]):
+        raise IngestError([Problem("too_many_columns", row=number, fields={"n": len(row), "limit": limits.max_columns})])
+    values = [_cell(c) for c in row[:limits.max_columns]]
+    for j, v in enumerate(values):
+        if isinstance(v, str) and len(v) > limits.max_field_chars:
+            raise _too_long(number, get_column_letter(j + 1), limits)
+    return values
+
+
 def _xlsx(data: bytes, file_name: str, score: Scorer, limits: Limits) -> RawTable:
     _check_zip(data, limits)
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except MemoryError:
+        raise
     except Exception as e:  # openpyxl raises many kinds for a broken file
         raise IngestError([Problem("unreadable", value=type(e).__name__)]) from e
     try:
         if len(wb.sheetnames) > limits.max_sheets:
             raise IngestError([Problem("too_many_sheets", fields={"n": len(wb.sheetnames), "limit": limits.max_sheets})])
-        found = []
+        found, cells = [], 0
         for ws in wb.worksheets:
+            ws.reset_dimensions()  # a declared A1:XFD1048576 would pad every row to 16,384 cells
             grid = []
             for row in ws.iter_rows(min_row=1):  # rows come contiguous from 1, blank ones included
-                grid.append([_cell(c) for c in row])
+                grid.append(_xlsx_row(row, len(grid) + 1, limits))
+                cells += len(row)
                 if len(grid) > limits.max_rows + HEADER_SEARCH_ROWS:
                     raise IngestError([Problem("too_many_rows", fields={"limit": limits.max_rows})])
+                if cells > limits.max_cells:
+                    raise _too_many_cells(limits)
             try:
                 start, n, labels = find_header(grid, score)
             except IngestError:
                 continue
             found.append((score(labels), ws.title, grid, start, n, labels))
-    except IngestError:
+    except (IngestError, MemoryError):
         raise
     except Exception as e:  # sheets are parsed lazily: a hostile or broken sheet fails here
         raise IngestError([Problem("unreadable", value=type(e).__name__)]) from e
@@ -253,17 +323,75 @@ def _xlsx(data: bytes, file_name: str, score: Scorer, limits: Limits) -> RawTabl
 
 # --- Parquet ---
 
+PARQUET_BATCH_ROWS = 65_536
+
+
+def _flat(t: pa.DataType) -> bool:
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    return any(check(t) for check in (pa.types.is_string, pa.types.is_large_string, pa.types.is_integer,
+                                      pa.types.is_floating, pa.types.is_boolean, pa.types.is_date,
+                                      pa.types.is_timestamp, pa.types.is_decimal, pa.types.is_null))
+
+
+def _decoded_bytes(col: pa.Array, limits: Limits, name: str, first_row: int) -> int:
+    """What a column of a batch takes once its dictionary is expanded (text only: numbers are fixed
+    width); a cell over the length limit stops here, before anything is expanded."""
+    if not pa.types.is_dictionary(col.type):
+        return col.nbytes
+    if not (pa.types.is_string(col.type.value_type) or pa.types.is_large_string(col.type.value_type)):
+        return col.indices.nbytes + col.dictionary.nbytes
+    lengths = pc.take(pc.utf8_length(col.dictionary), col.indices)
+    too_long = pc.greater(lengths, limits.max_field_chars)
+    if pc.any(too_long).as_py():
+        raise _too_long(first_row + pc.index(too_long, True).as_py(), name, limits)
+    return (pc.sum(lengths).as_py() or 0) + 8 * len(col)
+
+
 def _parquet(data: bytes, file_name: str, score: Scorer, limits: Limits) -> RawTable:
+    """Footer first (rows, columns, types, declared uncompressed sizes), then batches read with text
+    as dictionaries, so a repeated long string is measured before it is expanded."""
     try:
-        pf = pq.ParquetFile(io.BytesIO(data))
-    except pa.ArrowException as e:
+        meta = pq.ParquetFile(io.BytesIO(data)).metadata
+        schema = meta.schema.to_arrow_schema()
+    except (pa.ArrowException, OSError) as e:
         raise IngestError([Problem("unreadable", value="Parquet")]) from e
-    if pf.metadata.num_rows > limits.max_rows:
+    if meta.num_rows > limits.max_rows:
         raise IngestError([Problem("too_many_rows", fields={"limit": limits.max_rows})])
-    if pf.metadata.num_columns > limits.max_columns:
-        raise IngestError([Problem("too_many_columns", fields={"n": pf.metadata.num_columns, "limit": limits.max_columns})])
-    frame = pf.read().to_pandas()
+    if meta.num_columns > limits.max_columns:
+        raise IngestError([Problem("too_many_columns", fields={"n": meta.num_columns, "limit": limits.max_columns})])
+    if meta.num_rows * meta.num_columns > limits.max_cells:
+        raise _too_many_cells(limits)
+    for f in schema:
+        if not _flat(f.type):
+            raise IngestError([Problem("unsupported_column", column=str(f.name)[:100], value=str(f.type)[:100])])
+    declared = sum(meta.row_group(i).column(j).total_uncompressed_size
+                   for i in range(meta.num_row_groups) for j in range(meta.num_columns))
+    if declared > limits.max_decoded_bytes:
+        raise IngestError([Problem("too_large_decoded", fields={"size": declared // MB,
+                                                                "limit": limits.max_decoded_bytes // MB})])
+    text = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+    batches, rows, decoded = [], 0, 0
+    try:
+        pf = pq.ParquetFile(io.BytesIO(data), read_dictionary=text)
+        for batch in pf.iter_batches(batch_size=PARQUET_BATCH_ROWS, use_threads=False):
+            decoded += sum(_decoded_bytes(c, limits, n, 2 + rows) for n, c in zip(batch.schema.names, batch.columns))
+            if decoded > limits.max_decoded_bytes:
+                raise IngestError([Problem("too_large_decoded", fields={"size": decoded // MB,
+                                                                        "limit": limits.max_decoded_bytes // MB})])
+            rows += batch.num_rows
+            batches.append(pa.RecordBatch.from_arrays(
+                [c.dictionary_decode() if pa.types.is_dictionary(c.type) else c for c in batch.columns],
+                names=batch.schema.names))
+        table = pa.Table.from_batches(batches) if batches else schema.empty_table()
+        frame = table.to_pandas()
+    except MemoryError:
+        raise
+    except (pa.ArrowException, OSError) as e:  # a footer that lies about its pages fails here
+        raise IngestError([Problem("unreadable", value="Parquet")]) from e
     frame.columns = _unique(_labels(frame.columns))
+    if any(len(c) > limits.max_field_chars for c in frame.columns):
+        raise _too_long(1, "", limits)
     if score(list(frame.columns)) < 2:
         raise IngestError([Problem("no_header")])
     # Row 1 is the header, as if the table were opened in a spreadsheet.
@@ -289,6 +417,8 @@ def _clean(t: RawTable, limits: Limits) -> RawTable:
         if i < 3:
             total |= text.str.lower().isin(TOTAL_LABELS).fillna(False).to_numpy(dtype=bool)
     keep &= ~total
+    if not keep.any():  # a header and nothing under it
+        raise IngestError([Problem("no_rows")])
     if keep.all():
         return t
     return RawTable(f[keep].reset_index(drop=True), t.rows[keep], t.file_name, t.sheet, t.header_rows)

@@ -14,7 +14,9 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from reformkpi.auth import Actor, require
 from reformkpi.catalog import Catalog
+from reformkpi.config import Limits
 from reformkpi.ingest.text import fold
 
 FIELDS = ("unit", "indicator", "period", "value", "max_value", "source", "note")
@@ -58,6 +60,7 @@ class Profile:
     columns: dict[str, str] = field(default_factory=dict)
     decimal: str = "auto"  # "auto": Vietnamese 1.234,5; ".": the dot is the decimal mark
     period: str = ""  # the period of every row when the file has no period column
+    owner: str = ""  # who saved it: only they (or an administrator) may overwrite it
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=1)
@@ -65,7 +68,7 @@ class Profile:
     @classmethod
     def from_json(cls, text: str) -> Profile:
         d = json.loads(text)
-        return cls(**{k: d[k] for k in ("name", "columns", "decimal", "period") if k in d})
+        return cls(**{k: d[k] for k in ("name", "columns", "decimal", "period", "owner") if k in d})
 
 
 PAPI = Profile("papi", {
@@ -152,18 +155,41 @@ def profile_from_mapping(name: str, mapping: dict[str, str | None], decimal: str
                    decimal, period)
 
 
+class ProfileError(ValueError):
+    """A profile that cannot be saved; `code` names why (ingest.profile.<code> in the locales)."""
+
+    def __init__(self, code: str, **fields):
+        super().__init__(code)
+        self.code, self.fields = code, fields
+
+
 def _safe_name(name: str) -> str:
+    if len(name) > Limits().max_name_chars:
+        raise ProfileError("name_too_long", limit=Limits().max_name_chars)
     slug = fold(name).replace(" ", "-")
     if not slug:
-        raise ValueError("a profile needs a name")
+        raise ProfileError("name_missing")
     return slug
 
 
-def save(directory: Path, profile: Profile) -> Path:
+def save(directory: Path, profile: Profile, actor: Actor) -> Path:
+    """Save under its name for `actor`: analysts may overwrite their own profiles, administrators
+    any; the built-in names are reserved."""
+    require(actor, "upload")
+    slug = _safe_name(profile.name)
+    if slug in BUILT_IN:
+        raise ProfileError("reserved", name=profile.name)
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{_safe_name(profile.name)}.json"
+    path = directory / f"{slug}.json"
+    if path.exists():
+        owner = Profile.from_json(path.read_text(encoding="utf-8")).owner
+        if owner and owner != actor.name and not actor.can("admin"):
+            raise ProfileError("not_owner", name=profile.name, owner=owner)
+    else:
+        owner = actor.name
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(profile.to_json(), encoding="utf-8")
+    tmp.write_text(Profile(profile.name, profile.columns, profile.decimal, profile.period, owner or actor.name).to_json(),
+                   encoding="utf-8")
     tmp.replace(path)  # atomic: a reader sees the old or the new profile
     return path
 
@@ -174,9 +200,11 @@ def names(directory: Path) -> list[str]:
 
 
 def load(directory: Path, name: str) -> Profile:
-    path = directory / f"{_safe_name(name)}.json"
+    """A built-in profile (never shadowed by a saved file of the same name), or a saved one."""
+    slug = _safe_name(name)
+    if slug in BUILT_IN:
+        return Profile.from_json(BUILT_IN[slug].to_json())  # a copy: callers may set its period
+    path = directory / f"{slug}.json"
     if path.exists():
         return Profile.from_json(path.read_text(encoding="utf-8"))
-    if name in BUILT_IN:
-        return Profile.from_json(BUILT_IN[name].to_json())  # a copy: callers may set its period
     raise KeyError(f"no import profile {name!r}")

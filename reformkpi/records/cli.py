@@ -4,44 +4,56 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-import hashlib
 import json
 import sys
 from pathlib import Path
 
-from reformkpi import config, periods
+from reformkpi import auth, config, periods
 from reformkpi.catalog import Catalog, load_dir
-from reformkpi.records import demo, metrics, table
+from reformkpi.records import demo, load, table
 from reformkpi.store import CommitInfo, Store
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def cmd_ingest(args) -> int:
-    store = Store(args.store)
     source = Path(args.file)
-    units = set(Catalog.from_tables(store.read_catalog()).units["unit_id"])
-    info = CommitInfo(user=args.user or getpass.getuser(), operation="records", file_name=source.name,
-                      sha256=_sha256(source))
     try:
-        r = table.ingest(store, source, info, units)
+        done = load.load(Store(args.store), source, auth.operator(args.user or getpass.getuser()), sync=args.sync,
+                         tmp_dir=args.tmp_dir, progress=None if args.quiet else _Progress())
     except table.RecordsError as e:
         print("\n".join(e.problems), file=sys.stderr)
         return 2
+    r = done.records
     out = {"version": r.version, "rows_read": r.rows_read, "rows_new": r.rows_new,
            "rows_changed": r.rows_changed, "rows_unchanged": r.rows_unchanged}
-    if args.sync and r.committed:
-        s = metrics.sync_counts(store, metrics.Records.open(store, r.version),
-                                CommitInfo(user=info.user, operation="records-sync", file_name=f"records v{r.version}"))
-        out["observations_version"] = s.version
+    if done.observations_version is not None:
+        out["observations_version"] = done.observations_version
     print(json.dumps(out) if args.json else
           f"Hồ sơ: {r.rows_new} mới, {r.rows_changed} sửa, {r.rows_unchanged} không đổi · phiên bản {r.version}")
+    return 0
+
+
+class _Progress:
+    """Progress on stderr (stdout stays the result), at most once a second."""
+
+    STAGE = {"read": "đọc", "diff": "so sánh", "write": "ghi"}
+
+    def __init__(self):
+        self.shown = -1.0
+
+    def __call__(self, p: table.Progress) -> None:
+        if p.elapsed - self.shown < 1 and p.fraction < 1:
+            return
+        self.shown = p.elapsed
+        speed = f"{p.rows_per_s:,.0f} dòng/s" if p.rows_per_s else "–"
+        eta = f"còn ~{p.eta:,.0f} s" if p.eta is not None else ""
+        print(f"{self.STAGE[p.stage]} {p.rows:,}/{p.total:,} · {speed} · {100 * p.fraction:.0f}% {eta}".rstrip(),
+              file=sys.stderr, flush=True)
+
+
+def cmd_compact(args) -> int:
+    v = table.compact(Store(args.store), CommitInfo(user=args.user or getpass.getuser(), operation="records-compact",
+                                                    file_name=table.RECORDS))
+    print("Không có gì để gộp" if v is None else f"Đã gộp tệp · phiên bản {v}")
     return 0
 
 
@@ -56,7 +68,13 @@ def register(sub) -> None:
     i = sub.add_parser("records-ingest", help="ingest a dossier-records export (CSV or Parquet)")
     i.add_argument("file")
     i.add_argument("--sync", action="store_true", help="then write the quarterly counts they determine")
+    i.add_argument("--tmp-dir", help="folder for temporary files (about the export's size; default REFORMKPI_TMP "
+                   "or the system's temporary folder); removed on success and on failure")
+    i.add_argument("--quiet", action="store_true", help="no progress on stderr")
     i.set_defaults(func=cmd_ingest)
+    c = sub.add_parser("records-compact", help="rewrite quarters held in many small files as few sorted ones "
+                                                "(earlier versions stay readable)")
+    c.set_defaults(func=cmd_compact)
     d = sub.add_parser("records-demo", help="write an illustrative records export (Parquet, or CSV by name)")
     d.add_argument("out")
     d.add_argument("--records", type=int, default=demo.DEMO_RECORDS)

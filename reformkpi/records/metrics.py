@@ -15,8 +15,11 @@ A dossier resolved exactly at the start of a quarter belongs to that quarter.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import OrderedDict
 
 import pandas as pd
+import pyarrow as pa
 
 from reformkpi import periods
 from reformkpi.catalog import Catalog
@@ -31,6 +34,8 @@ COUNTS = ("carried_over", "received_online", "received_in_person", "received_pos
 AGE_BUCKETS = ((0, 7), (8, 15), (16, 30), (31, 60), (61, 90), (91, None))
 OVERDUE_BUCKETS = ((0, 1), (2, 5), (6, 10), (11, 30), (31, None))
 DAY = 86400.0
+TREND_QUARTERS = 8
+SLICE_BYTES = 512 * 2**20
 
 
 class Records:
@@ -41,6 +46,8 @@ class Records:
         self.files = sorted(file_list, key=lambda f: f.quarter)
         self._con = table.connect()
         self._con.execute("SET enable_object_cache = true")  # Parquet footers are read once per file
+        self._kept_tables: OrderedDict[tuple, pa.Table] = OrderedDict()
+        self._lock = threading.Lock()
 
     @classmethod
     def open(cls, store: Store, version: int | None = None) -> Records:
@@ -64,6 +71,49 @@ class Records:
     def sql(self, query: str, params: dict | None = None) -> pd.DataFrame:
         return self.cursor().execute(query, params or {}).df()
 
+    def _kept(self, key: tuple, make) -> pa.Table:
+        """A table kept by key (least recently used out first, SLICE_BYTES in all)."""
+        with self._lock:
+            if key in self._kept_tables:
+                self._kept_tables.move_to_end(key)
+                return self._kept_tables[key]
+        rows = make()
+        with self._lock:
+            self._kept_tables[key] = rows
+            while len(self._kept_tables) > 1 and sum(t.nbytes for t in self._kept_tables.values()) > SLICE_BYTES:
+                self._kept_tables.popitem(last=False)
+        return rows
+
+    def forget(self) -> None:
+        """Drop the kept tables (the next drill-down reads the files again)."""
+        with self._lock:
+            self._kept_tables.clear()
+
+    def unit_slice(self, unit_id: str, since: str, upto: str) -> pa.Table:
+        """A unit's dossiers open at some moment from the start of quarter `since` to the end of
+        `upto`, read once from the files and kept:
+        a drill-down runs its queries on this instead of reading the files once per query. The
+        Records of a version is shared by every session, and so is what it keeps."""
+        s, e = bounds(since)[0], bounds(upto)[1]
+        # Plain comparisons, so that DuckDB skips row groups on their statistics.
+        return self._kept(("slice", unit_id, since, upto), lambda: self.cursor().sql(
+            f"""SELECT * EXCLUDE (upload_id) FROM {self.scan(upto, since)}
+                WHERE unit_id = $u AND received_at < $e AND (resolved_at IS NULL OR resolved_at >= $s)""",
+            params={"u": unit_id, "s": s, "e": e}).to_arrow_table())
+
+    def touching(self, unit_id: str, quarter: str) -> pa.Table:
+        """The unit's dossiers open at some moment of the quarter with their outcome, processing and
+        allowed days, taken from its drill-down slice once (the quarter's queries scan only these)."""
+        def make():
+            cur = self.cursor()
+            cur.register("slice", self.unit_slice(unit_id, *window(quarter)))
+            s, e = bounds(quarter)
+            return cur.sql(f"""SELECT *, {OUTCOME} AS outcome, epoch(resolved_at - received_at) / {DAY} AS days,
+                                 epoch(due_at - received_at) / {DAY} AS allowed_days
+                               FROM slice WHERE received_at < $e AND (resolved_at IS NULL OR resolved_at >= $s)""",
+                           params={"s": s, "e": e}).to_arrow_table()
+        return self._kept(("touching", unit_id, quarter), make)
+
 
 def bounds(quarter: str) -> tuple[dt.datetime, dt.datetime]:
     """A quarter as [start, end) instants in Viet Nam time."""
@@ -81,18 +131,20 @@ OUTCOME = (f"CASE WHEN resolved_at IS NULL THEN NULL WHEN resolved_at > due_at T
 OPEN_AT_END = "coalesce(resolved_at, 'infinity'::TIMESTAMPTZ) >= $e"
 
 
-def _touching(rec: Records, quarter: str) -> str:
-    """A unit's dossiers that were open at some moment of the quarter (params $u, $s, $e)."""
-    return f"""SELECT *, {OUTCOME} AS outcome,
-                 epoch(resolved_at - received_at) / {DAY} AS days,
-                 epoch(due_at - received_at) / {DAY} AS allowed_days
-               FROM {rec.scan(quarter, quarter)}
-               WHERE unit_id = $u AND received_at < $e AND coalesce(resolved_at, 'infinity'::TIMESTAMPTZ) >= $s"""
+def window(quarter: str) -> tuple[str, str]:
+    """The quarters a drill-down of `quarter` shows: TREND_QUARTERS up to it (the backlog trend)."""
+    first = quarter
+    for _ in range(TREND_QUARTERS - 1):
+        first = periods.previous(first)
+    return first, quarter
 
 
-def _params(unit_id: str, quarter: str) -> dict:
+def _drill(rec: Records, unit_id: str, quarter: str, query: str) -> pd.DataFrame:
+    """Run a drill-down query over the unit's dossiers open in the quarter (registered as `r`)."""
+    cur = rec.cursor()
+    cur.register("r", rec.touching(unit_id, quarter))
     s, e = bounds(quarter)
-    return {"u": unit_id, "s": s, "e": e}
+    return cur.execute(query, {k: v for k, v in (("s", s), ("e", e)) if f"${k}" in query}).df()
 
 
 # --- quarterly counts, as the catalog's dossier indicators ---
@@ -113,9 +165,13 @@ def quarter_counts(rec: Records, quarter_list: list[str], unit_ids: list[str] | 
     """Per unit and quarter: the nine stored dossier counts of the catalog (columns COUNTS)."""
     if not quarter_list or not rec.files:
         return pd.DataFrame(columns=["unit_id", "period", *COUNTS])
+    units = "" if unit_ids is None else "WHERE unit_id IN (SELECT unnest($units))"
+    return _counts(rec.cursor(), f"SELECT * FROM {rec.scan(max(quarter_list), min(quarter_list))} {units}",
+                   quarter_list, {"units": unit_ids} if unit_ids is not None else {})
+
+
+def _counts(cur, rows: str, quarter_list: list[str], params: dict) -> pd.DataFrame:
     q = pd.DataFrame([(p, *bounds(p)) for p in quarter_list], columns=["period", "s", "e"])
-    units = "" if unit_ids is None else "AND unit_id IN (SELECT unnest($units))"
-    cur = rec.cursor()
     cur.register("q", q)
     df = cur.execute(f"""
         SELECT r.unit_id, q.period,
@@ -130,10 +186,9 @@ def quarter_counts(rec: Records, quarter_list: list[str], unit_ids: list[str] | 
           count(*) FILTER (r.open_until >= q.e AND r.due_at < q.e) AS pending_overdue
         FROM (SELECT unit_id, channel, received_at, due_at, resolved_at, {OUTCOME} AS outcome,
                      coalesce(resolved_at, 'infinity'::TIMESTAMPTZ) AS open_until
-              FROM {rec.scan(max(quarter_list), min(quarter_list))}
-              WHERE true {units}) r
+              FROM ({rows})) r
         JOIN q ON r.received_at < q.e AND r.open_until >= q.s
-        GROUP BY ALL ORDER BY r.unit_id, q.period""", {"units": unit_ids} if unit_ids is not None else {}).df()
+        GROUP BY ALL ORDER BY r.unit_id, q.period""", params).df()
     return df.astype({c: "int64" for c in COUNTS})
 
 
@@ -211,8 +266,7 @@ def units_with_records(rec: Records, quarter: str) -> list[str]:
 def summary(rec: Records, unit_id: str, quarter: str) -> dict:
     """Headline figures: received, resolved (by outcome), late rate, open and overdue at the end,
     median and 90th percentile processing days against the median allowed days, online share."""
-    df = rec.sql(f"""
-        WITH r AS ({_touching(rec, quarter)})
+    df = _drill(rec, unit_id, quarter, f"""
         SELECT count(*) FILTER (received_at >= $s) AS received,
           count(*) FILTER (received_at >= $s AND channel = 'online') AS received_online,
           count(*) FILTER (resolved_at < $e) AS resolved,
@@ -224,7 +278,7 @@ def summary(rec: Records, unit_id: str, quarter: str) -> dict:
           quantile_cont(days, 0.5) FILTER (resolved_at < $e) AS median_days,
           quantile_cont(days, 0.9) FILTER (resolved_at < $e) AS p90_days,
           quantile_cont(allowed_days, 0.5) FILTER (resolved_at < $e) AS allowed_days
-        FROM r""", _params(unit_id, quarter))
+        FROM r""")
     out = {k: (None if pd.isna(v) else v) for k, v in df.iloc[0].items()}
     out["late_rate"] = 100 * out["late"] / out["resolved"] if out["resolved"] else None
     out["online_share"] = 100 * out["received_online"] / out["received"] if out["received"] else None
@@ -237,8 +291,7 @@ def late_procedures(rec: Records, unit_id: str, quarter: str, limit: int = 10) -
     Columns: procedure_code, procedure_name, resolved, late, overdue_open, late_rate (% of
     resolved), median_days_late (of the late ones).
     """
-    return rec.sql(f"""
-        WITH r AS ({_touching(rec, quarter)})
+    return _drill(rec, unit_id, quarter, f"""
         SELECT procedure_code, any_value(procedure_name) AS procedure_name,
           count(*) FILTER (resolved_at < $e) AS resolved,
           count(*) FILTER (resolved_at < $e AND outcome = 'late') AS late,
@@ -249,7 +302,7 @@ def late_procedures(rec: Records, unit_id: str, quarter: str, limit: int = 10) -
             FILTER (resolved_at < $e AND outcome = 'late') AS median_days_late
         FROM r GROUP BY procedure_code
         HAVING late + overdue_open > 0
-        ORDER BY late + overdue_open DESC, procedure_code LIMIT {int(limit)}""", _params(unit_id, quarter))
+        ORDER BY late + overdue_open DESC, procedure_code LIMIT {int(limit)}""")
 
 
 def processing_times(rec: Records, unit_id: str, quarter: str, limit: int = 10) -> pd.DataFrame:
@@ -258,15 +311,13 @@ def processing_times(rec: Records, unit_id: str, quarter: str, limit: int = 10) 
     Columns: procedure_code, procedure_name, resolved, median_days, p90_days, allowed_days
     (median allowed time), late_rate.
     """
-    return rec.sql(f"""
-        WITH r AS ({_touching(rec, quarter)})
+    return _drill(rec, unit_id, quarter, f"""
         SELECT procedure_code, any_value(procedure_name) AS procedure_name, count(*) AS resolved,
           quantile_cont(days, 0.5) AS median_days, quantile_cont(days, 0.9) AS p90_days,
           quantile_cont(allowed_days, 0.5) AS allowed_days,
           100.0 * count(*) FILTER (outcome = 'late') / count(*) AS late_rate
         FROM r WHERE resolved_at < $e
-        GROUP BY procedure_code ORDER BY resolved DESC, procedure_code LIMIT {int(limit)}""",
-                _params(unit_id, quarter))
+        GROUP BY procedure_code ORDER BY resolved DESC, procedure_code LIMIT {int(limit)}""")
 
 
 def _bucket_sql(expr: str, buckets) -> str:
@@ -289,54 +340,50 @@ def overdue_days(rec: Records, unit_id: str, quarter: str) -> pd.DataFrame:
     Columns: lo, hi, resolved_late, open_overdue.
     """
     late_days = f"ceil(epoch(CASE WHEN resolved_at < $e THEN resolved_at ELSE $e END - due_at) / {DAY})"
-    df = rec.sql(f"""
-        WITH r AS ({_touching(rec, quarter)})
+    df = _drill(rec, unit_id, quarter, f"""
         SELECT {_bucket_sql(late_days, OVERDUE_BUCKETS)} AS lo,
           count(*) FILTER (resolved_at < $e) AS resolved_late,
           count(*) FILTER ({OPEN_AT_END}) AS open_overdue
         FROM r WHERE (resolved_at < $e AND outcome = 'late') OR ({OPEN_AT_END} AND due_at < $e)
-        GROUP BY lo""", _params(unit_id, quarter))
+        GROUP BY lo""")
     return _buckets(df, OVERDUE_BUCKETS, ["resolved_late", "open_overdue"])
 
 
 def backlog_ageing(rec: Records, unit_id: str, quarter: str) -> pd.DataFrame:
     """Dossiers open at the end of the quarter by age (whole days since received): lo, hi, not_due, overdue."""
     age = f"floor(epoch($e - received_at) / {DAY})"
-    df = rec.sql(f"""
-        WITH r AS ({_touching(rec, quarter)})
+    df = _drill(rec, unit_id, quarter, f"""
         SELECT {_bucket_sql(age, AGE_BUCKETS)} AS lo,
           count(*) FILTER (due_at >= $e) AS not_due, count(*) FILTER (due_at < $e) AS overdue
-        FROM r WHERE {OPEN_AT_END} GROUP BY lo""", _params(unit_id, quarter))
+        FROM r WHERE {OPEN_AT_END} GROUP BY lo""")
     return _buckets(df, AGE_BUCKETS, ["not_due", "overdue"])
 
 
 def channels(rec: Records, unit_id: str, quarter: str) -> pd.DataFrame:
     """Online, in person and by post: received in the quarter, and of those resolved in it the
     late rate and median processing days. Columns: channel, received, resolved, late_rate, median_days."""
-    df = rec.sql(f"""
-        WITH r AS ({_touching(rec, quarter)})
+    df = _drill(rec, unit_id, quarter, """
         SELECT channel, count(*) FILTER (received_at >= $s) AS received,
           count(*) FILTER (resolved_at < $e) AS resolved,
           100.0 * count(*) FILTER (resolved_at < $e AND outcome = 'late')
             / nullif(count(*) FILTER (resolved_at < $e), 0) AS late_rate,
           quantile_cont(days, 0.5) FILTER (resolved_at < $e) AS median_days
-        FROM r GROUP BY channel""", _params(unit_id, quarter))
+        FROM r GROUP BY channel""")
     order = pd.DataFrame({"channel": list(table.CHANNELS)})
     out = order.merge(df, on="channel", how="left")
     out[["received", "resolved"]] = out[["received", "resolved"]].fillna(0).astype("int64")
     return out
 
 
-def backlog_trend(rec: Records, unit_id: str, quarter: str, n: int = 8) -> pd.DataFrame:
-    """The unit's flow over the last n quarters up to `quarter`: is the backlog growing?
+def backlog_trend(rec: Records, unit_id: str, quarter: str) -> pd.DataFrame:
+    """The unit's flow over the TREND_QUARTERS quarters up to `quarter`: is the backlog growing?
 
     Columns: period, received, resolved, pending_not_due, pending_overdue.
     """
-    first = quarter
-    for _ in range(n - 1):
-        first = periods.previous(first)
-    first = max(first, quarters(rec)[0]) if rec.files else quarter
-    c = quarter_counts(rec, periods.quarters_between(first, quarter), [unit_id])
+    first = max(window(quarter)[0], quarters(rec)[0]) if rec.files else quarter
+    cur = rec.cursor()
+    cur.register("slice", rec.unit_slice(unit_id, *window(quarter)))
+    c = _counts(cur, "SELECT * FROM slice", periods.quarters_between(first, quarter), {})
     out = pd.DataFrame({"period": c["period"],
                         "received": c["received_online"] + c["received_in_person"] + c["received_post"],
                         "resolved": c["resolved_early"] + c["resolved_on_time"] + c["resolved_late"],

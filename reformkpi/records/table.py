@@ -1,9 +1,11 @@
 """The records table: one row per dossier, a Delta table partitioned by the quarter it was received.
 
 Exports from the one-stop-shop systems (CSV or Parquet) are read in chunks, normalised and
-staged on disk, then diffed by dossier_id against the current version with DuckDB (which
-spills to disk), so a file of any size is never held in memory. New rows are appended and
-changed rows merged in one Delta commit whose metadata is a CommitInfo, like observations.
+staged on disk in buckets by dossier_id, then diffed bucket by bucket against the current
+version with DuckDB (which spills to disk), so a file of any size is never held in memory. New
+and changed rows are written quarter by quarter, sorted, and a file holding an old version of a
+changed row is rewritten without it, all in one Delta commit whose metadata is a CommitInfo,
+like observations.
 
 Times: the exports write local time (Viet Nam, UTC+7, no daylight saving); the table stores
 UTC instants (Delta `timestamp`), which Spark and Trino read without a table feature. A due
@@ -18,7 +20,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,11 +30,12 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
-from deltalake import CommitProperties, DeltaTable, WriterProperties
+from deltalake import CommitProperties, DeltaTable
 from deltalake.exceptions import CommitFailedError
-from deltalake.transaction import AddAction
+from deltalake.transaction import AddAction, RemoveAction
 
-from reformkpi.store import MAX_RETRIES, TABLE_CONFIG, CommitInfo, Store, StoreError
+from reformkpi import config
+from reformkpi.store import MAX_RETRIES, TABLE_CONFIG, CommitInfo, Store, StoreError, backoff
 
 RECORDS = "records"
 LOCAL_TZ = "Asia/Ho_Chi_Minh"
@@ -60,8 +63,11 @@ CHUNK_ROWS = 500_000
 CSV_ROW_BYTES = 200
 # Row groups small enough that a unit's rows (sorted together) skip most of a file on reading.
 ROW_GROUP = 128 * 1024
-WRITER = WriterProperties(max_row_group_size=ROW_GROUP, compression="ZSTD")
 FILE_ROWS = 2_000_000
+# Rows diffed at a time (an export is split by a hash of dossier_id): what DuckDB holds in memory.
+BUCKET_ROWS = 2_000_000
+# Every write path and compaction sort a quarter's rows so: a unit's dossiers share row groups.
+SORT_KEY = "unit_id, received_at, dossier_id"
 MAX_PROBLEMS = 50
 
 
@@ -139,8 +145,11 @@ def scan_sql(file_list: list[str]) -> str:
         cols = ", ".join(f"NULL::{'TIMESTAMPTZ' if pa.types.is_timestamp(f.type) else 'VARCHAR'} AS {f.name}"
                          for f in RECORD_SCHEMA if f.name != PARTITION)
         return f"(SELECT {cols} WHERE false)"
-    quoted = ", ".join("'" + f.replace("'", "''") + "'" for f in file_list)
-    return f"read_parquet([{quoted}], hive_partitioning = false)"
+    return f"read_parquet([{', '.join(map(_quote, file_list))}], hive_partitioning = false)"
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def local_quarter_sql(col: str) -> str:
@@ -224,8 +233,22 @@ def _problems(con, unit_ids: set[str]) -> list[str]:
     return out
 
 
-def stage(source: Path, workdir: Path, unit_ids: set[str], chunk_rows: int = CHUNK_ROWS) -> int:
-    """Read an export chunk by chunk into normalised Parquet files; raise RecordsError listing problems.
+def _expected_rows(source: Path) -> int:
+    """Rows an export holds: exact for Parquet, estimated from its first megabyte for CSV."""
+    if source.suffix.lower() == ".parquet":
+        return pq.ParquetFile(source).metadata.num_rows
+    size = source.stat().st_size
+    with open(source, "rb") as f:
+        head = f.read(1 << 20)
+    lines = max(head.count(b"\n"), 1)
+    return max(int(size * lines / max(len(head), 1)) - 1, 1)
+
+
+def stage(source: Path, workdir: Path, unit_ids: set[str], chunk_rows: int = CHUNK_ROWS, buckets: int = 1,
+          on_rows: Callable[[int], None] | None = None) -> int:
+    """Read an export chunk by chunk into normalised Parquet files under workdir/stage, split into
+    `buckets` by a hash of dossier_id (so that each bucket is diffed on its own); raise RecordsError
+    listing problems.
 
     Row numbers are the file's own: CSV lines counting the header as line 1, Parquet rows from 1.
     """
@@ -240,9 +263,12 @@ def stage(source: Path, workdir: Path, unit_ids: set[str], chunk_rows: int = CHU
         if len(problems) < MAX_PROBLEMS:
             problems += _problems(con, unit_ids)
         if not problems:
-            con.execute(f"COPY (SELECT * EXCLUDE (_has_resolved) FROM norm) "
-                        f"TO '{workdir / f'chunk-{i:06d}.parquet'}' (FORMAT parquet)")
+            con.execute(f"COPY (SELECT * EXCLUDE (_has_resolved), hash(dossier_id) % {buckets} AS _bucket FROM norm) "
+                        f"TO '{workdir / 'stage'}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (_bucket), "
+                        f"FILENAME_PATTERN 'chunk-{i:06d}-{{i}}', OVERWRITE_OR_IGNORE)")
         n += batch.num_rows
+        if on_rows:
+            on_rows(n)
     if problems:
         raise RecordsError(sorted(problems, key=lambda p: int(p.split(":")[0].split()[1]))[:MAX_PROBLEMS])
     return n
@@ -250,80 +276,214 @@ def stage(source: Path, workdir: Path, unit_ids: set[str], chunk_rows: int = CHU
 
 # --- writing ---
 
+@dataclass(frozen=True)
+class Progress:
+    """Where an ingest is: stage ('read', 'diff', 'write'), rows done in it of the expected total,
+    seconds since the ingest started and since the stage started."""
+
+    stage: str
+    rows: int
+    total: int
+    elapsed: float
+    stage_elapsed: float
+
+    @property
+    def fraction(self) -> float:
+        done = STAGES.index(self.stage) + min(self.rows / max(self.total, 1), 1.0)
+        return done / len(STAGES)
+
+    @property
+    def rows_per_s(self) -> float | None:
+        return self.rows / self.stage_elapsed if self.stage_elapsed > 0 and self.rows else None
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left, assuming the stages to come take as long as those done so far."""
+        f = self.fraction
+        return self.elapsed * (1 - f) / f if f > 0.01 else None
+
+
+STAGES = ("read", "diff", "write")
+
+
+class _Tracker:
+    def __init__(self, total: int, report: Callable[[Progress], None] | None):
+        self.total, self.report = total, report
+        self.start = self.stage_start = self.last = time.perf_counter()
+        self.stage = STAGES[0]
+
+    def __call__(self, stage: str, rows: int) -> None:
+        now = time.perf_counter()
+        if stage != self.stage:  # the stage began when the previous one last reported
+            self.stage, self.stage_start = stage, self.last
+        self.last = now
+        if self.report:
+            self.report(Progress(stage, rows, self.total, now - self.start, now - self.stage_start))
+
+
 def _create(store: Store, info: CommitInfo) -> None:
     DeltaTable.create(path(store), RECORD_SCHEMA, partition_by=[PARTITION], configuration=TABLE_CONFIG,
                       commit_properties=CommitProperties(custom_metadata=info.metadata(rows_new=0)))
 
 
 def ingest(store: Store, source: str | Path, info: CommitInfo, unit_ids: set[str],
-           chunk_rows: int = CHUNK_ROWS, memory_limit: str = "2GB") -> IngestResult:
+           chunk_rows: int = CHUNK_ROWS, memory_limit: str = "2GB", tmp_dir: str | Path | None = None,
+           progress: Callable[[Progress], None] | None = None) -> IngestResult:
     """Upsert an export by dossier_id in one Delta commit; unchanged records are not rewritten.
 
     Within one export the last row of a dossier wins. A record that differs from the stored one
     in any column replaces it (a corrected export); a re-sent export commits nothing.
+
+    Temporary files (about the export's size: the normalised rows, then the rows to write, one
+    bucket and one quarter at a time) go to a folder under `tmp_dir` (default
+    `config.records_tmp_dir()`), removed on success and on failure. Memory stays bounded: DuckDB
+    holds one bucket of BUCKET_ROWS rows (spilling beyond memory_limit), the writer one batch.
     """
     source = Path(source)
-    workdir = Path(tempfile.mkdtemp(prefix="records-stage-"))
-    try:
-        n = stage(source, workdir, unit_ids, chunk_rows)
-        if not exists(store):
-            _create(store, CommitInfo(user=info.user, operation="init", file_name=RECORDS))
-        for attempt in range(1, MAX_RETRIES + 1):
-            result = _commit(store, workdir, n, info, attempt, memory_limit)
+    root = Path(tmp_dir or config.records_tmp_dir())
+    root.mkdir(parents=True, exist_ok=True)
+    total = _expected_rows(source)
+    buckets = max(1, -(-total // BUCKET_ROWS))
+    track = _Tracker(total, progress)
+    for attempt in range(1, MAX_RETRIES + 1):
+        workdir = Path(tempfile.mkdtemp(prefix="records-ingest-", dir=root))
+        try:
+            n = stage(source, workdir, unit_ids, chunk_rows, buckets, lambda rows: track("read", rows))
+            track.total = n
+            if not exists(store):
+                _create(store, CommitInfo(user=info.user, operation="init", file_name=RECORDS))
+            result = _commit(store, workdir, n, buckets, info, attempt, memory_limit, track)
             if result is not None:
                 return result
-        raise StoreError(f"gave up after {MAX_RETRIES} conflicting commits")
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        backoff(attempt)
+    raise StoreError(f"gave up after {MAX_RETRIES} conflicting commits")
 
 
-def _commit(store: Store, workdir: Path, n: int, info: CommitInfo, attempt: int,
-            memory_limit: str) -> IngestResult | None:
+def _rel(file_path: str) -> str:
+    """A data file's path relative to the table (how the Delta log names it), from any spelling
+    of its full path (DuckDB may report it without the URI scheme)."""
+    return file_path[file_path.rindex(f"/{PARTITION}=") + 1:]
+
+
+def _commit(store: Store, workdir: Path, n: int, buckets: int, info: CommitInfo, attempt: int,
+            memory_limit: str, track: _Tracker) -> IngestResult | None:
+    """Diff bucket by bucket, then write quarter by quarter, in one commit; None if another commit won."""
     table = DeltaTable(path(store))
     base = table.version()
+    current = files(store, base)
     con = connect()
     con.execute(f"SET memory_limit = '{memory_limit}'")
     con.execute(f"SET temp_directory = '{workdir / 'spill'}'")
     con.execute("SET preserve_insertion_order = false")
-    con.execute(f"""CREATE TEMP VIEW inc AS
-        SELECT * EXCLUDE (_row) FROM read_parquet('{workdir}/chunk-*.parquet')
-        QUALIFY row_number() OVER (PARTITION BY dossier_id ORDER BY _row DESC) = 1""")
-    con.execute(f"CREATE TEMP VIEW cur AS SELECT * FROM {scan_sql([f.path for f in files(store, base)])}")
+    cur = (f"read_parquet([{', '.join(_quote(f.path) for f in current)}], hive_partitioning = false, "
+           f"filename = true)" if current else
+           f"(SELECT *, NULL::VARCHAR AS filename FROM {scan_sql([])})")
     same = " AND ".join(f"i.{c} IS NOT DISTINCT FROM c.{c}" for c in VALUE_COLUMNS)
-    con.execute(f"""CREATE TEMP TABLE cmp AS
-        SELECT i.dossier_id, c.dossier_id IS NULL AS is_new, c.dossier_id IS NOT NULL AND NOT ({same}) AS is_changed,
-               {local_quarter_sql('c.received_at')} AS old_quarter
-        FROM inc i LEFT JOIN cur c USING (dossier_id)""")
-    new, changed, unchanged = con.execute(
-        "SELECT count(*) FILTER (is_new), count(*) FILTER (is_changed), count(*) FILTER (NOT is_new AND NOT is_changed) "
-        "FROM cmp").fetchall()[0]
+    new = changed = unchanged = done = 0
+    for b in range(buckets):
+        bdir = workdir / "stage" / f"_bucket={b}"
+        if not bdir.exists():
+            continue
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE cmp AS
+            WITH inc AS (SELECT * FROM read_parquet('{bdir}/*.parquet', hive_partitioning = false)
+                         QUALIFY row_number() OVER (PARTITION BY dossier_id ORDER BY _row DESC) = 1)
+            SELECT i.* EXCLUDE (_row), c.dossier_id IS NULL AS is_new,
+                   c.dossier_id IS NOT NULL AND NOT ({same}) AS is_changed, c.filename AS old_file
+            FROM inc i LEFT JOIN (SELECT * FROM {cur} WHERE hash(dossier_id) % {buckets} = {b}) c
+            ON i.dossier_id = c.dossier_id""")
+        nb, cb, ub = con.execute("SELECT count(*) FILTER (is_new), count(*) FILTER (is_changed), "
+                                 "count(*) FILTER (NOT is_new AND NOT is_changed) FROM cmp").fetchall()[0]
+        new, changed, unchanged = new + nb, changed + cb, unchanged + ub
+        if nb + cb:
+            con.execute(f"""COPY (SELECT * EXCLUDE (is_new, is_changed, old_file), '{info.upload_id}' AS upload_id,
+                                   {local_quarter_sql('received_at')} AS {PARTITION}
+                                 FROM cmp WHERE is_new OR is_changed)
+                            TO '{workdir / 'out'}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY ({PARTITION}),
+                            FILENAME_PATTERN 'bucket-{b:06d}-{{i}}', OVERWRITE_OR_IGNORE)""")
+        if cb:
+            con.execute(f"COPY (SELECT dossier_id, old_file FROM cmp WHERE is_changed) "
+                        f"TO '{workdir / f'changed-{b:06d}.parquet'}' (FORMAT parquet)")
+        shutil.rmtree(bdir)
+        done += nb + cb + ub
+        track("diff", done)
+    con.execute("DROP TABLE IF EXISTS cmp")
     if new + changed == 0:
         return IngestResult(base, info.upload_id, n, 0, 0, unchanged, attempt)
+    touched = {}
+    if changed:
+        olds = {_rel(p) for (p,) in con.execute(f"SELECT DISTINCT old_file FROM '{workdir}/changed-*.parquet'").fetchall()}
+        touched = {f.path: f for f in current if _rel(f.path) in olds}
     meta = info.metadata(rows_read=n, rows_new=new, rows_changed=changed, rows_unchanged=unchanged,
                          base_version=base)
-    rows = f"""SELECT i.dossier_id, i.unit_id, i.procedure_code, i.procedure_name, i.channel,
-                 i.received_at, i.due_at, i.resolved_at, i.status, '{info.upload_id}' AS upload_id,
-                 {local_quarter_sql('i.received_at')} AS {PARTITION}
-               FROM inc i JOIN cmp USING (dossier_id) WHERE cmp.is_new OR cmp.is_changed"""
-    props = CommitProperties(custom_metadata=meta, max_commit_retries=0)
+    actions: list[AddAction | RemoveAction] = []
+    written = 0
+    quarters = {d.name.split("=", 1)[1] for d in (workdir / "out").iterdir()} | {f.quarter for f in touched.values()}
+    for q in sorted(quarters):
+        parts = []
+        qdir = workdir / "out" / f"{PARTITION}={q}"
+        if qdir.exists():
+            parts.append(f"SELECT * FROM read_parquet('{qdir}/*.parquet', hive_partitioning = false)")
+        mine = [p for p, f in touched.items() if f.quarter == q]
+        if mine:
+            # Files holding an old version of a changed record are rewritten whole, without it.
+            parts.append(f"SELECT * EXCLUDE (filename) FROM read_parquet([{', '.join(map(_quote, mine))}], "
+                         f"hive_partitioning = false, filename = true) WHERE dossier_id NOT IN "
+                         f"(SELECT dossier_id FROM '{workdir}/changed-*.parquet')")
+        rows = f"SELECT *, '{q}' AS {PARTITION} FROM ({' UNION ALL BY NAME '.join(parts)})"
+        adds = _write_files(table, _reader(con, f"{rows} ORDER BY {SORT_KEY}"))
+        actions += adds
+        if qdir.exists():
+            shutil.rmtree(qdir)
+        written += sum(json.loads(a.stats)["numRecords"] for a in adds)
+        track("write", written)
+    now = int(time.time() * 1000)
+    actions += [RemoveAction(_rel(p), True, now, None, {PARTITION: f.quarter}) for p, f in touched.items()]
     try:
-        if changed == 0:
-            # Sorted so that one unit's records sit together in a few row groups of each file.
-            reader = _reader(con, f"{rows} ORDER BY {PARTITION}, unit_id, received_at")
-            table.create_write_transaction(_write_files(table, reader), "append", RECORD_SCHEMA,
-                                           [PARTITION], commit_properties=props)
-        else:
-            quarters = [q for (q,) in con.execute("SELECT DISTINCT old_quarter FROM cmp WHERE is_changed").fetchall()]
-            listed = ", ".join(f"'{q}'" for q in quarters)
-            (table.merge(_reader(con, rows), f"t.{PARTITION} IN ({listed}) AND t.dossier_id = s.dossier_id",
-                         source_alias="s", target_alias="t", writer_properties=WRITER, commit_properties=props)
-             .when_matched_update_all().when_not_matched_insert_all().execute())
+        table.create_write_transaction(actions, "append", RECORD_SCHEMA, [PARTITION],
+                                       commit_properties=CommitProperties(custom_metadata=meta, max_commit_retries=0))
     except CommitFailedError:
         return None
     return IngestResult(DeltaTable(path(store)).version(), info.upload_id, n, new, changed, unchanged, attempt)
 
 
-def _write_files(table: DeltaTable, reader: pa.RecordBatchReader) -> list[AddAction]:
+def compact(store: Store, info: CommitInfo, memory_limit: str = "2GB") -> int | None:
+    """Rewrite each quarter whose rows sit in more files than FILE_ROWS requires (many small
+    appends) as few files sorted like every write (unit, then time), in one commit that changes no
+    data. The old files stay on disk (the store is never vacuumed), so every earlier version,
+    pinned by a snapshot or not, stays readable. Returns the new version, or None if nothing to do.
+    """
+    if not exists(store):
+        return None
+    table = DeltaTable(path(store))
+    base = table.version()
+    adds = pa.table(table.get_add_actions(flatten=True))
+    by_quarter: dict[str, list[tuple[str, int, int]]] = {}
+    for p, q, rows, size in zip(adds.column("path").to_pylist(), adds.column(f"partition.{PARTITION}").to_pylist(),
+                                adds.column("num_records").to_pylist(), adds.column("size_bytes").to_pylist()):
+        by_quarter.setdefault(q, []).append((p, rows or 0, size))
+    todo = {q: fs_ for q, fs_ in by_quarter.items() if len(fs_) > -(-sum(r for _, r, _ in fs_) // FILE_ROWS)}
+    if not todo:
+        return None
+    con = connect()
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute("SET preserve_insertion_order = false")
+    root = table.table_uri.rstrip("/")
+    actions: list[AddAction | RemoveAction] = []
+    now = int(time.time() * 1000)
+    for q, old in sorted(todo.items()):
+        full = [p if "://" in p or p.startswith("/") else f"{root}/{p}" for p, _, _ in old]
+        rows = f"SELECT *, '{q}' AS {PARTITION} FROM {scan_sql(full)} ORDER BY {SORT_KEY}"
+        actions += _write_files(table, _reader(con, rows), data_change=False)
+        actions += [RemoveAction(p, False, now, size, {PARTITION: q}) for p, _, size in old]
+    meta = info.metadata(base_version=base, quarters=len(todo), files_removed=sum(len(v) for v in todo.values()))
+    table.create_write_transaction(actions, "append", RECORD_SCHEMA, [PARTITION],
+                                   commit_properties=CommitProperties(custom_metadata=meta))
+    return DeltaTable(path(store)).version()
+
+
+def _write_files(table: DeltaTable, reader: pa.RecordBatchReader, data_change: bool = True) -> list[AddAction]:
     """Write rows sorted by partition as Parquet files of at most FILE_ROWS rows, one file open at a
     time (memory stays bounded whatever the size of the export); the actions to commit them.
 
@@ -339,7 +499,7 @@ def _write_files(table: DeltaTable, reader: pa.RecordBatchReader) -> list[AddAct
             state["writer"].close()
             size = fs.get_file_info(f"{root}/{state['rel']}").size
             actions.append(AddAction(state["rel"], size, {PARTITION: state["quarter"]},
-                                     int(time.time() * 1000), True, json.dumps(_stats(state))))
+                                     int(time.time() * 1000), data_change, json.dumps(_stats(state))))
             state.clear()
 
     for batch in reader:

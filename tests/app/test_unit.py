@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from reformkpi import focus, formatting, metrics
-from tests.conftest import ROOT, plotly_array
+from tests.conftest import ROOT, plotly_array, shown
 
 MERGED = "so-nong-nghiep-moi-truong"
 
@@ -49,7 +49,7 @@ def test_unit_page_runs_for_filter_combinations(unit_page, query):
 def test_merged_unit_shows_its_lineage_with_the_merger_marked(unit_page, demo):
     at = unit_page(unit=MERGED, year="2025", ind="par.total")
     assert at.header[0].value == "Sở Nông nghiệp và Môi trường"
-    assert any("Từ ngày 01/03/2025" in i.value and "Sở Tài nguyên và Môi trường" in i.value for i in at.info)
+    assert any("Từ ngày 01/03/2025" in shown(i.value) and "Sở Tài nguyên và Môi trường" in shown(i.value) for i in at.info)
     spec = charts(at)["unit_history"]
     hist = metrics.unit_history(demo, MERGED, tuple(demo.catalog.indicators.loc[demo.catalog.indicators["ranked"],
                                                                                   "indicator_id"]))
@@ -80,7 +80,7 @@ def test_dossiers_by_quarter_follow_the_lineage(unit_page, demo):
     flow = metrics.dossier_flow(demo, demo.catalog.lineage(MERGED))
     late = next(tr for tr in charts(at)["unit_dossiers"]["data"] if tr["name"] == "Quá hạn")
     assert np.array_equal(plotly_array(late["y"]), flow["dossier.resolved_late"].to_numpy())
-    assert any("Tỷ lệ trễ hạn = Quá hạn" in c.value for c in at.caption)
+    assert any("Tỷ lệ trễ hạn = Quá hạn" in shown(c.value) for c in at.caption)
 
 
 def test_the_figure_asked_for_is_a_tile_and_the_merger_is_stated(unit_page, demo):
@@ -90,10 +90,10 @@ def test_the_figure_asked_for_is_a_tile_and_the_merger_is_stated(unit_page, demo
     assert tiles["Mức độ hài lòng"].value == "77,4%"
     row = focus.unit_year(demo, "so-tai-nguyen-moi-truong", ("sipas.overall",), 2019).iloc[0]
     assert tiles["Mức độ hài lòng"].delta == formatting.signed(row["change"]) + " điểm %"
-    shown = [e.value.replace("\\", "") for e in [*at.markdown, *at.caption]]  # Markdown escapes removed
-    assert any("Mục tiêu 80,0%: chưa đạt, còn thiếu 2,6 điểm %" in v for v in shown)
-    assert f"Hạng {row['rank']}/{row['n_peers']} trong các đơn vị cùng cấp" in " ".join(shown)
+    texts = [shown(e.value) for e in [*at.markdown, *at.caption]]  # Markdown escapes removed
+    assert any("Mục tiêu 80,0%: chưa đạt, còn thiếu 2,6 điểm %" in v for v in texts)
+    assert f"Hạng {row['rank']}/{row['n_peers']} trong các đơn vị cùng cấp" in " ".join(texts)
     assert any("hợp nhất vào Sở Nông nghiệp và Môi trường" in i.value and "01/03/2025" in i.value for i in at.info)
-    assert "Xếp loại: Khá" in shown
+    assert "Xếp loại: Khá" in texts
     bands = [s for s in charts(at)["unit_history"]["layout"]["shapes"] if s["type"] == "rect"]
     assert bands and all(s["x0"] == 2018.5 and s["x1"] == 2019.5 for s in bands)  # 2019 highlighted

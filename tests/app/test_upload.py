@@ -131,3 +131,18 @@ def test_a_viewer_opening_the_page_by_url_is_refused(page, path):
     assert not at.exception
     assert at.error[0].value.startswith("Bạn không có quyền mở trang này")
     assert not at.get("file_uploader") and not at.dataframe
+
+
+def test_a_bomb_uploaded_on_the_page_gets_a_message_from_the_worker(page, tmp_store):
+    """The page reads uploads in a capped child process: a 27 KB Parquet file that decodes to 57 GB
+    is refused with a message, the page and the store untouched."""
+    from tests import bombs
+
+    at = page("app_pages/upload.py")
+    before = state(tmp_store)
+    at.file_uploader(key="upload:file").set_value(("bom.parquet", bombs.parquet_dictionary(1_900_000, 30_000),
+                                                   "application/octet-stream"))
+    at.run()
+    assert not at.exception
+    assert at.dataframe[-1].value["Nội dung"].str.contains("Tệp Parquet giải nén ra").any()
+    assert state(tmp_store) == before

@@ -66,6 +66,6 @@ def test_switching_to_english(page, app_url):
     page.get_by_role("heading", name="Citizen and business satisfaction").wait_for()
     wait_for_app(page)
     assert "lang=en" in page.url and "year=2019" in page.url
-    # The charts redraw in English after the rerun: wait for the title rather than catch it mid-draw.
+    # The charts redraw after the heading: wait for the English title rather than look once.
     page.get_by_text("Province 2019: each factor against the target", exact=False).first.wait_for()
     screenshot(page, "leader-satisfaction-en")

@@ -1,12 +1,17 @@
-"""Roles, local accounts, lock-out and identity-provider mapping."""
+"""Roles, local accounts, sign-in throttling and identity-provider mapping."""
 
 import datetime as dt
+import fcntl
 import io
 import json
+import os
+import stat
+from pathlib import Path
 
 import pytest
+from argon2 import extract_parameters
 
-from reformkpi import auth
+from reformkpi import auth, config
 from reformkpi.auth import Accounts, Actor, AuthError, PermissionDenied, Settings
 
 PASSWORD = "mật-khẩu-đủ-dài-1"
@@ -38,35 +43,68 @@ def test_passwords_are_stored_as_argon2_hashes(accounts):
     assert accounts.sign_in("lan.nguyen", PASSWORD, T0) == Actor("lan.nguyen", "analyst", "local")
 
 
-def test_wrong_passwords_lock_the_account_out(accounts):
-    for _ in range(2):
-        with pytest.raises(AuthError) as e:
-            accounts.sign_in("lan.nguyen", "sai-mat-khau", T0)
-        assert e.value.code == "wrong_password"
+def refusal(accounts, name, password, now=T0, client="203.0.113.9") -> str:
     with pytest.raises(AuthError) as e:
-        accounts.sign_in("lan.nguyen", "sai-mat-khau", T0)
-    assert e.value.code == "locked" and e.value.until == T0 + dt.timedelta(minutes=15)
-    with pytest.raises(AuthError) as e:  # even the right password, while locked
-        accounts.sign_in("lan.nguyen", PASSWORD, T0 + dt.timedelta(minutes=14))
-    assert e.value.code == "locked"
-    assert accounts.sign_in("lan.nguyen", PASSWORD, T0 + dt.timedelta(minutes=16)).role == "analyst"
+        accounts.sign_in(name, password, now, client)
+    return e.value.code
 
 
-def test_a_success_resets_the_failure_count(accounts):
+def test_a_stranger_cannot_lock_a_named_account_out(accounts):
+    """Wrong passwords make the guessing client wait; the owner, from another client, signs in."""
+    assert [refusal(accounts, "lan.nguyen", "sai-mat-khau") for _ in range(3)] == ["refused"] * 3
+    with pytest.raises(AuthError) as e:  # the stranger waits, even with the right password
+        accounts.sign_in("lan.nguyen", PASSWORD, T0 + dt.timedelta(minutes=14), "203.0.113.9")
+    assert e.value.code == "throttled" and e.value.until == T0 + dt.timedelta(minutes=15)
+    assert accounts.sign_in("lan.nguyen", PASSWORD, T0 + dt.timedelta(minutes=1), "198.51.100.7").role == "analyst"
+    assert accounts.sign_in("lan.nguyen", PASSWORD, T0 + dt.timedelta(minutes=16), "203.0.113.9").role == "analyst"
+
+
+def test_a_client_guessing_many_names_waits_for_all_of_them(accounts):
+    for i in range(11):  # under 3 per name, 12 in all (4 × max_failed_logins)
+        assert refusal(accounts, f"ten.{i // 2}", "sai") == "refused"
+    assert refusal(accounts, "ten.9", "sai") == "refused"
+    assert refusal(accounts, "lan.nguyen", PASSWORD, T0 + dt.timedelta(minutes=1)) == "throttled"
+    assert accounts.sign_in("lan.nguyen", PASSWORD, T0, "198.51.100.7").role == "analyst"
+
+
+def test_a_success_resets_the_failures_and_unlock_forgets_them(accounts):
     for _ in range(2):
-        with pytest.raises(AuthError):
-            accounts.sign_in("lan.nguyen", "sai", T0)
-    accounts.sign_in("lan.nguyen", PASSWORD, T0)
-    for _ in range(2):
-        with pytest.raises(AuthError) as e:
-            accounts.sign_in("lan.nguyen", "sai", T0)
-        assert e.value.code == "wrong_password"
+        refusal(accounts, "lan.nguyen", "sai")
+    accounts.sign_in("lan.nguyen", PASSWORD, T0, "203.0.113.9")
+    assert [refusal(accounts, "lan.nguyen", "sai") for _ in range(3)] == ["refused"] * 3
+    assert refusal(accounts, "lan.nguyen", PASSWORD) == "throttled"
+    accounts.unlock("lan.nguyen")
+    assert accounts.sign_in("lan.nguyen", PASSWORD, T0, "203.0.113.9").role == "analyst"
 
 
-def test_unknown_accounts_and_bad_input_are_refused(accounts):
-    with pytest.raises(AuthError) as e:
-        accounts.sign_in("khong.co", PASSWORD, T0)
-    assert e.value.code == "unknown"
+def test_unknown_names_get_the_same_answer_after_the_same_work(accounts, monkeypatch):
+    """Same code and message, and one argon2 computation with the stored hashes' parameters either
+    way, so neither the words nor the clock say which names exist; throttling treats unknown
+    names exactly like real ones. (Timed in the same run would be a flaky test on a busy machine.)"""
+    work = []
+
+    class Spy:
+        def hash(self, password):
+            work.append(("argon2", auth._hasher.time_cost, auth._hasher.memory_cost))
+            return real.hash(password)
+
+        def verify(self, stored, password):
+            p = extract_parameters(stored)
+            work.append(("argon2", p.time_cost, p.memory_cost))
+            return real.verify(stored, password)
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+    real = auth._hasher
+    monkeypatch.setattr(auth, "_hasher", Spy())
+    assert refusal(accounts, "khong.co", PASSWORD) == refusal(accounts, "lan.nguyen", "sai") == "refused"
+    assert len(work) == 2 and work[0] == work[1], work
+    assert [refusal(accounts, "khong.co", "sai", client="192.0.2.1") for _ in range(3)] == ["refused"] * 3
+    assert refusal(accounts, "khong.co", "sai", client="192.0.2.1") == "throttled"
+
+
+def test_bad_input_is_refused(accounts):
     with pytest.raises(ValueError):
         accounts.add("lan.nguyen", "admin", PASSWORD)
     with pytest.raises(ValueError):
@@ -75,6 +113,61 @@ def test_unknown_accounts_and_bad_input_are_refused(accounts):
         accounts.add("<script>", "admin", PASSWORD)
     with pytest.raises(ValueError):
         accounts.add("ha.tran", "superuser", PASSWORD)
+
+
+def test_files_are_private_from_the_first_byte(tmp_path, monkeypatch):
+    """Every file is created 0600 (even under a permissive umask), the folder 0700; a sign-in never
+    leaves a readable temporary file behind."""
+    old = os.umask(0)
+    created = []
+    real_open = os.open
+
+    def spy(path, flags, mode=0o777, *a, **kw):
+        fd = real_open(path, flags, mode, *a, **kw)
+        if flags & os.O_CREAT:
+            created.append((str(path), stat.S_IMODE(os.fstat(fd).st_mode)))
+        return fd
+
+    try:
+        monkeypatch.setattr(os, "open", spy)
+        a = Accounts(tmp_path / "state" / "accounts.json", Settings())
+        a.add("lan.nguyen", "analyst", PASSWORD)
+        with pytest.raises(AuthError):
+            a.sign_in("lan.nguyen", "sai", T0)
+        a.sign_in("lan.nguyen", PASSWORD, T0)
+    finally:
+        os.umask(old)
+    assert created and all(mode == 0o600 for _, mode in created), created
+    assert stat.S_IMODE((tmp_path / "state").stat().st_mode) == 0o700
+    files = sorted(p.name for p in (tmp_path / "state").iterdir())
+    assert files == ["accounts.json", "accounts.lock", "accounts.throttle.json", "accounts.throttle.lock"]
+    assert {stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "state").iterdir()} == {0o600}
+    assert "lan.nguyen" not in (tmp_path / "state" / "accounts.throttle.json").read_text()
+
+
+def test_a_held_lock_makes_sign_in_busy_not_hung(accounts, monkeypatch):
+    monkeypatch.setattr(auth, "LOCK_WAIT_SECONDS", 0.3)
+    with open(accounts.throttle_path.with_suffix(".lock"), "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert refusal(accounts, "lan.nguyen", PASSWORD) == "busy"
+    assert accounts.sign_in("lan.nguyen", PASSWORD, T0).role == "analyst"
+
+
+def test_accounts_live_outside_the_checkout_by_default(monkeypatch, tmp_path):
+    monkeypatch.delenv("REFORMKPI_ACCOUNTS", raising=False)
+    monkeypatch.delenv("REFORMKPI_STATE", raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    assert auth.accounts_path() == tmp_path / "reformkpi" / "accounts.json"
+    assert not auth.accounts_path().is_relative_to(config.PROJECT_ROOT)
+    monkeypatch.setenv("REFORMKPI_STATE", "/srv/reformkpi/state")
+    assert auth.accounts_path() == Path("/srv/reformkpi/state/accounts.json")
+
+
+def test_the_throttling_client_is_the_address_the_proxy_saw():
+    assert auth.client_key("127.0.0.1", "10.0.0.1, 203.0.113.9") == "203.0.113.9"  # the first is the client's claim
+    assert auth.client_key(None, "203.0.113.9") == "203.0.113.9"  # Streamlit's None: a peer on this machine
+    assert auth.client_key("198.51.100.7", "203.0.113.9") == "198.51.100.7"  # not a trusted proxy
+    assert auth.client_key(None, None) == "local"
 
 
 def test_admin_operations(accounts):
@@ -92,9 +185,13 @@ def test_identity_provider_roles_come_from_configuration(tmp_path):
                    encoding="utf-8")
     s = auth.settings(cfg)
     assert not s.anonymous_view and s.max_failed_logins == 4
-    assert auth.actor_from_identity({"email": "cchc@sonoivu.gov.vn"}, s).role == "analyst"
+    assert auth.actor_from_identity({"email": "cchc@sonoivu.gov.vn", "email_verified": True}, s).role == "analyst"
     assert auth.actor_from_identity({"email": "x@y.vn", "groups": ["cchc-admins"]}, s).role == "admin"
-    assert auth.actor_from_identity({"email": "x@y.vn"}, s) == Actor("x@y.vn", "viewer", "oidc")
+    assert auth.actor_from_identity({"email": "x@y.vn", "email_verified": True}, s) == Actor("x@y.vn", "viewer", "oidc")
+    # An address the provider did not verify gives neither the role nor the name.
+    assert auth.actor_from_identity({"email": "cchc@sonoivu.gov.vn", "sub": "u-17"}, s) == Actor("u-17", "viewer", "oidc")
+    assert auth.actor_from_identity({"email": "cchc@sonoivu.gov.vn", "email_verified": False, "sub": "u-17"},
+                                    s).role == "viewer"
     cfg.write_text('[roles.by_email]\n"a@b.vn" = "root"\n', encoding="utf-8")
     with pytest.raises(ValueError):
         auth.settings(cfg)

@@ -1,6 +1,7 @@
 """`python -m reformkpi export --snapshot ID`: the snapshot's page, rendered headlessly, as files."""
 
 import io
+import os
 import subprocess
 import sys
 
@@ -20,10 +21,13 @@ def test_a_snapshot_exports_to_slides_and_pdf_with_its_pinned_numbers(tmp_store,
                             {"year": "2019", "ind": "sipas.overall", "level": "department"}, 1,
                             tmp_store.catalog_versions())
     tmp_store.commit_observations(obs([("so-y-te", "sipas.overall", "2019", 60.0)]), CommitInfo(user="lan"))
+    closed = tmp_path / "access.toml"  # the page is rendered for the operator, not an anonymous viewer
+    closed.write_text("anonymous_view = false\n", encoding="utf-8")
     for fmt in ("pptx", "pdf"):
         out = subprocess.run([sys.executable, "-m", "reformkpi", "--store", tmp_store.uri, "export", "--snapshot",
                               snap.snapshot_id, "--format", fmt, "--out", str(tmp_path)],
-                             cwd=ROOT, capture_output=True, text=True, timeout=240)
+                             cwd=ROOT, capture_output=True, text=True, timeout=240,
+                             env={**os.environ, "REFORMKPI_ACCESS": str(closed)})
         assert out.returncode == 0, out.stderr
         path = out.stdout.strip().splitlines()[-1]
         assert path.endswith(f".{fmt}") and "Báo cáo CCHC - Giao ban tháng 11" in path

@@ -1,3 +1,4 @@
+import re
 import datetime as dt
 
 import pytest
@@ -45,5 +46,13 @@ def test_a_stored_figure_keeps_its_decimals_and_groups_thousands():
     assert f.figure(float("nan")) == "–" and f.figure(None) == "–"
 
 
-def test_markdown_text_is_inert():
-    assert f.markdown_text("Sở *A* [x](y) :red[z] $1") == "Sở \\*A\\* \\[x\\]\\(y\\) \\:red\\[z\\] \\$1"
+def test_text_from_data_is_inert_in_markdown():
+    from reformkpi.formatting import ZWSP, markdown_text
+
+    hostile = "[bấm](https://x.example) ![i](https://t.example/p.png) :red[SỬA] # $x$ *a* <b> a@b.vn www.x.vn"
+    out = markdown_text(hostile)
+    assert re.sub(r"\\(.)", r"\1", out).replace(ZWSP, "") == hostile  # the reader sees what was typed
+    assert not re.search(r"(?<!\\)[\[\]()!:$*<>#.]", out)  # every mark escaped
+    for raw in ("https\\://", "www\\.", "a@"):  # bare URLs and addresses broken by an invisible space
+        assert raw not in out
+    assert markdown_text("Sở Nội vụ, 77,4%") == "Sở Nội vụ, 77,4%"  # plain Vietnamese text is untouched

@@ -282,7 +282,7 @@ def test_saved_profile_maps_unknown_headers(tmp_store, tmp_path):
     assert where(unmapped) == [("no_layout", None, None)]
     assert list(unmapped.mapping) == rows[0]  # shown to the analyst to map by hand
     mapping = {"Cơ quan báo cáo": "unit", "Thời điểm": "period", "Hài lòng (%)": "ind:sipas.overall"}
-    profiles.save(tmp_path, profiles.profile_from_mapping("Mẫu Sở Tư pháp", mapping))
+    profiles.save(tmp_path, profiles.profile_from_mapping("Mẫu Sở Tư pháp", mapping), ANALYST)
     assert "mau-so-tu-phap" in profiles.names(tmp_path) and "papi" in profiles.names(tmp_path)
     up = prep(tmp_store, csv_bytes(rows), profile=profiles.load(tmp_path, "Mẫu Sở Tư pháp"))
     assert up.valid and up.observations["indicator_id"].tolist() == ["sipas.overall"]

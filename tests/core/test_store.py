@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -134,3 +135,31 @@ def test_a_process_killed_during_a_commit_leaves_the_old_or_the_new_version(tmp_
             assert t.loc[t["unit_id"] == "u0", "value"].min() == run  # every row of this run's commit
         outcomes.add(outcome)
     assert outcomes == {"old", "new"}  # kills landed both mid-commit and after it
+
+
+def test_sixteen_concurrent_writers_all_land(tmp_store):
+    """Writers that lose a race back off for a random, growing time and try again: with 16 at once
+    every one commits (8 immediate retries once let 6 or 7 of them give up)."""
+    results, errors = [], []
+    start = threading.Barrier(16)
+
+    def write(i: int) -> None:
+        rows = [(f"so-w{i}", "sipas.overall", str(2000 + y), float(i + y)) for y in range(20)]
+        start.wait()
+        try:
+            results.append(Store(tmp_store.uri).commit_observations(obs(rows), CommitInfo(user=f"w{i}")))
+        except Exception as e:  # noqa: BLE001 (reported below)
+            errors.append(e)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    assert errors == [] and len(results) == 16
+    assert max(r.attempts for r in results) > 1  # they did race
+    t = tmp_store.read().to_pandas()
+    assert len(t) == 16 * 20 and not t.duplicated(["unit_id", "indicator_id", "period"]).any()
+    h = tmp_store.history()
+    writes = h[h["user"].str.startswith("w", na=False)]
+    assert len(writes) == 16 and (writes["base_version"] == writes["version"] - 1).all()

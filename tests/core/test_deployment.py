@@ -1,0 +1,96 @@
+"""Deployment defaults: no framing by foreign pages, a local-only `make run`, secrets out of git,
+bounded export names, exports that refuse rather than write an empty deck, and owned profiles."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from reformkpi import exports, snapshots
+from reformkpi.auth import Actor, PermissionDenied
+from reformkpi.ingest import profiles
+from tests.conftest import ROOT
+
+
+def server_blocks(conf: str) -> list[str]:
+    """The text of each top-level `server { … }` block, braces matched."""
+    blocks, depth, start = [], 0, None
+    for i, ch in enumerate(conf):
+        if ch == "{":
+            if depth == 0:
+                start = i
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                blocks.append(conf[start:i + 1])
+    return blocks
+
+
+def test_nginx_forbids_framing_by_other_sites():
+    conf = re.sub(r"#.*", "", (ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8"))
+    https = next(b for b in server_blocks(conf) if "listen 443" in b)
+    top = re.sub(r"location[^{]*\{[^}]*\}", "", https)  # the server level only
+    assert re.search(r"""add_header\s+Content-Security-Policy\s+"frame-ancestors 'self'"\s+always;""", top)
+    assert re.search(r"add_header\s+X-Frame-Options\s+SAMEORIGIN\s+always;", top)
+    # nginx drops the server's add_header lines in a location that has its own.
+    assert all("add_header" not in loc for loc in re.findall(r"location[^{]*\{[^}]*\}", https))
+
+
+def test_make_run_listens_on_localhost_unless_told():
+    def run_line(*args):
+        out = subprocess.run(["make", "-n", "run", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+        return next(line for line in out.splitlines() if "streamlit run" in line)
+
+    assert "--server.address 127.0.0.1" in run_line()
+    assert "--server.address 0.0.0.0" in run_line("ADDRESS=0.0.0.0")
+
+
+@pytest.mark.parametrize("path", [".streamlit/secrets.toml", "data/accounts.json", "data/access.toml"])
+def test_secrets_are_ignored_by_git(path):
+    assert subprocess.run(["git", "check-ignore", "-q", path], cwd=ROOT).returncode == 0
+
+
+def test_export_file_names_are_bounded():
+    name = exports.file_name("Báo cáo CCHC", "Tiêu đề rất dài " * 40, "27-11-2026", ext="pptx")
+    assert len(name.encode()) <= exports.MAX_FILE_NAME_BYTES and name.endswith("… - 27-11-2026.pptx")
+    assert exports.file_name("Báo cáo CCHC", "Tổng quan", "27-11-2026", ext="pdf") == "Báo cáo CCHC - Tổng quan - 27-11-2026.pdf"
+
+
+def test_profiles_are_owned_and_built_in_names_reserved(tmp_path):
+    lan, chi, admin = Actor("lan", "analyst"), Actor("chi", "analyst"), Actor("quan.tri", "admin")
+    mine = profiles.Profile("Mẫu Sở Tư pháp", {"ten don vi": "unit"})
+    profiles.save(tmp_path, mine, lan)
+    assert profiles.load(tmp_path, "Mẫu Sở Tư pháp").owner == "lan"
+    with pytest.raises(profiles.ProfileError) as e:
+        profiles.save(tmp_path, profiles.Profile("mau so tu phap", {"x": "unit"}), chi)
+    assert e.value.code == "not_owner" and e.value.fields["owner"] == "lan"
+    profiles.save(tmp_path, profiles.Profile("Mẫu Sở Tư pháp", {"y": "unit"}), admin)
+    assert profiles.load(tmp_path, "Mẫu Sở Tư pháp").columns == {"y": "unit"}
+    assert profiles.load(tmp_path, "Mẫu Sở Tư pháp").owner == "lan"  # an administrator's edit keeps the owner
+    for name in ("PAPI", "papi", " Papi "):
+        with pytest.raises(profiles.ProfileError) as e:
+            profiles.save(tmp_path, profiles.Profile(name, {"x": "unit"}), admin)
+        assert e.value.code == "reserved"
+    (tmp_path / "papi.json").write_text(profiles.Profile("papi", {"x": "unit"}).to_json(), encoding="utf-8")
+    assert profiles.load(tmp_path, "PAPI").columns == profiles.PAPI.columns  # a stray file never shadows it
+    with pytest.raises(profiles.ProfileError) as e:
+        profiles.save(tmp_path, profiles.Profile("x" * 300, {}), lan)  # once an OSError (file name too long)
+    assert e.value.code == "name_too_long"
+    with pytest.raises(PermissionDenied):
+        profiles.save(tmp_path, mine, Actor("v", "viewer"))
+
+
+def test_export_refuses_a_page_without_charts(tmp_store, tmp_path):
+    """An export that cannot show the data once wrote a cover-only deck and exited 0 (rendering for
+    the operator with anonymous viewing off: tests/core/test_export_cli.py)."""
+    empty = snapshots.create(tmp_store, Actor("lan", "analyst"), "Trang không có biểu đồ", "anh-chup", {}, 0,
+                             tmp_store.catalog_versions())
+    refused = subprocess.run([sys.executable, "-m", "reformkpi", "--store", tmp_store.uri, "export", "--snapshot",
+                              empty.snapshot_id, "--format", "html", "--out", str(tmp_path / "out")],
+                             cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert refused.returncode == 2 and "không vẽ được biểu đồ nào" in refused.stderr
+    assert not any((tmp_path / "out").glob("*.html"))

@@ -1,0 +1,135 @@
+"""Fuzzing the readers: whatever the bytes, reading ends in a table or in typed problems, never in
+another exception, and within a memory budget (the data limit of this process is lowered while
+the examples run, so a reader that allocates beyond it fails the test with MemoryError)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import resource
+from contextlib import contextmanager
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from reformkpi import config
+from reformkpi.catalog import Catalog, load_dir
+from reformkpi.config import MB, Limits
+from reformkpi.ingest import parse, profiles, templates
+from reformkpi.ingest.problems import IngestError
+
+BUDGET_MB = 512
+LIMITS = Limits(max_bytes=MB)
+SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".parquet")
+FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+
+_catalog = Catalog.from_tables(load_dir(config.CATALOG_DIR))
+SCORE = profiles.Matcher(_catalog).score
+
+
+def _template(kind: str, fmt: str) -> bytes:
+    return templates.download(kind, _catalog, templates.default_period(kind, _catalog, dt.date(2026, 11, 27)), fmt)
+
+
+def _parquet() -> bytes:
+    buf = io.BytesIO()
+    pq.write_table(pa.table({"unit_id": ["so-y-te", "so-tu-phap"], "indicator_id": ["sipas.overall"] * 2,
+                             "period": ["2019", "2020"], "value": [77.4, 80.0]}), buf)
+    return buf.getvalue()
+
+
+SEEDS = {".xlsx": [_template(k, "xlsx") for k in templates.kinds(_catalog)],
+         ".csv": [_template(k, "csv") for k in templates.kinds(_catalog)],
+         ".parquet": [_parquet()]}
+
+
+@contextmanager
+def memory_budget(mb: int):
+    """Lower this process's data limit to what it uses now plus `mb` for the duration."""
+    status = open("/proc/self/status").read()
+    used = int(re.search(r"VmData:\s+(\d+) kB", status)[1]) * 1024
+    soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    resource.setrlimit(resource.RLIMIT_DATA, (used + mb * MB, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
+
+
+def outcome(data: bytes, suffix: str) -> str:
+    try:
+        with memory_budget(BUDGET_MB):
+            parse.read(data, "f" + suffix, SCORE, LIMITS)
+    except IngestError as e:
+        assert e.problems and all(p.message("vi") and p.message("en") for p in e.problems)
+        return "problem"
+    return "table"
+
+
+@st.composite
+def mutated(draw, suffix: str):
+    data = bytearray(draw(st.sampled_from(SEEDS[suffix])))
+    for _ in range(draw(st.integers(1, 8))):
+        op = draw(st.sampled_from(["flip", "cut", "insert", "delete"]))
+        at = draw(st.integers(0, max(0, len(data) - 1)))
+        if op == "flip" and data:
+            data[at] ^= draw(st.integers(1, 255))
+        elif op == "cut":
+            del data[at:]
+        elif op == "insert":
+            data[at:at] = draw(st.binary(min_size=1, max_size=64))
+        elif data:
+            del data[at:at + draw(st.integers(1, 512))]
+    return bytes(data)
+
+
+CELL = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=30) | st.sampled_from(
+    ["Sở Y tế", "sipas.overall", "2019", "Quý III/2019", "77,4%", "1.234,5", "", "\r", "\n", "\r\n", '"', "x" * 2000,
+     "y" * 40_000, "z" * 140_000])
+
+
+@st.composite
+def csv_text(draw) -> bytes:
+    head = draw(st.sampled_from([["Đơn vị", "Chỉ số", "Kỳ", "Giá trị"], ["Đơn vị (unit)", "Kỳ (period)", "SIPAS"], []]))
+    delim = draw(st.sampled_from([",", ";", "\t"]))
+    rows = [head] + draw(st.lists(st.lists(CELL, max_size=6), max_size=12))
+    quote = draw(st.booleans())
+    text = "\r\n".join(delim.join(f'"{c}"' if quote else c for c in r) for r in rows)
+    encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1258", "mixed"]))
+    if encoding == "mixed":  # a file pasted together from two exports
+        half = len(text) // 2
+        return text[:half].encode("utf-8") + text[half:].encode("cp1258", errors="replace")
+    return text.encode(encoding, errors="replace")
+
+
+@FUZZ
+@given(data=st.binary(max_size=4096), suffix=st.sampled_from(SUFFIXES))
+def test_random_bytes(data, suffix):
+    outcome(data, suffix)
+
+
+@FUZZ
+@given(data=mutated(".xlsx"))
+def test_mutated_xlsx_templates(data):
+    outcome(data, ".xlsx")
+
+
+@FUZZ
+@given(data=st.sampled_from([".csv", ".parquet"]).flatmap(lambda s: st.tuples(mutated(s), st.just(s))))
+def test_mutated_csv_templates_and_parquet(data):
+    outcome(*data)
+
+
+@FUZZ
+@given(data=csv_text())
+def test_generated_csv_with_line_breaks_quotes_and_encodings(data):
+    outcome(data, ".csv")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".parquet"])
+def test_the_seeds_themselves_read(suffix):
+    assert {outcome(s, suffix) for s in SEEDS[suffix]} == {"table"}
