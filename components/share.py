@@ -68,7 +68,8 @@ def share_menu(ref: data.DataRef, actor: auth.Actor, lang: str) -> None:
                     st.error(t("share.title_needed", lang))
                 else:
                     st.success(t("share.saved", lang, version=snap.data_version))
-                    st.code(link() + ("&" if st.query_params else "?") + urlencode({SNAPSHOT_PARAM: snap.snapshot_id}),
+                    view = link()  # carries every filter, defaults included: the URL may have none of them
+                    st.code(view + ("&" if "?" in view else "?") + urlencode({SNAPSHOT_PARAM: snap.snapshot_id}),
                             language=None, wrap_lines=True)
 
 
