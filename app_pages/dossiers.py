@@ -38,13 +38,13 @@ for column, rate in zip(st.columns(2), (ON_TIME_RATE, LATE_RATE)):
     with column:
         sources = data.query(period_sources, ref, rate, sel.level, span, lang)
         charts.show(charts.figure(dossiers_view.rate_trend, flow, catalog.indicator(rate), targets[rate], lang,
-                                  ref.version, sources), key=f"dossier_{rate}", data=flow, indicator=rate)
+                                  ref.version, sources, span=0.5), key=f"dossier_{rate}", data=flow, indicator=rate)
         st.caption(tm("kpi.formula", lang, formula=catalog.formula_text(rate, lang)))
         context.caption(ctx[rate], lang)
 
 matrix = data.query(metrics.rate_matrix, ref, LATE_RATE, sel.level, span, lang)
 late_target = metrics.province_target(catalog, LATE_RATE, sel.year)[0]
-charts.show(charts.figure(dossiers_view.heatmap, matrix, catalog.indicator(LATE_RATE), late_target, lang, ref.version),
+charts.show_heatmap(charts.figure(dossiers_view.heatmap, matrix, catalog.indicator(LATE_RATE), late_target, lang, ref.version),
             key="dossier_heatmap", data=matrix, indicator=LATE_RATE)
 context.caption(ctx[LATE_RATE], lang)
 
@@ -55,7 +55,7 @@ with left:
     dossiers_view.most_late(data.query(metrics.most_late, ref, LATE_RATE, sel.period, sel.level, lang), lang, title)
     context.caption(ctx[LATE_RATE], lang)
 with right:
-    charts.show(charts.figure(dossiers_view.backlog, flow, catalog, NOT_DUE, OVERDUE, lang, ref.version),
+    charts.show(charts.figure(dossiers_view.backlog, flow, catalog, NOT_DUE, OVERDUE, lang, ref.version, span=0.5),
                 key="dossier_backlog", data=flow, indicator=OVERDUE)
     context.caption(data.query(figure_context, ref, BACKLOG_RATE, sel.period, sel.level, lang), lang)
 charts.show(charts.figure(dossiers_view.online, flow, catalog.indicator(ONLINE_SHARE), targets[ONLINE_SHARE], lang,

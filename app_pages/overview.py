@@ -1,9 +1,9 @@
-"""Tổng quan: headline indicators, units against the target, the province trend, the league table."""
+"""Tổng quan: what needs attention first (misses and the units behind them, falls), headline indicators, units against the target, the province trend, the league table."""
 
 import streamlit as st
 
-from components import charts, context, data, filters, kpi_tiles, shell, tables
-from reformkpi import formatting, metrics
+from components import charts, context, data, filters, focus_view, kpi_tiles, shell, tables
+from reformkpi import focus, formatting, metrics
 from reformkpi.context import figure_context, trend_title
 from reformkpi.i18n import t, tm
 
@@ -17,13 +17,23 @@ sel = filters.common(years, default_year, lang)
 if not sel.quarter and (last := data.query(metrics.latest_quarter, ref, sel.year)) and not last.endswith("Q4"):
     st.caption(t("overview.partial_year", lang, year=sel.year, period=formatting.period_label(last, lang)))
 
+ranked = catalog.indicators.loc[catalog.indicators["ranked"], "indicator_id"]
+attention = data.query(focus.attention, ref, tuple(ranked), sel.period, sel.level, lang)
+focus_view.attention(attention, catalog, sel.period, data.query(focus.latest_data, ref), lang)
+yearly = tuple(catalog.indicators.loc[catalog.indicators["ranked"] & (catalog.indicators["frequency"] == "year"),
+                                      "indicator_id"])
+focus_view.falls(data.query(focus.falls, ref, yearly, sel.year, sel.level or "department", lang), catalog, sel.year,
+                 lang)
+
 st.subheader(t("overview.headline", lang, period=formatting.period_label(sel.period, lang)))
 headline = catalog.indicators[catalog.indicators["headline"]]
 kpi_tiles.row([(data.query(metrics.kpi, ref, i, sel.period, sel.level, lang), catalog.indicator(i),
                 data.query(figure_context, ref, i, sel.period, sel.level, lang)) for i in headline["indicator_id"]], lang)
 
 st.subheader(t("overview.units_section", lang))
-indicator_id = filters.indicator(catalog.indicators[catalog.indicators["ranked"]], lang)
+# Units are compared on the indicator that needs attention first, unless the reader chose another.
+indicator_id = filters.indicator(catalog.indicators[catalog.indicators["ranked"]], lang,
+                                 default=attention["indicator_id"].iloc[0] if len(attention) else None)
 ind = catalog.indicator(indicator_id)
 k = data.query(metrics.kpi, ref, indicator_id, sel.period, sel.level, lang)
 ctx = data.query(figure_context, ref, indicator_id, sel.period, sel.level, lang)
@@ -34,14 +44,14 @@ if table.empty:
 else:
     left, right = st.columns([3, 2])
     with left:
-        charts.show_linked(charts.figure(charts.unit_values, table, ind, k, lang, ref.version), key="overview_units",
-                           page="app_pages/unit.py", data=table, indicator=indicator_id)
+        charts.show_linked(charts.figure(charts.unit_values, table, ind, k, lang, ref.version, span=0.6),
+                           key="overview_units", page="app_pages/unit.py", data=table, indicator=indicator_id)
         st.caption(t("overview.click_hint", lang))
         context.caption(ctx, lang)
     with right:
         trend = data.query(metrics.province_trend, ref, indicator_id, sel.level)
         charts.show(charts.figure(charts.province_trend, trend, ind, lang, ref.version,
-                                  trend_title(catalog, indicator_id, lang)), key="overview_trend",
+                                  trend_title(catalog, indicator_id, lang), span=0.4), key="overview_trend",
                     data=trend, indicator=indicator_id)
         if k.formula:
             st.caption(tm("kpi.formula", lang, formula=k.formula))

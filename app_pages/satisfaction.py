@@ -32,19 +32,19 @@ ctx = data.query(figure_context, ref, SIPAS_TOTAL, str(sel.year), level, lang)
 
 left, right = st.columns([3, 2])
 with left:
-    charts.show_linked(charts.figure(charts.unit_values, table, ind, k, lang, ref.version), key="sat_units",
+    charts.show_linked(charts.figure(charts.unit_values, table, ind, k, lang, ref.version, span=0.6), key="sat_units",
                        page="app_pages/unit.py", data=table, indicator=SIPAS_TOTAL)
 with right:
-    charts.show(charts.figure(satisfaction_view.by_factor, summary, catalog, sel.year, lang, ref.version),
+    charts.show(charts.figure(satisfaction_view.by_factor, summary, catalog, sel.year, lang, ref.version, span=0.4),
                 key="sat_factors", data=summary, indicator=SIPAS_TOTAL)
-    charts.show(charts.figure(satisfaction_view.distribution, table, ind, sel.year, lang, ref.version),
+    charts.show(charts.figure(satisfaction_view.distribution, table, ind, sel.year, lang, ref.version, span=0.4),
                 key="sat_distribution", data=table, indicator=SIPAS_TOTAL)
 if k.target_source:
     st.caption(tm("satisfaction.target_source", lang, source=k.target_source))
 context.caption(ctx, lang)
 
 matrix = data.query(metrics.family_matrix, ref, SIPAS_TOTAL, sel.year, level, lang)
-charts.show(charts.figure(satisfaction_view.factor_heatmap, matrix, catalog, k.target, lang, ref.version),
+charts.show_heatmap(charts.figure(satisfaction_view.factor_heatmap, matrix, catalog, k.target, lang, ref.version),
             key="sat_heatmap", data=matrix, indicator=SIPAS_TOTAL)
 context.caption(ctx, lang)
 

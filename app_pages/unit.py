@@ -1,13 +1,16 @@
 """Đơn vị: one department or district over the years, against its target and its peers.
 
+It opens with the chosen year's figures (value, target and gap, rank and its change, grade).
+
 Its indicators, where it loses PAR INDEX points, its weakest SIPAS factor, its rank and grade
 history and its dossiers by quarter; a unit formed by a merger carries its predecessors' history.
 """
 
 import streamlit as st
 
-from components import access, charts, context, coverage, data, filters, notes_form, shell, unit_profile
-from reformkpi import formatting, metrics
+from components import (access, chart_style, charts, context, coverage, data, filters, focus_view, notes_form, shell,
+                        unit_profile)
+from reformkpi import focus, formatting, metrics
 from reformkpi.context import figure_context
 from reformkpi.i18n import t, tm
 
@@ -30,14 +33,18 @@ events = metrics.merger_events(catalog, unit_id)
 st.header(formatting.markdown_text(names[unit_id]), divider="gray")
 if not events.empty:
     st.info(unit_profile.lineage_note(events, names, lang), icon=":material/call_merge:")
+if merged := focus.merged_into(catalog, unit_id):
+    st.info(focus_view.merged_into_note(names[merged[0]], merged[1], lang), icon=":material/call_merge:")
 
 ranked = catalog.indicators.loc[catalog.indicators["ranked"], "indicator_id"].tolist()
+focus_view.unit_tiles(data.query(focus.unit_year, ref, unit_id, tuple(ranked), year, lang), catalog, year, lang)
+
 history = data.query(metrics.unit_history, ref, unit_id, tuple(ranked))
 if history.empty:
     st.warning(tm("unit.no_data", lang, unit=names[unit_id]))
 else:
     charts.show(charts.figure(unit_profile.history_grid, history, catalog, ranked, names[unit_id], color, events,
-                              lang, ref.version), key="unit_history", data=history, indicator=PAR_TOTAL)
+                              year, chart_style.screen().grid_columns, lang, ref.version), key="unit_history", data=history, indicator=PAR_TOTAL)
 notes_form.note_list(data.query(metrics.unit_notes, ref, unit_id), catalog, lang)
 notes_form.note_form(ref, catalog, unit_id, access.current_actor(), lang)
 
@@ -59,7 +66,8 @@ if ranks.empty:
 else:
     ind = catalog.indicator(indicator_id)
     charts.show(charts.figure(unit_profile.rank_history, ranks, names, charts.unit_colors(catalog.units), ind,
-                              metrics.grade_order(catalog, ind["family"]), names[unit_id], events, lang, ref.version),
+                              metrics.grade_order(catalog, ind["family"]), names[unit_id], events, year, lang,
+                              ref.version),
                 key="unit_ranks", data=ranks, indicator=indicator_id)
     context.caption(data.query(figure_context, ref, indicator_id, str(year), None, lang, unit_id), lang)
 
@@ -69,6 +77,6 @@ if flow.empty:
     st.info(t("unit.no_dossiers", lang))
 else:
     charts.show(charts.figure(unit_profile.dossier_quarters, flow, catalog, ON_TIME_RATE, LATE_RATE, names[unit_id],
-                              events, lang, ref.version), key="unit_dossiers", data=flow, indicator=LATE_RATE)
+                              events, year, lang, ref.version), key="unit_dossiers", data=flow, indicator=LATE_RATE)
     st.caption(tm("kpi.formula", lang, formula=catalog.formula_text(LATE_RATE, lang)))
     context.caption(data.query(figure_context, ref, LATE_RATE, str(year), None, lang, unit_id), lang)

@@ -4,6 +4,7 @@ import streamlit as st
 
 from components import access, data, records_upload, shell, upload
 from reformkpi.i18n import t
+from reformkpi.ingest.parse import FORMATS
 
 lang = shell.language()
 actor = access.guard(access.current_actor(), "upload", lang)
@@ -15,7 +16,7 @@ cat = upload.catalog(ref.uri, ref.version)
 upload.template_downloads(cat, lang)
 records_upload.section(ref.uri, actor, lang)
 
-file = st.file_uploader(t("upload.file", lang), type=["xlsx", "xlsm", "csv", "txt", "tsv", "parquet"],
+file = st.file_uploader(t("upload.file", lang), type=[s.lstrip(".") for s in FORMATS],
                         key="upload:file")
 profile = upload.profile_picker(ref.uri, lang)
 replace = st.checkbox(t("upload.replace", lang), key="upload:replace")

@@ -11,15 +11,17 @@ from dataclasses import dataclass
 
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.colors import hex_to_rgb, sample_colorscale
 import streamlit as st
 
-from reformkpi import formatting
+from components import chart_style
+from components.chart_style import layout
+from reformkpi import exports, formatting
 from reformkpi.catalog import Catalog
 from reformkpi.i18n import t
 from reformkpi.metrics import Kpi
 
 GOOD, BAD, NEUTRAL, INK = "#0072B2", "#D55E00", "#999999", "#222222"
-SEPARATORS = {"vi": ",.", "en": ".,"}  # Plotly: decimal mark, then thousands separator
 # Units get Paul Tol's "muted" colours (colour-blind safe, distinct from GOOD and BAD), by their
 # place in the catalog, so that a unit has the same colour on every chart and every page.
 UNIT_PALETTE = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677", "#882255", "#AA4499")
@@ -33,27 +35,49 @@ def unit_colors(units: pd.DataFrame) -> dict[str, str]:
     return {u: UNIT_PALETTE[i % len(UNIT_PALETTE)] for i, u in enumerate(ids)}
 
 
-def direction_scale(direction: str, lo: float, hi: float, target: float | None) -> dict:
-    """Heatmap colours from the data's own range: white at the target, BAD on its wrong side, GOOD on the other.
+CAP = 3  # colours saturate at most this many times the target away from it
 
-    Without a target (or with the target outside the range) the scale runs from white to BAD.
+
+def direction_scale(direction: str, lo: float, hi: float, target: float | None) -> dict:
+    """Heatmap colours centred on the target: white at the target, BAD on its wrong side, GOOD on the other.
+
+    Both sides saturate at the same distance from the target, the data's furthest, but at most
+    CAP times the target (one outlier would wash out the rest) and not past the data's own end.
+    Without a target the scale runs over the data's range from white to BAD.
     Returns the zmin, zmax and colorscale arguments of a go.Heatmap.
     """
     lo, hi = float(lo), float(hi) if hi > lo else float(lo) + 1.0
-    if target is None or not lo < target < hi:
+    if target is None:
         scale = [[0.0, "#FFFFFF"], [1.0, BAD]] if direction == "lower_better" else [[0.0, BAD], [1.0, "#FFFFFF"]]
-    else:
-        mid = (target - lo) / (hi - lo)
-        low, high = (GOOD, BAD) if direction == "lower_better" else (BAD, GOOD)
-        scale = [[0.0, low], [mid, "#FFFFFF"], [1.0, high]]
-    return {"zmin": lo, "zmax": hi, "colorscale": scale}
+        return {"zmin": lo, "zmax": hi, "colorscale": scale}
+    reach = max(hi - target, target - lo, 0.0)
+    if target > 0:
+        reach = min(reach, CAP * target)
+    reach = reach or 1.0
+    zmin, zmax = max(target - reach, min(lo, target)), min(target + reach, max(hi, target))
+    if zmax <= zmin:
+        zmin, zmax = target - reach, target + reach
+    mid = (target - zmin) / (zmax - zmin)
+    low, high = (GOOD, BAD) if direction == "lower_better" else (BAD, GOOD)
+    return {"zmin": zmin, "zmax": zmax, "colorscale": [[0.0, low], [mid, "#FFFFFF"], [1.0, high]]}
 
 
-def sparse_ticks(fig: go.Figure, labels: list[str], most: int = 8) -> None:
-    """On a category axis with many periods, label every other one (or fewer) so the labels stay level."""
-    if len(labels) > most:
-        step = -(-len(labels) // most)
-        fig.update_xaxes(tickmode="array", tickvals=labels[::step], tickangle=0)
+def scale_legend(scale: dict, target: float | None, measure: str, lang: str) -> dict:
+    """The colour bar of a direction_scale: its ends and the target, named."""
+    ends = [scale["zmin"], scale["zmax"]]
+    if target is None:
+        return {"tickvals": ends, "ticktext": [formatting.value(v, measure, lang) for v in ends]}
+    return {"tickvals": [ends[0], target, ends[1]],
+            "ticktext": [formatting.value(ends[0], measure, lang),
+                         t("chart.target", lang) + " " + formatting.value(target, measure, lang),
+                         formatting.value(ends[1], measure, lang)]}
+
+
+def status_legend(fig: go.Figure, lang: str, statuses=("meets", "misses")) -> None:
+    """Legend entries for bar colours that say meets or misses the target (the bars carry no names)."""
+    for status in statuses:
+        fig.add_trace(go.Bar(x=[None], y=[None], name=t(f"focus.status_{status}", lang), hoverinfo="skip",
+                             marker_color={"meets": GOOD, "misses": BAD, "none": NEUTRAL}[status], showlegend=True))
 
 
 def version_line(lang: str, version: int) -> str:
@@ -66,14 +90,6 @@ def short_name(ind: pd.Series, lang: str) -> str:
 
 def _axis_title(ind: pd.Series, lang: str) -> str:
     return short_name(ind, lang) + (" (%)" if ind["measure"] in ("percent", "points") else "")
-
-
-def _layout(fig: go.Figure, title: str, lang: str, height: int) -> go.Figure:
-    fig.update_layout(title={"text": formatting.label(title), "x": 0, "xanchor": "left", "font": {"size": 18}},
-                      separators=SEPARATORS[lang], template="plotly_white", height=height,
-                      font={"size": 14}, margin={"l": 10, "r": 20, "t": 60, "b": 40},
-                      hoverlabel={"font_size": 14}, legend={"orientation": "h", "y": -0.12})
-    return fig
 
 
 def unit_values(table: pd.DataFrame, ind: pd.Series, k: Kpi, lang: str, version: int) -> go.Figure:
@@ -101,7 +117,7 @@ def unit_values(table: pd.DataFrame, ind: pd.Series, k: Kpi, lang: str, version:
                            marker_color=colors.tolist(), hovertext=hover, hoverinfo="text",
                            text=[formatting.value(v, ind["measure"], lang) for v in df["value"]],
                            textposition="outside", cliponaxis=False, name=short_name(ind, lang),
-                           customdata=df["unit_id"].tolist()))
+                           customdata=df["unit_id"].tolist(), showlegend=False))  # the colours have the legend
     if has_target:
         fig.add_vline(x=0, line={"color": INK, "width": 2})
         target = formatting.value(k.target, ind["measure"], lang) if k.target is not None else ""
@@ -113,8 +129,10 @@ def unit_values(table: pd.DataFrame, ind: pd.Series, k: Kpi, lang: str, version:
     else:
         title = t("chart.values_title", lang, indicator=short_name(ind, lang), period=formatting.period_label(k.period, lang))
         fig.update_xaxes(title=_axis_title(ind, lang))
+    if has_target:
+        status_legend(fig, lang, [s for s in ("meets", "misses", "none") if (status == s).any()])
     fig.update_yaxes(title=None, automargin=True)
-    return _layout(fig, title, lang, height=140 + 28 * len(df))
+    return layout(fig, title, lang, height=140 + 28 * len(df))
 
 
 def province_trend(trend: pd.DataFrame, ind: pd.Series, lang: str, version: int, title: str) -> go.Figure:
@@ -136,22 +154,25 @@ def province_trend(trend: pd.DataFrame, ind: pd.Series, lang: str, version: int,
                            xanchor="left", yanchor="bottom", font={"color": INK})
     fig.update_xaxes(title=t("axis.year", lang), type="category")
     fig.update_yaxes(title=_axis_title(ind, lang))
-    return _layout(fig, title, lang, height=420)
+    return layout(fig, title, lang, height=420)
 
 
-def figure(builder, *args) -> go.Figure:
-    """`builder(*args)`, kept while the inputs are the same: Plotly takes longer to build a figure
-    than the core takes to compute its data, and a rerun with the same filters draws the same chart.
+def figure(builder, *args, span: float = 1.0) -> go.Figure:
+    """`builder(*args)`, laid out for this session's screen (in a column `span` of the page wide;
+    columns stack on a phone),
+    and kept while the inputs are the same: Plotly takes longer to build a figure than the core
+    takes to compute its data, and a rerun with the same filters draws the same chart.
 
     Figures are kept as objects (not copied) and never changed after they are built.
     """
-    return _built(builder.__module__, builder.__qualname__, args)
+    screen = chart_style.screen()
+    return _built(builder.__module__, builder.__qualname__, args, screen, 1.0 if screen.narrow else span)
 
 
 # The catalog of a data version is one object for as long as that version is cached: hash it by identity.
 @st.cache_resource(max_entries=256, show_spinner=False, hash_funcs={Catalog: id})
-def _built(module: str, name: str, args: tuple) -> go.Figure:
-    return getattr(importlib.import_module(module), name)(*args)
+def _built(module: str, name: str, args: tuple, screen: chart_style.Screen, span: float) -> go.Figure:
+    return chart_style.fit(getattr(importlib.import_module(module), name)(*args), screen, span)
 
 
 SHOWN = "charts:shown"
@@ -190,7 +211,35 @@ def register_table(key: str, title: str, data: pd.DataFrame, indicator: str | No
 def show(fig: go.Figure, key: str, *, data: pd.DataFrame, indicator: str | None = None) -> None:
     """Draw a chart and register the frame the core computed for it (its exports are that frame)."""
     _register(key, fig, data, indicator)
-    st.plotly_chart(fig, key=key, config={"displaylogo": False})
+    st.plotly_chart(fig, key=key, config=chart_style.plotly_config(chart_style.screen()))
+
+
+def show_heatmap(fig: go.Figure, key: str, *, data: pd.DataFrame, indicator: str | None = None) -> None:
+    """A heatmap; on a phone its cells as a table instead, coloured alike, that scrolls sideways
+    with the row names pinned (a heatmap squeezed into a phone's width cannot be read)."""
+    if not chart_style.screen().narrow:
+        show(fig, key, data=data, indicator=indicator)
+        return
+    _register(key, fig, data, indicator)
+    hm = fig.data[0]
+    rows, cols = [exports.plain(str(v)) for v in hm.y], [exports.plain(str(v)) for v in hm.x]
+    values = pd.DataFrame(list(hm.z), index=rows, columns=cols)
+    shown = pd.DataFrame(list(hm.text), index=rows, columns=cols)
+    span = (hm.zmax - hm.zmin) or 1.0
+    # sample_colorscale reads [stop, "rgb(...)"] lists only
+    scale = [[stop, "rgb({}, {}, {})".format(*hex_to_rgb(color)) if color.startswith("#") else color]
+             for stop, color in hm.colorscale]
+
+    def background(v):
+        if pd.isna(v):
+            return ""
+        color = sample_colorscale(scale, [min(max((v - hm.zmin) / span, 0.0), 1.0)])[0]
+        return f"background-color: {color}"
+
+    st.markdown("**" + formatting.markdown_text(exports.plain(fig.layout.title.text or "")) + "**")
+    styled = shown.style.apply(lambda col: [background(v) for v in values[col.name]], axis=0)
+    st.dataframe(styled, width="stretch", column_config={"_index": st.column_config.TextColumn(pinned=True)},
+                 key=key)
 
 
 def show_linked(fig: go.Figure, key: str, page: str, *, data: pd.DataFrame, indicator: str | None = None,
@@ -200,7 +249,8 @@ def show_linked(fig: go.Figure, key: str, page: str, *, data: pd.DataFrame, indi
     The point's customdata holds the id passed to the page as the query parameter `param`.
     """
     _register(key, fig, data, indicator)
-    event = st.plotly_chart(fig, key=key, config={"displaylogo": False}, on_select="rerun", selection_mode="points")
+    event = st.plotly_chart(fig, key=key, config=chart_style.plotly_config(chart_style.screen()), on_select="rerun",
+                            selection_mode="points")
     points = event.selection.points if event else []
     if points and points[0].get("customdata") is not None:
         value = points[0]["customdata"]

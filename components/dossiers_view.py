@@ -7,8 +7,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from components.charts import (BAD, GOOD, INK, NEUTRAL, _layout, direction_scale, register_table, short_name,
-                               sparse_ticks, version_line)
+from components.chart_style import layout
+from components.charts import (BAD, GOOD, INK, NEUTRAL, direction_scale, register_table, scale_legend, short_name,
+                               version_line)
 from components.tables import full_height
 from reformkpi import formatting
 from reformkpi.catalog import Catalog
@@ -40,9 +41,8 @@ def rate_trend(flow: pd.DataFrame, ind: pd.Series, targets: list, lang: str, ver
                                line={"color": color, "width": 3}, marker={"size": 7}, hovertext=hover, hoverinfo="text"))
     _target_line(fig, x, targets, INK, t("chart.target", lang))
     fig.update_xaxes(title=t("axis.quarter", lang), type="category")
-    sparse_ticks(fig, x, most=6)
     fig.update_yaxes(title=t("axis.percent", lang))
-    return _layout(fig, t("dossiers.rate_title", lang, indicator=short_name(ind, lang)), lang, height=380)
+    return layout(fig, t("dossiers.rate_title", lang, indicator=short_name(ind, lang)), lang, height=380)
 
 
 def heatmap(matrix: pd.DataFrame, ind: pd.Series, target: float | None, lang: str, version: int) -> go.Figure:
@@ -54,13 +54,13 @@ def heatmap(matrix: pd.DataFrame, ind: pd.Series, target: float | None, lang: st
     text = [[formatting.number(v, lang, 1) for v in row] for row in z]
     hover = [[f"<b>{uy}</b> {qx}<br>{formatting.label(short_name(ind, lang))}: {formatting.percent(v, lang, 2)}"
               f"{version_line(lang, version)}" for qx, v in zip(x, row)] for uy, row in zip(y, z)]
-    fig = go.Figure(go.Heatmap(z=z, x=x, y=y, **direction_scale(ind["direction"], np.nanmin(z), np.nanmax(z), target),
-                               text=text,
-                               texttemplate="%{text}", hovertext=hover, hoverinfo="text", xgap=1, ygap=1,
-                               colorbar={"title": {"text": "%"}}))
+    scale = direction_scale(ind["direction"], np.nanmin(z), np.nanmax(z), target)
+    fig = go.Figure(go.Heatmap(z=z, x=x, y=y, **scale, text=text, texttemplate="%{text}", hovertext=hover,
+                               hoverinfo="text", xgap=1, ygap=1,
+                               colorbar=scale_legend(scale, target, ind["measure"], lang)))
     fig.update_yaxes(autorange="reversed", automargin=True, title=None)
     fig.update_xaxes(title=t("axis.quarter", lang), side="top")
-    return _layout(fig, t("dossiers.heatmap_title", lang, indicator=short_name(ind, lang)), lang,
+    return layout(fig, t("dossiers.heatmap_title", lang, indicator=short_name(ind, lang)), lang,
                    height=160 + 30 * len(y))
 
 
@@ -75,9 +75,8 @@ def backlog(flow: pd.DataFrame, cat: Catalog, not_due_id: str, overdue_id: str, 
         fig.add_trace(go.Bar(x=x, y=flow[iid], name=name, marker_color=color, hovertext=hover, hoverinfo="text"))
     fig.update_layout(barmode="stack")
     fig.update_xaxes(title=t("axis.quarter", lang), type="category")
-    sparse_ticks(fig, x, most=6)
     fig.update_yaxes(title=t("axis.dossiers", lang))
-    return _layout(fig, t("dossiers.backlog_title", lang), lang, height=400)
+    return layout(fig, t("dossiers.backlog_title", lang), lang, height=400)
 
 
 def most_late(table: pd.DataFrame, lang: str, title: str) -> None:
@@ -103,4 +102,4 @@ def online(flow: pd.DataFrame, ind: pd.Series, targets: list, lang: str, version
     _target_line(fig, x, targets, INK, t("chart.target", lang))
     fig.update_xaxes(title=t("axis.quarter", lang), type="category")
     fig.update_yaxes(title=t("axis.percent", lang), range=[0, 100])
-    return _layout(fig, t("dossiers.online_title", lang), lang, height=400)
+    return layout(fig, t("dossiers.online_title", lang), lang, height=400)

@@ -74,7 +74,7 @@ def unit(units: pd.DataFrame, lang: str) -> str:
         return url_state.select(t("filter.unit", lang), list(names), "unit", label)
 
 
-def indicator(indicators: pd.DataFrame, lang: str, key: str = "ind") -> str:
-    """One indicator from the given catalog rows (URL key `ind`)."""
+def indicator(indicators: pd.DataFrame, lang: str, key: str = "ind", default: str | None = None) -> str:
+    """One indicator from the given catalog rows (URL key `ind`); `default` when none is chosen (else the first)."""
     names = dict(zip(indicators["indicator_id"], indicators["name_vi" if lang == "vi" else "name_en"]))
-    return url_state.select(t("filter.indicator", lang), list(names), key, names.get)
+    return url_state.select(t("filter.indicator", lang), list(names), key, names.get, default=default)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components import data, upload
+from components import data, tables, upload
 from reformkpi import formatting, ingest
 from reformkpi.auth import Actor
 from reformkpi.catalog import Catalog
@@ -29,8 +29,11 @@ def versions(hist: pd.DataFrame, lang: str) -> None:
               "operation": "history.operation", "file_name": "history.file", "rows_new": "history.rows_new",
               "rows_changed": "history.rows_changed", "rows_deleted": "history.rows_deleted",
               "reason": "history.reason"}
+    right = {t(labels[c], lang): st.column_config.TextColumn(t(labels[c], lang), alignment="right")
+             for c in ("rows_new", "rows_changed", "rows_deleted")}
+    right[t(labels["version"], lang)] = st.column_config.NumberColumn(t(labels["version"], lang), format="%d")
     st.dataframe(df.rename(columns={c: t(k, lang) for c, k in labels.items()}).fillna(""), hide_index=True,
-                 width="stretch")
+                 width="stretch", column_config=right)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -49,7 +52,8 @@ def changes(uri: str, hist: pd.DataFrame, cat: Catalog, lang: str) -> None:
     out[t("col.old_value", lang)] = df["old_value"].to_numpy()
     out[t("col.new_value", lang)] = df["value"].to_numpy()
     out[t("col.change", lang)] = [t(f"history.change.{c}", lang) for c in df["change"]]
-    st.dataframe(out, hide_index=True, width="stretch")
+    shown, config = tables.numbers(out, [t("col.old_value", lang), t("col.new_value", lang)], lang)
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
 
 
 def rollback(uri: str, hist: pd.DataFrame, actor: Actor, lang: str) -> None:

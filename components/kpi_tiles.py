@@ -12,7 +12,7 @@ from reformkpi.i18n import t, tm
 from reformkpi.metrics import Kpi
 
 
-def _gap_unit(measure: str, lang: str) -> str:
+def gap_unit(measure: str, lang: str) -> str:
     return " " + t("unit.points", lang) if measure in ("percent", "points") else ""
 
 
@@ -22,7 +22,7 @@ def tile(k: Kpi, ind: pd.Series, lang: str) -> None:
     value = formatting.value(k.value, ind["measure"], lang, decimals)  # "–" when there is no figure
     delta, color, arrow = None, "off", "off"
     if k.change is not None:
-        unit = _gap_unit(ind["measure"], lang)
+        unit = gap_unit(ind["measure"], lang)
         delta = formatting.signed(k.change, lang, decimals) + unit
         good = (k.change > 0) == (ind["direction"] == "higher_better")
         color = "gray" if k.change == 0 else ("green" if good else "red")
@@ -46,8 +46,12 @@ def tile(k: Kpi, ind: pd.Series, lang: str) -> None:
         return
     if k.gap is not None:
         status = t("kpi.met" if k.meets_target else "kpi.missed", lang)
-        st.caption(t("kpi.target", lang, target=formatting.value(k.target, ind["measure"], lang, decimals), status=status,
-                     gap=formatting.number(abs(k.gap), lang, decimals) + _gap_unit(ind["measure"], lang)))
+        line = t("kpi.target", lang, target=formatting.value(k.target, ind["measure"], lang, decimals), status=status,
+                 gap=formatting.number(abs(k.gap), lang, decimals) + gap_unit(ind["measure"], lang))
+        if k.meets_target:
+            st.caption(line)
+        else:  # a miss is the first thing to see on the tile
+            st.markdown(f":red[**{formatting.markdown_text(line)}**]")
     if k.n_units:
         st.caption(t("kpi.below", lang, n=k.n_below_target, total=k.n_units))
 

@@ -6,7 +6,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from components.charts import GRADE_PALETTE, NEUTRAL, UNIT_PALETTE, _layout, register_table, short_name, version_line
+from components.chart_style import layout
+from components.charts import GRADE_PALETTE, NEUTRAL, UNIT_PALETTE, register_table, short_name, version_line
 from components.tables import full_height
 from reformkpi import formatting
 from reformkpi.i18n import t
@@ -41,12 +42,11 @@ def bump(ranks: pd.DataFrame, stability: pd.DataFrame, names: pd.Series, colors:
                                  hovertext=hover, hoverinfo="text"))
     worst = int(ranks["n_peers"].max())
     fig.update_xaxes(title=t("axis.year", lang), type="category", categoryorder="array", categoryarray=years)
-    fig.update_yaxes(title=t("axis.rank", lang), autorange=False, range=[worst + 0.5, 0.5], dtick=1 if worst <= 12 else 2)
+    fig.update_yaxes(title=t("axis.rank", lang), autorange=False, range=[worst + 0.5, 0.5], tick0=1,
+                     dtick=1 if worst <= 12 else 2)
     title = t("rankings.bump_title", lang, indicator=short_name(ind, lang), first=years[0], last=years[-1],
               n=len(unstable))
-    fig = _layout(fig, title, lang, height=max(440, 140 + 22 * worst))
-    fig.update_layout(legend={"orientation": "v", "y": 1, "x": 1.01, "yanchor": "top"})
-    return fig
+    return layout(fig, title, lang, height=max(440, 140 + 22 * worst))
 
 
 def distinct_colors(unit_ids: list[str], colors: dict[str, str]) -> list[str]:
@@ -71,7 +71,7 @@ def grade_bands(counts: pd.DataFrame, ind: pd.Series, lang: str, version: int) -
     fig.update_layout(barmode="stack")
     fig.update_xaxes(title=t("axis.year", lang), type="category")
     fig.update_yaxes(title=t("axis.units", lang))
-    return _layout(fig, t("rankings.grades_title", lang, indicator=short_name(ind, lang)), lang, height=420)
+    return layout(fig, t("rankings.grades_title", lang, indicator=short_name(ind, lang)), lang, height=420)
 
 
 def stability_table(stability: pd.DataFrame, names: pd.Series, lang: str, title: str) -> None:

@@ -9,18 +9,13 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components import charts, data, url_state
-from components.charts import BAD, GOOD, INK, NEUTRAL, _layout
+from components.chart_style import layout
+from components.charts import BAD, GOOD, INK, NEUTRAL
 from reformkpi import formatting
 from reformkpi.i18n import t
 from reformkpi.records import metrics as rm
 
 LIGHT = "#56B4E9"  # Okabe-Ito sky blue: the lighter companion of GOOD
-# The shared layout puts the legend where these charts have their axis title: move it below that.
-LEGEND_BELOW_AXIS = {"legend": {"orientation": "h", "y": -0.28, "yanchor": "top"}, "margin": {"b": 90}}
-
-
-def _with_legend(fig: go.Figure) -> go.Figure:
-    return fig.update_layout(**LEGEND_BELOW_AXIS)
 
 
 def filters(ref: data.RecordsRef, names: dict[str, str], lang: str) -> tuple[str, str]:
@@ -97,7 +92,7 @@ def late_procedures(df: pd.DataFrame, lang: str, version: int) -> go.Figure:
     fig.update_layout(barmode="stack")
     fig.update_xaxes(title=t("records.axis.dossiers", lang))
     fig.update_yaxes(automargin=True)
-    return _with_legend(_layout(fig, t("records.late.title", lang), lang, height=200 + 32 * len(df)))
+    return layout(fig, t("records.late.title", lang), lang, height=200 + 32 * len(df))
 
 
 def processing_times(df: pd.DataFrame, lang: str, version: int) -> go.Figure:
@@ -119,7 +114,7 @@ def processing_times(df: pd.DataFrame, lang: str, version: int) -> go.Figure:
     fig.update_layout(barmode="overlay")
     fig.update_xaxes(title=t("records.time.axis", lang), rangemode="tozero")
     fig.update_yaxes(automargin=True)
-    return _with_legend(_layout(fig, t("records.time.title", lang), lang, height=200 + 32 * len(df)))
+    return layout(fig, t("records.time.title", lang), lang, height=200 + 32 * len(df))
 
 
 def _buckets(df: pd.DataFrame, series: list[tuple[str, str, str]], title: str, axis: str, lang: str,
@@ -131,7 +126,7 @@ def _buckets(df: pd.DataFrame, series: list[tuple[str, str, str]], title: str, a
     fig.update_layout(barmode="stack")
     fig.update_xaxes(title=axis, type="category")
     fig.update_yaxes(title=t("records.axis.dossiers", lang))
-    return _with_legend(_layout(fig, title, lang, height=400))
+    return layout(fig, title, lang, height=400)
 
 
 def overdue_days(df: pd.DataFrame, lang: str, version: int) -> go.Figure:
@@ -158,7 +153,7 @@ def channels(df: pd.DataFrame, lang: str, version: int) -> go.Figure:
                            textposition="outside", cliponaxis=False, hovertext=hover, hoverinfo="text",
                            name=t("records.channel.received", lang)))
     fig.update_yaxes(title=t("records.channel.received", lang))
-    return _layout(fig, t("records.channel.title", lang), lang, height=360)
+    return layout(fig, t("records.channel.title", lang), lang, height=360)
 
 
 def backlog_trend(df: pd.DataFrame, lang: str, version: int) -> go.Figure:
@@ -174,7 +169,7 @@ def backlog_trend(df: pd.DataFrame, lang: str, version: int) -> go.Figure:
     fig.update_layout(barmode="stack")
     fig.update_xaxes(type="category")
     fig.update_yaxes(title=t("records.axis.dossiers", lang))
-    return _layout(fig, t("records.trend.title", lang), lang, height=380)
+    return layout(fig, t("records.trend.title", lang), lang, height=380)
 
 
 def render(ref: data.RecordsRef, unit_id: str, quarter: str, stored: pd.DataFrame, ind_names: dict[str, str],
@@ -189,17 +184,17 @@ def render(ref: data.RecordsRef, unit_id: str, quarter: str, stored: pd.DataFram
         if late.empty:
             st.info(t("records.late.none", lang))
         else:
-            charts.show(late_procedures(late, lang, ref.version), key="records_late", data=late)
+            charts.show(charts.figure(late_procedures, late, lang, ref.version, span=0.5), key="records_late", data=late)
     with right:
         times = q(rm.processing_times, unit_id, quarter)
-        charts.show(processing_times(times, lang, ref.version), key="records_time", data=times)
+        charts.show(charts.figure(processing_times, times, lang, ref.version, span=0.5), key="records_time", data=times)
     left, middle, right = st.columns(3)
     for column, key, fn, draw in ((left, "records_overdue", rm.overdue_days, overdue_days),
                                   (middle, "records_ageing", rm.backlog_ageing, ageing),
                                   (right, "records_channels", rm.channels, channels)):
         frame = q(fn, unit_id, quarter)
         with column:
-            charts.show(draw(frame, lang, ref.version), key=key, data=frame)
+            charts.show(charts.figure(draw, frame, lang, ref.version, span=0.33), key=key, data=frame)
     trend = q(rm.backlog_trend, unit_id, quarter)
-    charts.show(backlog_trend(trend, lang, ref.version), key="records_trend", data=trend)
+    charts.show(charts.figure(backlog_trend, trend, lang, ref.version), key="records_trend", data=trend)
     st.caption(t("records.definitions", lang))

@@ -7,8 +7,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from components.charts import (BAD, GOOD, INK, NEUTRAL, _axis_title, _layout, direction_scale, register_table,
-                               short_name, version_line)
+from components.chart_style import layout
+from components.charts import (BAD, GOOD, INK, NEUTRAL, _axis_title, direction_scale, register_table, scale_legend,
+                               short_name, status_legend, version_line)
 from components.tables import full_height
 from reformkpi import formatting
 from reformkpi.catalog import Catalog
@@ -28,16 +29,17 @@ def by_factor(summary: pd.DataFrame, cat: Catalog, year: int, lang: str, version
     fig = go.Figure(go.Bar(x=summary["value"][::-1], y=labels[::-1], orientation="h", marker_color=colors[::-1],
                            hovertext=hover[::-1], hoverinfo="text", cliponaxis=False, textposition="outside",
                            text=[formatting.value(v, measure, lang) for v in summary["value"]][::-1],
-                           name=t("chart.province", lang)))
+                           name=t("chart.province", lang), showlegend=False))
     target = summary["target"].dropna()
     if len(target):
         fig.add_vline(x=float(target.iloc[0]), line={"color": INK, "dash": "dot", "width": 2},
                       annotation_text=t("chart.target", lang) + " " + formatting.value(target.iloc[0], measure, lang),
                       annotation_position="top")
-    lo = float(summary["value"].min())
-    fig.update_xaxes(title=_axis_title(inds[0], lang), range=[max(0.0, lo - 15), 100])
+    fig.update_xaxes(title=_axis_title(inds[0], lang), range=[0, 100])  # bars start at zero
+    if len(target):
+        status_legend(fig, lang)
     fig.update_yaxes(title=None, automargin=True)
-    return _layout(fig, t("satisfaction.factors_title", lang, year=year), lang, height=150 + 45 * len(labels))
+    return layout(fig, t("satisfaction.factors_title", lang, year=year), lang, height=150 + 45 * len(labels))
 
 
 def distribution(table: pd.DataFrame, ind: pd.Series, year: int, lang: str, version: int) -> go.Figure:
@@ -60,7 +62,7 @@ def distribution(table: pd.DataFrame, ind: pd.Series, year: int, lang: str, vers
     fig.update_xaxes(title=_axis_title(ind, lang))
     fig.update_yaxes(showticklabels=False)
     below = int((table["meets_target"] == False).sum())  # noqa: E712  (NA counts as neither)
-    return _layout(fig, t("satisfaction.distribution_title", lang, n=len(table), year=year, below=below), lang,
+    return layout(fig, t("satisfaction.distribution_title", lang, n=len(table), year=year, below=below), lang,
                    height=300)
 
 
@@ -73,12 +75,14 @@ def factor_heatmap(matrix: pd.DataFrame, cat: Catalog, target: float | None, lan
     z = matrix[ids].to_numpy(dtype=float)
     hover = [[f"<b>{uy}</b><br>{fx}: {formatting.value(v, inds[0]['measure'], lang)}{version_line(lang, version)}"
               for fx, v in zip(x, row)] for uy, row in zip(y, z)]
-    fig = go.Figure(go.Heatmap(z=z, x=x, y=y, **direction_scale(inds[0]["direction"], np.nanmin(z), np.nanmax(z), target),
+    scale = direction_scale(inds[0]["direction"], np.nanmin(z), np.nanmax(z), target)
+    fig = go.Figure(go.Heatmap(z=z, x=x, y=y, **scale,
                                text=[[formatting.number(v, lang, 1) for v in row] for row in z], texttemplate="%{text}",
-                               hovertext=hover, hoverinfo="text", xgap=1, ygap=1, colorbar={"title": {"text": "%"}}))
+                               hovertext=hover, hoverinfo="text", xgap=1, ygap=1,
+                               colorbar=scale_legend(scale, target, inds[0]["measure"], lang)))
     fig.update_yaxes(autorange="reversed", automargin=True)
     fig.update_xaxes(side="top")
-    return _layout(fig, t("satisfaction.heatmap_title", lang), lang, height=180 + 30 * len(y))
+    return layout(fig, t("satisfaction.heatmap_title", lang), lang, height=180 + 30 * len(y))
 
 
 def below_table(below: pd.DataFrame, ind: pd.Series, lang: str, title: str) -> None:

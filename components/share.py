@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import plotly.graph_objects as go
 import streamlit as st
 
-from components import charts, data, navigation, url_state
+from components import chart_style, charts, data, navigation, url_state
 from reformkpi import auth, config, exhibits, exports, formatting, snapshots
 from reformkpi.i18n import t, tm
 from reformkpi.metrics import Dataset
@@ -150,7 +150,7 @@ def view_period(view: dict) -> str:
 
 
 def _figure_title(fig: go.Figure) -> str:
-    return html.unescape(str(fig.layout.title.text or ""))  # chart titles are escaped for Plotly
+    return exports.plain(str(fig.layout.title.text or ""))  # escaped for Plotly, wrapped to the screen
 
 
 def report(drawn: dict[str, charts.Drawn], ds: Dataset, page: str, title: str, subtitle: str, dataset_name: str,
@@ -233,11 +233,10 @@ def present(run_page, lang: str) -> None:
         st.info(t("share.present_nothing", lang))
         return
     i = min(st.session_state.get(_SLIDE, 0), len(drawn) - 1)
-    fig = go.Figure(drawn[i])  # a copy: the drawn figure is shared with other reruns
-    fig.update_layout(font={"size": 20}, title_font_size=30, height=760)
-    fig.update_xaxes(tickfont_size=18, title_font_size=20)
-    fig.update_yaxes(tickfont_size=18, title_font_size=20)
-    st.plotly_chart(fig, key="present-chart", config={"displaylogo": False})
+    scr = chart_style.screen()
+    fig = chart_style.fit(go.Figure(drawn[i]), chart_style.enlarged(scr))  # a copy: the drawn one is shared
+    fig.update_layout(height=max(760, fig.layout.height))
+    st.plotly_chart(fig, key="present-chart", config=chart_style.plotly_config(scr))
 
     def go_to(n: int) -> None:
         st.session_state[_SLIDE] = n

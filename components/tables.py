@@ -41,3 +41,12 @@ def league(table: pd.DataFrame, ind: pd.Series, lang: str, title: str) -> None:
 def full_height(rows: int) -> int:
     """Pixels that show every row without an inner scroll bar (a meeting-room screen cannot scroll a table)."""
     return 38 + 35 * max(rows, 1)
+
+
+def numbers(df: pd.DataFrame, columns: list[str], lang: str) -> tuple[pd.DataFrame, dict]:
+    """The frame with `columns` written as the language writes numbers (1.440, 77,4), and the
+    column_config that aligns them right, for st.dataframe."""
+    out = df.copy()
+    for c in columns:
+        out[c] = [formatting.figure(v, lang) for v in df[c]]
+    return out, {c: st.column_config.TextColumn(c, alignment="right") for c in columns}

@@ -9,8 +9,9 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from components.charts import (BAD, GOOD, GRADE_PALETTE, INK, NEUTRAL, _axis_title, _layout, short_name,
-                               sparse_ticks, version_line)
+from components.chart_style import layout
+from components.charts import (BAD, GOOD, GRADE_PALETTE, INK, NEUTRAL, _axis_title, short_name, status_legend,
+                               version_line)
 from reformkpi import formatting
 from reformkpi.catalog import Catalog
 from reformkpi.i18n import t, tm
@@ -40,6 +41,12 @@ def _merger_marks(fig: go.Figure, events: pd.DataFrame, grain: str, lang: str, p
                            font={"size": 12, "color": INK})
 
 
+def _highlight(fig: go.Figure, x0: float, x1: float, axis: str = "") -> None:
+    """A light band behind the chosen year (shapes by axis reference: add_vrect per subplot is slow)."""
+    fig.add_shape(type="rect", xref=f"x{axis}", yref=f"y{axis} domain", x0=x0, x1=x1, y0=0, y1=1, layer="below",
+                  fillcolor="rgba(230,159,0,0.15)", line={"width": 0})
+
+
 def _year_axis(fig: go.Figure, years: list[int], axis: str = "") -> None:
     """Years as whole numbers on a numeric axis (room for a merger line between two years)."""
     fig.layout[f"xaxis{axis}"].update(tickmode="array", tickvals=years, ticktext=[str(y) for y in years],
@@ -47,14 +54,14 @@ def _year_axis(fig: go.Figure, years: list[int], axis: str = "") -> None:
 
 
 def history_grid(hist: pd.DataFrame, cat: Catalog, indicator_ids: list[str], unit_name: str, color: str,
-                 events: pd.DataFrame, lang: str, version: int) -> go.Figure:
-    """One small chart per indicator: the unit (coloured by meeting its target), its peers' median, the target."""
+                 events: pd.DataFrame, year: int, cols: int, lang: str, version: int) -> go.Figure:
+    """One small chart per indicator (`cols` side by side): the unit (coloured by meeting its target),
+    its peers' median, the target; the chosen year is highlighted."""
     shown = [i for i in indicator_ids if i in set(hist["indicator_id"])]
-    cols = 2
     rows = max(1, math.ceil(len(shown) / cols))
     inds = [cat.indicator(i) for i in shown]
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=[formatting.label(_axis_title(i, lang)) for i in inds],
-                        vertical_spacing=0.12 if rows > 1 else 0.2, horizontal_spacing=0.08)
+                        vertical_spacing=min(0.12, 0.4 / rows) if rows > 1 else 0.2, horizontal_spacing=0.08)
     legend = {"unit": formatting.label(unit_name), "peers": t("unit.peer_median", lang), "target": t("chart.target", lang)}
     traces = []
     for n, ind in enumerate(inds):
@@ -81,10 +88,12 @@ def history_grid(hist: pd.DataFrame, cat: Catalog, indicator_ids: list[str], uni
                                      line={"color": INK, "dash": "dot", "shape": "hvh", "width": 1.5},
                                      hoverinfo="skip", **on))
         _year_axis(fig, x, axis)
+        if year in x:
+            _highlight(fig, year - 0.5, year + 0.5, axis)
         _merger_marks(fig, events, "year", lang, x, axis)
     fig.add_traces(traces)
     title = t("unit.history_title", lang, unit=unit_name)
-    return _layout(fig, title, lang, height=120 + 300 * rows)
+    return layout(fig, title, lang, height=120 + 300 * rows)
 
 
 def parts(table: pd.DataFrame, cat: Catalog, total_id: str, unit_name: str, year: int, lang: str,
@@ -108,7 +117,7 @@ def parts(table: pd.DataFrame, cat: Catalog, total_id: str, unit_name: str, year
             else [formatting.value(v, total["measure"], lang) for v in df["value"]])
     fig = go.Figure(go.Bar(x=x, y=df["label"], orientation="h", marker_color=colors, text=text,
                            textposition="outside", cliponaxis=False, hovertext=hover, hoverinfo="text",
-                           name=short_name(total, lang)))
+                           name=short_name(total, lang), showlegend=False))
     if points:
         worst = df["label"].iloc[-1]
         title = t("unit.areas_title", lang, unit=unit_name, year=year, area=worst)
@@ -122,14 +131,15 @@ def parts(table: pd.DataFrame, cat: Catalog, total_id: str, unit_name: str, year
         if df["target"].notna().any():
             fig.add_vline(x=float(df["target"].dropna().iloc[0]), line={"color": INK, "dash": "dot"},
                           annotation_text=t("chart.target", lang), annotation_position="top")
-        lo = float(min(df["value"].min(), df["peer_median"].min()))
-        fig.update_xaxes(title=_axis_title(total, lang), range=[max(0.0, lo - 10), 102])
+        fig.update_xaxes(title=_axis_title(total, lang), range=[0, 102])  # bars start at zero
+    if df["target"].notna().any():
+        status_legend(fig, lang)
     fig.update_yaxes(title=None, automargin=True)
-    return _layout(fig, title, lang, height=160 + 40 * len(df))
+    return layout(fig, title, lang, height=160 + 40 * len(df))
 
 
 def rank_history(rh: pd.DataFrame, names: pd.Series, colors: dict[str, str], ind: pd.Series, bands: pd.DataFrame,
-                 unit_name: str, events: pd.DataFrame, lang: str, version: int) -> go.Figure:
+                 unit_name: str, events: pd.DataFrame, year: int, lang: str, version: int) -> go.Figure:
     """Rank among peers per year (1 at the top), one line per unit of the lineage; the marker's colour is the grade."""
     years = sorted(int(p) for p in rh["period"].unique())
     grade_color = {g: GRADE_PALETTE[i % len(GRADE_PALETTE)] for i, g in enumerate(bands["grade_id"])}
@@ -149,15 +159,18 @@ def rank_history(rh: pd.DataFrame, names: pd.Series, colors: dict[str, str], ind
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=formatting.label(b["label_vi" if lang == "vi" else "label_en"]),
                                  marker={"size": 12, "color": grade_color[b["grade_id"]]}, hoverinfo="skip"))
     _year_axis(fig, years)
+    if year in years:
+        _highlight(fig, year - 0.5, year + 0.5)
     fig.update_xaxes(title=t("axis.year", lang))
     worst = int(rh["n_peers"].max()) if len(rh) else 1
-    fig.update_yaxes(title=t("axis.rank", lang), autorange=False, range=[worst + 0.5, 0.3], dtick=2 if worst > 12 else 1)
+    fig.update_yaxes(title=t("axis.rank", lang), autorange=False, range=[worst + 0.5, 0.3], tick0=1,
+                     dtick=2 if worst > 12 else 1)
     _merger_marks(fig, events, "year", lang, years)
-    return _layout(fig, t("unit.rank_title", lang, unit=unit_name, indicator=short_name(ind, lang)), lang, height=440)
+    return layout(fig, t("unit.rank_title", lang, unit=unit_name, indicator=short_name(ind, lang)), lang, height=440)
 
 
 def dossier_quarters(flow: pd.DataFrame, cat: Catalog, on_time_id: str, late_id: str, unit_name: str,
-                     events: pd.DataFrame, lang: str, version: int) -> go.Figure:
+                     events: pd.DataFrame, year: int, lang: str, version: int) -> go.Figure:
     """Dossiers resolved on time (early included) and late per quarter, stacked, with the late rate on hover.
 
     The two stacks are the numerators of the catalog's on-time and late rates.
@@ -174,10 +187,12 @@ def dossier_quarters(flow: pd.DataFrame, cat: Catalog, on_time_id: str, late_id:
     ])
     fig.update_layout(barmode="stack")
     fig.update_xaxes(title=t("axis.quarter", lang), type="category")
-    sparse_ticks(fig, x, most=12)
     fig.update_yaxes(title=t("axis.dossiers", lang))
+    chosen = [i for i, p in enumerate(flow["period"]) if p.startswith(f"{year}-")]
+    if chosen:  # categories sit at 0, 1, 2, ...: the band spans the year's quarters
+        _highlight(fig, chosen[0] - 0.5, chosen[-1] + 0.5)
     _merger_marks(fig, events, "quarter", lang, x)
-    return _layout(fig, t("unit.dossiers_title", lang, unit=unit_name), lang, height=420)
+    return layout(fig, t("unit.dossiers_title", lang, unit=unit_name), lang, height=420)
 
 
 def lineage_note(events: pd.DataFrame, names: pd.Series, lang: str) -> str:

@@ -11,7 +11,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from components import data
+from components import data, tables
 from reformkpi import config, formatting, ingest
 from reformkpi.auth import Actor
 from reformkpi.catalog import Catalog
@@ -105,9 +105,12 @@ def problems(up: ingest.Upload, lang: str) -> None:
 
 
 def _problem_table(items, lang: str) -> None:
+    # The message (with its "did you mean" suggestions) takes the room; the row number stays narrow.
+    widths = {t("col.row", lang): st.column_config.NumberColumn(width="small", format="%d"),
+              t("col.message", lang): st.column_config.TextColumn(width="large")}
     st.dataframe(pd.DataFrame([{t("col.row", lang): p.row, t("col.column", lang): p.column,
                                 t("col.value", lang): p.value, t("col.message", lang): p.message(lang)}
-                               for p in items]), hide_index=True, width="stretch")
+                               for p in items]), hide_index=True, width="stretch", column_config=widths)
 
 
 def key_labels(df: pd.DataFrame, cat: Catalog, lang: str) -> pd.DataFrame:
@@ -140,15 +143,21 @@ def diff_view(up: ingest.Upload, cat: Catalog, hist: pd.DataFrame, lang: str) ->
             out[t("col.from_version", lang)] = df["old_upload_id"].map(version_of).to_numpy()
         return out
 
+    values = [t(k, lang) for k in ("col.old_value", "col.new_value", "col.value")]
+
+    def show(df: pd.DataFrame) -> None:
+        shown, config = tables.numbers(df, [c for c in values if c in df], lang)
+        st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
+
     if len(d.changed):
         st.markdown("**" + t("upload.changed_rows", lang) + "**")
-        st.dataframe(frame(d.changed.head(2000), old=True), hide_index=True, width="stretch")
+        show(frame(d.changed.head(2000), old=True))
     if d.new.num_rows:
         st.markdown("**" + t("upload.new_rows", lang) + "**")
-        st.dataframe(frame(d.new.slice(0, 2000).to_pandas()), hide_index=True, width="stretch")
+        show(frame(d.new.slice(0, 2000).to_pandas()))
     if len(d.deleted):
         st.markdown("**" + t("upload.deleted_rows", lang) + "**")
-        st.dataframe(frame(d.deleted.head(2000)), hide_index=True, width="stretch")
+        show(frame(d.deleted.head(2000)))
     if not (d.new.num_rows or len(d.changed) or len(d.deleted)):
         st.info(t("upload.nothing", lang))
 

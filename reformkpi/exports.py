@@ -333,3 +333,8 @@ def html_report(report: Report) -> str:
                   _html_table(ex, report.lang), "</section>"]
     parts.append(f'<p class="source">{html.escape(report.source)}</p></body></html>')
     return "\n".join(parts)
+
+
+def plain(label: str) -> str:
+    """A chart label as text: Plotly's escapes undone and the line breaks that fit it to a screen removed."""
+    return html.unescape(re.sub(r"\s*<br>\s*", " ", label))

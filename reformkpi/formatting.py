@@ -34,6 +34,13 @@ def number(x, lang: str = "vi", decimals: int = 1) -> str:
     return format_decimal(round(float(x), decimals) + 0.0, format=pattern, locale=LOCALES[lang]).replace("-", MINUS)
 
 
+def figure(x, lang: str = "vi") -> str:
+    """A stored number as written in the language, with as many decimals as it has (up to 4): 1.440 · 77,4."""
+    if _missing(x):
+        return "–"
+    return format_decimal(round(float(x), 4), format="#,##0.####", locale=LOCALES[lang]).replace("-", MINUS)
+
+
 def percent(x, lang: str = "vi", decimals: int = 1) -> str:
     """A value already in percent units: 77.4 → '77,4%'."""
     return "–" if _missing(x) else number(x, lang, decimals) + "%"

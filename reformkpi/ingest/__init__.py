@@ -92,7 +92,7 @@ def prepare(store: Store, data: bytes, file_name: str, profile: profiles.Profile
         return up
     up.observations = obs
     up.replace = replace_scope(obs, catalog) if replace else None
-    table = conform(obs.drop(columns="row"))
+    table = conform(obs.drop(columns=validate.WHERE))
     up.diff = store.diff(table, replace=up.replace)
     up.warnings, up.hidden_warnings = jumps(store, obs, catalog)
     return up
@@ -123,7 +123,7 @@ def jumps(store: Store, obs: pd.DataFrame, catalog: Catalog) -> tuple[list[Probl
     if obs.empty:
         return [], 0
     prev_of = {p: periods.previous(p) for p in obs["period"].unique()}
-    cur = obs[["row", "unit_id", "indicator_id", "period", "value", "max_value"]].assign(
+    cur = obs[["row", "column", "unit_id", "indicator_id", "period", "value", "max_value"]].assign(
         prev_period=obs["period"].map(prev_of))
     cur = pa.Table.from_pandas(cur, preserve_index=False)  # Arrow strings: DuckDB scans them without copying
     con = duckdb.connect()
@@ -139,7 +139,7 @@ def jumps(store: Store, obs: pd.DataFrame, catalog: Catalog) -> tuple[list[Probl
               AND NOT EXISTS (SELECT 1 FROM cur f WHERE f.unit_id = s.unit_id AND f.indicator_id = s.indicator_id
                                 AND f.period = s.period)),
         pairs AS (
-            SELECT c.row, c.unit_id, c.indicator_id, c.period, c.value, p.value AS prev_value, i.measure,
+            SELECT c.row, c."column", c.unit_id, c.indicator_id, c.period, c.value, p.value AS prev_value, i.measure,
                    CASE WHEN i.measure = 'points' THEN 100 * c.value / c.max_value ELSE c.value END AS score,
                    CASE WHEN i.measure = 'points' THEN 100 * p.value / p.max_value ELSE p.value END AS prev_score
             FROM cur c JOIN prev p ON p.unit_id = c.unit_id AND p.indicator_id = c.indicator_id
@@ -153,7 +153,7 @@ def jumps(store: Store, obs: pd.DataFrame, catalog: Catalog) -> tuple[list[Probl
                                        "limit": validate.MAX_PROBLEMS}).df()
     if df.empty:
         return [], 0
-    warnings = [Problem("jump", int(r.row), r.indicator_id, f"{r.value:g}", WARNING,
+    warnings = [Problem("jump", int(r.row), r.column or r.indicator_id, f"{r.value:g}", WARNING,
                         {"previous": f"{r.prev_value:g}", "period": r.period, "unit": r.unit_id})
                 for r in df.itertuples()]
     return warnings, int(df["n_flagged"].iloc[0]) - len(warnings)
@@ -166,7 +166,8 @@ def commit(store: Store, up: Upload, actor: Actor) -> CommitResult:
         raise ValueError("a rejected upload cannot be committed")
     info = CommitInfo(user=actor.name, operation="replace" if up.replace else "upload",
                       file_name=up.file_name, sha256=up.sha256)
-    result = store.commit_observations(conform(up.observations.drop(columns=["row", "note"])), info, replace=up.replace)
+    result = store.commit_observations(conform(up.observations.drop(columns=[*validate.WHERE, "note"])), info,
+                                       replace=up.replace)
     # The file's notes go with the version its figures were written in (unchanged figures keep theirs).
     notes.add(store, actor, up.observations, result.version, result.upload_id)
     return result

@@ -22,6 +22,7 @@ from reformkpi.ingest.profiles import Profile
 from reformkpi.ingest.text import blank, fold, numbers, per_unique, periods_of
 
 MAX_PROBLEMS = 1000  # enough to act on; the count of the rest is reported
+WHERE = ["row", "column"]  # where each observation stands in the file (for messages; not stored)
 EXAMPLE = {"year": "2019", "quarter": "2019-Q3", "month": "2019-07"}
 
 
@@ -269,8 +270,9 @@ def check(long: pd.DataFrame, cat: Catalog, profile: Profile, today: dt.date | N
         keyed = df.dropna(subset=["unit_id", "indicator_id", "period"])
         first_row = keyed.drop_duplicates(["unit_id", "indicator_id", "period"]).set_index(
             ["unit_id", "indicator_id", "period"])["row"].to_dict()
-        problems = [_problem(c, df.loc[i], cols, cat, units, detail, first_row)
-                    for c, i in zip(fc["check"], fc["index"])]
+        # A wide sheet repeats a row's unit and period in every value column: one mistake, one problem.
+        problems = list(dict.fromkeys(_problem(c, df.loc[i], cols, cat, units, detail, first_row)
+                                      for c, i in zip(fc["check"], fc["index"])))
         return df.iloc[:0], problems, hidden
     if fractions := _fractions(df, cols, history or {}):
         return df.iloc[:0], fractions, 0
@@ -282,6 +284,6 @@ def check(long: pd.DataFrame, cat: Catalog, profile: Profile, today: dt.date | N
         "max_value": stored["max_value"].astype(float),
         "source": stored["source"].where(~blank(stored["source"]), None),
         "note": stored["note"].where(~blank(stored["note"]), None),
-        "row": stored["row"],
+        "row": stored["row"], "column": stored["value_col"],
     })
     return obs.reset_index(drop=True), [], 0

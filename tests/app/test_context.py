@@ -61,7 +61,7 @@ def test_papi_trend_is_the_mean_of_provinces_and_2018_is_a_method_change(tmp_pat
     at.query_params.update({"data": "papi", "year": "2018", "ind": "papi.total"})
     at.run()
     assert not at.exception
-    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"].replace(" <br>", " ") for c in at.get("plotly_chart")]
     assert "Tổng PAPI: trung bình các đơn vị (Việt Nam)" in titles
     assert any(c.value == "Không so sánh với 2017: phương pháp tính thay đổi từ 2018" for c in at.caption)
     trend = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")

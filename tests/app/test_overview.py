@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from reformkpi import metrics
+from reformkpi import focus, metrics
 from tests.conftest import plotly_array
 
 
@@ -33,7 +33,7 @@ def test_units_chart_and_table_carry_the_core_values(app, demo):
     labels = dict(zip(plotly_array(bar["y"]), bar["text"]))
     assert labels["Sở Tài nguyên và Môi trường"] == "77,4%"
     k = metrics.kpi(demo, "sipas.overall", "2019", "department")
-    assert units_chart["layout"]["title"]["text"] == (
+    assert units_chart["layout"]["title"]["text"].replace(" <br>", " ") == (
         f"Mức độ hài lòng 2019: {k.n_below_target}/{k.n_units} đơn vị chưa đạt mục tiêu 80,0%")
     shown_table = at.dataframe[0].value
     row = shown_table[shown_table["Đơn vị"] == "Sở Tài nguyên và Môi trường"].iloc[0]
@@ -71,5 +71,20 @@ def test_a_year_without_yearly_results_says_so(app):
 def test_english_interface(app):
     at = app(lang="en", year="2019", ind="sipas.overall")
     assert at.title[0].value == "Administrative reform overview"
-    assert "Satisfaction 2019:" in charts(at)[0]["layout"]["title"]["text"]
+    assert "Satisfaction 2019:" in charts(at)[0]["layout"]["title"]["text"].replace(" <br>", " ")
     assert "77.4%" in at.dataframe[0].value["Value"].tolist()
+
+
+def test_attention_comes_first_and_names_the_units_below_target(app, demo):
+    at = app(year="2019")
+    assert not at.exception
+    ranked = tuple(demo.catalog.indicators.loc[demo.catalog.indicators["ranked"], "indicator_id"])
+    att = focus.attention(demo, ranked, "2019", "department").set_index("indicator_id")  # the page's default level
+    sat = att.loc["sipas.overall", "below"]
+    assert "so-tai-nguyen-moi-truong" in set(sat["unit_id"])
+    texts = [m.value for m in at.markdown]
+    assert [h.value for h in at.subheader][:2] == ["Cần chú ý: 2019", "Các chỉ số chính 2019"]  # attention first
+    first = next(i for i, v in enumerate(texts) if "Mức độ hài lòng toàn tỉnh" in v)
+    assert "Sở Tài nguyên và Môi trường\\: 77,4%" in texts[first]
+    assert f"{len(sat)}/{att.loc['sipas.overall', 'n_units']} đơn vị chưa đạt" in texts[first]
+    assert any("Số liệu mới nhất: Quý III/2026 (năm 2026 chưa đủ các quý)" in c.value for c in at.caption)

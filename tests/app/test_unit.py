@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from reformkpi import metrics
+from reformkpi import focus, formatting, metrics
 from tests.conftest import ROOT, plotly_array, shown
 
 MERGED = "so-nong-nghiep-moi-truong"
@@ -69,7 +69,7 @@ def test_par_areas_and_ranks_carry_the_core_values(unit_page, demo):
     bars = specs["unit_parts_par.total"]["data"][0]
     assert sorted(plotly_array(bars["x"])) == pytest.approx(sorted(parts["lost"]))
     worst = demo.catalog.indicator(parts.sort_values("lost").iloc[-1]["indicator_id"])["short_vi"]
-    assert specs["unit_parts_par.total"]["layout"]["title"]["text"].endswith(worst)
+    assert specs["unit_parts_par.total"]["layout"]["title"]["text"].replace(" <br>", " ").endswith(worst)
     ranks = metrics.rank_history(demo, "par.total", "so-tai-nguyen-moi-truong")
     line = specs["unit_ranks"]["data"][0]
     assert plotly_array(line["y"]) == ranks["rank"].tolist()
@@ -81,3 +81,19 @@ def test_dossiers_by_quarter_follow_the_lineage(unit_page, demo):
     late = next(tr for tr in charts(at)["unit_dossiers"]["data"] if tr["name"] == "Quá hạn")
     assert np.array_equal(plotly_array(late["y"]), flow["dossier.resolved_late"].to_numpy())
     assert any("Tỷ lệ trễ hạn = Quá hạn" in shown(c.value) for c in at.caption)
+
+
+def test_the_figure_asked_for_is_a_tile_and_the_merger_is_stated(unit_page, demo):
+    at = unit_page(unit="so-tai-nguyen-moi-truong", year="2019")
+    assert not at.exception
+    tiles = {m.label: m for m in at.metric}
+    assert tiles["Mức độ hài lòng"].value == "77,4%"
+    row = focus.unit_year(demo, "so-tai-nguyen-moi-truong", ("sipas.overall",), 2019).iloc[0]
+    assert tiles["Mức độ hài lòng"].delta == formatting.signed(row["change"]) + " điểm %"
+    texts = [shown(e.value) for e in [*at.markdown, *at.caption]]  # Markdown escapes removed
+    assert any("Mục tiêu 80,0%: chưa đạt, còn thiếu 2,6 điểm %" in v for v in texts)
+    assert f"Hạng {row['rank']}/{row['n_peers']} trong các đơn vị cùng cấp" in " ".join(texts)
+    assert any("hợp nhất vào Sở Nông nghiệp và Môi trường" in i.value and "01/03/2025" in i.value for i in at.info)
+    assert "Xếp loại: Khá" in texts
+    bands = [s for s in charts(at)["unit_history"]["layout"]["shapes"] if s["type"] == "rect"]
+    assert bands and all(s["x0"] == 2018.5 and s["x1"] == 2019.5 for s in bands)  # 2019 highlighted

@@ -63,7 +63,7 @@ def test_upload_invalid_then_valid_then_commit_then_rollback(page, tmp_store):
     at.run()
     assert [m.value for m in at.metric] == ["0", "1", "1", "0"]
     changed = at.dataframe[-1].value
-    assert changed["Giá trị cũ"].tolist() == [77.4] and changed["Giá trị mới"].tolist() == [79.0]
+    assert changed["Giá trị cũ"].tolist() == ["77,4"] and changed["Giá trị mới"].tolist() == ["79"]
     assert changed["Từ phiên bản"].tolist() == [1]
     at.button(key="upload-commit").click()
     at.run()

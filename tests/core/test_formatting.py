@@ -39,6 +39,13 @@ def test_labels_from_data_are_inert_for_plotly():
     assert f.label("<img src=x onerror=alert(1)>") == "&lt;img src=x onerror=alert(1)&gt;"
 
 
+def test_a_stored_figure_keeps_its_decimals_and_groups_thousands():
+    assert f.figure(1440, "vi") == "1.440" and f.figure(1440, "en") == "1,440"
+    assert f.figure(77.4, "vi") == "77,4" and f.figure(68.32, "vi") == "68,32"
+    assert f.figure(1234.5, "vi") == "1.234,5" and f.figure(-3, "vi") == "\u22123"
+    assert f.figure(float("nan")) == "–" and f.figure(None) == "–"
+
+
 def test_text_from_data_is_inert_in_markdown():
     from reformkpi.formatting import ZWSP, markdown_text
 

@@ -352,3 +352,17 @@ def test_xml_entities_in_an_xlsx_are_refused(tmp_store):
     up = prep(tmp_store, out.getvalue(), "entities.xlsx")
     assert [p.code for p in up.errors] == ["unreadable"], [p.code for p in up.errors]
     assert state(tmp_store) == before
+
+
+def test_one_mistake_in_a_wide_sheet_is_one_problem(tmp_store):
+    head = ["Đơn vị", "Kỳ", "Giải quyết trước hạn", "Giải quyết đúng hạn", "Giải quyết quá hạn"]
+    up = prep(tmp_store, csv_bytes([head, ["Sở Tư pháo", "2024-Q1", 10, 20, 5], ["STP", "2024-Q1", 10, 20, 5]]))
+    assert where(up) == [("unknown_unit", 2, "Đơn vị")]  # not once per value column
+    assert "Sở Tư pháp" in up.errors[0].message("vi")
+
+
+def test_a_jump_in_a_wide_sheet_names_the_files_own_header(tmp_store):
+    head = ["Đơn vị", "Kỳ", "Giải quyết đúng hạn"]
+    ingest.commit(tmp_store, prep(tmp_store, csv_bytes([head, ["STP", "2024-Q1", 100]])), ANALYST)
+    up = prep(tmp_store, csv_bytes([head, ["STP", "2024-Q2", 900]]))
+    assert up.valid and [(p.code, p.row, p.column) for p in up.warnings] == [("jump", 2, "Giải quyết đúng hạn")]

@@ -1,0 +1,330 @@
+"""How a chart lays itself out for the screen it is read on: a phone, a laptop or a projector.
+
+A chart builder draws its data and calls `layout` (title, language, height); `fit` then sizes the
+chart for the screen: fonts, wrapped titles and category labels, ticks thinned so that they stay
+level and apart, room beside horizontal bars for their value labels, the legend below the axis
+title (never over it), and margins that hold all of it. Text widths are estimated from the font
+size, generously, so that the estimate errs towards more room.
+
+The screen class comes from a small probe in the page (`probe`), which reports the window's
+width and whether it is a touch screen; until it has reported, the browser's user agent decides.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+import textwrap
+from dataclasses import dataclass
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from reformkpi import formatting
+
+SEPARATORS = {"vi": ",.", "en": ".,"}  # Plotly: decimal mark, then thousands separator
+# Lines of a wrapped title keep a space at the break, so that the text reads (and is found) whole.
+BREAK = " <br>"
+CHAR = 0.6  # width of an average character, in units of the font size (Vietnamese diacritics included)
+LINE = 1.35  # height of a line of text, in units of the font size
+
+
+@dataclass(frozen=True)
+class Screen:
+    name: str
+    width: int  # pixels a full-width chart gets
+    font: int
+    title_font: int
+    touch: bool = False
+    grid_columns: int = 2  # small multiples side by side
+
+    @property
+    def narrow(self) -> bool:
+        return self.name == "phone"
+
+
+SCREENS = {
+    "phone": Screen("phone", 350, 12, 15, touch=True, grid_columns=1),
+    "laptop": Screen("laptop", 1000, 14, 18),
+    "projector": Screen("projector", 1480, 16, 22),
+}
+PHONE_MAX, PROJECTOR_MIN = 700, 1800  # window widths in CSS pixels
+_KEY, _PROBE_KEY = "chart_style:screen", "chart_style:probe"
+
+_PROBE_JS = """
+export default function({ data, setStateValue }) {
+  const report = () => {
+    const now = {width: window.innerWidth, touch: matchMedia('(pointer: coarse)').matches};
+    const cls = now.width < data.phone_max ? 'phone' : now.width >= data.projector_min ? 'projector' : 'laptop';
+    if (cls !== data.current || now.touch !== data.touch) setStateValue('screen', now);
+  };
+  report();
+  let timer;
+  const onResize = () => { clearTimeout(timer); timer = setTimeout(report, 300); };
+  window.addEventListener('resize', onResize);
+  return () => window.removeEventListener('resize', onResize);
+}
+"""
+_probe = st.components.v2.component("reformkpi.screen_probe", js=_PROBE_JS, html="<span></span>")
+
+
+def classify(width: float, touch: bool) -> Screen:
+    """The screen class of a window `width` CSS pixels wide."""
+    base = SCREENS["phone" if width < PHONE_MAX else "projector" if width >= PROJECTOR_MIN else "laptop"]
+    return Screen(base.name, base.width, base.font, base.title_font, touch, base.grid_columns)
+
+
+def _guess() -> Screen:
+    agent = st.context.headers.get("User-Agent", "") if st.context.headers else ""
+    return SCREENS["phone"] if re.search(r"Mobi|Android|iPhone", agent) else SCREENS["laptop"]
+
+
+def screen() -> Screen:
+    """The screen this session is read on."""
+    return st.session_state.get(_KEY) or _guess()
+
+
+def _reported() -> None:
+    seen = st.session_state[_PROBE_KEY].get("screen")
+    if seen:
+        st.session_state[_KEY] = classify(float(seen["width"]), bool(seen["touch"]))
+
+
+def probe() -> None:
+    """Mount the probe (once per run, from the entry script); a new screen class reruns the page."""
+    current = screen()
+    with st.container(height=1, border=False):  # the probe draws nothing; keep it out of the layout
+        _probe(key=_PROBE_KEY, on_screen_change=_reported,
+               data={"current": current.name, "touch": current.touch, "phone_max": PHONE_MAX,
+                     "projector_min": PROJECTOR_MIN})
+
+
+def enlarged(scr: Screen) -> Screen:
+    """The screen with the larger type of presentation mode (one chart at a time, read from afar)."""
+    return Screen(scr.name, scr.width, scr.font + 6, scr.title_font + 10, scr.touch, scr.grid_columns)
+
+
+def plotly_config(scr: Screen) -> dict:
+    """On a touch screen the modebar would sit on the title: hidden there, on hover elsewhere."""
+    return {"displaylogo": False, "displayModeBar": False if scr.touch else "hover", "responsive": True}
+
+
+def layout(fig: go.Figure, title: str, lang: str, height: int) -> go.Figure:
+    """The house style of every chart: its title, the language's number format, its height (with a
+    laptop's margins: `fit` adapts it to the screen)."""
+    fig.update_layout(title={"text": formatting.label(title), "x": 0, "xanchor": "left", "font": {"size": 18}},
+                      separators=SEPARATORS[lang], template="plotly_white", height=height,
+                      font={"size": 14}, margin={"l": 10, "r": 20, "t": 60, "b": 40},
+                      hoverlabel={"font_size": 14}, legend={"orientation": "h"})
+    return fig
+
+
+def wrap(text: str, chars: int) -> list[str]:
+    """Lines of at most `chars` characters, broken at spaces (a longer word stays whole)."""
+    return textwrap.wrap(text, max(chars, 8), break_long_words=False, break_on_hyphens=False) or [""]
+
+
+def unwrap(text: str) -> str:
+    """Text as it was before it was wrapped into lines."""
+    return re.sub(r"\s*<br>\s*", " ", text)
+
+
+def _text_px(text: str, font: float) -> float:
+    return max((len(line) for line in re.split(r"<br>", str(text))), default=0) * CHAR * font
+
+
+def _is_category(values) -> bool:
+    return values is not None and len(values) > 0 and all(isinstance(v, str) for v in values if v is not None)
+
+
+def _legend_entries(fig: go.Figure) -> list[str]:
+    names, groups = [], set()
+    for tr in fig.data:
+        if tr.showlegend is False or not tr.name or tr.type in ("heatmap", "box"):
+            continue
+        if tr.legendgroup:
+            if tr.legendgroup in groups:
+                continue
+            groups.add(tr.legendgroup)
+        names.append(tr.name)
+    if len(names) < 2 and fig.layout.showlegend is not True:
+        return []
+    return names
+
+
+def _legend_rows(entries: list[str], width: float, font: float) -> int:
+    rows, used = 1, 0.0
+    for name in entries:
+        w = _text_px(name, font) + 50  # symbol and gap
+        if used and used + w > width:
+            rows, used = rows + 1, 0.0
+        used += w
+    return rows
+
+
+def _axes(fig: go.Figure, letter: str) -> list[str]:
+    return sorted((k for k in fig.layout.to_plotly_json() if re.fullmatch(f"{letter}axis\\d*", k)),
+                  key=lambda k: int(k[5:] or 1)) or [f"{letter}axis"]
+
+
+def _traces_on(fig: go.Figure, axis: str) -> list:
+    ref = axis[0] + axis[5:]  # "xaxis2" -> "x2"
+    return [tr for tr in fig.data if (getattr(tr, axis[0] + "axis", None) or axis[0]) == ref]
+
+
+def _domain(fig: go.Figure, axis: str) -> float:
+    d = fig.layout[axis].domain
+    return (d[1] - d[0]) if d else 1.0
+
+
+def _categories(fig: go.Figure, axis: str) -> list:
+    ax = fig.layout[axis]
+    if ax.tickmode == "array" and ax.tickvals is not None:
+        return list(ax.ticktext or ax.tickvals)
+    values: list = []
+    for tr in _traces_on(fig, axis):
+        v = getattr(tr, axis[0], None)
+        if v is not None and _is_category(list(v)):
+            values += [x for x in v if x is not None and x not in values]
+    return values
+
+
+def _wrap_categories(fig: go.Figure, axis: str, chars: int) -> int:
+    """Category labels wrapped at `chars` characters (in the traces, where Plotly reads them); the most lines."""
+    letter = axis[0]
+    most = 1
+    for tr in _traces_on(fig, axis):
+        values = getattr(tr, letter, None)
+        if values is None or not _is_category(list(values)):
+            continue
+        wrapped = ["<br>".join(wrap(unwrap(v), chars)) if isinstance(v, str) else v for v in values]
+        most = max([most] + [str(v).count("<br>") + 1 for v in wrapped])
+        tr.update({letter: wrapped})
+    return most
+
+
+def _thin(fig: go.Figure, axis: str, cats: list, room: float, font: float) -> None:
+    """Label every n-th category so that labels stay level and a gap apart."""
+    if not cats:
+        return
+    label = max(_text_px(c, font) for c in cats) + font  # a gap of one character-height
+    fits = max(1, int(room // label))
+    ax = fig.layout[axis]
+    vals = list(ax.tickvals) if ax.tickmode == "array" and ax.tickvals is not None else cats
+    text = list(ax.ticktext) if ax.tickmode == "array" and ax.ticktext is not None else None
+    step = math.ceil(len(vals) / fits)
+    ax.update(tickangle=0, tickmode="array", tickvals=vals[::step], ticktext=text[::step] if text else None)
+
+
+def _bar_label_room(fig: go.Figure, plot_w: float, font: float) -> None:
+    """Widen the value axis of horizontal bars so that labels outside the bars stay inside the chart."""
+    for tr in fig.data:
+        if tr.type != "bar" or tr.orientation != "h" or tr.text is None or tr.textposition != "outside":
+            continue
+        xs = [float(v) for v in tr.x if v is not None and not (isinstance(v, float) and math.isnan(v))]
+        if not xs:
+            continue
+        label = max(_text_px(s, font) for s in tr.text) + 8
+        frac = min(label / max(plot_w, 1.0), 0.4)
+        axis = "xaxis" + (tr.xaxis[1:] if tr.xaxis else "")
+        own = fig.layout[axis].range
+        lo, hi = min(0.0, *xs), max(0.0, *xs)
+        span = (hi - lo) or 1.0
+        pad = span * frac / (1 - 2 * frac)
+        new_lo = lo - pad if lo < 0 else lo
+        new_hi = hi + pad if hi > 0 else hi
+        if own is not None:
+            new_lo, new_hi = min(new_lo, own[0]), max(new_hi, own[1])
+        fig.layout[axis].range = [new_lo, new_hi]
+
+
+def fit(fig: go.Figure, scr: Screen, span: float = 1.0) -> go.Figure:
+    """Lay `fig` out for `scr`, in a column `span` of the page's width wide. Changes `fig` in place."""
+    width = scr.width * span
+    f, tf = scr.font, scr.title_font
+    title = unwrap(fig.layout.title.text or "")  # a chart fitted before is fitted afresh
+    title_lines = wrap(title, int((width - 10) / (CHAR * tf))) if title else []
+    old_plot_h = (fig.layout.height or 400) - 100  # `layout` gives 60 + 40 pixels of margins
+
+    # Category labels on the left (bars, heatmap rows): wrapped on narrow screens, so that bars keep room.
+    left = 0.0
+    y_lines = 1
+    for axis in _axes(fig, "y"):
+        cats = _categories(fig, axis)
+        if cats and fig.layout[axis].showticklabels is not False:
+            if scr.narrow:
+                y_lines = max(y_lines, _wrap_categories(fig, axis, int(width * 0.4 / (CHAR * f))))
+                cats = _categories(fig, axis)
+            left = max(left, max(_text_px(c, f) for c in cats) + 10)
+    plot_w = max(width - left - 30, 80.0)
+    _bar_label_room(fig, plot_w, f)
+
+    top_ticks = bottom_ticks = 0.0
+    bottom_title = top_title = 0.0
+    for axis in _axes(fig, "x"):
+        ax = fig.layout[axis]
+        room = plot_w * _domain(fig, axis)
+        cats = _categories(fig, axis)
+        lines = 1
+        if cats and ax.type != "linear":
+            per = room / len(cats)
+            longest = max(_text_px(c, f) for c in cats)
+            phrases = any(len(str(c).split()) > 2 for c in cats)  # names wrap; "Quý III/2024" is thinned
+            if longest + f > per and ax.tickmode != "array" and phrases and per / (CHAR * f) >= 8:
+                lines = _wrap_categories(fig, axis, int(per / (CHAR * f)) - 1)
+                cats = _categories(fig, axis)
+            _thin(fig, axis, cats, room, f)
+        block = lines * LINE * f + 8
+        axis_lines = 0
+        if ax.title and ax.title.text:  # centred under the plot: wrapped to the plot's width
+            wrapped = wrap(unwrap(ax.title.text), int(room / (CHAR * f)))
+            ax.title.text, axis_lines = BREAK.join(wrapped), len(wrapped)
+        title_h = axis_lines * LINE * f + (10 if axis_lines else 0)
+        if ax.side == "top":
+            top_ticks, top_title = max(top_ticks, block), max(top_title, title_h)
+        else:
+            bottom_ticks, bottom_title = max(bottom_ticks, block), max(bottom_title, title_h)
+
+    entries = _legend_entries(fig)
+    legend_h = _legend_rows(entries, width - 10, f) * (LINE * f + 8) + 6 if entries else 0.0
+    # Subplot titles and labels of vertical lines sit just above the plot.
+    sub_titles = [a for a in fig.layout.annotations if a.yanchor == "bottom" and (a.y or 0) >= 1]
+    # Plotly anchors a title of several lines by its first line: move it down by the others.
+    shift = (len(title_lines) - 1) * tf
+    top = 10 + shift + len(title_lines) * LINE * tf + 10 + top_ticks + top_title + (LINE * f if sub_titles else 0)
+    bottom = bottom_ticks + bottom_title + legend_h + 12
+    rows = max((len(_categories(fig, a)) for a in _axes(fig, "y")), default=0)
+    plot_h = max(old_plot_h, rows * (y_lines * LINE * f + 8)) if y_lines > 1 else old_plot_h
+    height = int(top + bottom + plot_h)
+
+    fig.update_layout(
+        meta={"screen": scr.name},  # what the chart was laid out for (the browser tests wait for it)
+        height=height, font={"size": f}, hoverlabel={"font_size": f},
+        title={"text": BREAK.join(title_lines), "font": {"size": tf}, "x": 0, "xanchor": "left",
+               "yref": "container", "y": 1 - (10 + shift) / height, "yanchor": "top"},
+        margin={"l": 10, "r": 20 if not scr.narrow else 10, "t": int(top), "b": int(bottom), "autoexpand": True},
+        legend={"orientation": "h", "x": 0, "xanchor": "left", "yref": "container", "y": 4 / height,
+                "yanchor": "bottom", "font": {"size": f}},
+    )
+    for a in fig.layout.annotations:
+        a.font.size = f
+    for axis in _axes(fig, "x") + _axes(fig, "y"):
+        fig.layout[axis].automargin = True
+        fig.layout[axis].title.font.size = f
+        if _largest(fig, axis) >= 1000 and fig.layout[axis].tickmode != "array":
+            fig.layout[axis].tickformat = ",~f"  # thousands grouped by the language's separator: 3.000
+    return fig
+
+
+def _largest(fig: go.Figure, axis: str) -> float:
+    """About the largest magnitude on an axis's scale (stacked bars add up; 0 for categories)."""
+    peaks = []
+    for tr in _traces_on(fig, axis):
+        values = getattr(tr, axis[0], None)
+        if values is None or tr.type == "heatmap":
+            continue
+        plotted = [abs(float(v)) for v in values if isinstance(v, numbers.Real) and not isinstance(v, bool)
+                   and not math.isnan(float(v))]
+        peaks.append(max(plotted, default=0.0))
+    return sum(peaks) if fig.layout.barmode == "stack" else max(peaks, default=0.0)

@@ -1,0 +1,119 @@
+"""What a leader looks at first: a unit's year in tiles, and the Overview's attention list
+(indicators that miss their target with the units behind each miss, the biggest falls)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from components.kpi_tiles import gap_unit
+from reformkpi import formatting
+from reformkpi.catalog import Catalog
+from reformkpi.i18n import t
+
+NAMED = 5  # units named per indicator; the rest are counted
+
+
+def _short(cat: Catalog, indicator_id: str, lang: str) -> str:
+    return cat.indicator(indicator_id)["short_vi" if lang == "vi" else "short_en"]
+
+
+def _md(text) -> str:
+    return formatting.markdown_text(text)
+
+
+def unit_tiles(year_figures: pd.DataFrame, cat: Catalog, year: int, lang: str) -> None:
+    """One tile per indicator for the chosen year: value and change on the year before, target
+    and gap, rank among peers and its change, grade."""
+    st.subheader(t("focus.unit_year", lang, year=year))
+    if year_figures.empty:
+        st.info(t("focus.no_year", lang, year=year))
+        return
+    rows = list(year_figures.itertuples(index=False))
+    for start in range(0, len(rows), 3):
+        for col, r in zip(st.columns(3), rows[start:start + 3]):
+            with col:
+                _unit_tile(r, cat, year, lang)
+
+
+def _unit_tile(r, cat: Catalog, year: int, lang: str) -> None:
+    ind = cat.indicator(r.indicator_id)
+    measure, unit = ind["measure"], gap_unit(ind["measure"], lang)
+    delta, color, arrow = None, "off", "off"
+    if not pd.isna(r.change):
+        delta = formatting.signed(r.change, lang) + unit
+        good = (r.change > 0) == (ind["direction"] == "higher_better")
+        flat = round(r.change, 1) == 0
+        color = "gray" if flat else ("green" if good else "red")
+        arrow = "off" if flat else ("up" if r.change > 0 else "down")
+    with st.container(border=True):
+        st.metric(_short(cat, r.indicator_id, lang), formatting.value(r.value, measure, lang), delta,
+                  delta_color=color, delta_arrow=arrow,
+                  delta_description=t("kpi.vs_previous", lang, period=year - 1) if delta else None)
+        if pd.isna(r.target):
+            st.caption(t("kpi.no_target", lang))
+        else:
+            status = t("kpi.met" if r.meets_target else "kpi.missed", lang)
+            line = t("kpi.target", lang, target=formatting.value(r.target, measure, lang), status=status,
+                     gap=formatting.number(abs(r.gap), lang) + unit)
+            if r.meets_target:
+                st.caption(line)
+            else:
+                st.markdown(f":red[**{_md(line)}**]")
+        if not pd.isna(r.rank):
+            rank = t("focus.rank", lang, rank=int(r.rank), n=int(r.n_peers))
+            if not pd.isna(r.rank_change):
+                change = int(r.rank_change)
+                key = "focus.rank_up" if change > 0 else "focus.rank_down" if change < 0 else "focus.rank_same"
+                rank += " · " + t(key, lang, n=abs(change), year=year - 1)
+            st.caption(rank)
+        if isinstance(r.grade_label, str) and r.grade_label:
+            st.caption(_md(t("focus.grade", lang, grade=r.grade_label)))
+
+
+def merged_into_note(successor_name: str, date, lang: str) -> str:
+    return _md(t("focus.merged_into", lang, date=formatting.date(date, lang), successor=successor_name))
+
+
+def attention(att: pd.DataFrame, cat: Catalog, period: str, latest: tuple[str, bool] | None, lang: str) -> None:
+    """The indicators that miss their target in the period, each with the units short of theirs."""
+    label = formatting.period_label(period, lang)
+    st.subheader(t("focus.attention_section", lang, period=label))
+    if latest is not None:
+        p, partial = latest
+        key = "focus.latest_partial" if partial else "focus.latest"
+        st.caption(t(key, lang, period=formatting.period_label(p, lang), year=p[:4]))
+    if att.empty:
+        st.success(t("focus.nothing", lang, period=label))
+        return
+    for r in att.itertuples(index=False):
+        ind = cat.indicator(r.indicator_id)
+        m, unit = ind["measure"], gap_unit(ind["measure"], lang)
+        fields = {"indicator": _short(cat, r.indicator_id, lang), "value": formatting.value(r.value, m, lang),
+                  "target": formatting.value(r.target, m, lang),
+                  "gap": formatting.number(abs(r.gap), lang) + unit if not pd.isna(r.gap) else "–"}
+        head = t("focus.province_misses" if r.province_misses else "focus.province_meets", lang, **fields)
+        units = [t("focus.unit_gap", lang, name=u.name, value=formatting.value(u.value, m, lang),
+                   gap=formatting.number(abs(u.gap), lang) + unit) for u in r.below.head(NAMED).itertuples()]
+        if r.n_below > NAMED:
+            units.append(t("focus.more", lang, n=r.n_below - NAMED))
+        body = t("focus.units_below", lang, n=r.n_below, total=r.n_units) + " " + "; ".join(units) + "."
+        color, icon = ("red", "priority_high") if r.province_misses else ("orange", "warning")
+        with st.container(border=True):
+            st.markdown(f":{color}[:material/{icon}: **{_md(head)}**]  \n{_md(body)}")
+
+
+def falls(fallen: pd.DataFrame, cat: Catalog, year: int, lang: str) -> None:
+    """The biggest falls in rank or grade on the year before."""
+    st.markdown("**" + _md(t("focus.falls_section", lang, year=year, previous=year - 1)) + "**")
+    if fallen.empty:
+        st.caption(t("focus.no_falls", lang, year=year))
+        return
+    lines = []
+    for r in fallen.itertuples(index=False):
+        line = t("focus.fall_rank", lang, indicator=_short(cat, r.indicator_id, lang), name=r.name,
+                 previous=r.previous_rank, rank=r.rank)
+        if r.grade_fell:
+            line += "; " + t("focus.fall_grade", lang, previous=r.previous_grade_label, grade=r.grade_label)
+        lines.append("- " + _md(line))
+    st.markdown("\n".join(lines))

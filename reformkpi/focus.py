@@ -1,0 +1,147 @@
+"""The figures a leader asks for first: one unit's year in numbers, the indicators that miss their
+target and the units behind each miss, the biggest falls in rank or grade, and how far the data go.
+
+Built on the metrics of `reformkpi.metrics` (same rankings, targets, grades and lineage rules).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from reformkpi import metrics as m
+from reformkpi.catalog import Catalog
+
+UNIT_YEAR_COLUMNS = ["indicator_id", "value", "previous", "change", "target", "gap", "meets_target", "rank",
+                     "n_peers", "previous_rank", "rank_change", "grade", "grade_label"]
+
+
+def unit_year(ds: m.Dataset, unit_id: str, indicator_ids: tuple[str, ...], year: int,
+              lang: str = "vi") -> pd.DataFrame:
+    """A unit's figures for one year, one row per indicator with a value that year.
+
+    value (through its lineage, like the unit's history), previous (the year before), change,
+    target, gap (positive when the target is beaten), meets_target; rank among its peers that
+    year, n_peers, previous_rank and rank_change (positive: moved up), both only where the unit
+    itself was ranked; grade and grade_label of the value by the family's bands.
+    """
+    cat = ds.catalog
+    hist = m.unit_history(ds, unit_id, indicator_ids)
+    level = cat.unit(unit_id)["level"]
+    rows = []
+    for indicator_id in indicator_ids:
+        h = hist[hist["indicator_id"] == indicator_id].set_index("period")
+        if str(year) not in h.index:
+            continue
+        cur, family = h.loc[str(year)], cat.indicator(indicator_id)["family"]
+        previous = _opt(h["value"].get(str(year - 1)))
+        r = m.ranks(ds, indicator_id, "year", level, (year - 1, year))
+        own = r[r["unit_id"] == unit_id].set_index("period")["rank"]
+        rank, previous_rank = own.get(str(year)), own.get(str(year - 1))
+        n_peers = r.loc[(r["unit_id"] == unit_id) & (r["period"] == str(year)), "n_peers"]
+        grade = cat.grades(family, pd.Series([cur["value"]])).iloc[0]
+        rows.append({
+            "indicator_id": indicator_id, "value": float(cur["value"]), "previous": previous,
+            "change": None if previous is None else float(cur["value"]) - previous,
+            "target": _opt(cur["target"]), "gap": _opt(cur["gap"]),
+            "meets_target": None if pd.isna(cur["meets_target"]) else bool(cur["meets_target"]),
+            "rank": None if rank is None else int(rank), "n_peers": int(n_peers.iloc[0]) if len(n_peers) else None,
+            "previous_rank": None if previous_rank is None else int(previous_rank),
+            "rank_change": None if rank is None or previous_rank is None else int(previous_rank - rank),
+            "grade": None if pd.isna(grade) else grade,
+            "grade_label": m.grade_labels(cat, family, pd.Series([grade]), lang).iloc[0] or None,
+        })
+    return pd.DataFrame(rows, columns=UNIT_YEAR_COLUMNS)
+
+
+def _opt(x) -> float | None:
+    return None if x is None or pd.isna(x) else float(x)
+
+
+def merged_into(cat: Catalog, unit_id: str) -> tuple[str, dt.date] | None:
+    """(successor id, the day the merger took effect) when the unit was merged into another, else None."""
+    u = cat.unit(unit_id)
+    if not isinstance(u["successor_id"], str) or not u["successor_id"]:
+        return None
+    return u["successor_id"], u["active_to"] + dt.timedelta(days=1)
+
+
+ATTENTION_COLUMNS = ["indicator_id", "value", "target", "gap", "province_misses", "n_units", "n_below", "below"]
+
+
+def attention(ds: m.Dataset, indicator_ids: tuple[str, ...], period: str, level: str | None,
+              lang: str = "vi") -> pd.DataFrame:
+    """Indicators that need attention in a period: the province misses its target, or units do.
+
+    One row per such indicator: the province's value, target and gap, province_misses, n_units
+    (units with a value and a target), n_below, and below: the units short of their own target as
+    a frame (unit_id, name, value, target, gap), the furthest short first. Indicators where the
+    province misses come first, then by the number of units below.
+    """
+    cat = ds.catalog
+    rows = []
+    for indicator_id in indicator_ids:
+        k = m.kpi(ds, indicator_id, period, level, lang)
+        levels = [level] if level else sorted(set(cat.units.loc[cat.units["level"] != "province", "level"]))
+        table = pd.concat([m.league_table(ds, indicator_id, k.period, lv, lang) for lv in levels], ignore_index=True)
+        judged = table[table["target"].notna()]
+        below = judged[judged["meets_target"] == False].sort_values(["gap", "name"])  # noqa: E712
+        misses = k.meets_target is False
+        if not misses and below.empty:
+            continue
+        rows.append({"indicator_id": indicator_id, "value": k.value, "target": k.target, "gap": k.gap,
+                     "province_misses": misses, "n_units": len(judged), "n_below": len(below),
+                     "below": below[["unit_id", "name", "value", "target", "gap"]].reset_index(drop=True)})
+    out = pd.DataFrame(rows, columns=ATTENTION_COLUMNS)
+    order = out.assign(_miss=~out["province_misses"].astype(bool)).sort_values(["_miss", "n_below"],
+                                                                              ascending=[True, False])
+    return out.loc[order.index].reset_index(drop=True)
+
+
+FALLS_COLUMNS = ["indicator_id", "unit_id", "name", "previous_rank", "rank", "rank_change", "previous_grade_label",
+                 "grade_label", "grade_fell"]
+
+
+def falls(ds: m.Dataset, indicator_ids: tuple[str, ...], year: int, level: str, lang: str = "vi",
+          most: int = 5) -> pd.DataFrame:
+    """The biggest falls from the year before among a level's units, over the given indicators.
+
+    A fall is a worse grade (grade_fell) or a lower rank (rank_change < 0, places lost). Falls in
+    grade come first, then the most places lost; at most `most` rows.
+    """
+    cat = ds.catalog
+    frames = []
+    for indicator_id in indicator_ids:
+        table = m.league_table(ds, indicator_id, str(year), level, lang)
+        if table.empty:
+            continue
+        family = cat.indicator(indicator_id)["family"]
+        order = {g: i for i, g in enumerate(m.grade_order(cat, family)["grade_id"])}  # 0 is the best
+        prev_value = table["value"] - table["change"]
+        prev_grade = cat.grades(family, prev_value.where(table["change"].notna()))
+        worse = [order.get(g, -1) > order.get(p, 99) if isinstance(g, str) and isinstance(p, str) else False
+                 for g, p in zip(table["grade"], prev_grade)]
+        frames.append(pd.DataFrame({
+            "indicator_id": indicator_id, "unit_id": table["unit_id"], "name": table["name"],
+            "previous_rank": table["prev_rank"], "rank": table["rank"], "rank_change": table["rank_change"],
+            "previous_grade_label": m.grade_labels(cat, family, prev_grade, lang), "grade_label": table["grade_label"],
+            "grade_fell": worse}))
+    if not frames:
+        return pd.DataFrame(columns=FALLS_COLUMNS)
+    out = pd.concat(frames, ignore_index=True)
+    out = out[out["grade_fell"] | (out["rank_change"].fillna(0) < 0)]
+    out = out.assign(_lost=out["rank_change"].fillna(0).astype(int))
+    return out.sort_values(["grade_fell", "_lost", "name"], ascending=[False, True, True]).head(most)[
+        FALLS_COLUMNS].reset_index(drop=True)
+
+
+def latest_data(ds: m.Dataset) -> tuple[str, bool] | None:
+    """The latest period that has data (quarters beat years within a year) and whether its year is
+    still partial (quarterly data that stop before the fourth quarter)."""
+    df = ds.sql("SELECT max(period) AS p FROM obs")
+    if df.empty or pd.isna(df["p"].iloc[0]):
+        return None
+    latest = str(df["p"].iloc[0])  # "2026-Q3" sorts after "2026": a year's quarters win over the year
+    quarter = m.latest_quarter(ds, int(latest[:4]))
+    return latest, quarter is not None and not quarter.endswith("Q4")
