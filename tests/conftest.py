@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from hypothesis import settings
 
 from reformkpi import config, periods
 from reformkpi.catalog import Catalog, load_dir
@@ -23,6 +24,11 @@ from reformkpi.store import CommitInfo, Store, conform
 
 DEMO_LAST_QUARTER = "2026-Q3"
 _MAIN = sys.modules["__main__"]
+# CI replays the same examples every run, so a landing never hangs on a newly drawn case; locally
+# every run draws new ones (and a failure prints its seed to replay with --hypothesis-seed).
+settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "test-output"
 # Sign-in sessions of every test (and of the servers the browser tests start) stay out of data/.

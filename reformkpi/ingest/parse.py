@@ -244,7 +244,7 @@ def _csv(data: bytes, file_name: str, score: Scorer, limits: Limits) -> RawTable
 def _check_zip(data: bytes, limits: Limits) -> None:
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as e:
+    except (zipfile.BadZipFile, NotImplementedError, OSError, ValueError, EOFError) as e:  # e.g. a "multi-disk" archive
         raise IngestError([Problem("unreadable", value="XLSX")]) from e
     infos = zf.infolist()
     if any(i.filename.lower().endswith("vbaproject.bin") for i in infos):
@@ -354,7 +354,7 @@ def _parquet(data: bytes, file_name: str, score: Scorer, limits: Limits) -> RawT
     try:
         meta = pq.ParquetFile(io.BytesIO(data)).metadata
         schema = meta.schema.to_arrow_schema()
-    except (pa.ArrowException, OSError) as e:
+    except (pa.ArrowException, OSError, ValueError) as e:  # ValueError: names that are not UTF-8
         raise IngestError([Problem("unreadable", value="Parquet")]) from e
     if meta.num_rows > limits.max_rows:
         raise IngestError([Problem("too_many_rows", fields={"limit": limits.max_rows})])
@@ -384,6 +384,7 @@ def _parquet(data: bytes, file_name: str, score: Scorer, limits: Limits) -> RawT
                 [c.dictionary_decode() if pa.types.is_dictionary(c.type) else c for c in batch.columns],
                 names=batch.schema.names))
         table = pa.Table.from_batches(batches) if batches else schema.empty_table()
+        table.validate(full=True)  # text that is not UTF-8 fails here, not later in a string operation
         frame = table.to_pandas()
     except MemoryError:
         raise

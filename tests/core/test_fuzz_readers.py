@@ -133,3 +133,10 @@ def test_generated_csv_with_line_breaks_quotes_and_encodings(data):
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".parquet"])
 def test_the_seeds_themselves_read(suffix):
     assert {outcome(s, suffix) for s in SEEDS[suffix]} == {"table"}
+
+
+def test_a_parquet_column_name_that_is_not_utf8_is_a_problem():
+    # Found by the fuzzer: one flipped byte in the footer's schema makes a name undecodable.
+    seed = SEEDS[".parquet"][0]
+    assert b"\x18\x05value" in seed
+    assert outcome(seed.replace(b"\x18\x05value", b"\x18\x05\xf6alue", 1), ".parquet") == "problem"
