@@ -32,6 +32,7 @@ from pathlib import Path
 
 import psutil
 
+from benchmarks.measure import PeakSampler
 from reformkpi.cli import build_demo
 from reformkpi.store import Store
 from tests.browser.conftest import CHROMIUM, serve
@@ -96,26 +97,6 @@ def _rss(pid: int) -> int:
     return total
 
 
-class _Peak:
-    def __init__(self, pid: int):
-        self.pid, self.peak = pid, 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self._stop.is_set():
-            self.peak = max(self.peak, _rss(self.pid))
-            self._stop.wait(0.5)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-
-
 async def _run(url: str, sessions: int, seconds: float) -> tuple[list[float], list[float], list[str]]:
     from playwright.async_api import async_playwright
 
@@ -155,15 +136,15 @@ def main(argv: list[str]) -> None:
             reference = None
             for n, secs in ((1, 60 * single), *((k, 60 * minutes) for k in sessions)):
                 before = _rss(server)
-                with _Peak(server) as peak:
+                with PeakSampler(rss=lambda: _rss(server)) as peak:
                     opens, times, errors = asyncio.run(_run(url, n, secs))
                 p50 = statistics.median(times) if times else float("nan")
                 reference = reference or p50
                 open_p50 = statistics.median(opens) if opens else float("nan")
                 print(f"{n:>8}{len(opens):>6}{open_p50 * 1000:>8.0f}ms{len(times):>7}{p50 * 1000:>7.0f}ms"
                       f"{(_p95(times) if times else float('nan')) * 1000:>7.0f}ms{p50 / reference:>11.1f}×"
-                      f"{len(errors):>8}{before / 2**20:>9.0f}MiB{peak.peak / 2**20:>7.0f}MiB"
-                      f"{(peak.peak - before) / n / 2**20:>10.1f}MiB", flush=True)
+                      f"{len(errors):>8}{before / 2**20:>9.0f}MiB{peak.peak['rss'] / 2**20:>7.0f}MiB"
+                      f"{(peak.peak['rss'] - before) / n / 2**20:>10.1f}MiB", flush=True)
                 for e in errors[:10]:
                     print(f"    {e}")
         finally:

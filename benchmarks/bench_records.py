@@ -26,11 +26,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import psutil
+
+from benchmarks.measure import PeakSampler
 
 QUARTERS = ("2016-Q1", "2026-Q3")
 RUNS = 5
@@ -59,31 +60,6 @@ def _du(folder: Path) -> int:
             except FileNotFoundError:
                 pass  # removed while walking
     return total
-
-
-class Sampler:
-    """Peak resident memory of this process and peak size of a folder, sampled in a thread."""
-
-    def __init__(self, folder: Path, every: float = 0.5):
-        self.folder, self.every = folder, every
-        self.peak_rss = self.peak_disk = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        me = psutil.Process()
-        while not self._stop.is_set():
-            self.peak_rss = max(self.peak_rss, me.memory_info().rss)
-            self.peak_disk = max(self.peak_disk, _du(self.folder))
-            self._stop.wait(self.every)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
 
 
 def _export(n: int, exports: Path | None, work: Path) -> Path:
@@ -126,15 +102,15 @@ def run_size(n: int, exports: str | None = None) -> None:
         store = Store(work / "store")
         tmp = work / "tmp"
         cpu = _cpu()
-        with Sampler(tmp) as sampled:
+        with PeakSampler(rss=lambda: psutil.Process().memory_info().rss, disk=lambda: _du(tmp)) as sampled:
             result, ingest = _timed(table.ingest, store, export, CommitInfo(user="bench", file_name=export.name),
                                     set(cat.units["unit_id"]), tmp_dir=tmp)
         cpu = _cpu() - cpu
         rows = result.rows_read
         say(f"  ingest: {rows / ingest:,.0f} rows/s ({rows:,} rows in {ingest:,.1f} s; {cpu:,.0f} s of CPU, "
             f"{rows / cpu:,.0f} rows per CPU-second; one commit, "
-            f"{len(table.files(store))} files); peak memory {sampled.peak_rss / 2**20:,.0f} MiB; "
-            f"peak temporary disk {sampled.peak_disk / 2**20:,.0f} MiB = {sampled.peak_disk / size:.2f}× the "
+            f"{len(table.files(store))} files); peak memory {sampled.peak['rss'] / 2**20:,.0f} MiB; "
+            f"peak temporary disk {sampled.peak['disk'] / 2**20:,.0f} MiB = {sampled.peak['disk'] / size:.2f}× the "
             f"export ({size / 2**20:,.0f} MiB Parquet); temporary folder empty after: {not any(tmp.iterdir())}")
 
         rec = rm.Records.open(store)
