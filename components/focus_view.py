@@ -18,10 +18,6 @@ def _short(cat: Catalog, indicator_id: str, lang: str) -> str:
     return cat.indicator(indicator_id)["short_vi" if lang == "vi" else "short_en"]
 
 
-def _md(text) -> str:
-    return formatting.markdown_text(text)
-
-
 def unit_tiles(year_figures: pd.DataFrame, cat: Catalog, year: int, lang: str) -> None:
     """One tile per indicator for the chosen year: value and change on the year before, target
     and gap, rank among peers and its change, grade."""
@@ -59,7 +55,7 @@ def _unit_tile(r, cat: Catalog, year: int, lang: str) -> None:
             if r.meets_target:
                 st.caption(line)
             else:
-                st.markdown(f":red[**{_md(line)}**]")
+                st.markdown(f":red[**{formatting.markdown_text(line)}**]")
         if not pd.isna(r.rank):
             rank = t("focus.rank", lang, rank=int(r.rank), n=int(r.n_peers))
             if not pd.isna(r.rank_change):
@@ -68,11 +64,11 @@ def _unit_tile(r, cat: Catalog, year: int, lang: str) -> None:
                 rank += " · " + t(key, lang, n=abs(change), year=year - 1)
             st.caption(rank)
         if isinstance(r.grade_label, str) and r.grade_label:
-            st.caption(_md(t("focus.grade", lang, grade=r.grade_label)))
+            st.caption(formatting.markdown_text(t("focus.grade", lang, grade=r.grade_label)))
 
 
 def merged_into_note(successor_name: str, date, lang: str) -> str:
-    return _md(t("focus.merged_into", lang, date=formatting.date(date, lang), successor=successor_name))
+    return formatting.markdown_text(t("focus.merged_into", lang, date=formatting.date(date, lang), successor=successor_name))
 
 
 def attention(att: pd.DataFrame, cat: Catalog, period: str, latest: tuple[str, bool] | None, lang: str) -> None:
@@ -100,12 +96,12 @@ def attention(att: pd.DataFrame, cat: Catalog, period: str, latest: tuple[str, b
         body = t("focus.units_below", lang, n=r.n_below, total=r.n_units) + " " + "; ".join(units) + "."
         color, icon = ("red", "priority_high") if r.province_misses else ("orange", "warning")
         with st.container(border=True):
-            st.markdown(f":{color}[:material/{icon}: **{_md(head)}**]  \n{_md(body)}")
+            st.markdown(f":{color}[:material/{icon}: **{formatting.markdown_text(head)}**]  \n{formatting.markdown_text(body)}")
 
 
 def falls(fallen: pd.DataFrame, cat: Catalog, year: int, lang: str) -> None:
     """The biggest falls in rank or grade on the year before."""
-    st.markdown("**" + _md(t("focus.falls_section", lang, year=year, previous=year - 1)) + "**")
+    st.markdown("**" + formatting.markdown_text(t("focus.falls_section", lang, year=year, previous=year - 1)) + "**")
     if fallen.empty:
         st.caption(t("focus.no_falls", lang, year=year))
         return
@@ -115,5 +111,5 @@ def falls(fallen: pd.DataFrame, cat: Catalog, year: int, lang: str) -> None:
                  previous=r.previous_rank, rank=r.rank)
         if r.grade_fell:
             line += "; " + t("focus.fall_grade", lang, previous=r.previous_grade_label, grade=r.grade_label)
-        lines.append("- " + _md(line))
+        lines.append("- " + formatting.markdown_text(line))
     st.markdown("\n".join(lines))
