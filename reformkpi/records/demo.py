@@ -96,6 +96,11 @@ def _weights(unit: pd.Series) -> float:
     return float(demo.VOLUME.get(uid, 250))
 
 
+def _workload(cat: Catalog, unit: pd.Series, when: dt.date) -> float:
+    """A unit's weight on a day: its own and that of the units merged into it by then."""
+    return _weights(unit) + sum(_weights(cat.unit(p)) for p in _gone(cat, unit["unit_id"], when))
+
+
 def _late_probability(seed: int, unit_id: str, t: float) -> float:
     base = demo.LATE_BASE.get(unit_id, _rng(seed, "late", unit_id).uniform(0.01, 0.06))
     growth = 1.08 if unit_id in demo.LATE_BASE else 0.97  # the chronic ones get worse each year
@@ -118,33 +123,95 @@ def _split(total: int, weights: np.ndarray) -> np.ndarray:
     return out
 
 
-def _planned(seed: int, cat: Catalog, quarter: str, plan: pd.DataFrame) -> dict[str, tuple[np.ndarray, float]]:
-    """Each unit's channels and late share in a quarter, from the counts typed for the unit that
-    answers for it at the quarter's end: the records repeat what was typed, split between a
-    merged unit and its successor by their days in office."""
+def _planned(seed: int, cat: Catalog, quarter: str, plan: pd.DataFrame,
+             old_open: dict[str, int]) -> dict[str, tuple[np.ndarray, float, tuple[int, int]]]:
+    """Each unit's channels, late share and backlog at the quarter's end, from the counts typed for
+    the unit that answers for it then: the records repeat what was typed, split between a merged
+    unit and its successor by their days in office. The backlog (open, and open overdue) a unit
+    must leave among its new dossiers is the typed one less what older records (`old_open`) still
+    hold open."""
     holders = cat.holders(quarter)
     units = cat.units[cat.units["level"] != "province"].sort_values("unit_id")
     out = {}
     for _, row in plan[plan["period"] == quarter].iterrows():
         members = [(u, _days(u, quarter)) for _, u in units.iterrows() if holders.get(u["unit_id"]) == row["unit_id"]]
+        held = sum(old_open.get(u["unit_id"], 0) for u, _ in members)
         members = [(u, d) for u, d in members if len(d)]
         if not members:
             continue
         channel = np.repeat(np.array(table.CHANNELS), [int(row[f"received_{c}"]) for c in table.CHANNELS])
         _rng(seed, "plan", row["unit_id"], quarter).shuffle(channel)
-        sizes = _split(len(channel), np.array([_weights(u) * _day_weights(d).sum() for u, d in members]))
-        for (u, _), part in zip(members, np.split(channel, np.cumsum(sizes)[:-1])):
-            out[u["unit_id"]] = (part, float(row["late_share"]))
+        sizes = _split(len(channel), np.array([_workload(cat, u, d[0].date()) * _day_weights(d).sum() for u, d in members]))
+        # The backlog is left with the members still in office at the end (a unit gone mid-quarter
+        # cannot hold dossiers within their deadline then).
+        at_end = np.array([d[-1].date() == periods.end(quarter) for _, d in members])
+        weights = np.maximum(sizes, 1e-9) * (at_end if at_end.any() else 1)
+        pending = _split(max(int(row["pending"]) - held, 0), weights)
+        overdue = np.minimum(_split(int(row["overdue"]), weights), pending)
+        for (u, _), part, left, late in zip(members, np.split(channel, np.cumsum(sizes)[:-1]), pending, overdue):
+            left = min(int(left), len(part))
+            out[u["unit_id"]] = (part, float(row["late_share"]), (left, min(int(late), left)))
     return out
 
 
+def _leave_open(r: np.random.Generator, received: np.ndarray, due: np.ndarray, resolved: np.ndarray,
+                end: np.datetime64, close: np.datetime64, need: int, overdue: int) -> None:
+    """Move dates (in place) so that `need` of these dossiers are open at the quarter's end,
+    `overdue` of them past their due date. Overdue ones are taken from those due before the end
+    (latest due first) and resolved, late, within two weeks after it; the others from those due
+    after the end (latest due first), then from those with the longest allowed time, received
+    again within it before the end (or before `close`, when the unit leaves office earlier), and
+    resolved by their due date. Surplus open ones are
+    resolved before the end."""
+    minute = np.timedelta64(60, "s")
+
+    def later(pick, until):
+        span = (until - end).astype("int64")
+        resolved[pick] = end + (r.random(len(pick)) * span).astype("int64").astype("timedelta64[s]")
+
+    def sooner(pick):
+        # One that would have been late stays late where its due date falls in the quarter.
+        lo = np.where((resolved[pick] > due[pick]) & (due[pick] < end - minute), due[pick] + 1, received[pick])
+        span = (end - minute - lo).astype("int64")
+        resolved[pick] = lo + (r.random(len(pick)) * span).astype("int64").astype("timedelta64[s]")
+
+    def latest_due(idx, n):
+        return idx[np.argsort(-due[idx].astype("int64"), kind="stable")[:max(n, 0)]]
+
+    late_open = (resolved >= end) & (due < end)
+    gap = overdue - int(late_open.sum())
+    if gap > 0:
+        later(latest_due(np.flatnonzero((resolved < end) & (due < end)), gap), end + np.timedelta64(14, "D"))
+    elif gap < 0:
+        sooner(r.choice(np.flatnonzero(late_open), -gap, replace=False))
+    on_time_open = (resolved >= end) & (due >= end)
+    gap = need - overdue - int(on_time_open.sum())
+    if gap > 0:
+        shut = np.flatnonzero(resolved < end)
+        first = latest_due(shut[due[shut] > end + minute], gap)
+        rest = shut[due[shut] <= end + minute]
+        allowed = due[rest] - received[rest]
+        moved = rest[np.argsort(-allowed.astype("int64"), kind="stable")[: gap - len(first)]]
+        allowed = due[moved] - received[moved]
+        back = (r.random(len(moved)) * allowed.astype("int64")).astype("int64").astype("timedelta64[s]")
+        received[moved] = np.maximum(close - minute - back, received.min())
+        due[moved] = received[moved] + allowed
+        pick = np.concatenate([first, moved])
+        # A deadline longer than the unit's days in the quarter allow: overdue after all.
+        later(pick, np.where(due[pick] > end + minute, due[pick], end + np.timedelta64(14, "D")))
+    elif gap < 0:
+        sooner(r.choice(np.flatnonzero(on_time_open), -gap, replace=False))
+
+
 def _quarter_frame(seed: int, cat: Catalog, quarter: str, per_unit_scale: float, as_of: dt.datetime,
-                   t: float, plan: pd.DataFrame | None = None) -> pd.DataFrame:
+                   t: float, plan: pd.DataFrame | None = None, old_open: dict[str, int] | None = None,
+                   late_in: dict[str, int] | None = None) -> pd.DataFrame:
     start, end = periods.start(quarter), periods.end(quarter)
     frames = []
     units = cat.units[cat.units["level"] != "province"]
     full = _day_weights(pd.date_range(start, end, freq="D")).mean() * 91  # a quarter's weight at scale 1
-    planned = None if plan is None else _planned(seed, cat, quarter, plan)
+    planned = None if plan is None else _planned(seed, cat, quarter, plan, old_open or {})
+    quarter_end = np.datetime64(dt.datetime.combine(end + dt.timedelta(days=1), dt.time()) - dt.timedelta(hours=7), "s")
     for _, u in units.sort_values("unit_id").iterrows():
         days = _days(u, quarter)
         if not len(days):
@@ -154,13 +221,15 @@ def _quarter_frame(seed: int, cat: Catalog, quarter: str, per_unit_scale: float,
         day_w = _day_weights(days)
         if planned is None:
             # A successor takes over the workload of the units merged into it.
-            weight = _weights(u) + sum(_weights(cat.unit(p)) for p in _gone(cat, uid, lo))
+            weight = _workload(cat, u, lo)
             n = int(r.poisson(weight * per_unit_scale * day_w.sum() / full))
             late_p = _late_probability(seed, uid, t)
         elif uid in planned:
-            channels, late_share = planned[uid]
-            # A few on-time dossiers are placed just before the deadline (below): the rest carry the late share.
-            n, late_p = len(channels), float(np.clip(late_share / (1 - EDGE), 0.001, 0.6))
+            channels, late_share, backlog = planned[uid]
+            # A few on-time dossiers are placed just before the deadline (below): the rest carry the
+            # late share, less the overdue dossiers carried in, which will be resolved late.
+            n = len(channels)
+            late_p = float(np.clip((late_share - (late_in or {}).get(uid, 0) / max(n, 1)) / (1 - EDGE), 0.001, 0.6))
         else:
             continue
         if n == 0:
@@ -180,6 +249,9 @@ def _quarter_frame(seed: int, cat: Catalog, quarter: str, per_unit_scale: float,
         # A few are resolved on the due date itself, just before the deadline (on time, not early).
         edge = r.random(n) < EDGE
         resolved[edge] = due[edge] - r.integers(60, 4 * 3600, edge.sum()).astype("timedelta64[s]")
+        if planned is not None:
+            close = np.datetime64(days[-1] + pd.Timedelta(days=1) - pd.Timedelta(hours=7), "s")
+            _leave_open(r, received, due, resolved, quarter_end, close, *backlog)
         is_open = resolved > np.datetime64(as_of.replace(tzinfo=None) - dt.timedelta(hours=7))
         online_p = float(np.clip(1 / (1 + np.exp(-(t - 8.0) / 2.0)) + _rng(seed, "online", uid).normal(0, 0.08), 0.02, 0.95))
         channel = (np.where(r.random(n) < online_p, "online", np.where(r.random(n) < 0.04, "post", "in_person"))
@@ -208,8 +280,7 @@ def base_volume(cat: Catalog, quarter: str) -> float:
     """Dossiers a quarter at scale 1 (for choosing the scale that gives a number of records)."""
     units = cat.active_units(quarter)
     start = periods.start(quarter)
-    return sum(_weights(u) + sum(_weights(cat.unit(p)) for p in _gone(cat, u["unit_id"], start))
-               for _, u in units[units["level"] != "province"].iterrows())
+    return sum(_workload(cat, u, start) for _, u in units[units["level"] != "province"].iterrows())
 
 
 def generate(cat: Catalog, first_quarter: str, last_quarter: str, n_records: int,
@@ -223,11 +294,20 @@ def generate(cat: Catalog, first_quarter: str, last_quarter: str, n_records: int
     qs = periods.quarters_between(first_quarter, last_quarter)
     scale = n_records / sum(base_volume(cat, q) for q in qs)
     as_of = dt.datetime.combine(periods.end(last_quarter) + dt.timedelta(days=1), dt.time(), LOCAL_OFFSET)
+    # With a plan, the dossiers of earlier quarters still open: they count towards the backlog.
+    past = pd.DataFrame({"unit_id": pd.Series(dtype=str), "due_at": pd.Series(dtype="datetime64[s]"),
+                         "resolved_at": pd.Series(dtype="datetime64[s]")})
     for q in qs:
         _, year, qi = periods.parse(q)
         t = year - 2016 + (qi - 1) / 4
-        frame = _quarter_frame(seed, cat, q, scale, as_of, t, plan)
+        start, end = (pd.Timestamp(d) - pd.Timedelta(hours=7) for d in (periods.start(q), periods.end(q) + dt.timedelta(days=1)))
+        past = past[past["resolved_at"].isna() | (past["resolved_at"] >= start)]
+        still = past[past["resolved_at"].isna() | (past["resolved_at"] >= end)]
+        late_in = past[past["due_at"] < start]["unit_id"].value_counts().to_dict()
+        frame = _quarter_frame(seed, cat, q, scale, as_of, t, plan, still["unit_id"].value_counts().to_dict(), late_in)
         if not frame.empty:
+            if plan is not None:
+                past = pd.concat([past, frame[["unit_id", "due_at", "resolved_at"]]], ignore_index=True)
             yield _as_table(frame)
 
 
@@ -253,13 +333,16 @@ def write_export(cat: Catalog, out: Path, first_quarter: str, last_quarter: str,
 
 
 def typed_counts(obs: pd.DataFrame, quarters: list[str]) -> pd.DataFrame:
-    """Per unit and quarter, the dossiers typed as received by channel and the late share of those
-    resolved: unit_id, period, received_online, received_in_person, received_post, late_share."""
+    """Per unit and quarter, the dossiers typed as received by channel, the late share of those
+    resolved and the backlog at the quarter's end: unit_id, period, received_online,
+    received_in_person, received_post, late_share, pending, overdue."""
     d = obs[obs["period"].isin(quarters) & obs["indicator_id"].str.startswith("dossier.")]
     wide = d.pivot_table(index=["unit_id", "period"], columns="indicator_id", values="value", aggfunc="sum").fillna(0)
     out = pd.DataFrame({f"received_{c}": wide[f"dossier.received_{c}"].astype(int) for c in table.CHANNELS})
     resolved = wide[["dossier.resolved_early", "dossier.resolved_on_time", "dossier.resolved_late"]].sum(axis=1)
     out["late_share"] = (wide["dossier.resolved_late"] / resolved.replace(0, np.nan)).fillna(0)
+    out["pending"] = (wide["dossier.pending_not_due"] + wide["dossier.pending_overdue"]).astype(int)
+    out["overdue"] = wide["dossier.pending_overdue"].astype(int)
     return out.reset_index()
 
 

@@ -83,8 +83,9 @@ def test_the_demo_store_shows_counts_from_its_records(demo_store, rec):
     assert len(derived) == len(stored)
     assert (derived.set_index(["unit_id", "indicator_id"])["value"] == stored.reindex(
         derived.set_index(["unit_id", "indicator_id"]).index)).all()
-    # Typed counts that equal the derived ones are left as they were (not rewritten); the rest are the records'.
-    assert (rm.sources(last) == "records").mean() > 0.4
+    # Typed counts that equal the derived ones are left as they were (not rewritten); the rest are the
+    # records' (about a third: the records repeat the typed received counts and backlog exactly).
+    assert (rm.sources(last) == "records").mean() > 0.25
 
 
 def test_the_switch_to_records_keeps_the_province_totals(demo_store):
@@ -97,3 +98,21 @@ def test_the_switch_to_records_keeps_the_province_totals(demo_store):
     assert abs(after["dossier.resolved"] / before["dossier.resolved"] - 1) < 0.01
     assert abs(after["dossier.on_time_rate"] - before["dossier.on_time_rate"]) < 1
     assert abs(after["dossier.late_rate"] - before["dossier.late_rate"]) < 1
+
+
+def test_the_province_series_runs_on_across_the_switch(demo_store):
+    """Across 2024-Q3 (typed) and 2024-Q4 (the first quarter from records) the province's received,
+    resolved, on-time rate and backlog move as the typed series did: within 1% (rates within
+    1 point), the backlog and its overdue part within 5%; and the backlog the records carry into 2024-Q4 is the one typed."""
+    typed_version = next(v for v, op in zip(demo_store.history()["version"], demo_store.history()["operation"])
+                         if op == "demo")
+    typed, now = (province_flow(Dataset.open(demo_store, v), None, (2024, 2025)).set_index("period")
+                  .assign(pending=lambda f: f["dossier.pending_not_due"] + f["dossier.pending_overdue"])
+                  for v in (typed_version, demo_store.version()))
+    assert abs(now.loc["2024-Q4", "dossier.carried_over"] / typed.loc["2024-Q3", "pending"] - 1) < 0.01
+    for q in ("2024-Q4", "2025-Q1", "2025-Q2"):
+        assert abs(now.loc[q, "dossier.received"] / typed.loc[q, "dossier.received"] - 1) < 0.01
+        assert abs(now.loc[q, "dossier.resolved"] / typed.loc[q, "dossier.resolved"] - 1) < 0.01
+        assert abs(now.loc[q, "dossier.on_time_rate"] - typed.loc[q, "dossier.on_time_rate"]) < 1
+        assert abs(now.loc[q, "pending"] / typed.loc[q, "pending"] - 1) < 0.05
+        assert abs(now.loc[q, "dossier.pending_overdue"] / typed.loc[q, "dossier.pending_overdue"] - 1) < 0.05
