@@ -48,7 +48,7 @@ def export(snap: snapshots.Snapshot, dataset: str, formats: list[str], out: Path
     drawn, page_title = render(snap, dataset, actor)
     if not any(d.figure is not None for d in drawn.values()):
         raise NothingToExport(t("export.no_charts", lang, snapshot=snap.snapshot_id))
-    ds = Dataset.open(store, snap.data_version, snap.catalog_versions)
+    ds = Dataset.open(store, snap.data_version, snap.catalog_versions, snap.created_at)
     report = share.report(drawn, ds, snap.page, snap.title, "\n".join(filter(None, (page_title, snap.note))),
                           t(f"data.name.{dataset}", lang), snap.view_state, snap, lang)
     period = share.view_period(snap.view_state)

@@ -45,6 +45,9 @@ if history.empty:
 else:
     charts.show(charts.figure(unit_profile.history_grid, history, catalog, ranked, names[unit_id], color, events,
                               year, chart_style.screen().grid_columns, lang, ref.version), key="unit_history", data=history, indicator=PAR_TOTAL)
+    for shown in dict.fromkeys(history["indicator_id"]):
+        context.caption(data.query(figure_context, ref, shown, str(year), None, lang, unit_id), lang,
+                        charts.short_name(catalog.indicator(shown), lang))
 notes_form.note_list(data.query(metrics.unit_notes, ref, unit_id), catalog, lang)
 notes_form.note_form(ref, catalog, unit_id, access.current_actor(), lang)
 

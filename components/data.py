@@ -8,6 +8,7 @@ asked for again: the next rerun sees the new data at once.
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 from dataclasses import dataclass
 
@@ -23,12 +24,14 @@ from reformkpi.store import Store
 @dataclass(frozen=True)
 class DataRef:
     """Which data a view shows: a store, an observation version and the catalog versions (and the
-    notes table's version, so that a note added on a page is seen at once)."""
+    notes table's version, so that a note added on a page is seen at once; a snapshot's saving
+    time, after which its notes are not shown)."""
 
     uri: str
     version: int
     catalog_versions: tuple[int, ...]
     notes_version: int | None = None
+    notes_until: dt.datetime | None = None
 
 
 @st.cache_data(ttl=2, show_spinner=False)
@@ -52,7 +55,7 @@ def forget_latest() -> None:
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def dataset(ref: DataRef) -> Dataset:
-    return Dataset.open(Store(ref.uri), ref.version, ref.catalog_versions)
+    return Dataset.open(Store(ref.uri), ref.version, ref.catalog_versions, ref.notes_until)
 
 
 def query(fn, ref: DataRef, *args):

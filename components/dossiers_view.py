@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components.chart_style import layout
+from components.context import coverage_line
 from components.charts import (BAD, GOOD, INK, NEUTRAL, direction_scale, register_table, scale_legend, short_name,
                                version_line)
 from components.tables import full_height
@@ -18,6 +19,11 @@ from reformkpi.i18n import t
 
 def _quarters(flow: pd.DataFrame, lang: str) -> list[str]:
     return [formatting.period_label(p, lang) for p in flow["period"]]
+
+
+def _coverage(flow: pd.DataFrame, i: int, lang: str) -> str:
+    """The coverage of row i of a province flow."""
+    return coverage_line(flow["n_units"].iloc[i], flow["n_expected"].iloc[i], lang)
 
 
 def _target_line(fig: go.Figure, x: list[str], targets: list[float | None], color: str, name: str) -> None:
@@ -35,8 +41,8 @@ def rate_trend(flow: pd.DataFrame, ind: pd.Series, targets: list, lang: str, ver
     color = GOOD if ind["direction"] == "higher_better" else BAD
     source = flow["period"].map(sources.set_index("period")["source"]).fillna("")
     hover = [f"<b>{xp}</b><br>{formatting.label(short_name(ind, lang))}: {formatting.percent(v, lang, int(ind['decimals']))}"
-             f"<br>{formatting.label(t('context.source', lang, source=src))}{version_line(lang, version)}"
-             for xp, v, src in zip(x, flow[iid], source)]
+             f"<br>{formatting.label(t('context.source', lang, source=src))}{_coverage(flow, i, lang)}"
+             f"{version_line(lang, version)}" for i, (xp, v, src) in enumerate(zip(x, flow[iid], source))]
     fig = go.Figure(go.Scatter(x=x, y=flow[iid], mode="lines+markers", name=short_name(ind, lang),
                                line={"color": color, "width": 3}, marker={"size": 7}, hovertext=hover, hoverinfo="text"))
     _target_line(fig, x, targets, INK, t("chart.target", lang))
@@ -70,8 +76,8 @@ def backlog(flow: pd.DataFrame, cat: Catalog, not_due_id: str, overdue_id: str, 
     fig = go.Figure()
     for iid, color in ((not_due_id, NEUTRAL), (overdue_id, BAD)):
         name = short_name(cat.indicator(iid), lang)
-        hover = [f"<b>{xp}</b><br>{formatting.label(name)}: {formatting.number(v, lang, 0)}{version_line(lang, version)}"
-                 for xp, v in zip(x, flow[iid])]
+        hover = [f"<b>{xp}</b><br>{formatting.label(name)}: {formatting.number(v, lang, 0)}{_coverage(flow, i, lang)}"
+                 f"{version_line(lang, version)}" for i, (xp, v) in enumerate(zip(x, flow[iid]))]
         fig.add_trace(go.Bar(x=x, y=flow[iid], name=name, marker_color=color, hovertext=hover, hoverinfo="text"))
     fig.update_layout(barmode="stack")
     fig.update_xaxes(title=t("axis.quarter", lang), type="category")
@@ -96,7 +102,7 @@ def online(flow: pd.DataFrame, ind: pd.Series, targets: list, lang: str, version
     x = _quarters(flow, lang)
     iid = ind["indicator_id"]
     hover = [f"<b>{xp}</b><br>{formatting.label(short_name(ind, lang))}: {formatting.percent(v, lang, 2)}"
-             f"{version_line(lang, version)}" for xp, v in zip(x, flow[iid])]
+             f"{_coverage(flow, i, lang)}{version_line(lang, version)}" for i, (xp, v) in enumerate(zip(x, flow[iid]))]
     fig = go.Figure(go.Scatter(x=x, y=flow[iid], mode="lines+markers", name=short_name(ind, lang), fill="tozeroy",
                                line={"color": GOOD, "width": 3}, hovertext=hover, hoverinfo="text"))
     _target_line(fig, x, targets, INK, t("chart.target", lang))

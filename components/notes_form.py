@@ -1,5 +1,6 @@
 """A note on a unit's figure for a period, added by an analyst on the page and stored with the data
-version it was written at (reformkpi.notes); it shows in the context under that figure."""
+version that is the latest when it is written, whichever version the page shows (reformkpi.notes);
+it shows in the context under that figure."""
 
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ def note_form(ref: data.DataRef, catalog: Catalog, unit_id: str, actor: auth.Act
         text = st.text_area(t("notes.text", lang), max_chars=notes.MAX_NOTE, key="note:text")
         if st.button(t("notes.save", lang), key="note:save", disabled=not text.strip()):
             row = pd.DataFrame([{"unit_id": unit_id, "indicator_id": indicator_id, "period": period, "note": text}])
-            notes.add(Store(ref.uri), actor, row, ref.version)
+            store = Store(ref.uri)
+            notes.add(store, actor, row, store.version())
             data.forget_latest()
             st.success(t("notes.saved", lang))

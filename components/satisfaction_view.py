@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components.chart_style import layout
+from components.context import coverage_line
 from components.charts import (BAD, GOOD, INK, NEUTRAL, _axis_title, direction_scale, register_table, scale_legend,
                                short_name, status_legend, version_line)
 from components.tables import full_height
@@ -24,7 +25,8 @@ def by_factor(summary: pd.DataFrame, cat: Catalog, year: int, lang: str, version
     measure = inds[0]["measure"]
     hover = [f"<b>{lab}</b><br>{t('chart.province', lang)}: {formatting.value(r['value'], measure, lang)}<br>"
              f"{t('chart.target', lang)}: {formatting.value(r['target'], measure, lang)}<br>"
-             f"{t('kpi.below', lang, n=r['n_below'], total=r['n_units'])}{version_line(lang, version)}"
+             f"{t('kpi.below', lang, n=r['n_below'], total=r['n_units'])}{coverage_line(r['n_units'], r['n_expected'], lang)}"
+             f"{version_line(lang, version)}"
              for lab, (_, r) in zip(labels, summary.iterrows())]
     fig = go.Figure(go.Bar(x=summary["value"][::-1], y=labels[::-1], orientation="h", marker_color=colors[::-1],
                            hovertext=hover[::-1], hoverinfo="text", cliponaxis=False, textposition="outside",

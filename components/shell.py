@@ -35,7 +35,8 @@ def require_data(lang: str) -> data.DataRef:
         share.unknown(pin, lang)
         st.stop()
     snap = pin.snap if pin is not None else None
-    ref = data.current(uri) if snap is None else data.DataRef(uri, snap.data_version, snap.catalog_versions)
+    ref = data.current(uri) if snap is None else data.DataRef(uri, snap.data_version, snap.catalog_versions,
+                                                                         notes_until=snap.created_at)
     if ref is None:
         st.error(t("data.missing" if dataset == "demo" else f"data.missing_{dataset}", lang, uri=uri))
         st.stop()

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from components.chart_style import layout
+from components.context import coverage_line
 from components.charts import (BAD, GOOD, GRADE_PALETTE, INK, NEUTRAL, _axis_title, short_name, status_legend,
                                version_line)
 from reformkpi import formatting
@@ -71,9 +72,10 @@ def history_grid(hist: pd.DataFrame, cat: Catalog, indicator_ids: list[str], uni
         status = h["meets_target"].map({True: GOOD, False: BAD}).fillna(color).tolist()
         hover = [f"<b>{formatting.label(unit_name)}</b> {xp}<br>{formatting.label(short_name(ind, lang))}: "
                  f"{formatting.value(v, ind['measure'], lang)}<br>{t('unit.peer_median', lang)}: "
-                 f"{formatting.value(pm, ind['measure'], lang)}<br>{t('chart.target', lang)}: "
-                 f"{formatting.value(tg, ind['measure'], lang)}{version_line(lang, version)}"
-                 for xp, v, pm, tg in zip(x, h["value"], h["peer_median"], h["target"])]
+                 f"{formatting.value(pm, ind['measure'], lang)}{coverage_line(n, total, lang)}<br>"
+                 f"{t('chart.target', lang)}: {formatting.value(tg, ind['measure'], lang)}{version_line(lang, version)}"
+                 for xp, v, pm, tg, n, total in zip(x, h["value"], h["peer_median"], h["target"], h["n_peers"],
+                                                   h["n_peer_expected"])]
         on = {"xaxis": f"x{axis}", "yaxis": f"y{axis}"}
         traces.append(go.Scatter(x=x, y=h["value"], mode="lines+markers", name=legend["unit"], legendgroup="unit",
                                  showlegend=n == 0, line={"color": color, "width": 3},

@@ -43,11 +43,12 @@ class Dataset:
 
     @classmethod
     def open(cls, store: Store, version: int | None = None,
-             catalog_versions: tuple[int, ...] | None = None) -> Dataset:
-        """A version of the observations with the catalog at the given versions (default: current)."""
+             catalog_versions: tuple[int, ...] | None = None, notes_until: dt.datetime | None = None) -> Dataset:
+        """A version of the observations with the catalog at the given versions (default: current)
+        and the notes a view of it shows (a snapshot's: those written up to `notes_until`)."""
         v = store.version() if version is None else version
         return cls(store.read(OBSERVATIONS, v), Catalog.from_tables(store.read_catalog(catalog_versions)), v,
-                   notes_store.read(store, v))
+                   notes_store.read(store, v, notes_until))
 
     def sql(self, query: str, params: list | None = None) -> pd.DataFrame:
         # A cursor per query: Streamlit runs sessions on several threads.
@@ -465,8 +466,9 @@ def merger_events(cat: Catalog, unit_id: str) -> pd.DataFrame:
 def unit_history(ds: Dataset, unit_id: str, indicator_ids: tuple[str, ...], grain: str = "year") -> pd.DataFrame:
     """A unit's indicators over time (through its lineage) against its target and its peers' median.
 
-    Columns: indicator_id, period, value, units (contributing ids), peer_median, target, gap, meets_target.
-    The peers' median is over the units of the same parent and level that have a value that period.
+    Columns: indicator_id, period, value, units (contributing ids), peer_median, n_peers,
+    n_peer_expected, target, gap, meets_target. The peers' median is over the units of the same
+    parent and level that have a value that period (n_peers of the n_peer_expected in office at its end).
     """
     cat = ds.catalog
     lineage, same = cat.lineage(unit_id), peers(cat, unit_id)
@@ -479,15 +481,19 @@ def unit_history(ds: Dataset, unit_id: str, indicator_ids: tuple[str, ...], grai
         if own.empty:
             continue
         peer = both[both["unit_id"].isin(same)]
-        own = own.merge(peer.groupby("period", as_index=False)["value"].median()
-                        .rename(columns={"value": "peer_median"}), on="period", how="left")
+        own = own.merge(peer.groupby("period", as_index=False).agg(peer_median=("value", "median"),
+                                                                    n_peers=("unit_id", "nunique")),
+                        on="period", how="left")
+        own["n_peers"] = own["n_peers"].fillna(0).astype(int)
+        own["n_peer_expected"] = [len(set(same) & set(cat.active_units(p)["unit_id"])) for p in own["period"]]
         own["target"] = targets_over(cat, indicator_id, pd.DataFrame(
             {"unit_id": unit_id, "year": own["period"].str[:4].astype(int)}))
         own["gap"] = gap(own["value"], own["target"], ind["direction"])
         own["meets_target"] = (own["gap"] >= 0).where(own["target"].notna())
         own.insert(0, "indicator_id", indicator_id)
         frames.append(own)
-    cols = ["indicator_id", "period", "value", "units", "peer_median", "target", "gap", "meets_target"]
+    cols = ["indicator_id", "period", "value", "units", "peer_median", "n_peers", "n_peer_expected", "target", "gap",
+            "meets_target"]
     return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
 
 
@@ -566,16 +572,20 @@ def dossier_flow(ds: Dataset, unit_ids: list[str], grain: str = "quarter", years
     """Every dossier indicator per period (and per unit), summed over the units, in one query.
 
     Counts add up over units; each derived rate is then the catalog's formula over the summed
-    counts (a ratio of sums). Columns: [unit_id,] period, one column per dossier indicator id.
+    counts (a ratio of sums). Columns: [unit_id,] period, one column per dossier indicator id;
+    summed over units, also n_units (units with any dossier count that period).
     """
     cat = ds.catalog
     fam = cat.indicators[cat.indicators["family"] == "dossiers"]
     stored = fam.loc[fam["rollup"] != "derived", "indicator_id"].tolist()
     keys = ["unit_id", "period"] if by_unit else ["period"]
     query, params = _rolled_sql(stored, grain, unit_ids, years)
-    df = ds.sql(f"SELECT {', '.join(keys)}, indicator_id, sum(value) AS value FROM ({query}) GROUP BY ALL", params)
+    count = "" if by_unit else (" UNION ALL SELECT period, 'n_units' AS indicator_id, count(DISTINCT unit_id) AS value"
+                                " FROM r GROUP BY period")
+    df = ds.sql(f"WITH r AS ({query}) SELECT {', '.join(keys)}, indicator_id, sum(value) AS value FROM r GROUP BY ALL"
+                f"{count}", params)
     wide = (df.pivot_table(index=keys, columns="indicator_id", values="value", aggfunc="sum")
-            .reindex(columns=stored).reset_index().rename_axis(columns=None))
+            .reindex(columns=stored + ([] if by_unit else ["n_units"])).reset_index().rename_axis(columns=None))
     for _, d in fam[fam["rollup"] == "derived"].iterrows():
         num, den = cat.components(d["indicator_id"])
         total = wide[num].sum(axis=1)
@@ -644,7 +654,8 @@ def family_summary(ds: Dataset, total_id: str, year: int, level: str | None) -> 
     """Province-wide total and parts for a year against their targets.
 
     Columns: indicator_id, value (mean of units), target (a part without its own target has the
-    total's), gap, n_units, n_below (units short of their own target).
+    total's), gap, n_units, n_below (units short of their own target), n_expected (units of the
+    level in office at the year's end).
     """
     cat = ds.catalog
     direction = cat.indicator(total_id)["direction"]
@@ -664,6 +675,7 @@ def family_summary(ds: Dataset, total_id: str, year: int, level: str | None) -> 
                      "target": general if own_target is None else own_target,
                      "n_below": int((gap(s["value"], s["unit_id"].map(targets[i]), direction) < 0).sum())})
     out = pd.DataFrame(rows, columns=["indicator_id", "value", "target", "n_units", "n_below"])
+    out["n_expected"] = len(expected_units(cat, str(year), level))
     out["gap"] = gap(out["value"], out["target"], direction)
     return out
 
@@ -699,8 +711,11 @@ def below_target_years(ds: Dataset, indicator_id: str, level: str | None, years:
 
 def province_flow(ds: Dataset, level: str | None, years: tuple[int, int] | None = None,
                   grain: str = "quarter") -> pd.DataFrame:
-    """Every dossier indicator per period over the units of a level (see dossier_flow)."""
-    return dossier_flow(ds, level_units(ds, level), grain, years)
+    """Every dossier indicator per period over the units of a level (see dossier_flow), with
+    n_units reporting and n_expected (units of the level in office at the period's end)."""
+    flow = dossier_flow(ds, level_units(ds, level), grain, years)
+    flow["n_expected"] = [len(expected_units(ds.catalog, p, level)) for p in flow["period"]]
+    return flow
 
 
 def period_targets(cat: Catalog, indicator_id: str, period_list) -> list[float | None]:

@@ -1,8 +1,12 @@
 """Analysts' notes on figures ("Q3 late because the system was down"): from an upload's note
 column, or added on a page to a unit's figure for a period.
 
-Kept in the store as their own append-only Delta table; each note records the data version it was
-written with, so a view of an older version shows the notes as they stood then.
+Kept in the store as their own append-only Delta table. The rule (README, "Notes"): a note is
+stored with the data version that was the latest when it was written (an upload's notes: the
+version the upload's commit made) and shows in views of that version or later; a snapshot also
+leaves out the notes written after it was saved. An upload's notes are written before its data,
+waiting on the upload's commit (data_version empty): until a commit of the observations carries
+their upload id they are not read, so a crash between the two writes shows neither.
 """
 
 from __future__ import annotations
@@ -25,9 +29,11 @@ SCHEMA = pa.schema([
 MAX_NOTE = 2000
 
 
-def add(store: Store, actor: Actor, rows: pd.DataFrame, data_version: int, upload_id: str = "",
+def add(store: Store, actor: Actor, rows: pd.DataFrame, data_version: int | None, upload_id: str = "",
         now: dt.datetime | None = None) -> int:
-    """Store the non-empty notes of rows (unit_id, indicator_id, period, note); how many were stored."""
+    """Store the non-empty notes of rows (unit_id, indicator_id, period, note); how many were stored.
+
+    data_version None: the notes wait on the commit of `upload_id` (see `read`)."""
     require(actor, "upload")
     rows = rows.assign(note=rows["note"].fillna("").astype(str).str.strip())
     rows = rows[rows["note"] != ""]
@@ -36,7 +42,7 @@ def add(store: Store, actor: Actor, rows: pd.DataFrame, data_version: int, uploa
     if (rows["note"].str.len() > MAX_NOTE).any():
         raise ValueError(f"a note has at most {MAX_NOTE} characters")
     table = pa.Table.from_pandas(rows[["unit_id", "indicator_id", "period", "note"]].assign(
-        data_version=int(data_version), upload_id=upload_id, created_by=actor.name,
+        data_version=None if data_version is None else int(data_version), upload_id=upload_id, created_by=actor.name,
         created_at=now or dt.datetime.now(dt.UTC)), schema=SCHEMA, preserve_index=False)
     write_deltalake(store.path(TABLE), table, mode="append", configuration=TABLE_CONFIG,
                     commit_properties=CommitProperties(custom_metadata={
@@ -44,13 +50,26 @@ def add(store: Store, actor: Actor, rows: pd.DataFrame, data_version: int, uploa
     return len(rows)
 
 
-def read(store: Store, data_version: int | None = None) -> pd.DataFrame:
-    """Every note written with the data version given or before it (all of them by default)."""
+def read(store: Store, data_version: int | None = None, until: dt.datetime | None = None) -> pd.DataFrame:
+    """The notes a view of `data_version` shows (all of them by default): those stored with it or an
+    earlier version, written up to `until` (a snapshot's saving time) when given. Notes waiting on
+    an upload take the version of the observations' commit that carries its upload id; those with
+    no such commit (the data write never happened) are left out."""
     path = store.path(TABLE)
     if not DeltaTable.is_deltatable(path):
         return SCHEMA.empty_table().to_pandas()
     df = DeltaTable(path).to_pyarrow_table().to_pandas()
-    return df if data_version is None else df[df["data_version"] <= data_version].reset_index(drop=True)
+    waiting = df["data_version"].isna()
+    if waiting.any():
+        h = store.history()
+        committed = dict(zip(h["upload_id"], h["version"])) if "upload_id" in h else {}
+        df.loc[waiting, "data_version"] = df.loc[waiting, "upload_id"].map(committed)
+        df = df.dropna(subset=["data_version"]).astype({"data_version": "int64"})
+    if data_version is not None:
+        df = df[df["data_version"] <= data_version]
+    if until is not None:
+        df = df[df["created_at"] <= until]
+    return df.reset_index(drop=True)
 
 
 def version(store: Store) -> int | None:

@@ -166,10 +166,14 @@ def commit(store: Store, up: Upload, actor: Actor) -> CommitResult:
         raise ValueError("a rejected upload cannot be committed")
     info = CommitInfo(user=actor.name, operation="replace" if up.replace else "upload",
                       file_name=up.file_name, sha256=up.sha256)
+    # The file's notes are written first, waiting on this upload's commit: they are read only once
+    # the commit exists, so a crash between the two writes shows neither (reformkpi.notes.read).
+    waiting = notes.add(store, actor, up.observations, None, info.upload_id)
     result = store.commit_observations(conform(up.observations.drop(columns=[*validate.WHERE, "note"])), info,
                                        replace=up.replace)
-    # The file's notes go with the version its figures were written in (unchanged figures keep theirs).
-    notes.add(store, actor, up.observations, result.version, result.upload_id)
+    if waiting and not result.committed:
+        # Nothing changed, so no commit carries the upload: its notes go with the version it was checked on.
+        notes.add(store, actor, up.observations, result.version, result.upload_id)
     return result
 
 

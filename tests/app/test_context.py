@@ -99,9 +99,53 @@ def test_an_analyst_adds_a_note_to_a_units_figure_and_it_shows_with_the_figures(
     assert ctx.notes == ("Sở Tư pháp · 2024: Khảo sát *lại* vì mẫu năm 2024 quá nhỏ",)
 
 
-def test_a_viewer_sees_no_note_form(app):
+def test_a_viewer_sees_no_note_form(app, demo):
     at = app(unit="so-tu-phap", year="2024")
     at.switch_page("app_pages/unit.py")
     at.run()
     assert not at.exception and not [w for w in at.text_area if w.key == "note:text"]
-    assert len(contexts(at)) == 4  # PAR INDEX and SIPAS parts, rank history, dossiers
+    ranked = tuple(demo.catalog.indicators.loc[demo.catalog.indicators["ranked"], "indicator_id"])
+    history = metrics.unit_history(demo, "so-tu-phap", ranked)["indicator_id"].nunique()
+    # One per indicator of the history chart, then PAR INDEX and SIPAS parts, rank history, dossiers.
+    assert len(contexts(at)) == history + 4
+
+
+def _charts(at) -> dict[str, dict]:
+    """Each chart's spec by its title (line breaks of the wrapped title removed)."""
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return {s["layout"]["title"]["text"].replace(" <br>", " ").replace("<br>", " "): s for s in specs}
+
+
+def test_every_aggregate_chart_says_its_coverage_on_hover(app, demo):
+    at = app(year="2025")
+    at.switch_page("app_pages/dossiers.py")
+    at.run()
+    assert not at.exception
+    flow = metrics.province_flow(demo, "department", (2016, 2025)).set_index("period")  # the page's default level
+    q = formatting.period_label("2025-Q2", "vi")
+    covered = f"{int(flow.loc['2025-Q2', 'n_units'])}/{int(flow.loc['2025-Q2', 'n_expected'])} đơn vị có số liệu"
+    charts = _charts(at)
+    for start in ("Tỷ lệ đúng hạn", "Tỷ lệ trễ hạn", "Hồ sơ tồn đọng", "Tỷ lệ hồ sơ tiếp nhận trực tuyến"):
+        spec = next(s for title, s in charts.items() if title.startswith(start))
+        for trace in spec["data"]:
+            if trace.get("hovertext"):
+                assert covered in dict(zip(trace["x"], trace["hovertext"]))[q], start
+
+    at.switch_page("app_pages/satisfaction.py")
+    at.run()
+    factors = next(s for title, s in _charts(at).items() if title.startswith("Toàn tỉnh 2025"))
+    assert all("đơn vị có số liệu" in h for h in factors["data"][0]["hovertext"])
+
+
+def test_the_unit_history_chart_has_coverage_on_hover_and_a_context_line(app, demo):
+    at = app(unit="so-tu-phap", year="2024")
+    at.switch_page("app_pages/unit.py")
+    at.run()
+    assert not at.exception
+    hist = metrics.unit_history(demo, "so-tu-phap", ("par.total",)).set_index("period")
+    spec = next(s for title, s in _charts(at).items() if "các chỉ số qua các năm" in title)
+    hover = dict(zip(spec["data"][0]["x"], spec["data"][0]["hovertext"]))
+    n, total = hist.loc["2024", "n_peers"], hist.loc["2024", "n_peer_expected"]
+    assert f"{n}/{total} đơn vị có số liệu" in hover[2024]
+    ctx = figure_context(demo, "par.total", "2024", None, "vi", "so-tu-phap")
+    assert formatting.markdown_text(ctx.summary()) in contexts(at)

@@ -170,3 +170,76 @@ def test_the_context_of_one_unit_follows_its_lineage():
     assert (ctx.n_units, ctx.n_expected) == (2, 2)
     ctx = figure_context(ds, "sat", "2025", unit_id="z")
     assert (ctx.n_units, ctx.n_expected) == (1, 1)
+
+
+def test_aggregates_on_charts_carry_their_coverage():
+    # 2019-Q1: a and b report dossiers, d (a district) too; Q2: only a. Departments in office: a, b, c, x, y.
+    ds = dataset(dossiers("a", "2019-Q1", 4, 5, 1) + dossiers("b", "2019-Q1", 20, 50, 30)
+                 + dossiers("d", "2019-Q1", 1, 1, 1) + dossiers("a", "2019-Q2", 3, 5, 2)
+                 + [("a", "sat", "2019", 70), ("b", "sat", "2019", 80), ("c", "sat", "2019", 90)])
+    flow = m.province_flow(ds, "department").set_index("period")
+    assert flow[["n_units", "n_expected"]].to_dict("index") == {"2019-Q1": {"n_units": 2, "n_expected": 5},
+                                                                "2019-Q2": {"n_units": 1, "n_expected": 5}}
+    assert flow.loc["2019-Q1", "late_rate"] == 28.2  # 31 / 110, the two departments only
+    assert m.province_flow(ds, None).set_index("period").loc["2019-Q1", ["n_units", "n_expected"]].tolist() == [3, 6]
+    # The unit page: a's peers are the departments of the province; 3 of the 5 in office reported in 2019.
+    hist = m.unit_history(ds, "a", ("sat",)).set_index("period")
+    assert (hist.loc["2019", "peer_median"], hist.loc["2019", "n_peers"], hist.loc["2019", "n_peer_expected"]) == (80, 3, 5)
+    summary = m.family_summary(ds, "sat", 2019, "department").set_index("indicator_id")
+    assert summary.loc["sat", ["n_units", "n_expected"]].tolist() == [3, 5]
+
+
+def test_notes_are_shown_from_the_version_they_were_written_at(tmp_store, monkeypatch):
+    """Hand-worked: v1 upload with a note "n1"; a snapshot saved at 10:00 pinned to v1; a page note
+    "n2" written at 11:00 while v1 is the latest (stored with v1); v2 upload with a note "n3".
+    Live view of v1: n1, n2. Snapshot of v1: n1 only (n2 was written after it was saved).
+    View of v2: n1, n2, n3. A page note "n4" added while the page shows v1 but v2 is the latest
+    is stored with v2: not in any view of v1."""
+    import datetime as dt
+
+    def upload(value, note):
+        data = csv_bytes([["Đơn vị", "Chỉ số", "Kỳ", "Giá trị", "Ghi chú"],
+                          ["Sở Tư pháp", "dossier.resolved_late", "2024-Q3", value, note]])
+        return ingest.commit(tmp_store, prep(tmp_store, data), ANALYST).version
+
+    def shown(version, until=None):
+        return sorted(notes.read(tmp_store, version, until)["note"])
+
+    v1 = upload("12", "n1")
+    saved = dt.datetime.now(dt.UTC)
+    row = pd.DataFrame([{"unit_id": "so-tu-phap", "indicator_id": "dossier.resolved_late", "period": "2024-Q3",
+                         "note": "n2"}])
+    notes.add(tmp_store, ANALYST, row, tmp_store.version(), now=saved + dt.timedelta(hours=1))
+    v2 = upload("13", "n3")
+    notes.add(tmp_store, ANALYST, row.assign(note="n4"), tmp_store.version())
+    assert v2 == v1 + 1
+    assert shown(v1) == ["n1", "n2"]
+    assert shown(v1, saved) == ["n1"]
+    assert shown(v2) == ["n1", "n2", "n3", "n4"]
+    snap = m.Dataset.open(tmp_store, v1, notes_until=saved)
+    assert figure_context(snap, "dossier.late_rate", "2024-Q3").notes == ("Sở Tư pháp · Quý III/2024: n1",)
+
+
+def test_a_crash_between_an_uploads_notes_and_its_data_shows_neither(tmp_store, monkeypatch):
+    data = csv_bytes([["Đơn vị", "Chỉ số", "Kỳ", "Giá trị", "Ghi chú"],
+                      ["Sở Tư pháp", "dossier.resolved_late", "2024-Q3", "12", "Hệ thống ngừng 5 ngày"]])
+    up = prep(tmp_store, data)
+    before = tmp_store.version()
+
+    def crash(*args, **kwargs):
+        raise SystemExit("killed between the notes and the data")
+
+    with monkeypatch.context() as mp:
+        mp.setattr(type(tmp_store), "commit_observations", crash)
+        with pytest.raises(SystemExit):
+            ingest.commit(tmp_store, up, ANALYST)
+    assert tmp_store.version() == before
+    assert len(notes.read(tmp_store)) == 0  # written, but waiting on a commit that never came
+    assert m.Dataset.open(tmp_store).sql("SELECT count(*) AS n FROM notes")["n"][0] == 0
+    # The same file again: its notes land with its commit, the crashed attempt's stay unseen.
+    result = ingest.commit(tmp_store, prep(tmp_store, data), ANALYST)
+    assert notes.read(tmp_store)[["note", "data_version"]].values.tolist() == [["Hệ thống ngừng 5 ngày", result.version]]
+    # Uploaded once more, nothing changes and no commit is made: the note goes with the version checked.
+    again = ingest.commit(tmp_store, prep(tmp_store, data), ANALYST)
+    assert not again.committed
+    assert notes.read(tmp_store)["data_version"].tolist() == [result.version, result.version]
