@@ -137,12 +137,19 @@ def unit_values(table: pd.DataFrame, ind: pd.Series, k: Kpi, lang: str, version:
 
 def province_trend(trend: pd.DataFrame, ind: pd.Series, lang: str, version: int, title: str) -> go.Figure:
     """The province-wide value by year, with the target of each year as a dashed step, how many
-    units each year covers (hover), and a dotted line where the method changes."""
+    units each year covers (hover), and a dotted line where the method changes, where the line breaks."""
     hover = [f"{p}: {formatting.value(v, ind['measure'], lang, int(ind['decimals']))}<br>"
              f"{t('context.coverage', lang, n=n, total=total)}<br>{t('hover.version', lang)}: {version}"
              for p, v, n, total in zip(trend["period"], trend["value"], trend["n_units"], trend["n_expected"])]
-    fig = go.Figure(go.Scatter(x=trend["period"], y=trend["value"], mode="lines+markers", name=t("chart.province", lang),
-                               line={"color": GOOD, "width": 3}, marker={"size": 9}, hovertext=hover, hoverinfo="text"))
+    fig = go.Figure()
+    # One line per method: a change across a methodology break is not drawn as a trend.
+    segment = trend["method_break"].astype(bool).cumsum().to_numpy()
+    for k in dict.fromkeys(segment):
+        part = segment == k
+        fig.add_trace(go.Scatter(x=trend["period"][part].tolist(), y=trend["value"][part].tolist(), mode="lines+markers",
+                                 name=t("chart.province", lang), legendgroup="province", showlegend=bool(k == segment[0]),
+                                 line={"color": GOOD, "width": 3}, marker={"size": 9},
+                                 hovertext=[h for h, p in zip(hover, part) if p], hoverinfo="text"))
     if trend["target"].notna().any():
         fig.add_trace(go.Scatter(x=trend["period"], y=trend["target"], mode="lines", name=t("chart.target", lang),
                                  line={"color": INK, "dash": "dash", "shape": "hvh"}, hoverinfo="skip"))
