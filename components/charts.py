@@ -104,9 +104,10 @@ def unit_values(table: pd.DataFrame, ind: pd.Series, k: Kpi, lang: str, version:
     status = df["meets_target"].map({True: "meets", False: "misses"}).fillna("none")
     colors = status.map({"meets": GOOD, "misses": BAD, "none": NEUTRAL})
     gap_unit = " " + t("unit.points", lang) if ind["measure"] in ("percent", "points") else ""
+    shown = formatting.separating_decimals(df["value"], df["rank"], int(ind["decimals"]))
     hover = [
         f"<b>{formatting.label(r['name'])}</b><br>{formatting.label(short_name(ind, lang))}: "
-        f"{formatting.value(r['value'], ind['measure'], lang)}<br>"
+        f"{formatting.value(r['value'], ind['measure'], lang, shown)}<br>"
         f"{t('table.target', lang)}: {formatting.value(r['target'], ind['measure'], lang)} "
         f"({formatting.signed(r['gap'], lang)}{gap_unit})<br>"
         f"{t('table.rank', lang)}: {r['rank'] if pd.notna(r['rank']) else t('table.incomplete', lang)}/{r['n_peers']}"
@@ -115,7 +116,7 @@ def unit_values(table: pd.DataFrame, ind: pd.Series, k: Kpi, lang: str, version:
     fig = go.Figure(go.Bar(x=df["gap"] if has_target else df["value"],
                            y=[formatting.label(n) for n in df["name"]], orientation="h",
                            marker_color=colors.tolist(), hovertext=hover, hoverinfo="text",
-                           text=[formatting.value(v, ind["measure"], lang) for v in df["value"]],
+                           text=[formatting.value(v, ind["measure"], lang, shown) for v in df["value"]],
                            textposition="outside", cliponaxis=False, name=short_name(ind, lang),
                            customdata=df["unit_id"].tolist(), showlegend=False))  # the colours have the legend
     if has_target:

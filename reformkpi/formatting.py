@@ -11,6 +11,7 @@ import math
 import re
 import string
 
+import pandas as pd
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 
@@ -51,6 +52,18 @@ def signed(x, lang: str = "vi", decimals: int = 1) -> str:
     if _missing(x):
         return "–"
     return ("+" if round(float(x), decimals) > 0 else "") + number(x, lang, decimals)
+
+
+def separating_decimals(values, ranks, decimals: int, most: int = 6) -> int:
+    """The decimals to label ranked values with: the indicator's published ones, or more where two
+    values would show alike though their ranks differ, until every such pair shows apart (at most
+    `most`). Equal ranks (ties) may show alike. A uniform count keeps one chart's labels comparable."""
+    pairs = [(round(float(v), most + 2), int(r)) for v, r in zip(values, ranks) if not (pd.isna(v) or pd.isna(r))]
+    for d in range(decimals, most):
+        shown: dict[float, object] = {}
+        if all(shown.setdefault(round(v, d), r) == r for v, r in pairs):
+            return d
+    return most
 
 
 def value(x, measure: str, lang: str = "vi", decimals: int | None = None) -> str:

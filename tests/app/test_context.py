@@ -67,6 +67,10 @@ def test_papi_trend_is_the_mean_of_provinces_and_2018_is_a_method_change(tmp_pat
     trend = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
                  if json.loads(c.proto.spec)["layout"]["title"]["text"].startswith("Tổng PAPI:"))
     assert [a["text"] for a in trend["layout"]["annotations"]] == ["Đổi phương pháp"]
+    # The units' bars are labelled with PAPI's published 4 decimals (2 would show ranked-apart scores alike).
+    bars = next(json.loads(c.proto.spec)["data"][0] for c in at.get("plotly_chart")
+                if json.loads(c.proto.spec)["data"][0].get("customdata"))
+    assert all(len(label.split(",")[-1]) >= 4 for label in bars["text"])
     assert formatting.markdown_text("Nguồn: PAPI (CECODES, RTA, UNDP), qua tunah72/papi-dashboard · 61/63 đơn vị "
                                     "có số liệu · phiên bản dữ liệu 1") in contexts(at)
     k = metrics.kpi(metrics.Dataset.open(store), "papi.total", "2018")

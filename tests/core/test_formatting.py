@@ -56,3 +56,14 @@ def test_text_from_data_is_inert_in_markdown():
     for raw in ("https\\://", "www\\.", "a@"):  # bare URLs and addresses broken by an invisible space
         assert raw not in out
     assert markdown_text("Sở Nội vụ, 77,4%") == "Sở Nội vụ, 77,4%"  # plain Vietnamese text is untouched
+
+
+def test_labels_show_enough_decimals_to_tell_different_ranks_apart():
+    # Published at 2 decimals: 43,61 and 43,61 would look tied, but 43.6112 ranks 2nd behind 43.6148.
+    assert f.separating_decimals([43.6148, 43.6112, 40.0], [1, 2, 3], 2) == 3  # 43,615 / 43,611
+    # A real tie (same rank) may show alike; values already apart keep the published decimals.
+    assert f.separating_decimals([43.6148, 43.6148, 40.0], [1, 1, 3], 2) == 2
+    assert f.separating_decimals([77.4, 80.0, None], [2, 1, None], 1) == 1
+    # Apart only at the 5th decimal: 5 digits; never more than `most`.
+    assert f.separating_decimals([1.123412, 1.123398], [1, 2], 2) == 5  # 1,12341 / 1,12340
+    assert f.separating_decimals([1.0000001, 1.0], [1, 2], 2, most=4) == 4
