@@ -35,10 +35,17 @@ class Dataset:
         notes_table = (notes_store.SCHEMA.empty_table() if notes is None
                        else pa.Table.from_pandas(notes, schema=notes_store.SCHEMA, preserve_index=False))
         # Tables, not registered views: registrations are not seen by the per-query cursors.
-        for name, data in (("obs", conform(observations)), ("ind", catalog.indicators), ("units", catalog.units),
-                           ("notes", notes_table)):
+        for name, data in (("ind", catalog.indicators), ("units", catalog.units), ("notes", notes_table),
+                           ("obs", conform(observations))):
             self._con.register("_src", data)
-            self._con.execute(f"CREATE TABLE {name} AS SELECT * FROM _src")
+            if name == "obs":
+                # Whether each row's unit is in office at the end of its year and of its quarter, once
+                # per version: every read filters on it (joining the units on each read doubled them).
+                self._con.execute(f"""CREATE TABLE obs AS SELECT o.*, {_in_office_sql('year')} AS in_office_year,
+                                      {_in_office_sql('quarter')} AS in_office_quarter
+                                      FROM _src o LEFT JOIN units u ON u.unit_id = o.unit_id""")
+            else:
+                self._con.execute(f"CREATE TABLE {name} AS SELECT * FROM _src")
             self._con.unregister("_src")
 
     @classmethod
@@ -94,6 +101,14 @@ def _end_sql(period: str) -> str:
             f"ELSE last_day(make_date({y}, CAST(substr({period}, 6, 2) AS INTEGER), 1)) END")
 
 
+def _in_office_sql(grain: str) -> str:
+    """SQL: the unit `u` of the row `o` is in office at the end of the row's period at a grain
+    (false for a unit the catalog does not know)."""
+    end = _end_sql(_grain_expr(grain))
+    return (f"coalesce((u.active_from IS NULL OR u.active_from <= {end}) "
+            f"AND (u.active_to IS NULL OR u.active_to >= {end}), false)")
+
+
 def grain_of(ds: Dataset, indicator_id: str, period: str) -> tuple[str, str]:
     """The grain to read an indicator at for a requested period, and that period at the grain."""
     ind = ds.catalog.indicator(indicator_id)
@@ -117,15 +132,14 @@ def _rolled_sql(stored: list[str], grain: str, unit_ids: list[str] | None,
         where.append("o.period_start >= make_date(?, 1, 1) AND o.period_start < make_date(?, 1, 1)")
         params += [int(years[0]), int(years[1]) + 1]
     # A figure belongs to the units in office at the end of its period (at the grain read).
-    where.append(f"""(u.active_from IS NULL OR u.active_from <= {_end_sql(_grain_expr(grain))})
-        AND (u.active_to IS NULL OR u.active_to >= {_end_sql(_grain_expr(grain))})""")
+    where.append(f"o.in_office_{'year' if grain == 'year' else 'quarter'}")
     return f"""
         SELECT o.unit_id, o.indicator_id, {_grain_expr(grain)} AS period, count(*) AS n_periods,
           CASE any_value(i.rollup)
             WHEN 'sum' THEN sum(o.value) WHEN 'mean' THEN avg(o.value)
             WHEN 'first' THEN arg_min(o.value, o.period_start) ELSE arg_max(o.value, o.period_start) END AS value,
           arg_max(o.max_value, o.period_start) AS max_value
-        FROM obs o JOIN ind i USING (indicator_id) JOIN units u ON u.unit_id = o.unit_id
+        FROM obs o JOIN ind i USING (indicator_id)
         WHERE {' AND '.join(where)}
         GROUP BY ALL""", params
 
