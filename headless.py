@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from components import access, charts, share
 from reformkpi import auth, config, exports, snapshots
 from reformkpi.i18n import t
-from reformkpi.metrics import Dataset
+from reformkpi.metrics.datasets import Dataset
 from reformkpi.store import Store
 
 ROOT = Path(__file__).resolve().parent

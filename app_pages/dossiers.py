@@ -4,7 +4,8 @@ rates of every unit by quarter, the units with most late dossiers, the backlog, 
 import streamlit as st
 
 from components import charts, context, coverage, data, dossiers_view, filters, kpi_tiles, shell
-from reformkpi import formatting, metrics
+from reformkpi import formatting
+from reformkpi.metrics import datasets, rollups, targets, views
 from reformkpi.context import figure_context, period_sources
 from reformkpi.i18n import t, tm
 
@@ -19,31 +20,32 @@ catalog = data.dataset(ref).catalog
 shell.header(t("dossiers.title", lang), ref, lang)
 coverage.require(catalog, (ON_TIME_RATE, LATE_RATE, ONLINE_SHARE, NOT_DUE, OVERDUE, BACKLOG_RATE), lang)
 
-years, default_year = data.query(metrics.year_choices, ref)
+years, default_year = data.query(datasets.year_choices, ref)
 sel = filters.common(years, default_year, lang)
 span = (max(years[0], sel.year - YEARS_SHOWN + 1), sel.year)
 period = formatting.period_label(sel.period, lang)
 
 st.subheader(t("dossiers.headline", lang, period=period))
 ctx = {i: data.query(figure_context, ref, i, sel.period, sel.level, lang) for i in (ON_TIME_RATE, LATE_RATE, ONLINE_SHARE)}
-kpi_tiles.row([(data.query(metrics.kpi, ref, i, sel.period, sel.level, lang), catalog.indicator(i), ctx[i])
+kpi_tiles.row([(data.query(views.kpi, ref, i, sel.period, sel.level, lang), catalog.indicator(i), ctx[i])
                for i in (ON_TIME_RATE, LATE_RATE, ONLINE_SHARE)], lang)
 
-flow = data.query(metrics.province_flow, ref, sel.level, span)
+flow = data.query(rollups.province_flow, ref, sel.level, span)
 if flow.empty:
     st.warning(t("dossiers.no_data", lang, period=period))
     st.stop()
-targets = {i: metrics.period_targets(catalog, i, flow["period"]) for i in (ON_TIME_RATE, LATE_RATE, ONLINE_SHARE)}
+goals = {i: [targets.province(catalog, i, int(p[:4]))[0] for p in flow["period"]]
+         for i in (ON_TIME_RATE, LATE_RATE, ONLINE_SHARE)}
 for column, rate in zip(st.columns(2), (ON_TIME_RATE, LATE_RATE)):
     with column:
         sources = data.query(period_sources, ref, rate, sel.level, span, lang)
-        charts.show(charts.figure(dossiers_view.rate_trend, flow, catalog.indicator(rate), targets[rate], lang,
+        charts.show(charts.figure(dossiers_view.rate_trend, flow, catalog.indicator(rate), goals[rate], lang,
                                   ref.version, sources, span=0.5), key=f"dossier_{rate}", data=flow, indicator=rate)
         st.caption(tm("kpi.formula", lang, formula=catalog.formula_text(rate, lang)))
         context.caption(ctx[rate], lang)
 
-matrix = data.query(metrics.rate_matrix, ref, LATE_RATE, sel.level, span, lang)
-late_target = metrics.province_target(catalog, LATE_RATE, sel.year)[0]
+matrix = data.query(views.rate_matrix, ref, LATE_RATE, sel.level, span, lang)
+late_target = targets.province(catalog, LATE_RATE, sel.year)[0]
 charts.show_heatmap(charts.figure(dossiers_view.heatmap, matrix, catalog.indicator(LATE_RATE), late_target, lang, ref.version),
             key="dossier_heatmap", data=matrix, indicator=LATE_RATE)
 context.caption(ctx[LATE_RATE], lang)
@@ -52,13 +54,13 @@ left, right = st.columns(2)
 with left:
     title = t("dossiers.most_late_section", lang, period=period)
     st.subheader(title)
-    dossiers_view.most_late(data.query(metrics.most_late, ref, LATE_RATE, sel.period, sel.level, lang), lang, title)
+    dossiers_view.most_late(data.query(views.most_late, ref, LATE_RATE, sel.period, sel.level, lang), lang, title)
     context.caption(ctx[LATE_RATE], lang)
 with right:
     charts.show(charts.figure(dossiers_view.backlog, flow, catalog, NOT_DUE, OVERDUE, lang, ref.version, span=0.5),
                 key="dossier_backlog", data=flow, indicator=OVERDUE)
     context.caption(data.query(figure_context, ref, BACKLOG_RATE, sel.period, sel.level, lang), lang)
-charts.show(charts.figure(dossiers_view.online, flow, catalog.indicator(ONLINE_SHARE), targets[ONLINE_SHARE], lang,
+charts.show(charts.figure(dossiers_view.online, flow, catalog.indicator(ONLINE_SHARE), goals[ONLINE_SHARE], lang,
                           ref.version), key="dossier_online", data=flow, indicator=ONLINE_SHARE)
 st.caption(tm("kpi.formula", lang, formula=catalog.formula_text(ONLINE_SHARE, lang)))
 context.caption(ctx[ONLINE_SHARE], lang)

@@ -3,7 +3,8 @@
 import streamlit as st
 
 from components import charts, context, data, filters, focus_view, kpi_tiles, shell, tables
-from reformkpi import focus, formatting, metrics
+from reformkpi import focus, formatting
+from reformkpi.metrics import datasets, ranking, views
 from reformkpi.context import figure_context, trend_title
 from reformkpi.i18n import t, tm
 
@@ -12,9 +13,9 @@ ref = shell.require_data(lang)
 catalog = data.dataset(ref).catalog
 shell.header(t("overview.title", lang), ref, lang)
 
-years, default_year = data.query(metrics.year_choices, ref)
+years, default_year = data.query(datasets.year_choices, ref)
 sel = filters.common(years, default_year, lang)
-if not sel.quarter and (last := data.query(metrics.latest_quarter, ref, sel.year)) and not last.endswith("Q4"):
+if not sel.quarter and (last := data.query(datasets.latest_quarter, ref, sel.year)) and not last.endswith("Q4"):
     st.caption(t("overview.partial_year", lang, year=sel.year, period=formatting.period_label(last, lang)))
 
 ranked = catalog.indicators.loc[catalog.indicators["ranked"], "indicator_id"]
@@ -27,7 +28,7 @@ focus_view.falls(data.query(focus.falls, ref, yearly, sel.year, sel.level or "de
 
 st.subheader(t("overview.headline", lang, period=formatting.period_label(sel.period, lang)))
 headline = catalog.indicators[catalog.indicators["headline"]]
-kpi_tiles.row([(data.query(metrics.kpi, ref, i, sel.period, sel.level, lang), catalog.indicator(i),
+kpi_tiles.row([(data.query(views.kpi, ref, i, sel.period, sel.level, lang), catalog.indicator(i),
                 data.query(figure_context, ref, i, sel.period, sel.level, lang)) for i in headline["indicator_id"]], lang)
 
 st.subheader(t("overview.units_section", lang))
@@ -35,9 +36,9 @@ st.subheader(t("overview.units_section", lang))
 indicator_id = filters.indicator(catalog.indicators[catalog.indicators["ranked"]], lang,
                                  default=attention["indicator_id"].iloc[0] if len(attention) else None)
 ind = catalog.indicator(indicator_id)
-k = data.query(metrics.kpi, ref, indicator_id, sel.period, sel.level, lang)
+k = data.query(views.kpi, ref, indicator_id, sel.period, sel.level, lang)
 ctx = data.query(figure_context, ref, indicator_id, sel.period, sel.level, lang)
-table = data.query(metrics.league_table, ref, indicator_id, sel.period, sel.level, lang)
+table = data.query(ranking.league_table, ref, indicator_id, sel.period, sel.level, lang)
 if table.empty:
     st.warning(tm("empty.no_data", lang, indicator=ind["short_vi" if lang == "vi" else "short_en"],
                  period=formatting.period_label(sel.period, lang)))
@@ -49,7 +50,7 @@ else:
         st.caption(t("overview.click_hint", lang))
         context.caption(ctx, lang)
     with right:
-        trend = data.query(metrics.province_trend, ref, indicator_id, sel.level)
+        trend = data.query(views.province_trend, ref, indicator_id, sel.level)
         charts.show(charts.figure(charts.province_trend, trend, ind, lang, ref.version,
                                   trend_title(catalog, indicator_id, lang), span=0.4), key="overview_trend",
                     data=trend, indicator=indicator_id)

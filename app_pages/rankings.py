@@ -4,7 +4,7 @@ stable each unit's result is ("kết quả xếp loại chưa ổn định" made
 import streamlit as st
 
 from components import charts, context, data, filters, rankings_view, shell, tables
-from reformkpi import metrics
+from reformkpi.metrics import datasets, ranking
 from reformkpi.context import figure_context
 from reformkpi.i18n import t, tm
 
@@ -13,16 +13,16 @@ ref = shell.require_data(lang)
 catalog = data.dataset(ref).catalog
 shell.header(t("rankings.title", lang), ref, lang)
 
-years, default_year = data.query(metrics.year_choices, ref)
+years, default_year = data.query(datasets.year_choices, ref)
 sel = filters.common(years, default_year, lang, quarters=False)
 level = sel.level or "department"  # ranks compare peers: one level at a time
 indicator_id = filters.indicator(catalog.indicators[catalog.indicators["ranked"]], lang)
 ind = catalog.indicator(indicator_id)
 name = charts.short_name(ind, lang)
-names = metrics.unit_names(catalog, lang)
+names = datasets.unit_names(catalog, lang)
 span = (years[0], sel.year)
 
-table = data.query(metrics.league_table, ref, indicator_id, str(sel.year), level, lang)
+table = data.query(ranking.league_table, ref, indicator_id, str(sel.year), level, lang)
 title = t("table.title", lang, indicator=name, period=sel.year)
 st.subheader(tm("table.title", lang, indicator=name, period=sel.year))
 if table.empty:
@@ -32,8 +32,8 @@ else:
 ctx = data.query(figure_context, ref, indicator_id, str(sel.year), level, lang)
 context.caption(ctx, lang)
 
-ranks = data.query(metrics.ranks, ref, indicator_id, "year", level, span)
-stability = data.query(metrics.rank_stability, ref, indicator_id, level, span)
+ranks = data.query(ranking.ranks, ref, indicator_id, "year", level, span)
+stability = data.query(ranking.rank_stability, ref, indicator_id, level, span)
 if ranks["period"].nunique() > 1:
     charts.show(charts.figure(rankings_view.bump, ranks, stability, names, charts.unit_colors(catalog.units), ind,
                               lang, ref.version), key="rankings_bump", data=ranks, indicator=indicator_id)
@@ -44,7 +44,7 @@ if ranks["period"].nunique() > 1:
     rankings_view.stability_table(stability, names, lang, title)
     context.caption(ctx, lang)
     if catalog.grade_bands["family"].eq(ind["family"]).any():
-        counts = data.query(metrics.grade_counts, ref, indicator_id, level, span, lang)
+        counts = data.query(ranking.grade_counts, ref, indicator_id, level, span, lang)
         charts.show(charts.figure(rankings_view.grade_bands, counts, ind, lang, ref.version), key="rankings_grades",
                     data=counts, indicator=indicator_id)
         context.caption(ctx, lang)

@@ -6,6 +6,7 @@ import streamlit as st
 from components import data, records_drilldown, shell
 from reformkpi import formatting
 from reformkpi.i18n import t, tm
+from reformkpi.metrics.datasets import unit_names
 from reformkpi.records import metrics as rm
 
 lang = shell.language()
@@ -19,7 +20,7 @@ if rref is None:
     st.stop()
 st.caption(t("records.version", lang, version=rref.version))
 
-names = rm.unit_names(catalog, catalog.units["unit_id"].tolist(), lang)
+names = unit_names(catalog, lang).to_dict()
 quarter, unit = records_drilldown.filters(rref, names, lang)
 st.subheader(tm("records.section.summary", lang, unit=names[unit], period=formatting.period_label(quarter, lang)))
 ind_names = dict(zip(catalog.indicators["indicator_id"], catalog.indicators["short_vi" if lang == "vi" else "short_en"]))

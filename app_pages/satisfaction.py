@@ -4,7 +4,7 @@ target; how units spread, and which units are below the target and for how many 
 import streamlit as st
 
 from components import charts, context, coverage, data, filters, satisfaction_view, shell
-from reformkpi import metrics
+from reformkpi.metrics import datasets, ranking, views
 from reformkpi.context import figure_context
 from reformkpi.i18n import t, tm
 
@@ -16,18 +16,18 @@ catalog = data.dataset(ref).catalog
 shell.header(t("satisfaction.title", lang), ref, lang)
 coverage.require(catalog, (SIPAS_TOTAL,), lang)
 
-years, default_year = data.query(metrics.year_choices, ref)
+years, default_year = data.query(datasets.year_choices, ref)
 sel = filters.common(years, default_year, lang, quarters=False)
 level = sel.level or "department"  # units are compared with their peers
 ind = catalog.indicator(SIPAS_TOTAL)
 name = charts.short_name(ind, lang)
 
-summary = data.query(metrics.family_summary, ref, SIPAS_TOTAL, sel.year, level)
+summary = data.query(views.family_summary, ref, SIPAS_TOTAL, sel.year, level)
 if summary.empty:
     st.warning(tm("empty.no_data", lang, indicator=name, period=sel.year))
     st.stop()
-table = data.query(metrics.league_table, ref, SIPAS_TOTAL, str(sel.year), level, lang)
-k = data.query(metrics.kpi, ref, SIPAS_TOTAL, str(sel.year), level, lang)
+table = data.query(ranking.league_table, ref, SIPAS_TOTAL, str(sel.year), level, lang)
+k = data.query(views.kpi, ref, SIPAS_TOTAL, str(sel.year), level, lang)
 ctx = data.query(figure_context, ref, SIPAS_TOTAL, str(sel.year), level, lang)
 
 left, right = st.columns([3, 2])
@@ -43,14 +43,14 @@ if k.target_source:
     st.caption(tm("satisfaction.target_source", lang, source=k.target_source))
 context.caption(ctx, lang)
 
-matrix = data.query(metrics.family_matrix, ref, SIPAS_TOTAL, sel.year, level, lang)
+matrix = data.query(views.family_matrix, ref, SIPAS_TOTAL, sel.year, level, lang)
 charts.show_heatmap(charts.figure(satisfaction_view.factor_heatmap, matrix, catalog, k.target, lang, ref.version),
             key="sat_heatmap", data=matrix, indicator=SIPAS_TOTAL)
 context.caption(ctx, lang)
 
 title = t("satisfaction.below_section", lang, first=years[0], last=sel.year)
 st.subheader(title)
-below = data.query(metrics.below_target_years, ref, SIPAS_TOTAL, level, (years[0], sel.year), lang)
+below = data.query(views.below_target_years, ref, SIPAS_TOTAL, level, (years[0], sel.year), lang)
 if below.empty:
     st.success(t("satisfaction.none_below", lang))
 else:

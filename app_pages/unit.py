@@ -10,7 +10,8 @@ import streamlit as st
 
 from components import (access, chart_style, charts, context, coverage, data, filters, focus_view, notes_form, shell,
                         unit_profile)
-from reformkpi import focus, formatting, metrics
+from reformkpi import focus, formatting
+from reformkpi.metrics import datasets, ranking, rollups, views
 from reformkpi.context import figure_context
 from reformkpi.i18n import t, tm
 
@@ -23,12 +24,12 @@ catalog = data.dataset(ref).catalog
 shell.header(t("unit.title", lang), ref, lang)
 coverage.require(catalog, (PAR_TOTAL, SIPAS_TOTAL, ON_TIME_RATE, LATE_RATE), lang)
 
-years, default_year = data.query(metrics.year_choices, ref)
+years, default_year = data.query(datasets.year_choices, ref)
 year = filters.year(years, default_year, lang)
 unit_id = filters.unit(catalog.units, lang)
-names = metrics.unit_names(catalog, lang)
+names = datasets.unit_names(catalog, lang)
 color = charts.unit_colors(catalog.units)[unit_id]
-events = metrics.merger_events(catalog, unit_id)
+events = views.merger_events(catalog, unit_id)
 
 st.header(formatting.markdown_text(names[unit_id]), divider="gray")
 if not events.empty:
@@ -39,7 +40,7 @@ if merged := focus.merged_into(catalog, unit_id):
 ranked = catalog.indicators.loc[catalog.indicators["ranked"], "indicator_id"].tolist()
 focus_view.unit_tiles(data.query(focus.unit_year, ref, unit_id, tuple(ranked), year, lang), catalog, year, lang)
 
-history = data.query(metrics.unit_history, ref, unit_id, tuple(ranked))
+history = data.query(views.unit_history, ref, unit_id, tuple(ranked))
 if history.empty:
     st.warning(tm("unit.no_data", lang, unit=names[unit_id]))
 else:
@@ -48,12 +49,12 @@ else:
     for shown in dict.fromkeys(history["indicator_id"]):
         context.caption(data.query(figure_context, ref, shown, str(year), None, lang, unit_id), lang,
                         charts.short_name(catalog.indicator(shown), lang))
-notes_form.note_list(data.query(metrics.unit_notes, ref, unit_id), catalog, lang)
+notes_form.note_list(data.query(views.unit_notes, ref, unit_id), catalog, lang)
 notes_form.note_form(ref, catalog, unit_id, access.current_actor(), lang)
 
 st.subheader(t("unit.parts_section", lang, year=year))
 for total in (PAR_TOTAL, SIPAS_TOTAL):
-    parts = data.query(metrics.unit_parts, ref, total, unit_id, year)
+    parts = data.query(views.unit_parts, ref, total, unit_id, year)
     if parts.empty:
         st.info(tm("unit.no_parts", lang, indicator=charts.short_name(catalog.indicator(total), lang), year=year))
     else:
@@ -63,19 +64,19 @@ for total in (PAR_TOTAL, SIPAS_TOTAL):
 
 st.subheader(t("unit.rank_section", lang))
 indicator_id = filters.indicator(catalog.indicators[catalog.indicators["ranked"]], lang)
-ranks = data.query(metrics.rank_history, ref, indicator_id, unit_id, lang)
+ranks = data.query(ranking.rank_history, ref, indicator_id, unit_id, lang)
 if ranks.empty:
     st.info(t("unit.no_rank", lang))
 else:
     ind = catalog.indicator(indicator_id)
     charts.show(charts.figure(unit_profile.rank_history, ranks, names, charts.unit_colors(catalog.units), ind,
-                              metrics.grade_order(catalog, ind["family"]), names[unit_id], events, year, lang,
+                              ranking.grade_order(catalog, ind["family"]), names[unit_id], events, year, lang,
                               ref.version),
                 key="unit_ranks", data=ranks, indicator=indicator_id)
     context.caption(data.query(figure_context, ref, indicator_id, str(year), None, lang, unit_id), lang)
 
 st.subheader(t("unit.dossiers_section", lang))
-flow = data.query(metrics.dossier_flow, ref, tuple(catalog.lineage(unit_id)))
+flow = data.query(rollups.dossier_flow, ref, tuple(catalog.lineage(unit_id)))
 if flow.empty:
     st.info(t("unit.no_dossiers", lang))
 else:

@@ -14,7 +14,9 @@ import kaleido
 
 from benchmarks.measure import median_seconds
 from components import charts
-from reformkpi import exhibits, exports, metrics
+from reformkpi import exhibits, exports
+from reformkpi.metrics import ranking, views
+from reformkpi.metrics.datasets import Dataset
 from reformkpi.context import trend_title
 from reformkpi.cli import build_demo
 from reformkpi.store import Store
@@ -24,14 +26,14 @@ def main(argv: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "store")
         build_demo(store, "bench", last_quarter="2026-Q3")
-        ds = metrics.Dataset.open(store)
+        ds = Dataset.open(store)
         figures, frames = [], []
         for i, indicator in enumerate(("sipas.overall", "par.total", "dossier.late_rate", "dossier.online_share")):
             period = "2024-Q4" if indicator.startswith("dossier") else "2024"
-            table = metrics.league_table(ds, indicator, period, "department")
-            k = metrics.kpi(ds, indicator, period, "department")
+            table = ranking.league_table(ds, indicator, period, "department")
+            k = views.kpi(ds, indicator, period, "department")
             ind = ds.catalog.indicator(indicator)
-            trend = metrics.province_trend(ds, indicator, "department")
+            trend = views.province_trend(ds, indicator, "department")
             figures += [charts.unit_values(table, ind, k, "vi", ds.version),
                         charts.province_trend(trend, ind, "vi", ds.version, trend_title(ds.catalog, indicator, "vi"))]
             frames += [(table, indicator, period), (trend, indicator, "")]

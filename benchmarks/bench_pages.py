@@ -32,9 +32,11 @@ from benchmarks.measure import median_seconds
 from reformkpi import config, periods
 from reformkpi.catalog import Catalog, load_dir
 from reformkpi.cli import build_demo
-from reformkpi.metrics import (Dataset, below_target_years, dossier_flow, family_matrix, family_summary, grade_counts,
-                               kpi, league_table, most_late, province_flow, rank_history, rank_stability, ranks,
-                               rate_matrix, unit_history, unit_parts)
+from reformkpi.metrics.datasets import Dataset
+from reformkpi.metrics.ranking import grade_counts, league_table, rank_history, rank_stability, ranks
+from reformkpi.metrics.rollups import dossier_flow, province_flow
+from reformkpi.metrics.views import (below_target_years, family_matrix, family_summary, kpi, most_late, rate_matrix,
+                                     unit_history, unit_parts)
 from reformkpi.store import CommitInfo, Store
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,7 +19,7 @@ from components.chart_style import layout
 from reformkpi import exports, formatting
 from reformkpi.catalog import Catalog
 from reformkpi.i18n import t
-from reformkpi.metrics import Kpi
+from reformkpi.metrics.views import Kpi
 
 GOOD, BAD, NEUTRAL, INK = "#0072B2", "#D55E00", "#999999", "#222222"
 # Units get Paul Tol's "muted" colours (colour-blind safe, distinct from GOOD and BAD), by their

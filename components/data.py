@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from reformkpi import config, notes
-from reformkpi.metrics import Dataset
+from reformkpi.metrics.datasets import Dataset
 from reformkpi.records import table as records_table
 from reformkpi.records.metrics import Records
 from reformkpi.store import Store

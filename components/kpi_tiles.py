@@ -9,7 +9,7 @@ from components import context
 from reformkpi import formatting, periods
 from reformkpi.context import FigureContext
 from reformkpi.i18n import t, tm
-from reformkpi.metrics import Kpi
+from reformkpi.metrics.views import Kpi
 
 
 def gap_unit(measure: str, lang: str) -> str:

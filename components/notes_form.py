@@ -8,7 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from components import data
-from reformkpi import auth, formatting, metrics, notes
+from reformkpi import auth, formatting, notes
+from reformkpi.metrics import rollups
 from reformkpi.catalog import Catalog
 from reformkpi.i18n import t
 from reformkpi.store import Store
@@ -31,7 +32,7 @@ def note_form(ref: data.DataRef, catalog: Catalog, unit_id: str, actor: auth.Act
         ranked = catalog.indicators[catalog.indicators["ranked"]]
         indicator_id = st.selectbox(t("filter.indicator", lang), ranked["indicator_id"].tolist(), key="note:indicator",
                                     format_func=lambda i: catalog.indicator(i)["short_vi" if lang == "vi" else "short_en"])
-        choices = data.query(metrics.unit_periods, ref, unit_id, indicator_id)
+        choices = data.query(rollups.unit_periods, ref, unit_id, indicator_id)
         if not choices:
             st.caption(t("notes.no_periods", lang))
             return

@@ -13,7 +13,7 @@ import streamlit as st
 from components import chart_style, charts, data, navigation, url_state
 from reformkpi import auth, config, exhibits, exports, formatting, snapshots
 from reformkpi.i18n import t, tm
-from reformkpi.metrics import Dataset
+from reformkpi.metrics.datasets import Dataset
 from reformkpi.store import Store
 
 SNAPSHOT_PARAM = "snapshot"

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from reformkpi import metrics, periods
+from reformkpi import periods
+from reformkpi.metrics import datasets, rollups
+from reformkpi.metrics.datasets import Dataset
 from reformkpi.formatting import period_label
 from reformkpi.i18n import t
 from reformkpi.records.metrics import SOURCE_PREFIX
@@ -79,27 +81,27 @@ def method_text(cat, indicator_id: str, lang: str = "vi") -> str:
     return f"{how}; {precision}"
 
 
-def figure_context(ds: metrics.Dataset, indicator_id: str, period: str, level: str | None = None,
+def figure_context(ds: Dataset, indicator_id: str, period: str, level: str | None = None,
                    lang: str = "vi", unit_id: str | None = None) -> FigureContext:
     """The context of an indicator's figures for a period (a year reads every quarter in it), over
     the units of a level, or of one unit and the units merged into it (unit_id)."""
     cat = ds.catalog
-    grain, p = metrics.grain_of(ds, indicator_id, period)
-    units = metrics.level_units(ds, level) if unit_id is None else cat.lineage(unit_id)
-    expected = [u for u in metrics.expected_units(cat, p, level if unit_id is None else None) if u in set(units)]
-    s = metrics.series(ds, indicator_id, grain, units, (int(p[:4]), int(p[:4])))
+    grain, p = rollups.grain_of(ds, indicator_id, period)
+    units = rollups.level_units(ds, level) if unit_id is None else cat.lineage(unit_id)
+    expected = [u for u in rollups.expected_units(cat, p, level if unit_id is None else None) if u in set(units)]
+    s = rollups.series(ds, indicator_id, grain, units, (int(p[:4]), int(p[:4])))
     reported = sorted(set(s.loc[(s["period"] == p) & s["value"].notna(), "unit_id"]))
     start, end = periods.start(p), periods.end(p)
     sources = ds.sql("""SELECT source, count(*) AS n FROM obs
                         WHERE indicator_id IN (SELECT unnest(?)) AND unit_id IN (SELECT unnest(?))
                           AND period_start BETWEEN ? AND ?
                         GROUP BY source ORDER BY n DESC, source""",
-                     [metrics.stored_ids(cat, indicator_id), reported, start, end])
-    names = metrics.unit_names(cat, lang)
+                     [rollups.stored_ids(cat, indicator_id), reported, start, end])
+    names = datasets.unit_names(cat, lang)
     notes = ds.sql("""SELECT unit_id, period, note FROM notes
                       WHERE indicator_id IN (SELECT unnest(?)) AND unit_id IN (SELECT unnest(?)) AND period LIKE ? || '%'
                       ORDER BY period, unit_id, created_at""",
-                   [[indicator_id, *metrics.stored_ids(cat, indicator_id)], units, p[:4]])
+                   [[indicator_id, *rollups.stored_ids(cat, indicator_id)], units, p[:4]])
     notes = notes[np.array([periods.start(x) >= start and periods.end(x) <= end for x in notes["period"]], dtype=bool)]
     return FigureContext(indicator_id, p, tuple(sources["source"].fillna("")), method_text(cat, indicator_id, lang),
                          len(reported), len(expected), ds.version,
@@ -119,7 +121,7 @@ def trend_title(cat, indicator_id: str, lang: str = "vi") -> str:
              root=name)
 
 
-def period_sources(ds: metrics.Dataset, indicator_id: str, level: str | None, years: tuple[int, int],
+def period_sources(ds: Dataset, indicator_id: str, level: str | None, years: tuple[int, int],
                    lang: str = "vi") -> pd.DataFrame:
     """Where each quarter's figures come from (typed uploads or records, by their stored source):
     period, source (labels, most rows first). A series whose source changes shows it here."""
@@ -127,6 +129,6 @@ def period_sources(ds: metrics.Dataset, indicator_id: str, level: str | None, ye
                    WHERE indicator_id IN (SELECT unnest(?)) AND unit_id IN (SELECT unnest(?))
                      AND period_start >= make_date(?, 1, 1) AND period_start < make_date(?, 1, 1)
                    GROUP BY ALL ORDER BY period, n DESC, source""",
-                [metrics.stored_ids(ds.catalog, indicator_id), metrics.level_units(ds, level), years[0], years[1] + 1])
+                [rollups.stored_ids(ds.catalog, indicator_id), rollups.level_units(ds, level), years[0], years[1] + 1])
     labels = df.assign(source=[source_label(x, lang) for x in df["source"]]).drop_duplicates(["period", "source"])
     return labels.groupby("period", as_index=False, sort=True)["source"].agg("; ".join)

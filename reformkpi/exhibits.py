@@ -15,7 +15,7 @@ from reformkpi import formatting, periods
 from reformkpi.catalog import Catalog
 from reformkpi.i18n import t
 from reformkpi.context import figure_context
-from reformkpi.metrics import Dataset
+from reformkpi.metrics.datasets import Dataset, unit_names
 
 # Decimals a kind of figure is shown with when its indicator does not say (an indicator's own
 # `decimals`, the precision it is published with, wins: the pages show the same).
@@ -258,8 +258,7 @@ def takeaway(frame: pd.DataFrame, cat: Catalog, indicator_id: str | None, lang: 
     ind = cat.indicator(indicator_id)
     m, direction = ind["measure"], ind["direction"]
     df = frame.reset_index() if frame.index.name == "unit_id" else frame.reset_index(drop=True)
-    unit_names = cat.units.set_index("unit_id")["name_vi" if lang == "vi" else "name_en"]
-    names = df["name"] if "name" in df else df["unit_id"].map(unit_names) if "unit_id" in df else None
+    names = df["name"] if "name" in df else df["unit_id"].map(unit_names(cat, lang)) if "unit_id" in df else None
     columns = set(df.columns)
     if names is not None and {"gap", "target"} <= columns and "period" not in columns:
         return _against_target(df, names, m, lang)

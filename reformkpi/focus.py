@@ -10,14 +10,15 @@ import datetime as dt
 
 import pandas as pd
 
-from reformkpi import metrics as m
+from reformkpi.metrics import datasets, ranking, views
+from reformkpi.metrics.datasets import Dataset
 from reformkpi.catalog import Catalog
 
 UNIT_YEAR_COLUMNS = ["indicator_id", "value", "previous", "change", "target", "gap", "meets_target", "rank",
                      "n_peers", "previous_rank", "rank_change", "grade", "grade_label"]
 
 
-def unit_year(ds: m.Dataset, unit_id: str, indicator_ids: tuple[str, ...], year: int,
+def unit_year(ds: Dataset, unit_id: str, indicator_ids: tuple[str, ...], year: int,
               lang: str = "vi") -> pd.DataFrame:
     """A unit's figures for one year, one row per indicator with a value that year.
 
@@ -27,7 +28,7 @@ def unit_year(ds: m.Dataset, unit_id: str, indicator_ids: tuple[str, ...], year:
     itself was ranked; grade and grade_label of the value by the family's bands.
     """
     cat = ds.catalog
-    hist = m.unit_history(ds, unit_id, indicator_ids)
+    hist = views.unit_history(ds, unit_id, indicator_ids)
     level = cat.unit(unit_id)["level"]
     rows = []
     for indicator_id in indicator_ids:
@@ -36,7 +37,7 @@ def unit_year(ds: m.Dataset, unit_id: str, indicator_ids: tuple[str, ...], year:
             continue
         cur, family = h.loc[str(year)], cat.indicator(indicator_id)["family"]
         previous = _opt(h["value"].get(str(year - 1)))
-        r = m.ranks(ds, indicator_id, "year", level, (year - 1, year))
+        r = ranking.ranks(ds, indicator_id, "year", level, (year - 1, year))
         own = r[r["unit_id"] == unit_id].set_index("period")["rank"]
         rank, previous_rank = own.get(str(year)), own.get(str(year - 1))
         n_peers = r.loc[(r["unit_id"] == unit_id) & (r["period"] == str(year)), "n_peers"]
@@ -50,7 +51,7 @@ def unit_year(ds: m.Dataset, unit_id: str, indicator_ids: tuple[str, ...], year:
             "previous_rank": None if previous_rank is None else int(previous_rank),
             "rank_change": None if rank is None or previous_rank is None else int(previous_rank - rank),
             "grade": None if pd.isna(grade) else grade,
-            "grade_label": m.grade_labels(cat, family, pd.Series([grade]), lang).iloc[0] or None,
+            "grade_label": ranking.grade_labels(cat, family, pd.Series([grade]), lang).iloc[0] or None,
         })
     return pd.DataFrame(rows, columns=UNIT_YEAR_COLUMNS)
 
@@ -70,7 +71,7 @@ def merged_into(cat: Catalog, unit_id: str) -> tuple[str, dt.date] | None:
 ATTENTION_COLUMNS = ["indicator_id", "value", "target", "gap", "province_misses", "n_units", "n_below", "below"]
 
 
-def attention(ds: m.Dataset, indicator_ids: tuple[str, ...], period: str, level: str | None,
+def attention(ds: Dataset, indicator_ids: tuple[str, ...], period: str, level: str | None,
               lang: str = "vi") -> pd.DataFrame:
     """Indicators that need attention in a period: the province misses its target, or units do.
 
@@ -82,9 +83,9 @@ def attention(ds: m.Dataset, indicator_ids: tuple[str, ...], period: str, level:
     cat = ds.catalog
     rows = []
     for indicator_id in indicator_ids:
-        k = m.kpi(ds, indicator_id, period, level, lang)
+        k = views.kpi(ds, indicator_id, period, level, lang)
         levels = [level] if level else sorted(set(cat.units.loc[cat.units["level"] != "province", "level"]))
-        table = pd.concat([m.league_table(ds, indicator_id, k.period, lv, lang) for lv in levels], ignore_index=True)
+        table = pd.concat([ranking.league_table(ds, indicator_id, k.period, lv, lang) for lv in levels], ignore_index=True)
         judged = table[table["target"].notna()]
         below = judged[judged["meets_target"] == False].sort_values(["gap", "name"])  # noqa: E712
         misses = k.meets_target is False
@@ -103,7 +104,7 @@ FALLS_COLUMNS = ["indicator_id", "unit_id", "name", "previous_rank", "rank", "ra
                  "grade_label", "grade_fell"]
 
 
-def falls(ds: m.Dataset, indicator_ids: tuple[str, ...], year: int, level: str, lang: str = "vi",
+def falls(ds: Dataset, indicator_ids: tuple[str, ...], year: int, level: str, lang: str = "vi",
           most: int = 5) -> pd.DataFrame:
     """The biggest falls from the year before among a level's units, over the given indicators.
 
@@ -113,11 +114,11 @@ def falls(ds: m.Dataset, indicator_ids: tuple[str, ...], year: int, level: str, 
     cat = ds.catalog
     frames = []
     for indicator_id in indicator_ids:
-        table = m.league_table(ds, indicator_id, str(year), level, lang)
+        table = ranking.league_table(ds, indicator_id, str(year), level, lang)
         if table.empty:
             continue
         family = cat.indicator(indicator_id)["family"]
-        order = {g: i for i, g in enumerate(m.grade_order(cat, family)["grade_id"])}  # 0 is the best
+        order = {g: i for i, g in enumerate(ranking.grade_order(cat, family)["grade_id"])}  # 0 is the best
         prev_value = table["value"] - table["change"]
         prev_grade = cat.grades(family, prev_value.where(table["change"].notna()))
         worse = [order.get(g, -1) > order.get(p, 99) if isinstance(g, str) and isinstance(p, str) else False
@@ -125,7 +126,7 @@ def falls(ds: m.Dataset, indicator_ids: tuple[str, ...], year: int, level: str, 
         frames.append(pd.DataFrame({
             "indicator_id": indicator_id, "unit_id": table["unit_id"], "name": table["name"],
             "previous_rank": table["prev_rank"], "rank": table["rank"], "rank_change": table["rank_change"],
-            "previous_grade_label": m.grade_labels(cat, family, prev_grade, lang), "grade_label": table["grade_label"],
+            "previous_grade_label": ranking.grade_labels(cat, family, prev_grade, lang), "grade_label": table["grade_label"],
             "grade_fell": worse}))
     if not frames:
         return pd.DataFrame(columns=FALLS_COLUMNS)
@@ -136,12 +137,12 @@ def falls(ds: m.Dataset, indicator_ids: tuple[str, ...], year: int, level: str, 
         FALLS_COLUMNS].reset_index(drop=True)
 
 
-def latest_data(ds: m.Dataset) -> tuple[str, bool] | None:
+def latest_data(ds: Dataset) -> tuple[str, bool] | None:
     """The latest period that has data (quarters beat years within a year) and whether its year is
     still partial (quarterly data that stop before the fourth quarter)."""
     df = ds.sql("SELECT max(period) AS p FROM obs")
     if df.empty or pd.isna(df["p"].iloc[0]):
         return None
     latest = str(df["p"].iloc[0])  # "2026-Q3" sorts after "2026": a year's quarters win over the year
-    quarter = m.latest_quarter(ds, int(latest[:4]))
+    quarter = datasets.latest_quarter(ds, int(latest[:4]))
     return latest, quarter is not None and not quarter.endswith("Q4")

@@ -19,7 +19,7 @@ from hypothesis import settings
 from reformkpi import config, periods
 from reformkpi.catalog import Catalog, load_dir
 from reformkpi.cli import build_demo
-from reformkpi.metrics import Dataset
+from reformkpi.metrics.datasets import Dataset
 from reformkpi.store import CommitInfo, Store, conform
 
 DEMO_LAST_QUARTER = "2026-Q3"

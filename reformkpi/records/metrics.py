@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from reformkpi import periods
 from reformkpi.catalog import Catalog
-from reformkpi.metrics import Dataset
+from reformkpi.metrics.datasets import Dataset
 from reformkpi.records import table
 from reformkpi.records.table import LOCAL_OFFSET, LOCAL_TZ
 from reformkpi.store import CommitInfo, CommitResult, Store
@@ -389,9 +389,3 @@ def backlog_trend(rec: Records, unit_id: str, quarter: str) -> pd.DataFrame:
                         "resolved": c["resolved_early"] + c["resolved_on_time"] + c["resolved_late"],
                         "pending_not_due": c["pending_not_due"], "pending_overdue": c["pending_overdue"]})
     return out.reset_index(drop=True)
-
-
-def unit_names(cat: Catalog, unit_ids: list[str], lang: str = "vi") -> dict[str, str]:
-    names = cat.units.set_index("unit_id")["name_vi" if lang == "vi" else "name_en"]
-    return {u: names.get(u, u) for u in unit_ids}
-

@@ -6,7 +6,9 @@ import shutil
 
 from streamlit.testing.v1 import AppTest
 
-from reformkpi import formatting, metrics, notes
+from reformkpi import formatting, notes
+from reformkpi.metrics import rollups, views
+from reformkpi.metrics.datasets import Dataset
 from reformkpi.auth import Actor
 from reformkpi.context import figure_context
 from reformkpi.ingest import papi
@@ -73,7 +75,7 @@ def test_papi_trend_is_the_mean_of_provinces_and_2018_is_a_method_change(tmp_pat
     assert all(len(label.split(",")[-1]) >= 4 for label in bars["text"])
     assert formatting.markdown_text("Nguồn: PAPI (CECODES, RTA, UNDP), qua tunah72/papi-dashboard · 61/63 đơn vị "
                                     "có số liệu · phiên bản dữ liệu 1") in contexts(at)
-    k = metrics.kpi(metrics.Dataset.open(store), "papi.total", "2018")
+    k = views.kpi(Dataset.open(store), "papi.total", "2018")
     assert k.change is None and (k.n_units, k.n_expected) == (61, 63)
 
 
@@ -99,7 +101,7 @@ def test_an_analyst_adds_a_note_to_a_units_figure_and_it_shows_with_the_figures(
     at.run()
     line = f"Ghi chú · Mức độ hài lòng · 2024: Khảo sát *lại* vì mẫu năm 2024 quá nhỏ (lan.pham, phiên bản dữ liệu {store.version()})"
     assert formatting.markdown_text(line) in [c.value for c in at.caption]
-    ctx = figure_context(metrics.Dataset.open(store), "sipas.overall", "2024", "department")
+    ctx = figure_context(Dataset.open(store), "sipas.overall", "2024", "department")
     assert ctx.notes == ("Sở Tư pháp · 2024: Khảo sát *lại* vì mẫu năm 2024 quá nhỏ",)
 
 
@@ -109,7 +111,7 @@ def test_a_viewer_sees_no_note_form(app, demo):
     at.run()
     assert not at.exception and not [w for w in at.text_area if w.key == "note:text"]
     ranked = tuple(demo.catalog.indicators.loc[demo.catalog.indicators["ranked"], "indicator_id"])
-    history = metrics.unit_history(demo, "so-tu-phap", ranked)["indicator_id"].nunique()
+    history = views.unit_history(demo, "so-tu-phap", ranked)["indicator_id"].nunique()
     # One per indicator of the history chart, then PAR INDEX and SIPAS parts, rank history, dossiers.
     assert len(contexts(at)) == history + 4
 
@@ -125,7 +127,7 @@ def test_every_aggregate_chart_says_its_coverage_on_hover(app, demo):
     at.switch_page("app_pages/dossiers.py")
     at.run()
     assert not at.exception
-    flow = metrics.province_flow(demo, "department", (2016, 2025)).set_index("period")  # the page's default level
+    flow = rollups.province_flow(demo, "department", (2016, 2025)).set_index("period")  # the page's default level
     q = formatting.period_label("2025-Q2", "vi")
     covered = f"{int(flow.loc['2025-Q2', 'n_units'])}/{int(flow.loc['2025-Q2', 'n_expected'])} đơn vị có số liệu"
     charts = _charts(at)
@@ -146,7 +148,7 @@ def test_the_unit_history_chart_has_coverage_on_hover_and_a_context_line(app, de
     at.switch_page("app_pages/unit.py")
     at.run()
     assert not at.exception
-    hist = metrics.unit_history(demo, "so-tu-phap", ("par.total",)).set_index("period")
+    hist = views.unit_history(demo, "so-tu-phap", ("par.total",)).set_index("period")
     spec = next(s for title, s in _charts(at).items() if "các chỉ số qua các năm" in title)
     hover = dict(zip(spec["data"][0]["x"], spec["data"][0]["hovertext"]))
     n, total = hist.loc["2024", "n_peers"], hist.loc["2024", "n_peer_expected"]

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from reformkpi import metrics
+from reformkpi.metrics import rollups, views
 from tests.app.test_unit import charts, open_page
 from tests.conftest import plotly_array, shown
 
@@ -26,21 +26,21 @@ def test_dossiers_page_runs_for_filter_combinations(dossiers_page, query):
 def test_dossier_views_carry_the_core_values(dossiers_page, demo):
     at = dossiers_page(year="2024")
     specs = charts(at)
-    prov = metrics.province_series(demo, "dossier.late_rate", "quarter", "department", (2022, 2024))
+    prov = rollups.province_series(demo, "dossier.late_rate", "quarter", "department", (2022, 2024))
     late = specs["dossier_dossier.late_rate"]["data"][0]
     assert plotly_array(late["y"]) == pytest.approx(prov["value"].tolist())
     assert late["x"][0] == "Quý I/2022"
     assert any(shown(c.value) == "Công thức: Tỷ lệ trễ hạn = Quá hạn / (Trước hạn + Đúng hạn + Quá hạn) × 100"
                for c in at.caption)
-    matrix = metrics.rate_matrix(demo, "dossier.late_rate", "department", (2022, 2024))
+    matrix = views.rate_matrix(demo, "dossier.late_rate", "department", (2022, 2024))
     heat = specs["dossier_heatmap"]["data"][0]
     assert np.allclose(plotly_array(heat["z"]), matrix.drop(columns="name").to_numpy(float).ravel(), equal_nan=True)
     assert heat["y"][0] == matrix["name"].iloc[0]
-    top = metrics.most_late(demo, "dossier.late_rate", "2024", "department")
+    top = views.most_late(demo, "dossier.late_rate", "2024", "department")
     table = at.dataframe[0].value
     assert table["Đơn vị"].tolist() == top["name"].tolist()
     assert table["Quá hạn"].iloc[0] == f"{int(top['num'].iloc[0]):,}".replace(",", ".")
-    flow = metrics.province_flow(demo, "department", (2022, 2024))
+    flow = rollups.province_flow(demo, "department", (2022, 2024))
     overdue = next(tr for tr in specs["dossier_backlog"]["data"] if tr["name"] == "Đang giải quyết quá hạn")
     assert plotly_array(overdue["y"]) == flow["dossier.pending_overdue"].tolist()
     online = specs["dossier_online"]["data"][0]

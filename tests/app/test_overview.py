@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from reformkpi import focus, metrics
+from reformkpi import focus
+from reformkpi.metrics import ranking, views
 from tests.conftest import plotly_array
 
 
@@ -24,7 +25,7 @@ def test_overview_shows_tiles_charts_and_league_table(app):
 def test_units_chart_and_table_carry_the_core_values(app, demo):
     at = app(year="2019", ind="sipas.overall")
     assert not at.exception
-    table = metrics.league_table(demo, "sipas.overall", "2019", "department")
+    table = ranking.league_table(demo, "sipas.overall", "2019", "department")
     units_chart = charts(at)[0]
     bar = units_chart["data"][0]
     gaps = dict(zip(plotly_array(bar["y"]), plotly_array(bar["x"])))
@@ -32,13 +33,13 @@ def test_units_chart_and_table_carry_the_core_values(app, demo):
     assert gaps["Sở Tài nguyên và Môi trường"] == pytest.approx(-2.6)
     labels = dict(zip(plotly_array(bar["y"]), bar["text"]))
     assert labels["Sở Tài nguyên và Môi trường"] == "77,4%"
-    k = metrics.kpi(demo, "sipas.overall", "2019", "department")
+    k = views.kpi(demo, "sipas.overall", "2019", "department")
     assert units_chart["layout"]["title"]["text"].replace(" <br>", " ") == (
         f"Mức độ hài lòng 2019: {k.n_below_target}/{k.n_units} đơn vị chưa đạt mục tiêu 80,0%")
     shown_table = at.dataframe[0].value
     row = shown_table[shown_table["Đơn vị"] == "Sở Tài nguyên và Môi trường"].iloc[0]
     assert row["Giá trị"] == "77,4%" and row["Chênh lệch mục tiêu"] == "\u22122,6 điểm %"
-    expected = metrics.province_trend(demo, "sipas.overall", "department")
+    expected = views.province_trend(demo, "sipas.overall", "department")
     # The line breaks at the 2022 survey change: one trace up to 2021, one from 2022.
     lines = [d for d in charts(at)[1]["data"] if d.get("legendgroup") == "province"]
     assert [list(d["x"]) for d in lines] == [[p for p in expected["period"] if p < "2022"],
@@ -48,7 +49,7 @@ def test_units_chart_and_table_carry_the_core_values(app, demo):
 
 def test_tiles_show_the_core_kpis(app, demo):
     at = app(year="2019")
-    k = metrics.kpi(demo, "sipas.overall", "2019", "department")
+    k = views.kpi(demo, "sipas.overall", "2019", "department")
     tile = next(m for m in at.metric if m.label == "Mức độ hài lòng")
     assert tile.value == f"{k.value:.1f}%".replace(".", ",")
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from reformkpi import metrics
+from reformkpi.metrics import ranking
 from tests.app.test_unit import charts, open_page
 from tests.conftest import plotly_array
 
@@ -25,13 +25,13 @@ def test_rankings_page_runs_for_filter_combinations(rankings_page, query):
 
 def test_rankings_carry_the_core_values(rankings_page, demo):
     at = rankings_page(year="2024", ind="par.total")
-    table = metrics.league_table(demo, "par.total", "2024", "department")
+    table = ranking.league_table(demo, "par.total", "2024", "department")
     shown = at.dataframe[0].value
     assert shown["Đơn vị"].tolist() == table["name"].tolist()
     assert shown["Hạng"].tolist() == table["rank"].astype(str).tolist()
     specs = charts(at)
-    ranks = metrics.ranks(demo, "par.total", "year", "department", (2016, 2024))
-    stability = metrics.rank_stability(demo, "par.total", "department", (2016, 2024))
+    ranks = ranking.ranks(demo, "par.total", "year", "department", (2016, 2024))
+    stability = ranking.rank_stability(demo, "par.total", "department", (2016, 2024))
     least_stable = demo.catalog.unit(stability["unit_id"].iloc[0])["name_vi"]
     line = next(tr for tr in specs["rankings_bump"]["data"] if tr["name"] == least_stable)
     expected = ranks[ranks["unit_id"] == stability["unit_id"].iloc[0]].sort_values("period")
@@ -39,6 +39,6 @@ def test_rankings_carry_the_core_values(rankings_page, demo):
     stab = at.dataframe[1].value
     assert stab["Đơn vị"].iloc[0] == least_stable
     assert stab["Số lần đổi xếp loại"].tolist() == stability["grade_changes"].tolist()
-    counts = metrics.grade_counts(demo, "par.total", "department", (2016, 2024))
+    counts = ranking.grade_counts(demo, "par.total", "department", (2016, 2024))
     good = next(tr for tr in specs["rankings_grades"]["data"] if tr["name"] == "Tốt")
     assert plotly_array(good["y"]) == counts.loc[counts["grade"] == "excellent", "n"].tolist()

@@ -7,7 +7,8 @@ import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from components import charts, data, share
-from reformkpi import exports, metrics, snapshots
+from reformkpi import exports, snapshots
+from reformkpi.metrics.datasets import Dataset
 from reformkpi.auth import Actor
 from reformkpi.store import CommitInfo
 from tests.conftest import ROOT, obs
@@ -159,7 +160,7 @@ def test_the_satisfaction_unit_chart_leaves_as_the_frame_the_core_computed(app, 
     at.switch_page("app_pages/satisfaction.py").run()
     drawn = at.session_state[charts.SHOWN]
     assert not at.exception and {"sat_units", "sat_factors", "sat_distribution", "sat_heatmap", "sat_below"} <= set(drawn)
-    report = share.report(drawn, metrics.Dataset.open(demo_store), "hai-long", "Giao ban", "", "Tỉnh minh họa",
+    report = share.report(drawn, Dataset.open(demo_store), "hai-long", "Giao ban", "", "Tỉnh minh họa",
                           {"year": "2019", "level": "department"}, None, "vi")
     units = next(c.exhibit for c in report.charts if c.figure is drawn["sat_units"].figure)
     head, _, body = exports.exhibit_csv(units, "vi").decode("utf-8-sig").partition("\n\n")

@@ -11,7 +11,9 @@ from pptx import Presentation
 
 import headless
 from components import data
-from reformkpi import formatting, metrics, snapshots
+from reformkpi import formatting, snapshots
+from reformkpi.metrics import rollups
+from reformkpi.metrics.datasets import Dataset
 from reformkpi.auth import Actor, operator
 from reformkpi.records import metrics as rm
 from reformkpi.records import table as records_table
@@ -76,7 +78,7 @@ def pinned(demo_store, tmp_path_factory):
                                     {**view, "lang": "vi", "data": "demo"}, store.version(), store.catalog_versions(),
                                     records_version=records_table.version(store))
              for page, (view, _) in PAGES.items()}
-    before = metrics.Dataset.open(store)
+    before = Dataset.open(store)
     store.commit_observations(obs([(TNMT, "sipas.overall", "2019", 60.0),
                                    (TU_PHAP, "dossier.resolved_late", QUARTER, 5000.0)]), CommitInfo(user="lan"))
     stored = store.delta("records").to_pyarrow_table().to_pandas()
@@ -114,7 +116,7 @@ def test_each_page_exports_its_own_pinned_figures(pinned, page, monkeypatch, tmp
         sipas = [r for r in doc.tables[0] if r[:2] == ["Mức độ hài lòng", "2019"]]
         assert sipas and sipas[0][2] == "77,4%"  # SIPAS rows as a percentage, PAR INDEX rows in points
     elif page == "ho-so":
-        flow = metrics.province_flow(before, "department", (int(QUARTER[:4]), int(QUARTER[:4])))
+        flow = rollups.province_flow(before, "department", (int(QUARTER[:4]), int(QUARTER[:4])))
         pinned_rate = flow.set_index("period").loc[QUARTER, "dossier.late_rate"]
         label = formatting.period_label(QUARTER, "vi")
         rate_rows = [r for tb in doc.tables for r in tb if r and r[0] == label]

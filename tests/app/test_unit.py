@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from reformkpi import focus, formatting, metrics
+from reformkpi import focus, formatting
+from reformkpi.metrics import ranking, rollups, views
 from tests.conftest import ROOT, plotly_array, shown
 
 MERGED = "so-nong-nghiep-moi-truong"
@@ -51,7 +52,7 @@ def test_merged_unit_shows_its_lineage_with_the_merger_marked(unit_page, demo):
     assert at.header[0].value == "Sở Nông nghiệp và Môi trường"
     assert any("Từ ngày 01/03/2025" in shown(i.value) and "Sở Tài nguyên và Môi trường" in shown(i.value) for i in at.info)
     spec = charts(at)["unit_history"]
-    hist = metrics.unit_history(demo, MERGED, tuple(demo.catalog.indicators.loc[demo.catalog.indicators["ranked"],
+    hist = views.unit_history(demo, MERGED, tuple(demo.catalog.indicators.loc[demo.catalog.indicators["ranked"],
                                                                                   "indicator_id"]))
     sat = hist[hist["indicator_id"] == "sipas.overall"]
     unit_traces = [tr for tr in spec["data"] if tr["name"] == "Sở Nông nghiệp và Môi trường"]
@@ -65,19 +66,19 @@ def test_merged_unit_shows_its_lineage_with_the_merger_marked(unit_page, demo):
 def test_par_areas_and_ranks_carry_the_core_values(unit_page, demo):
     at = unit_page(unit="so-tai-nguyen-moi-truong", year="2019", ind="par.total")
     specs = charts(at)
-    parts = metrics.unit_parts(demo, "par.total", "so-tai-nguyen-moi-truong", 2019)
+    parts = views.unit_parts(demo, "par.total", "so-tai-nguyen-moi-truong", 2019)
     bars = specs["unit_parts_par.total"]["data"][0]
     assert sorted(plotly_array(bars["x"])) == pytest.approx(sorted(parts["lost"]))
     worst = demo.catalog.indicator(parts.sort_values("lost").iloc[-1]["indicator_id"])["short_vi"]
     assert specs["unit_parts_par.total"]["layout"]["title"]["text"].replace(" <br>", " ").endswith(worst)
-    ranks = metrics.rank_history(demo, "par.total", "so-tai-nguyen-moi-truong")
+    ranks = ranking.rank_history(demo, "par.total", "so-tai-nguyen-moi-truong")
     line = specs["unit_ranks"]["data"][0]
     assert plotly_array(line["y"]) == ranks["rank"].tolist()
 
 
 def test_dossiers_by_quarter_follow_the_lineage(unit_page, demo):
     at = unit_page(unit=MERGED, year="2025")
-    flow = metrics.dossier_flow(demo, demo.catalog.lineage(MERGED))
+    flow = rollups.dossier_flow(demo, demo.catalog.lineage(MERGED))
     late = next(tr for tr in charts(at)["unit_dossiers"]["data"] if tr["name"] == "Quá hạn")
     assert np.array_equal(plotly_array(late["y"]), flow["dossier.resolved_late"].to_numpy())
     assert any("Tỷ lệ trễ hạn = Quá hạn" in shown(c.value) for c in at.caption)

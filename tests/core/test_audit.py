@@ -6,7 +6,8 @@ import shutil
 import pandas as pd
 import pytest
 
-from reformkpi import audit, config, metrics
+from reformkpi import audit, config
+from reformkpi.metrics import ranking, rollups, views
 from reformkpi.catalog import Catalog, CatalogError
 from reformkpi.cli import main
 from reformkpi.ingest import update_catalog
@@ -83,16 +84,16 @@ def test_records_of_a_merged_unit_count_for_its_successor(demo_store):
 @pytest.mark.parametrize("period", ["2025", "2025-Q2"])
 def test_the_dossiers_page_figures_show_only_units_in_office(demo, period):
     in_office = set(demo.catalog.active_units(period)["unit_id"])
-    league = metrics.league_table(demo, "dossier.late_rate", period, "department")
+    league = ranking.league_table(demo, "dossier.late_rate", period, "department")
     assert set(league["unit_id"]) <= in_office and len(league) == 14
     assert league["n_peers"].max() == 14
-    late = metrics.most_late(demo, "dossier.late_rate", period, None)
+    late = views.most_late(demo, "dossier.late_rate", period, None)
     assert set(late["unit_id"]) <= in_office
-    matrix = metrics.rate_matrix(demo, "dossier.late_rate", None, (2025, 2025))
+    matrix = views.rate_matrix(demo, "dossier.late_rate", None, (2025, 2025))
     shown = matrix.drop(columns="name").dropna(how="all").index
     assert set(shown) <= set(demo.catalog.active_units("2025-Q1")["unit_id"])
     q2 = matrix["2025-Q2"].dropna().index
     assert set(q2) <= set(demo.catalog.active_units("2025-Q2")["unit_id"]) and not set(q2) & set(GONE)
-    assert metrics.kpi(demo, "dossier.late_rate", period).n_units == len(
-        set(metrics.series(demo, "dossier.late_rate", "year" if period == "2025" else "quarter",
+    assert views.kpi(demo, "dossier.late_rate", period).n_units == len(
+        set(rollups.series(demo, "dossier.late_rate", "year" if period == "2025" else "quarter",
                            years=(2025, 2025)).query("period == @period")["unit_id"]))

@@ -3,7 +3,8 @@
 import pandas as pd
 import pytest
 
-from reformkpi import config, demo, formatting, metrics
+from reformkpi import config, demo, formatting
+from reformkpi.metrics import ranking, rollups
 from reformkpi.catalog import Catalog, load_dir
 from tests.conftest import DEMO_LAST_QUARTER
 
@@ -24,7 +25,7 @@ def test_generation_is_deterministic(catalog, generated):
 
 
 def test_the_seed_figure_shows_as_77_4_percent(demo):
-    t = metrics.league_table(demo, "sipas.overall", "2019", "department").set_index("unit_id")
+    t = ranking.league_table(demo, "sipas.overall", "2019", "department").set_index("unit_id")
     value = t.loc["so-tai-nguyen-moi-truong", "value"]
     assert value == 77.4 and formatting.percent(value) == "77,4%"
     assert t.loc["so-tai-nguyen-moi-truong", "target"] == 80 and not t.loc["so-tai-nguyen-moi-truong", "meets_target"]
@@ -65,7 +66,7 @@ def test_the_merged_department_takes_over_its_predecessors_backlog(generated):
 
 
 def test_lineage_of_the_merged_department_spans_2016_to_2025(demo):
-    s = metrics.lineage_series(demo, "par.total", "so-nong-nghiep-moi-truong")
+    s = rollups.lineage_series(demo, "par.total", "so-nong-nghiep-moi-truong")
     assert s["period"].tolist() == [str(y) for y in range(2016, 2026)]
     assert s.set_index("period").loc["2024", "units"] == "so-nong-nghiep-ptnt,so-tai-nguyen-moi-truong"
 
@@ -78,7 +79,7 @@ def test_par_points_stay_within_the_applicable_maximum(generated):
 
 
 def test_some_departments_are_unstable_and_some_run_late(demo):
-    stab = metrics.rank_stability(demo, "par.total", "department", (2016, 2024)).set_index("unit_id")
+    stab = ranking.rank_stability(demo, "par.total", "department", (2016, 2024)).set_index("unit_id")
     assert stab.loc["so-xay-dung", "rank_sd"] > stab["rank_sd"].median()
-    late = metrics.league_table(demo, "dossier.late_rate", "2019", "department")
+    late = ranking.league_table(demo, "dossier.late_rate", "2019", "department")
     assert late.iloc[-1]["unit_id"] == "so-tai-nguyen-moi-truong"  # the most late, as the report says

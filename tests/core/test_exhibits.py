@@ -5,7 +5,8 @@ import io
 import openpyxl
 import pandas as pd
 
-from reformkpi import exhibits, exports, metrics
+from reformkpi import exhibits, exports
+from reformkpi.metrics import ranking, views
 from tests.conftest import dataset
 
 ROWS = [("a", "sat", "2019", 77.4), ("b", "sat", "2019", 85.0), ("c", "sat", "2019", 74.0),
@@ -14,7 +15,7 @@ ROWS = [("a", "sat", "2019", 77.4), ("b", "sat", "2019", 85.0), ("c", "sat", "20
 
 def sat_exhibit(lang="vi", frame=None):
     ds = dataset(ROWS)
-    frame = metrics.league_table(ds, "sat", "2019", "department", lang) if frame is None else frame
+    frame = ranking.league_table(ds, "sat", "2019", "department", lang) if frame is None else frame
     header = exhibits.header(ds, "sat", "Tỉnh P", lang, "2019")
     return exhibits.exhibit(frame, ds.catalog, "sat", "Hài lòng 2019", header, lang)
 
@@ -40,21 +41,21 @@ def test_a_league_table_leaves_with_names_headers_precision_and_a_computed_takea
 def test_takeaways_of_a_trend_a_matrix_and_in_english():
     ds = dataset(ROWS)
     header = exhibits.header(ds, "sat", "P", "en")
-    trend = metrics.province_trend(ds, "sat", "department")  # means: 2018 (75+86+70)/3 = 77, 2019 78,8
+    trend = views.province_trend(ds, "sat", "department")  # means: 2018 (75+86+70)/3 = 77, 2019 78,8
     assert exhibits.exhibit(trend, ds.catalog, "sat", "", header, "vi").takeaway == "2019: 78,8% (+1,8 so với 2018)"
     matrix = pd.DataFrame({"name": ["Sở A", "Sở B"], "2019-Q1": [3.0, 9.5], "2019-Q2": [4.0, 1.0]},
                           index=pd.Index(["a", "b"], name="unit_id"))
     late = exhibits.exhibit(matrix, ds.catalog, "late_rate", "", header, "en")
     assert late.takeaway == "Weakest: Sở B, Q1 2019: 9.5%"  # lower is better: the highest rate
     assert list(late.table.columns) == ["Unit", "Q1 2019 (%)", "Q2 2019 (%)"]
-    below = metrics.below_target_years(ds, "sat", "department", (2018, 2019))  # A: 75, 77,4 < 80; C: 70, 74 < 75
+    below = views.below_target_years(ds, "sat", "department", (2018, 2019))  # A: 75, 77,4 < 80; C: 70, 74 < 75
     assert exhibits.takeaway(below, ds.catalog, "sat", "vi") == "Chưa đạt mục tiêu nhiều năm nhất: Sở A (2/2 năm)"
     english = sat_exhibit("en")
     assert english.takeaway.startswith("2/3 units below the 80.0% target; furthest from it: Dept A (−2.6")
 
 
 def test_csv_and_xlsx_carry_the_header_block_number_formats_and_stay_formula_safe():
-    frame = metrics.league_table(dataset(ROWS), "sat", "2019", "department")
+    frame = ranking.league_table(dataset(ROWS), "sat", "2019", "department")
     frame.loc[frame["unit_id"] == "b", "name"] = "=HYPERLINK(\"http://x\")"
     ex = sat_exhibit(frame=frame)
     text = exports.exhibit_csv(ex, "vi").decode("utf-8-sig")
@@ -75,7 +76,7 @@ def test_csv_and_xlsx_carry_the_header_block_number_formats_and_stay_formula_saf
 
 
 def test_the_satisfaction_unit_chart_of_2019_leaves_with_the_inspection_figure(demo):
-    table = metrics.league_table(demo, "sipas.overall", "2019", "department", "vi")
+    table = ranking.league_table(demo, "sipas.overall", "2019", "department", "vi")
     header = exhibits.header(demo, "sipas.overall", "Tỉnh minh họa", "vi", "2019")
     ex = exhibits.exhibit(table, demo.catalog, "sipas.overall", "Mức độ hài lòng 2019", header, "vi")
     back = pd.read_csv(io.StringIO(exports.exhibit_csv(ex, "vi").decode("utf-8-sig").partition("\n\n")[2]))

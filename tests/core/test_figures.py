@@ -7,7 +7,8 @@ import pyarrow as pa
 import pytest
 
 from reformkpi import formatting, ingest, notes
-from reformkpi import metrics as m
+from reformkpi.metrics import ranking, rollups, views
+from reformkpi.metrics.datasets import Dataset
 from reformkpi.catalog import Catalog
 from reformkpi.context import figure_context, trend_title
 from reformkpi.ingest import papi
@@ -21,7 +22,7 @@ def test_partial_reporting_states_its_coverage_and_compares_like_with_like():
     # 2022: a 70, b 75, c 75 (mean 73.3); 2023: only b reports, 91.0.
     ds = dataset([("a", "sat", "2022", 70), ("b", "sat", "2022", 75), ("c", "sat", "2022", 75),
                   ("b", "sat", "2023", 91)])
-    k = m.kpi(ds, "sat", "2023", "department")
+    k = views.kpi(ds, "sat", "2023", "department")
     assert (k.value, k.previous) == (91.0, 73.3)
     # Not 91.0 − 73.3 = +17.7: b itself went from 75 to 91.
     assert k.change == 16.0 and k.n_common == 1
@@ -36,14 +37,14 @@ def test_a_district_with_only_its_first_quarter_does_not_move_the_next_quarters_
     # Q1: a 1 late of 10, d 50 late of 100. Q2: a 2 late of 10, d did not report.
     ds = dataset(dossiers("a", "2019-Q1", 4, 5, 1) + dossiers("d", "2019-Q1", 20, 30, 50)
                  + dossiers("a", "2019-Q2", 3, 5, 2))
-    k = m.kpi(ds, "late_rate", "2019-Q2")
+    k = views.kpi(ds, "late_rate", "2019-Q2")
     assert k.previous == pytest.approx(46.4)  # 51 / 110 over both units
     assert k.value == 20.0 and k.change == 10.0 and k.n_common == 1  # a alone: 10% → 20%, not −26,4
 
 
 def test_no_unit_in_both_periods_means_no_change():
     ds = dataset([("a", "sat", "2022", 70), ("b", "sat", "2023", 91)])
-    k = m.kpi(ds, "sat", "2023", "department")
+    k = views.kpi(ds, "sat", "2023", "department")
     assert k.previous == 70 and k.change is None and k.n_common == 0
 
 
@@ -52,9 +53,9 @@ def test_yearly_ranks_of_a_quarterly_rate_need_a_complete_year():
             for r in dossiers("a", q, 0, 9, 1) + dossiers("b", q, 0, 8, 2)]
     rows += dossiers("c", "2019-Q1", 0, 10, 0)  # one quarter without a late dossier: 0% for "the year"
     ds = dataset(rows)
-    r = m.ranks(ds, "late_rate", "year", "department").set_index("unit_id")
+    r = ranking.ranks(ds, "late_rate", "year", "department").set_index("unit_id")
     assert r["rank"].to_dict() == {"a": 1, "b": 2} and r["n_peers"].tolist() == [2, 2]
-    t = m.league_table(ds, "late_rate", "2019", "department").set_index("unit_id")
+    t = ranking.league_table(ds, "late_rate", "2019", "department").set_index("unit_id")
     assert pd.isna(t.loc["c", "rank"]) and not t.loc["c", "complete"] and t.loc["c", "value"] == 0
     assert t["rank"].iloc[:2].tolist() == [1, 2]  # the incomplete unit is listed last, unranked
 
@@ -62,35 +63,35 @@ def test_yearly_ranks_of_a_quarterly_rate_need_a_complete_year():
 def test_precision_at_a_band_edge_agrees_with_what_is_shown():
     # PAR INDEX is published with 2 decimals: 64.03 / 80.04 = 79.9975% is 80,00%, graded and ranked so.
     ds = dataset([("a", "par", "2023", 64.03, 80.04), ("b", "par", "2023", 80, 100), ("c", "par", "2023", 79.9, 100)])
-    t = m.league_table(ds, "par", "2023", "department").set_index("unit_id")
+    t = ranking.league_table(ds, "par", "2023", "department").set_index("unit_id")
     assert t.loc["a", "value"] == 80.0
     assert formatting.value(t.loc["a", "value"], "points", "vi", int(ds.catalog.indicator("par")["decimals"])) == "80,00%"
     assert t.loc["a", "grade_label"] == "Tốt" and t.loc["a", "meets_target"] and t.loc["a", "gap"] == 0
     assert t["rank"].to_dict() == {"a": 1, "b": 1, "c": 3}
     assert t.loc["c", "grade_label"] == "Khá" and formatting.value(79.9, "points", "vi", 2) == "79,90%"
-    k = m.kpi(ds, "par", "2023", "department")
+    k = views.kpi(ds, "par", "2023", "department")
     assert k.value == 79.97 and k.gap == -0.03 and k.meets_target is False  # (80 + 80 + 79.9) / 3 = 79.966…
 
 
 def test_no_minus_zero():
     assert formatting.signed(-0.04) == "0,0" and formatting.signed(-0.06) == "−0,1"
     ds = dataset([("a", "sat", "2018", 80.04), ("a", "sat", "2019", 80.0)])
-    k = m.kpi(ds, "sat", "2019", "department")
+    k = views.kpi(ds, "sat", "2019", "department")
     assert k.change == 0.0 and formatting.signed(k.change) == "0,0"
 
 
 def test_new_only_for_units_that_did_not_exist_the_period_before():
     ds = dataset([("a", "sat", "2024", 80), ("a", "sat", "2025", 81), ("b", "sat", "2025", 82),
                   ("z", "sat", "2025", 83)])
-    t = m.league_table(ds, "sat", "2025", "department").set_index("unit_id")
+    t = ranking.league_table(ds, "sat", "2025", "department").set_index("unit_id")
     # z was formed on 1/3/2025; b existed in 2024 but has no figure for it: no change, but not new.
     assert t["is_new"].to_dict() == {"z": True, "b": False, "a": False}
     assert pd.isna(t.loc["b", "rank_change"]) and t.loc["a", "change"] == 1
 
 
-def papi_dataset(rows) -> m.Dataset:
+def papi_dataset(rows) -> Dataset:
     cat = Catalog.from_tables(papi.catalog_tables())
-    return m.Dataset(conform(pa.Table.from_pandas(obs(rows), preserve_index=False)), cat, version=7)
+    return Dataset(conform(pa.Table.from_pandas(obs(rows), preserve_index=False)), cat, version=7)
 
 
 def test_the_papi_2018_method_break_is_not_a_change():
@@ -98,12 +99,12 @@ def test_the_papi_2018_method_break_is_not_a_change():
     ds = papi_dataset([("ha-noi", "papi.total", "2017", 36.1), ("ha-noi", "papi.total", "2018", 43.6),
                        ("ha-noi", "papi.total", "2019", 44.0), ("ha-giang", "papi.total", "2017", 33.0),
                        ("ha-giang", "papi.total", "2018", 40.0)])
-    k = m.kpi(ds, "papi.total", "2018")
+    k = views.kpi(ds, "papi.total", "2018")
     assert k.change is None and k.method_break == "2018" and k.value == 41.8
-    assert m.kpi(ds, "papi.total", "2019").change == pytest.approx(0.4)  # same method: a change
-    t = m.league_table(ds, "papi.total", "2018", "department")
+    assert views.kpi(ds, "papi.total", "2019").change == pytest.approx(0.4)  # same method: a change
+    t = ranking.league_table(ds, "papi.total", "2018", "department")
     assert t["change"].isna().all() and t["rank_change"].notna().all()
-    trend = m.province_trend(ds, "papi.total").set_index("period")
+    trend = views.province_trend(ds, "papi.total").set_index("period")
     assert trend["method_break"].to_dict() == {"2017": False, "2018": True, "2019": False}
     # The trend is the mean of provinces under Viet Nam, not a province's figure.
     assert trend_title(ds.catalog, "papi.total") == "Tổng PAPI: trung bình các đơn vị (Việt Nam)"
@@ -112,9 +113,9 @@ def test_the_papi_2018_method_break_is_not_a_change():
 
 
 def test_the_demo_sipas_2022_survey_change_is_a_break(demo):
-    k = m.kpi(demo, "sipas.overall", "2022", "department")
+    k = views.kpi(demo, "sipas.overall", "2022", "department")
     assert k.change is None and k.method_break == "2022"
-    assert m.kpi(demo, "sipas.overall", "2023", "department").change is not None
+    assert views.kpi(demo, "sipas.overall", "2023", "department").change is not None
 
 
 @pytest.mark.parametrize("written", ["0,774", "0.774"])
@@ -153,14 +154,14 @@ def test_an_uploads_notes_are_stored_with_its_version_and_shown_with_the_figure(
     stored = notes.read(tmp_store)
     assert stored[["unit_id", "indicator_id", "period", "note", "data_version", "created_by"]].values.tolist() == [
         ["so-tu-phap", "dossier.resolved_late", "2024-Q3", "Hệ thống một cửa ngừng 5 ngày", result.version, "a"]]
-    ds = m.Dataset.open(tmp_store)
+    ds = Dataset.open(tmp_store)
     for period in ("2024-Q3", "2024"):
         ctx = figure_context(ds, "dossier.late_rate", period)
         assert ctx.notes == ("Sở Tư pháp · Quý III/2024: Hệ thống một cửa ngừng 5 ngày",)
         assert ctx.summary().endswith("· 1 ghi chú")
         assert "Ghi chú: Sở Tư pháp · Quý III/2024: Hệ thống một cửa ngừng 5 ngày" in ctx.details()
     assert figure_context(ds, "dossier.late_rate", "2024-Q2").notes == ()
-    assert figure_context(m.Dataset.open(tmp_store, result.version - 1), "dossier.late_rate", "2024-Q3").notes == ()
+    assert figure_context(Dataset.open(tmp_store, result.version - 1), "dossier.late_rate", "2024-Q3").notes == ()
 
 
 def test_the_context_of_one_unit_follows_its_lineage():
@@ -177,15 +178,15 @@ def test_aggregates_on_charts_carry_their_coverage():
     ds = dataset(dossiers("a", "2019-Q1", 4, 5, 1) + dossiers("b", "2019-Q1", 20, 50, 30)
                  + dossiers("d", "2019-Q1", 1, 1, 1) + dossiers("a", "2019-Q2", 3, 5, 2)
                  + [("a", "sat", "2019", 70), ("b", "sat", "2019", 80), ("c", "sat", "2019", 90)])
-    flow = m.province_flow(ds, "department").set_index("period")
+    flow = rollups.province_flow(ds, "department").set_index("period")
     assert flow[["n_units", "n_expected"]].to_dict("index") == {"2019-Q1": {"n_units": 2, "n_expected": 5},
                                                                 "2019-Q2": {"n_units": 1, "n_expected": 5}}
     assert flow.loc["2019-Q1", "late_rate"] == 28.2  # 31 / 110, the two departments only
-    assert m.province_flow(ds, None).set_index("period").loc["2019-Q1", ["n_units", "n_expected"]].tolist() == [3, 6]
+    assert rollups.province_flow(ds, None).set_index("period").loc["2019-Q1", ["n_units", "n_expected"]].tolist() == [3, 6]
     # The unit page: a's peers are the departments of the province; 3 of the 5 in office reported in 2019.
-    hist = m.unit_history(ds, "a", ("sat",)).set_index("period")
+    hist = views.unit_history(ds, "a", ("sat",)).set_index("period")
     assert (hist.loc["2019", "peer_median"], hist.loc["2019", "n_peers"], hist.loc["2019", "n_peer_expected"]) == (80, 3, 5)
-    summary = m.family_summary(ds, "sat", 2019, "department").set_index("indicator_id")
+    summary = views.family_summary(ds, "sat", 2019, "department").set_index("indicator_id")
     assert summary.loc["sat", ["n_units", "n_expected"]].tolist() == [3, 5]
 
 
@@ -216,7 +217,7 @@ def test_notes_are_shown_from_the_version_they_were_written_at(tmp_store, monkey
     assert shown(v1) == ["n1", "n2"]
     assert shown(v1, saved) == ["n1"]
     assert shown(v2) == ["n1", "n2", "n3", "n4"]
-    snap = m.Dataset.open(tmp_store, v1, notes_until=saved)
+    snap = Dataset.open(tmp_store, v1, notes_until=saved)
     assert figure_context(snap, "dossier.late_rate", "2024-Q3").notes == ("Sở Tư pháp · Quý III/2024: n1",)
 
 
@@ -235,7 +236,7 @@ def test_a_crash_between_an_uploads_notes_and_its_data_shows_neither(tmp_store, 
             ingest.commit(tmp_store, up, ANALYST)
     assert tmp_store.version() == before
     assert len(notes.read(tmp_store)) == 0  # written, but waiting on a commit that never came
-    assert m.Dataset.open(tmp_store).sql("SELECT count(*) AS n FROM notes")["n"][0] == 0
+    assert Dataset.open(tmp_store).sql("SELECT count(*) AS n FROM notes")["n"][0] == 0
     # The same file again: its notes land with its commit, the crashed attempt's stay unseen.
     result = ingest.commit(tmp_store, prep(tmp_store, data), ANALYST)
     assert notes.read(tmp_store)[["note", "data_version"]].values.tolist() == [["Hệ thống ngừng 5 ngày", result.version]]

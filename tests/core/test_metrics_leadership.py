@@ -6,7 +6,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from reformkpi import metrics as m
+from reformkpi.metrics import ranking, rollups, targets, views
+from reformkpi.metrics.datasets import Dataset
 from reformkpi.catalog import Catalog
 from tests.conftest import dataset, obs, small_catalog
 from tests.core.test_metrics import dossiers
@@ -16,7 +17,7 @@ def test_unit_history_follows_lineage_against_target_and_peer_median():
     # 2024: x 70, y 80 (merged into z), a 90, b 60. 2025: z 90, a 80, b 70.
     rows = [("x", "sat", "2024", 70), ("y", "sat", "2024", 80), ("a", "sat", "2024", 90), ("b", "sat", "2024", 60),
             ("z", "sat", "2025", 90), ("a", "sat", "2025", 80), ("b", "sat", "2025", 70)]
-    h = m.unit_history(dataset(rows), "z", ("sat",)).set_index("period")
+    h = views.unit_history(dataset(rows), "z", ("sat",)).set_index("period")
     assert h.loc["2024", "value"] == 75 and h.loc["2024", "units"] == "x,y"
     assert h.loc["2024", "peer_median"] == 75  # median of 60, 70, 80, 90
     assert h.loc["2025", "peer_median"] == 80  # median of 70, 80, 90
@@ -25,50 +26,50 @@ def test_unit_history_follows_lineage_against_target_and_peer_median():
 
 
 def test_merger_events_name_the_predecessors():
-    ev = m.merger_events(dataset([]).catalog, "z")
+    ev = views.merger_events(dataset([]).catalog, "z")
     assert ev["date"].astype(str).tolist() == ["2025-03-01"] and ev["predecessors"].iloc[0] == "x,y"
-    assert m.merger_events(dataset([]).catalog, "a").empty
+    assert views.merger_events(dataset([]).catalog, "a").empty
 
 
 def test_a_unit_that_absorbs_another_is_marked_on_the_day_after_the_last_one():
     cat = small_catalog()
     units = cat.units.copy()
     units.loc[units["unit_id"] == "c", ["active_to", "successor_id"]] = [units.loc[units["unit_id"] == "x", "active_to"].iloc[0], "a"]
-    ev = m.merger_events(Catalog(units, cat.indicators, cat.targets, cat.grade_bands), "a")
+    ev = views.merger_events(Catalog(units, cat.indicators, cat.targets, cat.grade_bands), "a")
     assert ev["date"].astype(str).tolist() == ["2025-03-01"] and ev["predecessors"].iloc[0] == "c"
 
 
-def with_par_areas(rows) -> m.Dataset:
+def with_par_areas(rows) -> Dataset:
     """The small catalog plus two PAR areas (unranked parts of the par family)."""
     cat = small_catalog()
     par = cat.indicators[cat.indicators["indicator_id"] == "par"]
     areas = pd.concat([par.assign(indicator_id=i, ranked=False) for i in ("par.a1", "par.a2")])
     cat = Catalog(cat.units, pd.concat([cat.indicators, areas], ignore_index=True), cat.targets, cat.grade_bands)
-    return m.Dataset(pa.Table.from_pandas(obs(rows), preserve_index=False), cat)
+    return Dataset(pa.Table.from_pandas(obs(rows), preserve_index=False), cat)
 
 
 def test_unit_parts_show_where_points_are_lost():
     ds = with_par_areas([("a", "par.a1", "2019", 8, 10), ("a", "par.a2", "2019", 18, 20), ("b", "par.a1", "2019", 6, 10)])
-    assert m.family_parts(ds.catalog, "par") == ["par.a1", "par.a2"]
-    parts = m.unit_parts(ds, "par", "a", 2019).set_index("indicator_id")
+    assert views.family_parts(ds.catalog, "par") == ["par.a1", "par.a2"]
+    parts = views.unit_parts(ds, "par", "a", 2019).set_index("indicator_id")
     assert parts.loc["par.a1", "value"] == 80 and parts.loc["par.a1", "lost"] == 2
     assert parts.loc["par.a2", "value"] == 90 and parts.loc["par.a2", "lost"] == 2
     assert parts.loc["par.a1", "peer_median"] == 70  # a 80%, b 60%
     assert parts.loc["par.a1", "target"] == 80 and parts.loc["par.a1", "gap"] == 0  # the total's target
-    assert m.unit_parts(ds, "par", "c", 2019).empty
+    assert views.unit_parts(ds, "par", "c", 2019).empty
 
 
 def test_rank_history_includes_predecessors_with_grades():
     rows = [("x", "sat", "2024", 70), ("y", "sat", "2024", 85), ("a", "sat", "2024", 90),
             ("z", "sat", "2025", 75), ("a", "sat", "2025", 80)]
-    r = m.rank_history(dataset(rows), "sat", "z")
+    r = ranking.rank_history(dataset(rows), "sat", "z")
     assert list(zip(r["unit_id"], r["period"], r["rank"], r["grade_label"])) == [
         ("x", "2024", 3, "Khá"), ("y", "2024", 2, "Tốt"), ("z", "2025", 2, "Khá")]
 
 
 def test_grade_counts_list_every_band_each_year():
     rows = [("a", "sat", "2019", 85), ("b", "sat", "2019", 80), ("c", "sat", "2019", 60), ("a", "sat", "2020", 75)]
-    g = m.grade_counts(dataset(rows), "sat", "department", (2019, 2020))
+    g = ranking.grade_counts(dataset(rows), "sat", "department", (2019, 2020))
     assert g[g["period"] == "2019"].set_index("grade")["n"].to_dict() == {"excellent": 2, "good": 0, "weak": 1}
     assert g[g["period"] == "2020"].set_index("grade")["n"].to_dict() == {"excellent": 0, "good": 1, "weak": 0}
 
@@ -77,12 +78,12 @@ def test_dossier_flow_rates_are_ratios_of_summed_counts():
     # a: 1 late of 10; b: 30 late of 100 in Q1; a: 9 late of 30 in Q2.
     rows = dossiers("a", "2019-Q1", 4, 5, 1) + dossiers("b", "2019-Q1", 20, 50, 30) + dossiers("a", "2019-Q2", 1, 20, 9)
     ds = dataset(rows)
-    f = m.dossier_flow(ds, ["a", "b"]).set_index("period")
+    f = rollups.dossier_flow(ds, ["a", "b"]).set_index("period")
     assert f.loc["2019-Q1", "late"] == 31 and f.loc["2019-Q1", "late_rate"] == 28.2  # 100 × 31 / 110, 1 decimal
     assert f.loc["2019-Q2", "late_rate"] == pytest.approx(30.0)
-    year = m.dossier_flow(ds, ["a", "b"], "year").set_index("period")
+    year = rollups.dossier_flow(ds, ["a", "b"], "year").set_index("period")
     assert year.loc["2019", "late_rate"] == 28.6  # 100 × 40 / 140 = 28.57…
-    by_unit = m.dossier_flow(ds, ["a", "b"], by_unit=True).set_index(["unit_id", "period"])
+    by_unit = rollups.dossier_flow(ds, ["a", "b"], by_unit=True).set_index(["unit_id", "period"])
     assert by_unit.loc[("a", "2019-Q1"), "late_rate"] == pytest.approx(10.0)
 
 
@@ -90,14 +91,14 @@ def test_rate_matrix_puts_the_worst_unit_first():
     # a: 10% then 30% (10 of 40 over the span = 25%); b: 20% then 20%; lower is better.
     rows = (dossiers("a", "2019-Q1", 4, 5, 1) + dossiers("a", "2019-Q2", 1, 20, 9)
             + dossiers("b", "2019-Q1", 0, 8, 2) + dossiers("b", "2019-Q2", 0, 8, 2))
-    mx = m.rate_matrix(dataset(rows), "late_rate", "department", (2019, 2019))
+    mx = views.rate_matrix(dataset(rows), "late_rate", "department", (2019, 2019))
     assert mx.index.tolist() == ["a", "b"] and mx["name"].tolist() == ["Sở A", "Sở B"]
     assert mx.loc["a", "2019-Q2"] == pytest.approx(30.0)
 
 
 def test_most_late_ranks_units_by_late_dossiers():
     rows = dossiers("a", "2019-Q1", 4, 5, 1) + dossiers("b", "2019-Q1", 20, 50, 30) + dossiers("c", "2019-Q2", 0, 0, 5)
-    top = m.most_late(dataset(rows), "late_rate", "2019", "department", "en", n=2)
+    top = views.most_late(dataset(rows), "late_rate", "2019", "department", "en", n=2)
     assert top["name"].tolist() == ["Dept B", "Dept C"]
     assert top["num"].tolist() == [30, 5] and top["value"].tolist() == pytest.approx([30.0, 100.0])
 
@@ -107,10 +108,10 @@ def test_family_summary_and_below_target_years():
             ("b", "sat", "2018", 81), ("b", "sat", "2019", 79), ("b", "sat", "2020", 85),
             ("c", "sat", "2019", 76)]
     ds = dataset(rows)
-    s = m.family_summary(ds, "sat", 2019, "department").set_index("indicator_id")
+    s = views.family_summary(ds, "sat", 2019, "department").set_index("indicator_id")
     assert s.loc["sat", "value"] == pytest.approx((78 + 79 + 76) / 3)
     assert s.loc["sat", "target"] == 80 and s.loc["sat", "n_below"] == 2  # c meets its own 75
-    below = m.below_target_years(ds, "sat", "department", (2018, 2020)).set_index("unit_id")
+    below = views.below_target_years(ds, "sat", "department", (2018, 2020)).set_index("unit_id")
     assert below.loc["a", "years_below"] == 3 and below.loc["a", "streak"] == 3
     assert below.loc["b", "years_below"] == 1 and below.loc["b", "streak"] == 0
     assert below.loc["b", "below_years"] == "2019" and "c" not in below.index
@@ -118,15 +119,18 @@ def test_family_summary_and_below_target_years():
 
 
 def test_family_matrix_has_one_row_per_unit_best_first():
-    mx = m.family_matrix(dataset([("a", "sat", "2019", 70), ("b", "sat", "2019", 90)]), "sat", 2019, "department")
+    mx = views.family_matrix(dataset([("a", "sat", "2019", 70), ("b", "sat", "2019", 90)]), "sat", 2019, "department")
     assert mx.index.tolist() == ["b", "a"] and mx["sat"].tolist() == [90, 70]
 
 
-def test_targets_over_years_follow_the_rule_of_targets_for():
+def test_one_target_lookup_for_units_years_and_the_general_target():
     ds = dataset([])
     grid = pd.DataFrame({"unit_id": ["a", "c", "c", "a"], "year": [2019, 2019, 2021, 2031]})
     # c has its own 75 until 2020, then nothing of its own; after 2020 sat has no general target either.
-    assert m.targets_over(ds.catalog, "sat", grid).tolist()[:2] == [80, 75]
-    assert m.targets_over(ds.catalog, "sat", grid).isna().tolist()[2:] == [True, True]
-    assert m.targets_over(ds.catalog, "late_rate", grid).tolist()[:3] == [5, 5, 5]
-    assert m.targets_for(ds, "sat", 2019, ["a", "c"])["target"].tolist() == [80, 75]
+    sat = targets.lookup(ds.catalog, "sat", grid["unit_id"], grid["year"])
+    assert sat["target"].tolist()[:2] == [80, 75]
+    assert sat["target"].isna().tolist()[2:] == [True, True]
+    assert targets.lookup(ds.catalog, "late_rate", grid["unit_id"], grid["year"])["target"].tolist()[:3] == [5, 5, 5]
+    assert targets.lookup(ds.catalog, "sat", ["a", "c"], 2019)["target"].tolist() == [80, 75]
+    assert targets.province(ds.catalog, "sat", 2019)[0] == 80
+    assert targets.province(ds.catalog, "sat", 2031) == (None, "")

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reformkpi import metrics as m
+from reformkpi.metrics import ranking, rollups, views
+from reformkpi.metrics.datasets import Dataset
 from reformkpi import periods
 from reformkpi.catalog import Catalog
 from reformkpi.store import conform
@@ -58,7 +59,7 @@ def datasets(draw):
             if draw(st.booleans()):
                 rows.append((u, "sat", y, draw(st.sampled_from(EDGES))))
     frame = obs(rows) if rows else obs([("u0", "sat", "2019", 80.0)])
-    return m.Dataset(conform(pa.Table.from_pandas(frame, preserve_index=False)), cat, version=1), frame
+    return Dataset(conform(pa.Table.from_pandas(frame, preserve_index=False)), cat, version=1), frame
 
 
 def in_office(cat: Catalog, period: str) -> set[str]:
@@ -87,7 +88,7 @@ def test_rates_coverage_and_terms(data, quarter):
     """Ratio of sums over the units in office, n of N, no figure outside a term, like-for-like change."""
     ds, frame = data
     for grain, period_list in (("quarter", QUARTERS), ("year", ["2019", "2020"])):
-        got = m.province_series(ds, "late_rate", grain, "department").set_index("period")
+        got = rollups.province_series(ds, "late_rate", grain, "department").set_index("period")
         for p in period_list:
             want, n = oracle_late_rate(ds.catalog, frame, p)
             if n == 0:
@@ -97,14 +98,14 @@ def test_rates_coverage_and_terms(data, quarter):
             assert got.loc[p, "n_units"] == n
             assert got.loc[p, "n_expected"] == len(in_office(ds.catalog, p))
         for ind in ("late_rate", "sat"):
-            for p, units in m.series(ds, ind, grain).groupby("period")["unit_id"]:
+            for p, units in rollups.series(ds, ind, grain).groupby("period")["unit_id"]:
                 assert set(units) <= in_office(ds.catalog, p)
 
-    k = m.kpi(ds, "late_rate", quarter)
+    k = views.kpi(ds, "late_rate", quarter)
     want, n = oracle_late_rate(ds.catalog, frame, quarter)
     assert k.n_units == n and k.n_expected == len(in_office(ds.catalog, quarter))
     prev = periods.previous(quarter)
-    both = set(m.series(ds, "late_rate", "quarter").dropna(subset=["value"]).groupby("unit_id")["period"]
+    both = set(rollups.series(ds, "late_rate", "quarter").dropna(subset=["value"]).groupby("unit_id")["period"]
                .agg(lambda s: {prev, quarter} <= set(s)).pipe(lambda s: s[s].index))
     assert k.n_common == len(both)
     if both:
@@ -120,8 +121,8 @@ def test_rates_coverage_and_terms(data, quarter):
 @given(datasets())
 def test_ties_share_the_best_rank_and_grades_follow_the_shown_value(data):
     ds, frame = data
-    r = m.ranks(ds, "sat", "year", "department")
-    t = m.league_table(ds, "sat", "2020", "department").set_index("unit_id") if "2020" in set(r["period"]) else None
+    r = ranking.ranks(ds, "sat", "year", "department")
+    t = ranking.league_table(ds, "sat", "2020", "department").set_index("unit_id") if "2020" in set(r["period"]) else None
     for p, g in r.groupby("period"):
         f = frame[(frame["indicator_id"] == "sat") & (frame["period"] == p) & frame["unit_id"].isin(in_office(ds.catalog, p))]
         shown = f.set_index("unit_id")["value"].round(1)  # as published: one decimal

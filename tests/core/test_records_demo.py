@@ -6,7 +6,8 @@ import pytest
 
 from reformkpi import config
 from reformkpi.catalog import Catalog, load_dir
-from reformkpi.metrics import Dataset, province_flow
+from reformkpi.metrics.datasets import Dataset
+from reformkpi.metrics.rollups import province_flow
 from reformkpi.records import demo as rdemo
 from reformkpi.records import metrics as rm
 from reformkpi.records import table

@@ -7,7 +7,9 @@ import pyarrow as pa
 import pytest
 from deltalake import write_deltalake
 
-from reformkpi import metrics, snapshots
+from reformkpi import snapshots
+from reformkpi.metrics import rollups
+from reformkpi.metrics.datasets import Dataset
 from reformkpi.auth import Actor, PermissionDenied
 from reformkpi.store import CommitInfo
 from tests.conftest import obs
@@ -22,10 +24,10 @@ def test_a_snapshot_keeps_its_numbers_after_a_new_upload(tmp_store):
     snap = snapshots.create(tmp_store, ANALYST, "Giao ban quý III", "tong-quan", {"year": "2019"},
                             tmp_store.version(), tmp_store.catalog_versions(), note="Số liệu trình UBND")
     tmp_store.commit_observations(obs([(*KEY, 81.0)]), CommitInfo(user="lan"))
-    pinned = metrics.Dataset.open(tmp_store, snap.data_version, snap.catalog_versions)
-    live = metrics.Dataset.open(tmp_store)
-    assert metrics.series(pinned, "sipas.overall", unit_ids=["so-y-te"])["value"].tolist() == [77.4]
-    assert metrics.series(live, "sipas.overall", unit_ids=["so-y-te"])["value"].tolist() == [81.0]
+    pinned = Dataset.open(tmp_store, snap.data_version, snap.catalog_versions)
+    live = Dataset.open(tmp_store)
+    assert rollups.series(pinned, "sipas.overall", unit_ids=["so-y-te"])["value"].tolist() == [77.4]
+    assert rollups.series(live, "sipas.overall", unit_ids=["so-y-te"])["value"].tolist() == [81.0]
     again = snapshots.get(tmp_store, snap.snapshot_id)
     assert again == snap and again.view_state == {"year": "2019"}
     assert snapshots.pinned_versions(tmp_store) == {1}

@@ -1,0 +1,67 @@
+"""One data version loaded for reading: the observations, the catalog as it stood then and the
+notes a view of it shows, in DuckDB; and what every page asks of it first (years, names).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from reformkpi import notes as notes_store
+from reformkpi.catalog import Catalog
+from reformkpi.store import OBSERVATIONS, Store, conform
+
+
+class Dataset:
+    """The observations of one data version with the catalog as it stood then, and the notes
+    written on its figures up to that version."""
+
+    def __init__(self, observations: pa.Table, catalog: Catalog, version: int | None = None,
+                 notes: pd.DataFrame | None = None):
+        self.version = version
+        self.catalog = catalog
+        self._con = duckdb.connect()
+        notes_table = (notes_store.SCHEMA.empty_table() if notes is None
+                       else pa.Table.from_pandas(notes, schema=notes_store.SCHEMA, preserve_index=False))
+        # Tables, not registered views: registrations are not seen by the per-query cursors.
+        for name, data in (("obs", conform(observations)), ("ind", catalog.indicators), ("units", catalog.units),
+                           ("notes", notes_table)):
+            self._con.register("_src", data)
+            self._con.execute(f"CREATE TABLE {name} AS SELECT * FROM _src")
+            self._con.unregister("_src")
+
+    @classmethod
+    def open(cls, store: Store, version: int | None = None,
+             catalog_versions: tuple[int, ...] | None = None, notes_until: dt.datetime | None = None) -> Dataset:
+        """A version of the observations with the catalog at the given versions (default: current)
+        and the notes a view of it shows (a snapshot's: those written up to `notes_until`)."""
+        v = store.version() if version is None else version
+        return cls(store.read(OBSERVATIONS, v), Catalog.from_tables(store.read_catalog(catalog_versions)), v,
+                   notes_store.read(store, v, notes_until))
+
+    def sql(self, query: str, params: list | None = None) -> pd.DataFrame:
+        # A cursor per query: Streamlit runs sessions on several threads.
+        return self._con.cursor().execute(query, params or []).df()
+
+
+def year_choices(ds: Dataset) -> tuple[list[int], int | None]:
+    """Years with data, and the one to open on: the latest with yearly results (a complete year)."""
+    df = ds.sql("SELECT CAST(substr(period, 1, 4) AS INTEGER) AS y, bool_or(length(period) = 4) AS yearly "
+                "FROM obs GROUP BY y ORDER BY y")
+    years = [int(y) for y in df["y"]]
+    complete = df.loc[df["yearly"], "y"]
+    return years, int(complete.max()) if len(complete) else (years[-1] if years else None)
+
+
+def latest_quarter(ds: Dataset, year: int) -> str | None:
+    """The last quarter of a year that has quarterly data (to say how far a running year goes)."""
+    df = ds.sql("SELECT max(period) AS p FROM obs WHERE period LIKE ? || '-Q_'", [str(year)])
+    return None if df.empty or pd.isna(df["p"].iloc[0]) else str(df["p"].iloc[0])
+
+
+def unit_names(cat: Catalog, lang: str) -> pd.Series:
+    """Each unit's name in the interface language, by unit_id."""
+    return cat.units.set_index("unit_id")["name_vi" if lang == "vi" else "name_en"]

@@ -1,0 +1,228 @@
+"""Series and roll-ups: an indicator per unit and period at a grain, and units combined.
+
+- quarters roll up to years by each indicator's rule (sum, mean, first, last);
+- a derived rate is a ratio of sums over units and periods, never a mean of rates;
+- PAR INDEX points are shown as a percentage of the unit's applicable maximum;
+- a unit created by a merger is followed back through its predecessors (lineage);
+- only units in office at the end of a period are read for it, and an aggregate says how many
+  of those it covers (n_units of n_expected).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from reformkpi import periods
+from reformkpi.catalog import Catalog
+from reformkpi.metrics.datasets import Dataset
+
+
+def grain_sql(grain: str) -> str:
+    """SQL for the period of `o` at a grain; data coarser than the grain keeps its own period."""
+    if grain == "year":
+        return "substr(o.period, 1, 4)"
+    return ("CASE WHEN length(o.period) = 7 AND substr(o.period, 6, 1) <> 'Q' THEN substr(o.period, 1, 4) "
+            "|| '-Q' || CAST((CAST(substr(o.period, 6, 2) AS INTEGER) + 2) // 3 AS VARCHAR) ELSE o.period END")
+
+
+def _end_sql(period: str) -> str:
+    """SQL for the last day of a period given as canonical text ('2019', '2019-Q3', '2019-07')."""
+    y = f"CAST(substr({period}, 1, 4) AS INTEGER)"
+    return (f"CASE WHEN length({period}) = 4 THEN make_date({y}, 12, 31) "
+            f"WHEN substr({period}, 6, 1) = 'Q' THEN last_day(make_date({y}, 3 * CAST(substr({period}, 7, 1) AS INTEGER), 1)) "
+            f"ELSE last_day(make_date({y}, CAST(substr({period}, 6, 2) AS INTEGER), 1)) END")
+
+
+def stored_ids(cat: Catalog, indicator_id: str) -> list[str]:
+    if cat.indicator(indicator_id)["rollup"] != "derived":
+        return [indicator_id]
+    num, den = cat.components(indicator_id)
+    return sorted(set(num + den))
+
+
+def grain_of(ds: Dataset, indicator_id: str, period: str) -> tuple[str, str]:
+    """The grain to read an indicator at for a requested period, and that period at the grain."""
+    ind = ds.catalog.indicator(indicator_id)
+    freq, year, _ = periods.parse(period)
+    if ind["frequency"] == "year" or freq == "year":
+        return "year", str(year)
+    return "quarter", period
+
+
+def _rolled_sql(stored: list[str], grain: str, unit_ids: list[str] | None,
+                years: tuple[int, int] | None) -> tuple[str, list]:
+    """SQL (and its parameters) for stored indicators rolled up per unit and period at a grain.
+
+    Filters run in DuckDB before anything reaches pandas: at national scale that is most of the work.
+    """
+    where, params = ["o.indicator_id IN (SELECT unnest(?))"], [list(stored)]
+    if unit_ids is not None:
+        where.append("o.unit_id IN (SELECT unnest(?))")
+        params.append(list(unit_ids))
+    if years is not None:
+        where.append("o.period_start >= make_date(?, 1, 1) AND o.period_start < make_date(?, 1, 1)")
+        params += [int(years[0]), int(years[1]) + 1]
+    # A figure belongs to the units in office at the end of its period (at the grain read).
+    where.append(f"""(u.active_from IS NULL OR u.active_from <= {_end_sql(grain_sql(grain))})
+        AND (u.active_to IS NULL OR u.active_to >= {_end_sql(grain_sql(grain))})""")
+    return f"""
+        SELECT o.unit_id, o.indicator_id, {grain_sql(grain)} AS period, count(*) AS n_periods,
+          CASE any_value(i.rollup)
+            WHEN 'sum' THEN sum(o.value) WHEN 'mean' THEN avg(o.value)
+            WHEN 'first' THEN arg_min(o.value, o.period_start) ELSE arg_max(o.value, o.period_start) END AS value,
+          arg_max(o.max_value, o.period_start) AS max_value
+        FROM obs o JOIN ind i USING (indicator_id) JOIN units u ON u.unit_id = o.unit_id
+        WHERE {' AND '.join(where)}
+        GROUP BY ALL""", params
+
+
+def series(ds: Dataset, indicator_id: str, grain: str = "year", unit_ids: list[str] | None = None,
+           years: tuple[int, int] | None = None) -> pd.DataFrame:
+    """Value of an indicator per unit and period at a grain.
+
+    Columns: unit_id, period, value, num, den, n_periods. For a derived indicator num and den
+    are the summed numerator and denominator (value = scale × num / den); for points, num is
+    the points and den the applicable maximum (value is the percentage score).
+    """
+    cat = ds.catalog
+    ind = cat.indicator(indicator_id)
+    rolled, params = _rolled_sql(stored_ids(cat, indicator_id), grain, unit_ids, years)
+    if ind["rollup"] == "derived":
+        num, den = cat.components(indicator_id)
+        query = f"""
+            SELECT unit_id, period,
+              sum(value) FILTER (WHERE indicator_id IN (SELECT unnest(?))) AS num,
+              sum(value) FILTER (WHERE indicator_id IN (SELECT unnest(?))) AS den,
+              max(n_periods) AS n_periods
+            FROM ({rolled}) GROUP BY ALL"""
+        df = ds.sql(query, [num, den or ["-"]] + params)
+        if den:
+            df["value"] = (ind["scale"] * df["num"] / df["den"].replace(0, np.nan)).round(ind["decimals"])
+        else:
+            df["value"], df["den"] = df["num"].round(ind["decimals"]), np.nan
+    else:
+        df = stored_series(ds, [indicator_id], grain, unit_ids, years)
+    cols = ["unit_id", "period", "value", "num", "den", "n_periods"]
+    return df[cols].sort_values(["unit_id", "period"], ignore_index=True)
+
+
+def stored_series(ds: Dataset, indicator_ids: list[str], grain: str = "year", unit_ids: list[str] | None = None,
+                  years: tuple[int, int] | None = None) -> pd.DataFrame:
+    """`series` of several stored (not derived) indicators in one query, with an indicator_id column.
+
+    One pass over the observations instead of one per indicator: the parts of a family (8
+    PAR INDEX areas, 5 SIPAS factors) are read together.
+    """
+    rolled, params = _rolled_sql(indicator_ids, grain, unit_ids, years)
+    df = ds.sql(rolled, params)
+    ind = ds.catalog.indicators.set_index("indicator_id")
+    points = df["indicator_id"].map(ind["measure"]).eq("points")
+    df["num"] = df["value"]
+    df["den"] = df["max_value"].where(points)
+    df.loc[points, "value"] = 100 * df.loc[points, "num"] / df.loc[points, "den"]
+    places = df["indicator_id"].map(ind["decimals"])
+    for d in places.unique():
+        df.loc[places == d, "value"] = df.loc[places == d, "value"].round(int(d))
+    return df[["indicator_id", "unit_id", "period", "value", "num", "den", "n_periods"]].sort_values(
+        ["indicator_id", "unit_id", "period"], ignore_index=True)
+
+
+def aggregate(ind: pd.Series, df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Combine units: counts add up, rates are ratios of sums, scores are the mean of units (each
+    as published); the result is rounded to the indicator's published decimals."""
+    g = df.groupby(by, as_index=False)
+    if ind["rollup"] == "derived" and ind["denominator"]:
+        out = g.agg(num=("num", "sum"), den=("den", "sum"), n_units=("unit_id", "nunique"))
+        out["value"] = ind["scale"] * out["num"] / out["den"].replace(0, np.nan)
+    elif ind["measure"] == "count":
+        out = g.agg(value=("value", "sum"), n_units=("unit_id", "nunique"))
+    else:
+        out = g.agg(value=("value", "mean"), n_units=("unit_id", "nunique"))
+    out["value"] = out["value"].round(ind["decimals"])
+    return out
+
+
+def expected_units(cat: Catalog, period: str, level: str | None) -> list[str]:
+    """The units expected to report for a period: those of the level in office at its end."""
+    u = cat.active_units(period, level)
+    return u.loc[u["level"] != "province", "unit_id"].tolist()
+
+
+def level_units(ds: Dataset, level: str | None) -> list[str]:
+    """Units of a level (all but the province itself when level is None)."""
+    u = ds.catalog.units
+    return u.loc[(u["level"] == level) if level else (u["level"] != "province"), "unit_id"].tolist()
+
+
+def province_series(ds: Dataset, indicator_id: str, grain: str = "year", level: str | None = None,
+                    years: tuple[int, int] | None = None) -> pd.DataFrame:
+    """Province-wide value per period over the units of a level: period, value, n_units (units that
+    reported), n_expected (units of the level in office at the period's end)."""
+    ind = ds.catalog.indicator(indicator_id)
+    df = series(ds, indicator_id, grain, level_units(ds, level), years)
+    out = aggregate(ind, df.dropna(subset=["value"]), ["period"])
+    out["n_expected"] = [len(expected_units(ds.catalog, p, level)) for p in out["period"]]
+    return out[["period", "value", "n_units", "n_expected"]]
+
+
+def lineage_series(ds: Dataset, indicator_id: str, unit_id: str, grain: str = "year") -> pd.DataFrame:
+    """A unit's series followed back through the units merged into it.
+
+    Before a merger the predecessors are combined like units are province-wide (counts add,
+    rates are ratios of sums, scores are averaged). Columns: period, value, units (ids that
+    contributed, comma-separated).
+    """
+    cat = ds.catalog
+    df = series(ds, indicator_id, grain, cat.lineage(unit_id)).dropna(subset=["value"])
+    return combine_lineage(cat.indicator(indicator_id), df)
+
+
+def combine_lineage(ind: pd.Series, df: pd.DataFrame) -> pd.DataFrame:
+    """The series of a lineage's units combined per period: period, value, units."""
+    out = aggregate(ind, df, ["period"])
+    contributors = df.groupby("period")["unit_id"].agg(lambda s: ",".join(sorted(s))).rename("units")
+    return out.merge(contributors, on="period")[["period", "value", "units"]]
+
+
+def dossier_flow(ds: Dataset, unit_ids: list[str], grain: str = "quarter", years: tuple[int, int] | None = None,
+                 by_unit: bool = False) -> pd.DataFrame:
+    """Every dossier indicator per period (and per unit), summed over the units, in one query.
+
+    Counts add up over units; each derived rate is then the catalog's formula over the summed
+    counts (a ratio of sums). Columns: [unit_id,] period, one column per dossier indicator id;
+    summed over units, also n_units (units with any dossier count that period).
+    """
+    cat = ds.catalog
+    fam = cat.indicators[cat.indicators["family"] == "dossiers"]
+    stored = fam.loc[fam["rollup"] != "derived", "indicator_id"].tolist()
+    keys = ["unit_id", "period"] if by_unit else ["period"]
+    query, params = _rolled_sql(stored, grain, unit_ids, years)
+    count = "" if by_unit else (" UNION ALL SELECT period, 'n_units' AS indicator_id, count(DISTINCT unit_id) AS value"
+                                " FROM r GROUP BY period")
+    df = ds.sql(f"WITH r AS ({query}) SELECT {', '.join(keys)}, indicator_id, sum(value) AS value FROM r GROUP BY ALL"
+                f"{count}", params)
+    wide = (df.pivot_table(index=keys, columns="indicator_id", values="value", aggfunc="sum")
+            .reindex(columns=stored + ([] if by_unit else ["n_units"])).reset_index().rename_axis(columns=None))
+    for _, d in fam[fam["rollup"] == "derived"].iterrows():
+        num, den = cat.components(d["indicator_id"])
+        total = wide[num].sum(axis=1)
+        rate = d["scale"] * total / wide[den].sum(axis=1).replace(0, np.nan) if den else total
+        wide[d["indicator_id"]] = rate.round(d["decimals"])
+    return wide.sort_values(keys, ignore_index=True)
+
+
+def province_flow(ds: Dataset, level: str | None, years: tuple[int, int] | None = None,
+                  grain: str = "quarter") -> pd.DataFrame:
+    """Every dossier indicator per period over the units of a level (see dossier_flow), with
+    n_units reporting and n_expected (units of the level in office at the period's end)."""
+    flow = dossier_flow(ds, level_units(ds, level), grain, years)
+    flow["n_expected"] = [len(expected_units(ds.catalog, p, level)) for p in flow["period"]]
+    return flow
+
+
+def unit_periods(ds: Dataset, unit_id: str, indicator_id: str) -> list[str]:
+    """The periods (at the indicator's own frequency) for which a unit has the indicator, latest first."""
+    grain = "year" if ds.catalog.indicator(indicator_id)["frequency"] == "year" else "quarter"
+    s = series(ds, indicator_id, grain, [unit_id]).dropna(subset=["value"])
+    return sorted(s["period"].unique(), reverse=True)

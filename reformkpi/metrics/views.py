@@ -1,0 +1,295 @@
+"""The views leaders read: headline figures (Kpi), one unit's profile, rankings over years,
+dossiers and satisfaction, each as a frame a page or an export shows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+from reformkpi import periods
+from reformkpi.catalog import Catalog
+from reformkpi.metrics import targets
+from reformkpi.metrics.datasets import Dataset, unit_names
+from reformkpi.metrics.rollups import (aggregate, combine_lineage, expected_units, grain_of, level_units,
+                                       province_series, series, stored_series)
+from reformkpi.metrics.targets import gap
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """A headline figure: the province-wide value of an indicator for a period.
+
+    `change` compares like with like: the units that reported in both periods, aggregated the
+    same way in each (n_common of them). It is None when no unit reported in both, or when a
+    methodology break (`method_break`, the period the new method starts) separates the periods.
+    """
+
+    indicator_id: str
+    period: str
+    value: float | None
+    previous: float | None
+    change: float | None
+    target: float | None
+    target_source: str
+    gap: float | None
+    meets_target: bool | None
+    n_units: int
+    n_below_target: int
+    formula: str
+    n_expected: int = 0
+    n_common: int = 0
+    method_break: str | None = None
+
+
+def kpi(ds: Dataset, indicator_id: str, period: str, level: str | None = None, lang: str = "vi") -> Kpi:
+    cat = ds.catalog
+    ind = cat.indicator(indicator_id)
+    grain, p = grain_of(ds, indicator_id, period)
+    prev = periods.previous(p)
+    units = level_units(ds, level)
+    s = series(ds, indicator_id, grain, units, (int(prev[:4]), int(p[:4]))).dropna(subset=["value"])
+    s = s[s["period"].isin([p, prev])]
+    prov = aggregate(ind, s, ["period"]).set_index("period")
+    value = _opt(prov["value"].get(p))
+    previous = _opt(prov["value"].get(prev))
+    common = set(s.loc[s["period"] == p, "unit_id"]) & set(s.loc[s["period"] == prev, "unit_id"])
+    same = aggregate(ind, s[s["unit_id"].isin(common)], ["period"]).set_index("period")["value"]
+    method_break = cat.break_between(indicator_id, prev, p)
+    change = None
+    if common and method_break is None:
+        change = round(float(same[p]) - float(same[prev]), int(ind["decimals"])) + 0.0  # + 0.0: no −0
+    target, target_source = targets.province(cat, indicator_id, int(p[:4]))
+    g = round(gap(value, target, ind["direction"]), int(ind["decimals"])) if value is not None and target is not None else None
+    own = targets.lookup(cat, indicator_id, units, int(p[:4])).drop(columns="year")
+    cur = s[s["period"] == p].merge(own, on="unit_id")
+    below = int((gap(cur["value"], cur["target"], ind["direction"]).round(int(ind["decimals"])) < 0).sum())
+    return Kpi(indicator_id, p, value, previous, change, target, target_source, g,
+               None if g is None else bool(g >= 0), int(prov["n_units"].get(p, 0)), below,
+               cat.formula_text(indicator_id, lang), len(expected_units(cat, p, level)), len(common), method_break)
+
+
+def _opt(x) -> float | None:
+    return None if x is None or pd.isna(x) else float(x)
+
+
+def province_trend(ds: Dataset, indicator_id: str, level: str | None = None) -> pd.DataFrame:
+    """Province-wide value by year with that year's target: period, value, n_units, n_expected,
+    target, method_break (True where a new method starts: not comparable with the year before)."""
+    out = province_series(ds, indicator_id, "year", level)
+    out["target"] = [targets.province(ds.catalog, indicator_id, int(p))[0] for p in out["period"]]
+    out["method_break"] = out["period"].isin(ds.catalog.breaks(indicator_id))
+    return out
+
+
+def peers(cat: Catalog, unit_id: str) -> list[str]:
+    """Units with the same parent and level as unit_id (itself included), in office or not."""
+    u = cat.unit(unit_id)
+    units = cat.units
+    return units.loc[(units["parent_id"] == u["parent_id"]) & (units["level"] == u["level"]), "unit_id"].tolist()
+
+
+def merger_events(cat: Catalog, unit_id: str) -> pd.DataFrame:
+    """Each merger in a unit's lineage: date, unit_id (the successor), predecessors (ids, comma-separated).
+
+    The date is the day after the predecessors' last day in office: a unit that absorbs
+    another keeps its own start date, so that is not the merger's.
+    """
+    units = cat.units
+    rows = []
+    for uid in cat.lineage(unit_id):
+        merged = units[units["successor_id"] == uid]
+        for last_day, group in merged.groupby("active_to", dropna=False, sort=True):
+            date = cat.unit(uid)["active_from"] if pd.isna(last_day) else last_day + dt.timedelta(days=1)
+            rows.append({"date": date, "unit_id": uid, "predecessors": ",".join(group["unit_id"])})
+    return pd.DataFrame(rows, columns=["date", "unit_id", "predecessors"])
+
+
+def unit_history(ds: Dataset, unit_id: str, indicator_ids: tuple[str, ...], grain: str = "year") -> pd.DataFrame:
+    """A unit's indicators over time (through its lineage) against its target and its peers' median.
+
+    Columns: indicator_id, period, value, units (contributing ids), peer_median, n_peers,
+    n_peer_expected, target, gap, meets_target. The peers' median is over the units of the same
+    parent and level that have a value that period (n_peers of the n_peer_expected in office at its end).
+    """
+    cat = ds.catalog
+    lineage, same = cat.lineage(unit_id), peers(cat, unit_id)
+    frames = []
+    for indicator_id in indicator_ids:
+        ind = cat.indicator(indicator_id)
+        # One read for the unit's lineage and its peers (usually the lineage is among the peers).
+        both = series(ds, indicator_id, grain, sorted(set(lineage) | set(same))).dropna(subset=["value"])
+        own = combine_lineage(ind, both[both["unit_id"].isin(lineage)])
+        if own.empty:
+            continue
+        peer = both[both["unit_id"].isin(same)]
+        own = own.merge(peer.groupby("period", as_index=False).agg(peer_median=("value", "median"),
+                                                                    n_peers=("unit_id", "nunique")),
+                        on="period", how="left")
+        own["n_peers"] = own["n_peers"].fillna(0).astype(int)
+        own["n_peer_expected"] = [len(set(same) & set(cat.active_units(p)["unit_id"])) for p in own["period"]]
+        own["target"] = targets.lookup(cat, indicator_id, [unit_id] * len(own),
+                                       own["period"].str[:4].astype(int))["target"].to_numpy()
+        own["gap"] = gap(own["value"], own["target"], ind["direction"])
+        own["meets_target"] = (own["gap"] >= 0).where(own["target"].notna())
+        own.insert(0, "indicator_id", indicator_id)
+        frames.append(own)
+    cols = ["indicator_id", "period", "value", "units", "peer_median", "n_peers", "n_peer_expected", "target", "gap",
+            "meets_target"]
+    return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
+
+
+def family_parts(cat: Catalog, total_id: str) -> list[str]:
+    """The parts of a family's total (PAR INDEX areas, SIPAS factors): its unranked indicators."""
+    ind = cat.indicators
+    fam = cat.indicator(total_id)["family"]
+    return ind.loc[(ind["family"] == fam) & ~ind["ranked"] & (ind["indicator_id"] != total_id), "indicator_id"].tolist()
+
+
+def _part_targets(ds: Dataset, total_id: str, year: int, unit_ids: list[str]) -> dict[str, pd.Series]:
+    """Target of each part for the units: its own in the catalog, else the target of the total."""
+    grid = pd.DataFrame({"unit_id": list(unit_ids)})
+    fallback = targets.lookup(ds.catalog, total_id, grid["unit_id"], year).set_index("unit_id")["target"]
+    return {p: targets.lookup(ds.catalog, p, grid["unit_id"], year).set_index("unit_id")["target"].fillna(fallback)
+            for p in family_parts(ds.catalog, total_id)}
+
+
+def unit_parts(ds: Dataset, total_id: str, unit_id: str, year: int) -> pd.DataFrame:
+    """One unit's year by part of a family (where it loses points, which factor is weak).
+
+    Columns: indicator_id, value (% score), num (points), den (applicable maximum), lost (points
+    short of the maximum, for points), peer_median, target, gap. Empty when the unit has no data.
+    """
+    cat = ds.catalog
+    parts = family_parts(cat, total_id)
+    same = peers(cat, unit_id)
+    unit_targets = _part_targets(ds, total_id, year, [unit_id])
+    s = stored_series(ds, parts, "year", same, (year, year)).dropna(subset=["value"])
+    out = s[s["unit_id"] == unit_id].set_index("indicator_id").reindex(
+        [p for p in parts if p in set(s.loc[s["unit_id"] == unit_id, "indicator_id"])]).reset_index()
+    out["lost"] = out["den"] - out["num"]  # NaN unless the part is points (den is the applicable maximum)
+    out["peer_median"] = out["indicator_id"].map(s.groupby("indicator_id")["value"].median())
+    out["target"] = [unit_targets[p].iloc[0] for p in out["indicator_id"]]
+    out = out[["indicator_id", "value", "num", "den", "lost", "peer_median", "target"]]
+    out["gap"] = gap(out["value"], out["target"], cat.indicator(total_id)["direction"])
+    return out
+
+
+def rate_matrix(ds: Dataset, indicator_id: str, level: str | None, years: tuple[int, int],
+                lang: str = "vi") -> pd.DataFrame:
+    """Units × quarters of a rate, the worst unit over the whole span first.
+
+    Index: unit_id; columns: name, then one per quarter. The order uses the span's own rate
+    (a ratio of sums for a derived rate).
+    """
+    ind = ds.catalog.indicator(indicator_id)
+    s = series(ds, indicator_id, "quarter", level_units(ds, level), years)
+    if s.empty:
+        return pd.DataFrame(columns=["name"])
+    overall = aggregate(ind, s.dropna(subset=["value"]), ["unit_id"]).set_index("unit_id")["value"]
+    wide = s.pivot(index="unit_id", columns="period", values="value").rename_axis(index="unit_id", columns=None)
+    order = overall.reindex(wide.index).sort_values(ascending=ind["direction"] == "higher_better", na_position="last")
+    wide = wide.loc[order.index]
+    wide.insert(0, "name", unit_names(ds.catalog, lang).reindex(wide.index))
+    return wide
+
+
+def most_late(ds: Dataset, rate_id: str, period: str, level: str | None, lang: str = "vi",
+              n: int = 10) -> pd.DataFrame:
+    """The units with the most late dossiers in a period (a year or a quarter), most first.
+
+    Columns: unit_id, name, num (the rate's numerator: late dossiers), den (its denominator:
+    dossiers resolved), value (the rate).
+    """
+    grain = "year" if periods.frequency(period) == "year" else "quarter"
+    year = int(period[:4])
+    s = series(ds, rate_id, grain, level_units(ds, level), (year, year))
+    s = s[(s["period"] == period) & (s["den"] > 0)]
+    s = s.sort_values(["num", "unit_id"], ascending=[False, True]).head(n)
+    s.insert(1, "name", s["unit_id"].map(unit_names(ds.catalog, lang)))
+    return s[["unit_id", "name", "num", "den", "value"]].reset_index(drop=True)
+
+
+def family_matrix(ds: Dataset, total_id: str, year: int, level: str | None, lang: str = "vi") -> pd.DataFrame:
+    """Each unit's total and parts for a year (SIPAS overall and its 5 factors), best total first.
+
+    Index: unit_id; columns: name, total_id, then one per part.
+    """
+    cat = ds.catalog
+    ids = [total_id] + family_parts(cat, total_id)
+    s = stored_series(ds, ids, "year", level_units(ds, level), (year, year))
+    if s.empty:
+        return pd.DataFrame(columns=["name", *ids])
+    wide = s.pivot(index="unit_id", columns="indicator_id", values="value").reindex(columns=ids)
+    wide = wide.sort_values(total_id, ascending=cat.indicator(total_id)["direction"] != "higher_better")
+    wide.insert(0, "name", unit_names(cat, lang).reindex(wide.index))
+    return wide.rename_axis(index="unit_id", columns=None)
+
+
+def family_summary(ds: Dataset, total_id: str, year: int, level: str | None) -> pd.DataFrame:
+    """Province-wide total and parts for a year against their targets.
+
+    Columns: indicator_id, value (mean of units), target (a part without its own target has the
+    total's), gap, n_units, n_below (units short of their own target), n_expected (units of the
+    level in office at the year's end).
+    """
+    cat = ds.catalog
+    direction = cat.indicator(total_id)["direction"]
+    units = level_units(ds, level)
+    unit_targets = {total_id: targets.lookup(cat, total_id, units, year).set_index("unit_id")["target"],
+               **_part_targets(ds, total_id, year, units)}
+    general = targets.province(cat, total_id, year)[0]
+    ids = [total_id] + family_parts(cat, total_id)
+    values = stored_series(ds, ids, "year", units, (year, year)).dropna(subset=["value"])
+    rows = []
+    for i in ids:
+        s = values[values["indicator_id"] == i]
+        if s.empty:
+            continue
+        own_target = targets.province(cat, i, year)[0]
+        rows.append({"indicator_id": i, "value": s["value"].mean(), "n_units": len(s),
+                     "target": general if own_target is None else own_target,
+                     "n_below": int((gap(s["value"], s["unit_id"].map(unit_targets[i]), direction) < 0).sum())})
+    out = pd.DataFrame(rows, columns=["indicator_id", "value", "target", "n_units", "n_below"])
+    out["n_expected"] = len(expected_units(cat, str(year), level))
+    out["gap"] = gap(out["value"], out["target"], direction)
+    return out
+
+
+def below_target_years(ds: Dataset, indicator_id: str, level: str | None, years: tuple[int, int],
+                       lang: str = "vi") -> pd.DataFrame:
+    """Units that missed their target in at least one year of the span, and for how long.
+
+    Columns: unit_id, name, years_below, years_measured, streak (years below in a row up to the
+    unit's last measured year), last_value, last_gap, below_years (e.g. '2019, 2021').
+    Most years below first.
+    """
+    ind = ds.catalog.indicator(indicator_id)
+    s = series(ds, indicator_id, "year", level_units(ds, level), years).dropna(subset=["value"])
+    years_of = s["period"].str[:4].astype(int)
+    s["target"] = targets.lookup(ds.catalog, indicator_id, s["unit_id"], years_of)["target"].to_numpy()
+    s = s.dropna(subset=["target"])
+    s["gap"] = gap(s["value"], s["target"], ind["direction"])
+    s["below"] = s["gap"] < 0
+    rows = []
+    for uid, g in s.sort_values("period").groupby("unit_id"):
+        if not g["below"].any():
+            continue
+        flags = g["below"].tolist()
+        streak = next((i for i, below in enumerate(reversed(flags)) if not below), len(flags))
+        rows.append({"unit_id": uid, "years_below": int(sum(flags)), "years_measured": len(flags),
+                     "streak": streak, "last_value": g["value"].iloc[-1], "last_gap": g["gap"].iloc[-1],
+                     "below_years": ", ".join(g.loc[g["below"], "period"])})
+    out = pd.DataFrame(rows, columns=["unit_id", "years_below", "years_measured", "streak", "last_value",
+                                      "last_gap", "below_years"])
+    out.insert(1, "name", out["unit_id"].map(unit_names(ds.catalog, lang)))
+    return out.sort_values(["years_below", "streak", "unit_id"], ascending=[False, False, True], ignore_index=True)
+
+
+def unit_notes(ds: Dataset, unit_id: str) -> pd.DataFrame:
+    """Notes on a unit's figures (and its predecessors'), latest period first:
+    unit_id, indicator_id, period, note, created_by, data_version."""
+    return ds.sql("""SELECT unit_id, indicator_id, period, note, created_by, data_version FROM notes
+                     WHERE unit_id IN (SELECT unnest(?)) ORDER BY period DESC, created_at""",
+                  [ds.catalog.lineage(unit_id)])
