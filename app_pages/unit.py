@@ -8,8 +8,8 @@ history and its dossiers by quarter; a unit formed by a merger carries its prede
 
 import streamlit as st
 
-from components import (access, chart_style, charts, context, coverage, data, filters, focus_view, notes_form, shell,
-                        unit_profile)
+from components import (access, chart_labels, chart_style, charts, context, coverage, data, filters, focus_view,
+                        notes_form, palette, shell, unit_profile)
 from reformkpi import focus, formatting, metrics
 from reformkpi.context import figure_context
 from reformkpi.i18n import t, tm
@@ -27,7 +27,7 @@ years, default_year = data.query(metrics.year_choices, ref)
 year = filters.year(years, default_year, lang)
 unit_id = filters.unit(catalog.units, lang)
 names = metrics.unit_names(catalog, lang)
-color = charts.unit_colors(catalog.units)[unit_id]
+color = palette.unit_colors(catalog.units)[unit_id]
 events = metrics.merger_events(catalog, unit_id)
 
 st.header(formatting.markdown_text(names[unit_id]), divider="gray")
@@ -52,7 +52,7 @@ st.subheader(t("unit.parts_section", lang, year=year))
 for total in (PAR_TOTAL, SIPAS_TOTAL):
     parts = data.query(metrics.unit_parts, ref, total, unit_id, year)
     if parts.empty:
-        st.info(tm("unit.no_parts", lang, indicator=charts.short_name(catalog.indicator(total), lang), year=year))
+        st.info(tm("unit.no_parts", lang, indicator=chart_labels.short_name(catalog.indicator(total), lang), year=year))
     else:
         charts.show(charts.figure(unit_profile.parts, parts, catalog, total, names[unit_id], year, lang, ref.version),
                     key=f"unit_parts_{total}", data=parts, indicator=total)
@@ -65,7 +65,7 @@ if ranks.empty:
     st.info(t("unit.no_rank", lang))
 else:
     ind = catalog.indicator(indicator_id)
-    charts.show(charts.figure(unit_profile.rank_history, ranks, names, charts.unit_colors(catalog.units), ind,
+    charts.show(charts.figure(unit_profile.rank_history, ranks, names, palette.unit_colors(catalog.units), ind,
                               metrics.grade_order(catalog, ind["family"]), names[unit_id], events, year, lang,
                               ref.version),
                 key="unit_ranks", data=ranks, indicator=indicator_id)
