@@ -5,7 +5,6 @@ colours in palette, the shared text in chart_labels, the screen layout in chart_
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 
 import pandas as pd
@@ -14,6 +13,7 @@ from plotly.colors import hex_to_rgb, sample_colorscale
 import streamlit as st
 
 from components import chart_style
+from components.cache_keys import HASH_FUNCS
 from reformkpi import exports, formatting
 from reformkpi.catalog import Catalog
 
@@ -27,13 +27,13 @@ def figure(builder, *args, span: float = 1.0) -> go.Figure:
     Figures are kept as objects (not copied) and never changed after they are built.
     """
     screen = chart_style.screen()
-    return _built(builder.__module__, builder.__qualname__, args, screen, 1.0 if screen.narrow else span)
+    return _built(builder, args, screen, 1.0 if screen.narrow else span)
 
 
 # The catalog of a data version is one object for as long as that version is cached: hash it by identity.
-@st.cache_resource(max_entries=256, show_spinner=False, hash_funcs={Catalog: id})
-def _built(module: str, name: str, args: tuple, screen: chart_style.Screen, span: float) -> go.Figure:
-    return chart_style.fit(getattr(importlib.import_module(module), name)(*args), screen, span)
+@st.cache_resource(max_entries=256, show_spinner=False, hash_funcs={Catalog: id, **HASH_FUNCS})
+def _built(builder, args: tuple, screen: chart_style.Screen, span: float) -> go.Figure:
+    return chart_style.fit(builder(*args), screen, span)
 
 
 SHOWN = "charts:shown"
