@@ -35,6 +35,8 @@ def test_only_analysts_and_admins_save_and_only_author_or_admin_change(tmp_store
     with pytest.raises(PermissionDenied):
         snapshots.create(tmp_store, VIEWER, "x", "tong-quan", {}, 0, tmp_store.catalog_versions())
     snap = snapshots.create(tmp_store, ANALYST, "Bản nháp", "tong-quan", {}, 0, tmp_store.catalog_versions())
+    assert [snapshots.may_change(a, snap) for a in (ANALYST, OTHER, ADMIN, VIEWER, None)] == [True, False, True,
+                                                                                              False, False]
     with pytest.raises(PermissionDenied):
         snapshots.rename(tmp_store, OTHER, snap.snapshot_id, "của tôi")
     snapshots.rename(tmp_store, ANALYST, snap.snapshot_id, "Báo cáo sơ kết 6 tháng 'đầu năm'")
