@@ -218,20 +218,11 @@ def province_series(ds: Dataset, indicator_id: str, grain: str = "year", level: 
     return out[["period", "value", "n_units", "n_expected"]]
 
 
-def lineage_series(ds: Dataset, indicator_id: str, unit_id: str, grain: str = "year") -> pd.DataFrame:
-    """A unit's series followed back through the units merged into it.
+def _combine_lineage(ind: pd.Series, df: pd.DataFrame) -> pd.DataFrame:
+    """The series of a lineage's units combined per period: period, value, units (contributing ids).
 
     Before a merger the predecessors are combined like units are province-wide (counts add,
-    rates are ratios of sums, scores are averaged). Columns: period, value, units (ids that
-    contributed, comma-separated).
-    """
-    cat = ds.catalog
-    df = series(ds, indicator_id, grain, cat.lineage(unit_id)).dropna(subset=["value"])
-    return _combine_lineage(cat.indicator(indicator_id), df)
-
-
-def _combine_lineage(ind: pd.Series, df: pd.DataFrame) -> pd.DataFrame:
-    """The series of a lineage's units combined per period: period, value, units."""
+    rates are ratios of sums, scores are averaged)."""
     out = _unit_aggregate(ind, df, ["period"])
     contributors = df.groupby("period")["unit_id"].agg(lambda s: ",".join(sorted(s))).rename("units")
     return out.merge(contributors, on="period")[["period", "value", "units"]]
@@ -361,7 +352,7 @@ def _changes(s: pd.Series) -> int:
 
 
 def grade_labels(cat: Catalog, family: str, grades: pd.Series, lang: str = "vi") -> pd.Series:
-    """The label of each grade id (Catalog.grade_label for a whole column at once; '' for no grade)."""
+    """The label of each grade id in the family's bands ('' for no grade)."""
     bands = cat.grade_bands[cat.grade_bands["family"] == family]
     labels = dict(zip(bands["grade_id"], bands["label_vi" if lang == "vi" else "label_en"]))
     return grades.map(lambda g: labels.get(g, "") if isinstance(g, str) else "").astype(object)

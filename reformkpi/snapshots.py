@@ -126,8 +126,3 @@ def delete(store: Store, actor: Actor, snapshot_id: str) -> None:
     _owned(store, actor, snapshot_id)
     _table(store).delete(f"snapshot_id = {_quote(snapshot_id)}",
                          commit_properties=_meta(actor, "snapshot-delete", snapshot_id))
-
-
-def pinned_versions(store: Store) -> set[int]:
-    """Data versions that snapshots rely on: never to be cleaned up."""
-    return {s.data_version for s in list_all(store)}

@@ -65,7 +65,7 @@ def test_the_merged_department_takes_over_its_predecessors_backlog(generated):
 
 
 def test_lineage_of_the_merged_department_spans_2016_to_2025(demo):
-    s = metrics.lineage_series(demo, "par.total", "so-nong-nghiep-moi-truong")
+    s = metrics.unit_history(demo, "so-nong-nghiep-moi-truong", ("par.total",))
     assert s["period"].tolist() == [str(y) for y in range(2016, 2026)]
     assert s.set_index("period").loc["2024", "units"] == "so-nong-nghiep-ptnt,so-tai-nguyen-moi-truong"
 
