@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components import charts, context, data, filters, focus_view, kpi_tiles, shell, tables
+from components import charts, context, data, filters, focus_view, kpi_tiles, overview_view, shell, tables
 from reformkpi import focus, formatting
 from reformkpi.metrics import datasets, ranking, views
 from reformkpi.context import figure_context, trend_title
@@ -45,13 +45,13 @@ if table.empty:
 else:
     left, right = st.columns([3, 2])
     with left:
-        charts.show_linked(charts.figure(charts.unit_values, table, ind, k, lang, ref.version, span=0.6),
+        charts.show_linked(charts.figure(overview_view.unit_values, table, ind, k, lang, ref.version, span=0.6),
                            key="overview_units", page="app_pages/unit.py", data=table, indicator=indicator_id)
         st.caption(t("overview.click_hint", lang))
         context.caption(ctx, lang)
     with right:
         trend = data.query(views.province_trend, ref, indicator_id, sel.level)
-        charts.show(charts.figure(charts.province_trend, trend, ind, lang, ref.version,
+        charts.show(charts.figure(overview_view.province_trend, trend, ind, lang, ref.version,
                                   trend_title(catalog, indicator_id, lang), span=0.4), key="overview_trend",
                     data=trend, indicator=indicator_id)
         if k.formula:

@@ -3,7 +3,7 @@ stable each unit's result is ("kết quả xếp loại chưa ổn định" made
 
 import streamlit as st
 
-from components import charts, context, data, filters, rankings_view, shell, tables
+from components import chart_labels, charts, context, data, filters, palette, rankings_view, shell, tables
 from reformkpi.metrics import datasets, ranking
 from reformkpi.context import figure_context
 from reformkpi.i18n import t, tm
@@ -18,7 +18,7 @@ sel = filters.common(years, default_year, lang, quarters=False)
 level = sel.level or "department"  # ranks compare peers: one level at a time
 indicator_id = filters.indicator(catalog.indicators[catalog.indicators["ranked"]], lang)
 ind = catalog.indicator(indicator_id)
-name = charts.short_name(ind, lang)
+name = chart_labels.short_name(ind, lang)
 names = datasets.unit_names(catalog, lang)
 span = (years[0], sel.year)
 
@@ -35,7 +35,7 @@ context.caption(ctx, lang)
 ranks = data.query(ranking.ranks, ref, indicator_id, "year", level, span)
 stability = data.query(ranking.rank_stability, ref, indicator_id, level, span)
 if ranks["period"].nunique() > 1:
-    charts.show(charts.figure(rankings_view.bump, ranks, stability, names, charts.unit_colors(catalog.units), ind,
+    charts.show(charts.figure(rankings_view.bump, ranks, stability, names, palette.unit_colors(catalog.units), ind,
                               lang, ref.version), key="rankings_bump", data=ranks, indicator=indicator_id)
     context.caption(ctx, lang)
     title = t("rankings.stability_section", lang, first=span[0], last=span[1])

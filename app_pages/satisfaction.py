@@ -3,7 +3,7 @@ target; how units spread, and which units are below the target and for how many 
 
 import streamlit as st
 
-from components import charts, context, coverage, data, filters, satisfaction_view, shell
+from components import chart_labels, charts, context, coverage, data, filters, overview_view, satisfaction_view, shell
 from reformkpi.metrics import datasets, ranking, views
 from reformkpi.context import figure_context
 from reformkpi.i18n import t, tm
@@ -20,7 +20,7 @@ years, default_year = data.query(datasets.year_choices, ref)
 sel = filters.common(years, default_year, lang, quarters=False)
 level = sel.level or "department"  # units are compared with their peers
 ind = catalog.indicator(SIPAS_TOTAL)
-name = charts.short_name(ind, lang)
+name = chart_labels.short_name(ind, lang)
 
 summary = data.query(views.family_summary, ref, SIPAS_TOTAL, sel.year, level)
 if summary.empty:
@@ -32,7 +32,7 @@ ctx = data.query(figure_context, ref, SIPAS_TOTAL, str(sel.year), level, lang)
 
 left, right = st.columns([3, 2])
 with left:
-    charts.show_linked(charts.figure(charts.unit_values, table, ind, k, lang, ref.version, span=0.6), key="sat_units",
+    charts.show_linked(charts.figure(overview_view.unit_values, table, ind, k, lang, ref.version, span=0.6), key="sat_units",
                        page="app_pages/unit.py", data=table, indicator=SIPAS_TOTAL)
 with right:
     charts.show(charts.figure(satisfaction_view.by_factor, summary, catalog, sel.year, lang, ref.version, span=0.4),

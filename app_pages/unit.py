@@ -8,8 +8,8 @@ history and its dossiers by quarter; a unit formed by a merger carries its prede
 
 import streamlit as st
 
-from components import (access, chart_style, charts, context, coverage, data, filters, focus_view, notes_form, shell,
-                        unit_profile)
+from components import (access, chart_labels, chart_style, charts, context, coverage, data, filters, focus_view,
+                        notes_form, palette, shell, unit_profile)
 from reformkpi import focus, formatting
 from reformkpi.metrics import datasets, ranking, rollups, views
 from reformkpi.context import figure_context
@@ -28,7 +28,7 @@ years, default_year = data.query(datasets.year_choices, ref)
 year = filters.year(years, default_year, lang)
 unit_id = filters.unit(catalog.units, lang)
 names = datasets.unit_names(catalog, lang)
-color = charts.unit_colors(catalog.units)[unit_id]
+color = palette.unit_colors(catalog.units)[unit_id]
 events = views.merger_events(catalog, unit_id)
 
 st.header(formatting.markdown_text(names[unit_id]), divider="gray")
@@ -48,7 +48,7 @@ else:
                               year, chart_style.screen().grid_columns, lang, ref.version), key="unit_history", data=history, indicator=PAR_TOTAL)
     for shown in dict.fromkeys(history["indicator_id"]):
         context.caption(data.query(figure_context, ref, shown, str(year), None, lang, unit_id), lang,
-                        charts.short_name(catalog.indicator(shown), lang))
+                        chart_labels.short_name(catalog.indicator(shown), lang))
 notes_form.note_list(data.query(views.unit_notes, ref, unit_id), catalog, lang)
 notes_form.note_form(ref, catalog, unit_id, access.current_actor(), lang)
 
@@ -56,7 +56,7 @@ st.subheader(t("unit.parts_section", lang, year=year))
 for total in (PAR_TOTAL, SIPAS_TOTAL):
     parts = data.query(views.unit_parts, ref, total, unit_id, year)
     if parts.empty:
-        st.info(tm("unit.no_parts", lang, indicator=charts.short_name(catalog.indicator(total), lang), year=year))
+        st.info(tm("unit.no_parts", lang, indicator=chart_labels.short_name(catalog.indicator(total), lang), year=year))
     else:
         charts.show(charts.figure(unit_profile.parts, parts, catalog, total, names[unit_id], year, lang, ref.version),
                     key=f"unit_parts_{total}", data=parts, indicator=total)
@@ -69,7 +69,7 @@ if ranks.empty:
     st.info(t("unit.no_rank", lang))
 else:
     ind = catalog.indicator(indicator_id)
-    charts.show(charts.figure(unit_profile.rank_history, ranks, names, charts.unit_colors(catalog.units), ind,
+    charts.show(charts.figure(unit_profile.rank_history, ranks, names, palette.unit_colors(catalog.units), ind,
                               ranking.grade_order(catalog, ind["family"]), names[unit_id], events, year, lang,
                               ref.version),
                 key="unit_ranks", data=ranks, indicator=indicator_id)

@@ -13,7 +13,7 @@ from pathlib import Path
 import kaleido
 
 from benchmarks.measure import median_seconds
-from components import charts
+from components import overview_view
 from reformkpi import exhibits, exports
 from reformkpi.metrics import ranking, views
 from reformkpi.metrics.datasets import Dataset
@@ -34,8 +34,8 @@ def main(argv: list[str]) -> None:
             k = views.kpi(ds, indicator, period, "department")
             ind = ds.catalog.indicator(indicator)
             trend = views.province_trend(ds, indicator, "department")
-            figures += [charts.unit_values(table, ind, k, "vi", ds.version),
-                        charts.province_trend(trend, ind, "vi", ds.version, trend_title(ds.catalog, indicator, "vi"))]
+            figures += [overview_view.unit_values(table, ind, k, "vi", ds.version),
+                        overview_view.province_trend(trend, ind, "vi", ds.version, trend_title(ds.catalog, indicator, "vi"))]
             frames += [(table, indicator, period), (trend, indicator, "")]
 
         def exhibit(i: int) -> exhibits.Exhibit:

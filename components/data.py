@@ -9,11 +9,11 @@ asked for again: the next rerun sees the new data at once.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from dataclasses import dataclass
 
 import streamlit as st
 
+from components.cache_keys import HASH_FUNCS
 from reformkpi import config, notes
 from reformkpi.metrics.datasets import Dataset
 from reformkpi.records import table as records_table
@@ -58,18 +58,15 @@ def dataset(ref: DataRef) -> Dataset:
     return Dataset.open(Store(ref.uri), ref.version, ref.catalog_versions, ref.notes_until)
 
 
+@st.cache_resource(max_entries=512, show_spinner=False, hash_funcs=HASH_FUNCS)
 def query(fn, ref: DataRef, *args):
-    """Call a core function `fn(dataset, *args)`, cached by data version and arguments.
+    """Call a core function `fn(dataset, *args)`, cached by the function's name, the data version
+    and the arguments.
 
     The result is shared by every session (st.cache_resource: no copy per session or rerun), so
     components treat it as read-only: they derive new frames, never assign into it.
     """
-    return _query(fn.__module__, fn.__qualname__, ref, args)
-
-
-@st.cache_resource(max_entries=512, show_spinner=False)
-def _query(module: str, name: str, ref: DataRef, args: tuple):
-    return getattr(importlib.import_module(module), name)(dataset(ref), *args)
+    return fn(dataset(ref), *args)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -102,12 +99,8 @@ def records(ref: RecordsRef) -> Records:
     return Records.open(Store(ref.uri), ref.version)
 
 
+@st.cache_resource(max_entries=512, show_spinner=False, hash_funcs=HASH_FUNCS)
 def records_query(fn, ref: RecordsRef, *args):
-    """Call a core function `fn(records, *args)`, cached by records version and arguments, shared
-    (read-only) like `query`."""
-    return _records_query(fn.__module__, fn.__qualname__, ref, args)
-
-
-@st.cache_resource(max_entries=512, show_spinner=False)
-def _records_query(module: str, name: str, ref: RecordsRef, args: tuple):
-    return getattr(importlib.import_module(module), name)(records(ref), *args)
+    """Call a core function `fn(records, *args)`, cached by the function's name, the records
+    version and the arguments, shared (read-only) like `query`."""
+    return fn(records(ref), *args)

@@ -7,10 +7,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from components.chart_labels import short_name, version_line
 from components.chart_style import layout
 from components.context import coverage_line
-from components.charts import (BAD, GOOD, INK, NEUTRAL, direction_scale, register_table, scale_legend, short_name,
-                               version_line)
+from components.charts import register_table
+from components.palette import BAD, GOOD, INK, NEUTRAL, direction_scale, scale_legend
 from components.tables import full_height
 from reformkpi import formatting
 from reformkpi.catalog import Catalog

@@ -6,8 +6,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from components.chart_labels import short_name, version_line
 from components.chart_style import layout
-from components.charts import GRADE_PALETTE, NEUTRAL, UNIT_PALETTE, register_table, short_name, version_line
+from components.charts import register_table
+from components.palette import GRADE_PALETTE, NEUTRAL, UNIT_PALETTE
 from components.tables import full_height
 from reformkpi import formatting
 from reformkpi.i18n import t

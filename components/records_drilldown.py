@@ -9,8 +9,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components import charts, data, url_state
+from components.chart_labels import version_line
 from components.chart_style import layout
-from components.charts import BAD, GOOD, INK, NEUTRAL
+from components.palette import BAD, GOOD, INK, NEUTRAL
 from reformkpi import formatting
 from reformkpi.i18n import t
 from reformkpi.records import metrics as rm
@@ -83,7 +84,7 @@ def late_procedures(df: pd.DataFrame, lang: str, version: int) -> go.Figure:
     names = [formatting.label(n) for n in df["procedure_name"]]
     hover = [t("records.late.hover", lang, name=formatting.label(r.procedure_name), late=r.late, resolved=r.resolved,
                rate=formatting.percent(r.late_rate, lang), open=r.overdue_open, days=_days(r.median_days_late, lang))
-             + charts.version_line(lang, version) for r in df.itertuples()]
+             + version_line(lang, version) for r in df.itertuples()]
     fig = go.Figure([
         go.Bar(y=names, x=df["late"], orientation="h", name=t("records.late.resolved_late", lang), marker_color=BAD,
                hovertext=hover, hoverinfo="text"),
@@ -102,7 +103,7 @@ def processing_times(df: pd.DataFrame, lang: str, version: int) -> go.Figure:
     over = df["p90_days"] > df["allowed_days"]
     hover = [t("records.time.hover", lang, name=formatting.label(r.procedure_name), n=r.resolved,
                median=_days(r.median_days, lang), p90=_days(r.p90_days, lang), allowed=_days(r.allowed_days, lang))
-             + charts.version_line(lang, version) for r in df.itertuples()]
+             + version_line(lang, version) for r in df.itertuples()]
     fig = go.Figure([
         go.Bar(y=names, x=df["median_days"], orientation="h", name=t("records.time.median", lang),
                marker_color=GOOD, hovertext=hover, hoverinfo="text"),
@@ -121,7 +122,7 @@ def _buckets(df: pd.DataFrame, series: list[tuple[str, str, str]], title: str, a
              version: int) -> go.Figure:
     x = _bucket_labels(df, lang)
     fig = go.Figure([go.Bar(x=x, y=df[col], name=name, marker_color=color,
-                            hovertemplate=f"%{{x}}: %{{y}}{charts.version_line(lang, version)}<extra>{name}</extra>")
+                            hovertemplate=f"%{{x}}: %{{y}}{version_line(lang, version)}<extra>{name}</extra>")
                      for col, name, color in series])
     fig.update_layout(barmode="stack")
     fig.update_xaxes(title=axis, type="category")
@@ -146,7 +147,7 @@ def channels(df: pd.DataFrame, lang: str, version: int) -> go.Figure:
     names = [t(f"records.channel.{c}", lang) for c in df["channel"]]
     hover = [t("records.channel.hover", lang, channel=n, received=r.received, resolved=r.resolved,
                rate=formatting.percent(r.late_rate, lang), days=_days(r.median_days, lang))
-             + charts.version_line(lang, version) for n, r in zip(names, df.itertuples())]
+             + version_line(lang, version) for n, r in zip(names, df.itertuples())]
     fig = go.Figure(go.Bar(x=names, y=df["received"], marker_color=[GOOD, NEUTRAL, LIGHT][: len(df)],
                            text=[t("records.channel.late_label", lang, rate=formatting.percent(v, lang))
                                  for v in df["late_rate"]],

@@ -7,10 +7,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from components.chart_labels import axis_title, short_name, version_line
 from components.chart_style import layout
 from components.context import coverage_line
-from components.charts import (BAD, GOOD, INK, NEUTRAL, _axis_title, direction_scale, register_table, scale_legend,
-                               short_name, status_legend, version_line)
+from components.charts import register_table
+from components.palette import BAD, GOOD, INK, NEUTRAL, direction_scale, scale_legend, status_legend
 from components.tables import full_height
 from reformkpi import formatting
 from reformkpi.catalog import Catalog
@@ -37,7 +38,7 @@ def by_factor(summary: pd.DataFrame, cat: Catalog, year: int, lang: str, version
         fig.add_vline(x=float(target.iloc[0]), line={"color": INK, "dash": "dot", "width": 2},
                       annotation_text=t("chart.target", lang) + " " + formatting.value(target.iloc[0], measure, lang),
                       annotation_position="top")
-    fig.update_xaxes(title=_axis_title(inds[0], lang), range=[0, 100])  # bars start at zero
+    fig.update_xaxes(title=axis_title(inds[0], lang), range=[0, 100])  # bars start at zero
     if len(target):
         status_legend(fig, lang)
     fig.update_yaxes(title=None, automargin=True)
@@ -61,7 +62,7 @@ def distribution(table: pd.DataFrame, ind: pd.Series, year: int, lang: str, vers
     if len(target):
         fig.add_vline(x=float(target.mode().iloc[0]), line={"color": INK, "dash": "dot", "width": 2},
                       annotation_text=t("chart.target", lang))
-    fig.update_xaxes(title=_axis_title(ind, lang))
+    fig.update_xaxes(title=axis_title(ind, lang))
     fig.update_yaxes(showticklabels=False)
     below = int((table["meets_target"] == False).sum())  # noqa: E712  (NA counts as neither)
     return layout(fig, t("satisfaction.distribution_title", lang, n=len(table), year=year, below=below), lang,

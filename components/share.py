@@ -47,7 +47,7 @@ def snapshot_link(snap: snapshots.Snapshot, base: str | None = None) -> str:
 
 
 def _changed(snap: snapshots.Snapshot) -> bool:
-    return any(st.session_state.get(f"url:{k}") != v for k, v in snap.view_state.items() if k not in KEPT_ON_SNAPSHOT)
+    return any(url_state.chosen(k) != v for k, v in snap.view_state.items() if k not in KEPT_ON_SNAPSHOT)
 
 
 def pin_from_url() -> Pin | None:
@@ -57,13 +57,12 @@ def pin_from_url() -> Pin | None:
     snap_id = st.query_params.get(SNAPSHOT_PARAM)
     pin = None
     if snap_id:
-        dataset = st.query_params.get("data") or st.session_state.get("url:data")
+        dataset = st.query_params.get("data") or url_state.chosen("data")
         uri = config.store_uri(dataset if dataset in config.DATASETS else config.DATASETS[0])
         pin = Pin(snap_id, snapshots.get(Store(uri), snap_id))
         snap = pin.snap
         if snap is not None and st.session_state.get(_APPLIED) != snap_id:
-            for key, value in snap.view_state.items():
-                st.session_state[f"url:{key}"] = value
+            url_state.choose(snap.view_state)
             st.session_state[_APPLIED] = snap_id
             st.session_state.pop(_LEFT, None)
         elif snap is not None and _changed(snap):
@@ -271,8 +270,7 @@ def snapshot_list(ref: data.DataRef, actor: auth.Actor | None, lang: str) -> Non
                 st.text(snap.note)
             base = (st.context.url or "").rsplit("/", 1)[0] + f"/{snap.page}"
             st.link_button(t("snapshots.open", lang), snapshot_link(snap, base), icon=":material/open_in_new:")
-            mine = actor is not None and (actor.can("admin") or (actor.can("snapshot") and actor.name == snap.created_by))
-            if not mine:
+            if not snapshots.may_change(actor, snap):
                 continue
             with st.form(f"snapshot-{snap.snapshot_id}"):
                 title = st.text_input(t("share.title", lang), value=snap.title, max_chars=snapshots.MAX_TITLE)

@@ -17,7 +17,7 @@ def language_picker() -> str:
 
 
 def language() -> str:
-    return st.session_state.get("url:lang") or DEFAULT
+    return url_state.chosen("lang") or DEFAULT
 
 
 def dataset_picker(lang: str) -> str:

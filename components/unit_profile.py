@@ -9,10 +9,10 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from components.chart_labels import axis_title, short_name, version_line
 from components.chart_style import layout
 from components.context import coverage_line
-from components.charts import (BAD, GOOD, GRADE_PALETTE, INK, NEUTRAL, _axis_title, short_name, status_legend,
-                               version_line)
+from components.palette import BAD, GOOD, GRADE_PALETTE, INK, NEUTRAL, status_legend
 from reformkpi import formatting
 from reformkpi.catalog import Catalog
 from reformkpi.i18n import t, tm
@@ -61,7 +61,7 @@ def history_grid(hist: pd.DataFrame, cat: Catalog, indicator_ids: list[str], uni
     shown = [i for i in indicator_ids if i in set(hist["indicator_id"])]
     rows = max(1, math.ceil(len(shown) / cols))
     inds = [cat.indicator(i) for i in shown]
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[formatting.label(_axis_title(i, lang)) for i in inds],
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[formatting.label(axis_title(i, lang)) for i in inds],
                         vertical_spacing=min(0.12, 0.4 / rows) if rows > 1 else 0.2, horizontal_spacing=0.08)
     legend = {"unit": formatting.label(unit_name), "peers": t("unit.peer_median", lang), "target": t("chart.target", lang)}
     traces = []
@@ -133,7 +133,7 @@ def parts(table: pd.DataFrame, cat: Catalog, total_id: str, unit_name: str, year
         if df["target"].notna().any():
             fig.add_vline(x=float(df["target"].dropna().iloc[0]), line={"color": INK, "dash": "dot"},
                           annotation_text=t("chart.target", lang), annotation_position="top")
-        fig.update_xaxes(title=_axis_title(total, lang), range=[0, 102])  # bars start at zero
+        fig.update_xaxes(title=axis_title(total, lang), range=[0, 102])  # bars start at zero
     if df["target"].notna().any():
         status_legend(fig, lang)
     fig.update_yaxes(title=None, automargin=True)

@@ -13,9 +13,12 @@ writes it back.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import streamlit as st
+
+_CHOSEN = "url:"
+
 
 
 def select(label: str, options: Sequence[str], key: str, format_func: Callable[[str], str] = str,
@@ -23,7 +26,7 @@ def select(label: str, options: Sequence[str], key: str, format_func: Callable[[
     """A selectbox bound to the query parameter `key`; returns the chosen option id."""
     options = list(options)
     default = default if default in options else options[0]
-    chosen_key, widget_key, written_key = f"url:{key}", f"url-widget:{key}", f"url-written:{key}"
+    chosen_key, widget_key, written_key = _CHOSEN + key, f"url-widget:{key}", f"url-written:{key}"
     in_url = st.query_params.get(key)
     if in_url is not None and in_url != st.session_state.get(written_key):
         st.session_state[chosen_key] = in_url
@@ -51,4 +54,16 @@ def select(label: str, options: Sequence[str], key: str, format_func: Callable[[
 def current() -> dict[str, str]:
     """Every value chosen in this session, defaults included: a link or a snapshot made from it
     shows the same view even after new data changes what the defaults are."""
-    return {k[len("url:"):]: v for k, v in st.session_state.items() if k.startswith("url:") and v is not None}
+    return {k[len(_CHOSEN):]: v for k, v in st.session_state.items() if k.startswith(_CHOSEN) and v is not None}
+
+
+def chosen(key: str) -> str | None:
+    """The value chosen for `key` in this session (by its filter, a link or a snapshot), or None."""
+    return st.session_state.get(_CHOSEN + key)
+
+
+def choose(values: Mapping[str, str]) -> None:
+    """Take `values` as this session's choices, as if each filter had been set to them (a snapshot
+    opened): the filters show them on their next run, unless the URL names another value."""
+    for key, value in values.items():
+        st.session_state[_CHOSEN + key] = value

@@ -213,7 +213,3 @@ class Catalog:
         if not floor.empty:
             out[values.notna() & out.isna()] = floor.iloc[0]["grade_id"]
         return out
-
-    def grade_label(self, family: str, grade_id, lang: str = "vi") -> str:
-        b = self.grade_bands[(self.grade_bands["family"] == family) & (self.grade_bands["grade_id"] == grade_id)]
-        return "" if b.empty else b.iloc[0]["label_vi" if lang == "vi" else "label_en"]

@@ -95,11 +95,16 @@ def get(store: Store, snapshot_id: str) -> Snapshot | None:
     return next((s for s in list_all(store) if s.snapshot_id == snapshot_id), None)
 
 
+def may_change(actor: Actor | None, snap: Snapshot) -> bool:
+    """Whether `actor` may rename or delete `snap`: an administrator, or its author while allowed to save snapshots."""
+    return actor is not None and (actor.can("admin") or (actor.can("snapshot") and actor.name == snap.created_by))
+
+
 def _owned(store: Store, actor: Actor, snapshot_id: str) -> Snapshot:
     snap = get(store, snapshot_id)
     if snap is None:
         raise KeyError(snapshot_id)
-    if not (actor.can("admin") or (actor.can("snapshot") and actor.name == snap.created_by)):
+    if not may_change(actor, snap):
         raise PermissionDenied(actor, "change another person's snapshot")
     return snap
 
@@ -121,8 +126,3 @@ def delete(store: Store, actor: Actor, snapshot_id: str) -> None:
     _owned(store, actor, snapshot_id)
     _table(store).delete(f"snapshot_id = {_quote(snapshot_id)}",
                          commit_properties=_meta(actor, "snapshot-delete", snapshot_id))
-
-
-def pinned_versions(store: Store) -> set[int]:
-    """Data versions that snapshots rely on: never to be cleaned up."""
-    return {s.data_version for s in list_all(store)}

@@ -21,7 +21,6 @@ WIDE = {
     "sipas": ["sipas.overall"] + [f"sipas.f{i}" for i in range(1, 6)],
     "papi": ["papi.total"] + [f"papi.d{i}" for i in range(1, 9)],
 }
-KINDS = ("long", *WIDE)
 
 
 def kinds(catalog: Catalog) -> list[str]:

@@ -86,7 +86,7 @@ def _changes(s: pd.Series) -> int:
 
 
 def grade_labels(cat: Catalog, family: str, grades: pd.Series, lang: str = "vi") -> pd.Series:
-    """The label of each grade id (Catalog.grade_label for a whole column at once; '' for no grade)."""
+    """The label of each grade id in the family's bands ('' for no grade)."""
     bands = cat.grade_bands[cat.grade_bands["family"] == family]
     labels = dict(zip(bands["grade_id"], bands["label_vi" if lang == "vi" else "label_en"]))
     return grades.map(lambda g: labels.get(g, "") if isinstance(g, str) else "").astype(object)

@@ -166,20 +166,11 @@ def province_series(ds: Dataset, indicator_id: str, grain: str = "year", level: 
     return out[["period", "value", "n_units", "n_expected"]]
 
 
-def lineage_series(ds: Dataset, indicator_id: str, unit_id: str, grain: str = "year") -> pd.DataFrame:
-    """A unit's series followed back through the units merged into it.
+def combine_lineage(ind: pd.Series, df: pd.DataFrame) -> pd.DataFrame:
+    """The series of a lineage's units combined per period: period, value, units (contributing ids).
 
     Before a merger the predecessors are combined like units are province-wide (counts add,
-    rates are ratios of sums, scores are averaged). Columns: period, value, units (ids that
-    contributed, comma-separated).
-    """
-    cat = ds.catalog
-    df = series(ds, indicator_id, grain, cat.lineage(unit_id)).dropna(subset=["value"])
-    return combine_lineage(cat.indicator(indicator_id), df)
-
-
-def combine_lineage(ind: pd.Series, df: pd.DataFrame) -> pd.DataFrame:
-    """The series of a lineage's units combined per period: period, value, units."""
+    rates are ratios of sums, scores are averaged)."""
     out = aggregate(ind, df, ["period"])
     contributors = df.groupby("period")["unit_id"].agg(lambda s: ",".join(sorted(s))).rename("units")
     return out.merge(contributors, on="period")[["period", "value", "units"]]

@@ -4,7 +4,6 @@ import plotly.graph_objects as go
 import pytest
 
 from components import chart_style as cs
-from components.charts import direction_scale
 
 QUARTERS = [f"Quý {q}/{y}" for y in (2023, 2024, 2025) for q in ("I", "II", "III", "IV")]
 TITLE = "Tỷ lệ trễ hạn toàn tỉnh theo quý so với mục tiêu của Nghị quyết"
@@ -63,14 +62,3 @@ def test_modebar_is_hidden_on_touch_screens_only():
     assert cs.plotly_config(cs.SCREENS["phone"])["displayModeBar"] is False
     assert cs.plotly_config(cs.SCREENS["laptop"])["displayModeBar"] == "hover"
 
-
-def test_heatmap_colours_are_white_at_the_target_and_capped():
-    # Late rates 0–30% against a 5% target: the scale stops at 3 × 5 above the target, white sits at 5%.
-    s = direction_scale("lower_better", 0.0, 30.0, 5.0)
-    assert (s["zmin"], s["zmax"]) == (0.0, 20.0)
-    stops = dict((color, stop) for stop, color in s["colorscale"])
-    assert stops["#FFFFFF"] == pytest.approx(0.25)
-    # Satisfaction 70–92% against 80%: white at 80, the data's own ends.
-    s = direction_scale("higher_better", 70.0, 92.0, 80.0)
-    assert (s["zmin"], s["zmax"]) == (70.0, 92.0)
-    assert dict((c, p) for p, c in s["colorscale"])["#FFFFFF"] == pytest.approx(10 / 22)

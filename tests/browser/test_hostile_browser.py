@@ -7,7 +7,7 @@ import pytest
 
 from reformkpi.auth import Accounts
 from tests import hostile
-from tests.browser.conftest import screenshot, serve, sign_in, wait_for_app
+from tests.browser.conftest import painted, screenshot, serve, sign_in, wait_for_app
 
 PASSWORD = "mật-khẩu-đủ-dài-1"
 TITLE = "[Bấm để xác nhận](https://phish.example/login) ![x](https://track.example/p.png) :red[SỐ LIỆU ĐÃ BỊ SỬA]"
@@ -40,7 +40,7 @@ def test_no_script_from_data_runs(page, hostile_url):
     page.get_by_text("<script>alert('xss')</script>").first.wait_for()
     assert page.locator(".js-plotly-plot").first.get_by_text('<img src=x onerror="alert(1)">').count() >= 1
     page.mouse.move(700, 900)
-    page.wait_for_timeout(500)
+    painted(page)
     assert dialogs == []
     assert page.locator("a[href^='javascript:']").count() == 0
     assert page.evaluate("() => document.querySelectorAll('img[src=\"x\"]').length") == 0

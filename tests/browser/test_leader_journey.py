@@ -15,7 +15,7 @@ def click_bar(page, bar) -> None:
     box = bar.bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.mouse.move(x, y)
-    page.wait_for_timeout(300)
+    page.locator(".hoverlayer .hovertext").first.wait_for()  # Plotly has the bar under the pointer
     page.mouse.click(x, y)
 
 

@@ -12,7 +12,7 @@ from reformkpi import config, ingest
 from reformkpi.auth import Accounts, operator
 from reformkpi.catalog import load_dir
 from reformkpi.store import CommitInfo, Store
-from tests.browser.conftest import screenshot, serve, sign_in, sign_out
+from tests.browser.conftest import painted, screenshot, serve, sign_in, sign_out
 from tests.core.test_ingest import csv_bytes
 
 PASSWORD = "mật-khẩu-đủ-dài-1"
@@ -51,7 +51,7 @@ def session_cookie(page, present: bool = True) -> dict | None:
 def settle(page) -> None:
     page.wait_for_selector('[data-testid="stApp"]')
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')")
-    page.wait_for_timeout(600)
+    painted(page)
 
 
 def overview_satisfaction(page) -> str:

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from reformkpi import config, demo, formatting
-from reformkpi.metrics import ranking, rollups
+from reformkpi.metrics import ranking, views
 from reformkpi.catalog import Catalog, load_dir
 from tests.conftest import DEMO_LAST_QUARTER
 
@@ -66,7 +66,7 @@ def test_the_merged_department_takes_over_its_predecessors_backlog(generated):
 
 
 def test_lineage_of_the_merged_department_spans_2016_to_2025(demo):
-    s = rollups.lineage_series(demo, "par.total", "so-nong-nghiep-moi-truong")
+    s = views.unit_history(demo, "so-nong-nghiep-moi-truong", ("par.total",))
     assert s["period"].tolist() == [str(y) for y in range(2016, 2026)]
     assert s.set_index("period").loc["2024", "units"] == "so-nong-nghiep-ptnt,so-tai-nguyen-moi-truong"
 

@@ -30,13 +30,15 @@ def test_a_snapshot_keeps_its_numbers_after_a_new_upload(tmp_store):
     assert rollups.series(live, "sipas.overall", unit_ids=["so-y-te"])["value"].tolist() == [81.0]
     again = snapshots.get(tmp_store, snap.snapshot_id)
     assert again == snap and again.view_state == {"year": "2019"}
-    assert snapshots.pinned_versions(tmp_store) == {1}
+    assert again.data_version == 1
 
 
 def test_only_analysts_and_admins_save_and_only_author_or_admin_change(tmp_store):
     with pytest.raises(PermissionDenied):
         snapshots.create(tmp_store, VIEWER, "x", "tong-quan", {}, 0, tmp_store.catalog_versions())
     snap = snapshots.create(tmp_store, ANALYST, "Bản nháp", "tong-quan", {}, 0, tmp_store.catalog_versions())
+    assert [snapshots.may_change(a, snap) for a in (ANALYST, OTHER, ADMIN, VIEWER, None)] == [True, False, True,
+                                                                                              False, False]
     with pytest.raises(PermissionDenied):
         snapshots.rename(tmp_store, OTHER, snap.snapshot_id, "của tôi")
     snapshots.rename(tmp_store, ANALYST, snap.snapshot_id, "Báo cáo sơ kết 6 tháng 'đầu năm'")
