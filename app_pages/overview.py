@@ -5,7 +5,7 @@ import streamlit as st
 from components import charts, context, data, filters, focus_view, kpi_tiles, shell, tables
 from reformkpi import focus, formatting, metrics
 from reformkpi.context import figure_context, trend_title
-from reformkpi.i18n import t, tm
+from reformkpi.i18n import column, t, tm
 
 lang = shell.language()
 ref = shell.require_data(lang)
@@ -39,7 +39,7 @@ k = data.query(metrics.kpi, ref, indicator_id, sel.period, sel.level, lang)
 ctx = data.query(figure_context, ref, indicator_id, sel.period, sel.level, lang)
 table = data.query(metrics.league_table, ref, indicator_id, sel.period, sel.level, lang)
 if table.empty:
-    st.warning(tm("empty.no_data", lang, indicator=ind["short_vi" if lang == "vi" else "short_en"],
+    st.warning(tm("empty.no_data", lang, indicator=ind[column("short", lang)],
                  period=formatting.period_label(sel.period, lang)))
 else:
     left, right = st.columns([3, 2])
@@ -56,7 +56,7 @@ else:
         if k.formula:
             st.caption(tm("kpi.formula", lang, formula=k.formula))
         context.caption(ctx, lang)
-    title = t("table.title", lang, indicator=ind["short_vi" if lang == "vi" else "short_en"],
+    title = t("table.title", lang, indicator=ind[column("short", lang)],
               period=formatting.period_label(k.period, lang))
     st.markdown(f"**{title}**")
     tables.league(table, ind, lang, title)

@@ -13,7 +13,7 @@ from components.charts import (BAD, GOOD, INK, NEUTRAL, _axis_title, direction_s
 from components.tables import full_height
 from reformkpi import formatting
 from reformkpi.catalog import Catalog
-from reformkpi.i18n import t
+from reformkpi.i18n import t, tn
 
 
 def by_factor(summary: pd.DataFrame, cat: Catalog, year: int, lang: str, version: int) -> go.Figure:
@@ -24,7 +24,7 @@ def by_factor(summary: pd.DataFrame, cat: Catalog, year: int, lang: str, version
     measure = inds[0]["measure"]
     hover = [f"<b>{lab}</b><br>{t('chart.province', lang)}: {formatting.value(r['value'], measure, lang)}<br>"
              f"{t('chart.target', lang)}: {formatting.value(r['target'], measure, lang)}<br>"
-             f"{t('kpi.below', lang, n=r['n_below'], total=r['n_units'])}{version_line(lang, version)}"
+             f"{tn('kpi.below', int(r['n_below']), lang, total=r['n_units'])}{version_line(lang, version)}"
              for lab, (_, r) in zip(labels, summary.iterrows())]
     fig = go.Figure(go.Bar(x=summary["value"][::-1], y=labels[::-1], orientation="h", marker_color=colors[::-1],
                            hovertext=hover[::-1], hoverinfo="text", cliponaxis=False, textposition="outside",
@@ -62,7 +62,7 @@ def distribution(table: pd.DataFrame, ind: pd.Series, year: int, lang: str, vers
     fig.update_xaxes(title=_axis_title(ind, lang))
     fig.update_yaxes(showticklabels=False)
     below = int((table["meets_target"] == False).sum())  # noqa: E712  (NA counts as neither)
-    return layout(fig, t("satisfaction.distribution_title", lang, n=len(table), year=year, below=below), lang,
+    return layout(fig, tn("satisfaction.distribution_title", len(table), lang, year=year, below=below), lang,
                    height=300)
 
 
