@@ -6,7 +6,7 @@ from components import charts, context, data, filters, focus_view, kpi_tiles, ov
 from reformkpi import focus, formatting
 from reformkpi.metrics import datasets, ranking, views
 from reformkpi.context import figure_context, trend_title
-from reformkpi.i18n import t, tm
+from reformkpi.i18n import column, t, tm
 
 lang = shell.language()
 ref = shell.require_data(lang)
@@ -40,7 +40,7 @@ k = data.query(views.kpi, ref, indicator_id, sel.period, sel.level, lang)
 ctx = data.query(figure_context, ref, indicator_id, sel.period, sel.level, lang)
 table = data.query(ranking.league_table, ref, indicator_id, sel.period, sel.level, lang)
 if table.empty:
-    st.warning(tm("empty.no_data", lang, indicator=ind["short_vi" if lang == "vi" else "short_en"],
+    st.warning(tm("empty.no_data", lang, indicator=ind[column("short", lang)],
                  period=formatting.period_label(sel.period, lang)))
 else:
     left, right = st.columns([3, 2])
@@ -57,7 +57,7 @@ else:
         if k.formula:
             st.caption(tm("kpi.formula", lang, formula=k.formula))
         context.caption(ctx, lang)
-    title = t("table.title", lang, indicator=ind["short_vi" if lang == "vi" else "short_en"],
+    title = t("table.title", lang, indicator=ind[column("short", lang)],
               period=formatting.period_label(k.period, lang))
     st.markdown(f"**{title}**")
     tables.league(table, ind, lang, title)

@@ -5,7 +5,7 @@ import streamlit as st
 
 from components import data, records_drilldown, shell
 from reformkpi import formatting
-from reformkpi.i18n import t, tm
+from reformkpi.i18n import column, t, tm
 from reformkpi.metrics.datasets import unit_names
 from reformkpi.records import metrics as rm
 
@@ -23,7 +23,7 @@ st.caption(t("records.version", lang, version=rref.version))
 names = unit_names(catalog, lang).to_dict()
 quarter, unit = records_drilldown.filters(rref, names, lang)
 st.subheader(tm("records.section.summary", lang, unit=names[unit], period=formatting.period_label(quarter, lang)))
-ind_names = dict(zip(catalog.indicators["indicator_id"], catalog.indicators["short_vi" if lang == "vi" else "short_en"]))
+ind_names = dict(zip(catalog.indicators["indicator_id"], catalog.indicators[column("short", lang)]))
 stored = data.query(rm.stored_counts, ref, unit, quarter)
 if (holder := catalog.holders(quarter).get(unit)) != unit:
     st.info(t("records.counted_for", lang, successor=names[holder]) if holder else t("records.not_counted", lang),

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reformkpi.i18n import t
+from reformkpi.i18n import column, t
 
 
 def short_name(ind: pd.Series, lang: str) -> str:
-    return ind["short_vi" if lang == "vi" else "short_en"]
+    return ind[column("short", lang)]
 
 
 def axis_title(ind: pd.Series, lang: str) -> str:

@@ -13,7 +13,7 @@ import streamlit as st
 
 from components import url_state
 from reformkpi import formatting
-from reformkpi.i18n import t
+from reformkpi.i18n import column, t
 
 LEVELS = ("department", "district", "all")
 QUARTERS = ("", "Q1", "Q2", "Q3", "Q4")
@@ -62,7 +62,7 @@ def year(years: list[int], default_year: int, lang: str) -> int:
 def unit(units: pd.DataFrame, lang: str) -> str:
     """One department or district in the sidebar (URL key: unit); a unit merged away stays for its history."""
     units = units[units["level"] != "province"]
-    names = dict(zip(units["unit_id"], units["name_vi" if lang == "vi" else "name_en"]))
+    names = dict(zip(units["unit_id"], units[column("name", lang)]))
     closed = {u: formatting.date(d, lang) for u, d in zip(units["unit_id"], units["active_to"]) if pd.notna(d)}
 
     def label(unit_id: str) -> str:
@@ -76,5 +76,5 @@ def unit(units: pd.DataFrame, lang: str) -> str:
 
 def indicator(indicators: pd.DataFrame, lang: str, key: str = "ind", default: str | None = None) -> str:
     """One indicator from the given catalog rows (URL key `ind`); `default` when none is chosen (else the first)."""
-    names = dict(zip(indicators["indicator_id"], indicators["name_vi" if lang == "vi" else "name_en"]))
+    names = dict(zip(indicators["indicator_id"], indicators[column("name", lang)]))
     return url_state.select(t("filter.indicator", lang), list(names), key, names.get, default=default)

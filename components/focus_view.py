@@ -9,13 +9,13 @@ import streamlit as st
 from components.kpi_tiles import gap_unit
 from reformkpi import formatting
 from reformkpi.catalog import Catalog
-from reformkpi.i18n import t
+from reformkpi.i18n import column, t, tn
 
 NAMED = 5  # units named per indicator; the rest are counted
 
 
 def _short(cat: Catalog, indicator_id: str, lang: str) -> str:
-    return cat.indicator(indicator_id)["short_vi" if lang == "vi" else "short_en"]
+    return cat.indicator(indicator_id)[column("short", lang)]
 
 
 def unit_tiles(year_figures: pd.DataFrame, cat: Catalog, year: int, lang: str) -> None:
@@ -92,7 +92,7 @@ def attention(att: pd.DataFrame, cat: Catalog, period: str, latest: tuple[str, b
         units = [t("focus.unit_gap", lang, name=u.name, value=formatting.value(u.value, m, lang),
                    gap=formatting.number(abs(u.gap), lang) + unit) for u in r.below.head(NAMED).itertuples()]
         if r.n_below > NAMED:
-            units.append(t("focus.more", lang, n=r.n_below - NAMED))
+            units.append(tn("focus.more", r.n_below - NAMED, lang))
         body = t("focus.units_below", lang, n=r.n_below, total=r.n_units) + " " + "; ".join(units) + "."
         color, icon = ("red", "priority_high") if r.province_misses else ("orange", "warning")
         with st.container(border=True):

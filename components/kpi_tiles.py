@@ -8,7 +8,7 @@ import streamlit as st
 from components import context
 from reformkpi import formatting, periods
 from reformkpi.context import FigureContext
-from reformkpi.i18n import t, tm
+from reformkpi.i18n import column, t, tm, tn
 from reformkpi.metrics.views import Kpi
 
 
@@ -17,7 +17,7 @@ def gap_unit(measure: str, lang: str) -> str:
 
 
 def tile(k: Kpi, ind: pd.Series, lang: str) -> None:
-    name = ind["short_vi" if lang == "vi" else "short_en"]
+    name = ind[column("short", lang)]
     decimals = int(ind["decimals"])
     value = formatting.value(k.value, ind["measure"], lang, decimals)  # "–" when there is no figure
     delta, color, arrow = None, "off", "off"
@@ -30,7 +30,7 @@ def tile(k: Kpi, ind: pd.Series, lang: str) -> None:
     previous = formatting.period_label(periods.previous(k.period), lang)
     st.metric(formatting.markdown_text(name), value, delta, delta_color=color, delta_arrow=arrow, border=True,
               help=tm("kpi.formula", lang, formula=k.formula) if k.formula
-              else formatting.markdown_text(ind["name_vi" if lang == "vi" else "name_en"]),
+              else formatting.markdown_text(ind[column("name", lang)]),
               delta_description=t("kpi.vs_previous", lang, period=previous) if delta else None)
     if k.value is None:
         st.caption(t("kpi.no_data", lang))
@@ -40,7 +40,7 @@ def tile(k: Kpi, ind: pd.Series, lang: str) -> None:
     elif k.previous is not None and not k.n_common:
         st.caption(t("kpi.not_comparable_units", lang, period=previous))
     elif k.change is not None and k.n_common < k.n_units:
-        st.caption(t("kpi.like_for_like", lang, n=k.n_common))
+        st.caption(tn("kpi.like_for_like", k.n_common, lang))
     if k.target is None:
         st.caption(t("kpi.no_target", lang))
         return
@@ -53,7 +53,7 @@ def tile(k: Kpi, ind: pd.Series, lang: str) -> None:
         else:  # a miss is the first thing to see on the tile
             st.markdown(f":red[**{formatting.markdown_text(line)}**]")
     if k.n_units:
-        st.caption(t("kpi.below", lang, n=k.n_below_target, total=k.n_units))
+        st.caption(tn("kpi.below", k.n_below_target, lang, total=k.n_units))
 
 
 def row(kpis: list[tuple[Kpi, pd.Series, FigureContext]], lang: str) -> None:

@@ -11,13 +11,13 @@ from components import data
 from reformkpi import auth, formatting, notes
 from reformkpi.metrics import rollups
 from reformkpi.catalog import Catalog
-from reformkpi.i18n import t
+from reformkpi.i18n import column, t
 from reformkpi.store import Store
 
 
 def note_list(frame: pd.DataFrame, catalog: Catalog, lang: str) -> None:
     """The notes on a unit's figures, one caption each (their text escaped for Markdown)."""
-    col = "short_vi" if lang == "vi" else "short_en"
+    col = column("short", lang)
     for r in frame.itertuples():
         st.caption(formatting.markdown_text(t("notes.item", lang, indicator=catalog.indicator(r.indicator_id)[col],
                                               period=formatting.period_label(r.period, lang), note=r.note,
@@ -31,7 +31,7 @@ def note_form(ref: data.DataRef, catalog: Catalog, unit_id: str, actor: auth.Act
     with st.expander(t("notes.add_section", lang), icon=":material/edit_note:"):
         ranked = catalog.indicators[catalog.indicators["ranked"]]
         indicator_id = st.selectbox(t("filter.indicator", lang), ranked["indicator_id"].tolist(), key="note:indicator",
-                                    format_func=lambda i: catalog.indicator(i)["short_vi" if lang == "vi" else "short_en"])
+                                    format_func=lambda i: catalog.indicator(i)[column("short", lang)])
         choices = data.query(rollups.unit_periods, ref, unit_id, indicator_id)
         if not choices:
             st.caption(t("notes.no_periods", lang))

@@ -12,7 +12,7 @@ from components.charts import register_table
 from components.palette import GRADE_PALETTE, NEUTRAL, UNIT_PALETTE
 from components.tables import full_height
 from reformkpi import formatting
-from reformkpi.i18n import t
+from reformkpi.i18n import t, tn
 
 HIGHLIGHTED = 5  # the least stable units are drawn in colour, the rest in grey
 
@@ -46,8 +46,8 @@ def bump(ranks: pd.DataFrame, stability: pd.DataFrame, names: pd.Series, colors:
     fig.update_xaxes(title=t("axis.year", lang), type="category", categoryorder="array", categoryarray=years)
     fig.update_yaxes(title=t("axis.rank", lang), autorange=False, range=[worst + 0.5, 0.5], tick0=1,
                      dtick=1 if worst <= 12 else 2)
-    title = t("rankings.bump_title", lang, indicator=short_name(ind, lang), first=years[0], last=years[-1],
-              n=len(unstable))
+    title = tn("rankings.bump_title", len(unstable), lang, indicator=short_name(ind, lang), first=years[0],
+               last=years[-1])
     return layout(fig, title, lang, height=max(440, 140 + 22 * worst))
 
 

@@ -13,7 +13,7 @@ from components.chart_labels import version_line
 from components.chart_style import layout
 from components.palette import BAD, GOOD, INK, NEUTRAL
 from reformkpi import formatting
-from reformkpi.i18n import t
+from reformkpi.i18n import t, tn
 from reformkpi.records import metrics as rm
 
 LIGHT = "#56B4E9"  # Okabe-Ito sky blue: the lighter companion of GOOD
@@ -59,7 +59,7 @@ def source_note(compared: pd.DataFrame, ind_names: dict[str, str], lang: str) ->
     if compared["stored"].isna().all():
         st.caption(t("records.source.missing", lang))
     elif differs:
-        st.warning(t("records.source.differs", lang, n=int(differs)))
+        st.warning(tn("records.source.differs", int(differs), lang))
     else:
         st.caption(t("records.source.same", lang, n_records=int((compared["origin"] == "records").sum()),
                      n_upload=int((compared["origin"] == "upload").sum())))
@@ -101,8 +101,8 @@ def processing_times(df: pd.DataFrame, lang: str, version: int) -> go.Figure:
     df = df.iloc[::-1]
     names = [formatting.label(n) for n in df["procedure_name"]]
     over = df["p90_days"] > df["allowed_days"]
-    hover = [t("records.time.hover", lang, name=formatting.label(r.procedure_name), n=r.resolved,
-               median=_days(r.median_days, lang), p90=_days(r.p90_days, lang), allowed=_days(r.allowed_days, lang))
+    hover = [tn("records.time.hover", r.resolved, lang, name=formatting.label(r.procedure_name),
+                median=_days(r.median_days, lang), p90=_days(r.p90_days, lang), allowed=_days(r.allowed_days, lang))
              + version_line(lang, version) for r in df.itertuples()]
     fig = go.Figure([
         go.Bar(y=names, x=df["median_days"], orientation="h", name=t("records.time.median", lang),

@@ -12,7 +12,7 @@ import streamlit as st
 from components import data
 from reformkpi import config, formatting
 from reformkpi.auth import Actor
-from reformkpi.i18n import t
+from reformkpi.i18n import t, tn
 from reformkpi.records import load, table
 from reformkpi.store import Store
 
@@ -51,11 +51,11 @@ def section(uri: str, actor: Actor, lang: str) -> None:
                 done = load.load(Store(uri), source, actor, file_name=file.name, progress=show)
             except table.RecordsError as e:
                 bar.empty()
-                st.error(t("records.upload.rejected", lang, n=len(e.problems)))
+                st.error(tn("records.upload.rejected", len(e.problems), lang))
                 st.dataframe(pd.DataFrame({t("records.upload.problem", lang): e.problems}), hide_index=True)
                 return
         r = done.records
         data.forget_latest()
-        st.success(t("records.upload.done", lang, new=formatting.number(r.rows_new, lang, 0),
+        st.success(tn("records.upload.done", r.rows_new, lang, new=formatting.number(r.rows_new, lang, 0),
                      changed=formatting.number(r.rows_changed, lang, 0),
                      unchanged=formatting.number(r.rows_unchanged, lang, 0), version=r.version))

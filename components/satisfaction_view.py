@@ -15,7 +15,7 @@ from components.palette import BAD, GOOD, INK, NEUTRAL, direction_scale, scale_l
 from components.tables import full_height
 from reformkpi import formatting
 from reformkpi.catalog import Catalog
-from reformkpi.i18n import t
+from reformkpi.i18n import t, tn
 
 
 def by_factor(summary: pd.DataFrame, cat: Catalog, year: int, lang: str, version: int) -> go.Figure:
@@ -26,7 +26,7 @@ def by_factor(summary: pd.DataFrame, cat: Catalog, year: int, lang: str, version
     measure = inds[0]["measure"]
     hover = [f"<b>{lab}</b><br>{t('chart.province', lang)}: {formatting.value(r['value'], measure, lang)}<br>"
              f"{t('chart.target', lang)}: {formatting.value(r['target'], measure, lang)}<br>"
-             f"{t('kpi.below', lang, n=r['n_below'], total=r['n_units'])}{coverage_line(r['n_units'], r['n_expected'], lang)}"
+             f"{tn('kpi.below', int(r['n_below']), lang, total=r['n_units'])}{coverage_line(r['n_units'], r['n_expected'], lang)}"
              f"{version_line(lang, version)}"
              for lab, (_, r) in zip(labels, summary.iterrows())]
     fig = go.Figure(go.Bar(x=summary["value"][::-1], y=labels[::-1], orientation="h", marker_color=colors[::-1],
@@ -65,7 +65,7 @@ def distribution(table: pd.DataFrame, ind: pd.Series, year: int, lang: str, vers
     fig.update_xaxes(title=axis_title(ind, lang))
     fig.update_yaxes(showticklabels=False)
     below = int((table["meets_target"] == False).sum())  # noqa: E712  (NA counts as neither)
-    return layout(fig, t("satisfaction.distribution_title", lang, n=len(table), year=year, below=below), lang,
+    return layout(fig, tn("satisfaction.distribution_title", len(table), lang, year=year, below=below), lang,
                    height=300)
 
 

@@ -15,7 +15,7 @@ from components.context import coverage_line
 from components.palette import BAD, GOOD, GRADE_PALETTE, INK, NEUTRAL, status_legend
 from reformkpi import formatting
 from reformkpi.catalog import Catalog
-from reformkpi.i18n import t, tm
+from reformkpi.i18n import column, t, tm
 
 
 def _merger_marks(fig: go.Figure, events: pd.DataFrame, grain: str, lang: str, positions: list, axis: str = "") -> None:
@@ -158,7 +158,7 @@ def rank_history(rh: pd.DataFrame, names: pd.Series, colors: dict[str, str], ind
                                          "line": {"color": "white", "width": 1.5}},
                                  hovertext=hover, hoverinfo="text"))
     for _, b in bands.iterrows():  # a legend entry per grade, for the marker colours
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=formatting.label(b["label_vi" if lang == "vi" else "label_en"]),
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=formatting.label(b[column("label", lang)]),
                                  marker={"size": 12, "color": grade_color[b["grade_id"]]}, hoverinfo="skip"))
     _year_axis(fig, years)
     if year in years:

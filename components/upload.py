@@ -16,7 +16,7 @@ from reformkpi import config, formatting, ingest
 from reformkpi.auth import Actor
 from reformkpi.catalog import Catalog
 from reformkpi.ingest import isolated, profiles, templates
-from reformkpi.i18n import t, tm
+from reformkpi.i18n import column, t, tm, tn, tnm
 from reformkpi.store import Store
 
 DONE_KEY = "upload:done"
@@ -94,13 +94,13 @@ def _mapping_editor(up: ingest.Upload, cat: Catalog, uri: str, actor: Actor, lan
 
 def problems(up: ingest.Upload, lang: str) -> None:
     if up.errors:
-        st.error(tm("upload.errors", lang, file=up.file_name, n=len(up.errors) + up.hidden_errors),
+        st.error(tnm("upload.errors", len(up.errors) + up.hidden_errors, lang, file=up.file_name),
                  icon=":material/error:")
         _problem_table(up.errors, lang)
         if up.hidden_errors:
-            st.text(t("ingest.more_problems", lang, n=up.hidden_errors))
+            st.text(tn("ingest.more_problems", up.hidden_errors, lang))
     if up.warnings:
-        st.warning(t("upload.warnings", lang, n=len(up.warnings) + up.hidden_warnings), icon=":material/warning:")
+        st.warning(tn("upload.warnings", len(up.warnings) + up.hidden_warnings, lang), icon=":material/warning:")
         _problem_table(up.warnings, lang)
 
 
@@ -115,8 +115,8 @@ def _problem_table(items, lang: str) -> None:
 
 def key_labels(df: pd.DataFrame, cat: Catalog, lang: str) -> pd.DataFrame:
     """Unit and indicator names and the period label of observation keys, for display."""
-    names = dict(zip(cat.units["unit_id"], cat.units["name_vi" if lang == "vi" else "name_en"]))
-    inds = dict(zip(cat.indicators["indicator_id"], cat.indicators["short_vi" if lang == "vi" else "short_en"]))
+    names = dict(zip(cat.units["unit_id"], cat.units[column("name", lang)]))
+    inds = dict(zip(cat.indicators["indicator_id"], cat.indicators[column("short", lang)]))
     return pd.DataFrame({t("col.unit", lang): df["unit_id"].map(names).fillna(df["unit_id"]).to_numpy(),
                          t("col.indicator", lang): df["indicator_id"].map(inds).fillna(df["indicator_id"]).to_numpy(),
                          t("col.period", lang): [formatting.period_label(p, lang) for p in df["period"]]})
@@ -125,7 +125,7 @@ def key_labels(df: pd.DataFrame, cat: Catalog, lang: str) -> pd.DataFrame:
 def diff_view(up: ingest.Upload, cat: Catalog, hist: pd.DataFrame, lang: str) -> None:
     """New, changed (old → new, with the version it came from), unchanged, and rows to delete."""
     d = up.diff
-    st.success(tm("upload.valid", lang, file=up.file_name, rows=len(up.observations)), icon=":material/check_circle:")
+    st.success(tnm("upload.valid", len(up.observations), lang, file=up.file_name), icon=":material/check_circle:")
     st.subheader(t("upload.diff", lang, version=d.base_version))
     cols = st.columns(4)
     for col, key, n in zip(cols, ("new", "changed", "unchanged", "deleted"),

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from reformkpi import periods
+from reformkpi.i18n import column
 
 CATALOG_TABLES = ("units", "indicators", "targets", "grade_bands")
 LEVELS = ("province", "department", "district", "commune")
@@ -141,7 +142,7 @@ class Catalog:
         row = self.indicator(indicator_id)
         if row["rollup"] != "derived":
             return ""
-        col = "short_vi" if lang == "vi" else "short_en"
+        col = column("short", lang)
         name = lambda i: self.indicator(i)[col]  # noqa: E731
         num, den = self.components(indicator_id)
         text = " + ".join(name(i) for i in num)
@@ -161,7 +162,7 @@ class Catalog:
         return next((b for b in self.breaks(indicator_id) if lo < periods.start(b) <= hi), None)
 
     def break_note(self, indicator_id: str, lang: str = "vi") -> str:
-        return self.indicator(indicator_id)["break_note_vi" if lang == "vi" else "break_note_en"]
+        return self.indicator(indicator_id)[column("break_note", lang)]
 
     def predecessors(self, unit_id: str) -> list[str]:
         """Every unit that was merged or renamed, directly or in steps, into unit_id."""

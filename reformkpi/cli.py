@@ -17,7 +17,7 @@ from reformkpi.records import cli as records_cli
 from reformkpi import ingest
 from reformkpi.ingest import cli as ingest_cli
 from reformkpi.catalog import Catalog, CatalogError, load_dir
-from reformkpi.i18n import t
+from reformkpi.i18n import tn
 from reformkpi.store import CommitInfo, Store, StoreError
 
 
@@ -85,7 +85,7 @@ def cmd_check(args) -> int:
     if args.json:
         print(found.to_json(orient="records", force_ascii=False))
     else:
-        print(t("check.summary", args.lang, version=store.version(), rows=len(obs), n=len(found)))
+        print(tn("check.summary", len(found), args.lang, version=store.version(), rows=len(obs)))
         if len(found):
             print(found[["unit_id", "indicator_id", "period", "message"]].to_string(index=False))
     return 1 if len(found) else 0

@@ -14,7 +14,7 @@ from reformkpi import periods
 from reformkpi.metrics import datasets, rollups
 from reformkpi.metrics.datasets import Dataset
 from reformkpi.formatting import period_label
-from reformkpi.i18n import t
+from reformkpi.i18n import column, t, tn
 from reformkpi.records.metrics import SOURCE_PREFIX
 
 
@@ -43,7 +43,7 @@ class FigureContext:
         parts = [t("context.source", lang, source=self.source_text(lang)), self.coverage_text(lang),
                  t("context.version", lang, version=self.version)]
         if self.notes:
-            parts.append(t("context.notes", lang, n=len(self.notes)))
+            parts.append(tn("context.notes", len(self.notes), lang))
         return " · ".join(parts)
 
     def details(self, lang: str = "vi") -> str:
@@ -117,7 +117,7 @@ def trend_title(cat, indicator_id: str, lang: str = "vi") -> str:
     root = cat.units[cat.units["level"] == "province"]
     name = "" if root.empty else root.iloc[0]["short_name_vi" if lang == "vi" else "name_en"]
     added = ind["rollup"] == "derived" or ind["measure"] == "count"
-    return t("scope.total" if added else "scope.mean", lang, indicator=ind["short_vi" if lang == "vi" else "short_en"],
+    return t("scope.total" if added else "scope.mean", lang, indicator=ind[column("short", lang)],
              root=name)
 
 

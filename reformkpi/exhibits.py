@@ -13,7 +13,7 @@ import pandas as pd
 
 from reformkpi import formatting, periods
 from reformkpi.catalog import Catalog
-from reformkpi.i18n import t
+from reformkpi.i18n import column, t, tn
 from reformkpi.context import figure_context
 from reformkpi.metrics.datasets import Dataset, unit_names
 
@@ -139,8 +139,8 @@ def table(frame: pd.DataFrame, cat: Catalog, indicator_id: str | None, lang: str
     df = frame.reset_index() if frame.index.name == "unit_id" else frame.reset_index(drop=True)
     measure = cat.indicator(indicator_id)["measure"] if indicator_id else "number"
     if "unit_id" in df and "name" not in df:
-        df.insert(0, "name", df["unit_id"].map(cat.units.set_index("unit_id")["name_vi" if lang == "vi" else "name_en"]))
-    short = "short_vi" if lang == "vi" else "short_en"
+        df.insert(0, "name", df["unit_id"].map(cat.units.set_index("unit_id")[column("name", lang)]))
+    short = column("short", lang)
     ind_names = dict(zip(cat.indicators["indicator_id"], cat.indicators[short]))
     ind_measures = dict(zip(cat.indicators["indicator_id"], cat.indicators["measure"]))
     ind_decimals = {i: int(d) if str(d).strip() not in ("", "nan") else DECIMALS.get(m, 1) for i, d, m in zip(
@@ -183,7 +183,7 @@ def table(frame: pd.DataFrame, cat: Catalog, indicator_id: str | None, lang: str
 
 
 def _short(cat: Catalog, indicator_id: str, lang: str) -> str:
-    return cat.indicator(indicator_id)["short_vi" if lang == "vi" else "short_en"]
+    return cat.indicator(indicator_id)[column("short", lang)]
 
 
 def _against_target(df: pd.DataFrame, names: pd.Series, m: str, lang: str) -> str:
@@ -274,10 +274,11 @@ def takeaway(frame: pd.DataFrame, cat: Catalog, indicator_id: str | None, lang: 
         return t("takeaway.latest", lang, period=formatting.period_label(str(last["period"].iloc[0]), lang),
                  value=", ".join(f"{g} {n}" for g, n in zip(last["grade_label"], last["n"])))
     if names is not None and {"years_below", "years_measured"} <= columns:  # sorted most years below first
-        return t("takeaway.longest_below", lang, name=names.iloc[0], years=int(df["years_below"].iloc[0]),
-                 measured=int(df["years_measured"].iloc[0]))
+        return tn("takeaway.longest_below", int(df["years_measured"].iloc[0]), lang, name=names.iloc[0],
+                  years=int(df["years_below"].iloc[0]))
     if names is not None and {"num", "den", "value"} <= columns and "period" not in columns:  # most first
-        return t("takeaway.most_late", lang, name=names.iloc[0], late=formatting.number(df["num"].iloc[0], lang, 0),
+        return tn("takeaway.most_late", int(df["num"].iloc[0]), lang, name=names.iloc[0],
+                  n=formatting.number(df["num"].iloc[0], lang, 0),
                  rate=formatting.value(df["value"].iloc[0], m, lang))
     if "period" in columns and ("value" in columns or indicator_id in columns):
         return _latest(df, "value" if "value" in columns else indicator_id, m, lang)
@@ -307,7 +308,7 @@ def header(ds: Dataset, indicator_id: str | None, source: str, lang: str, period
     target = "; ".join(f"{formatting.value(r['value'], ind['measure'], lang)} ({r['source']}, "
                        f"{r['year_from']}–{r['year_to']})" for _, r in targets.iterrows())
     ctx = figure_context(ds, indicator_id, period, level, lang, unit_id) if year is not None else None
-    return Header(source, version, ind["name_vi" if lang == "vi" else "name_en"],
+    return Header(source, version, ind[column("name", lang)],
                   formatting.period_label(period, lang) if year is not None else period,
                   cat.formula_text(indicator_id, lang), target, ctx.source_text(lang) if ctx else "",
                   ctx.coverage_text(lang) if ctx else "", snapshot, ctx.method if ctx else "")

@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from reformkpi import notes as notes_store
 from reformkpi.catalog import Catalog
+from reformkpi.i18n import column
 from reformkpi.store import OBSERVATIONS, Store, conform
 
 
@@ -64,4 +65,4 @@ def latest_quarter(ds: Dataset, year: int) -> str | None:
 
 def unit_names(cat: Catalog, lang: str) -> pd.Series:
     """Each unit's name in the interface language, by unit_id."""
-    return cat.units.set_index("unit_id")["name_vi" if lang == "vi" else "name_en"]
+    return cat.units.set_index("unit_id")[column("name", lang)]

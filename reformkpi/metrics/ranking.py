@@ -8,6 +8,7 @@ import pandas as pd
 
 from reformkpi import periods
 from reformkpi.catalog import Catalog
+from reformkpi.i18n import column
 from reformkpi.metrics import targets
 from reformkpi.metrics.datasets import Dataset
 from reformkpi.metrics.rollups import grain_of, level_units, series
@@ -88,7 +89,7 @@ def _changes(s: pd.Series) -> int:
 def grade_labels(cat: Catalog, family: str, grades: pd.Series, lang: str = "vi") -> pd.Series:
     """The label of each grade id in the family's bands ('' for no grade)."""
     bands = cat.grade_bands[cat.grade_bands["family"] == family]
-    labels = dict(zip(bands["grade_id"], bands["label_vi" if lang == "vi" else "label_en"]))
+    labels = dict(zip(bands["grade_id"], bands[column("label", lang)]))
     return grades.map(lambda g: labels.get(g, "") if isinstance(g, str) else "").astype(object)
 
 
