@@ -74,7 +74,7 @@ def league_table(ds: Dataset, indicator_id: str, period: str, level: str, lang: 
     cur["grade_label"] = grade_labels(cat, ind["family"], cur["grade"], lang)
     names = cat.units[["unit_id", "name_vi", "name_en", "short_name_vi"]]
     cur = cur.merge(names, on="unit_id")
-    cur["name"] = cur["name_vi"] if lang == "vi" else cur["name_en"]
+    cur["name"] = cur[column("name", lang)]
     return cur.sort_values(["rank", "name"], ignore_index=True, na_position="last")[
         ["rank", "unit_id", "name", "short_name_vi", "value", "change", "target", "target_source", "gap",
          "meets_target", "grade", "grade_label", "prev_rank", "rank_change", "n_peers", "complete", "is_new"]]
