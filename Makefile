@@ -7,7 +7,7 @@ PORT ?= 8501
 # `make run` listens on this machine only; ADDRESS=0.0.0.0 serves the network (behind deploy/nginx.conf).
 ADDRESS ?= 127.0.0.1
 
-.PHONY: run test test-fast bench demo clean
+.PHONY: run test test-fast bench demo export clean
 
 $(STAMP): requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not browser"
+
+# A snapshot's page as files: make export SNAPSHOT=ID FORMAT=pptx,pdf [OUT=dir]
+export: $(STAMP)
+	$(BIN)/python -m app_export --snapshot $(SNAPSHOT) --format $(FORMAT) --out $(or $(OUT),.)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(BENCH)

@@ -6,8 +6,7 @@ import argparse
 import datetime as dt
 import getpass
 import json
-import os
-import subprocess
+import shlex
 import sys
 from pathlib import Path
 
@@ -92,12 +91,14 @@ def cmd_check(args) -> int:
 
 
 def cmd_export(args) -> int:
-    """Exports run the app's own pages headlessly (headless.py), so the file shows what the screen does."""
-    env = {**os.environ, "REFORMKPI_STORE": args.store}
-    return subprocess.call([sys.executable, str(config.PROJECT_ROOT / "headless.py"), "--snapshot", args.snapshot,
-                            "--format", args.format, "--dataset", args.dataset, "--out", args.out,
-                            "--user", _user(args)],
-                           env=env, cwd=config.PROJECT_ROOT)
+    """Exports render the app's pages, which the core never runs: the command lives beside app.py."""
+    store = ["--store", args.store] if args.dataset == "demo" else []  # --store names the demo dataset's
+    same = ["python", "-m", "app_export", *store, "--snapshot", args.snapshot or "ID",
+            "--format", args.format or "pdf", "--dataset", args.dataset, "--out", args.out]
+    print("Lệnh xuất đã chuyển sang `python -m app_export`, chạy trong thư mục ứng dụng (cạnh app.py) / "
+          "export moved to `python -m app_export`, run from the app's folder (beside app.py):\n  "
+          + shlex.join(same), file=sys.stderr)
+    return 2
 
 
 def parser() -> argparse.ArgumentParser:
@@ -121,12 +122,11 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--catalog", help="a catalog folder to check instead: lists the rows it would make break a rule")
     c.add_argument("--lang", choices=("vi", "en"), default="vi")
     c.set_defaults(func=cmd_check)
-    e = sub.add_parser("export", help="a snapshot's page as slides, PDF, offline HTML or PNG images")
-    e.add_argument("--snapshot", required=True)
-    e.add_argument("--format", required=True,
-                   help="pptx, pdf, html or png; several, comma-separated, come from one render (e.g. html,pptx)")
+    e = sub.add_parser("export", help="moved to `python -m app_export` (it renders the app's pages)")
+    e.add_argument("--snapshot")
+    e.add_argument("--format")
     e.add_argument("--dataset", choices=config.DATASETS, default="demo")
-    e.add_argument("--out", default=".", help="the folder to write to")
+    e.add_argument("--out", default=".")
     e.set_defaults(func=cmd_export)
     cli_users.register(sub)
     records_cli.register(sub)
