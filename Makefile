@@ -7,6 +7,9 @@ PORT ?= 8501
 # `make run` listens on this machine only; ADDRESS=0.0.0.0 serves the network (behind deploy/nginx.conf).
 ADDRESS ?= 127.0.0.1
 
+# The checkout keeps its demo stores beside the code (elsewhere the settings' defaults apply).
+DEV_STORES := REFORMKPI_STORE=$${REFORMKPI_STORE:-$(CURDIR)/data/store} REFORMKPI_PAPI_STORE=$${REFORMKPI_PAPI_STORE:-$(CURDIR)/data/papi-store}
+
 .PHONY: run test test-fast bench demo export clean
 
 $(STAMP): requirements.lock
@@ -17,11 +20,11 @@ $(STAMP): requirements.lock
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m reformkpi demo --if-missing
-	$(BIN)/python -m reformkpi papi --if-missing
+	$(DEV_STORES) $(BIN)/python -m reformkpi demo --if-missing
+	$(DEV_STORES) $(BIN)/python -m reformkpi papi --if-missing
 
 run: demo
-	$(BIN)/streamlit run serve.py --server.port $(PORT) --server.address $(ADDRESS)
+	$(DEV_STORES) $(BIN)/streamlit run serve.py --server.port $(PORT) --server.address $(ADDRESS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -31,10 +34,10 @@ test-fast: $(STAMP)
 
 # A snapshot's page as files: make export SNAPSHOT=ID FORMAT=pptx,pdf [OUT=dir]
 export: $(STAMP)
-	$(BIN)/python -m app_export --snapshot $(SNAPSHOT) --format $(FORMAT) --out $(or $(OUT),.)
+	$(DEV_STORES) $(BIN)/python -m app_export --snapshot $(SNAPSHOT) --format $(FORMAT) --out $(or $(OUT),.)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(BENCH)
 
 clean:
-	rm -rf $(VENV) data/store test-output bench-output
+	rm -rf $(VENV) data/store data/papi-store test-output bench-output

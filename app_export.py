@@ -9,15 +9,15 @@ runs app.py; the core (`reformkpi`) never imports Streamlit nor starts an app sc
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import getpass
-import os
 import sys
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
 from components import access, charts, share
-from reformkpi import auth, config, exports, snapshots
+from reformkpi import auth, config, exports, settings, snapshots
 from reformkpi.i18n import t
 from reformkpi.metrics import Dataset
 from reformkpi.store import Store
@@ -73,6 +73,7 @@ def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="python -m app_export", description="a snapshot's page as files")
     p.add_argument("--snapshot", required=True)
     p.add_argument("--format", required=True, help="one or more of pptx, pdf, html, png, comma-separated")
+    p.add_argument("--settings", help=f"a settings file (default: the file {settings.FILE_VARIABLE} names)")
     p.add_argument("--store", help="the dataset's store directory or URI (default: the configured one)")
     p.add_argument("--dataset", choices=config.DATASETS, default="demo")
     p.add_argument("--out", type=Path, default=Path("."), help="a folder")
@@ -81,8 +82,19 @@ def main(argv: list[str]) -> int:
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
     if not formats or any(f not in FORMATS for f in formats):
         p.error(f"--format: one or more of {', '.join(FORMATS)}")
-    uri = args.store or config.store_uri(args.dataset)
-    os.environ["REFORMKPI_STORE" if args.dataset == "demo" else "REFORMKPI_PAPI_STORE"] = uri
+    try:
+        loaded = settings.load(args.settings)
+    except settings.SettingsError as e:
+        print(e, file=sys.stderr)
+        return 2
+    if args.store:  # the page reads the store from the settings, so the override goes there
+        loaded = dataclasses.replace(loaded, **{"store" if args.dataset == "demo" else "papi_store": args.store})
+    with config.using(loaded):
+        return _export(args, formats)
+
+
+def _export(args: argparse.Namespace, formats: list[str]) -> int:
+    uri = config.store_uri(args.dataset)
     snap = snapshots.get(Store(uri), args.snapshot)
     if snap is None:
         print(f"Không có ảnh chụp {args.snapshot} / no snapshot {args.snapshot}", file=sys.stderr)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import getpass
 import json
@@ -10,7 +11,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from reformkpi import audit, auth, cli_users, config, demo, periods
+from reformkpi import audit, auth, cli_users, config, demo, periods, settings
 from reformkpi.records import demo as records_demo
 from reformkpi.records import cli as records_cli
 from reformkpi import ingest
@@ -103,6 +104,7 @@ def cmd_export(args) -> int:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="reformkpi", description="Administrative-reform KPI store")
+    p.add_argument("--settings", help=f"a settings file (TOML; default: the file {settings.FILE_VARIABLE} names)")
     p.add_argument("--store", default=config.store_uri(), help="store directory or URI")
     p.add_argument("--user", help="who does this (recorded in the commit)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -135,5 +137,16 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    return args.func(args)
+    """Load the settings (`--settings`, then the environment) once, and run the command with them."""
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--settings")
+    early.add_argument("--store")
+    known, _ = early.parse_known_args(argv)
+    try:
+        loaded = settings.load(known.settings)
+    except settings.SettingsError as e:
+        print(e, file=sys.stderr)
+        return 2
+    with config.using(dataclasses.replace(loaded, store=known.store or loaded.store)):
+        args = parser().parse_args(argv)  # defaults (the stores) come from the loaded settings
+        return args.func(args)

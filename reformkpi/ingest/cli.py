@@ -33,7 +33,7 @@ def cmd_ingest(args) -> int:
         return 2
     if args.period:
         profile = dataclasses.replace(profile, period=args.period)
-    up = prepare(store, path.read_bytes(), path.name, profile, replace=args.replace)
+    up = prepare(store, path.read_bytes(), path.name, profile, replace=args.replace, limits=config.limits())
     report = {"file": path.name, "sha256": up.sha256, "valid": up.valid, "layout": up.layout,
               "errors": [p.as_dict(args.lang) for p in up.errors], "hidden_errors": up.hidden_errors,
               "warnings": [p.as_dict(args.lang) for p in up.warnings], "hidden_warnings": up.hidden_warnings}
