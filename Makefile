@@ -2,7 +2,9 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell sha256sum requirements.lock | cut -c1-12)
+# One stamp per lock: `make run` installs the runtime lock only, `make test` the test lock on top.
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock | sha256sum | cut -c1-12)
+TEST_STAMP := $(VENV)/.installed-test-$(shell cat requirements.lock requirements-test.lock | sha256sum | cut -c1-12)
 PORT ?= 8501
 # `make run` listens on this machine only; ADDRESS=0.0.0.0 serves the network (behind deploy/nginx.conf).
 ADDRESS ?= 127.0.0.1
@@ -19,6 +21,11 @@ $(STAMP): requirements.lock
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
+$(TEST_STAMP): $(STAMP) requirements-test.lock
+	$(BIN)/pip install --quiet -r requirements-test.lock
+	rm -f $(VENV)/.installed-test-*
+	touch $(TEST_STAMP)
+
 demo: $(STAMP)
 	$(DEV_STORES) $(BIN)/python -m reformkpi demo --if-missing
 	$(DEV_STORES) $(BIN)/python -m reformkpi papi --if-missing
@@ -26,17 +33,17 @@ demo: $(STAMP)
 run: demo
 	$(DEV_STORES) $(BIN)/streamlit run serve.py --server.port $(PORT) --server.address $(ADDRESS)
 
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(BIN)/python -m pytest
 
-test-fast: $(STAMP)
+test-fast: $(TEST_STAMP)
 	$(BIN)/python -m pytest -m "not browser"
 
 # A snapshot's page as files: make export SNAPSHOT=ID FORMAT=pptx,pdf [OUT=dir]
 export: $(STAMP)
 	$(DEV_STORES) $(BIN)/python -m app_export --snapshot $(SNAPSHOT) --format $(FORMAT) --out $(or $(OUT),.)
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(BIN)/python -m benchmarks $(BENCH)
 
 clean:
