@@ -28,7 +28,7 @@ def _user(args) -> str:
 def build_demo(store: Store, user: str, last_quarter: str | None = None, seed: int = 2016) -> int:
     """Write the demo province into an empty store: the catalog, then one commit of observations."""
     tables = load_dir(config.CATALOG_DIR)
-    store.init(tables, CommitInfo(user=user, operation="init", file_name="data/catalog"))
+    store.init(tables, CommitInfo(user=user, operation="init", file_name="reformkpi/data/catalog"))
     obs = demo.generate(Catalog.from_tables(tables), seed=seed, last_quarter=last_quarter)
     store.commit_observations(obs, CommitInfo(user=user, operation="demo", file_name=f"demo seed={seed}"))
     records_demo.build(store, user, last_quarter or periods.latest_complete_quarter(dt.date.today()), seed=seed)

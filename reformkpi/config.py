@@ -9,13 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from reformkpi import settings as registry
 
 # Where the `reformkpi` package is imported from: the working folder of the child processes it starts.
 IMPORT_ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR = IMPORT_ROOT / "data"
+# The data the core ships, inside the package (an installed core has no checkout to read from).
+DATA_DIR = Path(str(resources.files("reformkpi").joinpath("data")))
 CATALOG_DIR = DATA_DIR / "catalog"
 PAPI_DIR = DATA_DIR / "papi"
 DATASETS = ("demo", "papi")

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 from functools import cache
+from importlib import resources
 from pathlib import Path
 
 from reformkpi.formatting import markdown_text
 
 LANGUAGES = ("vi", "en")
 DEFAULT = "vi"
-_DIR = Path(__file__).parent / "locales"
+_DIR = Path(str(resources.files("reformkpi").joinpath("locales")))
 
 
 @cache

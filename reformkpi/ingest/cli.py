@@ -94,7 +94,7 @@ def register(sub) -> None:
                    help="delete stored rows of the file's units, indicators and periods that the file lacks")
     i.add_argument("--lang", choices=("vi", "en"), default="vi")
     i.set_defaults(func=cmd_ingest)
-    p = sub.add_parser("papi", help="build the PAPI dataset's store from data/papi")
+    p = sub.add_parser("papi", help="build the PAPI dataset's store from reformkpi/data/papi")
     p.add_argument("--if-missing", action="store_true", help="do nothing (exit 0) if the store exists")
     p.add_argument("--store", dest="papi_store", default=config.store_uri("papi"))
     p.set_defaults(func=cmd_papi)
