@@ -2,12 +2,17 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell sha256sum requirements.lock | cut -c1-12)
+# One stamp per lock: `make run` installs the runtime lock only, `make test` the test lock on top.
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock | sha256sum | cut -c1-12)
+TEST_STAMP := $(VENV)/.installed-test-$(shell cat requirements.lock requirements-test.lock | sha256sum | cut -c1-12)
 PORT ?= 8501
 # `make run` listens on this machine only; ADDRESS=0.0.0.0 serves the network (behind deploy/nginx.conf).
 ADDRESS ?= 127.0.0.1
 
-.PHONY: run test test-fast bench demo clean
+# The checkout keeps its demo stores beside the code (elsewhere the settings' defaults apply).
+DEV_STORES := REFORMKPI_STORE=$${REFORMKPI_STORE:-$(CURDIR)/data/store} REFORMKPI_PAPI_STORE=$${REFORMKPI_PAPI_STORE:-$(CURDIR)/data/papi-store}
+
+.PHONY: run test test-fast bench demo export clean
 
 $(STAMP): requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -16,21 +21,30 @@ $(STAMP): requirements.lock
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
+$(TEST_STAMP): $(STAMP) requirements-test.lock
+	$(BIN)/pip install --quiet -r requirements-test.lock
+	rm -f $(VENV)/.installed-test-*
+	touch $(TEST_STAMP)
+
 demo: $(STAMP)
-	$(BIN)/python -m reformkpi demo --if-missing
-	$(BIN)/python -m reformkpi papi --if-missing
+	$(DEV_STORES) $(BIN)/python -m reformkpi demo --if-missing
+	$(DEV_STORES) $(BIN)/python -m reformkpi papi --if-missing
 
 run: demo
-	$(BIN)/streamlit run serve.py --server.port $(PORT) --server.address $(ADDRESS)
+	$(DEV_STORES) $(BIN)/streamlit run serve.py --server.port $(PORT) --server.address $(ADDRESS)
 
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(BIN)/python -m pytest
 
-test-fast: $(STAMP)
+test-fast: $(TEST_STAMP)
 	$(BIN)/python -m pytest -m "not browser"
 
-bench: $(STAMP)
+# A snapshot's page as files: make export SNAPSHOT=ID FORMAT=pptx,pdf [OUT=dir]
+export: $(STAMP)
+	$(DEV_STORES) $(BIN)/python -m app_export --snapshot $(SNAPSHOT) --format $(FORMAT) --out $(or $(OUT),.)
+
+bench: $(TEST_STAMP)
 	$(BIN)/python -m benchmarks $(BENCH)
 
 clean:
-	rm -rf $(VENV) data/store test-output bench-output
+	rm -rf $(VENV) data/store data/papi-store test-output bench-output

@@ -1,13 +1,19 @@
 """The server: Streamlit's ASGI app running app.py, plus the route that turns a local sign-in into
 an http-only cookie (see reformkpi/sessions.py). `make run` and the browser tests start this file
-with `streamlit run serve.py`, which finds `app` below and serves it."""
+with `streamlit run serve.py`, which finds `app` below and serves it. Its settings come from the file
+`REFORMKPI_SETTINGS` names and the environment (reformkpi/settings.py)."""
 
 import streamlit as st
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from reformkpi import sessions
+from reformkpi import config, sessions, settings
+
+try:  # the settings are read once, at start: a bad file or variable stops the server with its reason
+    config.install(settings.load())
+except settings.SettingsError as e:
+    raise SystemExit(str(e)) from None
 
 SESSION_PATH = "/api/session"
 

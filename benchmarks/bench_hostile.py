@@ -28,7 +28,7 @@ from reformkpi.store import CommitInfo, Store
 from tests import bombs
 from tests.core.test_ingest import csv_bytes
 
-APP = config.PROJECT_ROOT / "app.py"
+APP = Path(__file__).resolve().parent.parent / "app.py"
 EDGE_MB = Limits().max_part_bytes // MB - 2
 
 

@@ -56,7 +56,8 @@ def profile_picker(uri: str, lang: str) -> profiles.Profile:
 def prepare(uri: str, version: int, content: bytes, file_name: str, profile_json: str, replace: bool) -> ingest.Upload:
     """Checked and diffed once per file, profile and data version (reruns reuse it), in a child
     process under a memory and time cap, so that no file can slow the other sessions."""
-    return isolated.prepare(uri, content, file_name, profiles.Profile.from_json(profile_json), replace)
+    return isolated.prepare(uri, content, file_name, profiles.Profile.from_json(profile_json), replace,
+                            limits=config.limits())
 
 
 def confirm_mapping(up: ingest.Upload, cat: Catalog, profile: profiles.Profile, uri: str, actor: Actor,

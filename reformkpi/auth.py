@@ -28,7 +28,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from reformkpi.config import DATA_DIR, state_dir
+from reformkpi import config
 
 ROLES = ("viewer", "analyst", "admin")
 PERMISSIONS = {
@@ -94,8 +94,8 @@ class Settings:
 
 
 def settings(path: Path | None = None) -> Settings:
-    """Access settings from `access.toml` (REFORMKPI_ACCESS), defaults when it is absent."""
-    path = Path(path or os.environ.get("REFORMKPI_ACCESS", DATA_DIR / "access.toml"))
+    """Access settings from `access.toml` (the `access` setting), defaults when it is absent."""
+    path = Path(path or config.settings().access)
     if not path.exists():
         return Settings()
     raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -129,8 +129,8 @@ def actor_from_identity(user_info: dict, s: Settings) -> Actor:
 
 
 def accounts_path() -> Path:
-    """REFORMKPI_ACCOUNTS, else accounts.json in the state folder (outside the checkout)."""
-    return Path(os.environ.get("REFORMKPI_ACCOUNTS") or state_dir() / "accounts.json")
+    """The `accounts` setting: accounts.json in the state folder (outside the checkout) unless set."""
+    return config.settings().accounts
 
 
 def _open_private(path: Path, flags: int) -> int:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import getpass
 import json
-import os
-import subprocess
+import shlex
 import sys
 from pathlib import Path
 
-from reformkpi import audit, auth, cli_users, config, demo, periods
+from reformkpi import audit, auth, cli_users, config, demo, periods, settings
 from reformkpi.records import demo as records_demo
 from reformkpi.records import cli as records_cli
 from reformkpi import ingest
@@ -28,7 +28,7 @@ def _user(args) -> str:
 def build_demo(store: Store, user: str, last_quarter: str | None = None, seed: int = 2016) -> int:
     """Write the demo province into an empty store: the catalog, then one commit of observations."""
     tables = load_dir(config.CATALOG_DIR)
-    store.init(tables, CommitInfo(user=user, operation="init", file_name="data/catalog"))
+    store.init(tables, CommitInfo(user=user, operation="init", file_name="reformkpi/data/catalog"))
     obs = demo.generate(Catalog.from_tables(tables), seed=seed, last_quarter=last_quarter)
     store.commit_observations(obs, CommitInfo(user=user, operation="demo", file_name=f"demo seed={seed}"))
     records_demo.build(store, user, last_quarter or periods.latest_complete_quarter(dt.date.today()), seed=seed)
@@ -92,16 +92,19 @@ def cmd_check(args) -> int:
 
 
 def cmd_export(args) -> int:
-    """Exports run the app's own pages headlessly (headless.py), so the file shows what the screen does."""
-    env = {**os.environ, "REFORMKPI_STORE": args.store}
-    return subprocess.call([sys.executable, str(config.PROJECT_ROOT / "headless.py"), "--snapshot", args.snapshot,
-                            "--format", args.format, "--dataset", args.dataset, "--out", args.out,
-                            "--user", _user(args)],
-                           env=env, cwd=config.PROJECT_ROOT)
+    """Exports render the app's pages, which the core never runs: the command lives beside app.py."""
+    store = ["--store", args.store] if args.dataset == "demo" else []  # --store names the demo dataset's
+    same = ["python", "-m", "app_export", *store, "--snapshot", args.snapshot or "ID",
+            "--format", args.format or "pdf", "--dataset", args.dataset, "--out", args.out]
+    print("Lệnh xuất đã chuyển sang `python -m app_export`, chạy trong thư mục ứng dụng (cạnh app.py) / "
+          "export moved to `python -m app_export`, run from the app's folder (beside app.py):\n  "
+          + shlex.join(same), file=sys.stderr)
+    return 2
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="reformkpi", description="Administrative-reform KPI store")
+    p.add_argument("--settings", help=f"a settings file (TOML; default: the file {settings.FILE_VARIABLE} names)")
     p.add_argument("--store", default=config.store_uri(), help="store directory or URI")
     p.add_argument("--user", help="who does this (recorded in the commit)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -121,12 +124,11 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--catalog", help="a catalog folder to check instead: lists the rows it would make break a rule")
     c.add_argument("--lang", choices=("vi", "en"), default="vi")
     c.set_defaults(func=cmd_check)
-    e = sub.add_parser("export", help="a snapshot's page as slides, PDF, offline HTML or PNG images")
-    e.add_argument("--snapshot", required=True)
-    e.add_argument("--format", required=True,
-                   help="pptx, pdf, html or png; several, comma-separated, come from one render (e.g. html,pptx)")
+    e = sub.add_parser("export", help="moved to `python -m app_export` (it renders the app's pages)")
+    e.add_argument("--snapshot")
+    e.add_argument("--format")
     e.add_argument("--dataset", choices=config.DATASETS, default="demo")
-    e.add_argument("--out", default=".", help="the folder to write to")
+    e.add_argument("--out", default=".")
     e.set_defaults(func=cmd_export)
     cli_users.register(sub)
     records_cli.register(sub)
@@ -135,5 +137,16 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    return args.func(args)
+    """Load the settings (`--settings`, then the environment) once, and run the command with them."""
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--settings")
+    early.add_argument("--store")
+    known, _ = early.parse_known_args(argv)
+    try:
+        loaded = settings.load(known.settings)
+    except settings.SettingsError as e:
+        print(e, file=sys.stderr)
+        return 2
+    with config.using(dataclasses.replace(loaded, store=known.store or loaded.store)):
+        args = parser().parse_args(argv)  # defaults (the stores) come from the loaded settings
+        return args.func(args)

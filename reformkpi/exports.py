@@ -31,7 +31,7 @@ from pptx import Presentation
 from pptx.dml.color import RGBColor
 from pptx.util import Emu, Inches, Pt
 
-from reformkpi import formatting
+from reformkpi import config, formatting
 from reformkpi.exhibits import DECIMALS, Exhibit, xlsx_format
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -139,7 +139,12 @@ def _rows(ex: Exhibit, lang: str) -> list[list[str]]:
 
 
 SLIDE_PX = (1600, 900)  # 16:9 at slide resolution
-FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")  # Debian's fonts-dejavu-core: full Vietnamese coverage
+# DejaVu covers Vietnamese fully. Where distributions put it, searched when `font_dir` is not set:
+# Debian's fonts-dejavu-core, Fedora's dejavu-sans-fonts, Arch's ttf-dejavu, a user's own fonts.
+FONT_FILES = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf")
+FONT_SEARCH = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu-sans-fonts"),
+               Path("/usr/share/fonts/TTF"), Path("/usr/share/fonts/dejavu"), Path("/usr/local/share/fonts"),
+               Path.home() / ".local" / "share" / "fonts", Path.home() / ".fonts")
 _kaleido_lock = threading.Lock()
 
 
@@ -263,12 +268,25 @@ class _Pdf(FPDF):
         self.cell(0, 8, f"{self.source} · {self.page_no()}", align="R")
 
 
-def pdf(report: Report) -> bytes:
-    """An A4 landscape report: a cover, a page per chart with its takeaway, then the page's tables."""
+def font_dir(configured: Path | None = None, search: tuple[Path, ...] = FONT_SEARCH) -> Path:
+    """The folder holding both DejaVu files: the configured one (which must hold them), else the
+    first of `search` that does. FileNotFoundError names what was looked for, and where."""
+    for folder in (configured,) if configured else search:
+        if all((folder / name).is_file() for name in FONT_FILES):
+            return folder
+    where = configured or ", ".join(map(str, search))
+    raise FileNotFoundError(f"{' and '.join(FONT_FILES)} not found in {where} (set font_dir, or install "
+                            "fonts-dejavu-core)")
+
+
+def pdf(report: Report, fonts: Path | None = None) -> bytes:
+    """An A4 landscape report: a cover, a page per chart with its takeaway, then the page's tables.
+    `fonts` is the DejaVu folder (default: `font_dir` of the configured setting)."""
+    fonts = fonts or font_dir(config.settings().font_dir)
     doc = _Pdf(orientation="L", format="A4")
     doc.source = report.source
-    doc.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans.ttf"))
-    doc.add_font("DejaVu", "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
+    doc.add_font("DejaVu", "", str(fonts / FONT_FILES[0]))
+    doc.add_font("DejaVu", "B", str(fonts / FONT_FILES[1]))
     doc.set_auto_page_break(True, margin=15)
     doc.add_page()
     doc.set_font("DejaVu", "B", 24)

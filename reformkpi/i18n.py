@@ -9,6 +9,7 @@ installed package needs no build step and no compiled file can fall out of date.
 from __future__ import annotations
 
 from functools import cache
+from importlib import resources
 from io import BytesIO
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from reformkpi.formatting import markdown_text
 LANGUAGES = ("vi", "en")
 DEFAULT = "vi"
 DOMAIN = "messages"
-LOCALES = Path(__file__).parent / "locales"
+LOCALES = Path(str(resources.files("reformkpi").joinpath("locales")))
 
 
 def catalog_path(lang: str, folder: Path = LOCALES) -> Path:

@@ -29,27 +29,26 @@ from pathlib import Path
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
 
 from reformkpi.auth import Accounts, Actor, write_private
-from reformkpi.config import state_dir
+from reformkpi import config
 
 COOKIE = "reformkpi_session"
 CODE_SECONDS = 60
-DEFAULT_HOURS = 8
 _CODE = "code:"  # one-time codes share the file with the sessions, under this prefix
 
 
 def hours() -> float:
-    """How long a sign-in lasts (REFORMKPI_SESSION_HOURS, default 8: a working day)."""
-    return float(os.environ.get("REFORMKPI_SESSION_HOURS", DEFAULT_HOURS))
+    """How long a sign-in lasts (the `session_hours` setting, default 8: a working day)."""
+    return config.settings().session_hours
 
 
 def _path() -> Path:
-    return Path(os.environ.get("REFORMKPI_SESSIONS") or state_dir() / "sessions.json")
+    return config.settings().sessions
 
 
 def _secret() -> bytes:
-    """REFORMKPI_SESSION_SECRET, else a random secret kept beside the sessions (mode 600), made once."""
-    if env := os.environ.get("REFORMKPI_SESSION_SECRET"):
-        return env.encode()
+    """The `session_secret` setting, else a random secret kept beside the sessions (mode 600), made once."""
+    if configured := config.settings().session_secret:
+        return configured.encode()
     path = _path().with_suffix(".secret")
     if not path.exists():
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -33,7 +33,7 @@ def cmd_ingest(args) -> int:
         return 2
     if args.period:
         profile = dataclasses.replace(profile, period=args.period)
-    up = prepare(store, path.read_bytes(), path.name, profile, replace=args.replace)
+    up = prepare(store, path.read_bytes(), path.name, profile, replace=args.replace, limits=config.limits())
     report = {"file": path.name, "sha256": up.sha256, "valid": up.valid, "layout": up.layout,
               "errors": [p.as_dict(args.lang) for p in up.errors], "hidden_errors": up.hidden_errors,
               "warnings": [p.as_dict(args.lang) for p in up.warnings], "hidden_warnings": up.hidden_warnings}
@@ -94,7 +94,7 @@ def register(sub) -> None:
                    help="delete stored rows of the file's units, indicators and periods that the file lacks")
     i.add_argument("--lang", choices=("vi", "en"), default="vi")
     i.set_defaults(func=cmd_ingest)
-    p = sub.add_parser("papi", help="build the PAPI dataset's store from data/papi")
+    p = sub.add_parser("papi", help="build the PAPI dataset's store from reformkpi/data/papi")
     p.add_argument("--if-missing", action="store_true", help="do nothing (exit 0) if the store exists")
     p.add_argument("--store", dest="papi_store", default=config.store_uri("papi"))
     p.set_defaults(func=cmd_papi)

@@ -35,7 +35,7 @@ def prepare(uri: str, data: bytes, file_name: str, profile, replace: bool = Fals
     request = pickle.dumps((uri, data, file_name, profile, replace, limits), protocol=pickle.HIGHEST_PROTOCOL)
     try:
         done = subprocess.run([sys.executable, "-m", __name__], input=request, capture_output=True,
-                              timeout=limits.worker_seconds, cwd=config.PROJECT_ROOT, check=False,
+                              timeout=limits.worker_seconds, cwd=config.IMPORT_ROOT, check=False,
                               env={**os.environ, "MALLOC_ARENA_MAX": "2"})
     except subprocess.TimeoutExpired:  # run() has killed the child
         problem = Problem("too_slow", fields={"limit": limits.worker_seconds})

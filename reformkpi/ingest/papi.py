@@ -1,4 +1,4 @@
-"""The PAPI dataset (63 provinces, 2011–2024, data/papi/): its catalog, and its import through
+"""The PAPI dataset (63 provinces, 2011–2024, reformkpi/data/papi/): its catalog, and its import through
 the same upload path as any analyst's file (the built-in `papi` profile for its wide layout).
 
 Units are the provinces under a national root (the root takes the catalog's top level, the

@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 import pytest
 from pptx import Presentation
 
-import headless
+import app_export
 from components import data
 from reformkpi import formatting, snapshots
 from reformkpi.metrics import rollups
@@ -96,7 +96,7 @@ def test_each_page_exports_its_own_pinned_figures(pinned, page, monkeypatch, tmp
     monkeypatch.setenv("REFORMKPI_STORE", store.uri)
     data.forget_latest()
     snap = snaps[page]
-    html_path, pptx_path = headless.export(snap, "demo", ["html", "pptx"], tmp_path, operator("lan"))
+    html_path, pptx_path = app_export.export(snap, "demo", ["html", "pptx"], tmp_path, operator("lan"))
     period = QUARTER if page.startswith("ho-so") else "2019"
     assert (html_path.name, pptx_path.name) == (f"CCHC-{page}-{period}-v{snap.data_version}.html",
                                                 f"CCHC-{page}-{period}-v{snap.data_version}.pptx")

@@ -158,7 +158,7 @@ def test_accounts_live_outside_the_checkout_by_default(monkeypatch, tmp_path):
     monkeypatch.delenv("REFORMKPI_STATE", raising=False)
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     assert auth.accounts_path() == tmp_path / "reformkpi" / "accounts.json"
-    assert not auth.accounts_path().is_relative_to(config.PROJECT_ROOT)
+    assert not auth.accounts_path().is_relative_to(config.IMPORT_ROOT)
     monkeypatch.setenv("REFORMKPI_STATE", "/srv/reformkpi/state")
     assert auth.accounts_path() == Path("/srv/reformkpi/state/accounts.json")
 

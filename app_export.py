@@ -1,21 +1,23 @@
-"""Render a saved view with the app's own pages, without a browser, and export what it shows.
+"""Export a saved view: render its page with the app's own code, without a browser, and write
+what it shows as slides, PDF, offline HTML or PNG images.
 
-`python -m reformkpi export --snapshot ID --format pptx|pdf|html|png` runs this script, so the
-file shows exactly what the snapshot shows on screen. It sits beside app.py (it runs the app),
-not in the core, which never imports Streamlit.
+`python -m app_export --snapshot ID --format pptx|pdf|html|png` (from the checkout, beside app.py):
+the file shows exactly what the snapshot shows on screen. It lives on the app side because it
+runs app.py; the core (`reformkpi`) never imports Streamlit nor starts an app script.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import dataclasses
+import getpass
 import sys
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
 from components import access, charts, share
-from reformkpi import auth, config, exports, snapshots
+from reformkpi import auth, config, exports, settings, snapshots
 from reformkpi.i18n import t
 from reformkpi.metrics.datasets import Dataset
 from reformkpi.store import Store
@@ -68,18 +70,31 @@ def export(snap: snapshots.Snapshot, dataset: str, formats: list[str], out: Path
 
 
 def main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="reformkpi export")
+    p = argparse.ArgumentParser(prog="python -m app_export", description="a snapshot's page as files")
     p.add_argument("--snapshot", required=True)
     p.add_argument("--format", required=True, help="one or more of pptx, pdf, html, png, comma-separated")
+    p.add_argument("--settings", help=f"a settings file (default: the file {settings.FILE_VARIABLE} names)")
+    p.add_argument("--store", help="the dataset's store directory or URI (default: the configured one)")
     p.add_argument("--dataset", choices=config.DATASETS, default="demo")
     p.add_argument("--out", type=Path, default=Path("."), help="a folder")
-    p.add_argument("--user", required=True, help="the operator the page is rendered for")
+    p.add_argument("--user", default=getpass.getuser(), help="the operator the page is rendered for")
     args = p.parse_args(argv)
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
     if not formats or any(f not in FORMATS for f in formats):
         p.error(f"--format: one or more of {', '.join(FORMATS)}")
+    try:
+        loaded = settings.load(args.settings)
+    except settings.SettingsError as e:
+        print(e, file=sys.stderr)
+        return 2
+    if args.store:  # the page reads the store from the settings, so the override goes there
+        loaded = dataclasses.replace(loaded, **{"store" if args.dataset == "demo" else "papi_store": args.store})
+    with config.using(loaded):
+        return _export(args, formats)
+
+
+def _export(args: argparse.Namespace, formats: list[str]) -> int:
     uri = config.store_uri(args.dataset)
-    os.environ["REFORMKPI_STORE" if args.dataset == "demo" else "REFORMKPI_PAPI_STORE"] = uri
     snap = snapshots.get(Store(uri), args.snapshot)
     if snap is None:
         print(f"Không có ảnh chụp {args.snapshot} / no snapshot {args.snapshot}", file=sys.stderr)

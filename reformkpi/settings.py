@@ -1,0 +1,132 @@
+"""Every setting of the server and the command line, declared once (name, type, default, help).
+
+Values come from one TOML file (its path in `REFORMKPI_SETTINGS` or the command line's
+`--settings`), then from `REFORMKPI_<NAME>` environment variables, which win. Entry points load
+them at start (`load`) and hand them down (`config.using`); nothing reads the environment at
+import time. A key the registry does not know, in the file or as a `REFORMKPI_` variable, is
+refused with the list of known ones, so a typo never passes silently.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, make_dataclass
+from pathlib import Path
+
+FILE_VARIABLE = "REFORMKPI_SETTINGS"
+PREFIX = "REFORMKPI_"
+
+
+class SettingsError(ValueError):
+    """A settings file or variable the server cannot start with: which one, and why."""
+
+    def __str__(self) -> str:
+        return f"Cấu hình không hợp lệ / Settings refused: {self.args[0]}"
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    type: type  # str, int, float or Path
+    default: object  # None: derived when loaded (see `_derived`)
+    help: str
+    default_doc: str = ""  # how README shows a derived default
+
+    @property
+    def variable(self) -> str:
+        return PREFIX + self.name.upper()
+
+
+SETTINGS = (
+    Setting("store", str, None, "the demo dataset's live store: a directory or an object-store URI",
+            "`$XDG_DATA_HOME/reformkpi/store` (else `~/.local/share/reformkpi/store`)"),
+    Setting("papi_store", str, None, "the PAPI dataset's store (built by `reformkpi papi`)",
+            "`$XDG_DATA_HOME/reformkpi/papi-store`"),
+    Setting("state", Path, None, "the server's own state folder (accounts, sessions, access settings); "
+            "outside the checkout, never served", "`$XDG_STATE_HOME/reformkpi` (else `~/.local/state/reformkpi`)"),
+    Setting("accounts", Path, None, "the local accounts file", "`<state>/accounts.json`"),
+    Setting("access", Path, None, "access settings: anonymous viewing, single sign-on roles "
+            "(see deploy/access.example.toml)", "`<state>/access.toml`"),
+    Setting("sessions", Path, None, "open sign-in sessions", "`<state>/sessions.json`"),
+    Setting("session_secret", str, "", "the cookie's signing secret, shared by every app server "
+            "(empty: a random one kept beside the sessions)"),
+    Setting("session_hours", float, 8.0, "how long a local sign-in lasts"),
+    Setting("upload_max_mb", int, 50, "the largest upload, in MB (Streamlit's and nginx's caps are checked against it)"),
+    Setting("upload_worker_mb", int, 2048, "data memory of the process that reads a page's upload, in MB"),
+    Setting("upload_worker_seconds", int, 120, "time allowed to the process that reads a page's upload"),
+    Setting("tmp", Path, None, "where a records ingest stages its temporary files", "the system's temporary folder"),
+    Setting("font_dir", Path, None, "a folder with DejaVuSans.ttf and DejaVuSans-Bold.ttf for PDF exports "
+            "(Vietnamese coverage)", "searched: Debian's, Fedora's, Arch's and the user's font folders"),
+)
+BY_NAME = {s.name: s for s in SETTINGS}
+KINDS = {int: "a whole number", float: "a number", str: "text", Path: "a path"}
+
+# The loaded value of every setting, one field per entry of SETTINGS.
+Settings = make_dataclass("Settings", [(s.name, s.type) for s in SETTINGS], frozen=True)
+
+
+def _convert(setting: Setting, value: object, where: str) -> object:
+    try:
+        if setting.type is int and (isinstance(value, bool) or isinstance(value, float)):
+            raise ValueError
+        converted = setting.type(value)
+    except (TypeError, ValueError):
+        kind = KINDS[setting.type]
+        raise SettingsError(f"{where}: {setting.name} must be {kind}, not {value!r}") from None
+    if setting.type in (int, float) and converted < 0:
+        raise SettingsError(f"{where}: {setting.name} must not be negative, not {value!r}")
+    return converted
+
+
+def _unknown(keys: list[str], where: str, known: str) -> SettingsError:
+    return SettingsError(f"{where}: unknown setting(s) {', '.join(sorted(keys))}; known: {known}")
+
+
+def _derived(values: dict, environ: Mapping[str, str]) -> dict:
+    home = Path(environ.get("HOME") or Path.home())
+    data = Path(environ.get("XDG_DATA_HOME") or home / ".local" / "share") / "reformkpi"
+    state = values["state"] or Path(environ.get("XDG_STATE_HOME") or home / ".local" / "state") / "reformkpi"
+    return {**values, "state": state,
+            "store": values["store"] or str(data / "store"),
+            "papi_store": values["papi_store"] or str(data / "papi-store"),
+            "accounts": values["accounts"] or state / "accounts.json",
+            "access": values["access"] or state / "access.toml",
+            "sessions": values["sessions"] or state / "sessions.json",
+            "tmp": values["tmp"] or Path(tempfile.gettempdir())}
+
+
+def load(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """The settings from `path` (else the file `REFORMKPI_SETTINGS` names, else none), then the
+    environment. Raises SettingsError for an unreadable file, an unknown key or a bad value."""
+    environ = os.environ if environ is None else environ
+    values: dict = {s.name: s.default for s in SETTINGS}
+    path = path or environ.get(FILE_VARIABLE)
+    if path:
+        try:
+            raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+            raise SettingsError(f"settings file {path}: {e}") from None
+        if unknown := [k for k in raw if k not in BY_NAME]:
+            raise _unknown(unknown, f"settings file {path}", ", ".join(BY_NAME))
+        values.update({k: _convert(BY_NAME[k], v, f"settings file {path}") for k, v in raw.items()})
+    variables = {s.variable: s for s in SETTINGS}
+    ours = [k for k in environ if k.startswith(PREFIX) and k != FILE_VARIABLE]
+    if unknown := [k for k in ours if k not in variables]:
+        raise _unknown(unknown, "environment", ", ".join([FILE_VARIABLE, *variables]))
+    for key in ours:
+        if environ[key] != "":
+            values[variables[key].name] = _convert(variables[key], environ[key], key)
+    return Settings(**_derived(values, environ))
+
+
+def markdown_table() -> str:
+    """README's settings table, generated from the registry (a test checks README holds it)."""
+    rows = ["| setting | variable | value | default | what |", "|---|---|---|---|---|"]
+    for s in SETTINGS:
+        default = s.default_doc or (f"`{s.default}`" if s.default != "" else "empty")
+        rows.append(f"| `{s.name}` | `{s.variable}` | {KINDS[s.type]} | {default} | {s.help} |")
+    return "\n".join(rows) + "\n"
+
