@@ -87,8 +87,7 @@ def screenshot(page, name: str) -> Path:
     # Streamlit scrolls inside its own container, so a tall viewport shows the whole page.
     size = page.viewport_size
     page.set_viewport_size({"width": size["width"], "height": 2600})
-    page.wait_for_function("() => window.innerHeight === 2600")
-    painted(page)
+    page.wait_for_timeout(800)
     page.screenshot(path=str(path))
     page.set_viewport_size(size)
     return path
@@ -100,13 +99,12 @@ def painted(page) -> None:
 
 
 def wait_for_app(page) -> None:
-    """Wait until the script has finished running and every chart has drawn (Plotly's layout is set)."""
+    """Wait until the script has finished running and the charts have drawn."""
     page.wait_for_selector('[data-testid="stApp"]')
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]') && "
-        "document.querySelectorAll('.js-plotly-plot .main-svg').length > 0 && "
-        "[...document.querySelectorAll('.js-plotly-plot')].every(p => p._fullLayout)")
-    painted(page)
+        "document.querySelectorAll('.js-plotly-plot .main-svg').length > 0")
+    page.wait_for_timeout(500)
 
 
 def sign_in(page, name: str, password: str) -> None:
