@@ -89,8 +89,9 @@ def floor_rows(con, table_dir: str, unit: str, first: str, last: str, s, e):
 def run_size(n: int, exports: str | None = None) -> None:
     from reformkpi import config
     from reformkpi.catalog import Catalog, load_dir
-    from reformkpi.records import table
+    from reformkpi.auth import operator
     from reformkpi.records import metrics as rm
+    from reformkpi.records import scan, table
     from reformkpi.store import CommitInfo, Store
 
     work = Path(tempfile.mkdtemp(prefix=f"bench-records-{n}-", dir=exports or None))
@@ -103,13 +104,13 @@ def run_size(n: int, exports: str | None = None) -> None:
         tmp = work / "tmp"
         cpu = _cpu()
         with PeakSampler(rss=lambda: psutil.Process().memory_info().rss, disk=lambda: _du(tmp)) as sampled:
-            result, ingest = _timed(table.ingest, store, export, CommitInfo(user="bench", file_name=export.name),
+            result, ingest = _timed(table.ingest, store, export, operator("bench"), CommitInfo(user="bench", file_name=export.name),
                                     set(cat.units["unit_id"]), tmp_dir=tmp)
         cpu = _cpu() - cpu
         rows = result.rows_read
         say(f"  ingest: {rows / ingest:,.0f} rows/s ({rows:,} rows in {ingest:,.1f} s; {cpu:,.0f} s of CPU, "
             f"{rows / cpu:,.0f} rows per CPU-second; one commit, "
-            f"{len(table.files(store))} files); peak memory {sampled.peak['rss'] / 2**20:,.0f} MiB; "
+            f"{len(scan.files(store))} files); peak memory {sampled.peak['rss'] / 2**20:,.0f} MiB; "
             f"peak temporary disk {sampled.peak['disk'] / 2**20:,.0f} MiB = {sampled.peak['disk'] / size:.2f}× the "
             f"export ({size / 2**20:,.0f} MiB Parquet); temporary folder empty after: {not any(tmp.iterdir())}")
 
@@ -133,9 +134,9 @@ def run_size(n: int, exports: str | None = None) -> None:
         repeat = statistics.median(drill(False) for _ in range(RUNS))
         first, last = rm.window(quarter)
         s, e = rm.bounds(first)[0], rm.bounds(last)[1]
-        con = table.connect()
+        con = scan.connect()
         con.execute("SET enable_object_cache = true")
-        table_dir = table.path(store)
+        table_dir = scan.path(store)
         floor_rows(con, table_dir, unit, first, last, s, e)  # its cold run
         times = [_timed(floor_rows, con, table_dir, unit, first, last, s, e) for _ in range(RUNS)]
         floor = statistics.median(t for _, t in times)

@@ -128,9 +128,26 @@ def actor_from_identity(user_info: dict, s: Settings) -> Actor:
     return Actor(email or str(user_info.get("sub", "unknown")), ROLES[max(ranks)], "oidc")
 
 
+class AccountsMoved(RuntimeError):
+    """The accounts of an older installation are still in the checkout, and none are where they
+    are kept now: nothing is read until the operator moves them (README, "Roles, sign-in")."""
+
+    def __init__(self, old: Path, new: Path):
+        super().__init__(f"accounts are kept outside the checkout now: move {old} to {new} "
+                         f"(mkdir -p -m 700 {new.parent} && mv {old} {new}), or set REFORMKPI_ACCOUNTS={old}")
+        self.old, self.new = old, new
+
+
 def accounts_path() -> Path:
-    """REFORMKPI_ACCOUNTS, else accounts.json in the state folder (outside the checkout)."""
-    return Path(os.environ.get("REFORMKPI_ACCOUNTS") or state_dir() / "accounts.json")
+    """REFORMKPI_ACCOUNTS, else accounts.json in the state folder (outside the checkout);
+    AccountsMoved while an older installation's data/accounts.json waits to be moved there."""
+    if env := os.environ.get("REFORMKPI_ACCOUNTS"):
+        return Path(env)
+    path = state_dir() / "accounts.json"
+    old = DATA_DIR / "accounts.json"
+    if old.exists() and not path.exists():
+        raise AccountsMoved(old, path)
+    return path
 
 
 def _open_private(path: Path, flags: int) -> int:
