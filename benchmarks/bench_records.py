@@ -150,17 +150,69 @@ def run_size(n: int, exports: str | None = None) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def compare_writers(n: int, exports: str | None = None) -> None:
+    """The records writer (`reformkpi.records.writer`) against `deltalake.write_deltalake` writing
+    the same sorted rows of an export into an empty records table, each in a fresh table and
+    process (wall time, CPU seconds and peak resident memory; files and rows per file)."""
+    import pyarrow as pa
+    from deltalake import DeltaTable, write_deltalake
+
+    from reformkpi import config
+    from reformkpi.catalog import Catalog, load_dir
+    from reformkpi.records import scan, staging, writer
+
+    work = Path(tempfile.mkdtemp(prefix=f"bench-writers-{n}-", dir=exports or None))
+    try:
+        export = _export(n, Path(exports) if exports else None, work)
+        units = set(Catalog.from_tables(load_dir(config.CATALOG_DIR)).units["unit_id"])
+        staging.stage(export, work, units)  # normalised rows, as an ingest writes them
+        con = scan.connect()
+        con.execute(f"CREATE TABLE rows AS SELECT * EXCLUDE (_row), 'bench' AS upload_id, "
+                    f"{scan.local_quarter_sql('received_at')} AS {scan.PARTITION} "
+                    f"FROM {scan.parquet_list([str(work / 'stage' / '*' / '*.parquet')])}")
+        query = f"SELECT * FROM rows ORDER BY {scan.PARTITION}, {writer.SORT_KEY}"
+        for name in ("records.writer", "write_deltalake"):
+            path = work / name
+            DeltaTable.create(str(path), scan.RECORD_SCHEMA, partition_by=[scan.PARTITION])
+            table = DeltaTable(str(path))
+            cpu = _cpu()
+            with PeakSampler(rss=lambda: psutil.Process().memory_info().rss) as sampled:
+                t = time.perf_counter()
+                if name == "records.writer":
+                    adds: list = []
+                    writer.write_files(table, writer.sorted_rows(con, query), adds)
+                    writer.commit(table, adds, {})
+                else:
+                    write_deltalake(str(path), writer.sorted_rows(con, query), mode="append",
+                                    partition_by=[scan.PARTITION])
+                wall = time.perf_counter() - t
+            files = pa.table(DeltaTable(str(path)).get_add_actions(flatten=True)).num_rows
+            print(f"  {name}: {n / wall:,.0f} rows/s ({wall:,.1f} s, {_cpu() - cpu:,.1f} s CPU), "
+                  f"peak memory {sampled.peak['rss'] / 2**20:,.0f} MiB, {files} files", flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main(argv: list[str]) -> None:
     sizes = [1_000_000, 10_000_000]
     exports = None
+    writers = False
     for a in argv:
-        if a == "--full":
+        if a == "--writers":
+            writers = True
+        elif a == "--full":
             sizes.append(100_000_000)
         elif a.startswith("--sizes="):
             sizes = [int(x) for x in a.split("=", 1)[1].split(",")]
         elif a.startswith("--exports="):
             exports = str(Path(a.split("=", 1)[1]).resolve())
     print("Figures on a shared 2-core machine: other work runs at the same time; compare ratios of one run.")
+    if writers:
+        for n in sizes:
+            print(f"\n{n:,} records: writers", flush=True)
+            subprocess.run([sys.executable, "-c", f"from benchmarks.bench_records import compare_writers; "
+                            f"compare_writers({n}, {exports!r})"], cwd=ROOT, check=True)
+        return
     for n in sizes:
         print(f"\n{n:,} records", flush=True)
         # A process per size, so that each peak memory figure is that size's own.

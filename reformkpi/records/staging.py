@@ -37,9 +37,10 @@ MAX_PROBLEMS = 50
 FORMATS = (".csv", ".parquet")
 # An export loaded by an operator (command line, demo) has no bound on its size, rows or decoded
 # bytes: it is read a batch at a time. Cells, columns, types and each batch stay bounded, and the
-# command line reads it in a child process under a memory cap. The page takes `Limits()`.
+# command line reads it in a child process under twice the page worker's memory cap (DuckDB gets
+# half of it: 2 GB by default, what a 100M-row ingest was measured with). The page takes `Limits()`.
 OPERATOR_LIMITS = dataclasses.replace(Limits(), max_bytes=sys.maxsize, max_rows=sys.maxsize,
-                                      max_decoded_bytes=sys.maxsize)
+                                      max_decoded_bytes=sys.maxsize, worker_memory_mb=2 * Limits().worker_memory_mb)
 
 
 def is_parquet(source: Path) -> bool:
