@@ -15,7 +15,7 @@ from pathlib import Path
 
 from reformkpi.auth import Actor, require
 from reformkpi.catalog import Catalog
-from reformkpi.config import MB, Limits
+from reformkpi.config import Limits
 from reformkpi.ingest import isolated
 from reformkpi.ingest.problems import IngestError, Problem
 from reformkpi.records import metrics, staging, table
@@ -50,7 +50,7 @@ def load(store: Store, source: Path, actor: Actor | None, file_name: str | None 
     units = set(Catalog.from_tables(store.read_catalog()).units["unit_id"])
     info = CommitInfo(user=user, operation="records", file_name=file_name, sha256=sha256(source))
     r = table.ingest(store, source, actor, info, units, tmp_dir=tmp_dir, progress=progress, limits=limits,
-                     memory_limit=f"{limits.worker_memory_mb * MB // 2 // MB}MB")
+                     memory_limit=f"{limits.worker_memory_mb // 2}MB")
     if not (sync and r.committed):
         return Loaded(r, None)
     s = metrics.sync_counts(store, metrics.Records.open(store, r.version), actor,
