@@ -89,8 +89,9 @@ def floor_rows(con, table_dir: str, unit: str, first: str, last: str, s, e):
 def run_size(n: int, exports: str | None = None) -> None:
     from reformkpi import config
     from reformkpi.catalog import Catalog, load_dir
-    from reformkpi.records import table
+    from reformkpi.auth import operator
     from reformkpi.records import metrics as rm
+    from reformkpi.records import scan, table
     from reformkpi.store import CommitInfo, Store
 
     work = Path(tempfile.mkdtemp(prefix=f"bench-records-{n}-", dir=exports or None))
@@ -103,13 +104,13 @@ def run_size(n: int, exports: str | None = None) -> None:
         tmp = work / "tmp"
         cpu = _cpu()
         with PeakSampler(rss=lambda: psutil.Process().memory_info().rss, disk=lambda: _du(tmp)) as sampled:
-            result, ingest = _timed(table.ingest, store, export, CommitInfo(user="bench", file_name=export.name),
+            result, ingest = _timed(table.ingest, store, export, operator("bench"), CommitInfo(user="bench", file_name=export.name),
                                     set(cat.units["unit_id"]), tmp_dir=tmp)
         cpu = _cpu() - cpu
         rows = result.rows_read
         say(f"  ingest: {rows / ingest:,.0f} rows/s ({rows:,} rows in {ingest:,.1f} s; {cpu:,.0f} s of CPU, "
             f"{rows / cpu:,.0f} rows per CPU-second; one commit, "
-            f"{len(table.files(store))} files); peak memory {sampled.peak['rss'] / 2**20:,.0f} MiB; "
+            f"{len(scan.files(store))} files); peak memory {sampled.peak['rss'] / 2**20:,.0f} MiB; "
             f"peak temporary disk {sampled.peak['disk'] / 2**20:,.0f} MiB = {sampled.peak['disk'] / size:.2f}× the "
             f"export ({size / 2**20:,.0f} MiB Parquet); temporary folder empty after: {not any(tmp.iterdir())}")
 
@@ -133,9 +134,9 @@ def run_size(n: int, exports: str | None = None) -> None:
         repeat = statistics.median(drill(False) for _ in range(RUNS))
         first, last = rm.window(quarter)
         s, e = rm.bounds(first)[0], rm.bounds(last)[1]
-        con = table.connect()
+        con = scan.connect()
         con.execute("SET enable_object_cache = true")
-        table_dir = table.path(store)
+        table_dir = scan.path(store)
         floor_rows(con, table_dir, unit, first, last, s, e)  # its cold run
         times = [_timed(floor_rows, con, table_dir, unit, first, last, s, e) for _ in range(RUNS)]
         floor = statistics.median(t for _, t in times)
@@ -149,17 +150,69 @@ def run_size(n: int, exports: str | None = None) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def compare_writers(n: int, exports: str | None = None) -> None:
+    """The records writer (`reformkpi.records.writer`) against `deltalake.write_deltalake` writing
+    the same sorted rows of an export into an empty records table, each in a fresh table and
+    process (wall time, CPU seconds and peak resident memory; files and rows per file)."""
+    import pyarrow as pa
+    from deltalake import DeltaTable, write_deltalake
+
+    from reformkpi import config
+    from reformkpi.catalog import Catalog, load_dir
+    from reformkpi.records import scan, staging, writer
+
+    work = Path(tempfile.mkdtemp(prefix=f"bench-writers-{n}-", dir=exports or None))
+    try:
+        export = _export(n, Path(exports) if exports else None, work)
+        units = set(Catalog.from_tables(load_dir(config.CATALOG_DIR)).units["unit_id"])
+        staging.stage(export, work, units)  # normalised rows, as an ingest writes them
+        con = scan.connect()
+        con.execute(f"CREATE TABLE rows AS SELECT * EXCLUDE (_row), 'bench' AS upload_id, "
+                    f"{scan.local_quarter_sql('received_at')} AS {scan.PARTITION} "
+                    f"FROM {scan.parquet_list([str(work / 'stage' / '*' / '*.parquet')])}")
+        query = f"SELECT * FROM rows ORDER BY {scan.PARTITION}, {writer.SORT_KEY}"
+        for name in ("records.writer", "write_deltalake"):
+            path = work / name
+            DeltaTable.create(str(path), scan.RECORD_SCHEMA, partition_by=[scan.PARTITION])
+            table = DeltaTable(str(path))
+            cpu = _cpu()
+            with PeakSampler(rss=lambda: psutil.Process().memory_info().rss) as sampled:
+                t = time.perf_counter()
+                if name == "records.writer":
+                    adds: list = []
+                    writer.write_files(table, writer.sorted_rows(con, query), adds)
+                    writer.commit(table, adds, {})
+                else:
+                    write_deltalake(str(path), writer.sorted_rows(con, query), mode="append",
+                                    partition_by=[scan.PARTITION])
+                wall = time.perf_counter() - t
+            files = pa.table(DeltaTable(str(path)).get_add_actions(flatten=True)).num_rows
+            print(f"  {name}: {n / wall:,.0f} rows/s ({wall:,.1f} s, {_cpu() - cpu:,.1f} s CPU), "
+                  f"peak memory {sampled.peak['rss'] / 2**20:,.0f} MiB, {files} files", flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main(argv: list[str]) -> None:
     sizes = [1_000_000, 10_000_000]
     exports = None
+    writers = False
     for a in argv:
-        if a == "--full":
+        if a == "--writers":
+            writers = True
+        elif a == "--full":
             sizes.append(100_000_000)
         elif a.startswith("--sizes="):
             sizes = [int(x) for x in a.split("=", 1)[1].split(",")]
         elif a.startswith("--exports="):
             exports = str(Path(a.split("=", 1)[1]).resolve())
     print("Figures on a shared 2-core machine: other work runs at the same time; compare ratios of one run.")
+    if writers:
+        for n in sizes:
+            print(f"\n{n:,} records: writers", flush=True)
+            subprocess.run([sys.executable, "-c", f"from benchmarks.bench_records import compare_writers; "
+                            f"compare_writers({n}, {exports!r})"], cwd=ROOT, check=True)
+        return
     for n in sizes:
         print(f"\n{n:,} records", flush=True)
         # A process per size, so that each peak memory figure is that size's own.

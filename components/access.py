@@ -56,7 +56,14 @@ def _sign_out(actor: auth.Actor) -> None:
 
 
 def sign_in_box(lang: str) -> auth.Actor | None:
-    """The sidebar's account area; returns the current actor."""
+    """The sidebar's account area; returns the current actor. Stops the app while an older
+    installation's accounts wait to be moved."""
+    if not _sso_configured():
+        try:
+            auth.accounts_path()
+        except auth.AccountsMoved as e:
+            st.error(tm("access.accounts_moved", lang, old=str(e.old), new=str(e.new)), icon=":material/error:")
+            st.stop()
     actor = current_actor()
     with st.sidebar:
         _tell_browser()

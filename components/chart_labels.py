@@ -18,4 +18,4 @@ def axis_title(ind: pd.Series, lang: str) -> str:
 
 def version_line(lang: str, version: int) -> str:
     """The last line of a hover text: the data version the figure was read at."""
-    return f"<br>{t('hover.version', lang)}: {version}"
+    return "<br>" + t("hover.version", lang) + f": {version}"

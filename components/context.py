@@ -18,4 +18,4 @@ def caption(ctx: FigureContext, lang: str, label: str = "") -> None:
 
 def coverage_line(n, total, lang: str) -> str:
     """A hover line for an aggregate: how many of the units expected reported (n/N)."""
-    return f"<br>{t('context.coverage', lang, n=int(n), total=int(total))}"
+    return "<br>" + t("context.coverage", lang, n=int(n), total=int(total))

@@ -16,7 +16,7 @@ import streamlit as st
 from components.cache_keys import HASH_FUNCS
 from reformkpi import config, notes
 from reformkpi.metrics.datasets import Dataset
-from reformkpi.records import table as records_table
+from reformkpi.records import scan as records_scan
 from reformkpi.records.metrics import Records
 from reformkpi.store import Store
 
@@ -85,7 +85,7 @@ class RecordsRef:
 
 @st.cache_data(ttl=2, show_spinner=False)
 def _records_latest(uri: str) -> int | None:
-    return records_table.version(Store(uri))
+    return records_scan.version(Store(uri))
 
 
 def records_current(uri: str) -> RecordsRef | None:

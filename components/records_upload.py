@@ -6,13 +6,13 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
-from components import data
+from components import data, upload
 from reformkpi import config, formatting
 from reformkpi.auth import Actor
-from reformkpi.i18n import t, tn
+from reformkpi.i18n import t, tnm
+from reformkpi.ingest.problems import IngestError
 from reformkpi.records import load, table
 from reformkpi.store import Store
 
@@ -48,11 +48,13 @@ def section(uri: str, actor: Actor, lang: str) -> None:
             source = Path(tmp) / ("export" + Path(file.name).suffix.lower())
             source.write_bytes(file.getvalue())
             try:
-                done = load.load(Store(uri), source, actor, file_name=file.name, progress=show)
-            except table.RecordsError as e:
+                # Read, checked and written in a child process under the upload limits and caps.
+                done = load.load_capped(Store(uri), source, actor, file_name=file.name, limits=config.limits(),
+                                        progress=show)
+            except IngestError as e:
                 bar.empty()
-                st.error(tn("records.upload.rejected", len(e.problems), lang))
-                st.dataframe(pd.DataFrame({t("records.upload.problem", lang): e.problems}), hide_index=True)
+                st.error(tnm("upload.errors", len(e.problems), lang, file=file.name), icon=":material/error:")
+                upload.problem_table(e.problems, lang)
                 return
         r = done.records
         data.forget_latest()

@@ -97,15 +97,16 @@ def problems(up: ingest.Upload, lang: str) -> None:
     if up.errors:
         st.error(tnm("upload.errors", len(up.errors) + up.hidden_errors, lang, file=up.file_name),
                  icon=":material/error:")
-        _problem_table(up.errors, lang)
+        problem_table(up.errors, lang)
         if up.hidden_errors:
             st.text(tn("ingest.more_problems", up.hidden_errors, lang))
     if up.warnings:
         st.warning(tn("upload.warnings", len(up.warnings) + up.hidden_warnings, lang), icon=":material/warning:")
-        _problem_table(up.warnings, lang)
+        problem_table(up.warnings, lang)
 
 
-def _problem_table(items, lang: str) -> None:
+def problem_table(items, lang: str) -> None:
+    """Problems (ingest.problems.Problem) as a table: row, column, value, translated message."""
     # The message (with its "did you mean" suggestions) takes the room; the row number stays narrow.
     widths = {t("col.row", lang): st.column_config.NumberColumn(width="small", format="%d"),
               t("col.message", lang): st.column_config.TextColumn(width="large")}

@@ -128,9 +128,24 @@ def actor_from_identity(user_info: dict, s: Settings) -> Actor:
     return Actor(email or str(user_info.get("sub", "unknown")), ROLES[max(ranks)], "oidc")
 
 
+class AccountsMoved(RuntimeError):
+    """The accounts of an older installation are still in the checkout, and none are where they
+    are kept now: nothing is read until the operator moves them (README, "Roles, sign-in")."""
+
+    def __init__(self, old: Path, new: Path):
+        super().__init__(f"accounts are kept outside the checkout now: move {old} to {new} "
+                         f"(mkdir -p -m 700 {new.parent} && mv {old} {new}), or set REFORMKPI_ACCOUNTS={old}")
+        self.old, self.new = old, new
+
+
 def accounts_path() -> Path:
-    """The `accounts` setting: accounts.json in the state folder (outside the checkout) unless set."""
-    return config.settings().accounts
+    """The `accounts` setting (accounts.json in the state folder, outside the checkout, unless set);
+    AccountsMoved while an older installation's data/accounts.json in the checkout waits to be moved there."""
+    s = config.settings()
+    old = config.IMPORT_ROOT / "data" / "accounts.json"
+    if s.accounts == s.state / "accounts.json" and old.exists() and not s.accounts.exists():
+        raise AccountsMoved(old, s.accounts)
+    return s.accounts
 
 
 def _open_private(path: Path, flags: int) -> int:

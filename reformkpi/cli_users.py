@@ -9,7 +9,7 @@ from __future__ import annotations
 import getpass
 import sys
 
-from reformkpi.auth import ROLES, Accounts
+from reformkpi.auth import ROLES, Accounts, AccountsMoved
 
 
 def _password(args) -> str:
@@ -22,7 +22,11 @@ def _password(args) -> str:
 
 
 def cmd_user(args) -> int:
-    accounts = Accounts()
+    try:
+        accounts = Accounts()
+    except AccountsMoved as e:
+        print(f"Tài khoản cần chuyển chỗ, chưa đọc gì / Accounts must be moved, nothing read: {e}", file=sys.stderr)
+        return 2
     try:
         match args.action:
             case "add":

@@ -20,7 +20,7 @@ import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 
 from reformkpi.auth import Actor, PermissionDenied, require
-from reformkpi.store import TABLE_CONFIG, Store, StoreError
+from reformkpi.store import TABLE_CONFIG, Store, StoreError, sql_text
 
 TABLE = "snapshots"
 SCHEMA = pa.schema([
@@ -109,20 +109,16 @@ def _owned(store: Store, actor: Actor, snapshot_id: str) -> Snapshot:
     return snap
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def rename(store: Store, actor: Actor, snapshot_id: str, title: str) -> None:
     _owned(store, actor, snapshot_id)
     title = title.strip()
     if not title or len(title) > MAX_TITLE:
         raise ValueError(f"title: 1–{MAX_TITLE} characters")
-    _table(store).update(predicate=f"snapshot_id = {_quote(snapshot_id)}", updates={"title": _quote(title)},
+    _table(store).update(predicate=f"snapshot_id = {sql_text(snapshot_id)}", updates={"title": sql_text(title)},
                          commit_properties=_meta(actor, "snapshot-rename", snapshot_id))
 
 
 def delete(store: Store, actor: Actor, snapshot_id: str) -> None:
     _owned(store, actor, snapshot_id)
-    _table(store).delete(f"snapshot_id = {_quote(snapshot_id)}",
+    _table(store).delete(f"snapshot_id = {sql_text(snapshot_id)}",
                          commit_properties=_meta(actor, "snapshot-delete", snapshot_id))

@@ -53,6 +53,12 @@ def backoff(attempt: int) -> None:
     time.sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** attempt)))
 
 
+def sql_text(value) -> str:
+    """A value as a SQL string literal, for the SQL that takes no bound parameters: Delta's
+    predicates and updates, and DuckDB's lists of files."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 class StoreError(RuntimeError):
     pass
 
@@ -89,8 +95,7 @@ class Scope:
 
     def predicate(self, alias: str) -> str:
         def within(col, values):
-            quoted = ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
-            return f"{alias}.{col} IN ({quoted})"
+            return f"{alias}.{col} IN ({', '.join(map(sql_text, values))})"
         return " AND ".join(within(c, v) for c, v in zip(KEY, (self.units, self.indicators, self.periods)))
 
 

@@ -2,7 +2,8 @@
 
 `prepare` reads and checks a file and diffs it against the store without writing anything;
 `commit` writes a prepared upload as one Delta commit; `rollback` restores a version as a new
-commit. Every write passes through `authorise`: the role check lives here, not in the pages.
+commit. Every write passes through `auth.require` (analysts upload, administrators also roll back
+and publish the catalog): the role check lives here, not in the pages.
 """
 
 from __future__ import annotations
@@ -26,11 +27,6 @@ from reformkpi.store import OBSERVATIONS, CommitInfo, CommitResult, Diff, Scope,
 JUMP_POINTS = 20.0  # percentage points, for percents and point scores
 JUMP_FACTOR = 3.0  # ×3 or ÷3, for counts of at least JUMP_MIN_COUNT
 JUMP_MIN_COUNT = 20
-
-
-def authorise(actor: Actor | None, action: str) -> Actor:
-    """Who may write: analysts upload, administrators also roll back (auth.PermissionDenied otherwise)."""
-    return require(actor, action)
 
 
 @dataclass
@@ -161,7 +157,7 @@ def jumps(store: Store, obs: pd.DataFrame, catalog: Catalog) -> tuple[list[Probl
 
 def commit(store: Store, up: Upload, actor: Actor) -> CommitResult:
     """Write a valid prepared upload as one commit; a race re-diffs on the fresh version."""
-    authorise(actor, "upload")
+    require(actor, "upload")
     if not up.valid:
         raise ValueError("a rejected upload cannot be committed")
     info = CommitInfo(user=actor.name, operation="replace" if up.replace else "upload",
@@ -179,7 +175,7 @@ def commit(store: Store, up: Upload, actor: Actor) -> CommitResult:
 
 def rollback(store: Store, version: int, actor: Actor, reason: str) -> int:
     """Make `version` current again as a new commit that records who and why."""
-    authorise(actor, "rollback")
+    require(actor, "rollback")
     if not reason.strip():
         raise ValueError("a rollback needs a reason")
     return store.restore(version, CommitInfo(user=actor.name, operation="rollback", reason=reason))
@@ -196,7 +192,7 @@ def update_catalog(store: Store, actor: Actor, directory) -> None:
     a catalog under which stored rows would break a rule they now keep (a term ended before figures
     of the unit, a stored indicator made computed) is refused with those rows listed.
     """
-    authorise(actor, "admin")
+    require(actor, "admin")
     tables = load_dir(directory)
     broken = audit.new_violations(store.read().to_pandas(), catalog_of(store), Catalog.from_tables(tables))
     if not broken.empty:

@@ -1,6 +1,8 @@
 """`python -m reformkpi ingest FILE ...` and `papi`: the command-line face of the upload path.
 
 Exit 0: committed (or valid with --dry-run); exit 2: rejected, every problem listed, nothing written.
+The file is read and checked in a child process under the same memory and time caps as a page's
+upload (`isolated`), after its size is checked and before its bytes are read here.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from pathlib import Path
 from reformkpi import config
 from reformkpi.auth import operator
 from reformkpi.catalog import CatalogError
-from reformkpi.ingest import commit, papi, prepare, profile_named, update_catalog
+from reformkpi.config import MB, Limits
+from reformkpi.ingest import Upload, commit, isolated, papi, profile_named, update_catalog
+from reformkpi.ingest.problems import Problem
 from reformkpi.store import Store
 
 
@@ -33,7 +37,7 @@ def cmd_ingest(args) -> int:
         return 2
     if args.period:
         profile = dataclasses.replace(profile, period=args.period)
-    up = prepare(store, path.read_bytes(), path.name, profile, replace=args.replace, limits=config.limits())
+    up = _prepare(store, path, profile, args.replace, config.limits())
     report = {"file": path.name, "sha256": up.sha256, "valid": up.valid, "layout": up.layout,
               "errors": [p.as_dict(args.lang) for p in up.errors], "hidden_errors": up.hidden_errors,
               "warnings": [p.as_dict(args.lang) for p in up.warnings], "hidden_warnings": up.hidden_warnings}
@@ -59,6 +63,14 @@ def cmd_ingest(args) -> int:
                   f"không đổi {report['rows_unchanged']}, xóa {report['rows_deleted']}"
                   + (f" → phiên bản {report['version']}" if "version" in report else " (chạy thử, chưa ghi)"))
     return 0 if up.valid else 2
+
+
+def _prepare(store: Store, path: Path, profile, replace: bool, limits: Limits = Limits()) -> Upload:
+    size = path.stat().st_size
+    if size > limits.max_bytes:  # refused before its bytes are read into this process
+        return Upload(path.name, "", profile,
+                      errors=[Problem("too_large", fields={"size": size // MB, "limit": limits.max_bytes // MB})])
+    return isolated.prepare(store.uri, path.read_bytes(), path.name, profile, replace, limits)
 
 
 def cmd_papi(args) -> int:

@@ -172,15 +172,23 @@ def _head(text: str) -> tuple[list[list[str]], str, list[int]]:
     return grid, delimiter, overlong
 
 
-def _check_text_batch(batch: pa.RecordBatch, first_row: int, limits: Limits) -> None:
-    """A cell over the length limit, or holding a line break (the file's row numbers would no longer
-    be its lines), stops the read at that cell."""
+def check_field_lengths(batch: pa.RecordBatch, first_row: int, limits: Limits) -> None:
+    """A text cell over the length limit stops the read at that cell."""
     for name, col in zip(batch.schema.names, batch.columns):
-        if col.null_count == len(col):
+        if col.null_count == len(col) or not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
             continue
         too_long = pc.greater(pc.utf8_length(col), limits.max_field_chars)
         if pc.any(too_long).as_py():
             raise _too_long(first_row + pc.index(too_long, True).as_py(), name, limits)
+
+
+def _check_text_batch(batch: pa.RecordBatch, first_row: int, limits: Limits) -> None:
+    """A cell over the length limit, or holding a line break (the file's row numbers would no longer
+    be its lines), stops the read at that cell."""
+    check_field_lengths(batch, first_row, limits)
+    for name, col in zip(batch.schema.names, batch.columns):
+        if col.null_count == len(col):
+            continue
         broken = pc.match_substring_regex(col, "[\r\n]")
         if pc.any(broken).as_py():
             raise IngestError([Problem("line_break", row=first_row + pc.index(broken, True).as_py(), column=name)])
@@ -326,7 +334,7 @@ def _xlsx(data: bytes, file_name: str, score: Scorer, limits: Limits) -> RawTabl
 PARQUET_BATCH_ROWS = 65_536
 
 
-def _flat(t: pa.DataType) -> bool:
+def flat(t: pa.DataType) -> bool:
     if pa.types.is_dictionary(t):
         t = t.value_type
     return any(check(t) for check in (pa.types.is_string, pa.types.is_large_string, pa.types.is_integer,
@@ -334,7 +342,7 @@ def _flat(t: pa.DataType) -> bool:
                                       pa.types.is_timestamp, pa.types.is_decimal, pa.types.is_null))
 
 
-def _decoded_bytes(col: pa.Array, limits: Limits, name: str, first_row: int) -> int:
+def decoded_bytes(col: pa.Array, limits: Limits, name: str, first_row: int) -> int:
     """What a column of a batch takes once its dictionary is expanded (text only: numbers are fixed
     width); a cell over the length limit stops here, before anything is expanded."""
     if not pa.types.is_dictionary(col.type):
@@ -363,7 +371,7 @@ def _parquet(data: bytes, file_name: str, score: Scorer, limits: Limits) -> RawT
     if meta.num_rows * meta.num_columns > limits.max_cells:
         raise _too_many_cells(limits)
     for f in schema:
-        if not _flat(f.type):
+        if not flat(f.type):
             raise IngestError([Problem("unsupported_column", column=str(f.name)[:100], value=str(f.type)[:100])])
     declared = sum(meta.row_group(i).column(j).total_uncompressed_size
                    for i in range(meta.num_row_groups) for j in range(meta.num_columns))
@@ -375,7 +383,7 @@ def _parquet(data: bytes, file_name: str, score: Scorer, limits: Limits) -> RawT
     try:
         pf = pq.ParquetFile(io.BytesIO(data), read_dictionary=text)
         for batch in pf.iter_batches(batch_size=PARQUET_BATCH_ROWS, use_threads=False):
-            decoded += sum(_decoded_bytes(c, limits, n, 2 + rows) for n, c in zip(batch.schema.names, batch.columns))
+            decoded += sum(decoded_bytes(c, limits, n, 2 + rows) for n, c in zip(batch.schema.names, batch.columns))
             if decoded > limits.max_decoded_bytes:
                 raise IngestError([Problem("too_large_decoded", fields={"size": decoded // MB,
                                                                         "limit": limits.max_decoded_bytes // MB})])

@@ -21,9 +21,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from reformkpi import demo, periods
+from reformkpi.auth import operator
 from reformkpi.catalog import Catalog
+from reformkpi.formatting import VIETNAM_TIME
 from reformkpi.records import metrics, table
-from reformkpi.records.table import INPUT_COLUMNS, LOCAL_OFFSET
+from reformkpi.records.scan import CHANNELS
+from reformkpi.records.staging import INPUT_COLUMNS
 from reformkpi.store import CommitInfo, Store
 
 # Procedures by unit: (code, name, allowed calendar days). Others get their sector's generic ones.
@@ -139,7 +142,7 @@ def _planned(seed: int, cat: Catalog, quarter: str, plan: pd.DataFrame,
         members = [(u, d) for u, d in members if len(d)]
         if not members:
             continue
-        channel = np.repeat(np.array(table.CHANNELS), [int(row[f"received_{c}"]) for c in table.CHANNELS])
+        channel = np.repeat(np.array(CHANNELS), [int(row[f"received_{c}"]) for c in CHANNELS])
         _rng(seed, "plan", row["unit_id"], quarter).shuffle(channel)
         sizes = _split(len(channel), np.array([_workload(cat, u, d[0].date()) * _day_weights(d).sum() for u, d in members]))
         # The backlog is left with the members still in office at the end (a unit gone mid-quarter
@@ -293,7 +296,7 @@ def generate(cat: Catalog, first_quarter: str, last_quarter: str, n_records: int
     """
     qs = periods.quarters_between(first_quarter, last_quarter)
     scale = n_records / sum(base_volume(cat, q) for q in qs)
-    as_of = dt.datetime.combine(periods.end(last_quarter) + dt.timedelta(days=1), dt.time(), LOCAL_OFFSET)
+    as_of = dt.datetime.combine(periods.end(last_quarter) + dt.timedelta(days=1), dt.time(), VIETNAM_TIME)
     # With a plan, the dossiers of earlier quarters still open: they count towards the backlog.
     past = pd.DataFrame({"unit_id": pd.Series(dtype=str), "due_at": pd.Series(dtype="datetime64[s]"),
                          "resolved_at": pd.Series(dtype="datetime64[s]")})
@@ -338,7 +341,7 @@ def typed_counts(obs: pd.DataFrame, quarters: list[str]) -> pd.DataFrame:
     received_in_person, received_post, late_share, pending, overdue."""
     d = obs[obs["period"].isin(quarters) & obs["indicator_id"].str.startswith("dossier.")]
     wide = d.pivot_table(index=["unit_id", "period"], columns="indicator_id", values="value", aggfunc="sum").fillna(0)
-    out = pd.DataFrame({f"received_{c}": wide[f"dossier.received_{c}"].astype(int) for c in table.CHANNELS})
+    out = pd.DataFrame({f"received_{c}": wide[f"dossier.received_{c}"].astype(int) for c in CHANNELS})
     resolved = wide[["dossier.resolved_early", "dossier.resolved_on_time", "dossier.resolved_late"]].sum(axis=1)
     out["late_share"] = (wide["dossier.resolved_late"] / resolved.replace(0, np.nan)).fillna(0)
     out["pending"] = (wide["dossier.pending_not_due"] + wide["dossier.pending_overdue"]).astype(int)
@@ -360,7 +363,7 @@ def build(store: Store, user: str, last_quarter: str, seed: int = SOURCE_SEED) -
         export = Path(tmp) / "demo-records.parquet"
         plan = typed_counts(store.read().to_pandas(), periods.quarters_between(first, last_quarter))
         write_export(cat, export, first, last_quarter, 0, seed, plan)
-        result = table.ingest(store, export, CommitInfo(user=user, operation="demo", file_name=f"demo records seed={seed}"),
+        result = table.ingest(store, export, operator(user), CommitInfo(user=user, operation="demo", file_name=f"demo records seed={seed}"),
                               set(cat.units["unit_id"]))
     rec = metrics.Records.open(store, result.version)
     derived = metrics.derived_observations(rec, cat)

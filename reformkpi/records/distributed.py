@@ -1,7 +1,7 @@
 """The records' heavy aggregations on a Dask cluster, for when one machine is outgrown.
 
 The cluster reads the same Delta table as the dashboard: the file list of a version (Delta log
-and statistics, `table.files`), one task per data file, each read by a worker with pyarrow
+and statistics, `scan.files`), one task per data file, each read by a worker with pyarrow
 (local paths or object-storage URIs alike), then the partial results are summed. The figures
 follow the definitions of `metrics.py` to the number (a test compares them with DuckDB's):
 the nine quarterly dossier counts of every unit and quarter, and the late-procedure table of a
@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 from dask.distributed import Client, LocalCluster
 
-from reformkpi.records import table
+from reformkpi.records import scan
 from reformkpi.records.metrics import COUNTS, DAY, bounds
 
 LOCAL = np.timedelta64(7, "h")  # Viet Nam time has no daylight saving
@@ -94,14 +94,14 @@ def _sum(parts: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(parts).groupby(["unit_id", "period"], as_index=False)[list(COUNTS)].sum()
 
 
-def _files(file_list: list[table.DataFile], first: str, last: str) -> list[str]:
+def _files(file_list: list[scan.DataFile], first: str, last: str) -> list[str]:
     """The files that can hold dossiers open between the start of `first` and the end of `last`
     (the same pruning as the dashboard's: partitions, then Delta statistics)."""
     start = bounds(first)[0]
     return [f.path for f in file_list if f.quarter <= last and f.may_be_open_at(start)]
 
 
-def quarter_counts(c: Client, file_list: list[table.DataFile], quarter_list: list[str]) -> pd.DataFrame:
+def quarter_counts(c: Client, file_list: list[scan.DataFile], quarter_list: list[str]) -> pd.DataFrame:
     """Per unit and quarter the nine stored dossier counts, as `metrics.quarter_counts`."""
     qb = [(p, *bounds(p)) for p in quarter_list]
     paths = _files(file_list, min(quarter_list), max(quarter_list)) if quarter_list else []
@@ -120,7 +120,7 @@ def _unit_rows(path: str, unit_id: str, s: dt.datetime, e: dt.datetime) -> pd.Da
     return df.assign(outcome=_outcome(df))
 
 
-def late_procedures(c: Client, file_list: list[table.DataFile], unit_id: str, quarter: str,
+def late_procedures(c: Client, file_list: list[scan.DataFile], unit_id: str, quarter: str,
                     limit: int = 10) -> pd.DataFrame:
     """Procedures with the most dossiers resolved late or overdue at the end of the quarter, as
     `metrics.late_procedures`: the workers filter the unit's dossiers, the medians are taken here."""

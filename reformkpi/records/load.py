@@ -1,5 +1,10 @@
 """Loading a records export, as the command line and the upload page both do: check who writes,
-ingest in one commit (with progress), then write the quarterly counts the records determine."""
+ingest in one commit (with progress), then write the quarterly counts the records determine.
+
+`load_capped` does it in a child process under the memory cap (and, for the page, the time cap)
+that uploads have (`reformkpi.ingest.isolated`): the server, or the operator's shell, never
+holds the file's rows.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from reformkpi.auth import Actor
+from reformkpi.auth import Actor, require
 from reformkpi.catalog import Catalog
-from reformkpi.ingest import authorise
-from reformkpi.records import metrics, table
+from reformkpi.config import Limits
+from reformkpi.ingest import isolated
+from reformkpi.ingest.problems import IngestError, Problem
+from reformkpi.records import metrics, staging, table
 from reformkpi.store import CommitInfo, Store
 
 
@@ -30,15 +37,31 @@ def sha256(path: Path) -> str:
 
 
 def load(store: Store, source: Path, actor: Actor | None, file_name: str | None = None, sync: bool = True,
-         tmp_dir: str | Path | None = None, progress: Callable[[table.Progress], None] | None = None) -> Loaded:
-    """Ingest an export (table.RecordsError lists its problems; nothing is written then) and, with
-    `sync`, commit the counts of its complete quarters to the observations."""
-    user = authorise(actor, "upload").name
+         tmp_dir: str | Path | None = None, limits: Limits = staging.OPERATOR_LIMITS,
+         progress: Callable[[table.Progress], None] | None = None) -> Loaded:
+    """Ingest an export (IngestError lists its problems; nothing is written then) and, with
+    `sync`, commit the counts of its complete quarters to the observations. DuckDB may use half
+    of `limits.worker_memory_mb`: the rest is the reader's and the writer's."""
+    user = require(actor, "upload").name
+    file_name = file_name or source.name
+    if len(file_name) > limits.max_name_chars:
+        raise IngestError([Problem("name_too_long", value=file_name[:40] + "…",
+                                   fields={"n": len(file_name), "limit": limits.max_name_chars})])
     units = set(Catalog.from_tables(store.read_catalog()).units["unit_id"])
-    info = CommitInfo(user=user, operation="records", file_name=file_name or source.name, sha256=sha256(source))
-    r = table.ingest(store, source, info, units, tmp_dir=tmp_dir, progress=progress)
+    info = CommitInfo(user=user, operation="records", file_name=file_name, sha256=sha256(source))
+    r = table.ingest(store, source, actor, info, units, tmp_dir=tmp_dir, progress=progress, limits=limits,
+                     memory_limit=f"{limits.worker_memory_mb // 2}MB")
     if not (sync and r.committed):
         return Loaded(r, None)
-    s = metrics.sync_counts(store, metrics.Records.open(store, r.version),
+    s = metrics.sync_counts(store, metrics.Records.open(store, r.version), actor,
                             CommitInfo(user=user, operation="records-sync", file_name=f"records v{r.version}"))
     return Loaded(r, s.version)
+
+
+def load_capped(store: Store, source: Path, actor: Actor | None, file_name: str | None = None, sync: bool = True,
+                tmp_dir: str | Path | None = None, progress: Callable[[table.Progress], None] | None = None,
+                limits: Limits = staging.OPERATOR_LIMITS, timed: bool = True) -> Loaded:
+    """`load` in a child process capped by `limits` (time too if `timed`); IngestError when the
+    file is refused or the child passes a cap."""
+    require(actor, "upload")  # refused here, before a process is started for nothing
+    return isolated.run(load, (store, source, actor, file_name, sync, tmp_dir, limits), limits, timed, progress)

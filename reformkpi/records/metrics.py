@@ -24,8 +24,10 @@ import pyarrow as pa
 from reformkpi import periods
 from reformkpi.catalog import Catalog
 from reformkpi.metrics.datasets import Dataset
-from reformkpi.records import table
-from reformkpi.records.table import LOCAL_OFFSET, LOCAL_TZ
+from reformkpi.auth import Actor, require
+from reformkpi.formatting import VIETNAM_TIME
+from reformkpi.records import scan
+from reformkpi.records.scan import LOCAL_TZ
 from reformkpi.store import CommitInfo, CommitResult, Store
 
 SOURCE_PREFIX = "records:v"
@@ -41,27 +43,27 @@ SLICE_BYTES = 512 * 2**20
 class Records:
     """The records of one version: a DuckDB connection over its data files."""
 
-    def __init__(self, file_list: list[table.DataFile], version: int | None = None):
+    def __init__(self, file_list: list[scan.DataFile], version: int | None = None):
         self.version = version
         self.files = sorted(file_list, key=lambda f: f.quarter)
-        self._con = table.connect()
+        self._con = scan.connect()
         self._con.execute("SET enable_object_cache = true")  # Parquet footers are read once per file
         self._kept_tables: OrderedDict[tuple, pa.Table] = OrderedDict()
         self._lock = threading.Lock()
 
     @classmethod
     def open(cls, store: Store, version: int | None = None) -> Records:
-        if not table.exists(store):
+        if not scan.exists(store):
             return cls([], None)
-        v = table.version(store) if version is None else version
-        return cls(table.files(store, v), v)
+        v = scan.version(store) if version is None else version
+        return cls(scan.files(store, v), v)
 
     def scan(self, upto: str | None = None, since: str | None = None) -> str:
         """FROM clause over the files that can hold dossiers open at some moment from the start of
         quarter `since` to the end of quarter `upto`: later partitions hold nothing received by then,
         and a file whose dossiers were all resolved before `since` is skipped (Delta statistics)."""
         start = bounds(since)[0] if since else None
-        return table.scan_sql([f.path for f in self.files if (upto is None or f.quarter <= upto)
+        return scan.scan_sql([f.path for f in self.files if (upto is None or f.quarter <= upto)
                                and (start is None or f.may_be_open_at(start))])
 
     def cursor(self):
@@ -117,8 +119,8 @@ class Records:
 
 def bounds(quarter: str) -> tuple[dt.datetime, dt.datetime]:
     """A quarter as [start, end) instants in Viet Nam time."""
-    start = dt.datetime.combine(periods.start(quarter), dt.time(), LOCAL_OFFSET)
-    end = dt.datetime.combine(periods.end(quarter) + dt.timedelta(days=1), dt.time(), LOCAL_OFFSET)
+    start = dt.datetime.combine(periods.start(quarter), dt.time(), VIETNAM_TIME)
+    end = dt.datetime.combine(periods.end(quarter) + dt.timedelta(days=1), dt.time(), VIETNAM_TIME)
     return start, end
 
 
@@ -211,12 +213,14 @@ def derived_observations(rec: Records, cat: Catalog, quarter_list: list[str] | N
     return long
 
 
-def sync_counts(store: Store, rec: Records, info: CommitInfo) -> CommitResult:
-    """Write the counts the records determine into the observations, in one commit.
+def sync_counts(store: Store, rec: Records, actor: Actor | None, info: CommitInfo) -> CommitResult:
+    """Write the counts the records determine into the observations, in one commit (the actor
+    needs the upload permission: auth.PermissionDenied otherwise).
 
     Where a quarter was typed in by hand too, the records win: the typed values stay in the
     history (the commit diffs them as changed rows), and every page shows one set of counts.
     """
+    require(actor, "upload")
     cat = Catalog.from_tables(store.read_catalog())
     return store.commit_observations(derived_observations(rec, cat), info)
 
@@ -369,7 +373,7 @@ def channels(rec: Records, unit_id: str, quarter: str) -> pd.DataFrame:
             / nullif(count(*) FILTER (resolved_at < $e), 0) AS late_rate,
           quantile_cont(days, 0.5) FILTER (resolved_at < $e) AS median_days
         FROM r GROUP BY channel""")
-    order = pd.DataFrame({"channel": list(table.CHANNELS)})
+    order = pd.DataFrame({"channel": list(scan.CHANNELS)})
     out = order.merge(df, on="channel", how="left")
     out[["received", "resolved"]] = out[["received", "resolved"]].fillna(0).astype("int64")
     return out

@@ -62,3 +62,16 @@ def test_anonymous_viewing_can_be_switched_off(app, tmp_path, monkeypatch):
     assert not at.exception and not at.title and not at.get("plotly_chart")
     assert at.info[0].value == "Cần đăng nhập để xem bảng điều hành."
 
+
+
+def test_accounts_left_in_the_checkout_stop_the_app_with_a_message(app, tmp_path, monkeypatch):
+    from reformkpi import auth
+
+    monkeypatch.delenv("REFORMKPI_ACCOUNTS", raising=False)
+    monkeypatch.setenv("REFORMKPI_STATE", str(tmp_path / "state"))
+    monkeypatch.setattr(auth, "DATA_DIR", tmp_path)
+    Accounts(tmp_path / "accounts.json").add("lan.nguyen", "analyst", PASSWORD)
+    at = app()
+    assert not at.exception
+    assert "Tài khoản của bản cài đặt cũ vẫn nằm trong thư mục mã nguồn" in at.error[0].value
+    assert not at.text_input  # no sign-in form, no page

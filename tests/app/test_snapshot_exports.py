@@ -16,6 +16,7 @@ from reformkpi.metrics import rollups
 from reformkpi.metrics.datasets import Dataset
 from reformkpi.auth import Actor, operator
 from reformkpi.records import metrics as rm
+from reformkpi.records import scan as records_scan
 from reformkpi.records import table as records_table
 from reformkpi.store import CommitInfo, Store
 from tests.conftest import DEMO_LAST_QUARTER, obs
@@ -76,7 +77,7 @@ def pinned(demo_store, tmp_path_factory):
     analyst = Actor("lan", "analyst")
     snaps = {page: snapshots.create(store, analyst, f"Ảnh chụp {page}", page,
                                     {**view, "lang": "vi", "data": "demo"}, store.version(), store.catalog_versions(),
-                                    records_version=records_table.version(store))
+                                    records_version=records_scan.version(store))
              for page, (view, _) in PAGES.items()}
     before = Dataset.open(store)
     store.commit_observations(obs([(TNMT, "sipas.overall", "2019", 60.0),
@@ -86,7 +87,7 @@ def pinned(demo_store, tmp_path_factory):
     extra = extra.assign(dossier_id=extra["dossier_id"] + "-bo-sung").drop(columns=["upload_id", "received_quarter"])
     extra.to_parquet(root / "bo-sung.parquet")
     units = set(before.catalog.units["unit_id"])
-    records_table.ingest(store, root / "bo-sung.parquet", CommitInfo(user="lan", operation="records"), units)
+    records_table.ingest(store, root / "bo-sung.parquet", operator("lan"), CommitInfo(user="lan", operation="records"), units)
     return store, snaps, before, rm.Records.open(store, snaps["ho-so-chi-tiet"].records_version)
 
 

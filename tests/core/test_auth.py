@@ -163,6 +163,34 @@ def test_accounts_live_outside_the_checkout_by_default(monkeypatch, tmp_path):
     assert auth.accounts_path() == Path("/srv/reformkpi/state/accounts.json")
 
 
+def test_accounts_left_in_the_checkout_by_an_older_installation_are_refused_until_moved(monkeypatch, tmp_path, capsys):
+    """An older installation kept data/accounts.json: nothing is read (neither an empty accounts
+    file started beside it, nor the old one silently) until the operator moves it or names it."""
+    from reformkpi import cli
+
+    monkeypatch.delenv("REFORMKPI_ACCOUNTS", raising=False)
+    monkeypatch.setenv("REFORMKPI_STATE", str(tmp_path / "state"))
+    checkout = tmp_path / "checkout-data"
+    checkout.mkdir()
+    monkeypatch.setattr(auth, "DATA_DIR", checkout)
+    assert auth.accounts_path() == tmp_path / "state" / "accounts.json"  # nothing old: the new place
+    Accounts(checkout / "accounts.json").add("lan.nguyen", "analyst", PASSWORD)
+    with pytest.raises(auth.AccountsMoved) as e:
+        auth.accounts_path()
+    assert str(checkout / "accounts.json") in str(e.value) and str(tmp_path / "state" / "accounts.json") in str(e.value)
+    with pytest.raises(auth.AccountsMoved):
+        Accounts()
+    assert cli.main(["user", "list"]) == 2
+    assert "Accounts must be moved, nothing read" in capsys.readouterr().err
+    assert not (tmp_path / "state").exists()
+    monkeypatch.setenv("REFORMKPI_ACCOUNTS", str(checkout / "accounts.json"))  # or named where it is
+    assert Accounts().sign_in("lan.nguyen", PASSWORD).role == "analyst"
+    monkeypatch.delenv("REFORMKPI_ACCOUNTS")
+    (tmp_path / "state").mkdir()
+    (checkout / "accounts.json").rename(tmp_path / "state" / "accounts.json")  # moved
+    assert Accounts().sign_in("lan.nguyen", PASSWORD).role == "analyst"
+
+
 def test_the_throttling_client_is_the_address_the_proxy_saw():
     assert auth.client_key("127.0.0.1", "10.0.0.1, 203.0.113.9") == "203.0.113.9"  # the first is the client's claim
     assert auth.client_key(None, "203.0.113.9") == "203.0.113.9"  # Streamlit's None: a peer on this machine

@@ -9,13 +9,16 @@ import statistics
 import pandas as pd
 import pytest
 
+from reformkpi.auth import Actor
+from reformkpi.ingest.problems import IngestError
 from reformkpi.records import metrics as rm
-from reformkpi.records import table
+from reformkpi.records import scan, table
 from reformkpi.store import CommitInfo
 
 COLUMNS = ["dossier_id", "unit_id", "procedure_code", "procedure_name", "channel",
            "received_at", "due_at", "resolved_at", "status"]
 U = "so-tu-phap"
+ANALYST = Actor("analyst", "analyst", "local")
 # id, procedure, channel, received, due, resolved
 ROWS = [
     ("A", "P3", "online", "2025-04-01 08:00:00", "2025-04-10 17:00:00", "2025-04-10 09:00:00"),    # due day: on time
@@ -40,7 +43,7 @@ def write(path, rows, unit=U):
 
 
 def ingest(store, path, user="test"):
-    return table.ingest(store, path, CommitInfo(user=user, file_name=path.name), {U, "so-y-te"}, chunk_rows=4)
+    return table.ingest(store, path, ANALYST, CommitInfo(user=user, file_name=path.name), {U, "so-y-te"}, chunk_rows=4)
 
 
 @pytest.fixture
@@ -70,7 +73,7 @@ def test_the_deadline_edge_and_the_quarter_counts(loaded):
 
 def test_quarters_follow_local_time_and_partitions_hold_them(loaded):
     store, rec = loaded
-    parts = {f.quarter for f in table.files(store)}
+    parts = {f.quarter for f in scan.files(store)}
     assert parts == {"2025-Q1", "2025-Q2"}  # K (23:00 on 31/3) in Q1, J (23:30 on 30/6) in Q2
     assert rm.quarters(rec) == ["2025-Q1", "2025-Q2"] and rm.complete_quarters(rec) == ["2025-Q2"]
     # Reading Q1 touches Q1 files only; for Q3 the Q1 file is skipped, as the Delta statistics
@@ -86,7 +89,7 @@ def test_reingesting_the_same_export_commits_nothing(loaded, tmp_path):
     store, rec = loaded
     again = ingest(store, write(tmp_path / "again.csv", ROWS))
     assert (again.rows_new, again.rows_changed, again.rows_unchanged, again.committed) == (0, 0, 11, False)
-    assert table.version(store) == rec.version
+    assert scan.version(store) == rec.version
 
 
 def test_a_corrected_export_updates_records_in_one_commit(loaded, tmp_path):
@@ -102,7 +105,7 @@ def test_a_corrected_export_updates_records_in_one_commit(loaded, tmp_path):
     assert (c["resolved_late"], c["resolved_on_time"], c["carried_over"], c["received_in_person"]) == (0, 4, 1, 5)
     rows = new.sql(f"SELECT dossier_id, count(*) AS n FROM {new.scan()} GROUP BY ALL")
     assert len(rows) == 12 and (rows["n"] == 1).all()
-    assert {f.quarter for f in table.files(store)} == {"2025-Q1", "2025-Q2"}
+    assert {f.quarter for f in scan.files(store)} == {"2025-Q1", "2025-Q2"}
     h = pd.DataFrame(table.DeltaTable(table.path(store)).history())
     assert h.iloc[0]["reformkpi.user"] == "analyst" and h.iloc[0]["reformkpi.rows_changed"] == "2"
     # The old version still reads as it was.
@@ -121,12 +124,17 @@ def test_a_broken_export_is_rejected_with_its_row_numbers(tmp_store, tmp_path):
             ("Y", "P1", "online", "not a date", "2025-04-10", ""),
             ("Z", "P1", "online", "2025-04-11 08:00:00", "2025-04-10", "")]
     path = write(tmp_path / "bad.csv", rows)
-    with pytest.raises(table.RecordsError) as e:
+    with pytest.raises(IngestError) as e:
         ingest(tmp_store, path)
-    assert e.value.problems == ["row 3: channel: not one of online, in_person, post",
-                                "row 4: received_at: empty or not a date and time",
-                                "row 5: due_at: before received_at"]
-    assert not table.exists(tmp_store)
+    assert [(p.code, p.row, p.column, p.value) for p in e.value.problems] == [
+        ("records_channel", 3, "channel", "fax"), ("records_not_time", 4, "received_at", None),
+        ("records_before_received", 5, "due_at", None)]
+    assert [p.message("en") for p in e.value.problems] == [
+        "Row 3, column “channel”: channel “fax” is not one of online, in_person, post.",
+        "Row 4, column “received_at”: empty or not a date and time (e.g. 2025-04-01 08:00:00, Viet Nam time).",
+        "Row 5, column “due_at”: the time is before received_at."]
+    assert e.value.problems[0].message("vi") == "Dòng 3, cột «channel»: kênh nộp «fax» không phải một trong online, in_person, post."
+    assert not scan.exists(tmp_store)
 
 
 def _days(a, b):
@@ -180,7 +188,7 @@ def test_counts_become_observations_and_are_compared_with_typed_ones(loaded):
     before = rm.compare_with_stored(rec, store.read().to_pandas(), U, "2025-Q2").set_index("indicator_id")
     assert before.loc["dossier.resolved_late"].tolist() == [1, 5.0, "upload", False]
     assert pd.isna(before.loc["dossier.carried_over", "equal"])
-    r = rm.sync_counts(store, rec, CommitInfo(user="test", operation="records-sync"))
+    r = rm.sync_counts(store, rec, ANALYST, CommitInfo(user="test", operation="records-sync"))
     assert (r.rows_new, r.rows_changed) == (8, 1)  # nine counts of one quarter; the typed one replaced
     after = rm.compare_with_stored(rec, store.read().to_pandas(), U, "2025-Q2")
     assert after["equal"].all() and (after["origin"] == "records").all()
@@ -191,11 +199,11 @@ def test_a_parquet_export_is_read_in_chunks_with_its_own_row_numbers(tmp_store, 
     df.loc[5, "channel"] = "fax"  # F: row 6 of the file, in the second chunk of three rows
     df.to_parquet(tmp_path / "export.parquet")
     info = CommitInfo(user="test")
-    with pytest.raises(table.RecordsError) as e:
-        table.ingest(tmp_store, tmp_path / "export.parquet", info, {U}, chunk_rows=3)
-    assert e.value.problems == ["row 6: channel: not one of online, in_person, post"]
+    with pytest.raises(IngestError) as e:
+        table.ingest(tmp_store, tmp_path / "export.parquet", ANALYST, info, {U}, chunk_rows=3)
+    assert [(p.code, p.row, p.column, p.value) for p in e.value.problems] == [("records_channel", 6, "channel", "fax")]
     df.loc[5, "channel"] = "online"
     df.to_parquet(tmp_path / "export.parquet")
-    r = table.ingest(tmp_store, tmp_path / "export.parquet", info, {U}, chunk_rows=3)
+    r = table.ingest(tmp_store, tmp_path / "export.parquet", ANALYST, info, {U}, chunk_rows=3)
     assert (r.rows_read, r.rows_new) == (11, 11)
     assert counts(rm.Records.open(tmp_store), "2025-Q2")["received_online"] == 5

@@ -8,10 +8,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from reformkpi import cli
+from reformkpi.auth import operator
+from reformkpi.ingest.problems import IngestError
 from reformkpi.records import metrics as rm
-from reformkpi.records import table
+from reformkpi.records import scan, table, writer
 from reformkpi.store import CommitInfo
-from tests.core.test_records import ROWS, U, counts, write
+from tests.core.test_records import ANALYST, ROWS, U, counts, write
 
 
 @pytest.fixture
@@ -21,12 +23,12 @@ def small_buckets(monkeypatch):
 
 
 def _ingest(store, path, tmp, **kw):
-    return table.ingest(store, path, CommitInfo(user="test", file_name=path.name), {U, "so-y-te"},
+    return table.ingest(store, path, ANALYST, CommitInfo(user="test", file_name=path.name), {U, "so-y-te"},
                         chunk_rows=4, tmp_dir=tmp, **kw)
 
 
 def _sorted_within_files(store) -> bool:
-    for f in table.files(store):
+    for f in scan.files(store):
         rows = pq.read_table(f.path.removeprefix("file://")).select(["unit_id", "received_at", "dossier_id"])
         keys = list(zip(*(rows.column(c).to_pylist() for c in rows.column_names)))
         if keys != sorted(keys):
@@ -61,19 +63,19 @@ def test_a_failed_ingest_removes_its_temporary_files_and_writes_nothing(tmp_stor
     tmp = tmp_path / "tmp"
     first = _ingest(tmp_store, write(tmp_path / "export.csv", ROWS), tmp)
     bad = ROWS[:3] + [("X", "P1", "fax", "2025-04-01 08:00:00", "2025-04-10", "")]
-    with pytest.raises(table.RecordsError):
+    with pytest.raises(IngestError):
         _ingest(tmp_store, write(tmp_path / "bad.csv", bad), tmp)
     assert list(tmp.iterdir()) == []
 
     def disk_full(*args, **kw):
         raise OSError("No space left on device")
 
-    monkeypatch.setattr(table, "_write_files", disk_full)
+    monkeypatch.setattr(writer, "write_files", disk_full)
     more = ROWS + [("L", "P3", "online", "2025-05-05 08:00:00", "2025-05-10 17:00:00", "")]
     with pytest.raises(OSError):
         _ingest(tmp_store, write(tmp_path / "more.csv", more), tmp)
     assert list(tmp.iterdir()) == []
-    assert table.version(tmp_store) == first.version
+    assert scan.version(tmp_store) == first.version
 
 
 def test_a_correction_keeps_the_sorted_layout_and_statistics(tmp_store, tmp_path, small_buckets):
@@ -97,12 +99,12 @@ def test_compaction_merges_small_files_and_every_version_still_reads(tmp_store, 
     parts = [ROWS[:4], ROWS[4:8], ROWS[8:]]
     versions = [_ingest(tmp_store, write(tmp_path / f"p{i}.csv", rows), tmp).version for i, rows in enumerate(parts)]
     before = {v: counts(rm.Records.open(tmp_store, v), "2025-Q2") for v in versions}
-    q2_files = [f for f in table.files(tmp_store) if f.quarter == "2025-Q2"]
+    q2_files = [f for f in scan.files(tmp_store) if f.quarter == "2025-Q2"]
     assert len(q2_files) == 3
 
-    v = table.compact(tmp_store, CommitInfo(user="admin", operation="records-compact"))
+    v = table.compact(tmp_store, operator("admin"), CommitInfo(user="admin", operation="records-compact"))
     assert v == versions[-1] + 1
-    assert len([f for f in table.files(tmp_store) if f.quarter == "2025-Q2"]) == 1
+    assert len([f for f in scan.files(tmp_store) if f.quarter == "2025-Q2"]) == 1
     assert _sorted_within_files(tmp_store)
     assert counts(rm.Records.open(tmp_store, v), "2025-Q2") == before[versions[-1]]
     for old, c in before.items():  # pinned versions read their own files, still on disk
@@ -110,7 +112,7 @@ def test_compaction_merges_small_files_and_every_version_still_reads(tmp_store, 
     history = table.DeltaTable(table.path(tmp_store)).history(1)[0]
     assert history["reformkpi.operation"] == "records-compact"
     assert history["reformkpi.files_removed"] == "5"  # Q2 in three files, Q1 in two
-    assert table.compact(tmp_store, CommitInfo(user="admin")) is None
+    assert table.compact(tmp_store, operator("admin"), CommitInfo(user="admin")) is None
 
 
 def test_the_command_line_shows_progress_and_compacts(tmp_store, tmp_path, capsys):
