@@ -75,9 +75,7 @@ def _file_counts(path: str, quarter_bounds: list[tuple[str, dt.datetime, dt.date
         pending = until >= e
         flags = pd.DataFrame({
             "carried_over": ~new,
-            "received_online": new & (r["channel"] == "online"),
-            "received_in_person": new & (r["channel"] == "in_person"),
-            "received_post": new & (r["channel"] == "post"),
+            **{f"received_{c}": new & (r["channel"] == c) for c in scan.CHANNELS},
             "resolved_early": done & (o == "early"),
             "resolved_on_time": done & (o == "on_time"),
             "resolved_late": done & (o == "late"),

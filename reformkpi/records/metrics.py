@@ -28,7 +28,7 @@ from reformkpi.auth import Actor, require
 from reformkpi.formatting import VIETNAM_TIME
 from reformkpi.records import scan
 from reformkpi.records.scan import LOCAL_TZ
-from reformkpi.store import CommitInfo, CommitResult, Store
+from reformkpi.store import CommitInfo, CommitResult, Store, sql_text
 
 SOURCE_PREFIX = "records:v"
 COUNTS = ("carried_over", "received_online", "received_in_person", "received_post", "resolved_early",
@@ -175,12 +175,12 @@ def quarter_counts(rec: Records, quarter_list: list[str], unit_ids: list[str] | 
 def _counts(cur, rows: str, quarter_list: list[str], params: dict) -> pd.DataFrame:
     q = pd.DataFrame([(p, *bounds(p)) for p in quarter_list], columns=["period", "s", "e"])
     cur.register("q", q)
+    received_by_channel = ",\n          ".join(
+        f"count(*) FILTER (r.received_at >= q.s AND r.channel = {sql_text(c)}) AS received_{c}" for c in scan.CHANNELS)
     df = cur.execute(f"""
         SELECT r.unit_id, q.period,
           count(*) FILTER (r.received_at < q.s) AS carried_over,
-          count(*) FILTER (r.received_at >= q.s AND r.channel = 'online') AS received_online,
-          count(*) FILTER (r.received_at >= q.s AND r.channel = 'in_person') AS received_in_person,
-          count(*) FILTER (r.received_at >= q.s AND r.channel = 'post') AS received_post,
+          {received_by_channel},
           count(*) FILTER (r.resolved_at < q.e AND r.outcome = 'early') AS resolved_early,
           count(*) FILTER (r.resolved_at < q.e AND r.outcome = 'on_time') AS resolved_on_time,
           count(*) FILTER (r.resolved_at < q.e AND r.outcome = 'late') AS resolved_late,
