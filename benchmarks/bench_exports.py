@@ -28,7 +28,7 @@ def main(argv: list[str]) -> None:
         build_demo(store, "bench", last_quarter="2026-Q3")
         ds = Dataset.open(store)
         figures, frames = [], []
-        for i, indicator in enumerate(("sipas.overall", "par.total", "dossier.late_rate", "dossier.online_share")):
+        for indicator in ("sipas.overall", "par.total", "dossier.late_rate", "dossier.online_share"):
             period = "2024-Q4" if indicator.startswith("dossier") else "2024"
             table = ranking.league_table(ds, indicator, period, "department")
             k = views.kpi(ds, indicator, period, "department")

@@ -80,7 +80,7 @@ async def _session(browser, url: str, seed: int, until: float, opens: list[float
             for link, title in (*WALK[1:], WALK[0]):
                 if time.monotonic() >= until:
                     break
-                await _timed_view(page, lambda: nav.get_by_text(link, exact=True).click(timeout=WAIT_MS), title,
+                await _timed_view(page, lambda link=link: nav.get_by_text(link, exact=True).click(timeout=WAIT_MS), title,
                                   times, errors, link)
     finally:
         await context.close()

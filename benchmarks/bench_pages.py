@@ -138,8 +138,8 @@ def report(label: str, store: Store, unit: str, level: str | None, year: int, ru
           f"year={year}; medians of {runs} runs")
     print(f"{'page':<14}{'warm rerun':>12}{'core':>10}{'baseline':>11}{'baseline/warm':>15}{'baseline/core':>15}")
     for page in PAGES:
-        core = median_seconds(lambda: core_calls(ds, page, unit, level, year), runs)
-        base = median_seconds(lambda: core_calls(Dataset(store.read().to_pandas(), ds.catalog, ds.version), page,
+        core = median_seconds(lambda page=page: core_calls(ds, page, unit, level, year), runs)
+        base = median_seconds(lambda page=page: core_calls(Dataset(store.read().to_pandas(), ds.catalog, ds.version), page,
                                                  unit, level, year), runs)
         query = {"unit": unit, "year": str(year), "level": level or "all"}
         rerun = warm_rerun(store, page, query, runs)

@@ -64,7 +64,7 @@ def distinct_colors(unit_ids: list[str], colors: dict[str, str]) -> list[str]:
 def grade_bands(counts: pd.DataFrame, ind: pd.Series, lang: str, version: int) -> go.Figure:
     """Units per grade band per year, stacked from the best band at the bottom."""
     fig = go.Figure()
-    for i, (grade, g) in enumerate(counts.groupby("grade", sort=False)):
+    for i, (_, g) in enumerate(counts.groupby("grade", sort=False)):
         label = formatting.label(g["grade_label"].iloc[0])
         hover = [f"<b>{label}</b> {p}: {n}{version_line(lang, version)}" for p, n in zip(g["period"], g["n"])]
         fig.add_trace(go.Bar(x=g["period"], y=g["n"], name=label, marker_color=GRADE_PALETTE[i % len(GRADE_PALETTE)],

@@ -11,7 +11,7 @@ import streamlit as st
 from components import data, upload
 from reformkpi import config, formatting
 from reformkpi.auth import Actor
-from reformkpi.i18n import t, tnm
+from reformkpi.i18n import t, tn, tnm
 from reformkpi.ingest.problems import IngestError
 from reformkpi.records import load, table
 from reformkpi.store import Store

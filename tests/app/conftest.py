@@ -1,7 +1,10 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from reformkpi.auth import Actor
 from tests.conftest import ROOT
+
+ANALYST = Actor("lan.pham", "analyst")
 
 
 @pytest.fixture
@@ -18,3 +21,18 @@ def app(demo_store, monkeypatch):
         return at.run()
 
     return make
+
+
+@pytest.fixture
+def page(tmp_store, monkeypatch):
+    monkeypatch.setenv("REFORMKPI_STORE", tmp_store.uri)
+
+    def open_page(path: str, actor: Actor | None = ANALYST) -> AppTest:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        if actor is not None:
+            at.session_state["access:actor"] = actor  # as the sign-in form leaves it
+        at.run()
+        at.switch_page(path)
+        return at.run()
+
+    return open_page

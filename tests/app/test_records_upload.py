@@ -3,7 +3,8 @@ and a bomb refused in the capped child with the server's memory untouched."""
 
 from reformkpi.records import scan
 from tests import bombs
-from tests.app.test_upload import ANALYST, page, texts  # noqa: F401 (page is a fixture)
+from tests.app.conftest import ANALYST
+from tests.app.test_upload import texts
 from tests.core.test_records import ROWS, write
 from tests.core.test_records_hostile import growth
 

@@ -7,30 +7,16 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from reformkpi.auth import Actor
+from tests.app.conftest import ANALYST
 from tests.conftest import ROOT
 from tests.core.test_ingest import csv_bytes, state
 
-ANALYST, ADMIN = Actor("lan.pham", "analyst"), Actor("quan.tri", "admin")
+ADMIN = Actor("quan.tri", "admin")
 
 HEAD = ["Đơn vị", "Chỉ số", "Kỳ", "Giá trị"]
 BAD = csv_bytes([HEAD, ["Sở Tư pháp", "sipas.overall", "2019", "170"], ["Sở Tu phap x", "sipas.overall", "2019", "80"]], delimiter=";")
 GOOD = csv_bytes([HEAD, ["Sở Tư pháp", "sipas.overall", "2019", "77,4"], ["Sở Y tế", "sipas.overall", "2019", "81"]], delimiter=";")
 FIXED = csv_bytes([HEAD, ["Sở Tư pháp", "sipas.overall", "2019", "79,0"], ["Sở Y tế", "sipas.overall", "2019", "81"]], delimiter=";")
-
-
-@pytest.fixture
-def page(tmp_store, monkeypatch):
-    monkeypatch.setenv("REFORMKPI_STORE", tmp_store.uri)
-
-    def open_page(path: str, actor: Actor | None = ANALYST) -> AppTest:
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-        if actor is not None:
-            at.session_state["access:actor"] = actor  # as the sign-in form leaves it
-        at.run()
-        at.switch_page(path)
-        return at.run()
-
-    return open_page
 
 
 def texts(at) -> str:

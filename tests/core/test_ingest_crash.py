@@ -17,7 +17,10 @@ UNITS = ["so-noi-vu", "so-tu-phap", "so-tai-chinh", "so-y-te", "so-xay-dung", "t
 PARTS = ["resolved_early", "resolved_on_time", "resolved_late", "received_online", "apology_letters"]
 
 
-def long_file(path, offset: int, quarters=periods.quarters_between("2016-Q1", "2024-Q4")) -> None:
+QUARTERS = periods.quarters_between("2016-Q1", "2024-Q4")
+
+
+def long_file(path, offset: int, quarters=QUARTERS) -> None:
     rows = [["unit_id", "indicator_id", "period", "value"]]
     rows += [[u, f"dossier.{p}", q, i + offset] for i, (u, p, q) in
              enumerate((u, p, q) for u in UNITS for p in PARTS for q in quarters)]
