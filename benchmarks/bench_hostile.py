@@ -26,7 +26,7 @@ from reformkpi.cli import build_demo
 from reformkpi.config import MB, Limits
 from reformkpi.store import CommitInfo, Store
 from tests import bombs
-from tests.core.test_ingest import csv_bytes
+from tests.core.ingest.test_ingest import csv_bytes
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 EDGE_MB = Limits().max_part_bytes // MB - 2

@@ -3,7 +3,7 @@
 `records-ingest` reads the export in a child process under the upload worker's memory cap, as
 the page does, but with no time cap: a national export takes minutes to hours, an operator
 watches its progress and can stop it, and what would hurt other sessions is memory, which stays
-capped (tests/core/test_records_hostile.py).
+capped (tests/core/records/test_records_hostile.py).
 """
 
 from __future__ import annotations

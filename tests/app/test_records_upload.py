@@ -5,8 +5,8 @@ from reformkpi.records import scan
 from tests import bombs
 from tests.app.conftest import ANALYST
 from tests.app.test_upload import texts
-from tests.core.test_records import ROWS, write
-from tests.core.test_records_hostile import growth
+from tests.core.records.test_records import ROWS, write
+from tests.core.records.test_records_hostile import growth
 
 
 def load_records(at, name: str, data: bytes):

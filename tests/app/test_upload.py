@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from reformkpi.auth import Actor
 from tests.app.conftest import ANALYST
 from tests.conftest import ROOT
-from tests.core.test_ingest import csv_bytes, state
+from tests.core.ingest.test_ingest import csv_bytes, state
 
 ADMIN = Actor("quan.tri", "admin")
 

@@ -13,7 +13,7 @@ from reformkpi.auth import Accounts, operator
 from reformkpi.catalog import load_dir
 from reformkpi.store import CommitInfo, Store
 from tests.browser.conftest import painted, screenshot, serve, sign_in, sign_out
-from tests.core.test_ingest import csv_bytes
+from tests.core.ingest.test_ingest import csv_bytes
 
 PASSWORD = "mật-khẩu-đủ-dài-1"
 HEAD = ["Đơn vị", "Chỉ số", "Kỳ", "Giá trị"]

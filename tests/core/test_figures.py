@@ -14,8 +14,8 @@ from reformkpi.context import figure_context, trend_title
 from reformkpi.ingest import papi
 from reformkpi.store import CommitInfo, conform
 from tests.conftest import dataset, obs
-from tests.core.test_ingest import ANALYST, csv_bytes, prep, state, xlsx_bytes
-from tests.core.test_metrics import dossiers
+from tests.core.ingest.test_ingest import ANALYST, csv_bytes, prep, state, xlsx_bytes
+from tests.core.metrics.test_metrics import dossiers
 
 
 def test_partial_reporting_states_its_coverage_and_compares_like_with_like():

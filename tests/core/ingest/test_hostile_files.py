@@ -15,7 +15,7 @@ from reformkpi import cli
 from reformkpi.config import MB, Limits
 from reformkpi.ingest import isolated
 from tests import bombs
-from tests.core.test_ingest import LONG_HEAD, csv_bytes, prep, state, where, xlsx_bytes
+from tests.core.ingest.test_ingest import LONG_HEAD, csv_bytes, prep, state, where, xlsx_bytes
 
 ROW = ["STP", "sipas.overall", "2019", "80"]
 

@@ -9,7 +9,7 @@ from reformkpi.records import distributed as dd
 from reformkpi.records import metrics as rm
 from reformkpi.records import table
 from tests.conftest import DEMO_LAST_QUARTER
-from tests.core.test_records import ROWS, U, ingest, write
+from tests.core.records.test_records import ROWS, U, ingest, write
 
 
 @pytest.fixture(scope="module")

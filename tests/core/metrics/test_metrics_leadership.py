@@ -10,7 +10,7 @@ from reformkpi.metrics import ranking, rollups, targets, views
 from reformkpi.metrics.datasets import Dataset
 from reformkpi.catalog import Catalog
 from tests.conftest import dataset, obs, small_catalog
-from tests.core.test_metrics import dossiers
+from tests.core.metrics.test_metrics import dossiers
 
 
 def test_unit_history_follows_lineage_against_target_and_peer_median():

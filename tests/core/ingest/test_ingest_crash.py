@@ -11,7 +11,7 @@ import pandas as pd
 from reformkpi import cli, ingest, periods
 from reformkpi.auth import Actor
 from tests.conftest import ROOT, outcome_after_kill
-from tests.core.test_ingest import TODAY, csv_bytes
+from tests.core.ingest.test_ingest import TODAY, csv_bytes
 
 UNITS = ["so-noi-vu", "so-tu-phap", "so-tai-chinh", "so-y-te", "so-xay-dung", "thanh-tra-tinh"]
 PARTS = ["resolved_early", "resolved_on_time", "resolved_late", "received_online", "apology_letters"]

@@ -21,7 +21,7 @@ from reformkpi.ingest.problems import IngestError
 from reformkpi.records import load, metrics, scan, staging, table
 from reformkpi.store import CommitInfo
 from tests import bombs
-from tests.core.test_records import ANALYST, ROWS, U, write
+from tests.core.records.test_records import ANALYST, ROWS, U, write
 
 VIEWER = Actor("xem", "viewer", "local")
 

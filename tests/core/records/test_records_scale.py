@@ -13,7 +13,7 @@ from reformkpi.ingest.problems import IngestError
 from reformkpi.records import metrics as rm
 from reformkpi.records import scan, table, writer
 from reformkpi.store import CommitInfo
-from tests.core.test_records import ANALYST, ROWS, U, counts, write
+from tests.core.records.test_records import ANALYST, ROWS, U, counts, write
 
 
 @pytest.fixture
