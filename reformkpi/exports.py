@@ -4,6 +4,9 @@ A chart's data leaves as its exhibit (reformkpi.exhibits): the frame the core co
 header block, never the plotted traces. Every table written for a spreadsheet goes through
 `formula_safe` first: a cell that starts with = + - @ tab or carriage return would be run as a
 formula by Excel or LibreOffice.
+
+One module (over 300 lines): the formats share the header block, the file naming and the
+formula-safe rule, and a deck, a PDF and a report must say the same of each exhibit.
 """
 
 from __future__ import annotations

@@ -8,6 +8,9 @@ decompression bomb (each part's and the whole's declared size, and the ratio), a
 read only after its footer shows sizes within the budget. Every reader then reads in bounded
 batches, counting rows, cells and each cell's length, and stops at the first limit with a
 `Problem`. openpyxl parses XML through defusedxml (checked at import).
+
+One module for the three readers (over 300 lines): they share the budget, the cell checks and
+the row numbering, and a limit changed in one must change in all.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ The skew a province sees: a few procedures carry most of the volume (Zipf weight
 that run late in the demo counts run late here too (and worse over time, so their backlog
 grows), the end of the year and the months before Tết are busier, online submissions rise.
 Each unit's records fall within its active period (active_from..active_to).
+
+One module (over 300 lines): the generator's steps draw from shared seeded streams, and the
+records must repeat the typed counts and backlog they replace (tests/core/records/test_records_demo.py).
 """
 
 from __future__ import annotations
