@@ -359,11 +359,11 @@ def decoded_bytes(col: pa.Array, limits: Limits, name: str, first_row: int) -> i
     return (pc.sum(lengths).as_py() or 0) + 8 * len(col)
 
 
-def _parquet(data: bytes, file_name: str, score: Scorer, limits: Limits) -> RawTable:
-    """Footer first (rows, columns, types, declared uncompressed sizes), then batches read with text
-    as dictionaries, so a repeated long string is measured before it is expanded."""
+def parquet_footer(source, limits: Limits) -> tuple[pq.FileMetaData, pa.Schema]:
+    """What a Parquet file's footer declares (rows, columns, cells, flat types, uncompressed
+    sizes), refused past the limits before any data is read; `source` is a path or a file object."""
     try:
-        meta = pq.ParquetFile(io.BytesIO(data)).metadata
+        meta = pq.ParquetFile(source).metadata
         schema = meta.schema.to_arrow_schema()
     except (pa.ArrowException, OSError, ValueError) as e:  # ValueError: names that are not UTF-8
         raise IngestError([Problem("unreadable", value="Parquet")]) from e
@@ -381,6 +381,13 @@ def _parquet(data: bytes, file_name: str, score: Scorer, limits: Limits) -> RawT
     if declared > limits.max_decoded_bytes:
         raise IngestError([Problem("too_large_decoded", fields={"size": declared // MB,
                                                                 "limit": limits.max_decoded_bytes // MB})])
+    return meta, schema
+
+
+def _parquet(data: bytes, file_name: str, score: Scorer, limits: Limits) -> RawTable:
+    """Footer first, then batches read with text as dictionaries, so a repeated long string is
+    measured before it is expanded."""
+    meta, schema = parquet_footer(io.BytesIO(data), limits)
     text = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
     batches, rows, decoded = [], 0, 0
     try:

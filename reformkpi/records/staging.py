@@ -67,22 +67,8 @@ def check_declared(source: Path, limits: Limits) -> int:
             head = f.read(1 << 20)
         lines = max(head.count(b"\n"), 1)
         return max(int(size * lines / max(len(head), 1)) - 1, 1)
-    try:
-        meta = pq.ParquetFile(source).metadata
-        schema = meta.schema.to_arrow_schema()
-    except (pa.ArrowException, OSError, ValueError) as e:  # ValueError: names that are not UTF-8
-        raise IngestError([Problem("unreadable", value="Parquet")]) from e
-    if meta.num_rows > limits.max_rows:
-        raise IngestError([Problem("too_many_rows", fields={"limit": limits.max_rows})])
-    if meta.num_columns > limits.max_columns:
-        raise IngestError([Problem("too_many_columns", fields={"n": meta.num_columns, "limit": limits.max_columns})])
-    for f in schema:
-        if not parse.flat(f.type):
-            raise IngestError([Problem("unsupported_column", column=str(f.name)[:100], value=str(f.type)[:100])])
-    declared = sum(meta.row_group(i).column(j).total_uncompressed_size
-                   for i in range(meta.num_row_groups) for j in range(meta.num_columns))
-    if declared > limits.max_decoded_bytes:
-        raise _too_large_decoded(declared, limits.max_decoded_bytes)
+    # Records are read a batch at a time, so their cells are bounded per batch, not per file.
+    meta, _ = parse.parquet_footer(source, dataclasses.replace(limits, max_cells=sys.maxsize))
     return meta.num_rows
 
 
