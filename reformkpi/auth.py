@@ -128,6 +128,9 @@ def actor_from_identity(user_info: dict, s: Settings) -> Actor:
     return Actor(email or str(user_info.get("sub", "unknown")), ROLES[max(ranks)], "oidc")
 
 
+CHECKOUT_DATA = config.IMPORT_ROOT / "data"  # where an older installation kept its accounts
+
+
 class AccountsMoved(RuntimeError):
     """The accounts of an older installation are still in the checkout, and none are where they
     are kept now: nothing is read until the operator moves them (README, "Roles, sign-in")."""
@@ -142,7 +145,7 @@ def accounts_path() -> Path:
     """The `accounts` setting (accounts.json in the state folder, outside the checkout, unless set);
     AccountsMoved while an older installation's data/accounts.json in the checkout waits to be moved there."""
     s = config.settings()
-    old = config.IMPORT_ROOT / "data" / "accounts.json"
+    old = CHECKOUT_DATA / "accounts.json"
     if s.accounts == s.state / "accounts.json" and old.exists() and not s.accounts.exists():
         raise AccountsMoved(old, s.accounts)
     return s.accounts

@@ -69,7 +69,7 @@ def test_accounts_left_in_the_checkout_stop_the_app_with_a_message(app, tmp_path
 
     monkeypatch.delenv("REFORMKPI_ACCOUNTS", raising=False)
     monkeypatch.setenv("REFORMKPI_STATE", str(tmp_path / "state"))
-    monkeypatch.setattr(auth, "DATA_DIR", tmp_path)
+    monkeypatch.setattr(auth, "CHECKOUT_DATA", tmp_path)
     Accounts(tmp_path / "accounts.json").add("lan.nguyen", "analyst", PASSWORD)
     at = app()
     assert not at.exception

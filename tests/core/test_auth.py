@@ -172,7 +172,7 @@ def test_accounts_left_in_the_checkout_by_an_older_installation_are_refused_unti
     monkeypatch.setenv("REFORMKPI_STATE", str(tmp_path / "state"))
     checkout = tmp_path / "checkout-data"
     checkout.mkdir()
-    monkeypatch.setattr(auth, "DATA_DIR", checkout)
+    monkeypatch.setattr(auth, "CHECKOUT_DATA", checkout)
     assert auth.accounts_path() == tmp_path / "state" / "accounts.json"  # nothing old: the new place
     Accounts(checkout / "accounts.json").add("lan.nguyen", "analyst", PASSWORD)
     with pytest.raises(auth.AccountsMoved) as e:
