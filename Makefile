@@ -33,9 +33,10 @@ demo: $(STAMP)
 run: demo
 	$(DEV_STORES) $(BIN)/streamlit run serve.py --server.port $(PORT) --server.address $(ADDRESS)
 
-# Lint first: `make test` fails on a finding before any test runs (rules in pyproject.toml).
+# Lint and type-check first: `make test` fails on a finding before any test runs (pyproject.toml).
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 test: lint
 	$(BIN)/python -m pytest

@@ -88,7 +88,7 @@ def sign_in_box(lang: str) -> auth.Actor | None:
                     except auth.AuthError as e:
                         # One message for unknown names and wrong passwords: no account probing.
                         st.error(t("access.throttled", lang, until=formatting.timestamp(e.until, lang))
-                                 if e.code == "throttled" else t(f"access.{e.code}", lang))
+                                 if e.code == "throttled" and e.until else t(f"access.{e.code}", lang))
     return actor
 
 

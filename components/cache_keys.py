@@ -4,6 +4,8 @@ in every session and every process (Streamlit cannot hash a function object itse
 from __future__ import annotations
 
 import types
+from collections.abc import Callable
+from typing import Any
 
 
 def function_key(fn: types.FunctionType) -> str:
@@ -12,4 +14,4 @@ def function_key(fn: types.FunctionType) -> str:
     return f"{fn.__module__}.{fn.__qualname__}"
 
 
-HASH_FUNCS = {types.FunctionType: function_key}
+HASH_FUNCS: dict[str | type, Callable[[Any], Any]] = {types.FunctionType: function_key}

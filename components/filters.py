@@ -77,4 +77,4 @@ def unit(units: pd.DataFrame, lang: str) -> str:
 def indicator(indicators: pd.DataFrame, lang: str, key: str = "ind", default: str | None = None) -> str:
     """One indicator from the given catalog rows (URL key `ind`); `default` when none is chosen (else the first)."""
     names = dict(zip(indicators["indicator_id"], indicators[column("name", lang)]))
-    return url_state.select(t("filter.indicator", lang), list(names), key, names.get, default=default)
+    return url_state.select(t("filter.indicator", lang), list(names), key, names.__getitem__, default=default)

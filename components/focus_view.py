@@ -1,7 +1,10 @@
 """What a leader looks at first: a unit's year in tiles, and the Overview's attention list
 (indicators that miss their target with the units behind each miss, the biggest falls)."""
 
+
 from __future__ import annotations
+
+from typing import Literal
 
 import pandas as pd
 import streamlit as st
@@ -12,6 +15,9 @@ from reformkpi.catalog import Catalog
 from reformkpi.i18n import column, t, tn
 
 NAMED = 5  # units named per indicator; the rest are counted
+
+DeltaColor = Literal["off", "gray", "green", "red"]
+DeltaArrow = Literal["off", "up", "down"]
 
 
 def _short(cat: Catalog, indicator_id: str, lang: str) -> str:
@@ -35,7 +41,9 @@ def unit_tiles(year_figures: pd.DataFrame, cat: Catalog, year: int, lang: str) -
 def _unit_tile(r, cat: Catalog, year: int, lang: str) -> None:
     ind = cat.indicator(r.indicator_id)
     measure, unit = ind["measure"], gap_unit(ind["measure"], lang)
-    delta, color, arrow = None, "off", "off"
+    delta = None
+    color: DeltaColor = "off"
+    arrow: DeltaArrow = "off"
     if not pd.isna(r.change):
         delta = formatting.signed(r.change, lang) + unit
         good = (r.change > 0) == (ind["direction"] == "higher_better")

@@ -75,7 +75,8 @@ def rollback(uri: str, hist: pd.DataFrame, actor: Actor, lang: str) -> None:
             st.warning(t("history.need_reason", lang))
     # Kept in the session until confirmed or cancelled, so the dialog survives any rerun.
     if pending := st.session_state.get(PENDING_KEY):
-        _confirm(uri, *pending, actor, lang)
+        version, reason = pending
+        _confirm(uri, version, reason, actor, lang)
 
 
 def _cancel() -> None:

@@ -1,6 +1,9 @@
 """Headline tiles: value, change against the previous period, target and gap, units below target."""
 
+
 from __future__ import annotations
+
+from typing import Literal
 
 import pandas as pd
 import streamlit as st
@@ -11,6 +14,9 @@ from reformkpi.context import FigureContext
 from reformkpi.i18n import column, t, tm, tn
 from reformkpi.metrics.views import Kpi
 
+DeltaColor = Literal["off", "gray", "green", "red"]
+DeltaArrow = Literal["off", "up", "down"]
+
 
 def gap_unit(measure: str, lang: str) -> str:
     return " " + t("unit.points", lang) if measure in ("percent", "points") else ""
@@ -20,7 +26,9 @@ def tile(k: Kpi, ind: pd.Series, lang: str) -> None:
     name = ind[column("short", lang)]
     decimals = int(ind["decimals"])
     value = formatting.value(k.value, ind["measure"], lang, decimals)  # "–" when there is no figure
-    delta, color, arrow = None, "off", "off"
+    delta = None
+    color: DeltaColor = "off"
+    arrow: DeltaArrow = "off"
     if k.change is not None:
         unit = gap_unit(ind["measure"], lang)
         delta = formatting.signed(k.change, lang, decimals) + unit

@@ -29,9 +29,9 @@ def bump(ranks: pd.DataFrame, stability: pd.DataFrame, names: pd.Series, colors:
     y = [v for r, b in zip(grey["rank"], breaks) for v in ((r, None) if b else (r,))]
     hover = [f"<b>{formatting.label(names[u])}</b> {p}<br>{t('table.rank', lang)}: {r}/{n}{version_line(lang, version)}"
              for u, p, r, n in zip(grey["unit_id"], grey["period"], grey["rank"], grey["n_peers"])]
-    hover = [v for h, b in zip(hover, breaks) for v in ((h, None) if b else (h,))]
+    gapped = [v for h, b in zip(hover, breaks) for v in ((h, None) if b else (h,))]
     fig = go.Figure(go.Scatter(x=x, y=y, mode="lines+markers", name=t("rankings.other_units", lang),
-                               line={"color": "#D0D4D9", "width": 1.5}, marker={"size": 4}, hovertext=hover,
+                               line={"color": "#D0D4D9", "width": 1.5}, marker={"size": 4}, hovertext=gapped,
                                hoverinfo="text", connectgaps=False))
     for uid, color in zip(unstable, distinct_colors(unstable, colors)):
         g = ranks[ranks["unit_id"] == uid].sort_values("period")

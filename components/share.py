@@ -199,8 +199,7 @@ def export_menu(ref: data.DataRef, page_title: str, dataset_name: str, snapshot:
                                 key=f"export-{ext}", on_click="ignore", icon=":material/description:")
         for i, (key, d) in enumerate((k, d) for k, d in drawn.items() if d.figure is not None):
             st.caption(formatting.markdown_text(_figure_title(d.figure)))
-            cols = st.columns(4)
-            for col, (ext, make) in zip(cols, (
+            for col, (ext, make) in zip(st.columns(4), (
                     ("png", lambda d=d: exports.image(d.figure)), ("svg", lambda d=d: exports.image(d.figure, "svg")),
                     ("csv", lambda i=i: exports.exhibit_csv(full().charts[i].exhibit, lang)),
                     ("xlsx", lambda i=i: exports.exhibit_xlsx(full().charts[i].exhibit, lang)))):
@@ -269,7 +268,7 @@ def snapshot_list(ref: data.DataRef, actor: auth.Actor | None, lang: str) -> Non
                 st.text(snap.note)
             base = (st.context.url or "").rsplit("/", 1)[0] + f"/{snap.page}"
             st.link_button(t("snapshots.open", lang), snapshot_link(snap, base), icon=":material/open_in_new:")
-            if not snapshots.may_change(actor, snap):
+            if actor is None or not snapshots.may_change(actor, snap):
                 continue
             with st.form(f"snapshot-{snap.snapshot_id}"):
                 title = st.text_input(t("share.title", lang), value=snap.title, max_chars=snapshots.MAX_TITLE)

@@ -13,7 +13,7 @@ LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
 
 def language_picker() -> str:
     """The language selector (in the sidebar, kept in the URL as ?lang=en)."""
-    return url_state.select(t("app.language"), LANGUAGES, "lang", LANGUAGE_NAMES.get, container=st.sidebar)
+    return url_state.select(t("app.language"), LANGUAGES, "lang", LANGUAGE_NAMES.__getitem__, container=st.sidebar)
 
 
 def language() -> str:

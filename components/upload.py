@@ -126,8 +126,9 @@ def key_labels(df: pd.DataFrame, cat: Catalog, lang: str) -> pd.DataFrame:
 
 def diff_view(up: ingest.Upload, cat: Catalog, hist: pd.DataFrame, lang: str) -> None:
     """New, changed (old → new, with the version it came from), unchanged, and rows to delete."""
-    d = up.diff
-    st.success(tnm("upload.valid", len(up.observations), lang, file=up.file_name), icon=":material/check_circle:")
+    d, obs = up.diff, up.observations
+    assert d is not None and obs is not None, "a valid upload has its rows and their diff"
+    st.success(tnm("upload.valid", len(obs), lang, file=up.file_name), icon=":material/check_circle:")
     st.subheader(t("upload.diff", lang, version=d.base_version))
     cols = st.columns(4)
     for col, key, n in zip(cols, ("new", "changed", "unchanged", "deleted"),
@@ -167,6 +168,7 @@ def diff_view(up: ingest.Upload, cat: Catalog, hist: pd.DataFrame, lang: str) ->
 def commit_button(up: ingest.Upload, uri: str, actor: Actor, lang: str) -> None:
     """Write, with progress; the next run shows the new version and says what was written."""
     d = up.diff
+    assert d is not None, "the button is offered for a valid upload, which has its diff"
     if not (d.new.num_rows or len(d.changed) or len(d.deleted)):
         return
     if st.button(t("upload.commit", lang), type="primary", key="upload-commit"):

@@ -54,7 +54,8 @@ def select(label: str, options: Sequence[str], key: str, format_func: Callable[[
 def current() -> dict[str, str]:
     """Every value chosen in this session, defaults included: a link or a snapshot made from it
     shows the same view even after new data changes what the defaults are."""
-    return {k[len(_CHOSEN):]: v for k, v in st.session_state.items() if k.startswith(_CHOSEN) and v is not None}
+    return {k[len(_CHOSEN):]: v for k, v in st.session_state.items()
+            if isinstance(k, str) and k.startswith(_CHOSEN) and v is not None}
 
 
 def chosen(key: str) -> str | None:

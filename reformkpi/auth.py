@@ -120,11 +120,12 @@ def actor_from_identity(user_info: dict, s: Settings) -> Actor:
     """
     verified = user_info.get("email_verified") is True or str(user_info.get("email_verified")).lower() == "true"
     email = str(user_info.get("email", "")).lower() if verified else ""
+    by_email, by_group = s.roles_by_email or {}, s.roles_by_group or {}
     ranks = [ROLES.index(s.default_sso_role)]
-    if email in (s.roles_by_email or {}):
-        ranks.append(ROLES.index(s.roles_by_email[email]))
+    if email in by_email:
+        ranks.append(ROLES.index(by_email[email]))
     groups = user_info.get("groups") or []
-    ranks += [ROLES.index(s.roles_by_group[g]) for g in groups if g in (s.roles_by_group or {})]
+    ranks += [ROLES.index(by_group[g]) for g in groups if g in by_group]
     return Actor(email or str(user_info.get("sub", "unknown")), ROLES[max(ranks)], "oidc")
 
 

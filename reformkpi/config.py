@@ -22,7 +22,7 @@ CATALOG_DIR = DATA_DIR / "catalog"
 PAPI_DIR = DATA_DIR / "papi"
 DATASETS = ("demo", "papi")
 MB = 1024 * 1024
-UPLOAD_MAX_MB = registry.BY_NAME["upload_max_mb"].default
+UPLOAD_MAX_MB: int = registry.Settings.upload_max_mb
 
 _installed: list[registry.Settings] = []
 
@@ -68,8 +68,8 @@ class Limits:
     max_decoded_bytes: int = 512 * MB  # a Parquet file's columns once decompressed and decoded
     max_field_chars: int = 32_767  # one cell: Excel's own limit
     max_name_chars: int = 120  # file, profile and snapshot names
-    worker_memory_mb: int = registry.BY_NAME["upload_worker_mb"].default
-    worker_seconds: int = registry.BY_NAME["upload_worker_seconds"].default
+    worker_memory_mb: int = registry.Settings.upload_worker_mb
+    worker_seconds: int = registry.Settings.upload_worker_seconds
 
 
 def limits(s: registry.Settings | None = None) -> Limits:

@@ -23,10 +23,10 @@ DECIMALS = {"percent": 1, "points": 2, "score": 2, "days": 1, "count": 0, "integ
             "mean": 1}
 
 
-def xlsx_format(kind: str, decimals: int) -> str | None:
+def xlsx_format(kind: str, decimals: int | None) -> str | None:
     """The spreadsheet number format of a figure, at its precision: percent figures are kept in
     percent units (77.4 shown as 77,4%)."""
-    if kind not in DECIMALS:
+    if kind not in DECIMALS or decimals is None:
         return None
     digits = "0" + ("." + "0" * decimals if decimals else "")
     if kind in ("percent", "points"):
@@ -177,7 +177,7 @@ def table(frame: pd.DataFrame, cat: Catalog, indicator_id: str | None, lang: str
             values, kind = values.map(ind_names), "text"
         header += _suffix(kind, lang)
         places = places if places is not None else DECIMALS.get(kind)
-        out[header] = _round(values, places).tolist() if kind in DECIMALS else values.tolist()
+        out[header] = _round(values, places).tolist() if places is not None and kind in DECIMALS else values.tolist()
         columns.append(Column(header, kind, places if kind in DECIMALS else None))
     return pd.DataFrame(out), tuple(columns)
 

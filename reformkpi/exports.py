@@ -32,7 +32,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from pptx import Presentation
 from pptx.dml.color import RGBColor
-from pptx.util import Emu, Inches, Pt
+from pptx.util import Inches, Length, Pt
 
 from reformkpi import config, formatting
 from reformkpi.exhibits import DECIMALS, Exhibit, xlsx_format
@@ -72,11 +72,11 @@ def file_name(*parts: str, ext: str) -> str:
     """A download name from its parts, e.g. 'CCHC-hai-long-2019-v4.pptx': page, period and data
     version, so exports of 2019 and 2025 (or of two versions) never get the same name. The longest
     part (a long title) is shortened with '…' until the name fits file systems' 255-byte limit."""
-    parts = [_UNSAFE_NAME.sub("-", str(p)).strip().replace(" ", "-") for p in parts if p]
-    while len(f"{'-'.join(parts)}.{ext}".encode()) > MAX_FILE_NAME_BYTES:
-        i = max(range(len(parts)), key=lambda k: len(parts[k]))
-        parts[i] = parts[i].removesuffix("…")[:-1].rstrip() + "…"
-    return f"{'-'.join(parts)}.{ext}"
+    names = [_UNSAFE_NAME.sub("-", str(p)).strip().replace(" ", "-") for p in parts if p]
+    while len(f"{'-'.join(names)}.{ext}".encode()) > MAX_FILE_NAME_BYTES:
+        i = max(range(len(names)), key=lambda k: len(names[k]))
+        names[i] = names[i].removesuffix("…")[:-1].rstrip() + "…"
+    return f"{'-'.join(names)}.{ext}"
 
 
 def view_file_name(page: str, period: str, version: int, ext: str, part: str = "") -> str:
@@ -253,7 +253,7 @@ def _cell(cell, text: str, size: int, bold: bool = False) -> None:
         run.font.size, run.font.bold = Pt(size), bold
 
 
-def _text(slide, text: str, left: Emu, top: Emu, width: Emu, height: Emu, size: int, bold: bool = False) -> None:
+def _text(slide, text: str, left: Length, top: Length, width: Length, height: Length, size: int, bold: bool = False) -> None:
     frame = slide.shapes.add_textbox(left, top, width, height).text_frame
     frame.word_wrap = True
     run = frame.paragraphs[0].add_run()

@@ -13,8 +13,9 @@ import os
 import tempfile
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, make_dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any, get_args, get_type_hints
 
 FILE_VARIABLE = "REFORMKPI_SETTINGS"
 PREFIX = "REFORMKPI_"
@@ -27,45 +28,63 @@ class SettingsError(ValueError):
         return f"Cấu hình không hợp lệ / Settings refused: {self.args[0]}"
 
 
+def _declare(default: Any, help: str, doc: str = "") -> Any:
+    """A setting's default (None: derived when loaded, see `_derived`), its help, and how README
+    shows a derived default."""
+    return field(default=default, metadata={"help": help, "doc": doc})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting, declared once: its name, type, default and help; a loaded value per field."""
+
+    store: str = _declare(None, "the demo dataset's live store: a directory or an object-store URI",
+                          "`$XDG_DATA_HOME/reformkpi/store` (else `~/.local/share/reformkpi/store`)")
+    papi_store: str = _declare(None, "the PAPI dataset's store (built by `reformkpi papi`)",
+                               "`$XDG_DATA_HOME/reformkpi/papi-store`")
+    state: Path = _declare(None, "the server's own state folder (accounts, sessions, access settings); "
+                           "outside the checkout, never served",
+                           "`$XDG_STATE_HOME/reformkpi` (else `~/.local/state/reformkpi`)")
+    accounts: Path = _declare(None, "the local accounts file", "`<state>/accounts.json`")
+    access: Path = _declare(None, "access settings: anonymous viewing, single sign-on roles "
+                            "(see deploy/access.example.toml)", "`<state>/access.toml`")
+    sessions: Path = _declare(None, "open sign-in sessions", "`<state>/sessions.json`")
+    session_secret: str = _declare("", "the cookie's signing secret, shared by every app server "
+                                   "(empty: a random one kept beside the sessions)")
+    session_hours: float = _declare(8.0, "how long a local sign-in lasts")
+    upload_max_mb: int = _declare(50, "the largest upload, in MB (Streamlit's and nginx's caps are checked against it)")
+    upload_worker_mb: int = _declare(2048, "data memory of the process that reads a page's upload, in MB")
+    upload_worker_seconds: int = _declare(120, "time allowed to the process that reads a page's upload")
+    tmp: Path = _declare(None, "where a records ingest stages its temporary files", "the system's temporary folder")
+    font_dir: Path | None = _declare(None, "a folder with DejaVuSans.ttf and DejaVuSans-Bold.ttf for PDF exports "
+                                     "(Vietnamese coverage)",
+                                     "searched: Debian's, Fedora's, Arch's and the user's font folders")
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
     type: type  # str, int, float or Path
-    default: object  # None: derived when loaded (see `_derived`)
+    default: object
     help: str
-    default_doc: str = ""  # how README shows a derived default
+    default_doc: str = ""
 
     @property
     def variable(self) -> str:
         return PREFIX + self.name.upper()
 
 
-SETTINGS = (
-    Setting("store", str, None, "the demo dataset's live store: a directory or an object-store URI",
-            "`$XDG_DATA_HOME/reformkpi/store` (else `~/.local/share/reformkpi/store`)"),
-    Setting("papi_store", str, None, "the PAPI dataset's store (built by `reformkpi papi`)",
-            "`$XDG_DATA_HOME/reformkpi/papi-store`"),
-    Setting("state", Path, None, "the server's own state folder (accounts, sessions, access settings); "
-            "outside the checkout, never served", "`$XDG_STATE_HOME/reformkpi` (else `~/.local/state/reformkpi`)"),
-    Setting("accounts", Path, None, "the local accounts file", "`<state>/accounts.json`"),
-    Setting("access", Path, None, "access settings: anonymous viewing, single sign-on roles "
-            "(see deploy/access.example.toml)", "`<state>/access.toml`"),
-    Setting("sessions", Path, None, "open sign-in sessions", "`<state>/sessions.json`"),
-    Setting("session_secret", str, "", "the cookie's signing secret, shared by every app server "
-            "(empty: a random one kept beside the sessions)"),
-    Setting("session_hours", float, 8.0, "how long a local sign-in lasts"),
-    Setting("upload_max_mb", int, 50, "the largest upload, in MB (Streamlit's and nginx's caps are checked against it)"),
-    Setting("upload_worker_mb", int, 2048, "data memory of the process that reads a page's upload, in MB"),
-    Setting("upload_worker_seconds", int, 120, "time allowed to the process that reads a page's upload"),
-    Setting("tmp", Path, None, "where a records ingest stages its temporary files", "the system's temporary folder"),
-    Setting("font_dir", Path, None, "a folder with DejaVuSans.ttf and DejaVuSans-Bold.ttf for PDF exports "
-            "(Vietnamese coverage)", "searched: Debian's, Fedora's, Arch's and the user's font folders"),
-)
+def _kind(hint: object) -> type:
+    """The one type a value is converted to (a setting that may be unset is `T | None`)."""
+    args = [a for a in get_args(hint) if a is not type(None)]
+    return args[0] if args else hint  # type: ignore[return-value]  # hint is a class here
+
+
+_HINTS = get_type_hints(Settings)
+SETTINGS = tuple(Setting(f.name, _kind(_HINTS[f.name]), f.default, f.metadata["help"], f.metadata["doc"])
+                 for f in fields(Settings))
 BY_NAME = {s.name: s for s in SETTINGS}
 KINDS = {int: "a whole number", float: "a number", str: "text", Path: "a path"}
-
-# The loaded value of every setting, one field per entry of SETTINGS.
-Settings = make_dataclass("Settings", [(s.name, s.type) for s in SETTINGS], frozen=True)
 
 
 def _convert(setting: Setting, value: object, where: str) -> object:

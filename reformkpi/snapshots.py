@@ -50,6 +50,13 @@ def _table(store: Store) -> DeltaTable | None:
     return DeltaTable(path) if DeltaTable.is_deltatable(path) else None
 
 
+def _existing(store: Store) -> DeltaTable:
+    """The snapshots table once `_owned` has found the snapshot in it."""
+    table = _table(store)
+    assert table is not None, "checked by _owned"
+    return table
+
+
 def _meta(actor: Actor, operation: str, snapshot_id: str) -> CommitProperties:
     return CommitProperties(custom_metadata={"reformkpi.user": actor.name, "reformkpi.operation": operation,
                                              "reformkpi.snapshot_id": snapshot_id})
@@ -114,11 +121,11 @@ def rename(store: Store, actor: Actor, snapshot_id: str, title: str) -> None:
     title = title.strip()
     if not title or len(title) > MAX_TITLE:
         raise ValueError(f"title: 1–{MAX_TITLE} characters")
-    _table(store).update(predicate=f"snapshot_id = {sql_text(snapshot_id)}", updates={"title": sql_text(title)},
+    _existing(store).update(predicate=f"snapshot_id = {sql_text(snapshot_id)}", updates={"title": sql_text(title)},
                          commit_properties=_meta(actor, "snapshot-rename", snapshot_id))
 
 
 def delete(store: Store, actor: Actor, snapshot_id: str) -> None:
     _owned(store, actor, snapshot_id)
-    _table(store).delete(f"snapshot_id = {sql_text(snapshot_id)}",
+    _existing(store).delete(f"snapshot_id = {sql_text(snapshot_id)}",
                          commit_properties=_meta(actor, "snapshot-delete", snapshot_id))

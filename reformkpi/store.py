@@ -173,8 +173,8 @@ class Store:
 
     def read_catalog(self, versions: tuple[int, ...] | None = None) -> dict[str, pd.DataFrame]:
         """Catalog tables at the given versions (default: current), so a pinned view keeps its targets."""
-        versions = versions or (None,) * len(CATALOG_TABLES)
-        return {name: self.read(name, v).to_pandas() for name, v in zip(CATALOG_TABLES, versions)}
+        chosen: tuple[int | None, ...] = versions or (None,) * len(CATALOG_TABLES)
+        return {name: self.read(name, v).to_pandas() for name, v in zip(CATALOG_TABLES, chosen)}
 
     # --- writing ---
 

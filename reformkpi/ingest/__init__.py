@@ -158,7 +158,7 @@ def jumps(store: Store, obs: pd.DataFrame, catalog: Catalog) -> tuple[list[Probl
 def commit(store: Store, up: Upload, actor: Actor) -> CommitResult:
     """Write a valid prepared upload as one commit; a race re-diffs on the fresh version."""
     require(actor, "upload")
-    if not up.valid:
+    if not up.valid or up.observations is None:
         raise ValueError("a rejected upload cannot be committed")
     info = CommitInfo(user=actor.name, operation="replace" if up.replace else "upload",
                       file_name=up.file_name, sha256=up.sha256)

@@ -43,6 +43,7 @@ def cmd_ingest(args) -> int:
               "warnings": [p.as_dict(args.lang) for p in up.warnings], "hidden_warnings": up.hidden_warnings}
     if up.valid:
         d = up.diff
+        assert d is not None, "a valid upload has its diff"
         report.update(base_version=d.base_version, rows_new=d.new.num_rows, rows_changed=len(d.changed),
                       rows_unchanged=d.unchanged, rows_deleted=len(d.deleted))
         if not args.dry_run:

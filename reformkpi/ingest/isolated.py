@@ -53,6 +53,7 @@ def run(func: Callable, args: tuple, limits: Limits = Limits(), timed: bool = Tr
 
         timer = threading.Timer(limits.worker_seconds, stop) if timed else None
         answer = None
+        assert child.stdin is not None and child.stdout is not None  # both are pipes
         try:
             if timer:
                 timer.start()
@@ -61,7 +62,7 @@ def run(func: Callable, args: tuple, limits: Limits = Limits(), timed: bool = Tr
             # Our own child's answers, not the file's bytes.
             while answer is None:
                 kind, value = pickle.load(child.stdout)
-                if kind == "progress":
+                if kind == "progress" and progress is not None:
                     progress(value)
                 else:
                     answer = kind, value

@@ -75,7 +75,7 @@ def build(store: Store, actor: Actor, directory: Path = config.PAPI_DIR) -> Comm
     store.init(tables, CommitInfo(user=actor.name, operation="init", file_name=str(directory.name)))
     up = prepare(store, (directory / TABLE).read_bytes(), TABLE, profiles.PAPI,
                  catalog=Catalog.from_tables(tables))
-    if not up.valid:
+    if not up.valid or up.observations is None:
         raise ValueError("PAPI table rejected: " + "; ".join(p.message("en") for p in up.errors[:5]))
     up.observations["source"] = SOURCE
     return commit(store, up, actor)

@@ -101,7 +101,7 @@ def _combine(top: list[str], sub: list[str]) -> list[str]:
 
 def find_header(grid: list[list], score: Scorer) -> tuple[int, int, list[str]]:
     """(index of the header's first row, 1 or 2 header rows, labels) that `score` recognises best."""
-    best = (0, 0, 1, [])
+    best: tuple = (0, 0, 1, [])
     for i, row in enumerate(grid[:HEADER_SEARCH_ROWS]):
         one = _labels(row)
         options = [(score(one), 1, one)]
@@ -302,7 +302,7 @@ def _xlsx(data: bytes, file_name: str, score: Scorer, limits: Limits) -> RawTabl
         found, cells = [], 0
         for ws in wb.worksheets:
             ws.reset_dimensions()  # a declared A1:XFD1048576 would pad every row to 16,384 cells
-            grid = []
+            grid: list[list] = []
             for row in ws.iter_rows(min_row=1):  # rows come contiguous from 1, blank ones included
                 grid.append(_xlsx_row(row, len(grid) + 1, limits))
                 cells += len(row)

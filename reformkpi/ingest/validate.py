@@ -182,7 +182,7 @@ def _problem(code: str, r: pd.Series, cols: dict, cat: Catalog, units: Names | N
            "max": r["max_raw"], "value": r["value_raw"]}[field]
     value = "" if raw is None or (isinstance(raw, float) and np.isnan(raw)) else str(raw)
     fields: dict = {}
-    if code == "unknown_unit":
+    if code == "unknown_unit" and units is not None:
         fields["suggestions"] = ", ".join(units.suggest(value)) or "–"
     elif code == "period_frequency":
         fields["example"] = EXAMPLE.get(r["frequency"], "")

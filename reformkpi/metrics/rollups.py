@@ -56,7 +56,8 @@ def _rolled_sql(stored: list[str], grain: str, unit_ids: list[str] | None,
 
     Filters run in DuckDB before anything reaches pandas: at national scale that is most of the work.
     """
-    where, params = ["o.indicator_id IN (SELECT unnest(?))"], [list(stored)]
+    where = ["o.indicator_id IN (SELECT unnest(?))"]
+    params: list[object] = [list(stored)]
     if unit_ids is not None:
         where.append("o.unit_id IN (SELECT unnest(?))")
         params.append(list(unit_ids))

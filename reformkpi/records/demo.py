@@ -368,6 +368,7 @@ def build(store: Store, user: str, last_quarter: str, seed: int = SOURCE_SEED) -
         write_export(cat, export, first, last_quarter, 0, seed, plan)
         result = table.ingest(store, export, operator(user), CommitInfo(user=user, operation="demo", file_name=f"demo records seed={seed}"),
                               set(cat.units["unit_id"]))
+    assert result.version is not None, "a first ingest into an empty table always commits"
     rec = metrics.Records.open(store, result.version)
     derived = metrics.derived_observations(rec, cat)
     # Apology letters are not in the records: the demo writes them for its late dossiers, as it

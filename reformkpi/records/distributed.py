@@ -63,8 +63,8 @@ def _file_counts(path: str, quarter_bounds: list[tuple[str, dt.datetime, dt.date
     outcome = _outcome(df)
     open_until = df["resolved_at"].fillna(pd.Timestamp.max)
     frames = []
-    for period, s, e in quarter_bounds:
-        s, e = _naive(s), _naive(e)
+    for period, start, end in quarter_bounds:
+        s, e = _naive(start), _naive(end)
         touching = (df["received_at"] < e) & (open_until >= s)
         if not touching.any():
             continue

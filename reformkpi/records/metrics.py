@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from typing import Any
 from collections import OrderedDict
 
 import pandas as pd
@@ -286,7 +287,7 @@ def summary(rec: Records, unit_id: str, quarter: str) -> dict:
           quantile_cont(days, 0.9) FILTER (resolved_at < $e) AS p90_days,
           quantile_cont(allowed_days, 0.5) FILTER (resolved_at < $e) AS allowed_days
         FROM r""")
-    out = {k: (None if pd.isna(v) else v) for k, v in df.iloc[0].items()}
+    out: dict[str, Any] = {str(k): (None if pd.isna(v) else v) for k, v in df.iloc[0].items()}
     out["late_rate"] = 100 * out["late"] / out["resolved"] if out["resolved"] else None
     out["online_share"] = 100 * out["received_online"] / out["received"] if out["received"] else None
     return out

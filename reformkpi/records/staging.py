@@ -208,5 +208,5 @@ def stage(source: Path, workdir: Path, unit_ids: set[str], chunk_rows: int = CHU
     except pa.ArrowInvalid as e:  # a CSV line that does not split into the header's columns, bytes not UTF-8
         raise IngestError([Problem("unreadable", value=str(e)[:200])]) from e
     if problems:
-        raise IngestError(sorted(problems, key=lambda p: p.row)[:MAX_PROBLEMS])
+        raise IngestError(sorted(problems, key=lambda p: p.row or 0)[:MAX_PROBLEMS])
     return n
