@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components import data, tables, upload
+from components import actions, data, tables, upload
 from reformkpi import formatting, ingest
 from reformkpi.auth import Actor
 from reformkpi.catalog import Catalog
@@ -90,11 +90,12 @@ def _confirm(uri: str, version: int, reason: str, actor: Actor, lang: str) -> No
         st.text(f"{t('history.user', lang)}: {actor.name}\n{t('history.reason', lang)}: {reason}")
         yes, no = st.columns(2)
         if yes.button(t("history.confirm", lang), type="primary", key="history:confirm"):
-            new = ingest.rollback(Store(uri), version, actor, reason)
-            _cancel()
-            st.session_state[DONE_KEY] = t("history.rolled_back", lang, version=version, new=new)
-            data.forget_latest()
-            st.rerun()
+            with actions.reported(lang):
+                new = ingest.rollback(Store(uri), version, actor, reason)
+                _cancel()
+                st.session_state[DONE_KEY] = t("history.rolled_back", lang, version=version, new=new)
+                data.forget_latest()
+                st.rerun()
         if no.button(t("history.cancel", lang), key="history:cancel"):
             _cancel()
             st.rerun()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components import data
+from components import actions, data
 from reformkpi import auth, formatting, notes
 from reformkpi.metrics import rollups
 from reformkpi.catalog import Catalog
@@ -42,6 +42,7 @@ def note_form(ref: data.DataRef, catalog: Catalog, unit_id: str, actor: auth.Act
         if st.button(t("notes.save", lang), key="note:save", disabled=not text.strip()):
             row = pd.DataFrame([{"unit_id": unit_id, "indicator_id": indicator_id, "period": period, "note": text}])
             store = Store(ref.uri)
-            notes.add(store, actor, row, store.version())
-            data.forget_latest()
-            st.success(t("notes.saved", lang))
+            with actions.reported(lang):
+                notes.add(store, actor, row, store.version())
+                data.forget_latest()
+                st.success(t("notes.saved", lang))

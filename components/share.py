@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import plotly.graph_objects as go
 import streamlit as st
 
-from components import chart_style, charts, data, navigation, url_state
+from components import actions, chart_style, charts, data, navigation, url_state
 from reformkpi import auth, config, exhibits, exports, formatting, snapshots
 from reformkpi.i18n import t, tm
 from reformkpi.metrics.datasets import Dataset
@@ -122,13 +122,10 @@ def share_menu(ref: data.DataRef, records: data.RecordsRef | None, actor: auth.A
             title = st.text_input(t("share.title", lang), max_chars=snapshots.MAX_TITLE)
             note = st.text_area(t("share.note", lang), max_chars=snapshots.MAX_NOTE)
             if st.form_submit_button(t("share.save", lang)):
-                try:
+                with actions.reported(lang):
                     snap = snapshots.create(Store(ref.uri), actor, title, navigation.current(), _view_state(),
                                             ref.version, ref.catalog_versions, note,
                                             records_version=None if records is None else records.version)
-                except ValueError:
-                    st.error(t("share.title_needed", lang))
-                else:
                     st.success(t("share.saved", lang, version=snap.data_version))
                     st.code(snapshot_link(snap), language=None, wrap_lines=True)
 
@@ -274,8 +271,10 @@ def snapshot_list(ref: data.DataRef, actor: auth.Actor | None, lang: str) -> Non
                 title = st.text_input(t("share.title", lang), value=snap.title, max_chars=snapshots.MAX_TITLE)
                 rename, delete = st.columns(2)
                 if rename.form_submit_button(t("snapshots.rename", lang)):
-                    snapshots.rename(store, actor, snap.snapshot_id, title)
-                    st.rerun()
+                    with actions.reported(lang):
+                        snapshots.rename(store, actor, snap.snapshot_id, title)
+                        st.rerun()
                 if delete.form_submit_button(t("snapshots.delete", lang)):
-                    snapshots.delete(store, actor, snap.snapshot_id)
-                    st.rerun()
+                    with actions.reported(lang):
+                        snapshots.delete(store, actor, snap.snapshot_id)
+                        st.rerun()

@@ -11,7 +11,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from components import data, tables
+from components import actions, data, tables
 from reformkpi import config, formatting, ingest
 from reformkpi.auth import Actor
 from reformkpi.catalog import Catalog
@@ -82,13 +82,10 @@ def _mapping_editor(up: ingest.Upload, cat: Catalog, uri: str, actor: Actor, lan
             name = st.text_input(t("upload.profile_name", lang))
             if st.form_submit_button(t("upload.save_profile", lang)) and name.strip():
                 mapping = dict(zip(edited[head], edited[tgt]))
-                try:
+                with actions.reported(lang):
                     profiles.save(config.profiles_dir(uri),
                                   profiles.profile_from_mapping(name, mapping, up.profile.decimal, up.profile.period),
                                   actor)
-                except profiles.ProfileError as e:
-                    st.error(tm(f"ingest.profile.{e.code}", lang, **e.fields))
-                else:
                     st.success(tm("upload.profile_saved", lang, name=name))
     return {h: (None if v == profiles.IGNORE else v) for h, v in zip(edited[head], edited[tgt])}
 
@@ -173,12 +170,14 @@ def commit_button(up: ingest.Upload, uri: str, actor: Actor, lang: str) -> None:
         return
     if st.button(t("upload.commit", lang), type="primary", key="upload-commit"):
         bar = st.progress(0.1, text=t("upload.committing", lang))
-        result = ingest.commit(Store(uri), up, actor)
-        bar.progress(1.0, text=t("upload.committing", lang))
-        st.session_state[DONE_KEY] = t("upload.committed", lang, version=result.version, new=result.rows_new,
-                                       changed=result.rows_changed, deleted=result.rows_deleted)
-        data.forget_latest()
-        st.rerun()
+        with actions.reported(lang):
+            result = ingest.commit(Store(uri), up, actor)
+            bar.progress(1.0, text=t("upload.committing", lang))
+            st.session_state[DONE_KEY] = t("upload.committed", lang, version=result.version, new=result.rows_new,
+                                           changed=result.rows_changed, deleted=result.rows_deleted)
+            data.forget_latest()
+            st.rerun()
+        bar.empty()
 
 
 def last_commit_message() -> None:

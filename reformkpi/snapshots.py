@@ -45,6 +45,10 @@ class Snapshot:
     records_version: int | None = None
 
 
+class SnapshotError(ValueError):
+    """A title or note out of bounds: nothing is saved."""
+
+
 def _table(store: Store) -> DeltaTable | None:
     path = store.path(TABLE)
     return DeltaTable(path) if DeltaTable.is_deltatable(path) else None
@@ -69,7 +73,7 @@ def create(store: Store, actor: Actor, title: str, page: str, view_state: dict, 
     require(actor, "snapshot")
     title, note = title.strip(), note.strip()
     if not title or len(title) > MAX_TITLE or len(note) > MAX_NOTE:
-        raise ValueError(f"title: 1–{MAX_TITLE} characters; note: at most {MAX_NOTE}")
+        raise SnapshotError(f"title: 1–{MAX_TITLE} characters; note: at most {MAX_NOTE}")
     if not 0 <= data_version <= store.version():
         raise StoreError(f"no data version {data_version}")
     snap = Snapshot(uuid.uuid4().hex[:10], title, note, page, dict(view_state), int(data_version),
@@ -120,7 +124,7 @@ def rename(store: Store, actor: Actor, snapshot_id: str, title: str) -> None:
     _owned(store, actor, snapshot_id)
     title = title.strip()
     if not title or len(title) > MAX_TITLE:
-        raise ValueError(f"title: 1–{MAX_TITLE} characters")
+        raise SnapshotError(f"title: 1–{MAX_TITLE} characters")
     _existing(store).update(predicate=f"snapshot_id = {sql_text(snapshot_id)}", updates={"title": sql_text(title)},
                          commit_properties=_meta(actor, "snapshot-rename", snapshot_id))
 

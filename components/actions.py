@@ -1,0 +1,37 @@
+"""A button's action, run so that the core's refusals reach the user as a translated message and
+never as Streamlit's error box: a permission the actor lacks, a store that could not be written (a
+race lost after every retry, a version that is gone), a snapshot or profile that cannot be saved.
+What is not one of the core's typed refusals is a bug and is left to surface."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import streamlit as st
+
+from reformkpi import snapshots
+from reformkpi.auth import PermissionDenied
+from reformkpi.i18n import t, tm
+from reformkpi.ingest.profiles import ProfileError
+from reformkpi.store import StoreError
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def reported(lang: str) -> Iterator[None]:
+    """Run the block; a typed refusal from the core is shown translated and the page goes on."""
+    try:
+        yield
+    except PermissionDenied as e:
+        log.warning("refused: %s", e)
+        st.error(t("action.denied", lang), icon=":material/block:")
+    except StoreError as e:
+        log.warning("store refused a write: %s", e)
+        st.error(t("action.store_failed", lang), icon=":material/error:")
+    except snapshots.SnapshotError:
+        st.error(t("share.title_needed", lang))
+    except ProfileError as e:
+        st.error(tm(f"ingest.profile.{e.code}", lang, **e.fields))
