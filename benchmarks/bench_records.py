@@ -95,7 +95,7 @@ def run_size(n: int, exports: str | None = None) -> None:
     from reformkpi.store import CommitInfo, Store
 
     work = Path(tempfile.mkdtemp(prefix=f"bench-records-{n}-", dir=exports or None))
-    say = lambda text: print(text, flush=True)  # noqa: E731
+    say = lambda text: print(text, flush=True)
     try:
         cat = Catalog.from_tables(load_dir(config.CATALOG_DIR))
         export = _export(n, Path(exports) if exports else None, work)

@@ -36,7 +36,7 @@ def _days(x, lang: str) -> str:
 
 def tiles(s: dict, lang: str) -> None:
     """Received, resolved, late rate, open backlog, processing time against the deadline, online share."""
-    n = lambda x: formatting.number(x, lang, 0)  # noqa: E731
+    n = lambda x: formatting.number(x, lang, 0)
     cols = st.columns(5)
     cols[0].metric(t("records.tile.received", lang), n(s["received"]), border=True)
     with cols[1]:
@@ -176,7 +176,7 @@ def backlog_trend(df: pd.DataFrame, lang: str, version: int) -> go.Figure:
 def render(ref: data.RecordsRef, unit_id: str, quarter: str, stored: pd.DataFrame, ind_names: dict[str, str],
            lang: str) -> None:
     """The whole drill-down of a unit and quarter; `stored`: the store's counts for them (rm.stored_counts)."""
-    q = lambda fn, *args: data.records_query(fn, ref, *args)  # noqa: E731
+    q = lambda fn, *args: data.records_query(fn, ref, *args)
     tiles(q(rm.summary, unit_id, quarter), lang)
     source_note(q(rm.compare_with_stored, stored, unit_id, quarter), ind_names, lang)
     left, right = st.columns(2)

@@ -18,7 +18,7 @@ from reformkpi.store import Store
 
 
 def progress_text(p: table.Progress, lang: str) -> str:
-    n = lambda x: formatting.number(x, lang, 0)  # noqa: E731
+    n = lambda x: formatting.number(x, lang, 0)
     eta = "–" if p.eta is None else (t("records.upload.seconds", lang, n=n(p.eta)) if p.eta < 90
                                      else t("records.upload.minutes", lang, n=n(p.eta / 60)))
     return t("records.upload.progress", lang, stage=t(f"records.upload.stage.{p.stage}", lang), rows=n(p.rows),

@@ -143,7 +143,7 @@ class Catalog:
         if row["rollup"] != "derived":
             return ""
         col = column("short", lang)
-        name = lambda i: self.indicator(i)[col]  # noqa: E731
+        name = lambda i: self.indicator(i)[col]
         num, den = self.components(indicator_id)
         text = " + ".join(name(i) for i in num)
         if den:

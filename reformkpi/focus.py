@@ -87,7 +87,7 @@ def attention(ds: Dataset, indicator_ids: tuple[str, ...], period: str, level: s
         levels = [level] if level else sorted(set(cat.units.loc[cat.units["level"] != "province", "level"]))
         table = pd.concat([ranking.league_table(ds, indicator_id, k.period, lv, lang) for lv in levels], ignore_index=True)
         judged = table[table["target"].notna()]
-        below = judged[judged["meets_target"] == False].sort_values(["gap", "name"])  # noqa: E712
+        below = judged[judged["meets_target"] == False].sort_values(["gap", "name"])  # noqa: E712  (NA counts as neither)
         misses = k.meets_target is False
         if not misses and below.empty:
             continue

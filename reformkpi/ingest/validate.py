@@ -188,7 +188,7 @@ def _problem(code: str, r: pd.Series, cols: dict, cat: Catalog, units: Names | N
         fields["example"] = EXAMPLE.get(r["frequency"], "")
     elif code == "unit_inactive":
         u = cat.unit(r["unit_id"])
-        fmt = lambda d: d.strftime("%d/%m/%Y") if pd.notna(d) else "…"  # noqa: E731
+        fmt = lambda d: d.strftime("%d/%m/%Y") if pd.notna(d) else "…"
         fields.update({"active_from": fmt(u["active_from"]), "active_to": fmt(u["active_to"])})
     elif code == "points_above_max":
         fields["max"] = f"{r['max_value']:g}"

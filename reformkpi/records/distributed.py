@@ -47,7 +47,7 @@ def _read(path: str) -> pd.DataFrame:
 
 def _outcome(df: pd.DataFrame) -> pd.Series:
     """'late' after due_at by any amount; 'early' on an earlier local calendar day; else 'on_time'."""
-    day = lambda c: (df[c] + LOCAL).dt.floor("D")  # noqa: E731
+    day = lambda c: (df[c] + LOCAL).dt.floor("D")
     out = np.where(df["resolved_at"] > df["due_at"], "late",
                    np.where(day("resolved_at") < day("due_at"), "early", "on_time"))
     return pd.Series(out, index=df.index).where(df["resolved_at"].notna())

@@ -48,7 +48,7 @@ def _wide(generated):
 
 def test_dossier_counts_add_up_each_quarter_and_carry_over(generated):
     w = _wide(generated)
-    c = lambda k: w[f"dossier.{k}"]  # noqa: E731
+    c = lambda k: w[f"dossier.{k}"]
     to_process = c("carried_over") + c("received_online") + c("received_in_person") + c("received_post")
     done = c("resolved_early") + c("resolved_on_time") + c("resolved_late") + c("pending_not_due") + c("pending_overdue")
     assert (to_process == done).all()
@@ -60,7 +60,7 @@ def test_dossier_counts_add_up_each_quarter_and_carry_over(generated):
 
 def test_the_merged_department_takes_over_its_predecessors_backlog(generated):
     w = _wide(generated)
-    backlog = lambda u, p: w.loc[(u, p), "dossier.pending_not_due"] + w.loc[(u, p), "dossier.pending_overdue"]  # noqa: E731
+    backlog = lambda u, p: w.loc[(u, p), "dossier.pending_not_due"] + w.loc[(u, p), "dossier.pending_overdue"]
     merged = backlog("so-tai-nguyen-moi-truong", "2024-Q4") + backlog("so-nong-nghiep-ptnt", "2024-Q4")
     assert w.loc[("so-nong-nghiep-moi-truong", "2025-Q1"), "dossier.carried_over"] == merged
 
