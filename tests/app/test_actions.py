@@ -14,6 +14,13 @@ from tests.conftest import obs
 ADMIN = Actor("quan.tri", "admin")
 
 
+def refusing(reason: str):
+    """A store method that gives up as the store does after its retries, or for a lost version."""
+    def refuse(*args, **kwargs):
+        raise StoreError(reason)
+    return refuse
+
+
 def test_renaming_a_snapshot_to_an_empty_title_says_a_title_is_needed(tmp_store, monkeypatch):
     monkeypatch.setenv("REFORMKPI_STORE", tmp_store.uri)
     tmp_store.commit_observations(obs([("so-y-te", "sipas.overall", "2019", 77.4)]), CommitInfo(user="lan"))
@@ -33,11 +40,7 @@ def test_a_commit_the_store_refuses_is_reported_and_writes_nothing(page, tmp_sto
     at.file_uploader(key="upload:file").set_value(("dung.csv", GOOD, "text/csv"))
     at.run()
     before = tmp_store.version()
-
-    def lost_every_race(*args, **kwargs):
-        raise StoreError("gave up after 8 conflicting commits")
-
-    monkeypatch.setattr(Store, "commit_observations", lost_every_race)
+    monkeypatch.setattr(Store, "commit_observations", refusing("gave up after 8 conflicting commits"))
     at.button(key="upload-commit").click()
     at.run()
     assert not at.exception and "Chưa ghi được vào kho dữ liệu" in texts(at)
@@ -57,11 +60,7 @@ def test_a_rollback_the_store_refuses_is_reported_in_the_dialog(page, tmp_store,
     at.text_input(key="history:reason").input("nhập nhầm")
     at.button(key="history:rollback").click()
     at.run()
-
-    def gone(*args, **kwargs):
-        raise StoreError("no version 1")
-
-    monkeypatch.setattr(Store, "restore", gone)
+    monkeypatch.setattr(Store, "restore", refusing("no version 1"))
     at.button(key="history:confirm").click()
     at.run()
     assert not at.exception and "Chưa ghi được vào kho dữ liệu" in texts(at)
