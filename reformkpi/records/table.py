@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from reformkpi.config import Limits
 from reformkpi.records import staging, writer
 from reformkpi.records.scan import (PARTITION, RECORD_SCHEMA, RECORDS, connect, exists, files, full_path,
                                     local_quarter_sql, parquet_list, path, scan_sql)
+from reformkpi.records.workdir import create_workdir, sweep_abandoned
 from reformkpi.records.writer import FILE_ROWS, SORT_KEY, relative, sorted_rows
 from reformkpi.store import MAX_RETRIES, TABLE_CONFIG, CommitInfo, Store, StoreError, backoff, sql_text
 
@@ -114,18 +114,20 @@ def ingest(store: Store, source: str | Path, actor: Actor | None, info: CommitIn
 
     Temporary files (about the export's size: the normalised rows, then the rows to write, one
     bucket and one quarter at a time) go to a folder under `tmp_dir` (default
-    `config.records_tmp_dir()`), removed on success and on failure. Memory stays bounded: DuckDB
-    holds one bucket of BUCKET_ROWS rows (spilling beyond memory_limit), the writer one batch.
+    `config.records_tmp_dir()`), removed on success and on failure; one left by an ingest killed
+    by a signal is removed by the next ingest (`workdir.sweep_abandoned`). Memory stays bounded:
+    DuckDB holds one bucket of BUCKET_ROWS rows (spilling beyond memory_limit), the writer one batch.
     """
     require(actor, "upload")
     source = Path(source)
     total = staging.check_declared(source, limits)
     root = Path(tmp_dir or config.records_tmp_dir())
     root.mkdir(parents=True, exist_ok=True)
+    sweep_abandoned(root)
     buckets = max(1, -(-total // BUCKET_ROWS))
     track = _Tracker(total, progress)
     for attempt in range(1, MAX_RETRIES + 1):
-        workdir = Path(tempfile.mkdtemp(prefix="records-ingest-", dir=root))
+        workdir = create_workdir(root)
         try:
             n = staging.stage(source, workdir, unit_ids, chunk_rows, buckets, lambda rows: track("read", rows), limits)
             track.total = n
