@@ -32,6 +32,7 @@ from benchmarks.measure import median_seconds
 from reformkpi import config, periods
 from reformkpi.catalog import Catalog, load_dir
 from reformkpi.cli import build_demo
+from reformkpi.i18n import t
 from reformkpi.metrics.datasets import Dataset
 from reformkpi.metrics.ranking import grade_counts, league_table, rank_history, rank_stability, ranks
 from reformkpi.metrics.rollups import dossier_flow, province_flow
@@ -40,8 +41,10 @@ from reformkpi.metrics.views import (below_target_years, family_matrix, family_s
 from reformkpi.store import CommitInfo, Store
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = {"unit": "app_pages/unit.py", "rankings": "app_pages/rankings.py", "dossiers": "app_pages/dossiers.py",
+PAGES = {"overview": "app_pages/overview.py", "unit": "app_pages/unit.py", "rankings": "app_pages/rankings.py", "dossiers": "app_pages/dossiers.py",
          "satisfaction": "app_pages/satisfaction.py"}
+# What each page's title says, so that a run that shows another page fails instead of timing it.
+TITLES = {page: t(f"{page}.title", "vi") for page in PAGES}
 FIRST_YEAR, LAST_YEAR = 2016, 2025
 NATIONAL = {"departments": 40, "districts": 200, "communes_per_district": 14}  # 3,041 units with the province
 
@@ -78,8 +81,11 @@ def warm_rerun(store: Store, page: str, query: dict, runs: int) -> float:
     os.environ["REFORMKPI_STORE"] = store.uri
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
     at.query_params.update(query)
+    at.run()  # the app's first run lands on the default page; a switch before it is not honoured
     at.switch_page(PAGES[page])
     at.run()
+    if at.title[0].value != TITLES[page]:
+        raise RuntimeError(f"{page}: the page shown is {at.title[0].value!r}")
     if at.exception:
         raise RuntimeError(f"{page}: {at.exception[0].message}")
     return median_seconds(at.run, runs)
@@ -152,12 +158,14 @@ COLD_WARM = """
 import json, os, sys, time, statistics
 import streamlit as st
 from streamlit.testing.v1 import AppTest
-store, pages, query, runs = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3]), int(sys.argv[4])
+store, pages, titles = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+query, runs = json.loads(sys.argv[4]), int(sys.argv[5])
 os.environ["REFORMKPI_STORE"] = store
 out = {}
 for name, script in pages.items():
     at = AppTest.from_file("app.py", default_timeout=600)
     at.query_params.update(query)
+    at.run()  # the app's first run lands on the default page; a switch before it is not honoured
     at.switch_page(script)
     cold = []
     for _ in range(runs):
@@ -166,6 +174,8 @@ for name, script in pages.items():
         t = time.perf_counter(); at.run(); cold.append(time.perf_counter() - t)
         if at.exception:
             raise SystemExit(name + ": " + at.exception[0].message)
+        if at.title[0].value != titles[name]:
+            raise SystemExit(name + ": the page shown is " + at.title[0].value)
     warm = []
     for _ in range(runs):
         t = time.perf_counter(); at.run(); warm.append(time.perf_counter() - t)
@@ -176,7 +186,8 @@ print(json.dumps(out))
 
 def cold_warm(checkout: Path, store: Store, query: dict, runs: int) -> dict[str, list[float]]:
     """Median cold and warm script times of each page with the code of a checkout (its own process)."""
-    done = subprocess.run([sys.executable, "-c", COLD_WARM, store.uri, json.dumps(PAGES), json.dumps(query), str(runs)],
+    done = subprocess.run([sys.executable, "-c", COLD_WARM, store.uri, json.dumps(PAGES), json.dumps(TITLES),
+                           json.dumps(query), str(runs)],
                           cwd=checkout, env={**os.environ, "PYTHONPATH": str(checkout)}, check=True,
                           capture_output=True, text=True)
     return json.loads(done.stdout.strip().splitlines()[-1])

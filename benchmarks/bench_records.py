@@ -4,18 +4,21 @@ against the engine's own floor.
 `make bench BENCH=records` builds 1M and 10M records (2016-Q1 to 2026-Q3, the demo catalog's
 units), each in a fresh process so that its peak memory is its own; `--full` adds 100M;
 `--sizes=200000,1000000` picks others; `--exports=DIR` keeps the generated exports there and
-reuses them (generation is not part of any figure). For each size it prints:
+reuses them (generation is not part of any figure), and keeps each size's ingested store there
+(`store-N`), which `--reuse` measures again without ingesting. For each size it prints:
 - ingest throughput (rows/s, and rows per CPU-second of the process, less disturbed by other
   work) of the export into an empty records table (one Delta commit), the
   peak resident memory of the process while ingesting (sampled every 0.5 s; the generator runs
   in another process) and the peak size of the ingest's temporary folder against the export's;
 - the quarterly counts of every unit and quarter (what `records-ingest --sync` writes);
-- the drill-down of the busiest unit in the last quarter (the seven queries of the page):
+- the drill-down of the busiest unit in the last quarter (the eight figures of the page: the seven
+  queries and the counts compared with the stored ones):
   cold (first in the process), warm (files' footers cached, the unit's rows read anew) and
   repeated (the unit's rows already kept), medians of RUNS;
-- the floor: DuckDB alone reading the same rows (the unit's dossiers open in the drill-down's
-  eight quarters) straight from the table's Parquet files by a glob, partition pruning and
-  row-group statistics, no Delta log; and the ratio of the warm drill-down to it.
+- the floor: DuckDB alone reading the same rows and columns (the unit's dossiers open in the
+  drill-down's eight quarters, the columns its figures use) straight from the table's Parquet
+  files by a glob, partition pruning and row-group statistics, no Delta log; and the ratio of
+  the warm drill-down to it.
 """
 
 from __future__ import annotations
@@ -80,39 +83,59 @@ def _export(n: int, exports: Path | None, work: Path) -> Path:
 
 def floor_rows(con, table_dir: str, unit: str, first: str, last: str, s, e):
     """DuckDB alone: the same rows as the drill-down's slice, from a glob of the table's files."""
-    return con.sql(f"""SELECT * FROM read_parquet('{table_dir}/*/*.parquet', hive_partitioning = true)
+    from reformkpi.records.metrics import DRILL_COLUMNS
+
+    return con.sql(f"""SELECT {', '.join(DRILL_COLUMNS)} FROM read_parquet('{table_dir}/*/*.parquet', hive_partitioning = true)
                        WHERE received_quarter <= '{last}' AND unit_id = $u AND received_at < $e
                          AND (resolved_at IS NULL OR resolved_at >= $s)""",
                    params={"u": unit, "s": s, "e": e}).to_arrow_table()
 
 
-def run_size(n: int, exports: str | None = None) -> None:
+def _ingest(store, export: Path, units: set[str], tmp: Path, say) -> None:
+    """Ingest an export into an empty table: throughput, CPU, peak memory and temporary disk."""
+    from reformkpi.auth import operator
+    from reformkpi.records import scan, table
+    from reformkpi.store import CommitInfo
+
+    size = export.stat().st_size
+    cpu = _cpu()
+    with PeakSampler(rss=lambda: psutil.Process().memory_info().rss, disk=lambda: _du(tmp)) as sampled:
+        result, ingest = _timed(table.ingest, store, export, operator("bench"),
+                                CommitInfo(user="bench", file_name=export.name), units, tmp_dir=tmp)
+    cpu = _cpu() - cpu
+    rows = result.rows_read
+    say(f"  ingest: {rows / ingest:,.0f} rows/s ({rows:,} rows in {ingest:,.1f} s; {cpu:,.0f} s of CPU, "
+        f"{rows / cpu:,.0f} rows per CPU-second; one commit, "
+        f"{len(scan.files(store))} files); peak memory {sampled.peak['rss'] / 2**20:,.0f} MiB; "
+        f"peak temporary disk {sampled.peak['disk'] / 2**20:,.0f} MiB = {sampled.peak['disk'] / size:.2f}× the "
+        f"export ({size / 2**20:,.0f} MiB Parquet); temporary folder empty after: {not any(tmp.iterdir())}")
+
+
+def run_size(n: int, exports: str | None = None, reuse: bool = False) -> None:
+    import pandas as pd
+
     from reformkpi import config
     from reformkpi.catalog import Catalog, load_dir
-    from reformkpi.auth import operator
     from reformkpi.records import metrics as rm
-    from reformkpi.records import scan, table
-    from reformkpi.store import CommitInfo, Store
+    from reformkpi.records import scan
+    from reformkpi.store import Store
 
     work = Path(tempfile.mkdtemp(prefix=f"bench-records-{n}-", dir=exports or None))
     say = lambda text: print(text, flush=True)
     try:
         cat = Catalog.from_tables(load_dir(config.CATALOG_DIR))
-        export = _export(n, Path(exports) if exports else None, work)
-        size = export.stat().st_size
-        store = Store(work / "store")
-        tmp = work / "tmp"
-        cpu = _cpu()
-        with PeakSampler(rss=lambda: psutil.Process().memory_info().rss, disk=lambda: _du(tmp)) as sampled:
-            result, ingest = _timed(table.ingest, store, export, operator("bench"), CommitInfo(user="bench", file_name=export.name),
-                                    set(cat.units["unit_id"]), tmp_dir=tmp)
-        cpu = _cpu() - cpu
-        rows = result.rows_read
-        say(f"  ingest: {rows / ingest:,.0f} rows/s ({rows:,} rows in {ingest:,.1f} s; {cpu:,.0f} s of CPU, "
-            f"{rows / cpu:,.0f} rows per CPU-second; one commit, "
-            f"{len(scan.files(store))} files); peak memory {sampled.peak['rss'] / 2**20:,.0f} MiB; "
-            f"peak temporary disk {sampled.peak['disk'] / 2**20:,.0f} MiB = {sampled.peak['disk'] / size:.2f}× the "
-            f"export ({size / 2**20:,.0f} MiB Parquet); temporary folder empty after: {not any(tmp.iterdir())}")
+        kept = Path(exports) / f"store-{n}" if exports else None
+        if reuse and kept is not None and scan.exists(Store(kept)):
+            store = Store(kept)
+            say(f"  ingest: not run (--reuse: the table kept in {kept}, {len(scan.files(store))} files)")
+        else:
+            store = Store(work / "store")
+            export = _export(n, Path(exports) if exports else None, work)
+            _ingest(store, export, set(cat.units["unit_id"]), work / "tmp", say)
+            if kept is not None:
+                shutil.rmtree(kept, ignore_errors=True)
+                shutil.move(str(work / "store"), kept)
+                store = Store(kept)
 
         rec = rm.Records.open(store)
         qs = rm.complete_quarters(rec)
@@ -121,8 +144,9 @@ def run_size(n: int, exports: str | None = None) -> None:
 
         quarter = QUARTERS[1]
         unit = rm.units_with_records(rec, quarter)[0]
+        stored = pd.DataFrame(columns=["unit_id", "indicator_id", "period", "value", "source"])
         queries = [rm.summary, rm.late_procedures, rm.processing_times, rm.overdue_days, rm.backlog_ageing,
-                   rm.channels, rm.backlog_trend]
+                   rm.channels, rm.backlog_trend, lambda r, u, q: rm.compare_with_stored(r, stored, u, q)]
 
         def drill(fresh: bool) -> float:
             if fresh:
@@ -141,7 +165,7 @@ def run_size(n: int, exports: str | None = None) -> None:
         times = [_timed(floor_rows, con, table_dir, unit, first, last, s, e) for _ in range(RUNS)]
         floor = statistics.median(t for _, t in times)
         same = times[0][0].num_rows == rec.unit_slice(unit, first, last).num_rows
-        say(f"  drill-down of {unit} {quarter} ({len(queries)} queries over "
+        say(f"  drill-down of {unit} {quarter} ({len(queries)} figures over "
             f"{rec.unit_slice(unit, first, last).num_rows:,} dossiers open in {first}..{last}): "
             f"cold {cold * 1000:,.0f} ms, warm {warm * 1000:,.0f} ms, repeated {repeat * 1000:,.0f} ms")
         say(f"  floor, DuckDB reading those rows from the Parquet files: {floor * 1000:,.0f} ms (same rows: {same}); "
@@ -196,10 +220,12 @@ def compare_writers(n: int, exports: str | None = None) -> None:
 def main(argv: list[str]) -> None:
     sizes = [1_000_000, 10_000_000]
     exports = None
-    writers = False
+    writers = reuse = False
     for a in argv:
         if a == "--writers":
             writers = True
+        elif a == "--reuse":
+            reuse = True
         elif a == "--full":
             sizes.append(100_000_000)
         elif a.startswith("--sizes="):
@@ -217,5 +243,5 @@ def main(argv: list[str]) -> None:
         print(f"\n{n:,} records", flush=True)
         # A process per size, so that each peak memory figure is that size's own.
         subprocess.run([sys.executable, "-c",
-                        f"from benchmarks.bench_records import run_size; run_size({n}, {exports!r})"],
+                        f"from benchmarks.bench_records import run_size; run_size({n}, {exports!r}, {reuse})"],
                        cwd=ROOT, check=True)

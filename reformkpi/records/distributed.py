@@ -22,7 +22,8 @@ import pyarrow.parquet as pq
 from dask.distributed import Client, LocalCluster
 
 from reformkpi.records import scan
-from reformkpi.records.metrics import COUNTS, DAY, bounds
+from reformkpi.records.counting import COUNTS
+from reformkpi.records.scan import bounds
 
 LOCAL = np.timedelta64(7, "h")  # Viet Nam time has no daylight saving
 COLUMNS = ["unit_id", "procedure_code", "procedure_name", "channel", "received_at", "due_at", "resolved_at"]
@@ -130,7 +131,7 @@ def late_procedures(c: Client, file_list: list[scan.DataFile], unit_id: str, qua
     late = done & (r["outcome"] == "late")
     overdue = (r["resolved_at"].isna() | (r["resolved_at"] >= end)) & (r["due_at"] < end)
     r = r.assign(resolved=done, late=late, overdue_open=overdue,
-                 days_late=((r["resolved_at"] - r["due_at"]).dt.total_seconds() / DAY).where(late))
+                 days_late=((r["resolved_at"] - r["due_at"]) / pd.Timedelta(days=1)).where(late))
     g = r.groupby("procedure_code").agg(procedure_name=("procedure_name", "first"), resolved=("resolved", "sum"),
                                         late=("late", "sum"), overdue_open=("overdue_open", "sum"),
                                         median_days_late=("days_late", "median")).reset_index()

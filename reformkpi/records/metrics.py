@@ -17,11 +17,11 @@ the quarterly counts the sync commits must agree with the drill-down's by constr
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 from typing import Any
 from collections import OrderedDict
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -29,19 +29,19 @@ from reformkpi import periods
 from reformkpi.catalog import Catalog
 from reformkpi.metrics.datasets import Dataset
 from reformkpi.auth import Actor, require
-from reformkpi.formatting import VIETNAM_TIME
-from reformkpi.records import scan
-from reformkpi.records.scan import LOCAL_TZ
-from reformkpi.store import CommitInfo, CommitResult, Store, sql_text
+from reformkpi.records import counting, scan
+from reformkpi.records.counting import COUNTS
+from reformkpi.records.scan import bounds, days_between_sql, local_day_sql
+from reformkpi.store import CommitInfo, CommitResult, Store
 
 SOURCE_PREFIX = "records:v"
-COUNTS = ("carried_over", "received_online", "received_in_person", "received_post", "resolved_early",
-          "resolved_on_time", "resolved_late", "pending_not_due", "pending_overdue")
 AGE_BUCKETS = ((0, 7), (8, 15), (16, 30), (31, 60), (61, 90), (91, None))
 OVERDUE_BUCKETS = ((0, 1), (2, 5), (6, 10), (11, 30), (31, None))
-DAY = 86400.0
 TREND_QUARTERS = 8
 SLICE_BYTES = 512 * 2**20
+COUNT_BATCH_ROWS = 1 << 20
+# What the drill-down's figures read of a dossier (never its id, status or upload).
+DRILL_COLUMNS = ("procedure_code", "procedure_name", "channel", "received_at", "due_at", "resolved_at")
 
 
 class Records:
@@ -103,7 +103,7 @@ class Records:
         s, e = bounds(since)[0], bounds(upto)[1]
         # Plain comparisons, so that DuckDB skips row groups on their statistics.
         return self._kept(("slice", unit_id, since, upto), lambda: self.cursor().sql(
-            f"""SELECT * EXCLUDE (upload_id) FROM {self.scan(upto, since)}
+            f"""SELECT {', '.join(DRILL_COLUMNS)} FROM {self.scan(upto, since)}
                 WHERE unit_id = $u AND received_at < $e AND (resolved_at IS NULL OR resolved_at >= $s)""",
             params={"u": unit_id, "s": s, "e": e}).to_arrow_table())
 
@@ -114,26 +114,15 @@ class Records:
             cur = self.cursor()
             cur.register("slice", self.unit_slice(unit_id, *window(quarter)))
             s, e = bounds(quarter)
-            return cur.sql(f"""SELECT *, {OUTCOME} AS outcome, epoch(resolved_at - received_at) / {DAY} AS days,
-                                 epoch(due_at - received_at) / {DAY} AS allowed_days
+            return cur.sql(f"""SELECT *, {OUTCOME} AS outcome, {days_between_sql('received_at', 'resolved_at')} AS days,
+                                 {days_between_sql('received_at', 'due_at')} AS allowed_days
                                FROM slice WHERE received_at < $e AND (resolved_at IS NULL OR resolved_at >= $s)""",
                            params={"s": s, "e": e}).to_arrow_table()
         return self._kept(("touching", unit_id, quarter), make)
 
 
-def bounds(quarter: str) -> tuple[dt.datetime, dt.datetime]:
-    """A quarter as [start, end) instants in Viet Nam time."""
-    start = dt.datetime.combine(periods.start(quarter), dt.time(), VIETNAM_TIME)
-    end = dt.datetime.combine(periods.end(quarter) + dt.timedelta(days=1), dt.time(), VIETNAM_TIME)
-    return start, end
-
-
-def _local_date(col: str) -> str:
-    return f"CAST(timezone('{LOCAL_TZ}', {col}) AS DATE)"
-
-
 OUTCOME = (f"CASE WHEN resolved_at IS NULL THEN NULL WHEN resolved_at > due_at THEN 'late' "
-           f"WHEN {_local_date('resolved_at')} < {_local_date('due_at')} THEN 'early' ELSE 'on_time' END")
+           f"WHEN {local_day_sql('resolved_at')} < {local_day_sql('due_at')} THEN 'early' ELSE 'on_time' END")
 OPEN_AT_END = "coalesce(resolved_at, 'infinity'::TIMESTAMPTZ) >= $e"
 
 
@@ -143,6 +132,13 @@ def window(quarter: str) -> tuple[str, str]:
     for _ in range(TREND_QUARTERS - 1):
         first = periods.previous(first)
     return first, quarter
+
+
+def _unit_counts(rec: Records, unit_id: str, quarter: str, quarter_list: list[str]) -> pd.DataFrame:
+    """`quarter_counts` of one unit for quarters of the drill-down's window, from its slice."""
+    rows = rec.unit_slice(unit_id, *window(quarter))
+    unit = pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows.num_rows, dtype=np.int32)), pa.array([unit_id]))
+    return counting.count([rows.append_column("unit_id", unit)], quarter_list)
 
 
 def _drill(rec: Records, unit_id: str, quarter: str, query: str) -> pd.DataFrame:
@@ -170,32 +166,14 @@ def complete_quarters(rec: Records) -> list[str]:
 def quarter_counts(rec: Records, quarter_list: list[str], unit_ids: list[str] | None = None) -> pd.DataFrame:
     """Per unit and quarter: the nine stored dossier counts of the catalog (columns COUNTS)."""
     if not quarter_list or not rec.files:
-        return pd.DataFrame(columns=["unit_id", "period", *COUNTS])
-    units = "" if unit_ids is None else "WHERE unit_id IN (SELECT unnest($units))"
-    return _counts(rec.cursor(), f"SELECT * FROM {rec.scan(max(quarter_list), min(quarter_list))} {units}",
-                   quarter_list, {"units": unit_ids} if unit_ids is not None else {})
-
-
-def _counts(cur, rows: str, quarter_list: list[str], params: dict) -> pd.DataFrame:
-    q = pd.DataFrame([(p, *bounds(p)) for p in quarter_list], columns=["period", "s", "e"])
-    cur.register("q", q)
-    received_by_channel = ",\n          ".join(
-        f"count(*) FILTER (r.received_at >= q.s AND r.channel = {sql_text(c)}) AS received_{c}" for c in scan.CHANNELS)
-    df = cur.execute(f"""
-        SELECT r.unit_id, q.period,
-          count(*) FILTER (r.received_at < q.s) AS carried_over,
-          {received_by_channel},
-          count(*) FILTER (r.resolved_at < q.e AND r.outcome = 'early') AS resolved_early,
-          count(*) FILTER (r.resolved_at < q.e AND r.outcome = 'on_time') AS resolved_on_time,
-          count(*) FILTER (r.resolved_at < q.e AND r.outcome = 'late') AS resolved_late,
-          count(*) FILTER (r.open_until >= q.e AND r.due_at >= q.e) AS pending_not_due,
-          count(*) FILTER (r.open_until >= q.e AND r.due_at < q.e) AS pending_overdue
-        FROM (SELECT unit_id, channel, received_at, due_at, resolved_at, {OUTCOME} AS outcome,
-                     coalesce(resolved_at, 'infinity'::TIMESTAMPTZ) AS open_until
-              FROM ({rows})) r
-        JOIN q ON r.received_at < q.e AND r.open_until >= q.s
-        GROUP BY ALL ORDER BY r.unit_id, q.period""", params).df()
-    return df.astype({c: "int64" for c in COUNTS})
+        return counting.empty()
+    units = "" if unit_ids is None else "AND unit_id IN (SELECT unnest($units))"
+    s, e = bounds(min(quarter_list))[0], bounds(max(quarter_list))[1]
+    rows = rec.cursor().sql(
+        f"""SELECT {', '.join(counting.COLUMNS)} FROM {rec.scan(max(quarter_list), min(quarter_list))}
+            WHERE received_at < $e AND (resolved_at IS NULL OR resolved_at >= $s) {units}""",
+        params={"s": s, "e": e, **({"units": unit_ids} if unit_ids is not None else {})})
+    return counting.count(rows.to_arrow_reader(COUNT_BATCH_ROWS), quarter_list)
 
 
 def derived_observations(rec: Records, cat: Catalog, quarter_list: list[str] | None = None) -> pd.DataFrame:
@@ -246,7 +224,7 @@ def compare_with_stored(rec: Records, stored: pd.DataFrame, unit_id: str, quarte
     `stored`: observation rows (unit_id, indicator_id, period, value, source). Columns:
     indicator_id, from_records, stored, origin ('records', 'upload' or None), equal.
     """
-    counts = quarter_counts(rec, [quarter], [unit_id])
+    counts = _unit_counts(rec, unit_id, quarter, [quarter])
     row = counts.iloc[0] if not counts.empty else pd.Series(0, index=COUNTS)
     out = pd.DataFrame({"indicator_id": [f"dossier.{c}" for c in COUNTS],
                         "from_records": [int(row[c]) for c in COUNTS]})
@@ -306,7 +284,7 @@ def late_procedures(rec: Records, unit_id: str, quarter: str, limit: int = 10) -
           count(*) FILTER ({OPEN_AT_END} AND due_at < $e) AS overdue_open,
           100.0 * count(*) FILTER (resolved_at < $e AND outcome = 'late')
             / nullif(count(*) FILTER (resolved_at < $e), 0) AS late_rate,
-          quantile_cont(epoch(resolved_at - due_at) / {DAY}, 0.5)
+          quantile_cont({days_between_sql('due_at', 'resolved_at')}, 0.5)
             FILTER (resolved_at < $e AND outcome = 'late') AS median_days_late
         FROM r GROUP BY procedure_code
         HAVING late + overdue_open > 0
@@ -347,7 +325,7 @@ def overdue_days(rec: Records, unit_id: str, quarter: str) -> pd.DataFrame:
 
     Columns: lo, hi, resolved_late, open_overdue.
     """
-    late_days = f"ceil(epoch(CASE WHEN resolved_at < $e THEN resolved_at ELSE $e END - due_at) / {DAY})"
+    late_days = f"ceil({days_between_sql('due_at', 'CASE WHEN resolved_at < $e THEN resolved_at ELSE $e END')})"
     df = _drill(rec, unit_id, quarter, f"""
         SELECT {_bucket_sql(late_days, OVERDUE_BUCKETS)} AS lo,
           count(*) FILTER (resolved_at < $e) AS resolved_late,
@@ -359,7 +337,7 @@ def overdue_days(rec: Records, unit_id: str, quarter: str) -> pd.DataFrame:
 
 def backlog_ageing(rec: Records, unit_id: str, quarter: str) -> pd.DataFrame:
     """Dossiers open at the end of the quarter by age (whole days since received): lo, hi, not_due, overdue."""
-    age = f"floor(epoch($e - received_at) / {DAY})"
+    age = f"floor({days_between_sql('received_at', '$e')})"
     df = _drill(rec, unit_id, quarter, f"""
         SELECT {_bucket_sql(age, AGE_BUCKETS)} AS lo,
           count(*) FILTER (due_at >= $e) AS not_due, count(*) FILTER (due_at < $e) AS overdue
@@ -389,9 +367,7 @@ def backlog_trend(rec: Records, unit_id: str, quarter: str) -> pd.DataFrame:
     Columns: period, received, resolved, pending_not_due, pending_overdue.
     """
     first = max(window(quarter)[0], quarters(rec)[0]) if rec.files else quarter
-    cur = rec.cursor()
-    cur.register("slice", rec.unit_slice(unit_id, *window(quarter)))
-    c = _counts(cur, "SELECT * FROM slice", periods.quarters_between(first, quarter), {})
+    c = _unit_counts(rec, unit_id, quarter, periods.quarters_between(first, quarter))
     out = pd.DataFrame({"period": c["period"],
                         "received": c["received_online"] + c["received_in_person"] + c["received_post"],
                         "resolved": c["resolved_early"] + c["resolved_on_time"] + c["resolved_late"],

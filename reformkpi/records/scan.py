@@ -10,6 +10,8 @@ import duckdb
 import pyarrow as pa
 from deltalake import DeltaTable
 
+from reformkpi import periods
+from reformkpi.formatting import VIETNAM_TIME
 from reformkpi.store import Store, sql_text
 
 RECORDS = "records"
@@ -97,7 +99,30 @@ def scan_sql(file_list: list[str]) -> str:
     return parquet_list(file_list)
 
 
+# Viet Nam keeps one offset all year, so its calendar days are whole-number arithmetic on the
+# instants: ten times cheaper per row than DuckDB's time-zone functions (ICU).
+DAY_US = 86_400 * 10**6
+LOCAL_OFFSET_US = int(VIETNAM_TIME.utcoffset(None).total_seconds()) * 10**6
+
+
+def local_day_sql(col: str) -> str:
+    """The Viet Nam calendar day of an instant, as a day number (days since 1970-01-01)."""
+    return f"(epoch_us({col}) + {LOCAL_OFFSET_US}) // {DAY_US}"
+
+
+def days_between_sql(start: str, end: str) -> str:
+    """`end` − `start` in days, fractional (each an instant or a bound parameter)."""
+    return f"(epoch_us({end}) - epoch_us({start})) / {DAY_US}"
+
+
 def local_quarter_sql(col: str) -> str:
     """The quarter ('2025-Q3') of an instant in Viet Nam time."""
-    return (f"strftime(timezone('{LOCAL_TZ}', {col}), '%Y') || '-Q' || "
-            f"CAST(quarter(timezone('{LOCAL_TZ}', {col})) AS VARCHAR)")
+    local = f"make_timestamp(epoch_us({col}) + {LOCAL_OFFSET_US})"
+    return f"CAST(year({local}) AS VARCHAR) || '-Q' || CAST(quarter({local}) AS VARCHAR)"
+
+
+def bounds(quarter: str) -> tuple[dt.datetime, dt.datetime]:
+    """A quarter as [start, end) instants in Viet Nam time."""
+    start = dt.datetime.combine(periods.start(quarter), dt.time(), VIETNAM_TIME)
+    end = dt.datetime.combine(periods.end(quarter) + dt.timedelta(days=1), dt.time(), VIETNAM_TIME)
+    return start, end
