@@ -32,6 +32,9 @@ OUTCOMES = ("early", "on_time", "late")
 # What a batch must hold.
 COLUMNS = ("unit_id", "channel", "received_at", "due_at", "resolved_at")
 NEVER = 2**62  # an open dossier's resolution: after every quarter (and no overflow in day arithmetic)
+# Slots of a (unit, quarter) histogram: the channels or outcomes, then the rest (another channel; open).
+SLOTS = max(len(CHANNELS), len(OUTCOMES)) + 1
+OPEN = SLOTS - 1
 
 
 def _us(moment: dt.datetime) -> int:
@@ -40,6 +43,23 @@ def _us(moment: dt.datetime) -> int:
 
 def _micros(col: pa.ChunkedArray | pa.Array, missing: int = NEVER) -> np.ndarray:
     return pc.fill_null(col.cast(pa.int64()), missing).to_numpy(zero_copy_only=False)
+
+
+def _codes(col: pa.ChunkedArray | pa.Array) -> tuple[list, np.ndarray]:
+    """The distinct values of a text column and each row's position among them."""
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    if not pa.types.is_dictionary(col.type):
+        col = pc.dictionary_encode(col)
+    values = col.dictionary.to_pylist()
+    return values, pc.fill_null(col.indices, len(values)).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _positions(col: pa.ChunkedArray | pa.Array, known: tuple[str, ...]) -> np.ndarray:
+    """Each row's position in `known`; len(known) for anything else (or nothing)."""
+    values, code = _codes(col)
+    lookup = np.array([known.index(v) if v in known else len(known) for v in values] + [len(known)])
+    return lookup[code]
 
 
 class QuarterCounter:
@@ -58,33 +78,26 @@ class QuarterCounter:
     def add(self, batch: pa.RecordBatch | pa.Table) -> None:
         if batch.num_rows == 0:
             return
-        units = batch.column("unit_id")
-        if isinstance(units, pa.ChunkedArray):
-            units = units.combine_chunks()
-        if not pa.types.is_dictionary(units.type):
-            units = pc.dictionary_encode(units)
-        code = units.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        units, code = _codes(batch.column("unit_id"))
+        channel = _positions(batch.column("channel"), CHANNELS)
         received = _micros(batch.column("received_at"))
         due = _micros(batch.column("due_at"))
         resolved = _micros(batch.column("resolved_at"))
-        channel = np.full(len(code), -1)
-        for i, c in enumerate(CHANNELS):
-            channel[pc.equal(batch.column("channel"), c).to_numpy(zero_copy_only=False)] = i
-        done = resolved != NEVER
         local_day = lambda us: (us + LOCAL_OFFSET_US) // DAY_US
-        outcome = np.where(resolved > due, 2, np.where(local_day(resolved) < local_day(due), 0, 1))
+        early, on_time, late = (OUTCOMES.index(o) for o in ("early", "on_time", "late"))
+        outcome = np.where(resolved == NEVER, OPEN, np.where(resolved > due, late,
+                                                             np.where(local_day(resolved) < local_day(due), early, on_time)))
         qr, qd, qdue = self._bins(received), self._bins(resolved), self._bins(due)
-        w, n_units = self.width, len(units.dictionary)
-        # Histogram kinds: received, resolved (any or open), due, max(due, resolved), then one per
-        # channel of the received and one per outcome of the resolved.
-        kinds = [(qr, None), (qd, None), (qdue, None), (np.maximum(qdue, qd), None)]
-        kinds += [(qr, channel == i) for i in range(len(CHANNELS))]
-        kinds += [(qd, done & (outcome == i)) for i in range(len(OUTCOMES))]
-        hist = np.empty((n_units, len(kinds), w), dtype=np.int64)
-        for k, (bins, keep) in enumerate(kinds):
-            key = code * w + bins
-            hist[:, k, :] = np.bincount(key if keep is None else key[keep], minlength=n_units * w).reshape(n_units, w)
-        for u, h in zip(units.dictionary.to_pylist(), hist):
+        w, n = self.width, len(units)
+        base = code * w
+        # Four histograms over (unit, quarter bin): received by channel, resolved by outcome (open
+        # ones in the last slot), due, and the later of due and resolved.
+        by_channel = np.bincount((base + qr) * SLOTS + channel, minlength=n * w * SLOTS).reshape(n, w, SLOTS)
+        by_outcome = np.bincount((base + qd) * SLOTS + outcome, minlength=n * w * SLOTS).reshape(n, w, SLOTS)
+        due_h = np.bincount(base + qdue, minlength=n * w).reshape(n, 1, w)
+        later_h = np.bincount(base + np.maximum(qdue, qd), minlength=n * w).reshape(n, 1, w)
+        hist = np.concatenate([by_channel.transpose(0, 2, 1), by_outcome.transpose(0, 2, 1), due_h, later_h], axis=1)
+        for u, h in zip(units, hist):
             self.units[u] = self.units[u] + h if u in self.units else h
 
     def frame(self) -> pd.DataFrame:
@@ -96,14 +109,16 @@ class QuarterCounter:
         upto = h.cumsum(axis=2)  # upto[..., b]: rows whose bin is b or less (quarter b − 1 or before)
         n = len(self.quarters)
         before, through = upto[:, :, :n], upto[:, :, 1:n + 1]  # quarter i: bins ≤ i, bins ≤ i + 1
-        received, resolved, due, due_and_resolved = 0, 1, 2, 3
-        open_at_end = through[:, received] - through[:, resolved]
-        overdue = through[:, due] - through[:, due_and_resolved]
-        cols = {"carried_over": before[:, received] - before[:, resolved],
-                **{f"received_{c}": h[:, 4 + i, 1:n + 1] for i, c in enumerate(CHANNELS)},
-                **{f"resolved_{o}": h[:, 4 + len(CHANNELS) + i, 1:n + 1] for i, o in enumerate(OUTCOMES)},
+        received = lambda upto: upto[:, :SLOTS].sum(axis=1)
+        resolved = lambda upto: upto[:, SLOTS:2 * SLOTS].sum(axis=1)  # open ones last: never
+        due, later = 2 * SLOTS, 2 * SLOTS + 1
+        open_at_end = received(through) - resolved(through)
+        overdue = through[:, due] - through[:, later]
+        cols = {"carried_over": received(before) - resolved(before),
+                **{f"received_{c}": h[:, i, 1:n + 1] for i, c in enumerate(CHANNELS)},
+                **{f"resolved_{o}": h[:, SLOTS + i, 1:n + 1] for i, o in enumerate(OUTCOMES)},
                 "pending_not_due": open_at_end - overdue, "pending_overdue": overdue}
-        touching = through[:, received] - before[:, resolved]
+        touching = received(through) - resolved(before)
         keep = touching > 0
         out = pd.DataFrame({"unit_id": np.repeat(np.array(ids, dtype=object), n).reshape(len(ids), n)[keep],
                             "period": np.tile(np.array(self.quarters, dtype=object), (len(ids), 1))[keep],

@@ -1,4 +1,5 @@
-"""Numbers from dossier records, computed with DuckDB over the data files of one records version.
+"""Numbers from dossier records, computed with DuckDB over the data files of one records version
+(the nine quarterly counts with numpy over the rows DuckDB reads: `counting`).
 
 Definitions (the deadline edge; all days are Viet Nam calendar days):
 - resolved late: resolved_at after due_at, even by one second;
@@ -11,8 +12,9 @@ Definitions (the deadline edge; all days are Viet Nam calendar days):
   the deadline the system set, which already counts working days and holidays).
 A dossier resolved exactly at the start of a quarter belongs to that quarter.
 
-One module (over 300 lines) because every figure here is written against these definitions, and
-the quarterly counts the sync commits must agree with the drill-down's by construction.
+One module (over 300 lines) because every figure here is written against these definitions; the
+quarterly counts the sync commits and those of the drill-down's trend come from one function
+(`counting.count`), so they agree by construction.
 """
 
 from __future__ import annotations
@@ -120,6 +122,16 @@ class Records:
                            params={"s": s, "e": e}).to_arrow_table()
         return self._kept(("touching", unit_id, quarter), make)
 
+    def window_counts(self, unit_id: str, quarter: str) -> pd.DataFrame:
+        """`quarter_counts` of the unit for the quarters of the drill-down's window, from its
+        slice, counted once (the trend and the comparison with stored counts read them)."""
+        def make():
+            rows = self.unit_slice(unit_id, *window(quarter))
+            unit = pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows.num_rows, dtype=np.int32)), pa.array([unit_id]))
+            counts = counting.count([rows.append_column("unit_id", unit)], periods.quarters_between(*window(quarter)))
+            return pa.Table.from_pandas(counts, preserve_index=False)
+        return self._kept(("counts", unit_id, quarter), make).to_pandas()
+
 
 OUTCOME = (f"CASE WHEN resolved_at IS NULL THEN NULL WHEN resolved_at > due_at THEN 'late' "
            f"WHEN {local_day_sql('resolved_at')} < {local_day_sql('due_at')} THEN 'early' ELSE 'on_time' END")
@@ -132,13 +144,6 @@ def window(quarter: str) -> tuple[str, str]:
     for _ in range(TREND_QUARTERS - 1):
         first = periods.previous(first)
     return first, quarter
-
-
-def _unit_counts(rec: Records, unit_id: str, quarter: str, quarter_list: list[str]) -> pd.DataFrame:
-    """`quarter_counts` of one unit for quarters of the drill-down's window, from its slice."""
-    rows = rec.unit_slice(unit_id, *window(quarter))
-    unit = pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows.num_rows, dtype=np.int32)), pa.array([unit_id]))
-    return counting.count([rows.append_column("unit_id", unit)], quarter_list)
 
 
 def _drill(rec: Records, unit_id: str, quarter: str, query: str) -> pd.DataFrame:
@@ -224,7 +229,8 @@ def compare_with_stored(rec: Records, stored: pd.DataFrame, unit_id: str, quarte
     `stored`: observation rows (unit_id, indicator_id, period, value, source). Columns:
     indicator_id, from_records, stored, origin ('records', 'upload' or None), equal.
     """
-    counts = _unit_counts(rec, unit_id, quarter, [quarter])
+    counts = rec.window_counts(unit_id, quarter)
+    counts = counts[counts["period"] == quarter]
     row = counts.iloc[0] if not counts.empty else pd.Series(0, index=COUNTS)
     out = pd.DataFrame({"indicator_id": [f"dossier.{c}" for c in COUNTS],
                         "from_records": [int(row[c]) for c in COUNTS]})
@@ -367,7 +373,8 @@ def backlog_trend(rec: Records, unit_id: str, quarter: str) -> pd.DataFrame:
     Columns: period, received, resolved, pending_not_due, pending_overdue.
     """
     first = max(window(quarter)[0], quarters(rec)[0]) if rec.files else quarter
-    c = _unit_counts(rec, unit_id, quarter, periods.quarters_between(first, quarter))
+    c = rec.window_counts(unit_id, quarter)
+    c = c[c["period"] >= first].reset_index(drop=True)
     out = pd.DataFrame({"period": c["period"],
                         "received": c["received_online"] + c["received_in_person"] + c["received_post"],
                         "resolved": c["resolved_early"] + c["resolved_on_time"] + c["resolved_late"],
