@@ -26,6 +26,7 @@ from collections import OrderedDict
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from reformkpi import periods
 from reformkpi.catalog import Catalog
@@ -34,7 +35,7 @@ from reformkpi.auth import Actor, require
 from reformkpi.records import counting, scan
 from reformkpi.records.counting import COUNTS
 from reformkpi.records.scan import bounds, days_between_sql, local_day_sql
-from reformkpi.store import CommitInfo, CommitResult, Store
+from reformkpi.store import CommitInfo, CommitResult, Store, sql_text
 
 SOURCE_PREFIX = "records:v"
 AGE_BUCKETS = ((0, 7), (8, 15), (16, 30), (31, 60), (61, 90), (91, None))
@@ -44,6 +45,7 @@ SLICE_BYTES = 512 * 2**20
 COUNT_BATCH_ROWS = 1 << 20
 # What the drill-down's figures read of a dossier (never its id, status or upload).
 DRILL_COLUMNS = ("procedure_code", "procedure_name", "channel", "received_at", "due_at", "resolved_at")
+CHANNEL_ENUM = f"ENUM({', '.join(map(sql_text, scan.CHANNELS))})"
 
 
 class Records:
@@ -103,9 +105,11 @@ class Records:
         a drill-down runs its queries on this instead of reading the files once per query. The
         Records of a version is shared by every session, and so is what it keeps."""
         s, e = bounds(since)[0], bounds(upto)[1]
+        # Channels as an enumeration (a dictionary in Arrow): counted by their codes, not their text.
+        columns = [f"TRY_CAST(channel AS {CHANNEL_ENUM}) AS channel" if c == "channel" else c for c in DRILL_COLUMNS]
         # Plain comparisons, so that DuckDB skips row groups on their statistics.
         return self._kept(("slice", unit_id, since, upto), lambda: self.cursor().sql(
-            f"""SELECT {', '.join(DRILL_COLUMNS)} FROM {self.scan(upto, since)}
+            f"""SELECT {', '.join(columns)} FROM {self.scan(upto, since)}
                 WHERE unit_id = $u AND received_at < $e AND (resolved_at IS NULL OR resolved_at >= $s)""",
             params={"u": unit_id, "s": s, "e": e}).to_arrow_table())
 
@@ -113,13 +117,16 @@ class Records:
         """The unit's dossiers open at some moment of the quarter with their outcome, processing and
         allowed days, taken from its drill-down slice once (the quarter's queries scan only these)."""
         def make():
+            rows = self.unit_slice(unit_id, *window(quarter))
+            s, e = (pa.scalar(t, rows.schema.field("received_at").type) for t in bounds(quarter))
+            resolved = rows["resolved_at"]
+            # Arrow filters the slice (DuckDB would convert every row of it to its own format first).
             cur = self.cursor()
-            cur.register("slice", self.unit_slice(unit_id, *window(quarter)))
-            s, e = bounds(quarter)
+            cur.register("quarter_rows", rows.filter(pc.and_(pc.less(rows["received_at"], e), pc.or_kleene(
+                pc.is_null(resolved), pc.greater_equal(resolved, s)))))
             return cur.sql(f"""SELECT *, {OUTCOME} AS outcome, {days_between_sql('received_at', 'resolved_at')} AS days,
                                  {days_between_sql('received_at', 'due_at')} AS allowed_days
-                               FROM slice WHERE received_at < $e AND (resolved_at IS NULL OR resolved_at >= $s)""",
-                           params={"s": s, "e": e}).to_arrow_table()
+                               FROM quarter_rows""").to_arrow_table()
         return self._kept(("touching", unit_id, quarter), make)
 
     def window_counts(self, unit_id: str, quarter: str) -> pd.DataFrame:
