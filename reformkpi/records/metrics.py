@@ -48,6 +48,12 @@ DRILL_COLUMNS = ("procedure_code", "procedure_name", "channel", "received_at", "
 CHANNEL_ENUM = f"ENUM({', '.join(map(sql_text, scan.CHANNELS))})"
 
 
+def select_list(columns) -> str:
+    """Columns of the records to read, channels as an enumeration (a dictionary in Arrow): counted
+    by their codes, not their text."""
+    return ", ".join(f"TRY_CAST(channel AS {CHANNEL_ENUM}) AS channel" if c == "channel" else c for c in columns)
+
+
 class Records:
     """The records of one version: a DuckDB connection over its data files."""
 
@@ -105,11 +111,9 @@ class Records:
         a drill-down runs its queries on this instead of reading the files once per query. The
         Records of a version is shared by every session, and so is what it keeps."""
         s, e = bounds(since)[0], bounds(upto)[1]
-        # Channels as an enumeration (a dictionary in Arrow): counted by their codes, not their text.
-        columns = [f"TRY_CAST(channel AS {CHANNEL_ENUM}) AS channel" if c == "channel" else c for c in DRILL_COLUMNS]
         # Plain comparisons, so that DuckDB skips row groups on their statistics.
         return self._kept(("slice", unit_id, since, upto), lambda: self.cursor().sql(
-            f"""SELECT {', '.join(columns)} FROM {self.scan(upto, since)}
+            f"""SELECT {select_list(DRILL_COLUMNS)} FROM {self.scan(upto, since)}
                 WHERE unit_id = $u AND received_at < $e AND (resolved_at IS NULL OR resolved_at >= $s)""",
             params={"u": unit_id, "s": s, "e": e}).to_arrow_table())
 
@@ -182,7 +186,7 @@ def quarter_counts(rec: Records, quarter_list: list[str], unit_ids: list[str] | 
     units = "" if unit_ids is None else "AND unit_id IN (SELECT unnest($units))"
     s, e = bounds(min(quarter_list))[0], bounds(max(quarter_list))[1]
     rows = rec.cursor().sql(
-        f"""SELECT {', '.join(counting.COLUMNS)} FROM {rec.scan(max(quarter_list), min(quarter_list))}
+        f"""SELECT {select_list(counting.COLUMNS)} FROM {rec.scan(max(quarter_list), min(quarter_list))}
             WHERE received_at < $e AND (resolved_at IS NULL OR resolved_at >= $s) {units}""",
         params={"s": s, "e": e, **({"units": unit_ids} if unit_ids is not None else {})})
     return counting.count(rows.to_arrow_reader(COUNT_BATCH_ROWS), quarter_list)
