@@ -11,8 +11,9 @@ expected title has finished its script (no running status, nothing stale) and ev
 on it has drawn. First a single session walks alone (the reference), then the sessions together
 for the given minutes. Printed per run: opens and their median, page views, p50 and p95, the
 ratio to the single session, errors (navigation failures, timeouts, exceptions shown by the app,
-JavaScript errors: must be 0), and the server's resident memory (with its children) before the
-run and at its peak, and the increase per session.
+JavaScript errors: must be 0), the server's resident memory (with its children) before the
+run and at its peak, and the increase per session, and the CPU seconds the server and the
+browsers (Chromium with Playwright's driver) used: which side the two cores were busy with.
 
 `python -m benchmarks load [--minutes=5] [--sessions=20] [--single-minutes=1]` (`--sessions=5,20`:
 one run after the other). Traffic goes only to 127.0.0.1, every wait is bounded (120 s), and the
@@ -86,6 +87,29 @@ async def _session(browser, url: str, seed: int, until: float, opens: list[float
         await context.close()
 
 
+def _tree(pid: int) -> list[psutil.Process]:
+    proc = psutil.Process(pid)
+    return [proc, *proc.children(recursive=True)]
+
+
+def _cpu_seconds(procs: list[psutil.Process]) -> float:
+    total = 0.0
+    for p in procs:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system + t.children_user + t.children_system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def _browser_cpu(server: int) -> float:
+    """CPU seconds of this process's children that are not the server: Playwright's driver and
+    Chromium (a finished run's browser is gone, so this is read while it runs)."""
+    serving = {p.pid for p in _tree(server)}
+    return _cpu_seconds([p for p in psutil.Process().children(recursive=True) if p.pid not in serving])
+
+
 def _rss(pid: int) -> int:
     proc = psutil.Process(pid)
     total = proc.memory_info().rss
@@ -132,19 +156,24 @@ def main(argv: list[str]) -> None:
         try:
             server = proc.pid
             print(f"{'sessions':>8}{'opens':>6}{'open p50':>10}{'views':>7}{'p50':>9}{'p95':>9}{'p50/single':>12}"
-                  f"{'errors':>8}{'RSS before':>12}{'RSS peak':>10}{'per session':>13}", flush=True)
+                  f"{'errors':>8}{'RSS before':>12}{'RSS peak':>10}{'per session':>13}{'CPU server':>12}"
+                  f"{'browsers':>10}", flush=True)
             reference = None
             for n, secs in ((1, 60 * single), *((k, 60 * minutes) for k in sessions)):
                 before = _rss(server)
-                with PeakSampler(rss=lambda: _rss(server)) as peak:
+                server_cpu = _cpu_seconds(_tree(server))
+                # The browsers' CPU is sampled while they run (their processes end with the run).
+                with PeakSampler(rss=lambda: _rss(server), browsers=lambda: _browser_cpu(server)) as peak:
                     opens, times, errors = asyncio.run(_run(url, n, secs))
+                server_cpu = _cpu_seconds(_tree(server)) - server_cpu
                 p50 = statistics.median(times) if times else float("nan")
                 reference = reference or p50
                 open_p50 = statistics.median(opens) if opens else float("nan")
                 print(f"{n:>8}{len(opens):>6}{open_p50 * 1000:>8.0f}ms{len(times):>7}{p50 * 1000:>7.0f}ms"
                       f"{(_p95(times) if times else float('nan')) * 1000:>7.0f}ms{p50 / reference:>11.1f}×"
                       f"{len(errors):>8}{before / 2**20:>9.0f}MiB{peak.peak['rss'] / 2**20:>7.0f}MiB"
-                      f"{(peak.peak['rss'] - before) / n / 2**20:>10.1f}MiB", flush=True)
+                      f"{(peak.peak['rss'] - before) / n / 2**20:>10.1f}MiB{server_cpu:>11.0f}s"
+                      f"{peak.peak['browsers']:>9.0f}s", flush=True)
                 for e in errors[:10]:
                     print(f"    {e}")
         finally:
