@@ -150,7 +150,8 @@ def main(argv: list[str]) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         store = Store(Path(tmp) / "store")
         build_demo(store, "bench", last_quarter="2026-Q3")
-        proc, url = serve(store.uri)
+        # As deployed (deploy/config.toml): no watching of the source files for changes.
+        proc, url = serve(store.uri, env={"STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"})
         # The server's log goes to a pipe: keep draining it so that a full pipe never blocks the server.
         threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
         try:
