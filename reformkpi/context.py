@@ -88,7 +88,8 @@ def figure_context(ds: Dataset, indicator_id: str, period: str, level: str | Non
     cat = ds.catalog
     grain, p = rollups.grain_of(ds, indicator_id, period)
     units = rollups.level_units(ds, level) if unit_id is None else cat.lineage(unit_id)
-    expected = [u for u in rollups.expected_units(cat, p, level if unit_id is None else None) if u in set(units)]
+    chosen = set(units)
+    expected = [u for u in rollups.expected_units(cat, p, level if unit_id is None else None) if u in chosen]
     s = rollups.series(ds, indicator_id, grain, units, (int(p[:4]), int(p[:4])))
     reported = sorted(set(s.loc[(s["period"] == p) & s["value"].notna(), "unit_id"]))
     start, end = periods.start(p), periods.end(p)

@@ -4,6 +4,9 @@ History, time travel and restore come from Delta Lake (delta-rs). Every commit c
 (user, upload id, file name, sha256, row counts) in the Delta log itself, so the log is the
 audit trail. Writers are optimistic: a commit that loses a race is re-diffed on the fresh
 version and tried again, never half-applied.
+
+One module although long: reading, writing, history and restore of the same Delta tables share
+their schema, their retry rule and the metadata of their commits.
 """
 
 from __future__ import annotations
@@ -166,6 +169,17 @@ class Store:
 
     def read(self, table: str = OBSERVATIONS, version: int | None = None) -> pa.Table:
         return self.delta(table, version).to_pyarrow_table()
+
+    def local_files(self, table: str = OBSERVATIONS, version: int | None = None) -> list[str] | None:
+        """The local Parquet files that hold a version's rows, for DuckDB to scan itself (a copy less
+        than through Arrow); None when the files alone are not the table: on an object store (DuckDB
+        here reads local disks only) or when the log changes what they say (a reader protocol above 1:
+        deletion vectors, column mapping; partition values kept in the paths)."""
+        delta = self.delta(table, version)
+        if delta.protocol().min_reader_version > 1 or delta.metadata().partition_columns:
+            return None
+        paths = [uri.removeprefix("file://") for uri in delta.file_uris()]
+        return paths if all(Path(p).is_file() for p in paths) else None
 
     def catalog_versions(self) -> tuple[int, ...]:
         """Current version of each catalog table, in CATALOG_TABLES order."""

@@ -5,6 +5,7 @@ notes a view of it shows, in DuckDB; and what every page asks of it first (years
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import duckdb
 import pandas as pd
@@ -13,26 +14,40 @@ import pyarrow as pa
 from reformkpi import notes as notes_store
 from reformkpi.catalog import Catalog
 from reformkpi.i18n import column
-from reformkpi.store import OBSERVATIONS, Store, conform
+from reformkpi.records.scan import parquet_list
+from reformkpi.store import OBSERVATION_SCHEMA, OBSERVATIONS, Store, conform
 
 
 class Dataset:
     """The observations of one data version with the catalog as it stood then, and the notes
     written on its figures up to that version."""
 
-    def __init__(self, observations: pa.Table, catalog: Catalog, version: int | None = None,
+    def __init__(self, observations: pa.Table | list[str], catalog: Catalog, version: int | None = None,
                  notes: pd.DataFrame | None = None):
+        """`observations`: the rows, or the local Parquet files that hold them (see Store.local_files)."""
         self.version = version
         self.catalog = catalog
         self._con = duckdb.connect()
         notes_table = (notes_store.SCHEMA.empty_table() if notes is None
                        else pa.Table.from_pandas(notes, schema=notes_store.SCHEMA, preserve_index=False))
+        rows = conform(OBSERVATION_SCHEMA.empty_table() if isinstance(observations, list) else observations)
         # Tables, not registered views: registrations are not seen by the per-query cursors.
-        for name, data in (("obs", conform(observations)), ("ind", catalog.indicators), ("units", catalog.units),
+        for name, data in (("obs", rows), ("ind", catalog.indicators), ("units", catalog.units),
                            ("notes", notes_table)):
             self._con.register("_src", data)
             self._con.execute(f"CREATE TABLE {name} AS SELECT * FROM _src")
             self._con.unregister("_src")
+        if isinstance(observations, list) and observations:
+            # By name, into the store's column types: a file written before a column existed lacks it.
+            self._con.execute(f"INSERT INTO obs BY NAME SELECT * FROM {parquet_list(observations, union_by_name='true')}")
+        con = self._con
+        # One data version never changes, so neither does a query's answer: a page asks for the same
+        # rows several times (a KPI and its league table, the Overview's attention list and falls),
+        # and each read scans every observation. A closure over the connection, not over self, so
+        # that a dropped Dataset frees its tables at once rather than at the next garbage collection.
+        self._answer = functools.lru_cache(maxsize=512)(
+            lambda query, params: con.cursor().execute(query, [list(p) if isinstance(p, tuple) else p
+                                                               for p in params]).df())
 
     @classmethod
     def open(cls, store: Store, version: int | None = None,
@@ -40,12 +55,16 @@ class Dataset:
         """A version of the observations with the catalog at the given versions (default: current)
         and the notes a view of it shows (a snapshot's: those written up to `notes_until`)."""
         v = store.version() if version is None else version
-        return cls(store.read(OBSERVATIONS, v), Catalog.from_tables(store.read_catalog(catalog_versions)), v,
+        observations = store.local_files(OBSERVATIONS, v) or store.read(OBSERVATIONS, v)
+        return cls(observations, Catalog.from_tables(store.read_catalog(catalog_versions)), v,
                    notes_store.read(store, v, notes_until))
 
     def sql(self, query: str, params: list | None = None) -> pd.DataFrame:
-        # A cursor per query: Streamlit runs sessions on several threads.
-        return self._con.cursor().execute(query, params or []).df()
+        """The answer to a query, remembered for this version; a cursor per query runs it, as
+        Streamlit runs sessions on several threads. Callers may add columns to the frame: it is a
+        copy (a shallow one: copy-on-write keeps the remembered rows as they are)."""
+        frozen = tuple(tuple(p) if isinstance(p, list) else p for p in params or [])
+        return self._answer(query, frozen).copy(deep=False)
 
 
 def year_choices(ds: Dataset) -> tuple[list[int], int | None]:

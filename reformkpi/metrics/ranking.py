@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from reformkpi import periods
-from reformkpi.catalog import Catalog
+from reformkpi.catalog import Catalog, among
 from reformkpi.i18n import column
 from reformkpi.metrics import targets
 from reformkpi.metrics.datasets import Dataset
@@ -65,7 +65,7 @@ def league_table(ds: Dataset, indicator_id: str, period: str, level: str, lang: 
     if cat.break_between(indicator_id, prev, p) is not None:
         cur["change"] = np.nan
     # New: the unit was not in office at the end of the previous period (not merely without a figure).
-    cur["is_new"] = ~cur["unit_id"].isin(cat.active_units(prev)["unit_id"])
+    cur["is_new"] = ~among(cur["unit_id"], cat.active_ids(prev))
     cur = cur.merge(targets.lookup(cat, indicator_id, cur["unit_id"].tolist(), year).drop(columns="year"),
                     on="unit_id", how="left")
     cur["gap"] = gap(cur["value"], cur["target"], ind["direction"]).round(ind["decimals"])

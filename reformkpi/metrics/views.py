@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from reformkpi import periods
-from reformkpi.catalog import Catalog
+from reformkpi.catalog import Catalog, among
 from reformkpi.metrics import targets
 from reformkpi.metrics.datasets import Dataset, unit_names
 from reformkpi.metrics.rollups import (aggregate, combine_lineage, expected_units, grain_of, level_units,
@@ -55,7 +55,7 @@ def kpi(ds: Dataset, indicator_id: str, period: str, level: str | None = None, l
     value = _opt(prov["value"].get(p))
     previous = _opt(prov["value"].get(prev))
     common = set(s.loc[s["period"] == p, "unit_id"]) & set(s.loc[s["period"] == prev, "unit_id"])
-    same = aggregate(ind, s[s["unit_id"].isin(common)], ["period"]).set_index("period")["value"]
+    same = aggregate(ind, s[among(s["unit_id"], common)], ["period"]).set_index("period")["value"]
     method_break = cat.break_between(indicator_id, prev, p)
     change = None
     if common and method_break is None:
@@ -128,7 +128,7 @@ def unit_history(ds: Dataset, unit_id: str, indicator_ids: tuple[str, ...], grai
                                                                     n_peers=("unit_id", "nunique")),
                         on="period", how="left")
         own["n_peers"] = own["n_peers"].fillna(0).astype(int)
-        own["n_peer_expected"] = [len(set(same) & set(cat.active_units(p)["unit_id"])) for p in own["period"]]
+        own["n_peer_expected"] = [len(set(same) & cat.active_ids(p)) for p in own["period"]]
         own["target"] = targets.lookup(cat, indicator_id, [unit_id] * len(own),
                                        own["period"].str[:4].astype(int))["target"].to_numpy()
         own["gap"] = gap(own["value"], own["target"], ind["direction"])

@@ -8,9 +8,11 @@ import sys
 import threading
 import time
 
+import pandas as pd
 import pytest
 
-from reformkpi.store import CommitInfo, Store, StoreError
+from reformkpi.metrics.datasets import Dataset
+from reformkpi.store import CommitInfo, Scope, Store, StoreError
 from tests.conftest import obs, outcome_after_kill
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -66,6 +68,34 @@ def test_time_travel_and_restore_as_a_new_version(tmp_store):
     assert h["restored_version"] == 1
     with pytest.raises(StoreError):
         tmp_store.restore(99, CommitInfo(user="admin"))
+
+
+def test_a_dataset_reads_each_version_from_its_files_as_delta_lake_does(tmp_store):
+    """Dataset.open scans a version's Parquet files itself; after upserts, a scoped replace and a
+    restore (files rewritten, files left out of later versions) it holds the rows delta-rs reads."""
+    tmp_store.commit_observations(obs([("so-y-te", "sipas.overall", "2019", 85.5),
+                                       ("so-tu-phap", "sipas.overall", "2019", 81.0)]), CommitInfo(user="a"))
+    tmp_store.commit_observations(obs([("so-y-te", "sipas.overall", "2019", 60.0),
+                                       ("so-y-te", "sipas.overall", "2020", 70.0, 100.0)]), CommitInfo(user="b"))
+    tmp_store.commit_observations(obs([("so-y-te", "sipas.overall", "2020", 71.0)]), CommitInfo(user="c"),
+                                  replace=Scope(("so-y-te", "so-tu-phap"), ("sipas.overall",), ("2019", "2020")))
+    tmp_store.restore(2, CommitInfo(user="admin"))
+    everything = "SELECT * FROM obs ORDER BY ALL"
+    for version in range(tmp_store.version() + 1):
+        opened = Dataset.open(tmp_store, version)
+        through_arrow = Dataset(tmp_store.read(version=version), opened.catalog)
+        pd.testing.assert_frame_equal(opened.sql(everything), through_arrow.sql(everything))
+    assert tmp_store.local_files()  # the files were read directly, not through delta-rs
+
+
+def test_a_dataset_remembers_answers_that_callers_cannot_change(tmp_store):
+    tmp_store.commit_observations(obs([("so-y-te", "sipas.overall", "2019", 85.5)]), CommitInfo(user="a"))
+    ds = Dataset.open(tmp_store)
+    first = ds.sql("SELECT unit_id, value FROM obs WHERE period = ?", ["2019"])
+    first["value"] = 0.0
+    first.loc[0, "unit_id"] = "changed"
+    again = ds.sql("SELECT unit_id, value FROM obs WHERE period = ?", ["2019"])
+    assert again.to_dict("records") == [{"unit_id": "so-y-te", "value": 85.5}]
 
 
 def test_history_is_kept_by_table_properties(tmp_store):
