@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from reformkpi import periods
@@ -125,6 +126,10 @@ class Catalog:
     # over the frame each time was a tenth of a national page. The first row of an id wins.
     _indicator_rows: dict[str, pd.Series] = field(init=False, repr=False, compare=False)
     _unit_positions: dict[str, int] = field(init=False, repr=False, compare=False)
+    # Terms of office as datetime64 (NaT: open), so that who is in office is one comparison over
+    # every unit rather than one per unit; and its answer per period.
+    _office: tuple[np.ndarray, np.ndarray] = field(init=False, repr=False, compare=False)
+    _unit_ids: np.ndarray = field(init=False, repr=False, compare=False)
     _active_ids: dict[str, frozenset[str]] = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -134,6 +139,9 @@ class Catalog:
         object.__setattr__(self, "_unit_positions", {})
         for position, unit_id in enumerate(self.units["unit_id"]):
             self._unit_positions.setdefault(unit_id, position)
+        object.__setattr__(self, "_office", tuple(pd.to_datetime(self.units[c]).to_numpy(dtype="datetime64[D]")
+                                                  for c in ("active_from", "active_to")))
+        object.__setattr__(self, "_unit_ids", self.units["unit_id"].to_numpy(dtype=object))
 
     @classmethod
     def from_tables(cls, tables: dict[str, pd.DataFrame]) -> Catalog:
@@ -196,18 +204,21 @@ class Catalog:
 
     def active_units(self, period: str, level: str | None = None) -> pd.DataFrame:
         """Units in office at the end of the period (the rule for which unit a figure belongs to)."""
-        end = periods.end(period)
-        u = self.units
-        on = (u["active_from"].isna() | (u["active_from"] <= end)) & (u["active_to"].isna() | (u["active_to"] >= end))
+        on = self._in_office(period)
         if level:
-            on &= u["level"] == level
-        return u[on]
+            on &= (self.units["level"] == level).to_numpy()
+        return self.units[on]
+
+    def _in_office(self, period: str) -> np.ndarray:
+        end = np.datetime64(periods.end(period), "D")
+        start, stop = self._office
+        return (np.isnat(start) | (start <= end)) & (np.isnat(stop) | (stop >= end))
 
     def active_ids(self, period: str) -> frozenset[str]:
         """The ids of the units in office at the end of the period, found once per period: pages
         ask for them per row and per period."""
         if period not in self._active_ids:
-            self._active_ids[period] = frozenset(self.active_units(period)["unit_id"])
+            self._active_ids[period] = frozenset(self._unit_ids[self._in_office(period)])
         return self._active_ids[period]
 
     def is_active(self, unit_id: str, period: str) -> bool:

@@ -6,6 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import inspect
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
 import duckdb
 import pandas as pd
@@ -16,6 +21,9 @@ from reformkpi.catalog import Catalog
 from reformkpi.i18n import column
 from reformkpi.records.scan import parquet_list
 from reformkpi.store import OBSERVATION_SCHEMA, OBSERVATIONS, Store, conform
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class Dataset:
@@ -40,14 +48,8 @@ class Dataset:
         if isinstance(observations, list) and observations:
             # By name, into the store's column types: a file written before a column existed lacks it.
             self._con.execute(f"INSERT INTO obs BY NAME SELECT * FROM {parquet_list(observations, union_by_name='true')}")
-        con = self._con
-        # One data version never changes, so neither does a query's answer: a page asks for the same
-        # rows several times (a KPI and its league table, the Overview's attention list and falls),
-        # and each read scans every observation. A closure over the connection, not over self, so
-        # that a dropped Dataset frees its tables at once rather than at the next garbage collection.
-        self._answer = functools.lru_cache(maxsize=512)(
-            lambda query, params: con.cursor().execute(query, [list(p) if isinstance(p, tuple) else p
-                                                               for p in params]).df())
+        self._remembered: OrderedDict[tuple, Any] = OrderedDict()
+        self._remembered_lock = threading.Lock()
 
     @classmethod
     def open(cls, store: Store, version: int | None = None,
@@ -60,11 +62,60 @@ class Dataset:
                    notes_store.read(store, v, notes_until))
 
     def sql(self, query: str, params: list | None = None) -> pd.DataFrame:
-        """The answer to a query, remembered for this version; a cursor per query runs it, as
-        Streamlit runs sessions on several threads. Callers may add columns to the frame: it is a
-        copy (a shallow one: copy-on-write keeps the remembered rows as they are)."""
-        frozen = tuple(tuple(p) if isinstance(p, list) else p for p in params or [])
-        return self._answer(query, frozen).copy(deep=False)
+        """The answer to a query (remembered: see `remember`)."""
+        return self.remember(_answer, query, tuple(tuple(p) if isinstance(p, list) else p for p in params or []))
+
+    def remember(self, fn: Callable[..., T], *args) -> T:
+        """`fn(self, *args)`, computed once for this dataset (the least recently used of REMEMBERED
+        results go first).
+
+        One data version never changes, so neither does an answer: a page asks for the same rows
+        and figures several times (a KPI and its league table; the Overview's attention list, falls
+        and tiles), and the app's shared cache cannot serve the core's calls to itself. A frame is
+        handed out as a shallow copy: callers may add columns, copy-on-write keeps the rows kept.
+        """
+        key = (fn, args)
+        with self._remembered_lock:
+            if key in self._remembered:
+                self._remembered.move_to_end(key)
+                value = self._remembered[key]
+            else:
+                value = _MISSING
+        if value is _MISSING:
+            value = fn(self, *args)
+            with self._remembered_lock:
+                self._remembered[key] = value
+                while len(self._remembered) > REMEMBERED:
+                    self._remembered.popitem(last=False)
+        return value.copy(deep=False) if isinstance(value, pd.DataFrame) else value
+
+
+REMEMBERED = 512
+_MISSING = object()
+
+
+def _answer(ds: Dataset, query: str, params: tuple) -> pd.DataFrame:
+    # A cursor per query: Streamlit runs sessions on several threads.
+    return ds._con.cursor().execute(query, [list(p) if isinstance(p, tuple) else p for p in params]).df()
+
+
+def remembered(fn: Callable[P, T]) -> Callable[P, T]:
+    """A core function of a Dataset (its first argument) computed once per dataset and arguments,
+    however they are passed (see Dataset.remember); with an argument that cannot be a key (a list),
+    each time."""
+    signature = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def once(*args: P.args, **kwargs: P.kwargs) -> T:
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        ds, *rest = bound.args
+        try:
+            hash(tuple(rest))
+        except TypeError:
+            return fn(*args, **kwargs)
+        return ds.remember(fn, *rest)
+    return once
 
 
 def year_choices(ds: Dataset) -> tuple[list[int], int | None]:

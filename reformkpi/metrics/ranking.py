@@ -10,7 +10,7 @@ from reformkpi import periods
 from reformkpi.catalog import Catalog, among
 from reformkpi.i18n import column
 from reformkpi.metrics import targets
-from reformkpi.metrics.datasets import Dataset
+from reformkpi.metrics.datasets import Dataset, remembered
 from reformkpi.metrics.rollups import grain_of, level_units, series
 from reformkpi.metrics.targets import gap
 
@@ -46,6 +46,7 @@ def ranks(ds: Dataset, indicator_id: str, grain: str = "year", level: str | None
         ["period", "rank", "unit_id"], ignore_index=True, na_position="last")
 
 
+@remembered
 def league_table(ds: Dataset, indicator_id: str, period: str, level: str, lang: str = "vi") -> pd.DataFrame:
     """One period's ranking of a level's units with value, target, gap, grade and rank change."""
     cat = ds.catalog

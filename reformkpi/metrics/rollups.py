@@ -132,16 +132,18 @@ def stored_series(ds: Dataset, indicator_ids: list[str], grain: str = "year", un
 def aggregate(ind: pd.Series, df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """Combine units: counts add up, rates are ratios of sums, scores are the mean of units (each
     as published); the result is rounded to the indicator's published decimals."""
-    g = df.groupby(by, as_index=False)
+    # Each column reduced by its own method: pandas' named aggregation costs milliseconds more per
+    # call, and a page aggregates many times.
+    g = df.groupby(by)
     if ind["rollup"] == "derived" and ind["denominator"]:
-        out = g.agg(num=("num", "sum"), den=("den", "sum"), n_units=("unit_id", "nunique"))
+        out = pd.DataFrame({"num": g["num"].sum(), "den": g["den"].sum(), "n_units": g["unit_id"].nunique()})
         out["value"] = ind["scale"] * out["num"] / out["den"].replace(0, np.nan)
     elif ind["measure"] == "count":
-        out = g.agg(value=("value", "sum"), n_units=("unit_id", "nunique"))
+        out = pd.DataFrame({"value": g["value"].sum(), "n_units": g["unit_id"].nunique()})
     else:
-        out = g.agg(value=("value", "mean"), n_units=("unit_id", "nunique"))
+        out = pd.DataFrame({"value": g["value"].mean(), "n_units": g["unit_id"].nunique()})
     out["value"] = out["value"].round(ind["decimals"])
-    return out
+    return out.reset_index()
 
 
 def expected_units(cat: Catalog, period: str, level: str | None) -> list[str]:

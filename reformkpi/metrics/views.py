@@ -11,7 +11,7 @@ import pandas as pd
 from reformkpi import periods
 from reformkpi.catalog import Catalog, among
 from reformkpi.metrics import targets
-from reformkpi.metrics.datasets import Dataset, unit_names
+from reformkpi.metrics.datasets import Dataset, remembered, unit_names
 from reformkpi.metrics.rollups import (aggregate, combine_lineage, expected_units, grain_of, level_units,
                                        province_series, series, stored_series)
 from reformkpi.metrics.targets import gap
@@ -43,6 +43,7 @@ class Kpi:
     method_break: str | None = None
 
 
+@remembered
 def kpi(ds: Dataset, indicator_id: str, period: str, level: str | None = None, lang: str = "vi") -> Kpi:
     cat = ds.catalog
     ind = cat.indicator(indicator_id)
@@ -106,6 +107,7 @@ def merger_events(cat: Catalog, unit_id: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["date", "unit_id", "predecessors"])
 
 
+@remembered
 def unit_history(ds: Dataset, unit_id: str, indicator_ids: tuple[str, ...], grain: str = "year") -> pd.DataFrame:
     """A unit's indicators over time (through its lineage) against its target and its peers' median.
 
@@ -124,8 +126,9 @@ def unit_history(ds: Dataset, unit_id: str, indicator_ids: tuple[str, ...], grai
         if own.empty:
             continue
         peer = both[both["unit_id"].isin(same)]
-        own = own.merge(peer.groupby("period", as_index=False).agg(peer_median=("value", "median"),
-                                                                    n_peers=("unit_id", "nunique")),
+        by_period = peer.groupby("period")
+        own = own.merge(pd.DataFrame({"peer_median": by_period["value"].median(),
+                                      "n_peers": by_period["unit_id"].nunique()}).reset_index(),
                         on="period", how="left")
         own["n_peers"] = own["n_peers"].fillna(0).astype(int)
         own["n_peer_expected"] = [len(set(same) & cat.active_ids(p)) for p in own["period"]]

@@ -156,3 +156,14 @@ def test_province_trend_carries_each_years_target():
     ds = dataset([("a", "sat", str(y), 80 + i) for i, y in enumerate(range(2019, 2022))])
     trend = views.province_trend(ds, "sat", "department").set_index("period")
     assert trend.loc["2020", "target"] == 80 and math.isnan(trend.loc["2021", "target"])
+
+
+def test_a_dataset_computes_a_remembered_figure_once_however_it_is_asked():
+    ds = dataset([("a", "sat", "2019", 77.4), ("b", "sat", "2019", 86.6)])
+    k = views.kpi(ds, "sat", "2019", "department")
+    assert views.kpi(ds, "sat", "2019", level="department", lang="vi") is k  # defaults and keywords alike
+    table = ranking.league_table(ds, "sat", "2019", "department")
+    table["rank"] = 0  # a caller's change stays in its copy
+    assert ranking.league_table(ds, "sat", "2019", "department")["rank"].tolist() == [1, 2]
+    # An argument that cannot be a key (a list) is computed each time, and computed the same.
+    assert views.unit_history(ds, "a", ["sat"]).equals(views.unit_history(ds, "a", ("sat",)))
