@@ -131,6 +131,7 @@ class Catalog:
     _office: tuple[np.ndarray, np.ndarray] = field(init=False, repr=False, compare=False)
     _unit_ids: np.ndarray = field(init=False, repr=False, compare=False)
     _active_ids: dict[str, frozenset[str]] = field(init=False, repr=False, compare=False, default_factory=dict)
+    _target_rows: dict[str, list] = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_indicator_rows", {})
@@ -142,6 +143,8 @@ class Catalog:
         object.__setattr__(self, "_office", tuple(pd.to_datetime(self.units[c]).to_numpy(dtype="datetime64[D]")
                                                   for c in ("active_from", "active_to")))
         object.__setattr__(self, "_unit_ids", self.units["unit_id"].to_numpy(dtype=object))
+        for row in self.targets.itertuples(index=False):
+            self._target_rows.setdefault(row.indicator_id, []).append(row)
 
     @classmethod
     def from_tables(cls, tables: dict[str, pd.DataFrame]) -> Catalog:
@@ -158,6 +161,10 @@ class Catalog:
         if unit_id not in self._unit_positions:
             raise CatalogError(f"unknown unit {unit_id!r}")
         return self.units.iloc[self._unit_positions[unit_id]]
+
+    def target_rows(self, indicator_id: str) -> list:
+        """The indicator's rows of the targets table, in the table's order (named tuples)."""
+        return self._target_rows.get(indicator_id, [])
 
     def components(self, indicator_id: str) -> tuple[list[str], list[str]]:
         """Numerator and denominator terms of a derived indicator (each a sum of stored ones)."""

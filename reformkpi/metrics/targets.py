@@ -24,14 +24,12 @@ def lookup(cat: Catalog, indicator_id: str, unit_ids, years) -> pd.DataFrame:
     year = np.asarray(years, dtype=int)
     year = np.full(units.shape, int(year)) if year.ndim == 0 else year
     target, source = np.full(len(units), np.nan), np.full(len(units), None, dtype=object)
-    t = cat.targets[cat.targets["indicator_id"] == indicator_id]
+    rows = cat.target_rows(indicator_id)
     # General rows first, then each unit's own; within each, the first matching row is written last.
     for own in (False, True):
-        rows = t[(t["unit_id"] != GENERAL) == own].iloc[::-1]
-        for uid, first, last, value, src in zip(rows["unit_id"], rows["year_from"], rows["year_to"], rows["value"],
-                                                rows["source"]):
-            hit = (year >= first) & (year <= last) & ((units == uid) if own else True)
-            target[hit], source[hit] = float(value), src
+        for row in reversed([r for r in rows if (r.unit_id != GENERAL) == own]):
+            hit = (year >= row.year_from) & (year <= row.year_to) & ((units == row.unit_id) if own else True)
+            target[hit], source[hit] = float(row.value), row.source
     return pd.DataFrame({"unit_id": units, "year": year, "target": target, "target_source": source})
 
 
