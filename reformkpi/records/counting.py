@@ -1,9 +1,10 @@
-"""The nine quarterly dossier counts (`metrics.COUNTS`, defined in `metrics`' docstring) of rows
+"""The nine quarterly dossier counts (COUNTS, by the definitions in `metrics`' docstring) of rows
 given batch by batch, with numpy.
 
 Each instant is placed in its quarter by a binary search over the quarters' edges (Viet Nam
 midnights, as UTC microseconds), so a row costs a few integer operations instead of a range join
-against the quarters. Per unit, six histograms over those quarter numbers then give every count:
+against the quarters. Per unit, four histograms over those quarter numbers (received by
+channel, resolved by outcome, due, the later of due and resolved) then give every count:
 a dossier touches quarter i when it was received in i or before and resolved in i or after, so
 
     carried over into i      = #(received before i) − #(resolved before i)
