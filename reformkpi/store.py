@@ -17,6 +17,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote
 
 import duckdb
 import pandas as pd
@@ -178,7 +179,7 @@ class Store:
         delta = self.delta(table, version)
         if delta.protocol().min_reader_version > 1 or delta.metadata().partition_columns:
             return None
-        paths = [uri.removeprefix("file://") for uri in delta.file_uris()]
+        paths = [unquote(uri) for uri in delta.file_uris()]  # percent-encoded: a space, a Vietnamese letter
         return paths if all(Path(p).is_file() for p in paths) else None
 
     def catalog_versions(self) -> tuple[int, ...]:

@@ -104,6 +104,8 @@ def remembered(fn: Callable[P, T]) -> Callable[P, T]:
     however they are passed (see Dataset.remember); with an argument that cannot be a key (a list),
     each time."""
     signature = inspect.signature(fn)
+    if any(p.kind in (p.KEYWORD_ONLY, p.VAR_KEYWORD) for p in signature.parameters.values()):
+        raise TypeError(f"{fn.__qualname__}: remembered functions take positional arguments only")
 
     @functools.wraps(fn)
     def once(*args: P.args, **kwargs: P.kwargs) -> T:

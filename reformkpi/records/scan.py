@@ -118,7 +118,7 @@ def days_between_sql(start: str, end: str) -> str:
 def local_quarter_sql(col: str) -> str:
     """The quarter ('2025-Q3') of an instant in Viet Nam time."""
     local = f"make_timestamp(epoch_us({col}) + {LOCAL_OFFSET_US})"
-    return f"CAST(year({local}) AS VARCHAR) || '-Q' || CAST(quarter({local}) AS VARCHAR)"
+    return f"strftime({local}, '%Y') || '-Q' || CAST(quarter({local}) AS VARCHAR)"
 
 
 def bounds(quarter: str) -> tuple[dt.datetime, dt.datetime]:

@@ -150,6 +150,8 @@ def _normalise_sql(schema: pa.Schema, first_row: int) -> str:
         FROM batch"""
 
 
+# Dossiers of a one-stop-shop system fall within these years (Viet Nam time): [first, end).
+YEARS = tuple(f"TIMESTAMPTZ '{y}-01-01 00:00:00+07'" for y in (2000, 2100))
 # (condition on a normalised row, problem code, column named, column whose value is shown)
 CHECKS = (
     ("dossier_id IS NULL", "records_empty", "dossier_id", None),
@@ -160,6 +162,11 @@ CHECKS = (
     ("received_at IS NULL", "records_not_time", "received_at", None),
     ("due_at IS NULL", "records_not_time", "due_at", None),
     ("_has_resolved AND resolved_at IS NULL", "records_not_time", "resolved_at", None),
+    # A mistyped year (0202, 2205) would make a quarter of its own, before or after every real one.
+    (f"received_at < {YEARS[0]}", "records_implausible_year", "received_at", None),
+    (f"received_at >= {YEARS[1]}", "records_implausible_year", "received_at", None),
+    (f"due_at >= {YEARS[1]}", "records_implausible_year", "due_at", None),
+    (f"resolved_at >= {YEARS[1]}", "records_implausible_year", "resolved_at", None),
     ("due_at < received_at", "records_before_received", "due_at", None),
     ("resolved_at < received_at", "records_before_received", "resolved_at", None),
 )

@@ -11,6 +11,8 @@ import time
 import pandas as pd
 import pytest
 
+from reformkpi import config
+from reformkpi.catalog import load_dir
 from reformkpi.metrics.datasets import Dataset
 from reformkpi.store import CommitInfo, Scope, Store, StoreError
 from tests.conftest import obs, outcome_after_kill
@@ -193,3 +195,13 @@ def test_sixteen_concurrent_writers_all_land(tmp_store):
     h = tmp_store.history()
     writes = h[h["user"].str.startswith("w", na=False)]
     assert len(writes) == 16 and (writes["base_version"] == writes["version"] - 1).all()
+
+
+def test_a_store_in_a_folder_named_with_spaces_and_diacritics_is_still_read_from_its_files(tmp_path):
+    """delta-rs names files percent-encoded; the paths DuckDB reads are the folder's real ones."""
+    store = Store(tmp_path / "kho dữ liệu #1")
+    store.init(load_dir(config.CATALOG_DIR), CommitInfo(user="test", operation="init"))
+    store.commit_observations(obs([("so-y-te", "sipas.overall", "2019", 85.5)]), CommitInfo(user="a"))
+    files = store.local_files()
+    assert files and all(" " in f and "dữ" in f for f in files)
+    assert Dataset.open(store).sql("SELECT value FROM obs")["value"].tolist() == [85.5]

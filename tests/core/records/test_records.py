@@ -137,6 +137,17 @@ def test_a_broken_export_is_rejected_with_its_row_numbers(tmp_store, tmp_path):
     assert not scan.exists(tmp_store)
 
 
+def test_a_mistyped_year_is_refused_before_it_makes_a_quarter_of_its_own(tmp_store, tmp_path):
+    rows = [ROWS[0], ("X", "P1", "online", "0202-03-01 08:00:00", "2025-04-10", ""),
+            ("Y", "P1", "online", "2025-04-01 08:00:00", "2205-04-10", "")]
+    with pytest.raises(IngestError) as e:
+        ingest(tmp_store, write(tmp_path / "typo.csv", rows))
+    assert [(p.code, p.row, p.column) for p in e.value.problems] == [
+        ("records_implausible_year", 3, "received_at"), ("records_implausible_year", 4, "due_at")]
+    assert e.value.problems[0].message("vi").startswith("Dòng 3, cột «received_at»: năm nằm ngoài 2000–2099")
+    assert not scan.exists(tmp_store)
+
+
 def _days(a, b):
     return (dt.datetime.fromisoformat(b) - dt.datetime.fromisoformat(a)).total_seconds() / 86400
 
