@@ -7,10 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import inspect
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 import duckdb
 import pandas as pd
@@ -19,6 +17,7 @@ import pyarrow as pa
 from reformkpi import notes as notes_store
 from reformkpi.catalog import Catalog
 from reformkpi.i18n import column
+from reformkpi.kept import Kept
 from reformkpi.records.scan import parquet_list
 from reformkpi.store import OBSERVATION_SCHEMA, OBSERVATIONS, Store, conform
 
@@ -48,8 +47,7 @@ class Dataset:
         if isinstance(observations, list) and observations:
             # By name, into the store's column types: a file written before a column existed lacks it.
             self._con.execute(f"INSERT INTO obs BY NAME SELECT * FROM {parquet_list(observations, union_by_name='true')}")
-        self._remembered: OrderedDict[tuple, Any] = OrderedDict()
-        self._remembered_lock = threading.Lock()
+        self._remembered = Kept(REMEMBERED_BYTES)
 
     @classmethod
     def open(cls, store: Store, version: int | None = None,
@@ -66,32 +64,19 @@ class Dataset:
         return self.remember(_answer, query, tuple(tuple(p) if isinstance(p, list) else p for p in params or []))
 
     def remember(self, fn: Callable[..., T], *args) -> T:
-        """`fn(self, *args)`, computed once for this dataset (the least recently used of REMEMBERED
-        results go first).
+        """`fn(self, *args)`, computed once for this dataset (`reformkpi.kept`: REMEMBERED_BYTES in
+        all).
 
         One data version never changes, so neither does an answer: a page asks for the same rows
         and figures several times (a KPI and its league table; the Overview's attention list, falls
         and tiles), and the app's shared cache cannot serve the core's calls to itself. A frame is
         handed out as a shallow copy: callers may add columns, copy-on-write keeps the rows kept.
         """
-        key = (fn, args)
-        with self._remembered_lock:
-            if key in self._remembered:
-                self._remembered.move_to_end(key)
-                value = self._remembered[key]
-            else:
-                value = _MISSING
-        if value is _MISSING:
-            value = fn(self, *args)
-            with self._remembered_lock:
-                self._remembered[key] = value
-                while len(self._remembered) > REMEMBERED:
-                    self._remembered.popitem(last=False)
+        value = self._remembered.get((fn, args), lambda: fn(self, *args))
         return value.copy(deep=False) if isinstance(value, pd.DataFrame) else value
 
 
-REMEMBERED = 512
-_MISSING = object()
+REMEMBERED_BYTES = 256 * 2**20
 
 
 def _answer(ds: Dataset, query: str, params: tuple) -> pd.DataFrame:

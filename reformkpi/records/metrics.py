@@ -19,9 +19,7 @@ quarterly counts the sync commits and those of the drill-down's trend come from 
 
 from __future__ import annotations
 
-import threading
 from typing import Any
-from collections import OrderedDict
 
 import numpy as np
 import pandas as pd
@@ -30,6 +28,7 @@ import pyarrow.compute as pc
 
 from reformkpi import periods
 from reformkpi.catalog import Catalog
+from reformkpi.kept import Kept
 from reformkpi.metrics.datasets import Dataset
 from reformkpi.auth import Actor, require
 from reformkpi.records import counting, scan
@@ -62,8 +61,7 @@ class Records:
         self.files = sorted(file_list, key=lambda f: f.quarter)
         self._con = scan.connect()
         self._con.execute("SET enable_object_cache = true")  # Parquet footers are read once per file
-        self._kept_tables: OrderedDict[tuple, pa.Table] = OrderedDict()
-        self._lock = threading.Lock()
+        self._kept = Kept(SLICE_BYTES)
 
     @classmethod
     def open(cls, store: Store, version: int | None = None) -> Records:
@@ -87,23 +85,9 @@ class Records:
     def sql(self, query: str, params: dict | None = None) -> pd.DataFrame:
         return self.cursor().execute(query, params or {}).df()
 
-    def _kept(self, key: tuple, make) -> pa.Table:
-        """A table kept by key (least recently used out first, SLICE_BYTES in all)."""
-        with self._lock:
-            if key in self._kept_tables:
-                self._kept_tables.move_to_end(key)
-                return self._kept_tables[key]
-        rows = make()
-        with self._lock:
-            self._kept_tables[key] = rows
-            while len(self._kept_tables) > 1 and sum(t.nbytes for t in self._kept_tables.values()) > SLICE_BYTES:
-                self._kept_tables.popitem(last=False)
-        return rows
-
     def forget(self) -> None:
         """Drop the kept tables (the next drill-down reads the files again)."""
-        with self._lock:
-            self._kept_tables.clear()
+        self._kept.clear()
 
     def unit_slice(self, unit_id: str, since: str, upto: str) -> pa.Table:
         """A unit's dossiers open at some moment from the start of quarter `since` to the end of
@@ -112,7 +96,7 @@ class Records:
         Records of a version is shared by every session, and so is what it keeps."""
         s, e = bounds(since)[0], bounds(upto)[1]
         # Plain comparisons, so that DuckDB skips row groups on their statistics.
-        return self._kept(("slice", unit_id, since, upto), lambda: self.cursor().sql(
+        return self._kept.get(("slice", unit_id, since, upto), lambda: self.cursor().sql(
             f"""SELECT {select_list(DRILL_COLUMNS)} FROM {self.scan(upto, since)}
                 WHERE unit_id = $u AND received_at < $e AND (resolved_at IS NULL OR resolved_at >= $s)""",
             params={"u": unit_id, "s": s, "e": e}).to_arrow_table())
@@ -131,7 +115,7 @@ class Records:
             return cur.sql(f"""SELECT *, {OUTCOME} AS outcome, {days_between_sql('received_at', 'resolved_at')} AS days,
                                  {days_between_sql('received_at', 'due_at')} AS allowed_days
                                FROM quarter_rows""").to_arrow_table()
-        return self._kept(("touching", unit_id, quarter), make)
+        return self._kept.get(("touching", unit_id, quarter), make)
 
     def window_counts(self, unit_id: str, quarter: str) -> pd.DataFrame:
         """`quarter_counts` of the unit for the quarters of the drill-down's window, from its
@@ -141,7 +125,7 @@ class Records:
             unit = pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows.num_rows, dtype=np.int32)), pa.array([unit_id]))
             counts = counting.count([rows.append_column("unit_id", unit)], periods.quarters_between(*window(quarter)))
             return pa.Table.from_pandas(counts, preserve_index=False)
-        return self._kept(("counts", unit_id, quarter), make).to_pandas()
+        return self._kept.get(("counts", unit_id, quarter), make).to_pandas()
 
 
 OUTCOME = (f"CASE WHEN resolved_at IS NULL THEN NULL WHEN resolved_at > due_at THEN 'late' "

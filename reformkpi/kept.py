@@ -1,0 +1,60 @@
+"""Results kept for one data version, which never changes: computed once, shared by every session
+(Streamlit runs them on several threads), the least recently used let go first once they hold
+more than a byte budget.
+
+A value is computed outside the lock, so a slow computation never holds up another session's
+hits; two sessions missing the same key at once both compute it, and either answer is right.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+import pandas as pd
+import pyarrow as pa
+
+T = TypeVar("T")
+
+
+def nbytes(value: Any) -> int:
+    """What a kept value holds in memory (Arrow tables and pandas frames by their buffers)."""
+    if isinstance(value, pa.Table):
+        return value.nbytes
+    if isinstance(value, pd.DataFrame):
+        return int(value.memory_usage(deep=True).sum())
+    return sys.getsizeof(value)
+
+
+class Kept:
+    """Values by key within `budget` bytes (the latest stays, whatever its size)."""
+
+    def __init__(self, budget: int):
+        self.budget = budget
+        self._values: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, make: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._values:
+                self._values.move_to_end(key)
+                return self._values[key][0]
+        value = make()
+        size = nbytes(value)
+        with self._lock:
+            if key in self._values:  # another session kept it meanwhile
+                self._bytes -= self._values.pop(key)[1]
+            self._values[key] = (value, size)
+            self._bytes += size
+            while len(self._values) > 1 and self._bytes > self.budget:
+                self._bytes -= self._values.popitem(last=False)[1][1]
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+            self._bytes = 0
