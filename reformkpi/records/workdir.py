@@ -23,19 +23,28 @@ OWNER = "owner.json"
 # A folder without an owner file may be one whose ingest is between mkdtemp and writing the file,
 # or one from a version before owner files: it is left alone until nothing in it changed for this long.
 UNOWNED_AGE_S = 24 * 3600
-# The start time psutil reports follows the boot time the kernel derives from the wall clock,
-# which a clock adjustment can shift a little; a process that reused the pid started far later.
-START_TOLERANCE_S = 1.0
+BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 log = logging.getLogger(__name__)
 
 
 def create_workdir(root: Path) -> Path:
     """A new work folder under `root`, naming this process (host, pid, start time) as its owner."""
     folder = Path(tempfile.mkdtemp(prefix=PREFIX, dir=root))
-    me = psutil.Process()
-    (folder / OWNER).write_text(json.dumps({"host": socket.gethostname(), "pid": me.pid,
-                                            "started": me.create_time()}))
+    pid = os.getpid()
+    (folder / OWNER).write_text(json.dumps({"host": socket.gethostname(), "pid": pid, "started": _started(pid)}))
     return folder
+
+
+def _started(pid: int) -> str:
+    """When a process started, in a form no clock adjustment moves (psutil's start time follows the
+    wall clock, which a step during a long ingest would shift): on Linux this boot's id and the
+    kernel's start time in clock ticks since boot; elsewhere the start time psutil reports."""
+    try:
+        boot = BOOT_ID.read_text().strip()
+    except OSError:
+        return f"{psutil.Process(pid).create_time():.3f}"
+    after_name = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return f"{boot}:{after_name[19]}"  # field 22 of proc(5), counted from the state (field 3)
 
 
 def sweep_abandoned(root: Path) -> None:
@@ -75,7 +84,7 @@ def _owner(folder: Path) -> dict | None:
     """The owner written by `create_workdir`, or None if absent, unreadable, invalid or from another host."""
     try:
         owner = json.loads((folder / OWNER).read_text())
-        pid, started, host = int(owner["pid"]), float(owner["started"]), owner["host"]
+        pid, started, host = int(owner["pid"]), str(owner["started"]), owner["host"]
     except (OSError, ValueError, KeyError, TypeError):  # also a file cut short by the kill
         return None
     if host != socket.gethostname() or pid <= 0:
@@ -85,10 +94,10 @@ def _owner(folder: Path) -> dict | None:
 
 def _alive(owner: dict) -> bool:
     try:
-        return abs(psutil.Process(owner["pid"]).create_time() - owner["started"]) <= START_TOLERANCE_S
-    except psutil.NoSuchProcess:
+        return _started(owner["pid"]) == owner["started"]
+    except (FileNotFoundError, ProcessLookupError, psutil.NoSuchProcess):
         return False
-    except psutil.AccessDenied:  # cannot tell: keep the folder
+    except (PermissionError, psutil.AccessDenied):  # cannot tell: keep the folder
         return True
 
 

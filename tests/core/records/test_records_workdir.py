@@ -71,7 +71,7 @@ def test_a_folder_whose_pid_now_belongs_to_another_process_is_removed(tmp_path):
     reused, elsewhere, live = (create_workdir(tmp_path) for _ in range(3))
     for folder, host in ((reused, None), (elsewhere, "another-host")):
         owner = json.loads((folder / workdir.OWNER).read_text())
-        owner["started"] -= 3600  # this pid's process started an hour after the owner did
+        owner["started"] += "0"  # this pid's process started at another time than the owner
         owner["host"] = host or owner["host"]
         (folder / workdir.OWNER).write_text(json.dumps(owner))
 
