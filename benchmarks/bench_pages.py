@@ -41,8 +41,8 @@ from reformkpi.metrics.views import (below_target_years, family_matrix, family_s
 from reformkpi.store import CommitInfo, Store
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = {"overview": "app_pages/overview.py", "unit": "app_pages/unit.py", "rankings": "app_pages/rankings.py", "dossiers": "app_pages/dossiers.py",
-         "satisfaction": "app_pages/satisfaction.py"}
+PAGES = {"overview": "app_pages/overview.py", "unit": "app_pages/unit.py", "rankings": "app_pages/rankings.py",
+         "dossiers": "app_pages/dossiers.py", "satisfaction": "app_pages/satisfaction.py"}
 # What each page's title says, so that a run that shows another page fails instead of timing it.
 TITLES = {page: t(f"{page}.title", "vi") for page in PAGES}
 FIRST_YEAR, LAST_YEAR = 2016, 2025

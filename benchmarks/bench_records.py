@@ -16,9 +16,9 @@ reuses them (generation is not part of any figure), and keeps each size's ingest
   cold (first in the process), warm (files' footers cached, the unit's rows read anew) and
   repeated (the unit's rows already kept), medians of RUNS;
 - the floor: DuckDB alone reading the same rows and columns (the unit's dossiers open in the
-  drill-down's eight quarters, the columns its figures use) straight from the table's Parquet
-  files by a glob, partition pruning and row-group statistics, no Delta log; and the ratio of
-  the warm drill-down to it.
+  drill-down's eight quarters, the columns its figures use) straight from the version's Parquet
+  files, with partition pruning and row-group statistics but not the Delta statistics; and the
+  ratio of the warm drill-down to it.
 """
 
 from __future__ import annotations
@@ -81,12 +81,15 @@ def _export(n: int, exports: Path | None, work: Path) -> Path:
     return out
 
 
-def floor_rows(con, table_dir: str, unit: str, first: str, last: str, s, e):
-    """DuckDB alone: the same rows as the drill-down's slice, from a glob of the table's files."""
+def floor_rows(con, paths: list[str], unit: str, s, e):
+    """DuckDB alone: the same rows as the drill-down's slice, from `paths` (the version's files of
+    the partitions up to the drill-down's quarter, from its Delta file list: files of other
+    versions stay on disk, the store is never vacuumed), with row-group statistics but not Delta's."""
     from reformkpi.records.metrics import DRILL_COLUMNS
+    from reformkpi.store import parquet_list
 
-    return con.sql(f"""SELECT {', '.join(DRILL_COLUMNS)} FROM read_parquet('{table_dir}/*/*.parquet', hive_partitioning = true)
-                       WHERE received_quarter <= '{last}' AND unit_id = $u AND received_at < $e
+    return con.sql(f"""SELECT {', '.join(DRILL_COLUMNS)} FROM {parquet_list(paths)}
+                       WHERE unit_id = $u AND received_at < $e
                          AND (resolved_at IS NULL OR resolved_at >= $s)""",
                    params={"u": unit, "s": s, "e": e}).to_arrow_table()
 
@@ -160,9 +163,9 @@ def run_size(n: int, exports: str | None = None, reuse: bool = False) -> None:
         s, e = rm.bounds(first)[0], rm.bounds(last)[1]
         con = scan.connect()
         con.execute("SET enable_object_cache = true")
-        table_dir = scan.path(store)
-        floor_rows(con, table_dir, unit, first, last, s, e)  # its cold run
-        times = [_timed(floor_rows, con, table_dir, unit, first, last, s, e) for _ in range(RUNS)]
+        paths = [f.path for f in rec.files if f.quarter <= last]
+        floor_rows(con, paths, unit, s, e)  # its cold run
+        times = [_timed(floor_rows, con, paths, unit, s, e) for _ in range(RUNS)]
         floor = statistics.median(t for _, t in times)
         same = times[0][0].num_rows == rec.unit_slice(unit, first, last).num_rows
         say(f"  drill-down of {unit} {quarter} ({len(queries)} figures over "
@@ -184,6 +187,7 @@ def compare_writers(n: int, exports: str | None = None) -> None:
     from reformkpi import config
     from reformkpi.catalog import Catalog, load_dir
     from reformkpi.records import scan, staging, writer
+    from reformkpi.store import parquet_list
 
     work = Path(tempfile.mkdtemp(prefix=f"bench-writers-{n}-", dir=exports or None))
     try:
@@ -193,7 +197,7 @@ def compare_writers(n: int, exports: str | None = None) -> None:
         con = scan.connect()
         con.execute(f"CREATE TABLE rows AS SELECT * EXCLUDE (_row), 'bench' AS upload_id, "
                     f"{scan.local_quarter_sql('received_at')} AS {scan.PARTITION} "
-                    f"FROM {scan.parquet_list([str(work / 'stage' / '*' / '*.parquet')])}")
+                    f"FROM {parquet_list([str(work / 'stage' / '*' / '*.parquet')])}")
         query = f"SELECT * FROM rows ORDER BY {scan.PARTITION}, {writer.SORT_KEY}"
         for name in ("records.writer", "write_deltalake"):
             path = work / name

@@ -63,6 +63,12 @@ def sql_text(value) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def parquet_list(file_list: list[str], **options: str) -> str:
+    """`read_parquet` over the given files (DuckDB takes no bound parameter in a FROM clause here)."""
+    extra = "".join(f", {k} = {v}" for k, v in options.items())
+    return f"read_parquet([{', '.join(map(sql_text, file_list))}], hive_partitioning = false{extra})"
+
+
 class StoreError(RuntimeError):
     pass
 

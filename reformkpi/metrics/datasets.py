@@ -18,8 +18,7 @@ from reformkpi import notes as notes_store
 from reformkpi.catalog import Catalog
 from reformkpi.i18n import column
 from reformkpi.kept import Kept
-from reformkpi.records.scan import parquet_list
-from reformkpi.store import OBSERVATION_SCHEMA, OBSERVATIONS, Store, conform
+from reformkpi.store import OBSERVATION_SCHEMA, OBSERVATIONS, Store, conform, parquet_list
 
 P = ParamSpec("P")
 T = TypeVar("T")

@@ -33,8 +33,8 @@ from reformkpi.metrics.datasets import Dataset
 from reformkpi.auth import Actor, require
 from reformkpi.records import counting, scan
 from reformkpi.records.counting import COUNTS
-from reformkpi.records.scan import bounds, days_between_sql, local_day_sql
-from reformkpi.store import CommitInfo, CommitResult, Store, sql_text
+from reformkpi.records.scan import bounds, days_between_sql, local_day_sql, select_list
+from reformkpi.store import CommitInfo, CommitResult, Store
 
 SOURCE_PREFIX = "records:v"
 AGE_BUCKETS = ((0, 7), (8, 15), (16, 30), (31, 60), (61, 90), (91, None))
@@ -44,13 +44,6 @@ SLICE_BYTES = 512 * 2**20
 COUNT_BATCH_ROWS = 1 << 20
 # What the drill-down's figures read of a dossier (never its id, status or upload).
 DRILL_COLUMNS = ("procedure_code", "procedure_name", "channel", "received_at", "due_at", "resolved_at")
-CHANNEL_ENUM = f"ENUM({', '.join(map(sql_text, scan.CHANNELS))})"
-
-
-def select_list(columns) -> str:
-    """Columns of the records to read, channels as an enumeration (a dictionary in Arrow): counted
-    by their codes, not their text."""
-    return ", ".join(f"TRY_CAST(channel AS {CHANNEL_ENUM}) AS channel" if c == "channel" else c for c in columns)
 
 
 class Records:
@@ -119,13 +112,13 @@ class Records:
 
     def window_counts(self, unit_id: str, quarter: str) -> pd.DataFrame:
         """`quarter_counts` of the unit for the quarters of the drill-down's window, from its
-        slice, counted once (the trend and the comparison with stored counts read them)."""
+        slice, counted once (the trend and the comparison with stored counts read them; a shallow
+        copy each, which copy-on-write keeps from changing the kept one)."""
         def make():
             rows = self.unit_slice(unit_id, *window(quarter))
             unit = pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows.num_rows, dtype=np.int32)), pa.array([unit_id]))
-            counts = counting.count([rows.append_column("unit_id", unit)], periods.quarters_between(*window(quarter)))
-            return pa.Table.from_pandas(counts, preserve_index=False)
-        return self._kept.get(("counts", unit_id, quarter), make).to_pandas()
+            return counting.count([rows.append_column("unit_id", unit)], periods.quarters_between(*window(quarter)))
+        return self._kept.get(("counts", unit_id, quarter), make).copy(deep=False)
 
 
 OUTCOME = (f"CASE WHEN resolved_at IS NULL THEN NULL WHEN resolved_at > due_at THEN 'late' "

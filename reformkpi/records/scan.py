@@ -12,7 +12,7 @@ from deltalake import DeltaTable
 
 from reformkpi import periods
 from reformkpi.formatting import VIETNAM_TIME
-from reformkpi.store import Store, sql_text
+from reformkpi.store import Store, parquet_list, sql_text
 
 RECORDS = "records"
 LOCAL_TZ = "Asia/Ho_Chi_Minh"  # DuckDB's name for formatting.VIETNAM_TIME (UTC+7, no daylight saving)
@@ -84,10 +84,11 @@ def connect() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def parquet_list(file_list: list[str], **options: str) -> str:
-    """`read_parquet` over the given files (DuckDB takes no bound parameter in a FROM clause here)."""
-    extra = "".join(f", {k} = {v}" for k, v in options.items())
-    return f"read_parquet([{', '.join(map(sql_text, file_list))}], hive_partitioning = false{extra})"
+def select_list(columns) -> str:
+    """Columns of the records to read, channels as an enumeration (a dictionary in Arrow): counted
+    by their codes, not their text."""
+    channel = f"TRY_CAST(channel AS ENUM({', '.join(map(sql_text, CHANNELS))})) AS channel"
+    return ", ".join(channel if c == "channel" else c for c in columns)
 
 
 def scan_sql(file_list: list[str]) -> str:

@@ -27,10 +27,10 @@ from reformkpi.auth import Actor, require
 from reformkpi.config import Limits
 from reformkpi.records import staging, writer
 from reformkpi.records.scan import (PARTITION, RECORD_SCHEMA, RECORDS, connect, exists, files, full_path,
-                                    local_quarter_sql, parquet_list, path, scan_sql)
+                                    local_quarter_sql, path, scan_sql)
 from reformkpi.records.workdir import create_workdir, sweep_abandoned
 from reformkpi.records.writer import FILE_ROWS, SORT_KEY, relative, sorted_rows
-from reformkpi.store import MAX_RETRIES, TABLE_CONFIG, CommitInfo, Store, StoreError, backoff, sql_text
+from reformkpi.store import MAX_RETRIES, TABLE_CONFIG, CommitInfo, Store, StoreError, backoff, parquet_list, sql_text
 
 # A record that differs from the stored one in any of these is a correction (upload_id and the
 # partition follow from them).
