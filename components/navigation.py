@@ -48,6 +48,12 @@ def pages(actor: Actor, lang: str, opening: str | None = None) -> list[st.Page]:
             for p in PAGES]
 
 
+def title(url_path: str | None, lang: str) -> str:
+    """The title of the page at a URL path (the first page's for none or an unknown one)."""
+    spec = next((p for p in PAGES if p.url_path == url_path), PAGES[0])
+    return t(spec.title_key, lang)
+
+
 def remember(page: st.Page, registered: list[st.Page]) -> None:
     """Called after st.navigation: which page this run shows (a snapshot saves it)."""
     st.session_state[_CURRENT] = PAGES[registered.index(page)].url_path

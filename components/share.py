@@ -260,11 +260,13 @@ def snapshot_list(ref: data.DataRef, actor: auth.Actor | None, lang: str) -> Non
         with st.container(border=True):
             st.text(snap.title)
             st.caption(tm("snapshots.meta", lang, version=snap.data_version, author=snap.created_by,
-                         time=formatting.timestamp(snap.created_at, lang), page=snap.page or "tong-quan"))
+                         time=formatting.timestamp(snap.created_at, lang), page=navigation.title(snap.page, lang)))
             if snap.note:
                 st.text(snap.note)
-            base = (st.context.url or "").rsplit("/", 1)[0] + f"/{snap.page}"
-            st.link_button(t("snapshots.open", lang), snapshot_link(snap, base), icon=":material/open_in_new:")
+            # The app's root: it opens the snapshot's own page (a page's own path is not served for
+            # the default page, and Streamlit would say the page is not found).
+            root = (st.context.url or "").rsplit("/", 1)[0] + "/"
+            st.link_button(t("snapshots.open", lang), snapshot_link(snap, root), icon=":material/open_in_new:")
             if actor is None or not snapshots.may_change(actor, snap):
                 continue
             with st.form(f"snapshot-{snap.snapshot_id}"):

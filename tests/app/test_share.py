@@ -91,6 +91,9 @@ def test_the_snapshot_list_lets_only_the_author_or_an_admin_change_one(tmp_store
     other.switch_page("app_pages/snapshots.py")
     other.run()
     assert not other.exception and "<b>Sơ kết</b> 6 tháng" in [x.value for x in other.text]  # as text, not HTML
+    assert any(c.value.startswith("Trang Xếp hạng · số liệu phiên bản 1") for c in other.caption)
+    # The root opens the snapshot's page: a page's own path is not served for the default page.
+    assert f"/?snapshot={snap.snapshot_id}&data=demo" in [b.proto.url for b in other.get("link_button")]
     assert not any(b.label == "Đổi tên" for b in other.button)
     author = open_app(Actor("lan", "analyst"))
     author.switch_page("app_pages/snapshots.py")
