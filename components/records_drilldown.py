@@ -176,26 +176,25 @@ def backlog_trend(df: pd.DataFrame, lang: str, version: int) -> go.Figure:
 def render(ref: data.RecordsRef, unit_id: str, quarter: str, stored: pd.DataFrame, ind_names: dict[str, str],
            lang: str) -> None:
     """The whole drill-down of a unit and quarter; `stored`: the store's counts for them (rm.stored_counts)."""
-    q = lambda fn, *args: data.records_query(fn, ref, *args)
-    tiles(q(rm.summary, unit_id, quarter), lang)
-    source_note(q(rm.compare_with_stored, stored, unit_id, quarter), ind_names, lang)
+    figures = data.records_query(rm.drill_down, ref, unit_id, quarter)
+    tiles(figures.summary, lang)
+    source_note(data.records_query(rm.compare_with_stored, ref, stored, unit_id, quarter), ind_names, lang)
     left, right = st.columns(2)
     with left:
-        late = q(rm.late_procedures, unit_id, quarter)
+        late = figures.late_procedures
         if late.empty:
             st.info(t("records.late.none", lang))
         else:
             charts.show(charts.figure(late_procedures, late, lang, ref.version, span=0.5), key="records_late", data=late)
     with right:
-        times = q(rm.processing_times, unit_id, quarter)
+        times = figures.processing_times
         charts.show(charts.figure(processing_times, times, lang, ref.version, span=0.5), key="records_time", data=times)
     left, middle, right = st.columns(3)
-    for column, key, fn, draw in ((left, "records_overdue", rm.overdue_days, overdue_days),
-                                  (middle, "records_ageing", rm.backlog_ageing, ageing),
-                                  (right, "records_channels", rm.channels, channels)):
-        frame = q(fn, unit_id, quarter)
+    for column, key, frame, draw in ((left, "records_overdue", figures.overdue_days, overdue_days),
+                                     (middle, "records_ageing", figures.backlog_ageing, ageing),
+                                     (right, "records_channels", figures.channels, channels)):
         with column:
             charts.show(charts.figure(draw, frame, lang, ref.version, span=0.33), key=key, data=frame)
-    trend = q(rm.backlog_trend, unit_id, quarter)
+    trend = figures.backlog_trend
     charts.show(charts.figure(backlog_trend, trend, lang, ref.version), key="records_trend", data=trend)
     st.caption(t("records.definitions", lang))

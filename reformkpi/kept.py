@@ -3,7 +3,9 @@
 more than a byte budget.
 
 A value is computed outside the lock, so a slow computation never holds up another session's
-hits; two sessions missing the same key at once both compute it, and either answer is right.
+hits. A key is computed once at a time: whoever asks for it meanwhile waits for that computation
+(two sessions opening the same view, or the figures of one page computed side by side, read the
+same rows once); if it fails, the next to ask computes it again.
 """
 
 from __future__ import annotations
@@ -37,21 +39,31 @@ class Kept:
         self._values: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
+        self._computing: dict[Hashable, threading.Event] = {}
 
     def get(self, key: Hashable, make: Callable[[], T]) -> T:
-        with self._lock:
-            if key in self._values:
-                self._values.move_to_end(key)
-                return self._values[key][0]
-        value = make()
-        size = nbytes(value)
-        with self._lock:
-            if key in self._values:  # another session kept it meanwhile
-                self._bytes -= self._values.pop(key)[1]
-            self._values[key] = (value, size)
-            self._bytes += size
-            while len(self._values) > 1 and self._bytes > self.budget:
-                self._bytes -= self._values.popitem(last=False)[1][1]
+        while True:
+            with self._lock:
+                if key in self._values:
+                    self._values.move_to_end(key)
+                    return self._values[key][0]
+                running = self._computing.get(key)
+                if running is None:
+                    done = self._computing[key] = threading.Event()
+                    break
+            running.wait()
+        try:
+            value = make()
+            size = nbytes(value)
+            with self._lock:
+                self._values[key] = (value, size)
+                self._bytes += size
+                while len(self._values) > 1 and self._bytes > self.budget:
+                    self._bytes -= self._values.popitem(last=False)[1][1]
+        finally:
+            with self._lock:
+                del self._computing[key]
+            done.set()
         return value
 
     def clear(self) -> None:

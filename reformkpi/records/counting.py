@@ -1,9 +1,9 @@
 """The nine quarterly dossier counts (COUNTS, by the definitions in `metrics`' docstring) of rows
 given batch by batch, with numpy.
 
-Each instant is placed in its quarter by a binary search over the quarters' edges (Viet Nam
-midnights, as UTC microseconds), so a row costs a few integer operations instead of a range join
-against the quarters. Per unit, four histograms over those quarter numbers (received by
+Each instant is placed in its quarter by its Viet Nam calendar day (a table of the quarter of every
+day in range), so a row costs a few integer operations instead of a range join against the
+quarters. Per unit, four histograms over those quarter numbers (received by
 channel, resolved by outcome, due, the later of due and resolved) then give every count:
 a dossier touches quarter i when it was received in i or before and resolved in i or after, so
 
@@ -42,8 +42,22 @@ def _us(moment: dt.datetime) -> int:
     return int(moment.timestamp()) * 10**6
 
 
-def _micros(col: pa.ChunkedArray | pa.Array, missing: int = NEVER) -> np.ndarray:
+def micros(col: pa.ChunkedArray | pa.Array, missing: int = NEVER) -> np.ndarray:
+    """Instants as UTC microseconds; `missing` where there is none (an open dossier's resolution)."""
     return pc.fill_null(col.cast(pa.int64()), missing).to_numpy(zero_copy_only=False)
+
+
+def local_day(us: np.ndarray) -> np.ndarray:
+    """The Viet Nam calendar day of instants (UTC microseconds), as days since 1970-01-01."""
+    return (us + LOCAL_OFFSET_US) // DAY_US
+
+
+def outcome_codes(resolved: np.ndarray, due: np.ndarray) -> np.ndarray:
+    """Each resolution's position in OUTCOMES (instants as from `micros`): late when after due_at,
+    even by one second; early on a Viet Nam calendar day before the due date; else on time."""
+    late, early = resolved > due, local_day(resolved) < local_day(due)  # never both
+    return OUTCOMES.index("on_time") + late.view(np.int8) * (OUTCOMES.index("late") - OUTCOMES.index("on_time")) \
+        + early.view(np.int8) * (OUTCOMES.index("early") - OUTCOMES.index("on_time"))
 
 
 def _codes(col: pa.ChunkedArray | pa.Array) -> tuple[list, np.ndarray]:
@@ -69,25 +83,28 @@ class QuarterCounter:
     def __init__(self, first: str, last: str):
         self.quarters = periods.quarters_between(first, last)
         # Quarter i is [edges[i], edges[i + 1]); before the first is -1, from the end on len(quarters).
-        self.edges = np.array([_us(bounds(q)[0]) for q in self.quarters] + [_us(bounds(last)[1])], dtype=np.int64)
+        # The edges are Viet Nam midnights, so an instant's quarter follows from its calendar day:
+        # a lookup per row, three times cheaper than a binary search over the edges.
+        edge_days = local_day(np.array([_us(bounds(q)[0]) for q in self.quarters] + [_us(bounds(last)[1])],
+                                       dtype=np.int64))
+        self.day_zero = edge_days[0] - 1
+        self.bin_of_day = np.searchsorted(edge_days, np.arange(self.day_zero, edge_days[-1] + 1), side="right")
         self.width = len(self.quarters) + 2  # histogram bins: -1 .. len(quarters), shifted by one
         self.units: dict[str, np.ndarray] = {}  # unit -> (histogram kind, bin) counts
 
     def _bins(self, micros: np.ndarray) -> np.ndarray:
-        return np.searchsorted(self.edges, micros, side="right")  # the quarter number + 1
+        """The quarter number + 1 of each instant."""
+        day = local_day(micros)
+        day -= self.day_zero
+        return self.bin_of_day[np.clip(day, 0, len(self.bin_of_day) - 1, out=day)]
 
     def add(self, batch: pa.RecordBatch | pa.Table) -> None:
         if batch.num_rows == 0:
             return
         units, code = _codes(batch.column("unit_id"))
         channel = _positions(batch.column("channel"), CHANNELS)
-        received = _micros(batch.column("received_at"))
-        due = _micros(batch.column("due_at"))
-        resolved = _micros(batch.column("resolved_at"))
-        local_day = lambda us: (us + LOCAL_OFFSET_US) // DAY_US
-        early, on_time, late = (OUTCOMES.index(o) for o in ("early", "on_time", "late"))
-        outcome = np.where(resolved == NEVER, OPEN, np.where(resolved > due, late,
-                                                             np.where(local_day(resolved) < local_day(due), early, on_time)))
+        received, due, resolved = (micros(batch.column(c)) for c in ("received_at", "due_at", "resolved_at"))
+        outcome = np.where(resolved == NEVER, OPEN, outcome_codes(resolved, due))
         qr, qd, qdue = self._bins(received), self._bins(resolved), self._bins(due)
         w, n = self.width, len(units)
         base = code * w

@@ -19,7 +19,10 @@ quarterly counts the sync commits and those of the drill-down's trend come from 
 
 from __future__ import annotations
 
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -33,15 +36,17 @@ from reformkpi.metrics.datasets import Dataset
 from reformkpi.auth import Actor, require
 from reformkpi.records import counting, scan
 from reformkpi.records.counting import COUNTS
-from reformkpi.records.scan import bounds, days_between_sql, local_day_sql, select_list
+from reformkpi.records.scan import bounds, days_between_sql, select_list
 from reformkpi.store import CommitInfo, CommitResult, Store
 
+T = TypeVar("T")
 SOURCE_PREFIX = "records:v"
 AGE_BUCKETS = ((0, 7), (8, 15), (16, 30), (31, 60), (61, 90), (91, None))
 OVERDUE_BUCKETS = ((0, 1), (2, 5), (6, 10), (11, 30), (31, None))
 TREND_QUARTERS = 8
 SLICE_BYTES = 512 * 2**20
 COUNT_BATCH_ROWS = 1 << 20
+FIGURE_THREADS = 3  # a drill-down's figures computed at once: the counts and two queries
 # What the drill-down's figures read of a dossier (never its id, status or upload).
 DRILL_COLUMNS = ("procedure_code", "procedure_name", "channel", "received_at", "due_at", "resolved_at")
 
@@ -78,6 +83,10 @@ class Records:
     def sql(self, query: str, params: dict | None = None) -> pd.DataFrame:
         return self.cursor().execute(query, params or {}).df()
 
+    def keep(self, key: tuple, make: Callable[[], T]) -> T:
+        """A value computed from this version's records, kept with its slices (`key` names it)."""
+        return self._kept.get(key, make)
+
     def forget(self) -> None:
         """Drop the kept tables (the next drill-down reads the files again)."""
         self._kept.clear()
@@ -95,19 +104,24 @@ class Records:
             params={"u": unit_id, "s": s, "e": e}).to_arrow_table())
 
     def touching(self, unit_id: str, quarter: str) -> pa.Table:
-        """The unit's dossiers open at some moment of the quarter with their outcome, processing and
-        allowed days, taken from its drill-down slice once (the quarter's queries scan only these)."""
+        """The unit's dossiers open at some moment of the quarter with their outcome ('early',
+        'on_time', 'late'; null while open), processing and allowed days, taken from its
+        drill-down slice once (the quarter's queries scan only these)."""
         def make():
             rows = self.unit_slice(unit_id, *window(quarter))
-            s, e = (pa.scalar(t, rows.schema.field("received_at").type) for t in bounds(quarter))
+            s, e = (pa.scalar(t, scan.TS) for t in bounds(quarter))
             resolved = rows["resolved_at"]
-            # Arrow filters the slice (DuckDB would convert every row of it to its own format first).
-            cur = self.cursor()
-            cur.register("quarter_rows", rows.filter(pc.and_(pc.less(rows["received_at"], e), pc.or_kleene(
-                pc.is_null(resolved), pc.greater_equal(resolved, s)))))
-            return cur.sql(f"""SELECT *, {OUTCOME} AS outcome, {days_between_sql('received_at', 'resolved_at')} AS days,
-                                 {days_between_sql('received_at', 'due_at')} AS allowed_days
-                               FROM quarter_rows""").to_arrow_table()
+            # Arrow and numpy, not DuckDB, which would first convert every row of the slice to its own format.
+            rows = rows.filter(pc.and_(pc.less(rows["received_at"], e), pc.or_kleene(
+                pc.is_null(resolved), pc.greater_equal(resolved, s))))
+            received, due, resolved_us = (counting.micros(rows[c]) for c in ("received_at", "due_at", "resolved_at"))
+            still_open = rows["resolved_at"].is_null().to_numpy(zero_copy_only=False)
+            outcome = pa.DictionaryArray.from_arrays(
+                pa.array(counting.outcome_codes(resolved_us, due).astype(np.int8), mask=still_open),
+                pa.array(counting.OUTCOMES))
+            return (rows.append_column("outcome", outcome)
+                    .append_column("days", pa.array((resolved_us - received) / scan.DAY_US, mask=still_open))
+                    .append_column("allowed_days", pa.array((due - received) / scan.DAY_US)))
         return self._kept.get(("touching", unit_id, quarter), make)
 
     def window_counts(self, unit_id: str, quarter: str) -> pd.DataFrame:
@@ -121,8 +135,6 @@ class Records:
         return self._kept.get(("counts", unit_id, quarter), make).copy(deep=False)
 
 
-OUTCOME = (f"CASE WHEN resolved_at IS NULL THEN NULL WHEN resolved_at > due_at THEN 'late' "
-           f"WHEN {local_day_sql('resolved_at')} < {local_day_sql('due_at')} THEN 'early' ELSE 'on_time' END")
 OPEN_AT_END = "coalesce(resolved_at, 'infinity'::TIMESTAMPTZ) >= $e"
 
 
@@ -368,3 +380,31 @@ def backlog_trend(rec: Records, unit_id: str, quarter: str) -> pd.DataFrame:
                         "resolved": c["resolved_early"] + c["resolved_on_time"] + c["resolved_late"],
                         "pending_not_due": c["pending_not_due"], "pending_overdue": c["pending_overdue"]})
     return out.reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class DrillDown:
+    """Every figure of the drill-down of a unit and quarter, each as its function above returns it."""
+
+    summary: dict
+    late_procedures: pd.DataFrame
+    processing_times: pd.DataFrame
+    overdue_days: pd.DataFrame
+    backlog_ageing: pd.DataFrame
+    channels: pd.DataFrame
+    backlog_trend: pd.DataFrame
+
+
+def drill_down(rec: Records, unit_id: str, quarter: str) -> DrillDown:
+    """Every figure of a unit and quarter, computed side by side and kept: each query and the
+    quarterly counts keep about one core busy (DuckDB and numpy release the GIL), so the counts for
+    the trend run beside the quarter's queries once the unit's rows are read."""
+    def make():
+        rec.unit_slice(unit_id, *window(quarter))
+        with ThreadPoolExecutor(FIGURE_THREADS) as pool:
+            pool.submit(rec.window_counts, unit_id, quarter)  # first: the trend waits for it
+            jobs = {f.__name__: pool.submit(f, rec, unit_id, quarter)
+                    for f in (summary, late_procedures, processing_times, overdue_days, backlog_ageing, channels,
+                              backlog_trend)}
+        return DrillDown(**{name: job.result() for name, job in jobs.items()})
+    return rec.keep(("drill_down", unit_id, quarter), make)

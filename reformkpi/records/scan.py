@@ -106,11 +106,6 @@ DAY_US = 86_400 * 10**6
 LOCAL_OFFSET_US = int(VIETNAM_TIME.utcoffset(None).total_seconds()) * 10**6
 
 
-def local_day_sql(col: str) -> str:
-    """The Viet Nam calendar day of an instant, as a day number (days since 1970-01-01)."""
-    return f"(epoch_us({col}) + {LOCAL_OFFSET_US}) // {DAY_US}"
-
-
 def days_between_sql(start: str, end: str) -> str:
     """`end` − `start` in days, fractional (each an instant or a bound parameter)."""
     return f"(epoch_us({end}) - epoch_us({start})) / {DAY_US}"

@@ -3,6 +3,7 @@
 The hand-built records below (local Viet Nam times) are worked by hand in the comments.
 """
 
+import dataclasses
 import datetime as dt
 import statistics
 
@@ -189,6 +190,19 @@ def test_drilldown_of_a_unit_and_quarter(loaded):
     assert trend["period"].tolist() == ["2025-Q1", "2025-Q2", "2025-Q3"]
     assert (trend["pending_not_due"] + trend["pending_overdue"]).tolist() == [2, 4, 3]
     assert rm.units_with_records(rec, "2025-Q2") == [U]
+
+
+def test_the_drill_down_computes_every_figure_at_once_as_each_function_does(loaded):
+    store, rec = loaded
+    at_once = rm.drill_down(rm.Records.open(store), U, "2025-Q2")  # a fresh Records: nothing kept yet
+    for field in dataclasses.fields(rm.DrillDown):
+        alone = getattr(rm, field.name)(rec, U, "2025-Q2")
+        if isinstance(alone, dict):
+            assert getattr(at_once, field.name) == pytest.approx(alone, nan_ok=True), field.name
+        else:
+            pd.testing.assert_frame_equal(getattr(at_once, field.name), alone, obj=field.name)
+    assert at_once.summary["received"] == 9  # and kept: asked again, the same answer
+    assert rm.drill_down(rec, U, "2025-Q2") is rm.drill_down(rec, U, "2025-Q2")
 
 
 def test_counts_become_observations_and_are_compared_with_typed_ones(loaded):

@@ -107,7 +107,7 @@ def test_counts_and_drilldown_match_a_dossier_by_dossier_oracle(rows):
                                                                                "value", "source"]), unit, q)
                 assert dict(zip(compared["indicator_id"].str.removeprefix("dossier."), compared["from_records"])) \
                     == expected
-                s = rm.summary(rec, unit, q)
+                s = rm.drill_down(rec, unit, q).summary
                 assert s["received"] == sum(expected[f"received_{c}"] for c in CHANNELS)
                 assert (s["early"], s["on_time"], s["late"]) == (
                     expected["resolved_early"], expected["resolved_on_time"], expected["resolved_late"])
@@ -118,7 +118,7 @@ def test_counts_and_drilldown_match_a_dossier_by_dossier_oracle(rows):
                         and dt.datetime.combine(periods.start(q), dt.time()) <= r[6]
                         < dt.datetime.combine(periods.end(q) + dt.timedelta(days=1), dt.time())]
                 assert s["median_days"] == (pytest.approx(statistics.median(days)) if days else None)
-            trend = rm.backlog_trend(rec, unit, QUARTERS[-1]).set_index("period")
+            trend = rm.drill_down(rec, unit, QUARTERS[-1]).backlog_trend.set_index("period")
             for q in trend.index:
                 expected = oracle_counts(rows, unit, q)
                 assert trend.loc[q, "pending_overdue"] == expected["pending_overdue"]
