@@ -35,8 +35,9 @@ context.caption(ctx, lang)
 ranks = data.query(ranking.ranks, ref, indicator_id, "year", level, span)
 stability = data.query(ranking.rank_stability, ref, indicator_id, level, span)
 if ranks["period"].nunique() > 1:
-    charts.show(charts.figure(rankings_view.bump, ranks, stability, names, palette.unit_colors(catalog.units), ind,
-                              lang, ref.version), key="rankings_bump", data=ranks, indicator=indicator_id)
+    charts.show(charts.figure(rankings_view.bump, ranks, stability, names,
+                              palette.colors_of(catalog.units, ranks["unit_id"]), ind, lang, ref.version),
+                key="rankings_bump", data=ranks, indicator=indicator_id)
     context.caption(ctx, lang)
     title = t("rankings.stability_section", lang, first=span[0], last=span[1])
     st.subheader(title)

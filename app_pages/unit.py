@@ -12,7 +12,7 @@ from components import (access, chart_labels, chart_style, charts, context, cove
                         notes_form, palette, shell, unit_profile)
 from reformkpi import focus, formatting
 from reformkpi.metrics import datasets, ranking, rollups, views
-from reformkpi.context import figure_context
+from reformkpi.context import figure_context, figure_contexts
 from reformkpi.i18n import t, tm
 
 PAR_TOTAL, SIPAS_TOTAL = "par.total", "sipas.overall"
@@ -46,9 +46,10 @@ if history.empty:
 else:
     charts.show(charts.figure(unit_profile.history_grid, history, catalog, ranked, names[unit_id], color, events,
                               year, chart_style.screen().grid_columns, lang, ref.version), key="unit_history", data=history, indicator=PAR_TOTAL)
-    for shown in dict.fromkeys(history["indicator_id"]):
-        context.caption(data.query(figure_context, ref, shown, str(year), None, lang, unit_id), lang,
-                        chart_labels.short_name(catalog.indicator(shown), lang))
+    shown = tuple(dict.fromkeys(history["indicator_id"]))
+    contexts = data.query(figure_contexts, ref, shown, str(year), None, lang, unit_id)
+    for i in shown:
+        context.caption(contexts[i], lang, chart_labels.short_name(catalog.indicator(i), lang))
 notes_form.note_list(data.query(views.unit_notes, ref, unit_id), catalog, lang)
 notes_form.note_form(ref, catalog, unit_id, access.current_actor(), lang)
 
@@ -69,8 +70,8 @@ if ranks.empty:
     st.info(t("unit.no_rank", lang))
 else:
     ind = catalog.indicator(indicator_id)
-    charts.show(charts.figure(unit_profile.rank_history, ranks, names, palette.unit_colors(catalog.units), ind,
-                              ranking.grade_order(catalog, ind["family"]), names[unit_id], events, year, lang,
+    charts.show(charts.figure(unit_profile.rank_history, ranks, names, palette.colors_of(catalog.units, ranks["unit_id"]),
+                              ind, ranking.grade_order(catalog, ind["family"]), names[unit_id], events, year, lang,
                               ref.version),
                 key="unit_ranks", data=ranks, indicator=indicator_id)
     context.caption(data.query(figure_context, ref, indicator_id, str(year), None, lang, unit_id), lang)

@@ -27,6 +27,13 @@ def unit_colors(units: pd.DataFrame) -> dict[str, str]:
     return {u: UNIT_PALETTE[i % len(UNIT_PALETTE)] for i, u in enumerate(ids)}
 
 
+def colors_of(units: pd.DataFrame, unit_ids) -> dict[str, str]:
+    """`unit_colors` of the given units only: a chart's cache hashes its arguments on every rerun,
+    and every unit's colour at national scale takes tens of milliseconds to hash."""
+    colors = unit_colors(units)
+    return {u: colors[u] for u in dict.fromkeys(unit_ids) if u in colors}
+
+
 CAP = 3  # colours saturate at most this many times the target away from it
 
 

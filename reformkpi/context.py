@@ -90,7 +90,8 @@ def figure_context(ds: Dataset, indicator_id: str, period: str, level: str | Non
     units = rollups.level_units(ds, level) if unit_id is None else cat.lineage(unit_id)
     chosen = set(units)
     expected = [u for u in rollups.expected_units(cat, p, level if unit_id is None else None) if u in chosen]
-    s = rollups.series(ds, indicator_id, grain, units, (int(p[:4]), int(p[:4])))
+    # Over the span a KPI and its league table read (the period before too): the same read serves all three.
+    s = rollups.series(ds, indicator_id, grain, units, rollups.compared_span(ds, indicator_id, period)[1])
     reported = sorted(set(s.loc[(s["period"] == p) & s["value"].notna(), "unit_id"]))
     start, end = periods.start(p), periods.end(p)
     sources = ds.sql("""SELECT source, count(*) AS n FROM obs
@@ -109,6 +110,15 @@ def figure_context(ds: Dataset, indicator_id: str, period: str, level: str | Non
                          cat.break_note(indicator_id, lang) if cat.breaks(indicator_id) else "",
                          tuple(f"{names.get(u, u)} · {period_label(x, lang)}: {n}"
                                for u, x, n in zip(notes["unit_id"], notes["period"], notes["note"])))
+
+
+def figure_contexts(ds: Dataset, indicator_ids: tuple[str, ...], period: str, level: str | None = None,
+                    lang: str = "vi", unit_id: str | None = None) -> dict[str, FigureContext]:
+    """`figure_context` of each indicator, their figures read together in one pass over the
+    observations (a page that shows several indicators captions each)."""
+    units = rollups.level_units(ds, level) if unit_id is None else ds.catalog.lineage(unit_id)
+    rollups.read_compared(ds, indicator_ids, period, units)
+    return {i: figure_context(ds, i, period, level, lang, unit_id) for i in indicator_ids}
 
 
 def trend_title(cat, indicator_id: str, lang: str = "vi") -> str:

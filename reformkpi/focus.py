@@ -10,7 +10,7 @@ import datetime as dt
 
 import pandas as pd
 
-from reformkpi.metrics import datasets, ranking, views
+from reformkpi.metrics import datasets, ranking, rollups, views
 from reformkpi.metrics.datasets import Dataset
 from reformkpi.catalog import Catalog
 
@@ -30,6 +30,7 @@ def unit_year(ds: Dataset, unit_id: str, indicator_ids: tuple[str, ...], year: i
     cat = ds.catalog
     hist = views.unit_history(ds, unit_id, indicator_ids)
     level = cat.unit(unit_id)["level"]
+    rollups.read_compared(ds, indicator_ids, str(year), rollups.level_units(ds, level))
     rows = []
     for indicator_id in indicator_ids:
         h = hist[hist["indicator_id"] == indicator_id].set_index("period")
@@ -81,10 +82,13 @@ def attention(ds: Dataset, indicator_ids: tuple[str, ...], period: str, level: s
     province misses come first, then by the number of units below.
     """
     cat = ds.catalog
+    levels = [level] if level else sorted(set(cat.units.loc[cat.units["level"] != "province", "level"]))
+    # What every KPI and league table below reads, in one pass per set of units.
+    for units in {tuple(rollups.level_units(ds, lv)) for lv in [level, *levels]}:
+        rollups.read_compared(ds, indicator_ids, period, list(units))
     rows = []
     for indicator_id in indicator_ids:
         k = views.kpi(ds, indicator_id, period, level, lang)
-        levels = [level] if level else sorted(set(cat.units.loc[cat.units["level"] != "province", "level"]))
         table = pd.concat([ranking.league_table(ds, indicator_id, k.period, lv, lang) for lv in levels], ignore_index=True)
         judged = table[table["target"].notna()]
         below = judged[judged["meets_target"] == False].sort_values(["gap", "name"])  # noqa: E712  (NA counts as neither)
@@ -112,6 +116,7 @@ def falls(ds: Dataset, indicator_ids: tuple[str, ...], year: int, level: str, la
     grade come first, then the most places lost; at most `most` rows.
     """
     cat = ds.catalog
+    rollups.read_compared(ds, indicator_ids, str(year), rollups.level_units(ds, level))
     frames = []
     for indicator_id in indicator_ids:
         table = ranking.league_table(ds, indicator_id, str(year), level, lang)
@@ -140,9 +145,9 @@ def falls(ds: Dataset, indicator_ids: tuple[str, ...], year: int, level: str, la
 def latest_data(ds: Dataset) -> tuple[str, bool] | None:
     """The latest period that has data (quarters beat years within a year) and whether its year is
     still partial (quarterly data that stop before the fourth quarter)."""
-    df = ds.sql("SELECT max(period) AS p FROM obs")
-    if df.empty or pd.isna(df["p"].iloc[0]):
+    found = datasets.data_periods(ds)
+    if not found:
         return None
-    latest = str(df["p"].iloc[0])  # "2026-Q3" sorts after "2026": a year's quarters win over the year
+    latest = found[-1]  # "2026-Q3" sorts after "2026": a year's quarters win over the year
     quarter = datasets.latest_quarter(ds, int(latest[:4]))
     return latest, quarter is not None and not quarter.endswith("Q4")

@@ -74,8 +74,27 @@ class Dataset:
         value = self._remembered.get((fn, args), lambda: fn(self, *args))
         return value.copy(deep=False) if isinstance(value, pd.DataFrame) else value
 
+    def knows(self, fn: Callable[..., object], *args) -> bool:
+        """Whether `fn(self, *args)` is remembered (without computing it)."""
+        def missing() -> None:
+            raise _Missing
+        try:
+            self._remembered.get((fn, args), missing)
+        except _Missing:
+            return False
+        return True
+
+    def keep(self, value: object, fn: Callable[..., object], *args) -> None:
+        """Remember `value` as `fn(self, *args)`, unless that is remembered already: for answers
+        computed together in one pass, each then served as if its own function had computed it."""
+        self._remembered.get((fn, args), lambda: value)
+
 
 REMEMBERED_BYTES = 256 * 2**20
+
+
+class _Missing(Exception):
+    """Raised in place of computing an answer: `Kept` looks a key up only by computing it when missing."""
 
 
 def _answer(ds: Dataset, query: str, params: tuple) -> pd.DataFrame:
@@ -104,19 +123,24 @@ def remembered(fn: Callable[P, T]) -> Callable[P, T]:
     return once
 
 
+def data_periods(ds: Dataset) -> list[str]:
+    """Every period with data, in order (one pass over the observations serves every question
+    below: each of them asked of the observations costs as much as reading them all)."""
+    return sorted(ds.sql("SELECT DISTINCT period FROM obs WHERE period IS NOT NULL")["period"])
+
+
 def year_choices(ds: Dataset) -> tuple[list[int], int | None]:
     """Years with data, and the one to open on: the latest with yearly results (a complete year)."""
-    df = ds.sql("SELECT CAST(substr(period, 1, 4) AS INTEGER) AS y, bool_or(length(period) = 4) AS yearly "
-                "FROM obs GROUP BY y ORDER BY y")
-    years = [int(y) for y in df["y"]]
-    complete = df.loc[df["yearly"], "y"]
-    return years, int(complete.max()) if len(complete) else (years[-1] if years else None)
+    found = data_periods(ds)
+    years = sorted({int(p[:4]) for p in found})
+    complete = [int(p) for p in found if len(p) == 4]
+    return years, max(complete) if complete else (years[-1] if years else None)
 
 
 def latest_quarter(ds: Dataset, year: int) -> str | None:
     """The last quarter of a year that has quarterly data (to say how far a running year goes)."""
-    df = ds.sql("SELECT max(period) AS p FROM obs WHERE period LIKE ? || '-Q_'", [str(year)])
-    return None if df.empty or pd.isna(df["p"].iloc[0]) else str(df["p"].iloc[0])
+    prefix = f"{year}-Q"
+    return max((p for p in data_periods(ds) if len(p) == len(prefix) + 1 and p.startswith(prefix)), default=None)
 
 
 def unit_names(cat: Catalog, lang: str) -> pd.Series:

@@ -11,7 +11,7 @@ from reformkpi.catalog import Catalog, among
 from reformkpi.i18n import column
 from reformkpi.metrics import targets
 from reformkpi.metrics.datasets import Dataset, remembered
-from reformkpi.metrics.rollups import grain_of, level_units, series
+from reformkpi.metrics.rollups import compared_span, grain_of, level_units, series
 from reformkpi.metrics.targets import gap
 
 
@@ -54,7 +54,7 @@ def league_table(ds: Dataset, indicator_id: str, period: str, level: str, lang: 
     grain, p = grain_of(ds, indicator_id, period)
     year = int(p[:4])
     prev = periods.previous(p)
-    r = ranks(ds, indicator_id, grain, level, (int(prev[:4]), year), incomplete=True)
+    r = ranks(ds, indicator_id, grain, level, compared_span(ds, indicator_id, period)[1], incomplete=True)
     cur = r[r["period"] == p].copy()
     before = r.loc[r["period"] == prev, ["unit_id", "rank", "value"]].rename(
         columns={"rank": "prev_rank", "value": "prev_value"})

@@ -82,34 +82,100 @@ def _rolled_sql(stored: list[str], grain: str, unit_ids: list[str] | None,
           AND (u.active_to IS NULL OR u.active_to >= {_end_sql("r.period")})""", params
 
 
+SERIES_COLUMNS = ["unit_id", "period", "value", "num", "den", "n_periods"]
+
+
 def series(ds: Dataset, indicator_id: str, grain: str = "year", unit_ids: list[str] | None = None,
            years: tuple[int, int] | None = None) -> pd.DataFrame:
-    """Value of an indicator per unit and period at a grain.
+    """Value of an indicator per unit and period at a grain (remembered by the dataset).
 
     Columns: unit_id, period, value, num, den, n_periods. For a derived indicator num and den
     are the summed numerator and denominator (value = scale × num / den); for points, num is
     the points and den the applicable maximum (value is the percentage score).
     """
+    return ds.remember(_series, indicator_id, grain, *_read_key(unit_ids, years))
+
+
+def _read_key(unit_ids: list[str] | None, years: tuple[int, int] | None) -> tuple:
+    return (None if unit_ids is None else tuple(unit_ids)), (None if years is None else (int(years[0]), int(years[1])))
+
+
+def _series(ds: Dataset, indicator_id: str, grain: str, unit_ids: tuple[str, ...] | None,
+            years: tuple[int, int] | None) -> pd.DataFrame:
+    return _series_together(ds, [indicator_id], grain, unit_ids, years)[indicator_id]
+
+
+def read_together(ds: Dataset, indicator_ids: list[str] | tuple[str, ...], grain: str = "year",
+                  unit_ids: list[str] | None = None, years: tuple[int, int] | None = None) -> None:
+    """Read the series of several indicators in one pass over the observations, each then
+    remembered as `series` gives it: a page that compares indicators (the Overview's attention
+    list, a unit's year and history) asks for them one by one, and each pass over the
+    observations costs as much as reading them all."""
+    key = (grain, *_read_key(unit_ids, years))
+    missing = [i for i in dict.fromkeys(indicator_ids) if not ds.knows(_series, i, *key)]
+    if len(missing) > 1:
+        for indicator_id, df in _series_together(ds, missing, *key).items():
+            if len(df):  # an empty one is left to be read alone: typed as DuckDB types an empty answer
+                ds.keep(df, _series, indicator_id, *key)
+
+
+def read_compared(ds: Dataset, indicator_ids: list[str] | tuple[str, ...], period: str,
+                  unit_ids: list[str]) -> None:
+    """`read_together` of what `kpi` and `league_table` read for a period: each indicator at its
+    grain over the years of the period and the one before."""
+    spans: dict[tuple[str, tuple[int, int]], list[str]] = {}
+    for indicator_id in indicator_ids:
+        grain, years = compared_span(ds, indicator_id, period)
+        spans.setdefault((grain, years), []).append(indicator_id)
+    for (grain, years), ids in spans.items():
+        read_together(ds, ids, grain, unit_ids, years)
+
+
+def compared_span(ds: Dataset, indicator_id: str, period: str) -> tuple[str, tuple[int, int]]:
+    """The grain an indicator is read at for a period, and the years of that period and the one
+    before it (a figure is compared with the period before)."""
+    grain, p = grain_of(ds, indicator_id, period)
+    return grain, (int(periods.previous(p)[:4]), int(p[:4]))
+
+
+def _series_together(ds: Dataset, indicator_ids: list[str], grain: str, unit_ids: tuple[str, ...] | None,
+                     years: tuple[int, int] | None) -> dict[str, pd.DataFrame]:
+    """`series` of each indicator, from one query: the stored ones as read, each derived one
+    summed over its components' rows."""
     cat = ds.catalog
-    ind = cat.indicator(indicator_id)
-    rolled, params = _rolled_sql(stored_ids(cat, indicator_id), grain, unit_ids, years)
-    if ind["rollup"] == "derived":
+    derived = [i for i in indicator_ids if cat.indicator(i)["rollup"] == "derived"]
+    stored = [i for i in indicator_ids if i not in derived]
+    rolled, params = _rolled_sql(sorted({s for i in indicator_ids for s in stored_ids(cat, i)}), grain,
+                                 None if unit_ids is None else list(unit_ids), years)
+    parts = []
+    if stored:
+        parts.append("SELECT indicator_id, unit_id, period, value, max_value, NULL::DOUBLE AS num, "
+                     "NULL::DOUBLE AS den, n_periods FROM r WHERE indicator_id IN (SELECT unnest(?))")
+        params.append(stored)
+    for indicator_id in derived:
         num, den = cat.components(indicator_id)
-        query = f"""
-            SELECT unit_id, period,
-              sum(value) FILTER (WHERE indicator_id IN (SELECT unnest(?))) AS num,
-              sum(value) FILTER (WHERE indicator_id IN (SELECT unnest(?))) AS den,
-              max(n_periods) AS n_periods
-            FROM ({rolled}) GROUP BY ALL"""
-        df = ds.sql(query, [num, den or ["-"]] + params)
-        if den:
-            df["value"] = (ind["scale"] * df["num"] / df["den"].replace(0, np.nan)).round(ind["decimals"])
+        parts.append("SELECT ? AS indicator_id, unit_id, period, NULL::DOUBLE AS value, NULL::DOUBLE AS max_value, "
+                     "sum(value) FILTER (WHERE indicator_id IN (SELECT unnest(?))) AS num, "
+                     "sum(value) FILTER (WHERE indicator_id IN (SELECT unnest(?))) AS den, max(n_periods) AS n_periods "
+                     "FROM r WHERE indicator_id IN (SELECT unnest(?)) GROUP BY unit_id, period")
+        params += [indicator_id, num, den or ["-"], stored_ids(cat, indicator_id)]
+    # Materialised: every part reads the one pass over the observations.
+    df = ds.sql(f"WITH r AS {'MATERIALIZED ' if len(parts) > 1 else ''}({rolled}) {' UNION ALL '.join(parts)}",
+                params)
+    out = {}
+    if stored:
+        values = _stored_values(cat, df[df["indicator_id"].isin(stored)].drop(columns=["num", "den"]))
+        for indicator_id in stored:
+            out[indicator_id] = values[values["indicator_id"] == indicator_id]
+    for indicator_id in derived:
+        ind = cat.indicator(indicator_id)
+        d = df[df["indicator_id"] == indicator_id].drop(columns=["value", "max_value"])
+        if cat.components(indicator_id)[1]:
+            d["value"] = (ind["scale"] * d["num"] / d["den"].replace(0, np.nan)).round(ind["decimals"])
         else:
-            df["value"], df["den"] = df["num"].round(ind["decimals"]), np.nan
-    else:
-        df = stored_series(ds, [indicator_id], grain, unit_ids, years)
-    cols = ["unit_id", "period", "value", "num", "den", "n_periods"]
-    return df[cols].sort_values(["unit_id", "period"], ignore_index=True)
+            d["value"], d["den"] = d["num"].round(ind["decimals"]), np.nan
+        out[indicator_id] = d
+    return {i: out[i][SERIES_COLUMNS].sort_values(["unit_id", "period"], ignore_index=True) for i in indicator_ids}
 
 
 def stored_series(ds: Dataset, indicator_ids: list[str], grain: str = "year", unit_ids: list[str] | None = None,
@@ -120,8 +186,15 @@ def stored_series(ds: Dataset, indicator_ids: list[str], grain: str = "year", un
     PAR INDEX areas, 5 SIPAS factors) are read together.
     """
     rolled, params = _rolled_sql(indicator_ids, grain, unit_ids, years)
-    df = ds.sql(rolled, params)
-    ind = ds.catalog.indicators.set_index("indicator_id")
+    df = _stored_values(ds.catalog, ds.sql(rolled, params))
+    return df[["indicator_id", "unit_id", "period", "value", "num", "den", "n_periods"]].sort_values(
+        ["indicator_id", "unit_id", "period"], ignore_index=True)
+
+
+def _stored_values(cat: Catalog, df: pd.DataFrame) -> pd.DataFrame:
+    """Rolled rows of stored indicators as published: num is the value read, den the applicable
+    maximum of points (value their percentage), each rounded to its indicator's decimals."""
+    ind = cat.indicators.set_index("indicator_id")
     points = df["indicator_id"].map(ind["measure"]).eq("points")
     df["num"] = df["value"]
     df["den"] = df["max_value"].where(points)
@@ -129,8 +202,7 @@ def stored_series(ds: Dataset, indicator_ids: list[str], grain: str = "year", un
     places = df["indicator_id"].map(ind["decimals"])
     for d in places.unique():
         df.loc[places == d, "value"] = df.loc[places == d, "value"].round(int(d))
-    return df[["indicator_id", "unit_id", "period", "value", "num", "den", "n_periods"]].sort_values(
-        ["indicator_id", "unit_id", "period"], ignore_index=True)
+    return df
 
 
 def aggregate(ind: pd.Series, df: pd.DataFrame, by: list[str]) -> pd.DataFrame:

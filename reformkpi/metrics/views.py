@@ -12,8 +12,8 @@ from reformkpi import periods
 from reformkpi.catalog import Catalog, among
 from reformkpi.metrics import targets
 from reformkpi.metrics.datasets import Dataset, remembered, unit_names
-from reformkpi.metrics.rollups import (aggregate, combine_lineage, expected_units, grain_of, level_units,
-                                       province_series, series, stored_series)
+from reformkpi.metrics.rollups import (aggregate, combine_lineage, compared_span, expected_units, grain_of, level_units,
+                                       province_series, read_together, series, stored_series)
 from reformkpi.metrics.targets import gap
 
 
@@ -50,7 +50,7 @@ def kpi(ds: Dataset, indicator_id: str, period: str, level: str | None = None, l
     grain, p = grain_of(ds, indicator_id, period)
     prev = periods.previous(p)
     units = level_units(ds, level)
-    s = series(ds, indicator_id, grain, units, (int(prev[:4]), int(p[:4]))).dropna(subset=["value"])
+    s = series(ds, indicator_id, grain, units, compared_span(ds, indicator_id, period)[1]).dropna(subset=["value"])
     s = s[s["period"].isin([p, prev])]
     prov = aggregate(ind, s, ["period"]).set_index("period")
     value = _opt(prov["value"].get(p))
@@ -117,11 +117,14 @@ def unit_history(ds: Dataset, unit_id: str, indicator_ids: tuple[str, ...], grai
     """
     cat = ds.catalog
     lineage, same = cat.lineage(unit_id), peers(cat, unit_id)
+    # One read for the unit's lineage and its peers (usually the lineage is among the peers), of
+    # every indicator at once.
+    both_ids = sorted(set(lineage) | set(same))
+    read_together(ds, indicator_ids, grain, both_ids)
     frames = []
     for indicator_id in indicator_ids:
         ind = cat.indicator(indicator_id)
-        # One read for the unit's lineage and its peers (usually the lineage is among the peers).
-        both = series(ds, indicator_id, grain, sorted(set(lineage) | set(same))).dropna(subset=["value"])
+        both = series(ds, indicator_id, grain, both_ids).dropna(subset=["value"])
         own = combine_lineage(ind, both[both["unit_id"].isin(lineage)])
         if own.empty:
             continue

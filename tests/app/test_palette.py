@@ -1,8 +1,9 @@
 """The palette: heatmap scales centred on the target."""
 
+import pandas as pd
 import pytest
 
-from components.palette import direction_scale
+from components.palette import colors_of, direction_scale, unit_colors
 
 
 def test_heatmap_colours_are_white_at_the_target_and_capped():
@@ -15,3 +16,8 @@ def test_heatmap_colours_are_white_at_the_target_and_capped():
     s = direction_scale("higher_better", 70.0, 92.0, 80.0)
     assert (s["zmin"], s["zmax"]) == (70.0, 92.0)
     assert dict((c, p) for p, c in s["colorscale"])["#FFFFFF"] == pytest.approx(10 / 22)
+
+
+def test_the_colours_of_some_units_are_their_own():
+    units = pd.DataFrame({"unit_id": ["p", "a", "b", "c"], "level": ["province", "department", "department", "district"]})
+    assert colors_of(units, ["c", "a", "c", "p"]) == {u: unit_colors(units)[u] for u in ("c", "a")}

@@ -10,7 +10,7 @@ from reformkpi import formatting, ingest, notes
 from reformkpi.metrics import ranking, rollups, views
 from reformkpi.metrics.datasets import Dataset
 from reformkpi.catalog import Catalog
-from reformkpi.context import figure_context, trend_title
+from reformkpi.context import figure_context, figure_contexts, trend_title
 from reformkpi.ingest import papi
 from reformkpi.store import CommitInfo, conform
 from tests.conftest import dataset, obs
@@ -244,3 +244,14 @@ def test_a_crash_between_an_uploads_notes_and_its_data_shows_neither(tmp_store, 
     again = ingest.commit(tmp_store, prep(tmp_store, data), ANALYST)
     assert not again.committed
     assert notes.read(tmp_store)["data_version"].tolist() == [result.version, result.version]
+
+
+def test_the_contexts_of_several_indicators_are_each_ones_own():
+    rows = ([("x", "sat", "2024", 70), ("z", "sat", "2025", 90), ("z", "par", "2025", 70.0, 84.0)]
+            + dossiers("z", "2025-Q1", 4, 5, 1) + dossiers("a", "2025-Q2", 1, 1, 1))
+    ids = ("sat", "par", "late_rate")
+    for level, unit_id in [("department", None), (None, "z")]:
+        together = figure_contexts(dataset(rows), ids, "2025", level, "vi", unit_id)
+        alone = dataset(rows)
+        assert together == {i: figure_context(alone, i, "2025", level, "vi", unit_id) for i in ids}
+    assert together["late_rate"].n_units == 1 and together["sat"].n_units == 1

@@ -2,6 +2,8 @@
 
 import math
 
+import pandas as pd
+
 import pytest
 
 from reformkpi.metrics import datasets, ranking, rollups, targets, views
@@ -167,3 +169,39 @@ def test_a_dataset_computes_a_remembered_figure_once_however_it_is_asked():
     assert ranking.league_table(ds, "sat", "2019", "department")["rank"].tolist() == [1, 2]
     # An argument that cannot be a key (a list) is computed each time, and computed the same.
     assert views.unit_history(ds, "a", ["sat"]).equals(views.unit_history(ds, "a", ("sat",)))
+
+
+def test_indicators_read_together_are_what_each_reads_alone_in_one_pass(monkeypatch):
+    rows = ([("a", "sat", "2019", 77.4), ("b", "sat", "2019", 86.6), ("a", "par", "2019", 68.32, 84.0)]
+            + dossiers("a", "2019-Q1", 4, 5, 1) + dossiers("b", "2019-Q2", 20, 50, 30) + dossiers("d", "2019-Q1", 1, 1, 1))
+    ids = ["sat", "par", "late_rate", "late"]
+    alone, together = dataset(rows), dataset(rows)
+    queries = []
+    answer = datasets._answer
+    monkeypatch.setattr(datasets, "_answer", lambda *a: queries.append(a[1]) or answer(*a))
+    for grain, units, years in [("year", None, None), ("quarter", ["a", "b"], (2019, 2019)), ("year", ["d"], None)]:
+        queries.clear()
+        rollups.read_together(together, ids, grain, units, years)
+        read = [rollups.series(together, i, grain, units, years) for i in ids]
+        assert len(queries) == 1 + sum(df.empty for df in read)  # an indicator without rows is read alone
+        for i, df in zip(ids, read):
+            pd.testing.assert_frame_equal(df, rollups.series(alone, i, grain, units, years), check_exact=True)
+    # The late rate's quarters: a 1 late of 10 resolved; b 30 of 100.
+    late = rollups.series(together, "late_rate", "quarter", ["a", "b"], (2019, 2019)).set_index("unit_id")
+    assert late["value"].to_dict() == {"a": 10.0, "b": 30.0}
+    queries.clear()
+    rollups.read_together(together, ids, "year")  # read already: no pass at all
+    assert queries == []
+
+
+def test_a_figure_and_the_period_before_are_read_at_the_indicators_grain():
+    ds = dataset([("a", "sat", "2019", 77.4)])
+    assert rollups.compared_span(ds, "sat", "2019-Q3") == ("year", (2018, 2019))
+    assert rollups.compared_span(ds, "late_rate", "2019-Q1") == ("quarter", (2018, 2019))
+    assert rollups.compared_span(ds, "late_rate", "2019-Q3") == ("quarter", (2019, 2019))
+
+
+def test_periods_with_data_answer_the_latest_year_and_quarter():
+    ds = dataset([("a", "sat", "2019", 77.4)] + dossiers("a", "2020-Q1", 1, 1, 1) + dossiers("a", "2020-Q3", 1, 1, 1))
+    assert datasets.data_periods(ds) == ["2019", "2020-Q1", "2020-Q3"]
+    assert datasets.latest_quarter(ds, 2020) == "2020-Q3"
