@@ -22,6 +22,13 @@ def gap_unit(measure: str, lang: str) -> str:
     return " " + t("unit.points", lang) if measure in ("percent", "points") else ""
 
 
+def target_status(meets_target: bool, direction: str, lang: str) -> str:
+    """'met, ahead by' / 'missed, short by', or for a lower-is-better indicator 'below by' /
+    'above by': a late rate over its ceiling is not 'short' of it."""
+    key = "kpi.met" if meets_target else "kpi.missed"
+    return t(key if direction == "higher_better" else key + "_lower", lang)
+
+
 def tile(k: Kpi, ind: pd.Series, lang: str) -> None:
     name = ind[column("short", lang)]
     decimals = int(ind["decimals"])
@@ -53,7 +60,7 @@ def tile(k: Kpi, ind: pd.Series, lang: str) -> None:
         st.caption(t("kpi.no_target", lang))
         return
     if k.gap is not None:
-        status = t("kpi.met" if k.meets_target else "kpi.missed", lang)
+        status = target_status(k.meets_target, ind["direction"], lang)
         line = t("kpi.target", lang, target=formatting.value(k.target, ind["measure"], lang, decimals), status=status,
                  gap=formatting.number(abs(k.gap), lang, decimals) + gap_unit(ind["measure"], lang))
         if k.meets_target:

@@ -45,3 +45,18 @@ def test_dossier_views_carry_the_core_values(dossiers_page, demo):
     assert plotly_array(overdue["y"]) == flow["dossier.pending_overdue"].tolist()
     online = specs["dossier_online"]["data"][0]
     assert plotly_array(online["y"]) == pytest.approx(flow["dossier.online_share"].tolist())
+
+
+def test_the_late_rate_is_judged_against_its_ceiling_not_as_a_shortfall(dossiers_page, demo):
+    """A lower-is-better rate reads 'below by' / 'above by' its target, never 'short by'."""
+    k = views.kpi(demo, "dossier.late_rate", "2024", "department", "vi")
+    assert k.target == 5 and k.gap == pytest.approx(5 - k.value)
+    gap = f"{abs(k.gap):.1f}".replace(".", ",")
+    status = "đạt, thấp hơn" if k.meets_target else "chưa đạt, còn cao hơn"
+    vi_page = dossiers_page(year="2024")
+    texts = [shown(e.value) for e in [*vi_page.markdown, *vi_page.caption]]
+    assert f"Mục tiêu 5,0%: {status} {gap} điểm %" in texts
+    assert not any("thiếu" in v for v in texts if "Mục tiêu 5,0%" in v)
+    en_page = dossiers_page(year="2024", lang="en")
+    en = [shown(e.value) for e in [*en_page.markdown, *en_page.caption]]
+    assert any(("below by" if k.meets_target else "above by") in v for v in en if v.startswith("Target 5.0%"))
