@@ -66,6 +66,11 @@ class Kept:
             done.set()
         return value
 
+    def __contains__(self, key: Hashable) -> bool:
+        """Whether the value of `key` is kept (one being computed is not yet)."""
+        with self._lock:
+            return key in self._values
+
     def clear(self) -> None:
         with self._lock:
             self._values.clear()

@@ -76,13 +76,7 @@ class Dataset:
 
     def knows(self, fn: Callable[..., object], *args) -> bool:
         """Whether `fn(self, *args)` is remembered (without computing it)."""
-        def missing() -> None:
-            raise _Missing
-        try:
-            self._remembered.get((fn, args), missing)
-        except _Missing:
-            return False
-        return True
+        return (fn, args) in self._remembered
 
     def keep(self, value: object, fn: Callable[..., object], *args) -> None:
         """Remember `value` as `fn(self, *args)`, unless that is remembered already: for answers
@@ -91,10 +85,6 @@ class Dataset:
 
 
 REMEMBERED_BYTES = 256 * 2**20
-
-
-class _Missing(Exception):
-    """Raised in place of computing an answer: `Kept` looks a key up only by computing it when missing."""
 
 
 def _answer(ds: Dataset, query: str, params: tuple) -> pd.DataFrame:

@@ -22,6 +22,7 @@ def test_a_value_is_computed_once_and_the_least_recently_used_goes_first():
     for key in ("a", "b", "a", "c", "a", "b"):  # c pushes out b (a was used since); b comes back
         kept.get(key, lambda key=key: make(key))
     assert calls == ["a", "b", "c", "b"]
+    assert "b" in kept and "a" in kept and "c" not in kept  # b made room: c was used least recently
 
 
 def test_the_latest_value_stays_even_over_the_budget_and_clear_forgets_all():
