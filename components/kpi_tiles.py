@@ -22,7 +22,7 @@ def gap_unit(measure: str, lang: str) -> str:
     return " " + t("unit.points", lang) if measure in ("percent", "points") else ""
 
 
-def target_status(meets_target: bool, direction: str, lang: str) -> str:
+def target_status(meets_target: bool | None, direction: str, lang: str) -> str:
     """'met, ahead by' / 'missed, short by', or for a lower-is-better indicator 'below by' /
     'above by': a late rate over its ceiling is not 'short' of it."""
     key = "kpi.met" if meets_target else "kpi.missed"

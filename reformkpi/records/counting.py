@@ -49,15 +49,19 @@ def micros(col: pa.ChunkedArray | pa.Array, missing: int = NEVER) -> np.ndarray:
 
 def local_day(us: np.ndarray) -> np.ndarray:
     """The Viet Nam calendar day of instants (UTC microseconds), as days since 1970-01-01."""
-    return (us + LOCAL_OFFSET_US) // DAY_US
+    day = us + LOCAL_OFFSET_US
+    return np.floor_divide(day, DAY_US, out=day)
 
 
-def outcome_codes(resolved: np.ndarray, due: np.ndarray) -> np.ndarray:
-    """Each resolution's position in OUTCOMES (instants as from `micros`): late when after due_at,
-    even by one second; early on a Viet Nam calendar day before the due date; else on time."""
-    late, early = resolved > due, local_day(resolved) < local_day(due)  # never both
-    return OUTCOMES.index("on_time") + late.view(np.int8) * (OUTCOMES.index("late") - OUTCOMES.index("on_time")) \
-        + early.view(np.int8) * (OUTCOMES.index("early") - OUTCOMES.index("on_time"))
+def outcome_codes(resolved: np.ndarray, due: np.ndarray, resolved_day: np.ndarray | None = None,
+                  due_day: np.ndarray | None = None) -> np.ndarray:
+    """Each resolution's position in OUTCOMES (instants as from `micros`; their `local_day`s if at
+    hand): late when after due_at, even by one second; early on a Viet Nam calendar day before the
+    due date; else on time."""
+    code = np.less(local_day(resolved) if resolved_day is None else resolved_day,
+                   local_day(due) if due_day is None else due_day).view(np.int8)  # 1: early
+    np.subtract(code, (resolved > due).view(np.int8), out=code)  # −1: late (never both)
+    return np.subtract(OUTCOMES.index("on_time"), code, out=code)  # OUTCOMES: early, on_time, late
 
 
 def _codes(col: pa.ChunkedArray | pa.Array) -> tuple[list, np.ndarray]:
@@ -88,15 +92,15 @@ class QuarterCounter:
         edge_days = local_day(np.array([_us(bounds(q)[0]) for q in self.quarters] + [_us(bounds(last)[1])],
                                        dtype=np.int64))
         self.day_zero = edge_days[0] - 1
-        self.bin_of_day = np.searchsorted(edge_days, np.arange(self.day_zero, edge_days[-1] + 1), side="right")
+        self.bin_of_day = np.searchsorted(edge_days, np.arange(self.day_zero, edge_days[-1] + 1),
+                                          side="right").astype(np.min_scalar_type(len(self.quarters) + 1))
         self.width = len(self.quarters) + 2  # histogram bins: -1 .. len(quarters), shifted by one
         self.units: dict[str, np.ndarray] = {}  # unit -> (histogram kind, bin) counts
 
-    def _bins(self, micros: np.ndarray) -> np.ndarray:
-        """The quarter number + 1 of each instant."""
-        day = local_day(micros)
-        day -= self.day_zero
-        return self.bin_of_day[np.clip(day, 0, len(self.bin_of_day) - 1, out=day)]
+    def _bins(self, local_days: np.ndarray) -> np.ndarray:
+        """The quarter number + 1 of each calendar day (from `local_days`, which it overwrites)."""
+        local_days -= self.day_zero
+        return self.bin_of_day[np.clip(local_days, 0, len(self.bin_of_day) - 1, out=local_days)]
 
     def add(self, batch: pa.RecordBatch | pa.Table) -> None:
         if batch.num_rows == 0:
@@ -104,16 +108,21 @@ class QuarterCounter:
         units, code = _codes(batch.column("unit_id"))
         channel = _positions(batch.column("channel"), CHANNELS)
         received, due, resolved = (micros(batch.column(c)) for c in ("received_at", "due_at", "resolved_at"))
-        outcome = np.where(resolved == NEVER, OPEN, outcome_codes(resolved, due))
-        qr, qd, qdue = self._bins(received), self._bins(resolved), self._bins(due)
+        # Each temporary written in place: a fresh array of a million rows costs more in page faults
+        # than the arithmetic on it.
+        days = {c: local_day(us) for c, us in (("received", received), ("due", due), ("resolved", resolved))}
+        outcome = outcome_codes(resolved, due, days["resolved"], days["due"])
+        outcome[resolved == NEVER] = OPEN
+        qr, qd, qdue = (self._bins(days[c]) for c in ("received", "resolved", "due"))
         w, n = self.width, len(units)
-        base = code * w
         # Four histograms over (unit, quarter bin): received by channel, resolved by outcome (open
         # ones in the last slot), due, and the later of due and resolved.
-        by_channel = np.bincount((base + qr) * SLOTS + channel, minlength=n * w * SLOTS).reshape(n, w, SLOTS)
-        by_outcome = np.bincount((base + qd) * SLOTS + outcome, minlength=n * w * SLOTS).reshape(n, w, SLOTS)
-        due_h = np.bincount(base + qdue, minlength=n * w).reshape(n, 1, w)
-        later_h = np.bincount(base + np.maximum(qdue, qd), minlength=n * w).reshape(n, 1, w)
+        index = np.multiply(code, w, out=code)
+        at = np.empty_like(index)
+        by_channel = np.bincount(_slot(index, qr, channel, at), minlength=n * w * SLOTS).reshape(n, w, SLOTS)
+        by_outcome = np.bincount(_slot(index, qd, outcome, at), minlength=n * w * SLOTS).reshape(n, w, SLOTS)
+        due_h = np.bincount(np.add(index, qdue, out=at), minlength=n * w).reshape(n, 1, w)
+        later_h = np.bincount(np.add(index, np.maximum(qdue, qd), out=at), minlength=n * w).reshape(n, 1, w)
         hist = np.concatenate([by_channel.transpose(0, 2, 1), by_outcome.transpose(0, 2, 1), due_h, later_h], axis=1)
         for u, h in zip(units, hist):
             self.units[u] = self.units[u] + h if u in self.units else h
@@ -142,6 +151,13 @@ class QuarterCounter:
                             "period": np.tile(np.array(self.quarters, dtype=object), (len(ids), 1))[keep],
                             **{c: v[keep] for c, v in cols.items()}})
         return out.astype({c: "int64" for c in COUNTS})
+
+
+def _slot(index: np.ndarray, quarter_bin: np.ndarray, slot: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """(index + quarter_bin) * SLOTS + slot, into `out`."""
+    np.add(index, quarter_bin, out=out)
+    np.multiply(out, SLOTS, out=out)
+    return np.add(out, slot, out=out)
 
 
 def empty() -> pd.DataFrame:

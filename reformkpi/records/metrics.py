@@ -117,7 +117,7 @@ class Records:
             received, due, resolved_us = (counting.micros(rows[c]) for c in ("received_at", "due_at", "resolved_at"))
             still_open = rows["resolved_at"].is_null().to_numpy(zero_copy_only=False)
             outcome = pa.DictionaryArray.from_arrays(
-                pa.array(counting.outcome_codes(resolved_us, due).astype(np.int8), mask=still_open),
+                pa.array(counting.outcome_codes(resolved_us, due), mask=still_open),
                 pa.array(counting.OUTCOMES))
             return (rows.append_column("outcome", outcome)
                     .append_column("days", pa.array((resolved_us - received) / scan.DAY_US, mask=still_open))
@@ -168,16 +168,15 @@ def complete_quarters(rec: Records) -> list[str]:
     return periods.quarters_between(qs[1], qs[-1]) if len(qs) > 1 else []
 
 
-def quarter_counts(rec: Records, quarter_list: list[str], unit_ids: list[str] | None = None) -> pd.DataFrame:
+def quarter_counts(rec: Records, quarter_list: list[str]) -> pd.DataFrame:
     """Per unit and quarter: the nine stored dossier counts of the catalog (columns COUNTS)."""
     if not quarter_list or not rec.files:
         return counting.empty()
-    units = "" if unit_ids is None else "AND unit_id IN (SELECT unnest($units))"
     s, e = bounds(min(quarter_list))[0], bounds(max(quarter_list))[1]
     rows = rec.cursor().sql(
         f"""SELECT {select_list(counting.COLUMNS)} FROM {rec.scan(max(quarter_list), min(quarter_list))}
-            WHERE received_at < $e AND (resolved_at IS NULL OR resolved_at >= $s) {units}""",
-        params={"s": s, "e": e, **({"units": unit_ids} if unit_ids is not None else {})})
+            WHERE received_at < $e AND (resolved_at IS NULL OR resolved_at >= $s)""",
+        params={"s": s, "e": e})
     return counting.count(rows.to_arrow_reader(COUNT_BATCH_ROWS), quarter_list)
 
 

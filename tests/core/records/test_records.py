@@ -54,8 +54,8 @@ def loaded(tmp_store, tmp_path):
 
 
 def counts(rec, quarter):
-    c = rm.quarter_counts(rec, [quarter], [U])
-    return c.iloc[0].drop(["unit_id", "period"]).to_dict()
+    c = rm.quarter_counts(rec, [quarter])
+    return c[c["unit_id"] == U].iloc[0].drop(["unit_id", "period"]).to_dict()
 
 
 def test_the_deadline_edge_and_the_quarter_counts(loaded):
