@@ -32,7 +32,7 @@ def among(values: pd.Series, ids) -> pd.Series:
     Arrow scalar of each id for the Arrow strings of these frames, milliseconds per call at national
     scale, where a set lookup per value costs microseconds."""
     wanted = set(ids)
-    return pd.Series([v in wanted for v in values], index=values.index, dtype=bool)
+    return pd.Series([v in wanted for v in values.to_numpy(dtype=object)], index=values.index, dtype=bool)
 
 
 def _text(df: pd.DataFrame, cols) -> None:
@@ -49,7 +49,7 @@ def normalise(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         stamps = pd.to_datetime(units[c].replace("", None), errors="raise")
         # Dates, as objects even when the column is all empty (else it stays datetime64 and cannot be
         # compared with a date: a catalog where no unit has ended would fail).
-        units[c] = pd.Series([x.date() if pd.notna(x) else pd.NaT for x in stamps], index=units.index, dtype=object)
+        units[c] = pd.Series(stamps.dt.date, index=units.index, dtype=object)
     ind = tables["indicators"].copy()
     _text(ind, ["indicator_id", "name_vi", "name_en", "short_vi", "short_en", "family",
                 "measure", "direction", "frequency", "rollup", "numerator", "denominator"])
@@ -79,7 +79,7 @@ def normalise(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
 
 def _check(t: dict[str, pd.DataFrame]) -> None:
     units, ind = t["units"], t["indicators"]
-    ids = set(units["unit_id"])
+    ids = set(units["unit_id"].to_numpy(dtype=object))  # a numpy walk: Arrow strings one by one are slow
     problems = []
     if units["unit_id"].duplicated().any():
         problems.append("units: duplicate unit_id " + ", ".join(units.loc[units["unit_id"].duplicated(), "unit_id"]))
@@ -90,10 +90,11 @@ def _check(t: dict[str, pd.DataFrame]) -> None:
     iids = set(ind["indicator_id"])
     problems += [f"indicators: measure {v!r} unknown" for v in set(ind["measure"]) - set(MEASURES)]
     problems += [f"indicators: rollup {v!r} unknown" for v in set(ind["rollup"]) - set(ROLLUPS)]
-    for _, row in ind[ind["rollup"] == "derived"].iterrows():
-        for part in _terms(row["numerator"]) + _terms(row["denominator"]):
+    derived = ind[ind["rollup"] == "derived"]
+    for iid, numerator, denominator in zip(derived["indicator_id"], derived["numerator"], derived["denominator"]):
+        for part in _terms(numerator) + _terms(denominator):
             if part not in iids:
-                problems.append(f"indicators: {row['indicator_id']} refers to unknown {part!r}")
+                problems.append(f"indicators: {iid} refers to unknown {part!r}")
     for iid, text in zip(ind["indicator_id"], ind["breaks"]):
         for b in filter(None, (x.strip() for x in text.split(";"))):
             try:
@@ -137,12 +138,12 @@ class Catalog:
         object.__setattr__(self, "_indicator_rows", {})
         for _, row in self.indicators.iterrows():
             self._indicator_rows.setdefault(row["indicator_id"], row)
+        object.__setattr__(self, "_unit_ids", self.units["unit_id"].to_numpy(dtype=object))
         object.__setattr__(self, "_unit_positions", {})
-        for position, unit_id in enumerate(self.units["unit_id"]):
+        for position, unit_id in enumerate(self._unit_ids):
             self._unit_positions.setdefault(unit_id, position)
         object.__setattr__(self, "_office", tuple(pd.to_datetime(self.units[c]).to_numpy(dtype="datetime64[D]")
                                                   for c in ("active_from", "active_to")))
-        object.__setattr__(self, "_unit_ids", self.units["unit_id"].to_numpy(dtype=object))
         for row in self.targets.itertuples(index=False):
             self._target_rows.setdefault(row.indicator_id, []).append(row)
 
