@@ -22,6 +22,8 @@ from reformkpi.store import OBSERVATION_SCHEMA, OBSERVATIONS, Store, conform, pa
 
 P = ParamSpec("P")
 T = TypeVar("T")
+# Which upload wrote a row is the store's history, never a figure's: loading it cost 15% of opening a version.
+UNREAD = "upload_id"
 
 
 class Dataset:
@@ -37,6 +39,7 @@ class Dataset:
         notes_table = (notes_store.SCHEMA.empty_table() if notes is None
                        else pa.Table.from_pandas(notes, schema=notes_store.SCHEMA, preserve_index=False))
         rows = conform(OBSERVATION_SCHEMA.empty_table() if isinstance(observations, list) else observations)
+        rows = rows.drop_columns([UNREAD])
         # Tables, not registered views: registrations are not seen by the per-query cursors.
         for name, data in (("obs", rows), ("ind", catalog.indicators), ("units", catalog.units),
                            ("notes", notes_table)):
@@ -45,7 +48,8 @@ class Dataset:
             self._con.unregister("_src")
         if isinstance(observations, list) and observations:
             # By name, into the store's column types: a file written before a column existed lacks it.
-            self._con.execute(f"INSERT INTO obs BY NAME SELECT * FROM {parquet_list(observations, union_by_name='true')}")
+            self._con.execute(f"INSERT INTO obs BY NAME SELECT COLUMNS(lambda c: c <> '{UNREAD}') "
+                              f"FROM {parquet_list(observations, union_by_name='true')}")
         self._remembered = Kept(REMEMBERED_BYTES)
 
     @classmethod
