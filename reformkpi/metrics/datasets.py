@@ -22,7 +22,7 @@ from reformkpi.store import OBSERVATION_SCHEMA, OBSERVATIONS, Store, conform, pa
 
 P = ParamSpec("P")
 T = TypeVar("T")
-# Which upload wrote a row is the store's history, never a figure's: loading it cost 15% of opening a version.
+# Which upload wrote a row is the store's history, never a figure's.
 UNREAD = "upload_id"
 
 
@@ -47,10 +47,21 @@ class Dataset:
             self._con.execute(f"CREATE TABLE {name} AS SELECT * FROM _src")
             self._con.unregister("_src")
         if isinstance(observations, list) and observations:
-            # By name, into the store's column types: a file written before a column existed lacks it.
-            self._con.execute(f"INSERT INTO obs BY NAME SELECT COLUMNS(lambda c: c <> '{UNREAD}') "
-                              f"FROM {parquet_list(observations, union_by_name='true')}")
+            self._read_in_place(observations)
         self._remembered = Kept(REMEMBERED_BYTES)
+
+    def _read_in_place(self, files: list[str]) -> None:
+        """`obs` as a view over the version's Parquet files, each column as the store types it (NULL
+        in files written before it existed). Loading them into a DuckDB table took 60% of opening a
+        version at national scale, and a query reads the dictionary-encoded files no slower than the
+        table; the files' footers are read once (object cache)."""
+        self._con.execute("SET enable_object_cache = true")
+        source = parquet_list(files, union_by_name="true")
+        present = {row[0] for row in self._con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+        columns = ", ".join(f"CAST({name if name in present else 'NULL'} AS {kind}) AS {name}"
+                            for name, kind, *_ in self._con.execute("DESCRIBE obs").fetchall())
+        self._con.execute("DROP TABLE obs")
+        self._con.execute(f"CREATE VIEW obs AS SELECT {columns} FROM {source}")
 
     @classmethod
     def open(cls, store: Store, version: int | None = None,

@@ -9,6 +9,8 @@ import threading
 import time
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from reformkpi import config
@@ -88,6 +90,20 @@ def test_a_dataset_reads_each_version_from_its_files_as_delta_lake_does(tmp_stor
         through_arrow = Dataset(tmp_store.read(version=version), opened.catalog)
         pd.testing.assert_frame_equal(opened.sql(everything), through_arrow.sql(everything))
     assert tmp_store.local_files()  # the files were read directly, not through delta-rs
+
+
+def test_a_dataset_reads_files_written_before_a_column_existed_with_that_column_empty(tmp_store, tmp_path):
+    """The observations are read in place from the version's files: a file without `max_value` or
+    `source` (written by an earlier release) still gives every column, typed as the store types it."""
+    old = tmp_path / "old.parquet"
+    pq.write_table(pa.table({"unit_id": ["so-y-te"], "indicator_id": ["sipas.overall"], "period": ["2019"],
+                             "period_start": pa.array([pd.Timestamp("2019-01-01").date()], pa.date32()),
+                             "value": [85.5], "upload_id": ["u1"]}), old)
+    ds = Dataset([str(old)], Dataset.open(tmp_store).catalog)
+    row = ds.sql("SELECT * FROM obs").iloc[0]
+    assert (row["unit_id"], row["value"]) == ("so-y-te", 85.5)
+    assert pd.isna(row["max_value"]) and pd.isna(row["source"]) and "upload_id" not in row
+    assert ds.sql("SELECT typeof(max_value) AS t, typeof(source) AS s FROM obs").iloc[0].tolist() == ["DOUBLE", "VARCHAR"]
 
 
 def test_a_dataset_remembers_answers_that_callers_cannot_change(tmp_store):
