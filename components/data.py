@@ -11,10 +11,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import duckdb
 import streamlit as st
 
+from components import url_state
 from components.cache_keys import HASH_FUNCS
 from reformkpi import config, notes
+from reformkpi.i18n import DEFAULT, t
 from reformkpi.metrics.datasets import Dataset
 from reformkpi.records import scan as records_scan
 from reformkpi.records.metrics import Records
@@ -58,14 +61,30 @@ def dataset(ref: DataRef) -> Dataset:
     return Dataset.open(Store(ref.uri), ref.version, ref.catalog_versions, ref.notes_until)
 
 
-@st.cache_resource(max_entries=512, show_spinner=False, hash_funcs=HASH_FUNCS)
 def query(fn, ref: DataRef, *args):
     """Call a core function `fn(dataset, *args)`, cached by the function's name, the data version
     and the arguments.
 
     The result is shared by every session (st.cache_resource: no copy per session or rerun), so
     components treat it as read-only: they derive new frames, never assign into it.
+
+    An open version reads its files as it goes: if they moved or went (a store restored elsewhere,
+    a vacuum against the store's policy), the version is opened anew once, and if it still cannot
+    be read the page says so and stops.
     """
+    try:
+        return _query(fn, ref, *args)
+    except duckdb.IOException:
+        dataset.clear()
+    try:
+        return _query(fn, ref, *args)
+    except (duckdb.IOException, OSError):
+        st.error(t("data.unreadable", url_state.chosen("lang") or DEFAULT, version=ref.version))
+        st.stop()
+
+
+@st.cache_resource(max_entries=512, show_spinner=False, hash_funcs=HASH_FUNCS)
+def _query(fn, ref: DataRef, *args):
     return fn(dataset(ref), *args)
 
 

@@ -180,13 +180,16 @@ class Store:
     def local_files(self, table: str = OBSERVATIONS, version: int | None = None) -> list[str] | None:
         """The local Parquet files that hold a version's rows, for DuckDB to scan itself (a copy less
         than through Arrow); None when the files alone are not the table: on an object store (DuckDB
-        here reads local disks only) or when the log changes what they say (a reader protocol above 1:
-        deletion vectors, column mapping; partition values kept in the paths)."""
+        here reads local disks only), when the log changes what they say (a reader protocol above 1:
+        deletion vectors, column mapping; partition values kept in the paths), or when a path holds
+        a glob wildcard."""
         delta = self.delta(table, version)
         if delta.protocol().min_reader_version > 1 or delta.metadata().partition_columns:
             return None
         paths = [unquote(uri) for uri in delta.file_uris()]  # percent-encoded: a space, a Vietnamese letter
-        return paths if all(Path(p).is_file() for p in paths) else None
+        # DuckDB takes each path as a glob pattern: one with a wildcard could match other files.
+        literal = not any(c in p for p in paths for c in "*?[")
+        return paths if literal and all(Path(p).is_file() for p in paths) else None
 
     def catalog_versions(self) -> tuple[int, ...]:
         """Current version of each catalog table, in CATALOG_TABLES order."""

@@ -58,7 +58,7 @@ class Records:
         self.version = version
         self.files = sorted(file_list, key=lambda f: f.quarter)
         self._con = scan.connect()
-        self._con.execute("SET enable_object_cache = true")  # Parquet footers are read once per file
+        self._con.execute("SET parquet_metadata_cache = true")  # Parquet footers are read once per file
         self._kept = Kept(SLICE_BYTES)
 
     @classmethod

@@ -1,10 +1,16 @@
 """Cached data access: core results keyed by the function called, the data version and the arguments."""
 
+import os
+
 import pandas as pd
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from components import cache_keys, data
+from reformkpi.i18n import t
 from reformkpi.metrics import datasets, views
+from reformkpi.store import CommitInfo
+from tests.conftest import obs
 
 
 def test_a_function_is_keyed_by_its_module_and_qualified_name():
@@ -24,3 +30,30 @@ def test_a_query_is_computed_once_per_function_version_and_arguments(demo_store)
     assert data.query(datasets.latest_quarter, ref, "2018") == "2018-Q4"
     older = data.DataRef(ref.uri, ref.version - 1, ref.catalog_versions, ref.notes_version, ref.notes_until)
     assert data.query(datasets.year_choices, older) is not years
+
+
+def _years_page():
+    import streamlit as st
+
+    from components import data
+    from reformkpi.metrics import datasets, views
+
+    year = st.query_params.get("year")
+    ref = data.current()
+    st.write(data.query(datasets.year_choices, ref) if year is None else data.query(views.kpi, ref, "sipas.overall", year))
+
+
+def test_a_version_whose_files_went_says_so_in_words_instead_of_failing(tmp_store, monkeypatch):
+    """An open version reads its files as it goes: once they are deleted (a vacuum against the
+    store's policy), the page shows a translated message, never a traceback."""
+    tmp_store.commit_observations(obs([("so-y-te", "sipas.overall", "2019", 85.5)]), CommitInfo(user="a"))
+    monkeypatch.setenv("REFORMKPI_STORE", tmp_store.uri)
+    data.dataset.clear()
+    at = AppTest.from_function(_years_page).run()
+    assert not at.exception and not at.error
+    for path in tmp_store.local_files():
+        os.remove(path)
+    at.query_params["year"] = "2019"  # a question not answered yet reads the files
+    at.run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [t("data.unreadable", "vi", version=tmp_store.version())]

@@ -51,7 +51,7 @@ def test_takeaways_of_a_trend_a_matrix_and_in_english():
     below = views.below_target_years(ds, "sat", "department", (2018, 2019))  # A: 75, 77,4 < 80; C: 70, 74 < 75
     assert exhibits.takeaway(below, ds.catalog, "sat", "vi") == "Chưa đạt mục tiêu nhiều năm nhất: Sở A (2/2 năm)"
     english = sat_exhibit("en")
-    assert english.takeaway.startswith("2/3 units below the 80.0% target; furthest from it: Dept A (−2.6")
+    assert english.takeaway.startswith("2/3 units miss the 80.0% target; furthest from it: Dept A (−2.6")
 
 
 def test_csv_and_xlsx_carry_the_header_block_number_formats_and_stay_formula_safe():

@@ -15,6 +15,7 @@ import pytest
 
 from reformkpi import config
 from reformkpi.catalog import load_dir
+from reformkpi.metrics import datasets
 from reformkpi.metrics.datasets import Dataset
 from reformkpi.store import CommitInfo, Scope, Store, StoreError
 from tests.conftest import obs, outcome_after_kill
@@ -74,9 +75,12 @@ def test_time_travel_and_restore_as_a_new_version(tmp_store):
         tmp_store.restore(99, CommitInfo(user="admin"))
 
 
-def test_a_dataset_reads_each_version_from_its_files_as_delta_lake_does(tmp_store):
-    """Dataset.open scans a version's Parquet files itself; after upserts, a scoped replace and a
-    restore (files rewritten, files left out of later versions) it holds the rows delta-rs reads."""
+@pytest.mark.parametrize("in_place_files", [0, datasets.IN_PLACE_FILES], ids=["loaded", "in-place"])
+def test_a_dataset_reads_each_version_from_its_files_as_delta_lake_does(tmp_store, monkeypatch, in_place_files):
+    """Dataset.open scans a version's Parquet files itself, in place or loaded into a table (past
+    IN_PLACE_FILES files); after upserts, a scoped replace and a restore (files rewritten, files left
+    out of later versions) it holds the rows delta-rs reads."""
+    monkeypatch.setattr(datasets, "IN_PLACE_FILES", in_place_files)
     tmp_store.commit_observations(obs([("so-y-te", "sipas.overall", "2019", 85.5),
                                        ("so-tu-phap", "sipas.overall", "2019", 81.0)]), CommitInfo(user="a"))
     tmp_store.commit_observations(obs([("so-y-te", "sipas.overall", "2019", 60.0),
@@ -90,6 +94,8 @@ def test_a_dataset_reads_each_version_from_its_files_as_delta_lake_does(tmp_stor
         through_arrow = Dataset(tmp_store.read(version=version), opened.catalog)
         pd.testing.assert_frame_equal(opened.sql(everything), through_arrow.sql(everything))
     assert tmp_store.local_files()  # the files were read directly, not through delta-rs
+    kind = opened.sql("SELECT table_type FROM information_schema.tables WHERE table_name = 'obs'")["table_type"][0]
+    assert kind == ("VIEW" if in_place_files else "BASE TABLE")
 
 
 def test_a_dataset_reads_files_written_before_a_column_existed_with_that_column_empty(tmp_store, tmp_path):
@@ -220,4 +226,13 @@ def test_a_store_in_a_folder_named_with_spaces_and_diacritics_is_still_read_from
     store.commit_observations(obs([("so-y-te", "sipas.overall", "2019", 85.5)]), CommitInfo(user="a"))
     files = store.local_files()
     assert files and all(" " in f and "dữ" in f for f in files)
+    assert Dataset.open(store).sql("SELECT value FROM obs")["value"].tolist() == [85.5]
+
+
+def test_a_store_whose_path_holds_a_wildcard_is_read_through_delta_lake(tmp_path):
+    """DuckDB takes a path as a glob: a store under `q?` would also read a sibling `qa`'s files."""
+    store = Store(tmp_path / "q?" / "store")
+    store.init(load_dir(config.CATALOG_DIR), CommitInfo(user="test", operation="init"))
+    store.commit_observations(obs([("so-y-te", "sipas.overall", "2019", 85.5)]), CommitInfo(user="a"))
+    assert store.local_files() is None
     assert Dataset.open(store).sql("SELECT value FROM obs")["value"].tolist() == [85.5]
