@@ -9,7 +9,7 @@ from typing import Literal
 import pandas as pd
 import streamlit as st
 
-from components.kpi_tiles import gap_unit, target_status
+from components.kpi_tiles import by_direction, gap_unit, target_status
 from reformkpi import formatting
 from reformkpi.catalog import Catalog
 from reformkpi.i18n import column, t, tn
@@ -96,10 +96,9 @@ def attention(att: pd.DataFrame, cat: Catalog, period: str, latest: tuple[str, b
         fields = {"indicator": _short(cat, r.indicator_id, lang), "value": formatting.value(r.value, m, lang),
                   "target": formatting.value(r.target, m, lang),
                   "gap": formatting.number(abs(r.gap), lang) + unit if not pd.isna(r.gap) else "–"}
-        lower = ind["direction"] != "higher_better"
-        misses = "focus.province_misses" + ("_lower" if lower else "")
+        misses = by_direction("focus.province_misses", ind["direction"])
         head = t(misses if r.province_misses else "focus.province_meets", lang, **fields)
-        units = [t("focus.unit_gap" + ("_lower" if lower else ""), lang, name=u.name, value=formatting.value(u.value, m, lang),
+        units = [t(by_direction("focus.unit_gap", ind["direction"]), lang, name=u.name, value=formatting.value(u.value, m, lang),
                    gap=formatting.number(abs(u.gap), lang) + unit) for u in r.below.head(NAMED).itertuples()]
         if r.n_below > NAMED:
             units.append(tn("focus.more", r.n_below - NAMED, lang))

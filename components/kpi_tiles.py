@@ -22,11 +22,15 @@ def gap_unit(measure: str, lang: str) -> str:
     return " " + t("unit.points", lang) if measure in ("percent", "points") else ""
 
 
+def by_direction(key: str, direction: str) -> str:
+    """The message `key` for a higher-is-better indicator, its `_lower` twin otherwise: a late rate
+    over its ceiling is 'above' it, not 'short' of it."""
+    return key if direction == "higher_better" else key + "_lower"
+
+
 def target_status(meets_target: bool | None, direction: str, lang: str) -> str:
-    """'met, ahead by' / 'missed, short by', or for a lower-is-better indicator 'below by' /
-    'above by': a late rate over its ceiling is not 'short' of it."""
-    key = "kpi.met" if meets_target else "kpi.missed"
-    return t(key if direction == "higher_better" else key + "_lower", lang)
+    """'met, ahead by' / 'missed, short by' (lower is better: 'below by' / 'above by')."""
+    return t(by_direction("kpi.met" if meets_target else "kpi.missed", direction), lang)
 
 
 def tile(k: Kpi, ind: pd.Series, lang: str) -> None:

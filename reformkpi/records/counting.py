@@ -110,10 +110,10 @@ class QuarterCounter:
         received, due, resolved = (micros(batch.column(c)) for c in ("received_at", "due_at", "resolved_at"))
         # Each temporary written in place: a fresh array of a million rows costs more in page faults
         # than the arithmetic on it.
-        days = {c: local_day(us) for c, us in (("received", received), ("due", due), ("resolved", resolved))}
-        outcome = outcome_codes(resolved, due, days["resolved"], days["due"])
+        received_day, due_day, resolved_day = (local_day(us) for us in (received, due, resolved))
+        outcome = outcome_codes(resolved, due, resolved_day, due_day)
         outcome[resolved == NEVER] = OPEN
-        qr, qd, qdue = (self._bins(days[c]) for c in ("received", "resolved", "due"))
+        qr, qd, qdue = self._bins(received_day), self._bins(resolved_day), self._bins(due_day)  # days overwritten
         w, n = self.width, len(units)
         # Four histograms over (unit, quarter bin): received by channel, resolved by outcome (open
         # ones in the last slot), due, and the later of due and resolved.
