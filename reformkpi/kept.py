@@ -17,18 +17,17 @@ from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 import pandas as pd
-import pyarrow as pa
 
 T = TypeVar("T")
 
 
 def nbytes(value: Any) -> int:
-    """What a kept value holds in memory (Arrow tables and pandas frames by their buffers)."""
-    if isinstance(value, pa.Table):
-        return value.nbytes
+    """What a kept value holds in memory (Arrow tables and pandas frames by their buffers; a value with an
+    `nbytes` of its own by that)."""
     if isinstance(value, pd.DataFrame):
         return int(value.memory_usage(deep=True).sum())
-    return sys.getsizeof(value)
+    size = getattr(value, "nbytes", None)  # Arrow tables, and values that weigh themselves
+    return size if isinstance(size, int) else sys.getsizeof(value)
 
 
 class Kept:

@@ -17,7 +17,8 @@ which holds because ingest refuses a dossier resolved or due before it was recei
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -42,7 +43,8 @@ OPEN = SLOTS - 1
 CHUNK_ROWS = 1 << 16
 
 
-def _us(moment: dt.datetime) -> int:
+def micros_of(moment: dt.datetime) -> int:
+    """An instant as UTC microseconds."""
     return int(moment.timestamp()) * 10**6
 
 
@@ -80,9 +82,29 @@ def _codes(col: pa.ChunkedArray | pa.Array) -> tuple[list, np.ndarray]:
 
 def _positions(col: pa.ChunkedArray | pa.Array, known: tuple[str, ...]) -> np.ndarray:
     """Each row's position in `known`; len(known) for anything else (or nothing)."""
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    if pa.types.is_dictionary(col.type) and col.dictionary.to_pylist() == list(known):  # a DuckDB enumeration
+        return pc.fill_null(col.indices, len(known)).to_numpy(zero_copy_only=False)
     values, code = _codes(col)
     lookup = np.array([known.index(v) if v in known else len(known) for v in values] + [len(known)])
     return lookup[code]
+
+
+@dataclass(frozen=True)
+class Instants:
+    """The instants of a chunk's dossiers as UTC microseconds (`micros`), and their outcomes."""
+
+    received: np.ndarray
+    due: np.ndarray
+    resolved: np.ndarray  # NEVER while open
+    outcome: np.ndarray  # position in OUTCOMES; OPEN while open
+
+
+def chunks(batch: pa.RecordBatch | pa.Table) -> Iterator[pa.RecordBatch | pa.Table]:
+    """A batch in chunks of CHUNK_ROWS rows."""
+    for start in range(0, batch.num_rows, CHUNK_ROWS):
+        yield batch.slice(start, CHUNK_ROWS)
 
 
 class QuarterCounter:
@@ -93,7 +115,7 @@ class QuarterCounter:
         # Quarter i is [edges[i], edges[i + 1]); before the first is -1, from the end on len(quarters).
         # The edges are Viet Nam midnights, so an instant's quarter follows from its calendar day:
         # a lookup per row, three times cheaper than a binary search over the edges.
-        edge_days = local_day(np.array([_us(bounds(q)[0]) for q in self.quarters] + [_us(bounds(last)[1])],
+        edge_days = local_day(np.array([micros_of(bounds(q)[0]) for q in self.quarters] + [micros_of(bounds(last)[1])],
                                        dtype=np.int64))
         self.day_zero = edge_days[0] - 1
         self.bin_of_day = np.searchsorted(edge_days, np.arange(self.day_zero, edge_days[-1] + 1),
@@ -106,12 +128,16 @@ class QuarterCounter:
         local_days -= self.day_zero
         return self.bin_of_day[np.clip(local_days, 0, len(self.bin_of_day) - 1, out=local_days)]
 
-    def add(self, batch: pa.RecordBatch | pa.Table) -> None:
-        for start in range(0, batch.num_rows, CHUNK_ROWS):
-            self._add(batch.slice(start, CHUNK_ROWS))
+    def add(self, batch: pa.RecordBatch | pa.Table, unit: str | None = None) -> None:
+        """Count the rows of a batch: all of `unit` if given, else of the unit their unit_id names."""
+        for chunk in chunks(batch):
+            self.add_chunk(chunk, unit)
 
-    def _add(self, batch: pa.RecordBatch | pa.Table) -> None:
-        units, code = _codes(batch.column("unit_id"))
+    def add_chunk(self, batch: pa.RecordBatch | pa.Table, unit: str | None = None) -> Instants:
+        """Count a chunk of at most CHUNK_ROWS rows (as `add`); its instants and outcomes, for a
+        caller to reuse."""
+        units, code = (([unit], np.zeros(batch.num_rows, dtype=np.int64)) if unit is not None
+                       else _codes(batch.column("unit_id")))
         channel = _positions(batch.column("channel"), CHANNELS)
         received, due, resolved = (micros(batch.column(c)) for c in ("received_at", "due_at", "resolved_at"))
         # Each temporary written in place, for the same reason as CHUNK_ROWS.
@@ -131,6 +157,7 @@ class QuarterCounter:
         hist = np.concatenate([by_channel.transpose(0, 2, 1), by_outcome.transpose(0, 2, 1), due_h, later_h], axis=1)
         for u, h in zip(units, hist):
             self.units[u] = self.units[u] + h if u in self.units else h
+        return Instants(received, due, resolved, outcome)
 
     def frame(self) -> pd.DataFrame:
         """unit_id, period and COUNTS for every unit and quarter with a dossier touching it."""

@@ -24,14 +24,13 @@ from dataclasses import dataclass
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from reformkpi import periods
+from reformkpi import kept, periods
 from reformkpi.catalog import Catalog
-from reformkpi.kept import Kept
 from reformkpi.metrics.datasets import Dataset
 from reformkpi.auth import Actor, require
 from reformkpi.records import counting, scan
@@ -44,9 +43,9 @@ SOURCE_PREFIX = "records:v"
 AGE_BUCKETS = ((0, 7), (8, 15), (16, 30), (31, 60), (61, 90), (91, None))
 OVERDUE_BUCKETS = ((0, 1), (2, 5), (6, 10), (11, 30), (31, None))
 TREND_QUARTERS = 8
-SLICE_BYTES = 512 * 2**20
+KEPT_BYTES = 512 * 2**20
 COUNT_BATCH_ROWS = 1 << 20
-FIGURE_THREADS = 3  # a drill-down's figures computed at once: the counts and two queries
+FIGURE_THREADS = 2  # a drill-down's queries run at once
 # What the drill-down's figures read of a dossier (never its id, status or upload).
 DRILL_COLUMNS = ("procedure_code", "procedure_name", "channel", "received_at", "due_at", "resolved_at")
 
@@ -59,7 +58,11 @@ class Records:
         self.files = sorted(file_list, key=lambda f: f.quarter)
         self._con = scan.connect()
         self._con.execute("SET parquet_metadata_cache = true")  # Parquet footers are read once per file
-        self._kept = Kept(SLICE_BYTES)
+        # The drill-down's queries over a quarter's rows run side by side, one thread each: split
+        # across threads, a few hundred thousand rows cost a quarter more CPU than they save.
+        self._figures = scan.connect()
+        self._figures.execute("SET threads = 1")
+        self._kept = kept.Kept(KEPT_BYTES)
 
     @classmethod
     def open(cls, store: Store, version: int | None = None) -> Records:
@@ -80,59 +83,90 @@ class Records:
         # A cursor per query: Streamlit runs sessions on several threads.
         return self._con.cursor()
 
+    def figures_cursor(self):
+        """A cursor for a query over rows in memory (a drill-down's figures)."""
+        return self._figures.cursor()
+
     def sql(self, query: str, params: dict | None = None) -> pd.DataFrame:
         return self.cursor().execute(query, params or {}).df()
 
     def keep(self, key: tuple, make: Callable[[], T]) -> T:
-        """A value computed from this version's records, kept with its slices (`key` names it)."""
+        """A value computed from this version's records, kept with what its drill-downs read (`key` names it)."""
         return self._kept.get(key, make)
 
     def forget(self) -> None:
         """Drop the kept tables (the next drill-down reads the files again)."""
         self._kept.clear()
 
-    def unit_slice(self, unit_id: str, since: str, upto: str) -> pa.Table:
-        """A unit's dossiers open at some moment from the start of quarter `since` to the end of
-        `upto`, read once from the files and kept:
-        a drill-down runs its queries on this instead of reading the files once per query. The
-        Records of a version is shared by every session, and so is what it keeps."""
-        s, e = bounds(since)[0], bounds(upto)[1]
+    def unit_query(self, unit_id: str, quarter: str) -> duckdb.DuckDBPyRelation:
+        """The unit's dossiers open at some moment of the drill-down window of `quarter`, with the
+        columns its figures read (DRILL_COLUMNS); procedures only on the rows open at some moment of
+        the quarter, the only ones whose procedure a figure names: text is most of the cost of
+        DuckDB's handing rows over to Arrow."""
+        since, upto = window(quarter)
+        in_quarter = "received_at < $qe AND (resolved_at IS NULL OR resolved_at >= $qs)"
+        columns = [f"CASE WHEN {in_quarter} THEN {c} END AS {c}" if c.startswith("procedure_") else c
+                   for c in DRILL_COLUMNS]
+        (s, _), (_, e), (qs, qe) = bounds(since), bounds(upto), bounds(quarter)
         # Plain comparisons, so that DuckDB skips row groups on their statistics.
-        return self._kept.get(("slice", unit_id, since, upto), lambda: self.cursor().sql(
-            f"""SELECT {select_list(DRILL_COLUMNS)} FROM {self.scan(upto, since)}
+        return self.cursor().sql(
+            f"""SELECT {select_list(columns)} FROM {self.scan(upto, since)}
                 WHERE unit_id = $u AND received_at < $e AND (resolved_at IS NULL OR resolved_at >= $s)""",
-            params={"u": unit_id, "s": s, "e": e}).to_arrow_table())
+            params={"u": unit_id, "s": s, "e": e, "qs": qs, "qe": qe})
 
-    def touching(self, unit_id: str, quarter: str) -> pa.Table:
-        """The unit's dossiers open at some moment of the quarter with their outcome ('early',
-        'on_time', 'late'; null while open), processing and allowed days, taken from its
-        drill-down slice once (the quarter's queries scan only these)."""
+    def unit_rows(self, unit_id: str, quarter: str) -> UnitRows:
+        """What the drill-down of a unit and quarter reads (`unit_query`), in one pass, kept (the
+        Records of a version is shared by every session, and so is what it keeps). The rows stream
+        through: each batch is counted by quarter for the trend, and only its dossiers open at some
+        moment of the quarter are kept, so the window's rows are never all held at once."""
         def make():
-            rows = self.unit_slice(unit_id, *window(quarter))
-            s, e = (pa.scalar(t, scan.TS) for t in bounds(quarter))
-            resolved = rows["resolved_at"]
-            # Arrow and numpy, not DuckDB, which would first convert every row of the slice to its own format.
-            rows = rows.filter(pc.and_(pc.less(rows["received_at"], e), pc.or_kleene(
-                pc.is_null(resolved), pc.greater_equal(resolved, s))))
-            received, due, resolved_us = (counting.micros(rows[c]) for c in ("received_at", "due_at", "resolved_at"))
-            still_open = rows["resolved_at"].is_null().to_numpy(zero_copy_only=False)
-            outcome = pa.DictionaryArray.from_arrays(
-                pa.array(counting.outcome_codes(resolved_us, due), mask=still_open),
-                pa.array(counting.OUTCOMES))
-            return (rows.append_column("outcome", outcome)
-                    .append_column("days", pa.array((resolved_us - received) / scan.DAY_US, mask=still_open))
-                    .append_column("allowed_days", pa.array((due - received) / scan.DAY_US)))
-        return self._kept.get(("touching", unit_id, quarter), make)
+            reader = self.unit_query(unit_id, quarter).to_arrow_reader(counting.CHUNK_ROWS)
+            counter = counting.QuarterCounter(*window(quarter))
+            s, e = (counting.micros_of(t) for t in bounds(quarter))
+            touching, read = [], 0
+            for batch in reader:
+                read += batch.num_rows
+                for chunk in counting.chunks(batch):
+                    touching.append(_touching(chunk, counter.add_chunk(chunk, unit_id), s, e))
+            schema = reader.schema
+            for f in TOUCHING_FIELDS:
+                schema = schema.append(f)
+            return UnitRows(read, pa.Table.from_batches(touching, schema), counter.frame())
+        return self._kept.get(("unit_rows", unit_id, quarter), make)
 
-    def window_counts(self, unit_id: str, quarter: str) -> pd.DataFrame:
-        """`quarter_counts` of the unit for the quarters of the drill-down's window, from its
-        slice, counted once (the trend and the comparison with stored counts read them; a shallow
-        copy each, which copy-on-write keeps from changing the kept one)."""
-        def make():
-            rows = self.unit_slice(unit_id, *window(quarter))
-            unit = pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows.num_rows, dtype=np.int32)), pa.array([unit_id]))
-            return counting.count([rows.append_column("unit_id", unit)], periods.quarters_between(*window(quarter)))
-        return self._kept.get(("counts", unit_id, quarter), make).copy(deep=False)
+
+@dataclass(frozen=True)
+class UnitRows:
+    """What a drill-down reads of a unit (`Records.unit_rows`)."""
+
+    read: int  # the unit's dossiers open at some moment of the drill-down's window
+    touching: pa.Table  # of those, the ones open at some moment of the quarter, with TOUCHING_FIELDS
+    counts: pd.DataFrame  # `quarter_counts` of the unit for the window's quarters
+
+    @property
+    def nbytes(self) -> int:
+        return self.touching.nbytes + kept.nbytes(self.counts)
+
+
+# A dossier's outcome ('early', 'on_time', 'late'; null while open), processing and allowed days.
+TOUCHING_FIELDS = (pa.field("outcome", pa.dictionary(pa.int8(), pa.string())), pa.field("days", pa.float64()),
+                   pa.field("allowed_days", pa.float64()))
+
+
+def _touching(chunk: pa.RecordBatch, instants: counting.Instants, s: int, e: int) -> pa.RecordBatch:
+    """The rows of a chunk open at some moment of [s, e) (UTC microseconds), with TOUCHING_FIELDS
+    (from the instants and outcomes the counting worked out)."""
+    keep = np.less(instants.received, e) & np.greater_equal(instants.resolved, s)  # an open one's: NEVER
+    received, due, resolved, outcome = (a[keep] for a in (instants.received, instants.due, instants.resolved,
+                                                          instants.outcome))
+    still_open = resolved == counting.NEVER
+    rows = chunk.filter(pa.array(keep))
+    for f, values in zip(TOUCHING_FIELDS, (
+            pa.DictionaryArray.from_arrays(pa.array(outcome, mask=still_open), pa.array(counting.OUTCOMES)),
+            pa.array((resolved - received) / scan.DAY_US, mask=still_open),
+            pa.array((due - received) / scan.DAY_US))):
+        rows = rows.append_column(f, values)
+    return rows
 
 
 OPEN_AT_END = "coalesce(resolved_at, 'infinity'::TIMESTAMPTZ) >= $e"
@@ -148,8 +182,8 @@ def window(quarter: str) -> tuple[str, str]:
 
 def _drill(rec: Records, unit_id: str, quarter: str, query: str) -> pd.DataFrame:
     """Run a drill-down query over the unit's dossiers open in the quarter (registered as `r`)."""
-    cur = rec.cursor()
-    cur.register("r", rec.touching(unit_id, quarter))
+    cur = rec.figures_cursor()
+    cur.register("r", rec.unit_rows(unit_id, quarter).touching)
     s, e = bounds(quarter)
     return cur.execute(query, {k: v for k, v in (("s", s), ("e", e)) if f"${k}" in query}).df()
 
@@ -228,9 +262,7 @@ def compare_with_stored(rec: Records, stored: pd.DataFrame, unit_id: str, quarte
     `stored`: observation rows (unit_id, indicator_id, period, value, source). Columns:
     indicator_id, from_records, stored, origin ('records', 'upload' or None), equal.
     """
-    counts = rec.window_counts(unit_id, quarter)
-    counts = counts[counts["period"] == quarter]
-    row = counts.iloc[0] if not counts.empty else pd.Series(0, index=COUNTS)
+    row = _quarter_counts(rec, unit_id, quarter)
     out = pd.DataFrame({"indicator_id": [f"dossier.{c}" for c in COUNTS],
                         "from_records": [int(row[c]) for c in COUNTS]})
     mine = stored[(stored["unit_id"] == unit_id) & (stored["period"] == quarter)].copy()
@@ -254,26 +286,53 @@ def units_with_records(rec: Records, quarter: str) -> list[str]:
     return df["unit_id"].tolist()
 
 
+def _quarter_counts(rec: Records, unit_id: str, quarter: str) -> pd.Series:
+    """The unit's COUNTS in the quarter (zeros if no dossier touches it)."""
+    counts = rec.unit_rows(unit_id, quarter).counts
+    counts = counts[counts["period"] == quarter]
+    return counts.iloc[0] if not counts.empty else pd.Series(0, index=COUNTS)
+
+
 def summary(rec: Records, unit_id: str, quarter: str) -> dict:
     """Headline figures: received, resolved (by outcome), late rate, open and overdue at the end,
     median and 90th percentile processing days against the median allowed days, online share."""
-    df = _drill(rec, unit_id, quarter, f"""
-        SELECT count(*) FILTER (received_at >= $s) AS received,
-          count(*) FILTER (received_at >= $s AND channel = 'online') AS received_online,
-          count(*) FILTER (resolved_at < $e) AS resolved,
-          count(*) FILTER (resolved_at < $e AND outcome = 'early') AS early,
-          count(*) FILTER (resolved_at < $e AND outcome = 'on_time') AS on_time,
-          count(*) FILTER (resolved_at < $e AND outcome = 'late') AS late,
-          count(*) FILTER ({OPEN_AT_END}) AS open,
-          count(*) FILTER ({OPEN_AT_END} AND due_at < $e) AS overdue,
-          quantile_cont(days, 0.5) FILTER (resolved_at < $e) AS median_days,
-          quantile_cont(days, 0.9) FILTER (resolved_at < $e) AS p90_days,
-          quantile_cont(allowed_days, 0.5) FILTER (resolved_at < $e) AS allowed_days
-        FROM r""")
-    out: dict[str, Any] = {str(k): (None if pd.isna(v) else v) for k, v in df.iloc[0].items()}
+    c = _quarter_counts(rec, unit_id, quarter)
+    out: dict[str, Any] = {
+        "received": int(c["received_online"] + c["received_in_person"] + c["received_post"]),
+        "received_online": int(c["received_online"]),
+        "resolved": int(c["resolved_early"] + c["resolved_on_time"] + c["resolved_late"]),
+        "early": int(c["resolved_early"]), "on_time": int(c["resolved_on_time"]), "late": int(c["resolved_late"]),
+        "open": int(c["pending_not_due"] + c["pending_overdue"]), "overdue": int(c["pending_overdue"])}
+    times = _drill(rec, unit_id, quarter, """
+        SELECT quantile_cont(days, 0.5) AS median_days, quantile_cont(days, 0.9) AS p90_days,
+          quantile_cont(allowed_days, 0.5) AS allowed_days
+        FROM r WHERE resolved_at < $e""")
+    out.update({str(k): (None if pd.isna(v) else v) for k, v in times.iloc[0].items()})
     out["late_rate"] = 100 * out["late"] / out["resolved"] if out["resolved"] else None
     out["online_share"] = 100 * out["received_online"] / out["received"] if out["received"] else None
     return out
+
+
+def procedures(rec: Records, unit_id: str, quarter: str) -> pd.DataFrame:
+    """Per procedure of the unit's dossiers open in the quarter, in one pass for the two tables
+    below, kept: procedure_code, procedure_name, resolved, late, overdue_open (at the end of the
+    quarter), median_days_late (of the late ones), median_days, p90_days, allowed_days (median
+    allowed time) of those resolved, late_rate (% of resolved)."""
+    def make():
+        resolved = "resolved_at < $e"
+        df = _drill(rec, unit_id, quarter, f"""
+            SELECT procedure_code, any_value(procedure_name) AS procedure_name,
+              count(*) FILTER ({resolved}) AS resolved,
+              count(*) FILTER ({resolved} AND outcome = 'late') AS late,
+              count(*) FILTER ({OPEN_AT_END} AND due_at < $e) AS overdue_open,
+              quantile_cont({days_between_sql('due_at', 'resolved_at')}, 0.5)
+                FILTER ({resolved} AND outcome = 'late') AS median_days_late,
+              quantile_cont(days, 0.5) FILTER ({resolved}) AS median_days,
+              quantile_cont(days, 0.9) FILTER ({resolved}) AS p90_days,
+              quantile_cont(allowed_days, 0.5) FILTER ({resolved}) AS allowed_days
+            FROM r GROUP BY procedure_code""")
+        return df.assign(late_rate=100.0 * df["late"] / df["resolved"].where(df["resolved"] > 0))
+    return rec.keep(("procedures", unit_id, quarter), make)
 
 
 def late_procedures(rec: Records, unit_id: str, quarter: str, limit: int = 10) -> pd.DataFrame:
@@ -282,18 +341,12 @@ def late_procedures(rec: Records, unit_id: str, quarter: str, limit: int = 10) -
     Columns: procedure_code, procedure_name, resolved, late, overdue_open, late_rate (% of
     resolved), median_days_late (of the late ones).
     """
-    return _drill(rec, unit_id, quarter, f"""
-        SELECT procedure_code, any_value(procedure_name) AS procedure_name,
-          count(*) FILTER (resolved_at < $e) AS resolved,
-          count(*) FILTER (resolved_at < $e AND outcome = 'late') AS late,
-          count(*) FILTER ({OPEN_AT_END} AND due_at < $e) AS overdue_open,
-          100.0 * count(*) FILTER (resolved_at < $e AND outcome = 'late')
-            / nullif(count(*) FILTER (resolved_at < $e), 0) AS late_rate,
-          quantile_cont({days_between_sql('due_at', 'resolved_at')}, 0.5)
-            FILTER (resolved_at < $e AND outcome = 'late') AS median_days_late
-        FROM r GROUP BY procedure_code
-        HAVING late + overdue_open > 0
-        ORDER BY late + overdue_open DESC, procedure_code LIMIT {int(limit)}""")
+    df = procedures(rec, unit_id, quarter)
+    df = df[df["late"] + df["overdue_open"] > 0]
+    order = (df["late"] + df["overdue_open"]).rename("n")
+    df = df.join(order).sort_values(["n", "procedure_code"], ascending=[False, True]).head(limit)
+    return df[["procedure_code", "procedure_name", "resolved", "late", "overdue_open", "late_rate",
+               "median_days_late"]].reset_index(drop=True)
 
 
 def processing_times(rec: Records, unit_id: str, quarter: str, limit: int = 10) -> pd.DataFrame:
@@ -302,13 +355,10 @@ def processing_times(rec: Records, unit_id: str, quarter: str, limit: int = 10) 
     Columns: procedure_code, procedure_name, resolved, median_days, p90_days, allowed_days
     (median allowed time), late_rate.
     """
-    return _drill(rec, unit_id, quarter, f"""
-        SELECT procedure_code, any_value(procedure_name) AS procedure_name, count(*) AS resolved,
-          quantile_cont(days, 0.5) AS median_days, quantile_cont(days, 0.9) AS p90_days,
-          quantile_cont(allowed_days, 0.5) AS allowed_days,
-          100.0 * count(*) FILTER (outcome = 'late') / count(*) AS late_rate
-        FROM r WHERE resolved_at < $e
-        GROUP BY procedure_code ORDER BY resolved DESC, procedure_code LIMIT {int(limit)}""")
+    df = procedures(rec, unit_id, quarter)
+    df = df[df["resolved"] > 0].sort_values(["resolved", "procedure_code"], ascending=[False, True]).head(limit)
+    return df[["procedure_code", "procedure_name", "resolved", "median_days", "p90_days", "allowed_days",
+               "late_rate"]].reset_index(drop=True)
 
 
 def _bucket_sql(expr: str, buckets) -> str:
@@ -372,7 +422,7 @@ def backlog_trend(rec: Records, unit_id: str, quarter: str) -> pd.DataFrame:
     Columns: period, received, resolved, pending_not_due, pending_overdue.
     """
     first = max(window(quarter)[0], quarters(rec)[0]) if rec.files else quarter
-    c = rec.window_counts(unit_id, quarter)
+    c = rec.unit_rows(unit_id, quarter).counts
     c = c[c["period"] >= first].reset_index(drop=True)
     out = pd.DataFrame({"period": c["period"],
                         "received": c["received_online"] + c["received_in_person"] + c["received_post"],
@@ -395,13 +445,11 @@ class DrillDown:
 
 
 def drill_down(rec: Records, unit_id: str, quarter: str) -> DrillDown:
-    """Every figure of a unit and quarter, computed side by side and kept: each query and the
-    quarterly counts keep about one core busy (DuckDB and numpy release the GIL), so the counts for
-    the trend run beside the quarter's queries once the unit's rows are read."""
+    """Every figure of a unit and quarter, computed side by side once the unit's rows are read, and
+    kept (each query keeps about one core busy: DuckDB releases the GIL)."""
     def make():
-        rec.unit_slice(unit_id, *window(quarter))
+        rec.unit_rows(unit_id, quarter)
         with ThreadPoolExecutor(FIGURE_THREADS) as pool:
-            pool.submit(rec.window_counts, unit_id, quarter)  # first: the trend waits for it
             jobs = {f.__name__: pool.submit(f, rec, unit_id, quarter)
                     for f in (summary, late_procedures, processing_times, overdue_days, backlog_ageing, channels,
                               backlog_trend)}

@@ -165,6 +165,10 @@ def test_drilldown_of_a_unit_and_quarter(loaded):
     late = rm.late_procedures(rec, U, "2025-Q2")
     assert late[["procedure_code", "late", "overdue_open"]].values.tolist() == [["P1", 1, 1], ["P2", 0, 1]]
     assert late.iloc[0]["median_days_late"] == pytest.approx(1 / 86400)
+    assert late["procedure_name"].tolist() == ["Thủ tục P1", "Thủ tục P2"]
+    # The drill-down reads procedures only for the quarter's dossiers: I, resolved in Q3, is named there.
+    assert rm.processing_times(rec, U, "2025-Q3")[["procedure_code", "procedure_name", "resolved"]].values.tolist() \
+        == [["P1", "Thủ tục P1", 1]]
 
     ages = rm.backlog_ageing(rec, U, "2025-Q2").set_index("lo")
     # At 1/7 00:00: J 0 days old, I 5 (both 0–7), G 10 (8–15), F 76 (61–90).
