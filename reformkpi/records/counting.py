@@ -93,12 +93,13 @@ def _positions(col: pa.ChunkedArray | pa.Array, known: tuple[str, ...]) -> np.nd
 
 @dataclass(frozen=True)
 class Instants:
-    """The instants of a chunk's dossiers as UTC microseconds (`micros`), and their outcomes."""
+    """The instants of a chunk's dossiers as UTC microseconds (`micros`), their outcomes and channels."""
 
     received: np.ndarray
     due: np.ndarray
     resolved: np.ndarray  # NEVER while open
     outcome: np.ndarray  # position in OUTCOMES; OPEN while open
+    channel: np.ndarray  # position in CHANNELS; len(CHANNELS) for another
 
 
 def chunks(batch: pa.RecordBatch | pa.Table) -> Iterator[pa.RecordBatch | pa.Table]:
@@ -134,8 +135,8 @@ class QuarterCounter:
             self.add_chunk(chunk, unit)
 
     def add_chunk(self, batch: pa.RecordBatch | pa.Table, unit: str | None = None) -> Instants:
-        """Count a chunk of at most CHUNK_ROWS rows (as `add`); its instants and outcomes, for a
-        caller to reuse."""
+        """Count a chunk of at most CHUNK_ROWS rows (as `add`); its instants, outcomes and channels,
+        for a caller to reuse."""
         units, code = (([unit], np.zeros(batch.num_rows, dtype=np.int64)) if unit is not None
                        else _codes(batch.column("unit_id")))
         channel = _positions(batch.column("channel"), CHANNELS)
@@ -157,7 +158,7 @@ class QuarterCounter:
         hist = np.concatenate([by_channel.transpose(0, 2, 1), by_outcome.transpose(0, 2, 1), due_h, later_h], axis=1)
         for u, h in zip(units, hist):
             self.units[u] = self.units[u] + h if u in self.units else h
-        return Instants(received, due, resolved, outcome)
+        return Instants(received, due, resolved, outcome, channel)
 
     def frame(self) -> pd.DataFrame:
         """unit_id, period and COUNTS for every unit and quarter with a dossier touching it."""

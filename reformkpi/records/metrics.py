@@ -1,5 +1,6 @@
-"""Numbers from dossier records, computed with DuckDB over the data files of one records version
-(the nine quarterly counts with numpy over the rows DuckDB reads: `counting`).
+"""Numbers from dossier records, computed over the rows DuckDB reads from the data files of one
+records version: the nine quarterly counts with numpy (`counting`), and the drill-down's tables of
+a unit and quarter with numpy over its dossiers open in the quarter (`quarter`).
 
 Definitions (the deadline edge; all days are Viet Nam calendar days):
 - resolved late: resolved_at after due_at, even by one second;
@@ -12,9 +13,8 @@ Definitions (the deadline edge; all days are Viet Nam calendar days):
   the deadline the system set, which already counts working days and holidays).
 A dossier resolved exactly at the start of a quarter belongs to that quarter.
 
-One module (over 300 lines) because every figure here is written against these definitions; the
-quarterly counts the sync commits and those of the drill-down's trend come from one function
-(`counting.count`), so they agree by construction.
+The quarterly counts the sync commits and those of the drill-down's trend and headline come from one
+counter (`counting.QuarterCounter`), so they agree by construction.
 """
 
 from __future__ import annotations
@@ -34,18 +34,17 @@ from reformkpi.catalog import Catalog
 from reformkpi.metrics.datasets import Dataset
 from reformkpi.auth import Actor, require
 from reformkpi.records import counting, scan
+from reformkpi.records import quarter as quarter_rows
 from reformkpi.records.counting import COUNTS
-from reformkpi.records.scan import bounds, days_between_sql, select_list
+from reformkpi.records.scan import bounds, select_list
 from reformkpi.store import CommitInfo, CommitResult, Store
 
 T = TypeVar("T")
 SOURCE_PREFIX = "records:v"
-AGE_BUCKETS = ((0, 7), (8, 15), (16, 30), (31, 60), (61, 90), (91, None))
-OVERDUE_BUCKETS = ((0, 1), (2, 5), (6, 10), (11, 30), (31, None))
 TREND_QUARTERS = 8
+FIGURE_THREADS = 2
 KEPT_BYTES = 512 * 2**20
 COUNT_BATCH_ROWS = 1 << 20
-FIGURE_THREADS = 2  # a drill-down's queries run at once
 # What the drill-down's figures read of a dossier (never its id, status or upload).
 DRILL_COLUMNS = ("procedure_code", "procedure_name", "channel", "received_at", "due_at", "resolved_at")
 
@@ -58,10 +57,6 @@ class Records:
         self.files = sorted(file_list, key=lambda f: f.quarter)
         self._con = scan.connect()
         self._con.execute("SET parquet_metadata_cache = true")  # Parquet footers are read once per file
-        # The drill-down's queries over a quarter's rows run side by side, one thread each: split
-        # across threads, a few hundred thousand rows cost a quarter more CPU than they save.
-        self._figures = scan.connect()
-        self._figures.execute("SET threads = 1")
         self._kept = kept.Kept(KEPT_BYTES)
 
     @classmethod
@@ -82,10 +77,6 @@ class Records:
     def cursor(self):
         # A cursor per query: Streamlit runs sessions on several threads.
         return self._con.cursor()
-
-    def figures_cursor(self):
-        """A cursor for a query over rows in memory (a drill-down's figures)."""
-        return self._figures.cursor()
 
     def sql(self, query: str, params: dict | None = None) -> pd.DataFrame:
         return self.cursor().execute(query, params or {}).df()
@@ -123,15 +114,20 @@ class Records:
             reader = self.unit_query(unit_id, quarter).to_arrow_reader(counting.CHUNK_ROWS)
             counter = counting.QuarterCounter(*window(quarter))
             s, e = (counting.micros_of(t) for t in bounds(quarter))
-            touching, read = [], 0
+            columns: dict[str, list[np.ndarray]] = {k: [] for k in ("received", "due", "resolved", "outcome", "channel")}
+            codes, names, read = [], [], 0
             for batch in reader:
                 read += batch.num_rows
                 for chunk in counting.chunks(batch):
-                    touching.append(_touching(chunk, counter.add_chunk(chunk, unit_id), s, e))
-            schema = reader.schema
-            for f in TOUCHING_FIELDS:
-                schema = schema.append(f)
-            return UnitRows(read, pa.Table.from_batches(touching, schema), counter.frame())
+                    instants = counter.add_chunk(chunk, unit_id)
+                    # Open at some moment of the quarter (an open dossier's resolution: NEVER).
+                    keep = np.less(instants.received, e) & np.greater_equal(instants.resolved, s)
+                    for k, values in columns.items():
+                        values.append(getattr(instants, k)[keep])
+                    mask = pa.array(keep)
+                    codes.append(chunk["procedure_code"].filter(mask))
+                    names.append(chunk["procedure_name"].filter(mask))
+            return UnitRows(read, quarter_rows.QuarterRows.of(s, e, columns, codes, names), counter.frame())
         return self._kept.get(("unit_rows", unit_id, quarter), make)
 
 
@@ -140,36 +136,12 @@ class UnitRows:
     """What a drill-down reads of a unit (`Records.unit_rows`)."""
 
     read: int  # the unit's dossiers open at some moment of the drill-down's window
-    touching: pa.Table  # of those, the ones open at some moment of the quarter, with TOUCHING_FIELDS
+    touching: quarter_rows.QuarterRows  # of those, the ones open at some moment of the quarter
     counts: pd.DataFrame  # `quarter_counts` of the unit for the window's quarters
 
     @property
     def nbytes(self) -> int:
         return self.touching.nbytes + kept.nbytes(self.counts)
-
-
-# A dossier's outcome ('early', 'on_time', 'late'; null while open), processing and allowed days.
-TOUCHING_FIELDS = (pa.field("outcome", pa.dictionary(pa.int8(), pa.string())), pa.field("days", pa.float64()),
-                   pa.field("allowed_days", pa.float64()))
-
-
-def _touching(chunk: pa.RecordBatch, instants: counting.Instants, s: int, e: int) -> pa.RecordBatch:
-    """The rows of a chunk open at some moment of [s, e) (UTC microseconds), with TOUCHING_FIELDS
-    (from the instants and outcomes the counting worked out)."""
-    keep = np.less(instants.received, e) & np.greater_equal(instants.resolved, s)  # an open one's: NEVER
-    received, due, resolved, outcome = (a[keep] for a in (instants.received, instants.due, instants.resolved,
-                                                          instants.outcome))
-    still_open = resolved == counting.NEVER
-    rows = chunk.filter(pa.array(keep))
-    for f, values in zip(TOUCHING_FIELDS, (
-            pa.DictionaryArray.from_arrays(pa.array(outcome, mask=still_open), pa.array(counting.OUTCOMES)),
-            pa.array((resolved - received) / scan.DAY_US, mask=still_open),
-            pa.array((due - received) / scan.DAY_US))):
-        rows = rows.append_column(f, values)
-    return rows
-
-
-OPEN_AT_END = "coalesce(resolved_at, 'infinity'::TIMESTAMPTZ) >= $e"
 
 
 def window(quarter: str) -> tuple[str, str]:
@@ -178,14 +150,6 @@ def window(quarter: str) -> tuple[str, str]:
     for _ in range(TREND_QUARTERS - 1):
         first = periods.previous(first)
     return first, quarter
-
-
-def _drill(rec: Records, unit_id: str, quarter: str, query: str) -> pd.DataFrame:
-    """Run a drill-down query over the unit's dossiers open in the quarter (registered as `r`)."""
-    cur = rec.figures_cursor()
-    cur.register("r", rec.unit_rows(unit_id, quarter).touching)
-    s, e = bounds(quarter)
-    return cur.execute(query, {k: v for k, v in (("s", s), ("e", e)) if f"${k}" in query}).df()
 
 
 # --- quarterly counts, as the catalog's dossier indicators ---
@@ -303,36 +267,17 @@ def summary(rec: Records, unit_id: str, quarter: str) -> dict:
         "resolved": int(c["resolved_early"] + c["resolved_on_time"] + c["resolved_late"]),
         "early": int(c["resolved_early"]), "on_time": int(c["resolved_on_time"]), "late": int(c["resolved_late"]),
         "open": int(c["pending_not_due"] + c["pending_overdue"]), "overdue": int(c["pending_overdue"])}
-    times = _drill(rec, unit_id, quarter, """
-        SELECT quantile_cont(days, 0.5) AS median_days, quantile_cont(days, 0.9) AS p90_days,
-          quantile_cont(allowed_days, 0.5) AS allowed_days
-        FROM r WHERE resolved_at < $e""")
-    out.update({str(k): (None if pd.isna(v) else v) for k, v in times.iloc[0].items()})
+    out.update(quarter_rows.times(rec.unit_rows(unit_id, quarter).touching))
     out["late_rate"] = 100 * out["late"] / out["resolved"] if out["resolved"] else None
     out["online_share"] = 100 * out["received_online"] / out["received"] if out["received"] else None
     return out
 
 
 def procedures(rec: Records, unit_id: str, quarter: str) -> pd.DataFrame:
-    """Per procedure of the unit's dossiers open in the quarter, in one pass for the two tables
-    below, kept: procedure_code, procedure_name, resolved, late, overdue_open (at the end of the
-    quarter), median_days_late (of the late ones), median_days, p90_days, allowed_days (median
-    allowed time) of those resolved, late_rate (% of resolved)."""
-    def make():
-        resolved = "resolved_at < $e"
-        df = _drill(rec, unit_id, quarter, f"""
-            SELECT procedure_code, any_value(procedure_name) AS procedure_name,
-              count(*) FILTER ({resolved}) AS resolved,
-              count(*) FILTER ({resolved} AND outcome = 'late') AS late,
-              count(*) FILTER ({OPEN_AT_END} AND due_at < $e) AS overdue_open,
-              quantile_cont({days_between_sql('due_at', 'resolved_at')}, 0.5)
-                FILTER ({resolved} AND outcome = 'late') AS median_days_late,
-              quantile_cont(days, 0.5) FILTER ({resolved}) AS median_days,
-              quantile_cont(days, 0.9) FILTER ({resolved}) AS p90_days,
-              quantile_cont(allowed_days, 0.5) FILTER ({resolved}) AS allowed_days
-            FROM r GROUP BY procedure_code""")
-        return df.assign(late_rate=100.0 * df["late"] / df["resolved"].where(df["resolved"] > 0))
-    return rec.keep(("procedures", unit_id, quarter), make)
+    """Per procedure of the unit's dossiers open in the quarter, for the two tables below, kept
+    (`quarter.procedures` says the columns)."""
+    return rec.keep(("procedures", unit_id, quarter),
+                    lambda: quarter_rows.procedures(rec.unit_rows(unit_id, quarter).touching))
 
 
 def late_procedures(rec: Records, unit_id: str, quarter: str, limit: int = 10) -> pd.DataFrame:
@@ -361,59 +306,24 @@ def processing_times(rec: Records, unit_id: str, quarter: str, limit: int = 10) 
                "late_rate"]].reset_index(drop=True)
 
 
-def _bucket_sql(expr: str, buckets) -> str:
-    cases = " ".join(f"WHEN {expr} <= {hi} THEN {lo}" for lo, hi in buckets if hi is not None)
-    return f"CASE {cases} ELSE {buckets[-1][0]} END"
-
-
-def _buckets(df: pd.DataFrame, buckets, cols: list[str]) -> pd.DataFrame:
-    """Every bucket in order, with zeros where nothing falls: lo, hi (None: open-ended), cols."""
-    frame = pd.DataFrame(buckets, columns=["lo", "hi"])
-    out = frame.merge(df, on="lo", how="left")
-    out[cols] = out[cols].fillna(0).astype("int64")
-    return out
-
-
 def overdue_days(rec: Records, unit_id: str, quarter: str) -> pd.DataFrame:
     """How late, in started days past due_at (one second late is day 1), for dossiers resolved late
     in the quarter and for those open and overdue at its end (counted to the end of the quarter).
 
     Columns: lo, hi, resolved_late, open_overdue.
     """
-    late_days = f"ceil({days_between_sql('due_at', 'CASE WHEN resolved_at < $e THEN resolved_at ELSE $e END')})"
-    df = _drill(rec, unit_id, quarter, f"""
-        SELECT {_bucket_sql(late_days, OVERDUE_BUCKETS)} AS lo,
-          count(*) FILTER (resolved_at < $e) AS resolved_late,
-          count(*) FILTER ({OPEN_AT_END}) AS open_overdue
-        FROM r WHERE (resolved_at < $e AND outcome = 'late') OR ({OPEN_AT_END} AND due_at < $e)
-        GROUP BY lo""")
-    return _buckets(df, OVERDUE_BUCKETS, ["resolved_late", "open_overdue"])
+    return quarter_rows.overdue_days(rec.unit_rows(unit_id, quarter).touching)
 
 
 def backlog_ageing(rec: Records, unit_id: str, quarter: str) -> pd.DataFrame:
     """Dossiers open at the end of the quarter by age (whole days since received): lo, hi, not_due, overdue."""
-    age = f"floor({days_between_sql('received_at', '$e')})"
-    df = _drill(rec, unit_id, quarter, f"""
-        SELECT {_bucket_sql(age, AGE_BUCKETS)} AS lo,
-          count(*) FILTER (due_at >= $e) AS not_due, count(*) FILTER (due_at < $e) AS overdue
-        FROM r WHERE {OPEN_AT_END} GROUP BY lo""")
-    return _buckets(df, AGE_BUCKETS, ["not_due", "overdue"])
+    return quarter_rows.backlog_ageing(rec.unit_rows(unit_id, quarter).touching)
 
 
 def channels(rec: Records, unit_id: str, quarter: str) -> pd.DataFrame:
     """Online, in person and by post: received in the quarter, and of those resolved in it the
     late rate and median processing days. Columns: channel, received, resolved, late_rate, median_days."""
-    df = _drill(rec, unit_id, quarter, """
-        SELECT channel, count(*) FILTER (received_at >= $s) AS received,
-          count(*) FILTER (resolved_at < $e) AS resolved,
-          100.0 * count(*) FILTER (resolved_at < $e AND outcome = 'late')
-            / nullif(count(*) FILTER (resolved_at < $e), 0) AS late_rate,
-          quantile_cont(days, 0.5) FILTER (resolved_at < $e) AS median_days
-        FROM r GROUP BY channel""")
-    order = pd.DataFrame({"channel": list(scan.CHANNELS)})
-    out = order.merge(df, on="channel", how="left")
-    out[["received", "resolved"]] = out[["received", "resolved"]].fillna(0).astype("int64")
-    return out
+    return quarter_rows.channels(rec.unit_rows(unit_id, quarter).touching)
 
 
 def backlog_trend(rec: Records, unit_id: str, quarter: str) -> pd.DataFrame:
@@ -445,13 +355,14 @@ class DrillDown:
 
 
 def drill_down(rec: Records, unit_id: str, quarter: str) -> DrillDown:
-    """Every figure of a unit and quarter, computed side by side once the unit's rows are read, and
-    kept (each query keeps about one core busy: DuckDB releases the GIL)."""
+    """Every figure of a unit and quarter, from one read of the unit's rows (`Records.unit_rows`),
+    computed two at a time once they are read (numpy lets go of the GIL while it sorts and counts),
+    and kept."""
     def make():
         rec.unit_rows(unit_id, quarter)
         with ThreadPoolExecutor(FIGURE_THREADS) as pool:
             jobs = {f.__name__: pool.submit(f, rec, unit_id, quarter)
-                    for f in (summary, late_procedures, processing_times, overdue_days, backlog_ageing, channels,
+                    for f in (late_procedures, summary, channels, overdue_days, backlog_ageing, processing_times,
                               backlog_trend)}
         return DrillDown(**{name: job.result() for name, job in jobs.items()})
     return rec.keep(("drill_down", unit_id, quarter), make)

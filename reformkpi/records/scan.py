@@ -106,11 +106,6 @@ DAY_US = 86_400 * 10**6
 LOCAL_OFFSET_US = int(VIETNAM_TIME.utcoffset(None).total_seconds()) * 10**6
 
 
-def days_between_sql(start: str, end: str) -> str:
-    """`end` − `start` in days, fractional (each an instant or a bound parameter)."""
-    return f"(epoch_us({end}) - epoch_us({start})) / {DAY_US}"
-
-
 def local_quarter_sql(col: str) -> str:
     """The quarter ('2025-Q3') of an instant in Viet Nam time."""
     local = f"make_timestamp(epoch_us({col}) + {LOCAL_OFFSET_US})"
