@@ -1,5 +1,5 @@
 """Properties of the records' figures on random dossiers, against a naive oracle written here from
-the definitions in `reformkpi/records/metrics.py`'s docstring, not from its SQL.
+the definitions in `reformkpi/records/metrics.py`'s docstring, not from its code.
 
 Instants are drawn near the edges that matter (a quarter's first instant, the second before it,
 a due time and one second either side of it, midnight of the due day), in Viet Nam local time as
@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from reformkpi import periods
 from reformkpi.records import counting
 from reformkpi.records import metrics as rm
+from reformkpi.records.quarter import AGE_BUCKETS, OVERDUE_BUCKETS
 from reformkpi.records.scan import CHANNELS
 from reformkpi.store import Store
 from tests.core.records.test_records import COLUMNS, U, ingest
@@ -126,3 +127,97 @@ def test_counts_and_drilldown_match_a_dossier_by_dossier_oracle(rows, chunk):
                 expected = oracle_counts(rows, unit, q)
                 assert trend.loc[q, "pending_overdue"] == expected["pending_overdue"]
                 assert trend.loc[q, "resolved"] == sum(expected[f"resolved_{o}"] for o in ("early", "on_time", "late"))
+
+
+def quantile(values: list[float], q: float) -> float:
+    """Linear interpolation between the two nearest ranks, written out."""
+    ordered = sorted(values)
+    at = (len(ordered) - 1) * q
+    lo = int(at)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (at - lo)
+
+
+def bucket_of(value: float, buckets) -> int:
+    return next(lo for lo, hi in buckets if hi is None or value <= hi)
+
+
+def days(a: dt.datetime, b: dt.datetime) -> float:
+    return (b - a) / dt.timedelta(days=1)
+
+
+def same(got: float | None, expected: float | None) -> bool:
+    if expected is None:
+        return got is None or pd.isna(got)
+    return got == pytest.approx(expected, rel=1e-9, abs=1e-9)
+
+
+@SETTINGS
+@given(rows=dossiers(), chunk=st.integers(1, 30))
+def test_the_drilldown_tables_match_a_dossier_by_dossier_oracle(rows, chunk):
+    with tempfile.TemporaryDirectory() as tmp, mock.patch.object(counting, "CHUNK_ROWS", chunk):
+        rec = loaded(rows, Path(tmp), Store(Path(tmp) / "store"))
+        for unit in UNITS:
+            for q in QUARTERS:
+                s = dt.datetime.combine(periods.start(q), dt.time())
+                e = dt.datetime.combine(periods.end(q) + dt.timedelta(days=1), dt.time())
+                mine = [r for r in rows if r[1] == unit and r[4] < e and (r[6] is None or r[6] >= s)]
+                done = [r for r in mine if r[6] is not None and r[6] < e]
+                late = [r for r in done if outcome(r[5], r[6]) == "late"]
+                still = [r for r in mine if r[6] is None or r[6] >= e]
+                d = rm.drill_down(rec, unit, q)
+
+                summary = d.summary
+                assert same(summary["p90_days"], quantile([days(r[4], r[6]) for r in done], 0.9) if done else None)
+                assert same(summary["allowed_days"],
+                            quantile([days(r[4], r[5]) for r in done], 0.5) if done else None)
+
+                ch = d.channels.set_index("channel")
+                for c in CHANNELS:
+                    resolved = [r for r in done if r[3] == c]
+                    assert ch.loc[c, "received"] == sum(1 for r in mine if r[3] == c and r[4] >= s)
+                    assert ch.loc[c, "resolved"] == len(resolved)
+                    assert same(ch.loc[c, "late_rate"],
+                                100 * sum(r in late for r in resolved) / len(resolved) if resolved else None)
+                    assert same(ch.loc[c, "median_days"],
+                                statistics.median(days(r[4], r[6]) for r in resolved) if resolved else None)
+
+                over = d.overdue_days.set_index("lo")
+                expected_late = [bucket_of(-(-days(r[5], r[6]) // 1), OVERDUE_BUCKETS) for r in late]
+                expected_open = [bucket_of(-(-days(r[5], e) // 1), OVERDUE_BUCKETS) for r in still if r[5] < e]
+                for lo, _ in OVERDUE_BUCKETS:
+                    assert over.loc[lo, "resolved_late"] == expected_late.count(lo)
+                    assert over.loc[lo, "open_overdue"] == expected_open.count(lo)
+
+                ages = d.backlog_ageing.set_index("lo")
+                for lo, _ in AGE_BUCKETS:
+                    aged = [r for r in still if bucket_of(days(r[4], e) // 1, AGE_BUCKETS) == lo]
+                    assert ages.loc[lo, "not_due"] == sum(1 for r in aged if r[5] >= e)
+                    assert ages.loc[lo, "overdue"] == sum(1 for r in aged if r[5] < e)
+
+                per = {}
+                for p in sorted({r[2] for r in mine}):
+                    p_done = [r for r in done if r[2] == p]
+                    p_late = [r for r in late if r[2] == p]
+                    per[p] = (len(p_done), len(p_late), sum(1 for r in still if r[2] == p and r[5] < e), p_done, p_late)
+                worst = sorted((p for p, v in per.items() if v[1] + v[2] > 0), key=lambda p: (-(per[p][1] + per[p][2]), p))
+                lp = d.late_procedures
+                assert lp["procedure_code"].tolist() == worst
+                for _, row in lp.iterrows():
+                    n_done, n_late, n_over, p_done, p_late = per[row["procedure_code"]]
+                    assert row["procedure_name"] == f"Thủ tục {row['procedure_code']}"
+                    assert (row["resolved"], row["late"], row["overdue_open"]) == (n_done, n_late, n_over)
+                    assert same(row["late_rate"], 100 * n_late / n_done if n_done else None)
+                    assert same(row["median_days_late"],
+                                statistics.median(days(r[5], r[6]) for r in p_late) if p_late else None)
+
+                busiest = sorted((p for p, v in per.items() if v[0] > 0), key=lambda p: (-per[p][0], p))
+                pt = d.processing_times
+                assert pt["procedure_code"].tolist() == busiest
+                for _, row in pt.iterrows():
+                    p_done = per[row["procedure_code"]][3]
+                    taken = [days(r[4], r[6]) for r in p_done]
+                    assert row["resolved"] == len(p_done)
+                    assert same(row["median_days"], quantile(taken, 0.5))
+                    assert same(row["p90_days"], quantile(taken, 0.9))
+                    assert same(row["allowed_days"], quantile([days(r[4], r[5]) for r in p_done], 0.5))
