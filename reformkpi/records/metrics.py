@@ -287,9 +287,8 @@ def late_procedures(rec: Records, unit_id: str, quarter: str, limit: int = 10) -
     resolved), median_days_late (of the late ones).
     """
     df = procedures(rec, unit_id, quarter)
-    df = df[df["late"] + df["overdue_open"] > 0]
-    order = (df["late"] + df["overdue_open"]).rename("n")
-    df = df.join(order).sort_values(["n", "procedure_code"], ascending=[False, True]).head(limit)
+    df = df.assign(n=df["late"] + df["overdue_open"])
+    df = df[df["n"] > 0].sort_values(["n", "procedure_code"], ascending=[False, True]).head(limit)
     return df[["procedure_code", "procedure_name", "resolved", "late", "overdue_open", "late_rate",
                "median_days_late"]].reset_index(drop=True)
 

@@ -42,6 +42,7 @@ class QuarterRows:
     resolved_in: np.ndarray  # resolved in the quarter
     open_at_end: np.ndarray
     late: np.ndarray  # resolved late in the quarter
+    overdue: np.ndarray  # open at the end of the quarter and past due by then
     processing_days: np.ndarray  # resolved − received (meaningless while open)
     allowed_days: np.ndarray  # due − received
 
@@ -56,10 +57,12 @@ class QuarterRows:
         order, starts, _ = _by_group(procedure, n)
         first = order[starts]
         resolved_in = c["resolved"] < e
+        overdue = ~resolved_in & (c["due"] < e)
         return cls(s, e, procedure=procedure, procedure_codes=np.array(encoded.dictionary.to_pylist(), dtype=object),
                    procedure_names=np.array(pa.chunked_array(names, pa.string()).take(pa.array(first)).to_pylist(),
                                             dtype=object),
                    resolved_in=resolved_in, open_at_end=~resolved_in, late=resolved_in & (c["outcome"] == LATE),
+                   overdue=overdue,
                    processing_days=days(c["received"], c["resolved"]), allowed_days=days(c["received"], c["due"]),
                    **c)
 
@@ -78,8 +81,9 @@ def _by_group(groups: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray
     group starts and ends among them."""
     # A stable sort of small integers is a radix sort: linear time.
     order = np.argsort(groups.astype(np.min_scalar_type(n_groups)), kind="stable")
-    ends = np.cumsum(np.bincount(groups, minlength=n_groups))
-    return order, np.concatenate([[0], ends[:-1]]).astype(np.int64) if n_groups else ends, ends
+    sizes = np.bincount(groups, minlength=n_groups)
+    ends = np.cumsum(sizes)
+    return order, ends - sizes, ends
 
 
 def quantiles(values: np.ndarray, groups: np.ndarray, n_groups: int, qs: tuple[float, ...]) -> np.ndarray:
@@ -118,7 +122,7 @@ def procedures(r: QuarterRows) -> pd.DataFrame:
     return pd.DataFrame({
         "procedure_code": r.procedure_codes, "procedure_name": r.procedure_names,
         "resolved": resolved, "late": late_n,
-        "overdue_open": np.bincount(g[r.open_at_end & (r.due < r.e)], minlength=n),
+        "overdue_open": np.bincount(g[r.overdue], minlength=n),
         "median_days_late": quantiles(days(r.due[late], r.resolved[late]), g[late], n, (0.5,))[:, 0],
         "median_days": in_days[:, 0], "p90_days": in_days[:, 1],
         "allowed_days": quantiles(r.allowed_days[done], g[done], n, (0.5,))[:, 0],
@@ -140,16 +144,14 @@ def overdue_days(r: QuarterRows) -> pd.DataFrame:
     """How late, in started days past due_at (one second late is day 1), for dossiers resolved late
     in the quarter and for those open and overdue at its end (counted to the end of the quarter).
     Columns: lo, hi, resolved_late, open_overdue."""
-    overdue = r.open_at_end & (r.due < r.e)
     bucket = _bucketed(np.ceil(days(r.due, np.minimum(r.resolved, r.e))), OVERDUE_BUCKETS)
-    return _bucket_frame(OVERDUE_BUCKETS, resolved_late=bucket[r.late], open_overdue=bucket[overdue])
+    return _bucket_frame(OVERDUE_BUCKETS, resolved_late=bucket[r.late], open_overdue=bucket[r.overdue])
 
 
 def backlog_ageing(r: QuarterRows) -> pd.DataFrame:
     """Dossiers open at the end of the quarter by age (whole days since received): lo, hi, not_due, overdue."""
-    still = r.open_at_end
     bucket = _bucketed(np.floor(days(r.received, r.e)), AGE_BUCKETS)
-    return _bucket_frame(AGE_BUCKETS, not_due=bucket[still & (r.due >= r.e)], overdue=bucket[still & (r.due < r.e)])
+    return _bucket_frame(AGE_BUCKETS, not_due=bucket[r.open_at_end & ~r.overdue], overdue=bucket[r.overdue])
 
 
 def channels(r: QuarterRows) -> pd.DataFrame:
@@ -166,4 +168,3 @@ def channels(r: QuarterRows) -> pd.DataFrame:
                          "received": np.bincount(r.channel[(r.received >= r.s) & known], minlength=n)[:n],
                          "resolved": resolved, "late_rate": late_rate,
                          "median_days": quantiles(r.processing_days[done], r.channel[done], n, (0.5,))[:, 0]})
-
