@@ -1,7 +1,8 @@
 """A button's action, run so that the core's refusals reach the user as a translated message and
 never as Streamlit's error box: a permission the actor lacks, a store that could not be written (a
-race lost after every retry, a version that is gone), a snapshot or profile that cannot be saved.
-What is not one of the core's typed refusals is a bug and is left to surface."""
+race lost after every retry, a version that is gone, a damaged log, a full or read-only disk), a
+snapshot or profile that cannot be saved. What is not one of the core's typed refusals is a bug and
+is left to surface."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from contextlib import contextmanager
 
 import streamlit as st
 
-from reformkpi import snapshots
+from reformkpi import integrity, snapshots
 from reformkpi.auth import PermissionDenied
 from reformkpi.i18n import t, tm
 from reformkpi.ingest.profiles import ProfileError
@@ -25,6 +26,9 @@ def reported(lang: str) -> Iterator[None]:
     """Run the block; a typed refusal from the core is shown translated and the page goes on."""
     try:
         yield
+    except (integrity.StoreFault, integrity.StoreUnwritable) as e:
+        log.warning("store refused a write: %s", e)
+        store_problem(e, lang)
     except PermissionDenied as e:
         log.warning("refused: %s", e)
         st.error(t("action.denied", lang), icon=":material/block:")
@@ -35,3 +39,8 @@ def reported(lang: str) -> Iterator[None]:
         st.error(t("share.title_needed", lang))
     except ProfileError as e:
         st.error(tm(f"ingest.profile.{e.code}", lang, **e.fields))
+
+
+def store_problem(e: integrity.StoreFault | integrity.StoreUnwritable, lang: str) -> None:
+    """What is wrong with the store and what to do, in words (pages and refused writes alike)."""
+    st.warning("\n\n".join(e.lines(lang, markdown=True)), icon=":material/report:")

@@ -16,7 +16,7 @@ import streamlit as st
 
 from components import url_state
 from components.cache_keys import HASH_FUNCS
-from reformkpi import config, notes
+from reformkpi import config, integrity, notes
 from reformkpi.i18n import DEFAULT, t
 from reformkpi.metrics.datasets import Dataset
 from reformkpi.records import scan as records_scan
@@ -42,6 +42,12 @@ def _latest(uri: str) -> tuple[int, tuple[int, ...], int | None] | None:
     # A short TTL: reading the Delta log on every rerun of every session is wasted work.
     store = Store(uri)
     return (store.version(), store.catalog_versions(), notes.version(store)) if store.exists() else None
+
+
+@st.cache_data(ttl=2, show_spinner=False)
+def faults(uri: str) -> list[integrity.Fault]:
+    """What is wrong with the store (its logs, the latest versions' files), looked up like `_latest`."""
+    return integrity.verify(uri)
 
 
 def current(uri: str | None = None) -> DataRef | None:
@@ -74,12 +80,13 @@ def query(fn, ref: DataRef, *args):
     """
     try:
         return _query(fn, ref, *args)
-    except duckdb.IOException:
+    except (duckdb.IOException, OSError, integrity.StoreFault):  # read in place by DuckDB, or by delta-rs
         dataset.clear()
     try:
         return _query(fn, ref, *args)
-    except (duckdb.IOException, OSError):
-        st.error(t("data.unreadable", url_state.chosen("lang") or DEFAULT, version=ref.version))
+    except (duckdb.IOException, OSError, integrity.StoreFault):
+        st.warning(t("data.unreadable", url_state.chosen("lang") or DEFAULT, version=ref.version),
+                   icon=":material/report:")
         st.stop()
 
 

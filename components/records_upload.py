@@ -8,8 +8,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from components import data, upload
-from reformkpi import config, formatting
+from components import actions, data, upload
+from reformkpi import config, formatting, integrity
 from reformkpi.auth import Actor
 from reformkpi.i18n import t, tn, tnm
 from reformkpi.ingest.problems import IngestError
@@ -55,6 +55,10 @@ def section(uri: str, actor: Actor, lang: str) -> None:
                 bar.empty()
                 st.error(tnm("upload.errors", len(e.problems), lang, file=file.name), icon=":material/error:")
                 upload.problem_table(e.problems, lang)
+                return
+            except (integrity.StoreFault, integrity.StoreUnwritable) as e:  # the store's fault, not the file's
+                bar.empty()
+                actions.store_problem(e, lang)
                 return
         r = done.records
         data.forget_latest()

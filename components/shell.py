@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import access, data, navigation, share, url_state
-from reformkpi import auth, config, formatting
+from components import access, actions, data, navigation, share, url_state
+from reformkpi import auth, config, formatting, integrity
 from reformkpi.i18n import DEFAULT, LANGUAGES, t
 
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
@@ -27,9 +27,14 @@ def dataset_picker(lang: str) -> str:
 
 
 def require_data(lang: str) -> data.DataRef:
-    """The chosen dataset's live data, or a clear message and a stop if there is no store yet."""
+    """The chosen dataset's live data, or a clear message and a stop if there is no store yet or
+    the store is damaged (which version, what is wrong, what to do)."""
     dataset = dataset_picker(lang)
     uri = config.store_uri(dataset)
+    found = data.faults(uri)
+    if found:
+        actions.store_problem(integrity.StoreFault(uri, found), lang)
+        st.stop()
     pin = share.pinned()
     if pin is not None and pin.snap is None:
         share.unknown(pin, lang)

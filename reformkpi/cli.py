@@ -11,7 +11,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from reformkpi import audit, auth, cli_users, config, demo, periods, settings
+from reformkpi import audit, auth, cli_users, config, demo, integrity, periods, settings
 from reformkpi.records import demo as records_demo
 from reformkpi.records import cli as records_cli
 from reformkpi import ingest
@@ -60,6 +60,8 @@ def cmd_rollback(args) -> int:
     store = Store(args.store)
     try:
         v = ingest.rollback(store, args.version, auth.operator(_user(args)), args.reason)
+    except (integrity.StoreFault, integrity.StoreUnwritable):
+        raise  # said in words by main
     except (StoreError, ValueError, PermissionError) as e:
         print(f"Không thể khôi phục: {e}", file=sys.stderr)
         return 2
@@ -68,9 +70,31 @@ def cmd_rollback(args) -> int:
     return 0
 
 
+def cmd_repair(args) -> int:
+    """Set aside a table's damaged or missing commits (kept, never deleted): the table goes back
+    to the version before the first of them."""
+    try:
+        good = integrity.repair(args.store, args.table, auth.operator(_user(args)))
+    except StoreError as e:
+        print(f"Không thể sửa / Cannot repair: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps({"table": args.table, "version": good}) if args.json
+          else f"Bảng {args.table} trở về phiên bản {good} / {args.table} is back at version {good}")
+    return 0
+
+
 def cmd_check(args) -> int:
-    """Exit 0 when every stored row keeps the catalog's rules, 1 with the rows that do not."""
+    """Exit 0 when the store is sound and every stored row keeps the catalog's rules, 1 with what
+    is wrong: first the store's own faults (a damaged log, a missing file), else the rows."""
     store = Store(args.store)
+    faults = integrity.verify(store.uri)
+    if faults:
+        if args.json:
+            print(json.dumps([{**dataclasses.asdict(f), "message": " ".join(f.lines(args.lang))} for f in faults],
+                             ensure_ascii=False, default=str))
+        else:
+            print("\n".join(integrity.StoreFault(store.uri, faults).lines(args.lang)))
+        return 1
     current = Catalog.from_tables(store.read_catalog())
     obs = store.read().to_pandas()
     if args.catalog:
@@ -115,6 +139,10 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=2016)
     d.set_defaults(func=cmd_demo)
     sub.add_parser("history", help="list every version").set_defaults(func=cmd_history)
+    fix = sub.add_parser("repair", help="set aside a table's damaged or missing commits (as `check` says): "
+                                        "the table goes back to the version before them")
+    fix.add_argument("table", help="the table `check` names, e.g. observations")
+    fix.set_defaults(func=cmd_repair)
     r = sub.add_parser("rollback", help="make an old version current again (as a new version)")
     r.add_argument("version", type=int)
     r.add_argument("--reason", required=True)
@@ -149,4 +177,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     with config.using(dataclasses.replace(loaded, store=known.store or loaded.store)):
         args = parser().parse_args(argv)  # defaults (the stores) come from the loaded settings
-        return args.func(args)
+        uri = getattr(args, "papi_store", None) or args.store
+        try:
+            with integrity.reading(uri):
+                return args.func(args)
+        except (integrity.StoreFault, integrity.StoreUnwritable) as e:  # the store's fault, said in words
+            print("\n".join(e.lines(getattr(args, "lang", "vi"))), file=sys.stderr)
+            return 1

@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 
+from reformkpi import integrity
 from reformkpi.auth import Actor, require
 from reformkpi.store import TABLE_CONFIG, Store
 
@@ -29,6 +30,7 @@ SCHEMA = pa.schema([
 MAX_NOTE = 2000
 
 
+@integrity.writes(TABLE)
 def add(store: Store, actor: Actor, rows: pd.DataFrame, data_version: int | None, upload_id: str = "",
         now: dt.datetime | None = None) -> int:
     """Store the non-empty notes of rows (unit_id, indicator_id, period, note); how many were stored.

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 
+from reformkpi import integrity
 from reformkpi.auth import Actor, PermissionDenied, require
 from reformkpi.store import TABLE_CONFIG, Store, StoreError, sql_text
 
@@ -66,6 +67,7 @@ def _meta(actor: Actor, operation: str, snapshot_id: str) -> CommitProperties:
                                              "reformkpi.snapshot_id": snapshot_id})
 
 
+@integrity.writes(TABLE)
 def create(store: Store, actor: Actor, title: str, page: str, view_state: dict, data_version: int,
            catalog_versions: tuple[int, ...], note: str = "", now: dt.datetime | None = None,
            records_version: int | None = None) -> Snapshot:
@@ -120,6 +122,7 @@ def _owned(store: Store, actor: Actor, snapshot_id: str) -> Snapshot:
     return snap
 
 
+@integrity.writes(TABLE)
 def rename(store: Store, actor: Actor, snapshot_id: str, title: str) -> None:
     _owned(store, actor, snapshot_id)
     title = title.strip()
@@ -129,6 +132,7 @@ def rename(store: Store, actor: Actor, snapshot_id: str, title: str) -> None:
                          commit_properties=_meta(actor, "snapshot-rename", snapshot_id))
 
 
+@integrity.writes(TABLE)
 def delete(store: Store, actor: Actor, snapshot_id: str) -> None:
     _owned(store, actor, snapshot_id)
     _existing(store).delete(f"snapshot_id = {sql_text(snapshot_id)}",

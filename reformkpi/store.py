@@ -25,7 +25,9 @@ import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
+from reformkpi import integrity
 from reformkpi.catalog import CATALOG_TABLES
+from reformkpi.integrity import StoreError
 
 OBSERVATIONS = "observations"
 KEY = ("unit_id", "indicator_id", "period")
@@ -67,10 +69,6 @@ def parquet_list(file_list: list[str], **options: str) -> str:
     """`read_parquet` over the given files (DuckDB takes no bound parameter in a FROM clause here)."""
     extra = "".join(f", {k} = {v}" for k, v in options.items())
     return f"read_parquet([{', '.join(map(sql_text, file_list))}], hive_partitioning = false{extra})"
-
-
-class StoreError(RuntimeError):
-    pass
 
 
 @dataclass
@@ -166,16 +164,19 @@ class Store:
         return DeltaTable.is_deltatable(self.path(OBSERVATIONS))
 
     def delta(self, table: str = OBSERVATIONS, version: int | None = None) -> DeltaTable:
-        try:
-            return DeltaTable(self.path(table), version=version)
-        except TableNotFoundError as e:
-            raise StoreError(f"no table {table!r} in store {self.uri}") from e
+        """A table at a version; StoreFault, saying what is wrong, when the store's log is damaged."""
+        with integrity.reading(self.uri):
+            try:
+                return DeltaTable(self.path(table), version=version)
+            except TableNotFoundError as e:
+                raise StoreError(f"no table {table!r} in store {self.uri}") from e
 
     def version(self, table: str = OBSERVATIONS) -> int:
         return self.delta(table).version()
 
     def read(self, table: str = OBSERVATIONS, version: int | None = None) -> pa.Table:
-        return self.delta(table, version).to_pyarrow_table()
+        with integrity.reading(self.uri):  # a data file gone from under the version
+            return self.delta(table, version).to_pyarrow_table()
 
     def local_files(self, table: str = OBSERVATIONS, version: int | None = None) -> list[str] | None:
         """The local Parquet files that hold a version's rows, for DuckDB to scan itself (a copy less
@@ -202,6 +203,7 @@ class Store:
 
     # --- writing ---
 
+    @integrity.writes(OBSERVATIONS)
     def init(self, catalog: dict[str, pd.DataFrame], info: CommitInfo) -> None:
         """Create the observation table (empty) and write the catalog; refuse if it exists."""
         if self.exists():
@@ -210,6 +212,7 @@ class Store:
         DeltaTable.create(self.path(OBSERVATIONS), OBSERVATION_SCHEMA, configuration=TABLE_CONFIG,
                           commit_properties=CommitProperties(custom_metadata=info.metadata(rows_new=0)))
 
+    @integrity.writes(*CATALOG_TABLES)
     def write_catalog(self, catalog: dict[str, pd.DataFrame], info: CommitInfo) -> None:
         for name in CATALOG_TABLES:
             table = pa.Table.from_pandas(catalog[name], preserve_index=False)
@@ -245,6 +248,7 @@ class Store:
                               f"AND NOT EXISTS (SELECT 1 FROM inc i WHERE {on})").df()
         return Diff(dt_.version(), new, changed, int(same), deleted)
 
+    @integrity.writes(OBSERVATIONS)
     def commit_observations(self, incoming: pa.Table | pd.DataFrame, info: CommitInfo,
                             replace: Scope | None = None) -> CommitResult:
         """Upsert by key (unit, indicator, period) in one Delta commit; unchanged rows are not rewritten.
@@ -288,6 +292,7 @@ class Store:
                                 result.rows_unchanged, attempt, result.rows_deleted)
         raise StoreError(f"gave up after {MAX_RETRIES} conflicting commits")
 
+    @integrity.writes(OBSERVATIONS, rollback=True)
     def restore(self, version: int, info: CommitInfo) -> int:
         """Make `version` current again as a new commit; the versions in between stay in history."""
         for attempt in range(1, MAX_RETRIES + 1):

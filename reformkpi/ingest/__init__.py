@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from reformkpi import audit, config, notes, periods
+from reformkpi import audit, config, integrity, notes, periods
 from reformkpi.auth import Actor, require
 from reformkpi.catalog import Catalog, CatalogError, load_dir
 from reformkpi.ingest import parse, profiles, validate
@@ -60,7 +60,9 @@ def catalog_of(store: Store) -> Catalog:
 def prepare(store: Store, data: bytes, file_name: str, profile: profiles.Profile | None = None,
             replace: bool = False, today: dt.date | None = None, limits: parse.Limits = parse.Limits(),
             catalog: Catalog | None = None) -> Upload:
-    """Read, check and diff a file against the store's current version; writes nothing."""
+    """Read, check and diff a file against the store's current version; writes nothing. A damaged
+    store is refused first (integrity.StoreFault), so its fault is never the file's."""
+    integrity.check(store.uri)
     profile = profile or profiles.Profile()
     up = Upload(file_name, hashlib.sha256(data).hexdigest(), profile)
     catalog = catalog or catalog_of(store)

@@ -1,6 +1,7 @@
 """`python -m reformkpi ingest FILE ...` and `papi`: the command-line face of the upload path.
 
-Exit 0: committed (or valid with --dry-run); exit 2: rejected, every problem listed, nothing written.
+Exit 0: committed (or valid with --dry-run); exit 2: rejected, every problem listed, nothing written;
+exit 1 (said by `reformkpi.cli.main`): the store refused, damaged or its disk full or read-only.
 The file is read and checked in a child process under the same memory and time caps as a page's
 upload (`isolated`), after its size is checked and before its bytes are read here.
 """

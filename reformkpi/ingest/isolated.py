@@ -5,7 +5,8 @@ what it hides (a footer that lies, a pathological sheet): the child dies, not th
 operator's shell, and the analyst gets a message. `run(func, args, limits)` calls
 `func(*args)` in `python -m reformkpi.ingest.isolated`, which reads the call from stdin and
 writes back, both pickled (only this module talks to it), any progress reports, then the
-result or the file's problems.
+result, the file's problems, or the store's refusal (a damaged store, a full disk: raised here
+as they are, not blamed on the file).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from reformkpi import config
 from reformkpi.config import Limits
 from reformkpi.ingest import Upload, prepare as prepare_here, profiles
 from reformkpi.ingest.problems import IngestError, Problem
-from reformkpi.store import Store
+from reformkpi.store import Store, StoreError
 
 OUT_OF_MEMORY = 3
 WORKER_NICENESS = 10
@@ -80,6 +81,8 @@ def run(func: Callable, args: tuple, limits: Limits = Limits(), timed: bool = Tr
             kind, value = answer
             if kind == "problems":
                 raise IngestError(value)
+            if kind == "store":
+                raise value
             return value
         if late.is_set() or code == -signal.SIGXCPU:
             problem = Problem("too_slow", fields={"limit": limits.worker_seconds})
@@ -128,6 +131,8 @@ def _child() -> int:
         send("result", result)
     except IngestError as e:
         send("problems", e.problems)
+    except StoreError as e:
+        send("store", e)
     except (MemoryError, duckdb.OutOfMemoryException):  # pyarrow's ArrowMemoryError is a MemoryError
         return OUT_OF_MEMORY
     return 0

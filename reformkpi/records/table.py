@@ -22,7 +22,7 @@ import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable
 from deltalake.transaction import AddAction, RemoveAction
 
-from reformkpi import config
+from reformkpi import config, integrity
 from reformkpi.auth import Actor, require
 from reformkpi.config import Limits
 from reformkpi.records import staging, writer
@@ -102,6 +102,7 @@ def _create(store: Store, info: CommitInfo) -> None:
                       commit_properties=CommitProperties(custom_metadata=info.metadata(rows_new=0)))
 
 
+@integrity.writes(RECORDS)
 def ingest(store: Store, source: str | Path, actor: Actor | None, info: CommitInfo, unit_ids: set[str],
            chunk_rows: int = staging.CHUNK_ROWS, memory_limit: str = "2GB", tmp_dir: str | Path | None = None,
            progress: Callable[[Progress], None] | None = None, limits: Limits = staging.OPERATOR_LIMITS) -> IngestResult:
@@ -221,6 +222,7 @@ def _commit(store: Store, workdir: Path, n: int, buckets: int, info: CommitInfo,
     return IngestResult(DeltaTable(path(store)).version(), info.upload_id, n, new, changed, unchanged, attempt)
 
 
+@integrity.writes(RECORDS)
 def compact(store: Store, actor: Actor | None, info: CommitInfo, memory_limit: str = "2GB") -> int | None:
     """Rewrite each quarter whose rows sit in more files than FILE_ROWS requires (many small
     appends) as few files sorted like every write (unit, then time), in one commit that changes no

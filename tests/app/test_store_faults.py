@@ -1,0 +1,104 @@
+"""AppTest: a damaged store is said in words on every page (which version, what is wrong, what to
+do), never as a traceback or an error box; a write the store refuses (a damaged log, a full disk)
+is said in the same words and writes nothing."""
+
+from __future__ import annotations
+
+import errno
+
+import pytest
+
+from components import data
+from reformkpi import integrity
+from reformkpi.i18n import t
+from reformkpi.store import CommitInfo, Store
+from tests.app.conftest import ANALYST
+from tests.app.test_share import open_app
+from tests.app.test_upload import GOOD
+from tests.conftest import obs
+from tests.core.test_integrity import ADMIN, build, damage, log_files
+
+
+def shown(at) -> str:
+    return " ".join(str(e.value) for e in at.warning).replace("\\", "")
+
+
+@pytest.mark.parametrize("how, says", [("truncate", "bị hỏng"), ("garbage", "bị hỏng"), ("empty", "bị rỗng"),
+                                       ("drop", "ngắn hơn bản ghi"), ("lose_file", "thiếu tệp dữ liệu")])
+def test_a_damaged_store_is_said_in_words_on_the_pages(tmp_path, monkeypatch, how, says):
+    store = build(tmp_path / "store")
+    damage(store, how)
+    monkeypatch.setenv("REFORMKPI_STORE", store.uri)
+    for actor, page in ((None, None), (ADMIN, "app_pages/history.py"), (ADMIN, "app_pages/upload.py")):
+        at = open_app(actor)
+        if page:
+            at.switch_page(page)
+            at.run()
+        assert not at.exception and not at.error
+        words = shown(at)
+        assert t("store.fault.heading", "vi", store=store.uri) in words
+        assert "phiên bản 2" in words and says in words
+        assert ("python -m reformkpi repair observations" if how != "lose_file" else "khôi phục về phiên bản 1") in words
+
+
+def test_an_upload_on_a_store_damaged_since_the_page_opened_is_refused_in_words(page, tmp_store, monkeypatch):
+    tmp_store.commit_observations(obs([("so-y-te", "sipas.overall", "2019", 81.0)]), CommitInfo(user="lan"))
+    at = page("app_pages/upload.py")
+    at.file_uploader(key="upload:file").set_value(("dung.csv", GOOD, "text/csv"))
+    at.run()
+    damage(tmp_store, "empty")
+    before = log_files(tmp_store)
+    monkeypatch.setattr(data, "faults", lambda uri: [])  # the page's look-up is up to 2 s old
+    at.button(key="upload-commit").click()
+    at.run()
+    assert not at.exception and not at.error
+    assert "phiên bản 1" in shown(at) and "bị rỗng" in shown(at)
+    assert log_files(tmp_store) == before
+
+
+def test_a_full_disk_at_the_commit_is_said_in_words(page, tmp_store, monkeypatch):
+    at = page("app_pages/upload.py")
+    at.file_uploader(key="upload:file").set_value(("dung.csv", GOOD, "text/csv"))
+    at.run()
+    before = tmp_store.version()
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(Store, "diff", full)  # inside the commit, as a write that hits the full disk
+    at.button(key="upload-commit").click()
+    at.run()
+    assert not at.exception and not at.error
+    assert t("store.full", "vi", store=tmp_store.uri) in shown(at)
+    assert tmp_store.version() == before and integrity.verify(tmp_store.uri) == []
+
+
+def test_a_rollback_on_a_damaged_store_is_refused_in_words(page, tmp_store, monkeypatch):
+    for value in ("77,4", "79,0"):
+        at = page("app_pages/upload.py")
+        at.file_uploader(key="upload:file").set_value(("f.csv", GOOD.replace(b"77,4", value.encode()), "text/csv"))
+        at.run()
+        at.button(key="upload-commit").click()
+        at.run()
+    at = page("app_pages/history.py", ADMIN)
+    at.selectbox(key="history:target").select(1)
+    at.text_input(key="history:reason").input("nhập nhầm")
+    at.button(key="history:rollback").click()
+    at.run()
+    damage(tmp_store, "truncate")
+    before = log_files(tmp_store)
+    monkeypatch.setattr(data, "faults", lambda uri: [])
+    at.button(key="history:confirm").click()
+    at.run()
+    assert not at.exception and not at.error
+    assert "python -m reformkpi repair observations" in shown(at)
+    assert log_files(tmp_store) == before
+
+
+def test_an_analyst_sees_the_same_words(tmp_path, monkeypatch):
+    store = build(tmp_path / "store")
+    damage(store, "garbage")
+    monkeypatch.setenv("REFORMKPI_STORE", store.uri)
+    at = open_app(ANALYST)
+    at.switch_page("app_pages/unit.py")
+    at.run()
+    assert not at.exception and not at.error and "phiên bản 2" in shown(at)
