@@ -190,7 +190,7 @@ class Records:
 def _held_counts(h: Held, by_unit: pd.DataFrame) -> pd.DataFrame:
     """Per quarter of the window, the COUNTS of the units it counts (`Held`), summed, and own."""
     whose = {q: (set(units), own) for q, units, own in h.quarters}
-    counted = by_unit[[u in whose[q][0] for u, q in zip(by_unit["unit_id"], by_unit["period"])]]
+    counted = by_unit[np.array([u in whose[q][0] for u, q in zip(by_unit["unit_id"], by_unit["period"])], dtype=bool)]
     out = counted.groupby("period", as_index=False)[list(COUNTS)].sum()
     out["own"] = [whose[q][1] for q in out["period"]]
     return out.astype({c: "int64" for c in COUNTS})
