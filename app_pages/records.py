@@ -21,11 +21,11 @@ if rref is None:
 st.caption(t("records.version", lang, version=rref.version))
 
 names = unit_names(catalog, lang).to_dict()
-quarter, unit = records_drilldown.filters(rref, names, lang)
+quarter, unit = records_drilldown.filters(rref, catalog, names, lang)
 st.subheader(tm("records.section.summary", lang, unit=names[unit], period=formatting.period_label(quarter, lang)))
 ind_names = dict(zip(catalog.indicators["indicator_id"], catalog.indicators[column("short", lang)]))
 stored = data.query(rm.stored_counts, ref, unit, quarter)
-if (holder := catalog.holders(quarter).get(unit)) != unit:
-    st.info(t("records.counted_for", lang, successor=names[holder]) if holder else t("records.not_counted", lang),
-            icon=":material/call_merge:")
-records_drilldown.render(rref, unit, quarter, stored, ind_names, lang)
+held = rm.Held.of(catalog, unit, quarter)
+if merged := [names[u] for u in held.units(quarter) if u != unit]:
+    st.info(tm("records.includes", lang, predecessors=", ".join(merged)), icon=":material/call_merge:")
+records_drilldown.render(rref, held, quarter, stored, ind_names, names, lang)

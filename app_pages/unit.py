@@ -3,7 +3,8 @@
 It opens with the chosen year's figures (value, target and gap, rank and its change, grade).
 
 Its indicators, where it loses PAR INDEX points, its weakest SIPAS factor, its rank and grade
-history and its dossiers by quarter; a unit formed by a merger carries its predecessors' history.
+history and its dossiers by quarter. A unit formed by a merger shows its predecessors as their own
+series before it was in office, never graded or ranked as its own (the rule for merged units, README).
 """
 
 import streamlit as st
@@ -11,7 +12,7 @@ import streamlit as st
 from components import (access, chart_labels, chart_style, charts, context, coverage, data, filters, focus_view,
                         notes_form, palette, shell, unit_profile)
 from reformkpi import focus, formatting
-from reformkpi.metrics import datasets, ranking, rollups, views
+from reformkpi.metrics import datasets, ranking, views
 from reformkpi.context import figure_context, figure_contexts
 from reformkpi.i18n import t, tm
 
@@ -38,14 +39,21 @@ if merged := focus.merged_into(catalog, unit_id):
     st.info(focus_view.merged_into_note(names[merged[0]], merged[1], lang), icon=":material/call_merge:")
 
 ranked = catalog.indicators.loc[catalog.indicators["ranked"], "indicator_id"].tolist()
-focus_view.unit_tiles(data.query(focus.unit_year, ref, unit_id, tuple(ranked), year, lang), catalog, year, lang)
+standing = catalog.standing(unit_id, str(year))
+if not standing.own and standing.units:  # before the unit was in office: its predecessors, never its own tiles
+    st.subheader(t("focus.unit_year", lang, year=year))
+    focus_view.stand_ins(data.query(focus.stand_ins, ref, unit_id, tuple(ranked), year, lang), catalog,
+                         names[unit_id], catalog.unit(unit_id)["active_from"], year, lang)
+else:
+    focus_view.unit_tiles(data.query(focus.unit_year, ref, unit_id, tuple(ranked), year, lang), catalog, year, lang)
 
 history = data.query(views.unit_history, ref, unit_id, tuple(ranked))
 if history.empty:
     st.warning(tm("unit.no_data", lang, unit=names[unit_id]))
 else:
     charts.show(charts.figure(unit_profile.history_grid, history, catalog, ranked, names[unit_id], color, events,
-                              year, chart_style.screen().grid_columns, lang, ref.version), key="unit_history", data=history, indicator=PAR_TOTAL)
+                              year, chart_style.screen().grid_columns, lang, ref.version, names),
+                key="unit_history", data=history, indicator=PAR_TOTAL)
     shown = tuple(dict.fromkeys(history["indicator_id"]))
     contexts = data.query(figure_contexts, ref, shown, str(year), None, lang, unit_id)
     for i in shown:
@@ -77,7 +85,7 @@ else:
     context.caption(data.query(figure_context, ref, indicator_id, str(year), None, lang, unit_id), lang)
 
 st.subheader(t("unit.dossiers_section", lang))
-flow = data.query(rollups.dossier_flow, ref, tuple(catalog.lineage(unit_id)))
+flow = data.query(views.unit_flow, ref, unit_id)
 if flow.empty:
     st.info(t("unit.no_dossiers", lang))
 else:

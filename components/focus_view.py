@@ -75,6 +75,23 @@ def _unit_tile(r, cat: Catalog, year: int, lang: str) -> None:
             st.caption(formatting.markdown_text(t("focus.grade", lang, grade=r.grade_label)))
 
 
+def stand_ins(figures: pd.DataFrame, cat: Catalog, unit_name: str, formed, year: int, lang: str) -> None:
+    """A year before the unit was in office: why it has no tiles, and its predecessors' own figures
+    (`focus.stand_ins`), one column each, and the combined one where there is one; plain, ungraded."""
+    st.info(formatting.markdown_text(t("focus.stand_ins", lang, unit=unit_name, year=year,
+                                       date=formatting.date(formed, lang))), icon=":material/call_merge:")
+    if figures.empty:
+        return
+    heads = [t("unit.combined_series", lang) if kind == "combined" else t("unit.predecessor_series", lang, name=name)
+             for kind, name in zip(figures["kind"], figures["name"])]
+    shown = figures.assign(head=heads, text=[formatting.value(v, cat.indicator(i)["measure"], lang)
+                                             for i, v in zip(figures["indicator_id"], figures["value"])])
+    table = shown.pivot(index="indicator_id", columns="head", values="text").reindex(
+        index=list(dict.fromkeys(figures["indicator_id"])), columns=list(dict.fromkeys(heads))).fillna("–")
+    table.index = [_short(cat, i, lang) for i in table.index]
+    st.dataframe(table.rename_axis(t("focus.stand_ins.indicator", lang)).reset_index(), hide_index=True)
+
+
 def merged_into_note(successor_name: str, date, lang: str) -> str:
     return formatting.markdown_text(t("focus.merged_into", lang, date=formatting.date(date, lang), successor=successor_name))
 

@@ -13,19 +13,21 @@ from components.chart_labels import version_line
 from components.chart_style import layout
 from components.palette import BAD, GOOD, INK, NEUTRAL
 from reformkpi import formatting
-from reformkpi.i18n import t, tn
+from reformkpi.catalog import Catalog
+from reformkpi.i18n import t, tm, tn
 from reformkpi.records import metrics as rm
 
 LIGHT = "#56B4E9"  # Okabe-Ito sky blue: the lighter companion of GOOD
 
 
-def filters(ref: data.RecordsRef, names: dict[str, str], lang: str) -> tuple[str, str]:
-    """Quarter and unit in the sidebar (URL keys rq, unit); units with most dossiers first."""
+def filters(ref: data.RecordsRef, catalog: Catalog, names: dict[str, str], lang: str) -> tuple[str, str]:
+    """Quarter and unit in the sidebar (URL keys rq, unit); the units in office at the quarter's end
+    that answer for its dossiers (the rule for merged units), most dossiers first."""
     quarters = data.records_query(rm.quarters, ref)
     with st.sidebar:
         quarter = url_state.select(t("records.filter.quarter", lang), quarters[::-1], "rq",
                                    lambda q: formatting.period_label(q, lang))
-        units = data.records_query(rm.units_with_records, ref, quarter)
+        units = data.records_query(rm.units_with_records, ref, quarter, catalog.holders(quarter))
         unit = url_state.select(t("records.filter.unit", lang), units, "unit", lambda u: names.get(u, u))
     return quarter, unit
 
@@ -56,13 +58,14 @@ def tiles(s: dict, lang: str) -> None:
 def source_note(compared: pd.DataFrame, ind_names: dict[str, str], lang: str) -> None:
     """Say which counts the page shows (from records) and how they stand against the stored ones."""
     differs = compared["equal"].eq(False).sum()
+    origins = {"n_records": int((compared["origin"] == "records").sum()),
+               "n_upload": int((compared["origin"] == "upload").sum())}
     if compared["stored"].isna().all():
         st.caption(t("records.source.missing", lang))
     elif differs:
-        st.warning(tn("records.source.differs", int(differs), lang))
+        st.warning(tn("records.source.differs", int(differs), lang, **origins))
     else:
-        st.caption(t("records.source.same", lang, n_records=int((compared["origin"] == "records").sum()),
-                     n_upload=int((compared["origin"] == "upload").sum())))
+        st.caption(t("records.source.same", lang, **origins))
     with st.expander(t("records.compare.title", lang), expanded=bool(differs)):
         st.dataframe(pd.DataFrame({
             t("records.compare.indicator", lang): compared["indicator_id"].map(ind_names),
@@ -158,11 +161,15 @@ def channels(df: pd.DataFrame, lang: str, version: int) -> go.Figure:
 
 
 def backlog_trend(df: pd.DataFrame, lang: str, version: int) -> go.Figure:
-    """Open dossiers at the end of each quarter (stacked: not due, overdue) with received and resolved."""
-    x = [formatting.period_label(p, lang) for p in df["period"]]
+    """Open dossiers at the end of each quarter (stacked: not due, overdue) with received and resolved;
+    a quarter before the unit was formed (its predecessors combined) is named so and hatched."""
+    x = [formatting.period_label(p, lang) if own else t("records.trend.combined", lang, period=formatting.period_label(p, lang))
+         for p, own in zip(df["period"], df["own"])]
+    hatch = {"pattern": {"shape": ["" if own else "/" for own in df["own"]]}}
     fig = go.Figure([
-        go.Bar(x=x, y=df["pending_not_due"], name=t("records.ageing.not_due", lang), marker_color=GOOD),
-        go.Bar(x=x, y=df["pending_overdue"], name=t("records.ageing.overdue", lang), marker_color=BAD),
+        go.Bar(x=x, y=df["pending_not_due"], name=t("records.ageing.not_due", lang), marker_color=GOOD,
+               marker=hatch),
+        go.Bar(x=x, y=df["pending_overdue"], name=t("records.ageing.overdue", lang), marker_color=BAD, marker=hatch),
         go.Scatter(x=x, y=df["received"], name=t("records.trend.received", lang), mode="lines+markers",
                    line={"color": INK, "dash": "dot"}),
         go.Scatter(x=x, y=df["resolved"], name=t("records.trend.resolved", lang), mode="lines+markers",
@@ -173,12 +180,13 @@ def backlog_trend(df: pd.DataFrame, lang: str, version: int) -> go.Figure:
     return layout(fig, t("records.trend.title", lang), lang, height=380)
 
 
-def render(ref: data.RecordsRef, unit_id: str, quarter: str, stored: pd.DataFrame, ind_names: dict[str, str],
-           lang: str) -> None:
-    """The whole drill-down of a unit and quarter; `stored`: the store's counts for them (rm.stored_counts)."""
-    figures = data.records_query(rm.drill_down, ref, unit_id, quarter)
+def render(ref: data.RecordsRef, held: rm.Held, quarter: str, stored: pd.DataFrame, ind_names: dict[str, str],
+           names: dict[str, str], lang: str) -> None:
+    """The whole drill-down of a unit and quarter, over the dossiers `held` says; `stored`: the
+    store's counts for them (rm.stored_counts)."""
+    figures = data.records_query(rm.drill_down, ref, held, quarter)
     tiles(figures.summary, lang)
-    source_note(data.records_query(rm.compare_with_stored, ref, stored, unit_id, quarter), ind_names, lang)
+    source_note(data.records_query(rm.compare_with_stored, ref, stored, held, quarter), ind_names, lang)
     left, right = st.columns(2)
     with left:
         late = figures.late_procedures
@@ -197,4 +205,8 @@ def render(ref: data.RecordsRef, unit_id: str, quarter: str, stored: pd.DataFram
             charts.show(charts.figure(draw, frame, lang, ref.version, span=0.33), key=key, data=frame)
     trend = figures.backlog_trend
     charts.show(charts.figure(backlog_trend, trend, lang, ref.version), key="records_trend", data=trend)
+    combined = trend.loc[~trend["own"], "period"]
+    if len(combined):
+        before = sorted({u for q, units, _ in held.quarters if q in set(combined) for u in units})
+        st.caption(tm("records.trend.combined_note", lang, predecessors=", ".join(names.get(u, u) for u in before)))
     st.caption(t("records.definitions", lang))

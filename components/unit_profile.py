@@ -16,6 +16,7 @@ from components.palette import BAD, GOOD, GRADE_PALETTE, INK, NEUTRAL, status_le
 from reformkpi import formatting
 from reformkpi.catalog import Catalog
 from reformkpi.i18n import column, t, tm
+from reformkpi.metrics import views
 
 
 def _merger_marks(fig: go.Figure, events: pd.DataFrame, grain: str, lang: str, positions: list, axis: str = "") -> None:
@@ -54,20 +55,47 @@ def _year_axis(fig: go.Figure, years: list[int], axis: str = "") -> None:
                                       range=[min(years) - 0.5, max(years) + 0.5] if years else None)
 
 
+def _stand_in_traces(h: pd.DataFrame, ind: pd.Series, names: pd.Series, legend: set[str], axis: str, lang: str,
+                     version: int) -> list[go.Scatter]:
+    """The predecessors' own series, each under its name, and their combined one where there is one
+    (`views.unit_history`): thin grey lines, never coloured by a target (each in the legend once:
+    `legend` holds those already there)."""
+    out = []
+    for (kind, uid), g in h[h["kind"] != views.OWN].groupby(["kind", "unit_id"], sort=False):
+        group = f"{kind}:{uid}"
+        name = (t("unit.combined_series", lang) if kind == views.COMBINED
+                else t("unit.predecessor_series", lang, name=names[uid]))
+        hover = [f"<b>{formatting.label(name)}</b> {p}<br>{formatting.label(short_name(ind, lang))}: "
+                 f"{formatting.value(v, ind['measure'], lang)}{version_line(lang, version)}"
+                 for p, v in zip(g["period"], g["value"])]
+        out.append(go.Scatter(x=[int(p) for p in g["period"]], y=g["value"], mode="lines+markers",
+                              name=formatting.label(name), legendgroup=group, showlegend=group not in legend,
+                              line={"color": NEUTRAL, "width": 1.5, "dash": "dot" if kind == views.COMBINED else "solid"},
+                              marker={"size": 6, "color": NEUTRAL, "symbol": "diamond" if kind == views.COMBINED else "circle"},
+                              hovertext=hover, hoverinfo="text", xaxis=f"x{axis}", yaxis=f"y{axis}"))
+        legend.add(group)
+    return out
+
+
 def history_grid(hist: pd.DataFrame, cat: Catalog, indicator_ids: list[str], unit_name: str, color: str,
-                 events: pd.DataFrame, year: int, cols: int, lang: str, version: int) -> go.Figure:
-    """One small chart per indicator (`cols` side by side): the unit (coloured by meeting its target),
-    its peers' median, the target; the chosen year is highlighted."""
+                 events: pd.DataFrame, year: int, cols: int, lang: str, version: int, names: pd.Series) -> go.Figure:
+    """One small chart per indicator (`cols` side by side): the unit's own figures (coloured by
+    meeting its target), its predecessors' each under its name and their combined one where there
+    is one (grey), its peers' median, the target; the chosen year is highlighted."""
     shown = [i for i in indicator_ids if i in set(hist["indicator_id"])]
     rows = max(1, math.ceil(len(shown) / cols))
     inds = [cat.indicator(i) for i in shown]
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=[formatting.label(axis_title(i, lang)) for i in inds],
                         vertical_spacing=min(0.12, 0.4 / rows) if rows > 1 else 0.2, horizontal_spacing=0.08)
     legend = {"unit": formatting.label(unit_name), "peers": t("unit.peer_median", lang), "target": t("chart.target", lang)}
-    traces = []
+    traces: list[go.Scatter] = []
+    in_legend: set[str] = set()
     for n, ind in enumerate(inds):
         axis = "" if n == 0 else str(n + 1)
-        h = hist[hist["indicator_id"] == ind["indicator_id"]]
+        every = hist[hist["indicator_id"] == ind["indicator_id"]]
+        years = sorted({int(p) for p in every["period"]})
+        traces += _stand_in_traces(every, ind, names, in_legend, axis, lang, version)
+        h = every[every["kind"] == views.OWN]
         x = [int(p) for p in h["period"]]
         status = h["meets_target"].map({True: GOOD, False: BAD}).fillna(color).tolist()
         hover = [f"<b>{formatting.label(unit_name)}</b> {xp}<br>{formatting.label(short_name(ind, lang))}: "
@@ -81,7 +109,9 @@ def history_grid(hist: pd.DataFrame, cat: Catalog, indicator_ids: list[str], uni
                                  showlegend=n == 0, line={"color": color, "width": 3},
                                  marker={"size": 9, "color": status, "line": {"color": color, "width": 1}},
                                  hovertext=hover, hoverinfo="text", **on))
-        traces.append(go.Scatter(x=x, y=h["peer_median"], mode="lines", name=legend["peers"], legendgroup="peers",
+        peers = every.drop_duplicates("period")
+        traces.append(go.Scatter(x=[int(p) for p in peers["period"]], y=peers["peer_median"], mode="lines",
+                                 name=legend["peers"], legendgroup="peers",
                                  showlegend=n == 0, line={"color": NEUTRAL, "dash": "dash", "width": 2},
                                  hoverinfo="skip", **on))
         if h["target"].notna().any():
@@ -89,10 +119,10 @@ def history_grid(hist: pd.DataFrame, cat: Catalog, indicator_ids: list[str], uni
                                      showlegend=not any(tr.legendgroup == "target" for tr in traces),
                                      line={"color": INK, "dash": "dot", "shape": "hvh", "width": 1.5},
                                      hoverinfo="skip", **on))
-        _year_axis(fig, x, axis)
-        if year in x:
+        _year_axis(fig, years, axis)
+        if year in years:
             _highlight(fig, year - 0.5, year + 0.5, axis)
-        _merger_marks(fig, events, "year", lang, x, axis)
+        _merger_marks(fig, events, "year", lang, years, axis)
     fig.add_traces(traces)
     title = t("unit.history_title", lang, unit=unit_name)
     return layout(fig, title, lang, height=120 + 300 * rows)
@@ -175,20 +205,29 @@ def dossier_quarters(flow: pd.DataFrame, cat: Catalog, on_time_id: str, late_id:
                      events: pd.DataFrame, year: int, lang: str, version: int) -> go.Figure:
     """Dossiers resolved on time (early included) and late per quarter, stacked, with the late rate on hover.
 
-    The two stacks are the numerators of the catalog's on-time and late rates.
+    The two stacks are the numerators of the catalog's on-time and late rates. Quarters before the
+    unit was in office (`views.unit_flow`: its predecessors combined) are hatched and named so.
     """
     x = [formatting.period_label(p, lang) for p in flow["period"]]
     ok, bad = (flow[cat.components(i)[0]].sum(axis=1) for i in (on_time_id, late_id))
-    hover = [f"<b>{xp}</b><br>{t('dossiers.on_time', lang)}: {formatting.number(o, lang, 0)}<br>"
-             f"{t('dossiers.late', lang)}: {formatting.number(b, lang, 0)}<br>"
+    combined = t("unit.combined_series", lang)
+    hover = [f"<b>{xp}</b>{'' if own else ' · ' + combined}<br>{t('dossiers.on_time', lang)}: "
+             f"{formatting.number(o, lang, 0)}<br>{t('dossiers.late', lang)}: {formatting.number(b, lang, 0)}<br>"
              f"{t('dossiers.late_rate', lang)}: {formatting.percent(r, lang, 2)}{version_line(lang, version)}"
-             for xp, o, b, r in zip(x, ok, bad, flow[late_id])]
-    fig = go.Figure([
-        go.Bar(x=x, y=ok, name=t("dossiers.on_time", lang), marker_color=GOOD, hovertext=hover, hoverinfo="text"),
-        go.Bar(x=x, y=bad, name=t("dossiers.late", lang), marker_color=BAD, hovertext=hover, hoverinfo="text"),
-    ])
+             for xp, o, b, r, own in zip(x, ok, bad, flow[late_id], flow["own"])]
+    bars = []
+    for own in (False, True):
+        on = (flow["own"] == own).to_numpy()
+        if not on.any():
+            continue
+        suffix, marker = ("", {}) if own else (f" · {combined}", {"pattern": {"shape": "/"}})
+        bars += [go.Bar(x=[v for v, o in zip(x, on) if o], y=ok[on], name=t("dossiers.on_time", lang) + suffix,
+                        marker_color=GOOD, marker=marker, hovertext=[v for v, o in zip(hover, on) if o], hoverinfo="text"),
+                 go.Bar(x=[v for v, o in zip(x, on) if o], y=bad[on], name=t("dossiers.late", lang) + suffix,
+                        marker_color=BAD, marker=marker, hovertext=[v for v, o in zip(hover, on) if o], hoverinfo="text")]
+    fig = go.Figure(bars)
     fig.update_layout(barmode="stack")
-    fig.update_xaxes(title=t("axis.quarter", lang), type="category")
+    fig.update_xaxes(title=t("axis.quarter", lang), type="category", categoryorder="array", categoryarray=x)
     fig.update_yaxes(title=t("axis.dossiers", lang))
     chosen = [i for i, p in enumerate(flow["period"]) if p.startswith(f"{year}-")]
     if chosen:  # categories sit at 0, 1, 2, ...: the band spans the year's quarters

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -115,6 +116,13 @@ def load_dir(path: Path) -> dict[str, pd.DataFrame]:
     raw = {name: pd.read_csv(Path(path) / f"{name}.csv", dtype=str, keep_default_na=False)
            for name in CATALOG_TABLES}
     return normalise(raw)
+
+
+class Standing(NamedTuple):
+    """Who answers for a unit's figure of a period (`Catalog.standing`)."""
+
+    own: bool  # the unit is in office at the period's end: the figure is its own
+    units: tuple[str, ...]  # own: the unit; else its predecessors then in office (none: nothing to show)
 
 
 @dataclass(frozen=True)
@@ -246,6 +254,20 @@ class Catalog:
             if u in active:
                 out[uid] = u
         return out
+
+    def held(self, unit_ids, period: str) -> list[str]:
+        """The units whose figures for the period the given units answer for (`holders`): the units
+        themselves if in office at its end, and every unit merged into them by then."""
+        wanted = set(unit_ids)
+        return [u for u, h in self.holders(period).items() if h in wanted]
+
+    def standing(self, unit_id: str, period: str) -> Standing:
+        """The rule for merged units (README): a unit in office at the end of the period has a
+        figure of its own, covering what the units it holds then did (`held`); before it was in
+        office it has none, and its predecessors then in office stand in its place, each as itself."""
+        if self.is_active(unit_id, period):
+            return Standing(True, (unit_id,))
+        return Standing(False, tuple(u for u in self.predecessors(unit_id) if self.is_active(u, period)))
 
     def grades(self, family: str, values: pd.Series) -> pd.Series:
         """Grade id of each value by the family's bands: a value at a band's minimum is in the band."""

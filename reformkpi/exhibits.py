@@ -140,6 +140,8 @@ def table(frame: pd.DataFrame, cat: Catalog, indicator_id: str | None, lang: str
     measure = cat.indicator(indicator_id)["measure"] if indicator_id else "number"
     if "unit_id" in df and "name" not in df:
         df.insert(0, "name", df["unit_id"].map(cat.units.set_index("unit_id")[column("name", lang)]))
+        if "kind" in df:  # a unit's history (metrics.views.unit_history): its predecessors' combined row named so
+            df.loc[df["kind"] == "combined", "name"] = t("unit.combined_series", lang)
     short = column("short", lang)
     ind_names = dict(zip(cat.indicators["indicator_id"], cat.indicators[short]))
     ind_measures = dict(zip(cat.indicators["indicator_id"], cat.indicators["measure"]))

@@ -22,13 +22,15 @@ def unit_year(ds: Dataset, unit_id: str, indicator_ids: tuple[str, ...], year: i
               lang: str = "vi") -> pd.DataFrame:
     """A unit's figures for one year, one row per indicator with a value that year.
 
-    value (through its lineage, like the unit's history), previous (the year before), change,
-    target, gap (positive when the target is beaten), meets_target; rank among its peers that
-    year, n_peers, previous_rank and rank_change (positive: moved up), both only where the unit
-    itself was ranked; grade and grade_label of the value by the family's bands.
+    value (the unit's own figure: none for a year it was not in office at the end of, by the rule
+    for merged units, where `stand_ins` says what there is), previous (its own, the year before),
+    change, target, gap (positive when the target is beaten), meets_target; rank among its peers
+    that year, n_peers, previous_rank and rank_change (positive: moved up), both only where the
+    unit itself was ranked; grade and grade_label of the value by the family's bands.
     """
     cat = ds.catalog
     hist = views.unit_history(ds, unit_id, indicator_ids)
+    hist = hist[hist["kind"] == views.OWN]
     level = cat.unit(unit_id)["level"]
     rollups.read_compared(ds, indicator_ids, str(year), rollups.level_units(ds, level))
     rows = []
@@ -55,6 +57,23 @@ def unit_year(ds: Dataset, unit_id: str, indicator_ids: tuple[str, ...], year: i
             "grade_label": ranking.grade_labels(cat, family, pd.Series([grade]), lang).iloc[0] or None,
         })
     return pd.DataFrame(rows, columns=UNIT_YEAR_COLUMNS)
+
+
+STAND_IN_COLUMNS = ["indicator_id", "unit_id", "kind", "name", "value"]
+
+
+def stand_ins(ds: Dataset, unit_id: str, indicator_ids: tuple[str, ...], year: int, lang: str = "vi") -> pd.DataFrame:
+    """For a year the unit was not in office at the end of: its predecessors then in office, each
+    with its own figures, and their combined figure where one is a true sum or ratio of sums (kind
+    'combined', no unit_id or name): neither graded, ranked nor held to a target, none being the
+    unit's own (`views.unit_history`). Empty for a year the unit was in office."""
+    if ds.catalog.standing(unit_id, str(year)).own:
+        return pd.DataFrame(columns=STAND_IN_COLUMNS)
+    hist = views.unit_history(ds, unit_id, indicator_ids)
+    out = hist[(hist["period"] == str(year)) & (hist["kind"] != views.OWN)]
+    names = datasets.unit_names(ds.catalog, lang)
+    out = out.assign(name=[names.get(u, "") for u in out["unit_id"]])
+    return out[STAND_IN_COLUMNS].reset_index(drop=True)
 
 
 def _opt(x) -> float | None:

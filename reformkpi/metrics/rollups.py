@@ -245,11 +245,20 @@ def province_series(ds: Dataset, indicator_id: str, grain: str = "year", level: 
     return out[["period", "value", "n_units", "n_expected"]]
 
 
+def combinable(ind: pd.Series) -> bool:
+    """Whether several units' figures make one true figure of them together: counts add, and a
+    derived rate is the ratio of the summed counts. A score or a published percentage does not: an
+    average weighs a small unit as a large one, and is no unit's figure."""
+    return ind["rollup"] == "derived" or ind["measure"] == "count"
+
+
 def combine_lineage(ind: pd.Series, df: pd.DataFrame) -> pd.DataFrame:
     """The series of a lineage's units combined per period: period, value, units (contributing ids).
 
-    Before a merger the predecessors are combined like units are province-wide (counts add,
-    rates are ratios of sums, scores are averaged)."""
+    Only where the indicator is `combinable` (counts add, rates are ratios of sums): an average
+    of scores is no one's figure, and a ValueError."""
+    if not combinable(ind):
+        raise ValueError(f"{ind['indicator_id']}: a score does not combine over units")
     out = aggregate(ind, df, ["period"])
     contributors = df.groupby("period")["unit_id"].agg(lambda s: ",".join(sorted(s))).rename("units")
     return out.merge(contributors, on="period")[["period", "value", "units"]]

@@ -12,8 +12,9 @@ from reformkpi import periods
 from reformkpi.catalog import Catalog, among
 from reformkpi.metrics import targets
 from reformkpi.metrics.datasets import Dataset, remembered, unit_names
-from reformkpi.metrics.rollups import (aggregate, combine_lineage, compared_span, expected_units, grain_of, level_units,
-                                       province_series, read_together, series, stored_series)
+from reformkpi.metrics.rollups import (aggregate, combinable, combine_lineage, compared_span, dossier_flow,
+                                       expected_units, grain_of, level_units, province_series, read_together, series,
+                                       stored_series)
 from reformkpi.metrics.targets import gap
 
 
@@ -107,13 +108,24 @@ def merger_events(cat: Catalog, unit_id: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["date", "unit_id", "predecessors"])
 
 
+OWN, PREDECESSOR, COMBINED = "own", "predecessor", "combined"
+
+
 @remembered
 def unit_history(ds: Dataset, unit_id: str, indicator_ids: tuple[str, ...], grain: str = "year") -> pd.DataFrame:
-    """A unit's indicators over time (through its lineage) against its target and its peers' median.
+    """A unit's indicators over time against its target and its peers' median, with its
+    predecessors by the rule for merged units (`Catalog.standing`, README).
 
-    Columns: indicator_id, period, value, units (contributing ids), peer_median, n_peers,
-    n_peer_expected, target, gap, meets_target. The peers' median is over the units of the same
-    parent and level that have a value that period (n_peers of the n_peer_expected in office at its end).
+    A figure of the unit (kind 'own') is one for a period it was in office at the end of (the
+    store keeps no other: `rollups.series`), covering what the units it held then did; only these
+    have a target. Each predecessor in office at a period's end is a series of its own (kind
+    'predecessor', its unit_id). Before the unit was in office, where the indicator is
+    `rollups.combinable`, the predecessors also appear combined (kind 'combined', unit_id ''): a
+    sum or a ratio of sums, never a score averaged.
+
+    Columns: indicator_id, period, unit_id, kind, value, units (contributing ids), peer_median,
+    n_peers, n_peer_expected, target, gap, meets_target. The peers' median is over the units of the
+    same parent and level that have a value that period (n_peers of the n_peer_expected in office at its end).
     """
     cat = ds.catalog
     lineage, same = cat.lineage(unit_id), peers(cat, unit_id)
@@ -125,9 +137,17 @@ def unit_history(ds: Dataset, unit_id: str, indicator_ids: tuple[str, ...], grai
     for indicator_id in indicator_ids:
         ind = cat.indicator(indicator_id)
         both = series(ds, indicator_id, grain, both_ids).dropna(subset=["value"])
-        own = combine_lineage(ind, both[both["unit_id"].isin(lineage)])
-        if own.empty:
+        mine = both[both["unit_id"].isin(lineage)]
+        if mine.empty:
             continue
+        parts = [mine.assign(kind=[OWN if u == unit_id else PREDECESSOR for u in mine["unit_id"]],
+                             units=mine["unit_id"])[["period", "unit_id", "kind", "value", "units"]]]
+        if combinable(ind):
+            before = mine[[not cat.standing(unit_id, p).own for p in mine["period"]]]
+            before = before[before.groupby("period")["unit_id"].transform("size") > 1]
+            if len(before):
+                parts.append(combine_lineage(ind, before).assign(unit_id="", kind=COMBINED))
+        own = pd.concat(parts, ignore_index=True)
         peer = both[both["unit_id"].isin(same)]
         by_period = peer.groupby("period")
         own = own.merge(pd.DataFrame({"peer_median": by_period["value"].median(),
@@ -135,15 +155,30 @@ def unit_history(ds: Dataset, unit_id: str, indicator_ids: tuple[str, ...], grai
                         on="period", how="left")
         own["n_peers"] = own["n_peers"].fillna(0).astype(int)
         own["n_peer_expected"] = [len(set(same) & cat.active_ids(p)) for p in own["period"]]
-        own["target"] = targets.lookup(cat, indicator_id, [unit_id] * len(own),
-                                       own["period"].str[:4].astype(int))["target"].to_numpy()
+        target = targets.lookup(cat, indicator_id, [unit_id] * len(own), own["period"].str[:4].astype(int))["target"]
+        own["target"] = target.where((own["kind"] == OWN).to_numpy()).to_numpy()
         own["gap"] = gap(own["value"], own["target"], ind["direction"])
         own["meets_target"] = (own["gap"] >= 0).where(own["target"].notna())
         own.insert(0, "indicator_id", indicator_id)
-        frames.append(own)
-    cols = ["indicator_id", "period", "value", "units", "peer_median", "n_peers", "n_peer_expected", "target", "gap",
-            "meets_target"]
+        order = own["kind"].map({OWN: 0, PREDECESSOR: 1, COMBINED: 2})
+        frames.append(own.assign(_o=order).sort_values(["period", "_o", "unit_id"]).drop(columns="_o"))
+    cols = ["indicator_id", "period", "unit_id", "kind", "value", "units", "peer_median", "n_peers", "n_peer_expected",
+            "target", "gap", "meets_target"]
     return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
+
+
+def unit_flow(ds: Dataset, unit_id: str) -> pd.DataFrame:
+    """A unit's dossiers per quarter by the rule for merged units (`Catalog.standing`): its own
+    counts for the quarters it was in office at the end of (what the units it held then did), and
+    for those before, its predecessors' combined (own False; counts add, rates are ratios of the
+    sums). Columns: those of `rollups.dossier_flow`, and own."""
+    cat = ds.catalog
+    out = dossier_flow(ds, [unit_id]).assign(own=True)
+    if predecessors := cat.predecessors(unit_id):
+        before = dossier_flow(ds, predecessors)
+        before = before[[not cat.standing(unit_id, p).own for p in before["period"]]].assign(own=False)
+        out = pd.concat([before, out], ignore_index=True).sort_values("period", ignore_index=True)
+    return out
 
 
 def family_parts(cat: Catalog, total_id: str) -> list[str]:

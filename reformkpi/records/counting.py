@@ -134,11 +134,17 @@ class QuarterCounter:
         for chunk in chunks(batch):
             self.add_chunk(chunk, unit)
 
-    def add_chunk(self, batch: pa.RecordBatch | pa.Table, unit: str | None = None) -> Instants:
-        """Count a chunk of at most CHUNK_ROWS rows (as `add`); its instants, outcomes and channels,
-        for a caller to reuse."""
-        units, code = (([unit], np.zeros(batch.num_rows, dtype=np.int64)) if unit is not None
-                       else _codes(batch.column("unit_id")))
+    def add_chunk(self, batch: pa.RecordBatch | pa.Table, unit: str | None = None,
+                  coded: list[str] | None = None) -> Instants:
+        """Count a chunk of at most CHUNK_ROWS rows (as `add`; with `coded`, each row's unit is its
+        position in it, in the column unit_code: numbers cost less to read than text); its
+        instants, outcomes and channels, for a caller to reuse."""
+        if unit is not None:
+            units, code = [unit], np.zeros(batch.num_rows, dtype=np.int64)
+        elif coded is not None:
+            units, code = coded, np.asarray(batch.column("unit_code")).astype(np.int64)  # a copy: written below
+        else:
+            units, code = _codes(batch.column("unit_id"))
         channel = _positions(batch.column("channel"), CHANNELS)
         received, due, resolved = (micros(batch.column(c)) for c in ("received_at", "due_at", "resolved_at"))
         # Each temporary written in place, for the same reason as CHUNK_ROWS.

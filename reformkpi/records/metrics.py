@@ -14,7 +14,9 @@ Definitions (the deadline edge; all days are Viet Nam calendar days):
 A dossier resolved exactly at the start of a quarter belongs to that quarter.
 
 The quarterly counts the sync commits and those of the drill-down's trend and headline come from one
-counter (`counting.QuarterCounter`), so they agree by construction.
+counter (`counting.QuarterCounter`), over the same dossiers: a unit's figure for a quarter covers
+the units it holds at the quarter's end (`Catalog.holders`, the rule for merged units), in the sync
+and in the drill-down (`Held`), so they agree by construction.
 """
 
 from __future__ import annotations
@@ -47,6 +49,43 @@ KEPT_BYTES = 512 * 2**20
 COUNT_BATCH_ROWS = 1 << 20
 # What the drill-down's figures read of a dossier (never its id, status or upload).
 DRILL_COLUMNS = ("procedure_code", "procedure_name", "channel", "received_at", "due_at", "resolved_at")
+
+
+@dataclass(frozen=True)
+class Held:
+    """Whose dossiers the drill-down of a unit and quarter counts, quarter by quarter over its window
+    (`window`), by the rule for merged units (`Catalog.standing`): in a quarter the unit is in
+    office, those of the units it holds at the quarter's end, as the sync counts them (`held`); in a
+    quarter before, those its predecessors then in office held, combined (own False: never the unit's own)."""
+
+    unit_id: str
+    quarters: tuple[tuple[str, tuple[str, ...], bool], ...]  # (quarter, units counted, own), oldest first
+
+    @classmethod
+    def of(cls, cat: Catalog, unit_id: str, quarter: str) -> Held:
+        out = []
+        for q in periods.quarters_between(*window(quarter)):
+            standing = cat.standing(unit_id, q)
+            out.append((q, tuple(sorted(cat.held(standing.units, q))), standing.own))
+        return cls(unit_id, tuple(out))
+
+    @classmethod
+    def alone(cls, unit_id: str, quarter: str) -> Held:
+        """The unit's own dossiers in every quarter (a catalog where nothing merged)."""
+        return cls(unit_id, tuple((q, (unit_id,), True) for q in periods.quarters_between(*window(quarter))))
+
+    def units(self, quarter: str) -> tuple[str, ...]:
+        return next(units for q, units, _ in self.quarters if q == quarter)
+
+    @property
+    def read(self) -> tuple[str, ...]:
+        """Every unit whose dossiers some quarter counts."""
+        return tuple(sorted({u for _, units, _ in self.quarters for u in units}))
+
+
+def held(unit: str | Held, quarter: str) -> Held:
+    """A unit id alone counts its own dossiers (`Held.alone`); a `Held` says whose."""
+    return unit if isinstance(unit, Held) else Held.alone(unit, quarter)
 
 
 class Records:
@@ -89,55 +128,81 @@ class Records:
         """Drop the kept tables (the next drill-down reads the files again)."""
         self._kept.clear()
 
-    def unit_query(self, unit_id: str, quarter: str) -> duckdb.DuckDBPyRelation:
-        """The unit's dossiers open at some moment of the drill-down window of `quarter`, with the
-        columns its figures read (DRILL_COLUMNS); procedures only on the rows open at some moment of
-        the quarter, the only ones whose procedure a figure names: text is most of the cost of
-        DuckDB's handing rows over to Arrow."""
+    def unit_query(self, unit: str | Held, quarter: str) -> duckdb.DuckDBPyRelation:
+        """The dossiers of the units a drill-down reads (`Held.read`) open at some moment of the
+        window of `quarter`, with the columns its figures read (DRILL_COLUMNS, and the position of
+        each row's unit in `Held.read` as unit_code when there are several); procedures only on the
+        rows open at some moment of the quarter, the only ones whose procedure a figure names: text
+        is most of the cost of DuckDB's handing rows over to Arrow."""
+        ids = held(unit, quarter).read
         since, upto = window(quarter)
         in_quarter = "received_at < $qe AND (resolved_at IS NULL OR resolved_at >= $qs)"
         columns = [f"CASE WHEN {in_quarter} THEN {c} END AS {c}" if c.startswith("procedure_") else c
                    for c in DRILL_COLUMNS]
+        unit_params = {f"u{i}": u for i, u in enumerate(ids)}
+        if len(ids) > 1:
+            columns.append("CASE unit_id " + " ".join(f"WHEN ${k} THEN {i}" for i, k in enumerate(unit_params))
+                           + " END::UINTEGER AS unit_code")
         (s, _), (_, e), (qs, qe) = bounds(since), bounds(upto), bounds(quarter)
         # Plain comparisons, so that DuckDB skips row groups on their statistics.
         return self.cursor().sql(
             f"""SELECT {select_list(columns)} FROM {self.scan(upto, since)}
-                WHERE unit_id = $u AND received_at < $e AND (resolved_at IS NULL OR resolved_at >= $s)""",
-            params={"u": unit_id, "s": s, "e": e, "qs": qs, "qe": qe})
+                WHERE unit_id IN ({', '.join(f'${k}' for k in unit_params)}) AND received_at < $e
+                  AND (resolved_at IS NULL OR resolved_at >= $s)""",
+            params={**unit_params, "s": s, "e": e, "qs": qs, "qe": qe})
 
-    def unit_rows(self, unit_id: str, quarter: str) -> UnitRows:
+    def unit_rows(self, unit: str | Held, quarter: str) -> UnitRows:
         """What the drill-down of a unit and quarter reads (`unit_query`), in one pass, kept (the
         Records of a version is shared by every session, and so is what it keeps). The rows stream
-        through: each batch is counted by quarter for the trend, and only its dossiers open at some
-        moment of the quarter are kept, so the window's rows are never all held at once."""
+        through: each batch is counted by quarter and unit for the trend, and only the dossiers of
+        the units the quarter counts open at some moment of it are kept, so the window's rows are
+        never all held at once."""
+        h = held(unit, quarter)
+
         def make():
-            reader = self.unit_query(unit_id, quarter).to_arrow_reader(counting.CHUNK_ROWS)
+            ids = list(h.read)
+            reader = self.unit_query(h, quarter).to_arrow_reader(counting.CHUNK_ROWS)
             counter = counting.QuarterCounter(*window(quarter))
             s, e = (counting.micros_of(t) for t in bounds(quarter))
+            counted = np.array([u in h.units(quarter) for u in ids])  # by unit_code
             columns: dict[str, list[np.ndarray]] = {k: [] for k in ("received", "due", "resolved", "outcome", "channel")}
             codes, names, read = [], [], 0
             for batch in reader:
                 read += batch.num_rows
                 for chunk in counting.chunks(batch):
-                    instants = counter.add_chunk(chunk, unit_id)
+                    if len(ids) == 1:
+                        instants = counter.add_chunk(chunk, ids[0])
+                        keep = np.full(chunk.num_rows, counted[0])
+                    else:
+                        instants = counter.add_chunk(chunk, coded=ids)
+                        keep = counted[np.asarray(chunk["unit_code"])]
                     # Open at some moment of the quarter (an open dossier's resolution: NEVER).
-                    keep = np.less(instants.received, e) & np.greater_equal(instants.resolved, s)
+                    keep &= np.less(instants.received, e) & np.greater_equal(instants.resolved, s)
                     for k, values in columns.items():
                         values.append(getattr(instants, k)[keep])
                     mask = pa.array(keep)
                     codes.append(chunk["procedure_code"].filter(mask))
                     names.append(chunk["procedure_name"].filter(mask))
-            return UnitRows(read, quarter_rows.QuarterRows.of(s, e, columns, codes, names), counter.frame())
-        return self._kept.get(("unit_rows", unit_id, quarter), make)
+            return UnitRows(read, quarter_rows.QuarterRows.of(s, e, columns, codes, names), _held_counts(h, counter.frame()))
+        return self._kept.get(("unit_rows", h, quarter), make)
+
+
+def _held_counts(h: Held, by_unit: pd.DataFrame) -> pd.DataFrame:
+    """Per quarter of the window, the COUNTS of the units it counts (`Held`), summed, and own."""
+    whose = {q: (set(units), own) for q, units, own in h.quarters}
+    counted = by_unit[np.array([u in whose[q][0] for u, q in zip(by_unit["unit_id"], by_unit["period"])], dtype=bool)]
+    out = counted.groupby("period", as_index=False)[list(COUNTS)].sum()
+    out["own"] = [whose[q][1] for q in out["period"]]
+    return out.astype({c: "int64" for c in COUNTS})
 
 
 @dataclass(frozen=True)
 class UnitRows:
     """What a drill-down reads of a unit (`Records.unit_rows`)."""
 
-    read: int  # the unit's dossiers open at some moment of the drill-down's window
-    touching: quarter_rows.QuarterRows  # of those, the ones open at some moment of the quarter
-    counts: pd.DataFrame  # `quarter_counts` of the unit for the window's quarters
+    read: int  # the dossiers of the units it reads open at some moment of the drill-down's window
+    touching: quarter_rows.QuarterRows  # of those, the ones the quarter counts open at some moment of it
+    counts: pd.DataFrame  # period, COUNTS of the units each quarter counts (`Held`), own
 
     @property
     def nbytes(self) -> int:
@@ -220,16 +285,16 @@ def stored_counts(ds: Dataset, unit_id: str, quarter: str) -> pd.DataFrame:
                   "WHERE unit_id = ? AND period = ? AND indicator_id LIKE 'dossier.%'", [unit_id, quarter])
 
 
-def compare_with_stored(rec: Records, stored: pd.DataFrame, unit_id: str, quarter: str) -> pd.DataFrame:
+def compare_with_stored(rec: Records, stored: pd.DataFrame, unit: str | Held, quarter: str) -> pd.DataFrame:
     """The counts of a unit and quarter from records beside the stored observations.
 
     `stored`: observation rows (unit_id, indicator_id, period, value, source). Columns:
     indicator_id, from_records, stored, origin ('records', 'upload' or None), equal.
     """
-    row = _quarter_counts(rec, unit_id, quarter)
+    row = _quarter_counts(rec, unit, quarter)
     out = pd.DataFrame({"indicator_id": [f"dossier.{c}" for c in COUNTS],
                         "from_records": [int(row[c]) for c in COUNTS]})
-    mine = stored[(stored["unit_id"] == unit_id) & (stored["period"] == quarter)].copy()
+    mine = stored[(stored["unit_id"] == held(unit, quarter).unit_id) & (stored["period"] == quarter)].copy()
     mine["origin"] = sources(mine)
     out = out.merge(mine[["indicator_id", "value", "origin"]].rename(columns={"value": "stored"}),
                     on="indicator_id", how="left")
@@ -239,104 +304,110 @@ def compare_with_stored(rec: Records, stored: pd.DataFrame, unit_id: str, quarte
 
 # --- the drill-down of a unit and quarter ---
 
-def units_with_records(rec: Records, quarter: str) -> list[str]:
-    """Units with dossiers open at some moment of the quarter, most dossiers first."""
+def units_with_records(rec: Records, quarter: str, holders: dict[str, str] | None = None) -> list[str]:
+    """Units with dossiers open at some moment of the quarter, most dossiers first; given the
+    quarter's `Catalog.holders`, the units in office that answer for them (the rule for merged
+    units: what the drill-down of each counts)."""
     if not rec.files:
         return []
     s, e = bounds(quarter)
     df = rec.sql(f"""SELECT unit_id, count(*) AS n FROM {rec.scan(quarter, quarter)}
                        WHERE received_at < $e AND coalesce(resolved_at, 'infinity'::TIMESTAMPTZ) >= $s
-                       GROUP BY unit_id ORDER BY n DESC, unit_id""", {"s": s, "e": e})
-    return df["unit_id"].tolist()
+                       GROUP BY unit_id""", {"s": s, "e": e})
+    if holders is not None:
+        df = df.assign(unit_id=df["unit_id"].map(holders)).dropna().groupby("unit_id", as_index=False)["n"].sum()
+    return df.sort_values(["n", "unit_id"], ascending=[False, True])["unit_id"].tolist()
 
 
-def _quarter_counts(rec: Records, unit_id: str, quarter: str) -> pd.Series:
+def _quarter_counts(rec: Records, unit: str | Held, quarter: str) -> pd.Series:
     """The unit's COUNTS in the quarter (zeros if no dossier touches it)."""
-    counts = rec.unit_rows(unit_id, quarter).counts
+    counts = rec.unit_rows(unit, quarter).counts
     counts = counts[counts["period"] == quarter]
     return counts.iloc[0] if not counts.empty else pd.Series(0, index=COUNTS)
 
 
-def summary(rec: Records, unit_id: str, quarter: str) -> dict:
+def summary(rec: Records, unit: str | Held, quarter: str) -> dict:
     """Headline figures: received, resolved (by outcome), late rate, open and overdue at the end,
     median and 90th percentile processing days against the median allowed days, online share."""
-    c = _quarter_counts(rec, unit_id, quarter)
+    c = _quarter_counts(rec, unit, quarter)
     out: dict[str, Any] = {
         "received": int(c["received_online"] + c["received_in_person"] + c["received_post"]),
         "received_online": int(c["received_online"]),
         "resolved": int(c["resolved_early"] + c["resolved_on_time"] + c["resolved_late"]),
         "early": int(c["resolved_early"]), "on_time": int(c["resolved_on_time"]), "late": int(c["resolved_late"]),
         "open": int(c["pending_not_due"] + c["pending_overdue"]), "overdue": int(c["pending_overdue"])}
-    out.update(quarter_rows.times(rec.unit_rows(unit_id, quarter).touching))
+    out.update(quarter_rows.times(rec.unit_rows(unit, quarter).touching))
     out["late_rate"] = 100 * out["late"] / out["resolved"] if out["resolved"] else None
     out["online_share"] = 100 * out["received_online"] / out["received"] if out["received"] else None
     return out
 
 
-def procedures(rec: Records, unit_id: str, quarter: str) -> pd.DataFrame:
+def procedures(rec: Records, unit: str | Held, quarter: str) -> pd.DataFrame:
     """Per procedure of the unit's dossiers open in the quarter, for the two tables below, kept
     (`quarter.procedures` says the columns)."""
-    return rec.keep(("procedures", unit_id, quarter),
-                    lambda: quarter_rows.procedures(rec.unit_rows(unit_id, quarter).touching))
+    return rec.keep(("procedures", held(unit, quarter), quarter),
+                    lambda: quarter_rows.procedures(rec.unit_rows(unit, quarter).touching))
 
 
-def late_procedures(rec: Records, unit_id: str, quarter: str, limit: int = 10) -> pd.DataFrame:
+def late_procedures(rec: Records, unit: str | Held, quarter: str, limit: int = 10) -> pd.DataFrame:
     """Procedures with the most dossiers resolved late or overdue at the end of the quarter.
 
     Columns: procedure_code, procedure_name, resolved, late, overdue_open, late_rate (% of
     resolved), median_days_late (of the late ones).
     """
-    df = procedures(rec, unit_id, quarter)
+    df = procedures(rec, unit, quarter)
     df = df.assign(n=df["late"] + df["overdue_open"])
     df = df[df["n"] > 0].sort_values(["n", "procedure_code"], ascending=[False, True]).head(limit)
     return df[["procedure_code", "procedure_name", "resolved", "late", "overdue_open", "late_rate",
                "median_days_late"]].reset_index(drop=True)
 
 
-def processing_times(rec: Records, unit_id: str, quarter: str, limit: int = 10) -> pd.DataFrame:
+def processing_times(rec: Records, unit: str | Held, quarter: str, limit: int = 10) -> pd.DataFrame:
     """Processing days of the dossiers resolved in the quarter, for the procedures with most of them.
 
     Columns: procedure_code, procedure_name, resolved, median_days, p90_days, allowed_days
     (median allowed time), late_rate.
     """
-    df = procedures(rec, unit_id, quarter)
+    df = procedures(rec, unit, quarter)
     df = df[df["resolved"] > 0].sort_values(["resolved", "procedure_code"], ascending=[False, True]).head(limit)
     return df[["procedure_code", "procedure_name", "resolved", "median_days", "p90_days", "allowed_days",
                "late_rate"]].reset_index(drop=True)
 
 
-def overdue_days(rec: Records, unit_id: str, quarter: str) -> pd.DataFrame:
+def overdue_days(rec: Records, unit: str | Held, quarter: str) -> pd.DataFrame:
     """How late, in started days past due_at (one second late is day 1), for dossiers resolved late
     in the quarter and for those open and overdue at its end (counted to the end of the quarter).
 
     Columns: lo, hi, resolved_late, open_overdue.
     """
-    return quarter_rows.overdue_days(rec.unit_rows(unit_id, quarter).touching)
+    return quarter_rows.overdue_days(rec.unit_rows(unit, quarter).touching)
 
 
-def backlog_ageing(rec: Records, unit_id: str, quarter: str) -> pd.DataFrame:
+def backlog_ageing(rec: Records, unit: str | Held, quarter: str) -> pd.DataFrame:
     """Dossiers open at the end of the quarter by age (whole days since received): lo, hi, not_due, overdue."""
-    return quarter_rows.backlog_ageing(rec.unit_rows(unit_id, quarter).touching)
+    return quarter_rows.backlog_ageing(rec.unit_rows(unit, quarter).touching)
 
 
-def channels(rec: Records, unit_id: str, quarter: str) -> pd.DataFrame:
+def channels(rec: Records, unit: str | Held, quarter: str) -> pd.DataFrame:
     """Online, in person and by post: received in the quarter, and of those resolved in it the
     late rate and median processing days. Columns: channel, received, resolved, late_rate, median_days."""
-    return quarter_rows.channels(rec.unit_rows(unit_id, quarter).touching)
+    return quarter_rows.channels(rec.unit_rows(unit, quarter).touching)
 
 
-def backlog_trend(rec: Records, unit_id: str, quarter: str) -> pd.DataFrame:
+def backlog_trend(rec: Records, unit: str | Held, quarter: str) -> pd.DataFrame:
     """The unit's flow over the TREND_QUARTERS quarters up to `quarter`: is the backlog growing?
 
-    Columns: period, received, resolved, pending_not_due, pending_overdue.
+    Columns: period, received, resolved, pending_not_due, pending_overdue, own (False: a quarter
+    before the unit was in office, its predecessors' dossiers combined).
     """
     first = max(window(quarter)[0], quarters(rec)[0]) if rec.files else quarter
-    c = rec.unit_rows(unit_id, quarter).counts
+    c = rec.unit_rows(unit, quarter).counts
     c = c[c["period"] >= first].reset_index(drop=True)
     out = pd.DataFrame({"period": c["period"],
                         "received": c["received_online"] + c["received_in_person"] + c["received_post"],
                         "resolved": c["resolved_early"] + c["resolved_on_time"] + c["resolved_late"],
-                        "pending_not_due": c["pending_not_due"], "pending_overdue": c["pending_overdue"]})
+                        "pending_not_due": c["pending_not_due"], "pending_overdue": c["pending_overdue"],
+                        "own": c["own"]})
     return out.reset_index(drop=True)
 
 
@@ -353,15 +424,15 @@ class DrillDown:
     backlog_trend: pd.DataFrame
 
 
-def drill_down(rec: Records, unit_id: str, quarter: str) -> DrillDown:
+def drill_down(rec: Records, unit: str | Held, quarter: str) -> DrillDown:
     """Every figure of a unit and quarter, from one read of the unit's rows (`Records.unit_rows`),
     computed two at a time once they are read (numpy lets go of the GIL while it sorts and counts),
     and kept."""
     def make():
-        rec.unit_rows(unit_id, quarter)
+        rec.unit_rows(unit, quarter)
         with ThreadPoolExecutor(FIGURE_THREADS) as pool:
-            jobs = {f.__name__: pool.submit(f, rec, unit_id, quarter)
+            jobs = {f.__name__: pool.submit(f, rec, unit, quarter)
                     for f in (late_procedures, summary, channels, overdue_days, backlog_ageing, processing_times,
                               backlog_trend)}
         return DrillDown(**{name: job.result() for name, job in jobs.items()})
-    return rec.keep(("drill_down", unit_id, quarter), make)
+    return rec.keep(("drill_down", held(unit, quarter), quarter), make)

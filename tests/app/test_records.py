@@ -60,8 +60,24 @@ def test_the_dossiers_page_links_to_the_records(app):
     assert len(links) == 1 and links[0].proto.page.endswith("ho-so-chi-tiet")
 
 
-def test_a_merged_units_records_say_whom_the_quarter_counts_for(app):
-    at = open_records(app, rq="2025-Q1", unit="so-tai-nguyen-moi-truong")
+def test_a_merged_unit_counts_what_it_holds_at_the_quarters_end_as_the_store_does(app, demo):
+    """Sở NN&MT, 2025-Q1: its drill-down counts the dossiers of its two predecessors too (they merged
+    into it on 01/03/2025), so its tiles are the stored counts; the predecessors are not offered."""
+    at = open_records(app, rq="2025-Q1", unit="so-nong-nghiep-moi-truong")
     assert not at.exception
-    assert any(i.value.startswith("Đơn vị không còn hoạt động vào cuối quý này: số liệu quý của các hồ sơ dưới đây "
-                                  "được tính cho Sở Nông nghiệp và Môi trường") for i in at.info)
+    assert any("gồm cả hồ sơ của Sở Nông nghiệp và Phát triển nông thôn, Sở Tài nguyên và Môi trường" in i.value
+               for i in at.info)
+    stored = demo.sql("SELECT indicator_id, value FROM obs WHERE unit_id = 'so-nong-nghiep-moi-truong' "
+                      "AND period = '2025-Q1'").set_index("indicator_id")["value"]
+    received = sum(stored[f"dossier.received_{c}"] for c in ("online", "in_person", "post"))
+    resolved = sum(stored[f"dossier.resolved_{c}"] for c in ("early", "on_time", "late"))
+    tiles = {m.label: m.value for m in at.metric}
+    assert tiles["Tiếp nhận mới"] == f"{int(received):,}".replace(",", ".")
+    assert tiles["Tỷ lệ trễ hạn"] == f"{100 * stored['dossier.resolved_late'] / resolved:.1f}%".replace(".", ",")
+    assert not at.warning and any("khớp với số liệu trong kho" in c.value for c in at.caption)
+    trend = charts(at)[-1]["data"][0]
+    assert plotly_array(trend["x"]) == ["Quý III/2024 (tiền thân, cộng gộp)", "Quý IV/2024 (tiền thân, cộng gộp)",
+                                        "Quý I/2025"]
+    assert any("trước khi đơn vị được thành lập" in c.value for c in at.caption)
+    units = next(b for b in at.sidebar.selectbox if b.label == "Đơn vị").options
+    assert "Sở Nông nghiệp và Môi trường" in units and "Sở Tài nguyên và Môi trường" not in units

@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from reformkpi import focus, formatting
-from reformkpi.metrics import ranking, rollups, views
+from reformkpi.metrics import ranking, views
 from tests.conftest import ROOT, plotly_array, shown
 
 MERGED = "so-nong-nghiep-moi-truong"
@@ -54,13 +54,33 @@ def test_merged_unit_shows_its_lineage_with_the_merger_marked(unit_page, demo):
     spec = charts(at)["unit_history"]
     hist = views.unit_history(demo, MERGED, tuple(demo.catalog.indicators.loc[demo.catalog.indicators["ranked"],
                                                                                   "indicator_id"]))
-    sat = hist[hist["indicator_id"] == "sipas.overall"]
+    sat = hist[(hist["indicator_id"] == "sipas.overall") & (hist["kind"] == "own")]
     unit_traces = [tr for tr in spec["data"] if tr["name"] == "Sở Nông nghiệp và Môi trường"]
     sat_trace = unit_traces[1]  # the grid follows the catalog's order: PAR INDEX, then SIPAS
-    assert plotly_array(sat_trace["x"]) == [int(p) for p in sat["period"]]
+    assert plotly_array(sat_trace["x"]) == [int(p) for p in sat["period"]] == [2025]
     assert plotly_array(sat_trace["y"]) == pytest.approx(sat["value"].tolist())
+    # Each predecessor is its own named series; SIPAS 2024 of Sở TN&MT is its own 77,1%.
+    tnmt = [tr for tr in spec["data"] if tr["name"] == "Sở Tài nguyên và Môi trường (tiền thân)"]
+    assert len(tnmt) == 6 and dict(zip(plotly_array(tnmt[1]["x"]), plotly_array(tnmt[1]["y"])))[2024] == pytest.approx(77.1)
+    combined = [tr for tr in spec["data"] if tr["name"] == "Các đơn vị tiền thân cộng gộp"]
+    assert len(combined) == 3  # the three dossier rates (ratios of sums); never PAR INDEX, SIPAS or services
     assert any(a["text"] == "Hợp nhất 01/03/2025" for a in spec["layout"]["annotations"])
     assert {s["x0"] for s in spec["layout"]["shapes"] if s.get("type") == "line"} >= {2024.5}
+
+
+def test_a_year_before_the_unit_existed_shows_its_predecessors_not_its_own_tiles(unit_page, demo):
+    """Sở NN&MT, in office from 01/03/2025, for 2024: no tile, grade, target, rank or coloured change."""
+    at = unit_page(unit=MERGED, year="2024")
+    assert not at.exception and not at.metric
+    assert any("chưa hoạt động vào cuối năm 2024" in shown(i.value) and "01/03/2025" in shown(i.value) for i in at.info)
+    texts = " ".join(shown(e.value) for e in [*at.markdown, *at.caption])
+    assert "Xếp loại" not in texts and "Mục tiêu" not in texts and "Hạng " not in texts
+    table = at.dataframe[0].value.set_index("Chỉ số")
+    assert table.loc["Mức độ hài lòng", "Sở Tài nguyên và Môi trường (tiền thân)"] == "77,1%"
+    assert table.loc["Mức độ hài lòng", "Các đơn vị tiền thân cộng gộp"] == "–"  # a score is never combined
+    stand = focus.stand_ins(demo, MERGED, ("dossier.late_rate",), 2024)
+    combined = stand.loc[stand["kind"] == "combined", "value"].iloc[0]
+    assert table.loc["Tỷ lệ trễ hạn", "Các đơn vị tiền thân cộng gộp"] == formatting.value(combined, "percent")
 
 
 def test_par_areas_and_ranks_carry_the_core_values(unit_page, demo):
@@ -78,9 +98,13 @@ def test_par_areas_and_ranks_carry_the_core_values(unit_page, demo):
 
 def test_dossiers_by_quarter_follow_the_lineage(unit_page, demo):
     at = unit_page(unit=MERGED, year="2025")
-    flow = rollups.dossier_flow(demo, demo.catalog.lineage(MERGED))
-    late = next(tr for tr in charts(at)["unit_dossiers"]["data"] if tr["name"] == "Quá hạn")
-    assert np.array_equal(plotly_array(late["y"]), flow["dossier.resolved_late"].to_numpy())
+    flow = views.unit_flow(demo, MERGED)
+    bars = charts(at)["unit_dossiers"]["data"]
+    late = next(tr for tr in bars if tr["name"] == "Quá hạn")
+    before = next(tr for tr in bars if tr["name"] == "Quá hạn · Các đơn vị tiền thân cộng gộp")
+    assert np.array_equal(plotly_array(late["y"]), flow.loc[flow["own"], "dossier.resolved_late"].to_numpy())
+    assert np.array_equal(plotly_array(before["y"]), flow.loc[~flow["own"], "dossier.resolved_late"].to_numpy())
+    assert late["x"][0] == "Quý I/2025" and before["x"][-1] == "Quý IV/2024"
     assert any("Tỷ lệ trễ hạn = Quá hạn" in shown(c.value) for c in at.caption)
 
 

@@ -52,3 +52,15 @@ def test_periods():
 
 def test_every_text_exists_in_every_language():
     assert set(i18n.texts("vi")) == set(i18n.texts("en"))
+
+
+def test_standing_says_who_answers_for_a_units_figure_before_and_after_a_merger():
+    """x and y merged into z on 1/3/2025; d left office on 30/6/2025 with no successor."""
+    cat = small_catalog()
+    assert cat.standing("z", "2024") == (False, ("x", "y"))  # before z: its predecessors, each as itself
+    assert cat.standing("z", "2025-Q1") == (True, ("z",))    # in office on 31/3: its own
+    assert cat.held(["z"], "2025-Q1") == ["x", "y", "z"]       # covering what x and y did that quarter
+    assert cat.held(["z"], "2024-Q4") == [] and cat.held(["x", "y"], "2024-Q4") == ["x", "y"]
+    assert cat.standing("x", "2025") == (False, ())            # gone: nothing of its own, no one in its place
+    assert cat.standing("d", "2025-Q3") == (False, ()) and cat.held(["d"], "2025-Q3") == []
+    assert cat.standing("a", "2016") == (True, ("a",)) and cat.held(["a"], "2016") == ["a"]

@@ -30,13 +30,17 @@ def test_unit_year_uses_the_units_own_target():
     assert (c["rank"], c["previous_rank"], c["rank_change"], c["grade_label"]) == (1, 3, 2, "Tốt")
 
 
-def test_unit_year_of_a_merged_unit_combines_its_predecessors_but_has_no_rank_of_its_own():
-    rows = [("x", "sat", "2024", 70), ("y", "sat", "2024", 80), ("a", "sat", "2024", 90)]
-    z = focus.unit_year(dataset(rows), "z", ("sat",), 2024).iloc[0]
-    assert z["value"] == 75 and pd.isna(z["previous"]) and pd.isna(z["change"])
-    assert pd.isna(z["rank"]) and pd.isna(z["rank_change"])
-    assert pd.isna(z["target"])  # the 80% target ended in 2020
-    assert z["grade_label"] == "Khá"
+def test_a_unit_has_no_figures_of_its_own_for_a_year_before_it_existed_only_its_predecessors():
+    rows = [("x", "sat", "2024", 70), ("y", "sat", "2024", 80), ("a", "sat", "2024", 90), ("z", "sat", "2025", 75)]
+    ds = dataset(rows)
+    assert focus.unit_year(ds, "z", ("sat",), 2024).empty  # no 75 graded "Khá": z was formed on 1/3/2025
+    shown = focus.stand_ins(ds, "z", ("sat",), 2024)
+    assert list(zip(shown["unit_id"], shown["kind"], shown["name"], shown["value"])) == [
+        ("x", "predecessor", "Sở X", 70), ("y", "predecessor", "Sở Y", 80)]  # no combined score
+    z = focus.unit_year(ds, "z", ("sat",), 2025).iloc[0]
+    assert z["value"] == 75 and pd.isna(z["previous"]) and pd.isna(z["change"])  # nothing of its own to compare
+    assert pd.isna(z["rank_change"]) and z["grade_label"] == "Khá"
+    assert focus.stand_ins(ds, "z", ("sat",), 2025).empty
 
 
 def test_merged_into_names_the_successor_and_the_day():

@@ -1,6 +1,5 @@
 """Leadership views (unit profile, rankings over years, dossiers, satisfaction) against hand-worked values."""
 
-import math
 
 import pandas as pd
 import pyarrow as pa
@@ -13,16 +12,42 @@ from tests.conftest import dataset, obs, small_catalog
 from tests.core.metrics.test_metrics import dossiers
 
 
-def test_unit_history_follows_lineage_against_target_and_peer_median():
-    # 2024: x 70, y 80 (merged into z), a 90, b 60. 2025: z 90, a 80, b 70.
+def test_unit_history_shows_predecessors_as_themselves_and_the_unit_only_once_in_office():
+    # 2024: x 70, y 80 (merged into z on 1/3/2025), a 90, b 60. 2025: z 90, a 80, b 70.
     rows = [("x", "sat", "2024", 70), ("y", "sat", "2024", 80), ("a", "sat", "2024", 90), ("b", "sat", "2024", 60),
             ("z", "sat", "2025", 90), ("a", "sat", "2025", 80), ("b", "sat", "2025", 70)]
-    h = views.unit_history(dataset(rows), "z", ("sat",)).set_index("period")
-    assert h.loc["2024", "value"] == 75 and h.loc["2024", "units"] == "x,y"
-    assert h.loc["2024", "peer_median"] == 75  # median of 60, 70, 80, 90
-    assert h.loc["2025", "peer_median"] == 80  # median of 70, 80, 90
+    h = views.unit_history(dataset(rows), "z", ("sat",))
+    # No 75 for z in 2024: an average of two satisfaction scores is no one's figure.
+    assert list(zip(h["period"], h["unit_id"], h["kind"], h["value"])) == [
+        ("2024", "x", "predecessor", 70), ("2024", "y", "predecessor", 80), ("2025", "z", "own", 90)]
+    assert h["peer_median"].tolist() == [75, 75, 80]  # 2024: median of 60, 70, 80, 90; 2025: of 70, 80, 90
     # sat has a target of 80 until 2020 only: no target afterwards.
-    assert math.isnan(h.loc["2025", "target"]) and h["meets_target"].isna().all()
+    assert h["target"].isna().all() and h["meets_target"].isna().all()
+
+
+def test_before_the_unit_existed_only_a_ratio_of_sums_is_combined_and_never_held_to_a_target():
+    # 2019 (the late-rate target 5 applies 2016–2030): x 1 late of 10, y 9 late of 30 → combined 10/40 = 25%.
+    rows = dossiers("x", "2019-Q1", 4, 5, 1) + dossiers("y", "2019-Q1", 1, 20, 9) + dossiers("z", "2025-Q2", 0, 18, 2)
+    rows += [("x", "sat", "2019", 70), ("y", "sat", "2019", 80)]
+    h = views.unit_history(dataset(rows), "z", ("late_rate", "sat"))
+    late = h[h["indicator_id"] == "late_rate"]
+    assert list(zip(late["period"], late["unit_id"], late["kind"], late["value"], late["units"])) == [
+        ("2019", "x", "predecessor", 10.0, "x"), ("2019", "y", "predecessor", 30.0, "y"),
+        ("2019", "", "combined", 25.0, "x,y"), ("2025", "z", "own", 10.0, "z")]
+    assert late["target"].iloc[:3].isna().all()
+    assert late.iloc[3][["target", "meets_target"]].tolist() == [5, False]  # 10% against 5%: only z's own
+    assert set(h.loc[h["indicator_id"] == "sat", "kind"]) == {"predecessor"}  # scores are never combined
+    with pytest.raises(ValueError):
+        rollups.combine_lineage(small_catalog().indicator("sat"), h[h["indicator_id"] == "sat"])
+
+
+def test_a_units_dossiers_by_quarter_are_its_own_once_in_office_and_its_predecessors_combined_before():
+    rows = dossiers("x", "2024-Q4", 0, 9, 1) + dossiers("y", "2024-Q4", 0, 27, 3) + dossiers("z", "2025-Q1", 0, 45, 5)
+    rows += dossiers("a", "2024-Q4", 0, 100, 100)  # not of z's lineage
+    f = views.unit_flow(dataset(rows), "z").set_index("period")
+    assert f["own"].to_dict() == {"2024-Q4": False, "2025-Q1": True}
+    assert f.loc["2024-Q4", "late_rate"] == 10.0 and f.loc["2024-Q4", "late"] == 4  # (1 + 3) / (10 + 30)
+    assert f.loc["2025-Q1", "late_rate"] == 10.0 and f.loc["2025-Q1", "late"] == 5
 
 
 def test_merger_events_name_the_predecessors():

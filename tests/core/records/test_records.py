@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from reformkpi.auth import Actor
+from reformkpi.catalog import Catalog
 from reformkpi.ingest.problems import IngestError
 from reformkpi.records import metrics as rm
 from reformkpi.records import scan, table
@@ -236,3 +237,43 @@ def test_a_parquet_export_is_read_in_chunks_with_its_own_row_numbers(tmp_store, 
     r = table.ingest(tmp_store, tmp_path / "export.parquet", ANALYST, info, {U}, chunk_rows=3)
     assert (r.rows_read, r.rows_new) == (11, 11)
     assert counts(rm.Records.open(tmp_store), "2025-Q2")["received_online"] == 5
+
+
+# Sở TN&MT (X) and Sở NN&PTNT (Y) merged into Sở NN&MT (Z) on 01/03/2025 (the demo catalog).
+X, Y, Z = "so-tai-nguyen-moi-truong", "so-nong-nghiep-ptnt", "so-nong-nghiep-moi-truong"
+MERGED_ROWS = [  # unit, id, channel, received, due, resolved
+    (Y, "Y0", "online", "2024-11-05 08:00:00", "2024-11-20 17:00:00", "2024-11-19 10:00:00"),  # 2024-Q4: early
+    (X, "X1", "in_person", "2024-12-10 08:00:00", "2025-01-10 17:00:00", "2025-01-15 09:00:00"),  # carried into Q1, late
+    (X, "X2", "in_person", "2025-02-03 08:00:00", "2025-02-20 17:00:00", "2025-02-18 09:00:00"),  # early
+    (Y, "Y1", "online", "2025-02-25 08:00:00", "2025-03-20 17:00:00", ""),                     # open, overdue at Q1 end
+    (Z, "Z1", "online", "2025-03-05 08:00:00", "2025-03-25 17:00:00", "2025-03-25 12:00:00"),  # on time
+    (Z, "Z2", "post", "2025-03-28 08:00:00", "2025-04-20 17:00:00", ""),                       # open, not yet due
+]
+
+
+def test_a_merged_units_drill_down_counts_what_it_holds_at_each_quarters_end_as_the_sync_does(tmp_store, tmp_path):
+    df = pd.DataFrame([(i, u, "P1", "Thủ tục P1", ch, r, d, s, "resolved" if s else "in_progress")
+                       for u, i, ch, r, d, s in MERGED_ROWS], columns=COLUMNS)
+    df.to_csv(tmp_path / "merged.csv", index=False)
+    r = table.ingest(tmp_store, tmp_path / "merged.csv", ANALYST, CommitInfo(user="test"), {X, Y, Z})
+    rec, cat = rm.Records.open(tmp_store, r.version), Catalog.from_tables(tmp_store.read_catalog())
+    held = rm.Held.of(cat, Z, "2025-Q1")
+    assert held.units("2025-Q1") == tuple(sorted((Z, Y, X)))  # Z and the two merged into it by 31/03
+    assert held.units("2024-Q4") == tuple(sorted((Y, X))) and dict((q, own) for q, _, own in held.quarters)["2024-Q4"] is False
+    s = rm.summary(rec, held, "2025-Q1")
+    # Received X2 Y1 Z1 Z2; resolved X2 early, Z1 on time, X1 late; open Z2 (not due), Y1 (overdue).
+    assert (s["received"], s["early"], s["on_time"], s["late"], s["open"], s["overdue"]) == (4, 1, 1, 1, 2, 1)
+    assert s["late_rate"] == pytest.approx(100 / 3)
+    assert rm.channels(rec, held, "2025-Q1").set_index("channel")["received"].to_dict() == {
+        "online": 2, "in_person": 1, "post": 1}
+    synced = rm.derived_observations(rec, cat, ["2025-Q1"])
+    assert set(synced["unit_id"]) == {Z}  # the predecessors were out of office at the quarter's end
+    compared = rm.compare_with_stored(rec, synced, held, "2025-Q1")
+    assert compared["equal"].all() and compared.set_index("indicator_id").loc["dossier.carried_over", "stored"] == 1
+    trend = rm.backlog_trend(rec, held, "2025-Q1")
+    # 2024-Q4, before Z: Y0 and X1 received, Y0 resolved, X1 open (due in January): the predecessors combined.
+    assert trend.values.tolist() == [["2024-Q4", 2, 1, 1, 0, False], ["2025-Q1", 4, 3, 1, 1, True]]
+    assert rm.units_with_records(rec, "2025-Q1", cat.holders("2025-Q1")) == [Z]
+    assert sorted(rm.units_with_records(rec, "2025-Q1")) == sorted([X, Y, Z])
+    # A unit id alone reads that unit's own dossiers only (the drill-down as it was before the rule).
+    assert rm.summary(rec, Z, "2025-Q1")["received"] == 2

@@ -117,3 +117,30 @@ def test_the_province_series_runs_on_across_the_switch(demo_store):
         assert abs(now.loc[q, "dossier.on_time_rate"] - typed.loc[q, "dossier.on_time_rate"]) < 1
         assert abs(now.loc[q, "pending"] / typed.loc[q, "pending"] - 1) < 0.05
         assert abs(now.loc[q, "dossier.pending_overdue"] / typed.loc[q, "dossier.pending_overdue"] - 1) < 0.05
+
+
+def test_every_merged_units_drill_down_shows_the_stored_counts_in_every_quarter(demo_store, rec):
+    """The rule for merged units, both ways: for every unit that took others over and every quarter
+    the records determine, the drill-down's nine counts and its trend are those the sync stored."""
+    cat = Catalog.from_tables(demo_store.read_catalog())
+    stored = demo_store.read().to_pandas()
+    merged = [u for u in cat.units["unit_id"] if cat.predecessors(u)]
+    checked = 0
+    for unit in merged:
+        for quarter in rm.complete_quarters(rec):
+            if not cat.standing(unit, quarter).own:
+                continue
+            held = rm.Held.of(cat, unit, quarter)
+            compared = rm.compare_with_stored(rec, stored, held, quarter)
+            assert compared["equal"].all(), (unit, quarter)
+            s = rm.drill_down(rec, held, quarter).summary
+            mine = compared.set_index("indicator_id")["stored"]
+            assert s["received"] == sum(mine[f"dossier.received_{c}"] for c in ("online", "in_person", "post"))
+            assert s["late"] == mine["dossier.resolved_late"] and s["overdue"] == mine["dossier.pending_overdue"]
+            trend = rm.backlog_trend(rec, held, quarter).set_index("period")
+            for q in trend.index[trend["own"]]:
+                if q in rm.complete_quarters(rec):
+                    row = stored[(stored["unit_id"] == unit) & (stored["period"] == q)].set_index("indicator_id")["value"]
+                    assert trend.loc[q, "pending_overdue"] == row["dossier.pending_overdue"], (unit, quarter, q)
+            checked += 1
+    assert len(merged) >= 5 and checked >= 5 * 8
