@@ -15,6 +15,7 @@ from reformkpi import formatting, periods
 from reformkpi.catalog import Catalog
 from reformkpi.i18n import column, t, tn
 from reformkpi.context import figure_context
+from reformkpi.metrics import comparability
 from reformkpi.metrics.datasets import Dataset, unit_names
 
 # Decimals a kind of figure is shown with when its indicator does not say (an indicator's own
@@ -224,15 +225,17 @@ def _weakest_part(df: pd.DataFrame, cat: Catalog, direction: str, m: str, lang: 
     return t("takeaway.latest", lang, period=name, value=value)
 
 
-def _latest(df: pd.DataFrame, column: str, m: str, lang: str) -> str:
-    """A series over periods: the latest value and its change since the period before."""
-    s = df[["period", column]].dropna().sort_values("period")
+def _latest(df: pd.DataFrame, column: str, cat: Catalog, indicator_id: str, lang: str) -> str:
+    """A series over periods: the latest value and its change since the period before, where the
+    two may be compared (comparability: no method break, no partial year)."""
+    m = cat.indicator(indicator_id)["measure"]
+    s = df.dropna(subset=[column]).sort_values("period")
     if s.empty:
         return ""
     last = s.iloc[-1]
-    text = t("takeaway.latest", lang, period=formatting.period_label(str(last["period"]), lang),
-             value=formatting.value(last[column], m, lang))
-    if len(s) > 1:
+    period = last["label"] if "label" in s else formatting.period_label(str(last["period"]), lang)  # a partial year's
+    text = t("takeaway.latest", lang, period=period, value=formatting.value(last[column], m, lang))
+    if len(s) > 1 and comparability.joined(cat, indicator_id, s).iloc[-1]:
         text += " " + t("takeaway.since", lang, change=formatting.signed(last[column] - s.iloc[-2][column], lang),
                         period=formatting.period_label(str(s.iloc[-2]["period"]), lang))
     return text
@@ -266,7 +269,7 @@ def takeaway(frame: pd.DataFrame, cat: Catalog, indicator_id: str | None, lang: 
         return _rank_swing(df, names, lang)
     if {"indicator_id", "period"} <= columns:  # one unit's indicators over the years: the page's indicator
         df = df[df["indicator_id"] == indicator_id].drop(columns="indicator_id")
-        return _latest(df, "value", m, lang)
+        return _latest(df, "value", cat, indicator_id, lang)
     if {"indicator_id", "value"} <= columns:
         return _weakest_part(df, cat, direction, m, lang)
     if {"period", "grade_label", "n"} <= columns:
@@ -281,7 +284,7 @@ def takeaway(frame: pd.DataFrame, cat: Catalog, indicator_id: str | None, lang: 
                   n=formatting.number(df["num"].iloc[0], lang, 0),
                  rate=formatting.value(df["value"].iloc[0], m, lang))
     if "period" in columns and ("value" in columns or indicator_id in columns):
-        return _latest(df, "value" if "value" in columns else indicator_id, m, lang)
+        return _latest(df, "value" if "value" in columns else indicator_id, cat, indicator_id, lang)
     return "" if names is None else _weakest_cell(df, names, cat, direction, m, lang)
 
 
