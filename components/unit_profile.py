@@ -10,11 +10,12 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from components.chart_labels import axis_title, short_name, version_line
-from components.chart_style import layout
+from components.chart_style import gapped, layout
 from components.context import coverage_line
 from components.palette import BAD, GOOD, GRADE_PALETTE, INK, NEUTRAL, status_legend
 from reformkpi import formatting
 from reformkpi.catalog import Catalog
+from reformkpi.metrics.comparability import method_breaks
 from reformkpi.i18n import column, t, tm
 
 
@@ -42,6 +43,17 @@ def _merger_marks(fig: go.Figure, events: pd.DataFrame, grain: str, lang: str, p
                            font={"size": 12, "color": INK})
 
 
+def _break_marks(fig: go.Figure, years: list[int], breaks: list[bool], lang: str, axis: str = "") -> None:
+    """A dotted vertical line between the last year of an old method and the first of the new one."""
+    for y, brk in zip(years, breaks):
+        if not brk:
+            continue
+        fig.add_shape(type="line", xref=f"x{axis}", yref=f"y{axis} domain", x0=y - 0.5, x1=y - 0.5, y0=0, y1=1,
+                      line={"color": NEUTRAL, "dash": "dot", "width": 2})
+        fig.add_annotation(x=y - 0.5, y=1, xref=f"x{axis}", yref=f"y{axis} domain", text=t("chart.method_break", lang),
+                           showarrow=False, xanchor="left", yanchor="top", font={"size": 12, "color": INK})
+
+
 def _highlight(fig: go.Figure, x0: float, x1: float, axis: str = "") -> None:
     """A light band behind the chosen year (shapes by axis reference: add_vrect per subplot is slow)."""
     fig.add_shape(type="rect", xref=f"x{axis}", yref=f"y{axis} domain", x0=x0, x1=x1, y0=0, y1=1, layer="below",
@@ -55,9 +67,12 @@ def _year_axis(fig: go.Figure, years: list[int], axis: str = "") -> None:
 
 
 def history_grid(hist: pd.DataFrame, cat: Catalog, indicator_ids: list[str], unit_name: str, color: str,
-                 events: pd.DataFrame, year: int, cols: int, lang: str, version: int) -> go.Figure:
+                 events: pd.DataFrame, year: int, cols: int, lang: str, version: int,
+                 joins: dict[str, tuple[bool, ...]]) -> go.Figure:
     """One small chart per indicator (`cols` side by side): the unit (coloured by meeting its target),
-    its peers' median, the target; the chosen year is highlighted."""
+    its peers' median, the target; the chosen year is highlighted. The lines break where the core
+    says a year may not be compared with the one before (`joins`, per indicator in the history's
+    order: a methodology break, marked by a dotted line, or a partial year)."""
     shown = [i for i in indicator_ids if i in set(hist["indicator_id"])]
     rows = max(1, math.ceil(len(shown) / cols))
     inds = [cat.indicator(i) for i in shown]
@@ -77,13 +92,15 @@ def history_grid(hist: pd.DataFrame, cat: Catalog, indicator_ids: list[str], uni
                  for xp, v, pm, tg, n, total in zip(x, h["value"], h["peer_median"], h["target"], h["n_peers"],
                                                    h["n_peer_expected"])]
         on = {"xaxis": f"x{axis}", "yaxis": f"y{axis}"}
-        traces.append(go.Scatter(x=x, y=h["value"], mode="lines+markers", name=legend["unit"], legendgroup="unit",
-                                 showlegend=n == 0, line={"color": color, "width": 3},
-                                 marker={"size": 9, "color": status, "line": {"color": color, "width": 1}},
-                                 hovertext=hover, hoverinfo="text", **on))
-        traces.append(go.Scatter(x=x, y=h["peer_median"], mode="lines", name=legend["peers"], legendgroup="peers",
-                                 showlegend=n == 0, line={"color": NEUTRAL, "dash": "dash", "width": 2},
-                                 hoverinfo="skip", **on))
+        joined = joins.get(ind["indicator_id"], (True,) * len(x))
+        traces.append(go.Scatter(x=gapped(x, joined), y=gapped(h["value"], joined), mode="lines+markers",
+                                 name=legend["unit"], legendgroup="unit", showlegend=n == 0,
+                                 line={"color": color, "width": 3},
+                                 marker={"size": 9, "color": gapped(status, joined, color), "line": {"color": color, "width": 1}},
+                                 hovertext=gapped(hover, joined), hoverinfo="text", **on))
+        traces.append(go.Scatter(x=gapped(x, joined), y=gapped(h["peer_median"], joined), mode="lines",
+                                 name=legend["peers"], legendgroup="peers", showlegend=n == 0,
+                                 line={"color": NEUTRAL, "dash": "dash", "width": 2}, hoverinfo="skip", **on))
         if h["target"].notna().any():
             traces.append(go.Scatter(x=x, y=h["target"], mode="lines", name=legend["target"], legendgroup="target",
                                      showlegend=not any(tr.legendgroup == "target" for tr in traces),
@@ -93,6 +110,7 @@ def history_grid(hist: pd.DataFrame, cat: Catalog, indicator_ids: list[str], uni
         if year in x:
             _highlight(fig, year - 0.5, year + 0.5, axis)
         _merger_marks(fig, events, "year", lang, x, axis)
+        _break_marks(fig, x, method_breaks(cat, ind["indicator_id"], h["period"]), lang, axis)
     fig.add_traces(traces)
     title = t("unit.history_title", lang, unit=unit_name)
     return layout(fig, title, lang, height=120 + 300 * rows)
@@ -141,8 +159,12 @@ def parts(table: pd.DataFrame, cat: Catalog, total_id: str, unit_name: str, year
 
 
 def rank_history(rh: pd.DataFrame, names: pd.Series, colors: dict[str, str], ind: pd.Series, bands: pd.DataFrame,
-                 unit_name: str, events: pd.DataFrame, year: int, lang: str, version: int) -> go.Figure:
-    """Rank among peers per year (1 at the top), one line per unit of the lineage; the marker's colour is the grade."""
+                 unit_name: str, events: pd.DataFrame, year: int, lang: str, version: int,
+                 joins: dict[str, bool], breaks: dict[str, bool]) -> go.Figure:
+    """Rank among peers per year (1 at the top), one line per unit of the lineage; the marker's colour is the grade.
+
+    A line breaks where the core says a year may not be compared with the one before (`joins` by
+    period), and a dotted line marks a methodology break (`breaks` by period)."""
     years = sorted(int(p) for p in rh["period"].unique())
     grade_color = {g: GRADE_PALETTE[i % len(GRADE_PALETTE)] for i, g in enumerate(bands["grade_id"])}
     fig = go.Figure()
@@ -152,11 +174,13 @@ def rank_history(rh: pd.DataFrame, names: pd.Series, colors: dict[str, str], ind
                  f"{formatting.label(short_name(ind, lang))}: {formatting.value(v, ind['measure'], lang)}<br>"
                  f"{t('table.grade', lang)}: {formatting.label(gl)}{version_line(lang, version)}"
                  for xp, r, n, v, gl in zip(x, g["rank"], g["n_peers"], g["value"], g["grade_label"])]
-        fig.add_trace(go.Scatter(x=x, y=g["rank"], mode="lines+markers", name=formatting.label(names[uid]),
-                                 line={"color": colors.get(uid, NEUTRAL), "width": 3},
-                                 marker={"size": 14, "color": [grade_color.get(gr, NEUTRAL) for gr in g["grade"]],
+        joined = [joins.get(p, True) for p in g["period"]]
+        fig.add_trace(go.Scatter(x=gapped(x, joined), y=gapped(g["rank"], joined), mode="lines+markers",
+                                 name=formatting.label(names[uid]), line={"color": colors.get(uid, NEUTRAL), "width": 3},
+                                 marker={"size": 14, "color": gapped([grade_color.get(gr, NEUTRAL) for gr in g["grade"]],
+                                                                     joined, NEUTRAL),
                                          "line": {"color": "white", "width": 1.5}},
-                                 hovertext=hover, hoverinfo="text"))
+                                 hovertext=gapped(hover, joined), hoverinfo="text"))
     for _, b in bands.iterrows():  # a legend entry per grade, for the marker colours
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=formatting.label(b[column("label", lang)]),
                                  marker={"size": 12, "color": grade_color[b["grade_id"]]}, hoverinfo="skip"))
@@ -168,6 +192,7 @@ def rank_history(rh: pd.DataFrame, names: pd.Series, colors: dict[str, str], ind
     fig.update_yaxes(title=t("axis.rank", lang), autorange=False, range=[worst + 0.5, 0.3], tick0=1,
                      dtick=2 if worst > 12 else 1)
     _merger_marks(fig, events, "year", lang, years)
+    _break_marks(fig, years, [breaks.get(str(y), False) for y in years], lang)
     return layout(fig, t("unit.rank_title", lang, unit=unit_name, indicator=short_name(ind, lang)), lang, height=440)
 
 

@@ -90,6 +90,13 @@ class Comparison:
             return t("kpi.not_comparable_units", lang, period=previous)
         return ""
 
+    def changes_note(self, lang: str = "vi") -> str:
+        """The line under a table of changes (a league table): why they are blank, or what a
+        partial year's are taken over ('' for an ordinary comparison)."""
+        if not self.comparable:
+            return self.reason_text(lang)
+        return t("compare.changes", lang, versus=self.versus(lang)) if self.partial else ""
+
     def partial_text(self, lang: str = "vi") -> str:
         """The flag of an incomplete year ('' for a whole period)."""
         if not self.partial:
@@ -108,7 +115,7 @@ def _periods(ds: Dataset, indicator_id: str, period: str) -> Comparison:
         return replace(base, reason=BREAK, method_break=since)
     if grain != "year" or cat.indicator(indicator_id)["frequency"] == "year":
         return base
-    spans = reported_months(ds, indicator_id, base.years)
+    spans = reported_months(ds, indicator_id)
     now, before = spans.get(int(p)), spans.get(int(base.previous))
     months = None if now is None or now == FULL_YEAR else now
     if now is not None and before is not None and not (before[0] <= now[0] and now[1] <= before[1]):
@@ -137,20 +144,30 @@ def compare(ds: Dataset, indicator_id: str, period: str, now: Iterable[str] | No
 
 def method_breaks(cat: Catalog, indicator_id: str, series_periods: Sequence[str]) -> list[bool]:
     """For each period of a series in order, whether a methodology break separates it from the one
-    before it: a trend line is not drawn across it (one line per method)."""
+    before it (a dotted line marks it on a trend)."""
     ps = [str(p) for p in series_periods]
     return [i > 0 and cat.break_between(indicator_id, ps[i - 1], p) is not None for i, p in enumerate(ps)]
 
 
+@remembered
+def joins(ds: Dataset, indicator_id: str, series_periods: tuple[str, ...]) -> tuple[bool, ...]:
+    """For each period of a series in order, whether it may be compared with the one before it:
+    neither a methodology break between them nor a partial year on either side. A trend line is
+    drawn only between such periods (one line per method; a partial year stands apart)."""
+    ps = [str(p) for p in series_periods]
+    partial = [periods.frequency(p) == "year" and compare(ds, indicator_id, p).partial for p in ps]
+    breaks = method_breaks(ds.catalog, indicator_id, ps)
+    return tuple(i > 0 and not breaks[i] and not partial[i] and not partial[i - 1] for i in range(len(ps)))
+
+
 def joined(cat: Catalog, indicator_id: str, series: pd.DataFrame) -> pd.Series:
-    """For each row of one unit's (or the province's) series, in period order, whether it may be
-    compared with the row before: no methodology break between them and neither a partial year
-    (a `partial` column, where the series has one)."""
-    ok = ~pd.Series(method_breaks(cat, indicator_id, series["period"]), index=series.index)
-    if "partial" in series:
-        part = series["partial"].astype(bool)
-        ok &= ~part & ~part.shift(1, fill_value=False)
-    return ok & pd.Series([False] + [True] * (len(series) - 1), index=series.index)
+    """For each row of a series frame in period order, whether it may be compared with the row
+    before: its `joined` column where the core computed one (`joins`), else no methodology break
+    between them."""
+    if "joined" in series:
+        return series["joined"].astype(bool)
+    return pd.Series([not b for b in method_breaks(cat, indicator_id, series["period"])], index=series.index) & (
+        pd.Series(range(len(series)), index=series.index) > 0)
 
 
 def read_compared(ds: Dataset, indicator_ids: list[str] | tuple[str, ...], period: str,

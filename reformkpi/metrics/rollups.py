@@ -126,13 +126,13 @@ def read_together(ds: Dataset, indicator_ids: list[str] | tuple[str, ...], grain
                 ds.keep(df, _series, indicator_id, *key)
 
 
-def reported_months(ds: Dataset, indicator_id: str, years: tuple[int, int]) -> dict[int, tuple[int, int]]:
+def reported_months(ds: Dataset, indicator_id: str) -> dict[int, tuple[int, int]]:
     """The months each year's observations of an indicator cover, over every unit: {year: (first
     month, last month)} ((1, 9) for a year whose quarterly data stop after the third quarter)."""
     df = ds.sql(f"""SELECT year(o.period_start) AS year, min(month(o.period_start)) AS first,
                            max(month({_end_sql('o.period')})) AS last
-                    FROM obs o WHERE o.indicator_id IN (SELECT unnest(?)) AND year(o.period_start) BETWEEN ? AND ?
-                    GROUP BY ALL""", [stored_ids(ds.catalog, indicator_id), int(years[0]), int(years[1])])
+                    FROM obs o WHERE o.indicator_id IN (SELECT unnest(?)) GROUP BY ALL""",
+                [stored_ids(ds.catalog, indicator_id)])
     return {int(y): (int(a), int(b)) for y, a, b in zip(df["year"], df["first"], df["last"])}
 
 

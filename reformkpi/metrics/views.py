@@ -12,7 +12,7 @@ from reformkpi import periods
 from reformkpi.catalog import Catalog, among
 from reformkpi.metrics import targets
 from reformkpi.metrics.datasets import Dataset, remembered, unit_names
-from reformkpi.metrics.comparability import Comparison, compare, method_breaks
+from reformkpi.metrics.comparability import Comparison, compare, joins, method_breaks
 from reformkpi.metrics.rollups import (aggregate, combine_lineage, expected_units, level_units, province_series,
                                        read_together, series, stored_series)
 from reformkpi.metrics.targets import gap
@@ -80,15 +80,17 @@ def _opt(x) -> float | None:
 
 def province_trend(ds: Dataset, indicator_id: str, level: str | None = None, lang: str = "vi") -> pd.DataFrame:
     """Province-wide value by year with that year's target: period, value, n_units, n_expected,
-    target, method_break (True where a new method starts: the line breaks there), partial (a year
-    whose data cover only some of its months) and label (the year, or the months a partial year
-    covers: 'Quý I–III/2026')."""
+    target, method_break (True where a new method starts), partial (a year whose data cover only
+    some of its months), joined (whether the year may be compared with the one before: the line
+    breaks where it may not) and label (the year, or the months a partial year covers:
+    'Quý I–III/2026')."""
     out = province_series(ds, indicator_id, "year", level)
     out["target"] = [targets.province(ds.catalog, indicator_id, int(p))[0] for p in out["period"]]
     out["method_break"] = method_breaks(ds.catalog, indicator_id, out["period"])
     compared = [compare(ds, indicator_id, p) for p in out["period"]]
     out["partial"] = [c.partial for c in compared]
     out["label"] = [c.period_text(lang) for c in compared]
+    out["joined"] = list(joins(ds, indicator_id, tuple(out["period"])))
     return out
 
 
