@@ -87,11 +87,12 @@ class Header:
     coverage: str = ""  # units with a figure of those expected (FigureContext)
     snapshot: str = ""
     method: str = ""  # how the figure is computed and the precision it is compared at (FigureContext)
+    compared: str = ""  # what changes are taken over, or why there are none (comparability)
 
     def lines(self, lang: str) -> list[tuple[str, str]]:
         rows = [("header.indicator", self.indicator), ("header.period", self.period), ("header.formula", self.formula),
                 ("header.target", self.target), ("header.source", self.source), ("header.documents", self.documents),
-                ("header.coverage", self.coverage), ("header.method", self.method),
+                ("header.coverage", self.coverage), ("header.method", self.method), ("header.compared", self.compared),
                 ("header.data_version", str(self.data_version)), ("header.snapshot", self.snapshot)]
         return [(t(key, lang), value) for key, value in rows if value]
 
@@ -311,7 +312,9 @@ def header(ds: Dataset, indicator_id: str | None, source: str, lang: str, period
     target = "; ".join(f"{formatting.value(r['value'], ind['measure'], lang)} ({r['source']}, "
                        f"{r['year_from']}–{r['year_to']})" for _, r in targets.iterrows())
     ctx = figure_context(ds, indicator_id, period, level, lang, unit_id) if year is not None else None
+    c = comparability.compare(ds, indicator_id, period) if year is not None else None
     return Header(source, version, ind[column("name", lang)],
-                  formatting.period_label(period, lang) if year is not None else period,
+                  c.period_text(lang) if c and c.partial else formatting.period_label(period, lang) if c else period,
                   cat.formula_text(indicator_id, lang), target, ctx.source_text(lang) if ctx else "",
-                  ctx.coverage_text(lang) if ctx else "", snapshot, ctx.method if ctx else "")
+                  ctx.coverage_text(lang) if ctx else "", snapshot, ctx.method if ctx else "",
+                  (c.reason_text(lang) or c.versus(lang)) if c else "")
