@@ -4,7 +4,7 @@ import streamlit as st
 
 from components import charts, context, data, filters, focus_view, kpi_tiles, overview_view, shell, tables
 from reformkpi import focus, formatting
-from reformkpi.metrics import datasets, ranking, views
+from reformkpi.metrics import comparability, datasets, ranking, views
 from reformkpi.context import figure_context, trend_title
 from reformkpi.i18n import column, t, tm
 
@@ -50,7 +50,7 @@ else:
         st.caption(t("overview.click_hint", lang))
         context.caption(ctx, lang)
     with right:
-        trend = data.query(views.province_trend, ref, indicator_id, sel.level)
+        trend = data.query(views.province_trend, ref, indicator_id, sel.level, lang)
         charts.show(charts.figure(overview_view.province_trend, trend, ind, lang, ref.version,
                                   trend_title(catalog, indicator_id, lang), span=0.4), key="overview_trend",
                     data=trend, indicator=indicator_id)
@@ -60,5 +60,5 @@ else:
     title = t("table.title", lang, indicator=ind[column("short", lang)],
               period=formatting.period_label(k.period, lang))
     st.markdown(f"**{title}**")
-    tables.league(table, ind, lang, title)
+    tables.league(table, ind, lang, title, data.query(comparability.compare, ref, indicator_id, sel.period).changes_note(lang))
     context.caption(ctx, lang)

@@ -4,7 +4,7 @@ stable each unit's result is ("kết quả xếp loại chưa ổn định" made
 import streamlit as st
 
 from components import chart_labels, charts, context, data, filters, palette, rankings_view, shell, tables
-from reformkpi.metrics import datasets, ranking
+from reformkpi.metrics import comparability, datasets, ranking
 from reformkpi.context import figure_context
 from reformkpi.i18n import t, tm
 
@@ -28,15 +28,20 @@ st.subheader(tm("table.title", lang, indicator=name, period=sel.year))
 if table.empty:
     st.warning(tm("empty.no_data", lang, indicator=name, period=sel.year))
 else:
-    tables.league(table, ind, lang, title)
+    tables.league(table, ind, lang, title,
+                  data.query(comparability.compare, ref, indicator_id, str(sel.year)).changes_note(lang))
 ctx = data.query(figure_context, ref, indicator_id, str(sel.year), level, lang)
 context.caption(ctx, lang)
 
 ranks = data.query(ranking.ranks, ref, indicator_id, "year", level, span)
 stability = data.query(ranking.rank_stability, ref, indicator_id, level, span)
 if ranks["period"].nunique() > 1:
+    ranked_years = tuple(sorted(ranks["period"].unique()))
+    joined = dict(zip(ranked_years, data.query(comparability.joins, ref, indicator_id, ranked_years)))
+    breaks = dict(zip(ranked_years, comparability.method_breaks(catalog, indicator_id, ranked_years)))
     charts.show(charts.figure(rankings_view.bump, ranks, stability, names,
-                              palette.colors_of(catalog.units, ranks["unit_id"]), ind, lang, ref.version),
+                              palette.colors_of(catalog.units, ranks["unit_id"]), ind, lang, ref.version, joined,
+                              breaks),
                 key="rankings_bump", data=ranks, indicator=indicator_id)
     context.caption(ctx, lang)
     title = t("rankings.stability_section", lang, first=span[0], last=span[1])

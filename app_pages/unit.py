@@ -12,7 +12,7 @@ import streamlit as st
 from components import (access, chart_labels, chart_style, charts, context, coverage, data, filters, focus_view,
                         notes_form, palette, shell, unit_profile)
 from reformkpi import focus, formatting
-from reformkpi.metrics import datasets, ranking, views
+from reformkpi.metrics import comparability, datasets, ranking, views
 from reformkpi.context import figure_context, figure_contexts
 from reformkpi.i18n import t, tm
 
@@ -51,10 +51,12 @@ history = data.query(views.unit_history, ref, unit_id, tuple(ranked))
 if history.empty:
     st.warning(tm("unit.no_data", lang, unit=names[unit_id]))
 else:
-    charts.show(charts.figure(unit_profile.history_grid, history, catalog, ranked, names[unit_id], color, events,
-                              year, chart_style.screen().grid_columns, lang, ref.version, names),
-                key="unit_history", data=history, indicator=PAR_TOTAL)
     shown = tuple(dict.fromkeys(history["indicator_id"]))
+    joins = {i: data.query(comparability.joins, ref, i,
+                           tuple(sorted(set(history.loc[history["indicator_id"] == i, "period"])))) for i in shown}
+    charts.show(charts.figure(unit_profile.history_grid, history, catalog, ranked, names[unit_id], color, events,
+                              year, chart_style.screen().grid_columns, lang, ref.version, names, joins),
+                key="unit_history", data=history, indicator=PAR_TOTAL)
     contexts = data.query(figure_contexts, ref, shown, str(year), None, lang, unit_id)
     for i in shown:
         context.caption(contexts[i], lang, chart_labels.short_name(catalog.indicator(i), lang))
@@ -78,9 +80,12 @@ if ranks.empty:
     st.info(t("unit.no_rank", lang))
 else:
     ind = catalog.indicator(indicator_id)
+    ranked_years = tuple(sorted(ranks["period"].unique()))
+    joined = dict(zip(ranked_years, data.query(comparability.joins, ref, indicator_id, ranked_years)))
+    breaks = dict(zip(ranked_years, comparability.method_breaks(catalog, indicator_id, ranked_years)))
     charts.show(charts.figure(unit_profile.rank_history, ranks, names, palette.colors_of(catalog.units, ranks["unit_id"]),
                               ind, ranking.grade_order(catalog, ind["family"]), names[unit_id], events, year, lang,
-                              ref.version),
+                              ref.version, joined, breaks),
                 key="unit_ranks", data=ranks, indicator=indicator_id)
     context.caption(data.query(figure_context, ref, indicator_id, str(year), None, lang, unit_id), lang)
 

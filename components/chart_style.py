@@ -332,3 +332,15 @@ def _largest(fig: go.Figure, axis: str) -> float:
                    and not math.isnan(float(v))]
         peaks.append(max(plotted, default=0.0))
     return sum(peaks) if fig.layout.barmode == "stack" else max(peaks, default=0.0)
+
+
+def gapped(values, joins, gap=None) -> list:
+    """`values` with a gap before each one the core says may not be compared with the one before it
+    (`joins`: a methodology break, a partial year): Plotly breaks a line at a None x and y. Arrays
+    drawn alongside (marker colours) take `gap` there, as Plotly wants a valid value."""
+    out: list = []
+    for i, (v, joined) in enumerate(zip(values, joins)):
+        if i and not joined:
+            out.append(gap)
+        out.append(v)
+    return out

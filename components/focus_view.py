@@ -35,10 +35,10 @@ def unit_tiles(year_figures: pd.DataFrame, cat: Catalog, year: int, lang: str) -
     for start in range(0, len(rows), 3):
         for col, r in zip(st.columns(3), rows[start:start + 3]):
             with col:
-                _unit_tile(r, cat, year, lang)
+                _unit_tile(r, cat, lang)
 
 
-def _unit_tile(r, cat: Catalog, year: int, lang: str) -> None:
+def _unit_tile(r, cat: Catalog, lang: str) -> None:
     ind = cat.indicator(r.indicator_id)
     measure, unit = ind["measure"], gap_unit(ind["measure"], lang)
     delta = None
@@ -50,10 +50,14 @@ def _unit_tile(r, cat: Catalog, year: int, lang: str) -> None:
         flat = round(r.change, 1) == 0
         color = "gray" if flat else ("green" if good else "red")
         arrow = "off" if flat else ("up" if r.change > 0 else "down")
+    c = r.comparison
     with st.container(border=True):
         st.metric(_short(cat, r.indicator_id, lang), formatting.value(r.value, measure, lang), delta,
-                  delta_color=color, delta_arrow=arrow,
-                  delta_description=t("kpi.vs_previous", lang, period=year - 1) if delta else None)
+                  delta_color=color, delta_arrow=arrow, delta_description=c.versus(lang) if delta else None)
+        if c.partial:
+            st.caption(c.partial_text(lang))
+        if c.reason_text(lang):
+            st.caption(c.reason_text(lang))
         if pd.isna(r.target):
             st.caption(t("kpi.no_target", lang))
         else:
@@ -69,7 +73,7 @@ def _unit_tile(r, cat: Catalog, year: int, lang: str) -> None:
             if not pd.isna(r.rank_change):
                 change = int(r.rank_change)
                 key = "focus.rank_up" if change > 0 else "focus.rank_down" if change < 0 else "focus.rank_same"
-                rank += " · " + t(key, lang, n=abs(change), year=year - 1)
+                rank += " · " + t(key, lang, n=abs(change), year=c.previous_text(lang))
             st.caption(rank)
         if isinstance(r.grade_label, str) and r.grade_label:
             st.caption(formatting.markdown_text(t("focus.grade", lang, grade=r.grade_label)))

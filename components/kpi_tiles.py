@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from components import context
-from reformkpi import formatting, periods
+from reformkpi import formatting
 from reformkpi.context import FigureContext
 from reformkpi.i18n import column, t, tm, tn
 from reformkpi.metrics.views import Kpi
@@ -46,18 +46,18 @@ def tile(k: Kpi, ind: pd.Series, lang: str) -> None:
         good = (k.change > 0) == (ind["direction"] == "higher_better")
         color = "gray" if k.change == 0 else ("green" if good else "red")
         arrow = "off" if k.change == 0 else ("up" if k.change > 0 else "down")
-    previous = formatting.period_label(periods.previous(k.period), lang)
+    c = k.comparison
     st.metric(formatting.markdown_text(name), value, delta, delta_color=color, delta_arrow=arrow, border=True,
               help=tm("kpi.formula", lang, formula=k.formula) if k.formula
               else formatting.markdown_text(ind[column("name", lang)]),
-              delta_description=t("kpi.vs_previous", lang, period=previous) if delta else None)
+              delta_description=c.versus(lang) if delta and c else None)
     if k.value is None:
         st.caption(t("kpi.no_data", lang))
         return
-    if k.method_break:
-        st.caption(t("kpi.not_comparable_break", lang, period=previous, since=k.method_break))
-    elif k.previous is not None and not k.n_common:
-        st.caption(t("kpi.not_comparable_units", lang, period=previous))
+    if c and c.partial:
+        st.caption(c.partial_text(lang))
+    if c and c.reason_text(lang):
+        st.caption(c.reason_text(lang))
     elif k.change is not None and k.n_common < k.n_units:
         st.caption(tn("kpi.like_for_like", k.n_common, lang))
     if k.target is None:

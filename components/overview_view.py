@@ -60,13 +60,14 @@ def unit_values(table: pd.DataFrame, ind: pd.Series, k: Kpi, lang: str, version:
 
 def province_trend(trend: pd.DataFrame, ind: pd.Series, lang: str, version: int, title: str) -> go.Figure:
     """The province-wide value by year, with the target of each year as a dashed step, how many
-    units each year covers (hover), and a dotted line where the method changes, where the line breaks."""
+    units each year covers (hover), and a dotted line where the method changes. The line breaks
+    where the core says two years may not be compared (a method change, a partial year, labelled
+    with the months it covers)."""
     hover = [f"{p}: {formatting.value(v, ind['measure'], lang, int(ind['decimals']))}<br>"
              f"{t('context.coverage', lang, n=n, total=total)}" + version_line(lang, version)
-             for p, v, n, total in zip(trend["period"], trend["value"], trend["n_units"], trend["n_expected"])]
+             for p, v, n, total in zip(trend["label"], trend["value"], trend["n_units"], trend["n_expected"])]
     fig = go.Figure()
-    # One line per method: a change across a methodology break is not drawn as a trend.
-    segment = trend["method_break"].astype(bool).cumsum().to_numpy()
+    segment = (~trend["joined"].astype(bool)).cumsum().to_numpy()
     for k in dict.fromkeys(segment):
         part = segment == k
         fig.add_trace(go.Scatter(x=trend["period"][part].tolist(), y=trend["value"][part].tolist(), mode="lines+markers",
@@ -82,6 +83,7 @@ def province_trend(trend: pd.DataFrame, ind: pd.Series, lang: str, version: int,
         fig.add_vline(x=i - 0.5, line={"color": NEUTRAL, "dash": "dot", "width": 2})
         fig.add_annotation(x=i - 0.5, y=1, yref="paper", text=t("chart.method_break", lang), showarrow=False,
                            xanchor="left", yanchor="bottom", font={"color": INK})
-    fig.update_xaxes(title=t("axis.year", lang), type="category")
+    fig.update_xaxes(title=t("axis.year", lang), type="category", tickvals=trend["period"].tolist(),
+                     ticktext=trend["label"].tolist())
     fig.update_yaxes(title=axis_title(ind, lang))
     return layout(fig, title, lang, height=420)

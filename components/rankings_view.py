@@ -7,9 +7,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components.chart_labels import short_name, version_line
-from components.chart_style import layout
+from components.chart_style import gapped, layout
 from components.charts import register_table
-from components.palette import GRADE_PALETTE, NEUTRAL, UNIT_PALETTE
+from components.palette import GRADE_PALETTE, INK, NEUTRAL, UNIT_PALETTE
 from components.tables import full_height
 from reformkpi import formatting
 from reformkpi.i18n import t, tn
@@ -18,20 +18,24 @@ HIGHLIGHTED = 5  # the least stable units are drawn in colour, the rest in grey
 
 
 def bump(ranks: pd.DataFrame, stability: pd.DataFrame, names: pd.Series, colors: dict[str, str], ind: pd.Series,
-         lang: str, version: int) -> go.Figure:
-    """Rank per year for every unit (1 on top); the least stable units in their colours, the others grey."""
+         lang: str, version: int, joins: dict[str, bool], method: dict[str, bool]) -> go.Figure:
+    """Rank per year for every unit (1 on top); the least stable units in their colours, the others grey.
+
+    Lines break where the core says a year may not be compared with the one before (`joins` by
+    period); a dotted line marks a methodology break (`method` by period)."""
     unstable = stability["unit_id"].head(HIGHLIGHTED).tolist()
     years = sorted(ranks["period"].unique())
     # The other units share one grey trace (lines split by gaps): hundreds of traces are slow to draw.
     grey = ranks[~ranks["unit_id"].isin(unstable)].sort_values(["unit_id", "period"])
-    breaks = grey["unit_id"].ne(grey["unit_id"].shift(-1))
+    nxt = grey["period"].shift(-1)
+    breaks = grey["unit_id"].ne(grey["unit_id"].shift(-1)) | ~nxt.map(lambda p: joins.get(p, True)).astype(bool)
     x = [v for p, b in zip(grey["period"], breaks) for v in ((p, None) if b else (p,))]
     y = [v for r, b in zip(grey["rank"], breaks) for v in ((r, None) if b else (r,))]
     hover = [f"<b>{formatting.label(names[u])}</b> {p}<br>{t('table.rank', lang)}: {r}/{n}{version_line(lang, version)}"
              for u, p, r, n in zip(grey["unit_id"], grey["period"], grey["rank"], grey["n_peers"])]
-    gapped = [v for h, b in zip(hover, breaks) for v in ((h, None) if b else (h,))]
+    hovers = [v for h, b in zip(hover, breaks) for v in ((h, None) if b else (h,))]
     fig = go.Figure(go.Scatter(x=x, y=y, mode="lines+markers", name=t("rankings.other_units", lang),
-                               line={"color": "#D0D4D9", "width": 1.5}, marker={"size": 4}, hovertext=gapped,
+                               line={"color": "#D0D4D9", "width": 1.5}, marker={"size": 4}, hovertext=hovers,
                                hoverinfo="text", connectgaps=False))
     for uid, color in zip(unstable, distinct_colors(unstable, colors)):
         g = ranks[ranks["unit_id"] == uid].sort_values("period")
@@ -39,9 +43,14 @@ def bump(ranks: pd.DataFrame, stability: pd.DataFrame, names: pd.Series, colors:
         hover = [f"<b>{name}</b> {p}<br>{t('table.rank', lang)}: {r}/{n}<br>{formatting.label(short_name(ind, lang))}: "
                  f"{formatting.value(v, ind['measure'], lang)}{version_line(lang, version)}"
                  for p, r, n, v in zip(g["period"], g["rank"], g["n_peers"], g["value"])]
-        fig.add_trace(go.Scatter(x=g["period"], y=g["rank"], mode="lines+markers", name=name,
-                                 line={"color": color, "width": 3.5}, marker={"size": 8},
-                                 hovertext=hover, hoverinfo="text"))
+        joined = [joins.get(p, True) for p in g["period"]]
+        fig.add_trace(go.Scatter(x=gapped(g["period"], joined), y=gapped(g["rank"], joined), mode="lines+markers",
+                                 name=name, line={"color": color, "width": 3.5}, marker={"size": 8},
+                                 hovertext=gapped(hover, joined), hoverinfo="text"))
+    for i in [i for i, p in enumerate(years) if method.get(p)]:  # between the two methods' years, by position
+        fig.add_vline(x=i - 0.5, line={"color": NEUTRAL, "dash": "dot", "width": 2})
+        fig.add_annotation(x=i - 0.5, y=1, yref="paper", text=t("chart.method_break", lang), showarrow=False,
+                           xanchor="left", yanchor="bottom", font={"color": INK})
     worst = int(ranks["n_peers"].max())
     fig.update_xaxes(title=t("axis.year", lang), type="category", categoryorder="array", categoryarray=years)
     fig.update_yaxes(title=t("axis.rank", lang), autorange=False, range=[worst + 0.5, 0.5], tick0=1,

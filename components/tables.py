@@ -18,10 +18,11 @@ def _rank_change(x, is_new: bool, lang: str) -> str:
     return "–" if x == 0 else (f"▲ {x}" if x > 0 else f"▼ {-x}")
 
 
-def league(table: pd.DataFrame, ind: pd.Series, lang: str, title: str) -> None:
+def league(table: pd.DataFrame, ind: pd.Series, lang: str, title: str, note: str = "") -> None:
     """A league table: rank, unit, value, change, target, gap, grade, rank change (also in the page's
-    exports). A unit without a complete period is listed unranked ("chưa đủ kỳ"); changes across a
-    method change are blank."""
+    exports). A unit without a complete period is listed unranked ("chưa đủ kỳ"); changes the core
+    does not compare (across a method change) are blank, and `note` (the comparison's) says why,
+    or what a partial year's changes are taken over."""
     charts.register_table("league", title, table, ind["indicator_id"])
     m, decimals = ind["measure"], int(ind["decimals"])
     gap_unit = " " + t("unit.points", lang) if m in ("percent", "points") else ""
@@ -36,6 +37,8 @@ def league(table: pd.DataFrame, ind: pd.Series, lang: str, title: str) -> None:
         t("table.rank_change", lang): [_rank_change(v, new, lang) for v, new in zip(table["rank_change"], table["is_new"])],
     })
     st.dataframe(shown, hide_index=True, width="stretch", height=full_height(len(shown)))
+    if note:
+        st.caption(note)
 
 
 def full_height(rows: int) -> int:

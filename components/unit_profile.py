@@ -10,11 +10,12 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from components.chart_labels import axis_title, short_name, version_line
-from components.chart_style import layout
+from components.chart_style import gapped, layout
 from components.context import coverage_line
 from components.palette import BAD, GOOD, GRADE_PALETTE, INK, NEUTRAL, status_legend
 from reformkpi import formatting
 from reformkpi.catalog import Catalog
+from reformkpi.metrics.comparability import method_breaks
 from reformkpi.i18n import column, t, tm
 from reformkpi.metrics import views
 
@@ -43,6 +44,17 @@ def _merger_marks(fig: go.Figure, events: pd.DataFrame, grain: str, lang: str, p
                            font={"size": 12, "color": INK})
 
 
+def _break_marks(fig: go.Figure, years: list[int], breaks: list[bool], lang: str, axis: str = "") -> None:
+    """A dotted vertical line between the last year of an old method and the first of the new one."""
+    for y, brk in zip(years, breaks):
+        if not brk:
+            continue
+        fig.add_shape(type="line", xref=f"x{axis}", yref=f"y{axis} domain", x0=y - 0.5, x1=y - 0.5, y0=0, y1=1,
+                      line={"color": NEUTRAL, "dash": "dot", "width": 2})
+        fig.add_annotation(x=y - 0.5, y=1, xref=f"x{axis}", yref=f"y{axis} domain", text=t("chart.method_break", lang),
+                           showarrow=False, xanchor="left", yanchor="top", font={"size": 12, "color": INK})
+
+
 def _highlight(fig: go.Figure, x0: float, x1: float, axis: str = "") -> None:
     """A light band behind the chosen year (shapes by axis reference: add_vrect per subplot is slow)."""
     fig.add_shape(type="rect", xref=f"x{axis}", yref=f"y{axis} domain", x0=x0, x1=x1, y0=0, y1=1, layer="below",
@@ -56,7 +68,7 @@ def _year_axis(fig: go.Figure, years: list[int], axis: str = "") -> None:
 
 
 def _stand_in_traces(h: pd.DataFrame, ind: pd.Series, names: pd.Series, legend: set[str], axis: str, lang: str,
-                     version: int) -> list[go.Scatter]:
+                     version: int, by_year: dict[int, bool]) -> list[go.Scatter]:
     """The predecessors' own series, each under its name, and their combined one where there is one
     (`views.unit_history`): thin grey lines, never coloured by a target (each in the legend once:
     `legend` holds those already there)."""
@@ -68,20 +80,25 @@ def _stand_in_traces(h: pd.DataFrame, ind: pd.Series, names: pd.Series, legend: 
         hover = [f"<b>{formatting.label(name)}</b> {p}<br>{formatting.label(short_name(ind, lang))}: "
                  f"{formatting.value(v, ind['measure'], lang)}{version_line(lang, version)}"
                  for p, v in zip(g["period"], g["value"])]
-        out.append(go.Scatter(x=[int(p) for p in g["period"]], y=g["value"], mode="lines+markers",
+        x = [int(p) for p in g["period"]]
+        joined = [by_year.get(y, True) for y in x]
+        out.append(go.Scatter(x=gapped(x, joined), y=gapped(g["value"], joined), mode="lines+markers",
                               name=formatting.label(name), legendgroup=group, showlegend=group not in legend,
                               line={"color": NEUTRAL, "width": 1.5, "dash": "dot" if kind == views.COMBINED else "solid"},
                               marker={"size": 6, "color": NEUTRAL, "symbol": "diamond" if kind == views.COMBINED else "circle"},
-                              hovertext=hover, hoverinfo="text", xaxis=f"x{axis}", yaxis=f"y{axis}"))
+                              hovertext=gapped(hover, joined), hoverinfo="text", xaxis=f"x{axis}", yaxis=f"y{axis}"))
         legend.add(group)
     return out
 
 
 def history_grid(hist: pd.DataFrame, cat: Catalog, indicator_ids: list[str], unit_name: str, color: str,
-                 events: pd.DataFrame, year: int, cols: int, lang: str, version: int, names: pd.Series) -> go.Figure:
+                 events: pd.DataFrame, year: int, cols: int, lang: str, version: int, names: pd.Series,
+                 joins: dict[str, tuple[bool, ...]]) -> go.Figure:
     """One small chart per indicator (`cols` side by side): the unit's own figures (coloured by
     meeting its target), its predecessors' each under its name and their combined one where there
-    is one (grey), its peers' median, the target; the chosen year is highlighted."""
+    is one (grey), its peers' median, the target; the chosen year is highlighted. Every line breaks
+    where the core says a year may not be compared with the one before (`joins`, per indicator over
+    the history's years in order: a methodology break, marked by a dotted line, or a partial year)."""
     shown = [i for i in indicator_ids if i in set(hist["indicator_id"])]
     rows = max(1, math.ceil(len(shown) / cols))
     inds = [cat.indicator(i) for i in shown]
@@ -94,7 +111,8 @@ def history_grid(hist: pd.DataFrame, cat: Catalog, indicator_ids: list[str], uni
         axis = "" if n == 0 else str(n + 1)
         every = hist[hist["indicator_id"] == ind["indicator_id"]]
         years = sorted({int(p) for p in every["period"]})
-        traces += _stand_in_traces(every, ind, names, in_legend, axis, lang, version)
+        by_year = dict(zip(years, joins.get(ind["indicator_id"], (True,) * len(years))))
+        traces += _stand_in_traces(every, ind, names, in_legend, axis, lang, version, by_year)
         h = every[every["kind"] == views.OWN]
         x = [int(p) for p in h["period"]]
         status = h["meets_target"].map({True: GOOD, False: BAD}).fillna(color).tolist()
@@ -105,15 +123,18 @@ def history_grid(hist: pd.DataFrame, cat: Catalog, indicator_ids: list[str], uni
                  for xp, v, pm, tg, n, total in zip(x, h["value"], h["peer_median"], h["target"], h["n_peers"],
                                                    h["n_peer_expected"])]
         on = {"xaxis": f"x{axis}", "yaxis": f"y{axis}"}
-        traces.append(go.Scatter(x=x, y=h["value"], mode="lines+markers", name=legend["unit"], legendgroup="unit",
-                                 showlegend=n == 0, line={"color": color, "width": 3},
-                                 marker={"size": 9, "color": status, "line": {"color": color, "width": 1}},
-                                 hovertext=hover, hoverinfo="text", **on))
+        joined = [by_year.get(y, True) for y in x]
+        traces.append(go.Scatter(x=gapped(x, joined), y=gapped(h["value"], joined), mode="lines+markers",
+                                 name=legend["unit"], legendgroup="unit", showlegend=n == 0,
+                                 line={"color": color, "width": 3},
+                                 marker={"size": 9, "color": gapped(status, joined, color), "line": {"color": color, "width": 1}},
+                                 hovertext=gapped(hover, joined), hoverinfo="text", **on))
         peers = every.drop_duplicates("period")
-        traces.append(go.Scatter(x=[int(p) for p in peers["period"]], y=peers["peer_median"], mode="lines",
-                                 name=legend["peers"], legendgroup="peers",
-                                 showlegend=n == 0, line={"color": NEUTRAL, "dash": "dash", "width": 2},
-                                 hoverinfo="skip", **on))
+        px = [int(p) for p in peers["period"]]
+        pjoined = [by_year.get(y, True) for y in px]
+        traces.append(go.Scatter(x=gapped(px, pjoined), y=gapped(peers["peer_median"], pjoined), mode="lines",
+                                 name=legend["peers"], legendgroup="peers", showlegend=n == 0,
+                                 line={"color": NEUTRAL, "dash": "dash", "width": 2}, hoverinfo="skip", **on))
         if h["target"].notna().any():
             traces.append(go.Scatter(x=x, y=h["target"], mode="lines", name=legend["target"], legendgroup="target",
                                      showlegend=not any(tr.legendgroup == "target" for tr in traces),
@@ -123,6 +144,7 @@ def history_grid(hist: pd.DataFrame, cat: Catalog, indicator_ids: list[str], uni
         if year in years:
             _highlight(fig, year - 0.5, year + 0.5, axis)
         _merger_marks(fig, events, "year", lang, years, axis)
+        _break_marks(fig, years, method_breaks(cat, ind["indicator_id"], [str(y) for y in years]), lang, axis)
     fig.add_traces(traces)
     title = t("unit.history_title", lang, unit=unit_name)
     return layout(fig, title, lang, height=120 + 300 * rows)
@@ -171,8 +193,12 @@ def parts(table: pd.DataFrame, cat: Catalog, total_id: str, unit_name: str, year
 
 
 def rank_history(rh: pd.DataFrame, names: pd.Series, colors: dict[str, str], ind: pd.Series, bands: pd.DataFrame,
-                 unit_name: str, events: pd.DataFrame, year: int, lang: str, version: int) -> go.Figure:
-    """Rank among peers per year (1 at the top), one line per unit of the lineage; the marker's colour is the grade."""
+                 unit_name: str, events: pd.DataFrame, year: int, lang: str, version: int,
+                 joins: dict[str, bool], breaks: dict[str, bool]) -> go.Figure:
+    """Rank among peers per year (1 at the top), one line per unit of the lineage; the marker's colour is the grade.
+
+    A line breaks where the core says a year may not be compared with the one before (`joins` by
+    period), and a dotted line marks a methodology break (`breaks` by period)."""
     years = sorted(int(p) for p in rh["period"].unique())
     grade_color = {g: GRADE_PALETTE[i % len(GRADE_PALETTE)] for i, g in enumerate(bands["grade_id"])}
     fig = go.Figure()
@@ -182,11 +208,13 @@ def rank_history(rh: pd.DataFrame, names: pd.Series, colors: dict[str, str], ind
                  f"{formatting.label(short_name(ind, lang))}: {formatting.value(v, ind['measure'], lang)}<br>"
                  f"{t('table.grade', lang)}: {formatting.label(gl)}{version_line(lang, version)}"
                  for xp, r, n, v, gl in zip(x, g["rank"], g["n_peers"], g["value"], g["grade_label"])]
-        fig.add_trace(go.Scatter(x=x, y=g["rank"], mode="lines+markers", name=formatting.label(names[uid]),
-                                 line={"color": colors.get(uid, NEUTRAL), "width": 3},
-                                 marker={"size": 14, "color": [grade_color.get(gr, NEUTRAL) for gr in g["grade"]],
+        joined = [joins.get(p, True) for p in g["period"]]
+        fig.add_trace(go.Scatter(x=gapped(x, joined), y=gapped(g["rank"], joined), mode="lines+markers",
+                                 name=formatting.label(names[uid]), line={"color": colors.get(uid, NEUTRAL), "width": 3},
+                                 marker={"size": 14, "color": gapped([grade_color.get(gr, NEUTRAL) for gr in g["grade"]],
+                                                                     joined, NEUTRAL),
                                          "line": {"color": "white", "width": 1.5}},
-                                 hovertext=hover, hoverinfo="text"))
+                                 hovertext=gapped(hover, joined), hoverinfo="text"))
     for _, b in bands.iterrows():  # a legend entry per grade, for the marker colours
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=formatting.label(b[column("label", lang)]),
                                  marker={"size": 12, "color": grade_color[b["grade_id"]]}, hoverinfo="skip"))
@@ -198,6 +226,7 @@ def rank_history(rh: pd.DataFrame, names: pd.Series, colors: dict[str, str], ind
     fig.update_yaxes(title=t("axis.rank", lang), autorange=False, range=[worst + 0.5, 0.3], tick0=1,
                      dtick=2 if worst > 12 else 1)
     _merger_marks(fig, events, "year", lang, years)
+    _break_marks(fig, years, [breaks.get(str(y), False) for y in years], lang)
     return layout(fig, t("unit.rank_title", lang, unit=unit_name, indicator=short_name(ind, lang)), lang, height=440)
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from reformkpi import periods
-from reformkpi.metrics import datasets, rollups
+from reformkpi.metrics import comparability, datasets, rollups
 from reformkpi.metrics.datasets import Dataset
 from reformkpi.formatting import period_label
 from reformkpi.i18n import column, t, tn
@@ -90,8 +90,9 @@ def figure_context(ds: Dataset, indicator_id: str, period: str, level: str | Non
     units = rollups.level_units(ds, level) if unit_id is None else cat.lineage(unit_id)
     chosen = set(units)
     expected = [u for u in rollups.expected_units(cat, p, level if unit_id is None else None) if u in chosen]
-    # Over the span a KPI and its league table read (the period before too): the same read serves all three.
-    s = rollups.series(ds, indicator_id, grain, units, rollups.compared_span(ds, indicator_id, period)[1])
+    # Over the span a KPI and its league table read (the period compared with too): the same read serves all three.
+    c = comparability.compare(ds, indicator_id, period)
+    s = rollups.series(ds, indicator_id, grain, units, c.years, c.months)
     reported = sorted(set(s.loc[(s["period"] == p) & s["value"].notna(), "unit_id"]))
     start, end = periods.start(p), periods.end(p)
     sources = ds.sql("""SELECT source, count(*) AS n FROM obs
@@ -117,7 +118,7 @@ def figure_contexts(ds: Dataset, indicator_ids: tuple[str, ...], period: str, le
     """`figure_context` of each indicator, their figures read together in one pass over the
     observations (a page that shows several indicators captions each)."""
     units = rollups.level_units(ds, level) if unit_id is None else ds.catalog.lineage(unit_id)
-    rollups.read_compared(ds, indicator_ids, period, units)
+    comparability.read_compared(ds, indicator_ids, period, units)
     return {i: figure_context(ds, i, period, level, lang, unit_id) for i in indicator_ids}
 
 

@@ -15,6 +15,7 @@ from reformkpi import formatting, periods
 from reformkpi.catalog import Catalog
 from reformkpi.i18n import column, t, tn
 from reformkpi.context import figure_context
+from reformkpi.metrics import comparability
 from reformkpi.metrics.datasets import Dataset, unit_names
 
 # Decimals a kind of figure is shown with when its indicator does not say (an indicator's own
@@ -86,11 +87,12 @@ class Header:
     coverage: str = ""  # units with a figure of those expected (FigureContext)
     snapshot: str = ""
     method: str = ""  # how the figure is computed and the precision it is compared at (FigureContext)
+    compared: str = ""  # what changes are taken over, or why there are none (comparability)
 
     def lines(self, lang: str) -> list[tuple[str, str]]:
         rows = [("header.indicator", self.indicator), ("header.period", self.period), ("header.formula", self.formula),
                 ("header.target", self.target), ("header.source", self.source), ("header.documents", self.documents),
-                ("header.coverage", self.coverage), ("header.method", self.method),
+                ("header.coverage", self.coverage), ("header.method", self.method), ("header.compared", self.compared),
                 ("header.data_version", str(self.data_version)), ("header.snapshot", self.snapshot)]
         return [(t(key, lang), value) for key, value in rows if value]
 
@@ -226,15 +228,17 @@ def _weakest_part(df: pd.DataFrame, cat: Catalog, direction: str, m: str, lang: 
     return t("takeaway.latest", lang, period=name, value=value)
 
 
-def _latest(df: pd.DataFrame, column: str, m: str, lang: str) -> str:
-    """A series over periods: the latest value and its change since the period before."""
-    s = df[["period", column]].dropna().sort_values("period")
+def _latest(df: pd.DataFrame, column: str, cat: Catalog, indicator_id: str, lang: str) -> str:
+    """A series over periods: the latest value and its change since the period before, where the
+    two may be compared (comparability: no method break, no partial year)."""
+    m = cat.indicator(indicator_id)["measure"]
+    s = df.dropna(subset=[column]).sort_values("period")
     if s.empty:
         return ""
     last = s.iloc[-1]
-    text = t("takeaway.latest", lang, period=formatting.period_label(str(last["period"]), lang),
-             value=formatting.value(last[column], m, lang))
-    if len(s) > 1:
+    period = last["label"] if "label" in s else formatting.period_label(str(last["period"]), lang)  # a partial year's
+    text = t("takeaway.latest", lang, period=period, value=formatting.value(last[column], m, lang))
+    if len(s) > 1 and comparability.joined(cat, indicator_id, s).iloc[-1]:
         text += " " + t("takeaway.since", lang, change=formatting.signed(last[column] - s.iloc[-2][column], lang),
                         period=formatting.period_label(str(s.iloc[-2]["period"]), lang))
     return text
@@ -268,7 +272,7 @@ def takeaway(frame: pd.DataFrame, cat: Catalog, indicator_id: str | None, lang: 
         return _rank_swing(df, names, lang)
     if {"indicator_id", "period"} <= columns:  # one unit's indicators over the years: the page's indicator
         df = df[df["indicator_id"] == indicator_id].drop(columns="indicator_id")
-        return _latest(df, "value", m, lang)
+        return _latest(df, "value", cat, indicator_id, lang)
     if {"indicator_id", "value"} <= columns:
         return _weakest_part(df, cat, direction, m, lang)
     if {"period", "grade_label", "n"} <= columns:
@@ -283,7 +287,7 @@ def takeaway(frame: pd.DataFrame, cat: Catalog, indicator_id: str | None, lang: 
                   n=formatting.number(df["num"].iloc[0], lang, 0),
                  rate=formatting.value(df["value"].iloc[0], m, lang))
     if "period" in columns and ("value" in columns or indicator_id in columns):
-        return _latest(df, "value" if "value" in columns else indicator_id, m, lang)
+        return _latest(df, "value" if "value" in columns else indicator_id, cat, indicator_id, lang)
     return "" if names is None else _weakest_cell(df, names, cat, direction, m, lang)
 
 
@@ -310,7 +314,9 @@ def header(ds: Dataset, indicator_id: str | None, source: str, lang: str, period
     target = "; ".join(f"{formatting.value(r['value'], ind['measure'], lang)} ({r['source']}, "
                        f"{r['year_from']}–{r['year_to']})" for _, r in targets.iterrows())
     ctx = figure_context(ds, indicator_id, period, level, lang, unit_id) if year is not None else None
+    c = comparability.compare(ds, indicator_id, period) if year is not None else None
     return Header(source, version, ind[column("name", lang)],
-                  formatting.period_label(period, lang) if year is not None else period,
+                  c.period_text(lang) if c and c.partial else formatting.period_label(period, lang) if c else period,
                   cat.formula_text(indicator_id, lang), target, ctx.source_text(lang) if ctx else "",
-                  ctx.coverage_text(lang) if ctx else "", snapshot, ctx.method if ctx else "")
+                  ctx.coverage_text(lang) if ctx else "", snapshot, ctx.method if ctx else "",
+                  (c.reason_text(lang) or c.versus(lang)) if c else "")

@@ -10,12 +10,12 @@ import datetime as dt
 
 import pandas as pd
 
-from reformkpi.metrics import datasets, ranking, rollups, views
+from reformkpi.metrics import comparability, datasets, ranking, rollups, views
 from reformkpi.metrics.datasets import Dataset
 from reformkpi.catalog import Catalog
 
 UNIT_YEAR_COLUMNS = ["indicator_id", "value", "previous", "change", "target", "gap", "meets_target", "rank",
-                     "n_peers", "previous_rank", "rank_change", "grade", "grade_label"]
+                     "n_peers", "previous_rank", "rank_change", "grade", "grade_label", "comparison"]
 
 
 def unit_year(ds: Dataset, unit_id: str, indicator_ids: tuple[str, ...], year: int,
@@ -23,26 +23,35 @@ def unit_year(ds: Dataset, unit_id: str, indicator_ids: tuple[str, ...], year: i
     """A unit's figures for one year, one row per indicator with a value that year.
 
     value (the unit's own figure: none for a year it was not in office at the end of, by the rule
-    for merged units, where `stand_ins` says what there is), previous (its own, the year before),
-    change, target, gap (positive when the target is beaten), meets_target; rank among its peers
-    that year, n_peers, previous_rank and rank_change (positive: moved up), both only where the
-    unit itself was ranked; grade and grade_label of the value by the family's bands.
+    for merged units, where `stand_ins` says what there is), previous (its own, the year before,
+    over the same months for a partial year), change, target, gap (positive when the target is
+    beaten), meets_target; rank among its peers that year, n_peers, previous_rank and rank_change
+    (positive: moved up), both only where the unit itself was ranked; grade and grade_label of
+    the value by the family's bands; comparison (`comparability.compare`: previous, change,
+    previous_rank and rank_change are blank where it says the years may not be compared).
     """
     cat = ds.catalog
     hist = views.unit_history(ds, unit_id, indicator_ids)
     hist = hist[hist["kind"] == views.OWN]
     level = cat.unit(unit_id)["level"]
-    rollups.read_compared(ds, indicator_ids, str(year), rollups.level_units(ds, level))
+    comparability.read_compared(ds, indicator_ids, str(year), rollups.level_units(ds, level))
     rows = []
     for indicator_id in indicator_ids:
         h = hist[hist["indicator_id"] == indicator_id].set_index("period")
         if str(year) not in h.index:
             continue
         cur, family = h.loc[str(year)], cat.indicator(indicator_id)["family"]
-        previous = _opt(h["value"].get(str(year - 1)))
-        r = ranking.ranks(ds, indicator_id, "year", level, (year - 1, year))
+        c = comparability.compare(ds, indicator_id, str(year))
+        previous = _opt(h["value"].get(c.previous))
+        if c.partial:  # the same months of the year before, the unit's own as its history
+            s = rollups.series(ds, indicator_id, "year", [unit_id], c.years, c.months)
+            s = s[(s["period"] == c.previous) & (s["unit_id"] == unit_id)].dropna(subset=["value"])
+            previous = None if s.empty else float(s["value"].iloc[0])
+        r = ranking.ranks(ds, indicator_id, "year", level, c.years, months=c.months)
         own = r[r["unit_id"] == unit_id].set_index("period")["rank"]
-        rank, previous_rank = own.get(str(year)), own.get(str(year - 1))
+        rank, previous_rank = own.get(str(year)), own.get(c.previous)
+        if not c.comparable:
+            previous = previous_rank = None
         n_peers = r.loc[(r["unit_id"] == unit_id) & (r["period"] == str(year)), "n_peers"]
         grade = cat.grades(family, pd.Series([cur["value"]])).iloc[0]
         rows.append({
@@ -55,6 +64,7 @@ def unit_year(ds: Dataset, unit_id: str, indicator_ids: tuple[str, ...], year: i
             "rank_change": None if rank is None or previous_rank is None else int(previous_rank - rank),
             "grade": None if pd.isna(grade) else grade,
             "grade_label": ranking.grade_labels(cat, family, pd.Series([grade]), lang).iloc[0] or None,
+            "comparison": c,
         })
     return pd.DataFrame(rows, columns=UNIT_YEAR_COLUMNS)
 
@@ -104,7 +114,7 @@ def attention(ds: Dataset, indicator_ids: tuple[str, ...], period: str, level: s
     levels = [level] if level else sorted(set(cat.units.loc[cat.units["level"] != "province", "level"]))
     # What every KPI and league table below reads, in one pass per set of units.
     for units in {tuple(rollups.level_units(ds, lv)) for lv in [level, *levels]}:
-        rollups.read_compared(ds, indicator_ids, period, list(units))
+        comparability.read_compared(ds, indicator_ids, period, list(units))
     rows = []
     for indicator_id in indicator_ids:
         k = views.kpi(ds, indicator_id, period, level, lang)
@@ -135,7 +145,7 @@ def falls(ds: Dataset, indicator_ids: tuple[str, ...], year: int, level: str, la
     grade come first, then the most places lost; at most `most` rows.
     """
     cat = ds.catalog
-    rollups.read_compared(ds, indicator_ids, str(year), rollups.level_units(ds, level))
+    comparability.read_compared(ds, indicator_ids, str(year), rollups.level_units(ds, level))
     frames = []
     for indicator_id in indicator_ids:
         table = ranking.league_table(ds, indicator_id, str(year), level, lang)

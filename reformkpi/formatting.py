@@ -96,6 +96,25 @@ def period_label(period: str, lang: str = "vi") -> str:
     return f"Tháng {idx}/{year}" if lang == "vi" else format_date(dt.date(year, idx, 1), "MMM yyyy", locale=LOCALES[lang])
 
 
+def span_label(year: int, months: tuple[int, int] | None, lang: str = "vi") -> str:
+    """A year, or the months of it a partial year covers: '2026', 'Quý I–III/2026' (Q1–Q3 2026),
+    'Tháng 1–8/2026' (Jan–Aug 2026)."""
+    if months is None or tuple(months) == (1, 12):
+        return str(year)
+    first, last = months
+    if (first - 1) % 3 == 0 and last % 3 == 0:
+        q1, q2 = (first + 2) // 3, last // 3
+        if q1 == q2:
+            return period_label(periods.quarter(year, q1), lang)
+        return f"Quý {ROMAN[q1]}–{ROMAN[q2]}/{year}" if lang == "vi" else f"Q{q1}–Q{q2} {year}"
+    if first == last:
+        return period_label(f"{year}-{first:02d}", lang)
+    if lang == "vi":
+        return f"Tháng {first}–{last}/{year}"
+    name = [format_date(dt.date(year, m, 1), "MMM", locale=LOCALES[lang]) for m in (first, last)]
+    return f"{name[0]}–{name[1]} {year}"
+
+
 def date(d: dt.date, lang: str = "vi") -> str:
     return format_date(d, "dd/MM/yyyy", locale=LOCALES[lang])
 

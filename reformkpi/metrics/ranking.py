@@ -3,15 +3,14 @@ rank, on values as published; grades from the catalog's bands; how stable ranks 
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-from reformkpi import periods
 from reformkpi.catalog import Catalog, among
 from reformkpi.i18n import column
 from reformkpi.metrics import targets
 from reformkpi.metrics.datasets import Dataset, remembered
-from reformkpi.metrics.rollups import compared_span, grain_of, level_units, series
+from reformkpi.metrics.comparability import compare
+from reformkpi.metrics.rollups import level_units, series
 from reformkpi.metrics.targets import gap
 
 
@@ -25,15 +24,17 @@ def complete_periods(ds: Dataset, indicator_id: str, df: pd.DataFrame, grain: st
 
 
 def ranks(ds: Dataset, indicator_id: str, grain: str = "year", level: str | None = None,
-          years: tuple[int, int] | None = None, incomplete: bool = False) -> pd.DataFrame:
+          years: tuple[int, int] | None = None, incomplete: bool = False,
+          months: tuple[int, int] | None = None) -> pd.DataFrame:
     """Rank among peers (same parent and level) per period: unit_id, period, value, rank, n_peers, complete.
 
     Values are compared as published (rounded to the indicator's decimals), so units shown equal
     share the best rank. Only units with a complete period are ranked; with incomplete=True the
-    others are listed too, unranked (rank <NA>, complete False).
+    others are listed too, unranked (rank <NA>, complete False). With `months`, each year is
+    ranked over those months (a partial year and the same months of the year before).
     """
     ind = ds.catalog.indicator(indicator_id)
-    df = series(ds, indicator_id, grain, level_units(ds, level), years).dropna(subset=["value"])
+    df = series(ds, indicator_id, grain, level_units(ds, level), years, months).dropna(subset=["value"])
     df = df.merge(ds.catalog.units[["unit_id", "parent_id", "level"]], on="unit_id")
     df["complete"] = complete_periods(ds, indicator_id, df, grain)
     df["_key"] = (-df["value"] if ind["direction"] == "higher_better" else df["value"]).where(df["complete"])
@@ -48,23 +49,24 @@ def ranks(ds: Dataset, indicator_id: str, grain: str = "year", level: str | None
 
 @remembered
 def league_table(ds: Dataset, indicator_id: str, period: str, level: str, lang: str = "vi") -> pd.DataFrame:
-    """One period's ranking of a level's units with value, target, gap, grade and rank change."""
+    """One period's ranking of a level's units with value, target, gap, grade, and the change of
+    value and rank over the periods `comparability.compare` says (both blank where it says the
+    periods may not be compared: across a methodology break)."""
     cat = ds.catalog
     ind = cat.indicator(indicator_id)
-    grain, p = grain_of(ds, indicator_id, period)
+    c = compare(ds, indicator_id, period)
+    p, prev = c.period, c.previous
     year = int(p[:4])
-    prev = periods.previous(p)
-    r = ranks(ds, indicator_id, grain, level, compared_span(ds, indicator_id, period)[1], incomplete=True)
+    r = ranks(ds, indicator_id, c.grain, level, c.years, incomplete=True, months=c.months)
     cur = r[r["period"] == p].copy()
     before = r.loc[r["period"] == prev, ["unit_id", "rank", "value"]].rename(
         columns={"rank": "prev_rank", "value": "prev_value"})
+    if not c.comparable:
+        before = before.iloc[:0]
     cur = cur.merge(before, on="unit_id", how="left")
     cur["rank_change"] = (cur["prev_rank"] - cur["rank"]).astype("Int64")
     cur["prev_rank"] = cur["prev_rank"].astype("Int64")
-    # A change across a methodology break compares two methods: it is not shown.
     cur["change"] = (cur["value"] - cur["prev_value"]).round(ind["decimals"]) + 0.0  # + 0.0: no −0
-    if cat.break_between(indicator_id, prev, p) is not None:
-        cur["change"] = np.nan
     # New: the unit was not in office at the end of the previous period (not merely without a figure).
     cur["is_new"] = ~among(cur["unit_id"], cat.active_ids(prev))
     cur = cur.merge(targets.lookup(cat, indicator_id, cur["unit_id"].tolist(), year).drop(columns="year"),

@@ -51,8 +51,9 @@ def grain_of(ds: Dataset, indicator_id: str, period: str) -> tuple[str, str]:
 
 
 def _rolled_sql(stored: list[str], grain: str, unit_ids: list[str] | None,
-                years: tuple[int, int] | None) -> tuple[str, list]:
-    """SQL (and its parameters) for stored indicators rolled up per unit and period at a grain.
+                years: tuple[int, int] | None, months: tuple[int, int] | None = None) -> tuple[str, list]:
+    """SQL (and its parameters) for stored indicators rolled up per unit and period at a grain;
+    with `months` (first, last), only the observations within those months of each year.
 
     Filters run in DuckDB before anything reaches pandas: at national scale that is most of the work.
     """
@@ -64,6 +65,9 @@ def _rolled_sql(stored: list[str], grain: str, unit_ids: list[str] | None,
     if years is not None:
         where.append("o.period_start >= make_date(?, 1, 1) AND o.period_start < make_date(?, 1, 1)")
         params += [int(years[0]), int(years[1]) + 1]
+    if months is not None:
+        where.append(f"month(o.period_start) >= ? AND month({_end_sql('o.period')}) <= ?")
+        params += [int(months[0]), int(months[1])]
     # A figure belongs to the units in office at the end of its period (at the grain read). Every
     # row of a group has the group's unit and period, so the rule is applied to the groups: as a
     # condition of the join with the observations it kept DuckDB from narrowing the scan first.
@@ -86,32 +90,35 @@ SERIES_COLUMNS = ["unit_id", "period", "value", "num", "den", "n_periods"]
 
 
 def series(ds: Dataset, indicator_id: str, grain: str = "year", unit_ids: list[str] | None = None,
-           years: tuple[int, int] | None = None) -> pd.DataFrame:
-    """Value of an indicator per unit and period at a grain (remembered by the dataset).
+           years: tuple[int, int] | None = None, months: tuple[int, int] | None = None) -> pd.DataFrame:
+    """Value of an indicator per unit and period at a grain (remembered by the dataset); with
+    `months`, each year over those months only (a partial year and the same months of another).
 
     Columns: unit_id, period, value, num, den, n_periods. For a derived indicator num and den
     are the summed numerator and denominator (value = scale × num / den); for points, num is
     the points and den the applicable maximum (value is the percentage score).
     """
-    return ds.remember(_series, indicator_id, grain, *_read_key(unit_ids, years))
+    return ds.remember(_series, indicator_id, grain, *_read_key(unit_ids, years, months))
 
 
-def _read_key(unit_ids: list[str] | None, years: tuple[int, int] | None) -> tuple:
-    return (None if unit_ids is None else tuple(unit_ids)), (None if years is None else (int(years[0]), int(years[1])))
+def _read_key(unit_ids: list[str] | None, years: tuple[int, int] | None, months: tuple[int, int] | None) -> tuple:
+    return ((None if unit_ids is None else tuple(unit_ids)), (None if years is None else (int(years[0]), int(years[1]))),
+            (None if months is None else (int(months[0]), int(months[1]))))
 
 
 def _series(ds: Dataset, indicator_id: str, grain: str, unit_ids: tuple[str, ...] | None,
-            years: tuple[int, int] | None) -> pd.DataFrame:
-    return _series_together(ds, [indicator_id], grain, unit_ids, years)[indicator_id]
+            years: tuple[int, int] | None, months: tuple[int, int] | None) -> pd.DataFrame:
+    return _series_together(ds, [indicator_id], grain, unit_ids, years, months)[indicator_id]
 
 
 def read_together(ds: Dataset, indicator_ids: list[str] | tuple[str, ...], grain: str = "year",
-                  unit_ids: list[str] | None = None, years: tuple[int, int] | None = None) -> None:
+                  unit_ids: list[str] | None = None, years: tuple[int, int] | None = None,
+                  months: tuple[int, int] | None = None) -> None:
     """Read the series of several indicators in one pass over the observations, each then
     remembered as `series` gives it: a page that compares indicators (the Overview's attention
     list, a unit's year and history) asks for them one by one, and each pass over the
     observations costs as much as reading them all."""
-    key = (grain, *_read_key(unit_ids, years))
+    key = (grain, *_read_key(unit_ids, years, months))
     missing = [i for i in dict.fromkeys(indicator_ids) if not ds.knows(_series, i, *key)]
     if len(missing) > 1:
         for indicator_id, df in _series_together(ds, missing, *key).items():
@@ -119,34 +126,25 @@ def read_together(ds: Dataset, indicator_ids: list[str] | tuple[str, ...], grain
                 ds.keep(df, _series, indicator_id, *key)
 
 
-def read_compared(ds: Dataset, indicator_ids: list[str] | tuple[str, ...], period: str,
-                  unit_ids: list[str]) -> None:
-    """`read_together` of what `kpi` and `league_table` read for a period: each indicator at its
-    grain over the years of the period and the one before."""
-    spans: dict[tuple[str, tuple[int, int]], list[str]] = {}
-    for indicator_id in indicator_ids:
-        grain, years = compared_span(ds, indicator_id, period)
-        spans.setdefault((grain, years), []).append(indicator_id)
-    for (grain, years), ids in spans.items():
-        read_together(ds, ids, grain, unit_ids, years)
-
-
-def compared_span(ds: Dataset, indicator_id: str, period: str) -> tuple[str, tuple[int, int]]:
-    """The grain an indicator is read at for a period, and the years of that period and the one
-    before it (a figure is compared with the period before)."""
-    grain, p = grain_of(ds, indicator_id, period)
-    return grain, (int(periods.previous(p)[:4]), int(p[:4]))
+def reported_months(ds: Dataset, indicator_id: str) -> dict[int, tuple[int, int]]:
+    """The months each year's observations of an indicator cover, over every unit: {year: (first
+    month, last month)} ((1, 9) for a year whose quarterly data stop after the third quarter)."""
+    df = ds.sql(f"""SELECT year(o.period_start) AS year, min(month(o.period_start)) AS first,
+                           max(month({_end_sql('o.period')})) AS last
+                    FROM obs o WHERE o.indicator_id IN (SELECT unnest(?)) GROUP BY ALL""",
+                [stored_ids(ds.catalog, indicator_id)])
+    return {int(y): (int(a), int(b)) for y, a, b in zip(df["year"], df["first"], df["last"])}
 
 
 def _series_together(ds: Dataset, indicator_ids: list[str], grain: str, unit_ids: tuple[str, ...] | None,
-                     years: tuple[int, int] | None) -> dict[str, pd.DataFrame]:
+                     years: tuple[int, int] | None, months: tuple[int, int] | None = None) -> dict[str, pd.DataFrame]:
     """`series` of each indicator, from one query: the stored ones as read, each derived one
     summed over its components' rows."""
     cat = ds.catalog
     derived = [i for i in indicator_ids if cat.indicator(i)["rollup"] == "derived"]
     stored = [i for i in indicator_ids if i not in derived]
     rolled, params = _rolled_sql(sorted({s for i in indicator_ids for s in stored_ids(cat, i)}), grain,
-                                 None if unit_ids is None else list(unit_ids), years)
+                                 None if unit_ids is None else list(unit_ids), years, months)
     parts = []
     if stored:
         parts.append("SELECT indicator_id, unit_id, period, value, max_value, NULL::DOUBLE AS num, "

@@ -12,9 +12,9 @@ from reformkpi import periods
 from reformkpi.catalog import Catalog, among
 from reformkpi.metrics import targets
 from reformkpi.metrics.datasets import Dataset, remembered, unit_names
-from reformkpi.metrics.rollups import (aggregate, combinable, combine_lineage, compared_span, dossier_flow,
-                                       expected_units, grain_of, level_units, province_series, read_together, series,
-                                       stored_series)
+from reformkpi.metrics.comparability import Comparison, compare, joins, method_breaks
+from reformkpi.metrics.rollups import (aggregate, combinable, combine_lineage, dossier_flow, expected_units,
+                                       level_units, province_series, read_together, series, stored_series)
 from reformkpi.metrics.targets import gap
 
 
@@ -23,8 +23,9 @@ class Kpi:
     """A headline figure: the province-wide value of an indicator for a period.
 
     `change` compares like with like: the units that reported in both periods, aggregated the
-    same way in each (n_common of them). It is None when no unit reported in both, or when a
-    methodology break (`method_break`, the period the new method starts) separates the periods.
+    same way in each (n_common of them), over the periods `comparison` says (a partial year and
+    the same months of the year before; `previous` is that figure). It is None where the
+    comparison says the periods may not be compared (a methodology break, no unit in both).
     """
 
     indicator_id: str
@@ -41,26 +42,27 @@ class Kpi:
     formula: str
     n_expected: int = 0
     n_common: int = 0
-    method_break: str | None = None
+    comparison: Comparison | None = None
 
 
 @remembered
 def kpi(ds: Dataset, indicator_id: str, period: str, level: str | None = None, lang: str = "vi") -> Kpi:
     cat = ds.catalog
     ind = cat.indicator(indicator_id)
-    grain, p = grain_of(ds, indicator_id, period)
-    prev = periods.previous(p)
+    c = compare(ds, indicator_id, period)
+    p, prev = c.period, c.previous
     units = level_units(ds, level)
-    s = series(ds, indicator_id, grain, units, compared_span(ds, indicator_id, period)[1]).dropna(subset=["value"])
+    s = series(ds, indicator_id, c.grain, units, c.years, c.months).dropna(subset=["value"])
     s = s[s["period"].isin([p, prev])]
     prov = aggregate(ind, s, ["period"]).set_index("period")
     value = _opt(prov["value"].get(p))
     previous = _opt(prov["value"].get(prev))
-    common = set(s.loc[s["period"] == p, "unit_id"]) & set(s.loc[s["period"] == prev, "unit_id"])
-    same = aggregate(ind, s[among(s["unit_id"], common)], ["period"]).set_index("period")["value"]
-    method_break = cat.break_between(indicator_id, prev, p)
+    now, before = set(s.loc[s["period"] == p, "unit_id"]), set(s.loc[s["period"] == prev, "unit_id"])
+    c = compare(ds, indicator_id, period, now, before)
+    common = now & before
     change = None
-    if common and method_break is None:
+    if c.comparable:
+        same = aggregate(ind, s[among(s["unit_id"], common)], ["period"]).set_index("period")["value"]
         change = round(float(same[p]) - float(same[prev]), int(ind["decimals"])) + 0.0  # + 0.0: no −0
     target, target_source = targets.province(cat, indicator_id, int(p[:4]))
     g = round(gap(value, target, ind["direction"]), int(ind["decimals"])) if value is not None and target is not None else None
@@ -69,19 +71,26 @@ def kpi(ds: Dataset, indicator_id: str, period: str, level: str | None = None, l
     below = int((gap(cur["value"], cur["target"], ind["direction"]).round(int(ind["decimals"])) < 0).sum())
     return Kpi(indicator_id, p, value, previous, change, target, target_source, g,
                None if g is None else bool(g >= 0), int(prov["n_units"].get(p, 0)), below,
-               cat.formula_text(indicator_id, lang), len(expected_units(cat, p, level)), len(common), method_break)
+               cat.formula_text(indicator_id, lang), len(expected_units(cat, p, level)), len(common), c)
 
 
 def _opt(x) -> float | None:
     return None if x is None or pd.isna(x) else float(x)
 
 
-def province_trend(ds: Dataset, indicator_id: str, level: str | None = None) -> pd.DataFrame:
+def province_trend(ds: Dataset, indicator_id: str, level: str | None = None, lang: str = "vi") -> pd.DataFrame:
     """Province-wide value by year with that year's target: period, value, n_units, n_expected,
-    target, method_break (True where a new method starts: not comparable with the year before)."""
+    target, method_break (True where a new method starts), partial (a year whose data cover only
+    some of its months), joined (whether the year may be compared with the one before: the line
+    breaks where it may not) and label (the year, or the months a partial year covers:
+    'Quý I–III/2026')."""
     out = province_series(ds, indicator_id, "year", level)
     out["target"] = [targets.province(ds.catalog, indicator_id, int(p))[0] for p in out["period"]]
-    out["method_break"] = out["period"].isin(ds.catalog.breaks(indicator_id))
+    out["method_break"] = method_breaks(ds.catalog, indicator_id, out["period"])
+    compared = [compare(ds, indicator_id, p) for p in out["period"]]
+    out["partial"] = [c.partial for c in compared]
+    out["label"] = [c.period_text(lang) for c in compared]
+    out["joined"] = list(joins(ds, indicator_id, tuple(out["period"])))
     return out
 
 

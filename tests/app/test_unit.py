@@ -59,9 +59,12 @@ def test_merged_unit_shows_its_lineage_with_the_merger_marked(unit_page, demo):
     sat_trace = unit_traces[1]  # the grid follows the catalog's order: PAR INDEX, then SIPAS
     assert plotly_array(sat_trace["x"]) == [int(p) for p in sat["period"]] == [2025]
     assert plotly_array(sat_trace["y"]) == pytest.approx(sat["value"].tolist())
-    # Each predecessor is its own named series; SIPAS 2024 of Sở TN&MT is its own 77,1%.
+    # Each predecessor is its own named series; SIPAS 2024 of Sở TN&MT is its own 77,1%, and its
+    # line breaks (None) at the 2022 survey change: one line per method.
     tnmt = [tr for tr in spec["data"] if tr["name"] == "Sở Tài nguyên và Môi trường (tiền thân)"]
     assert len(tnmt) == 6 and dict(zip(plotly_array(tnmt[1]["x"]), plotly_array(tnmt[1]["y"])))[2024] == pytest.approx(77.1)
+    sat_x = plotly_array(tnmt[1]["x"])
+    assert sat_x[sat_x.index(2021) + 1] is None and sat_x[sat_x.index(2021) + 2] == 2022
     combined = [tr for tr in spec["data"] if tr["name"] == "Các đơn vị tiền thân cộng gộp"]
     assert len(combined) == 3  # the three dossier rates (ratios of sums); never PAR INDEX, SIPAS or services
     assert any(a["text"] == "Hợp nhất 01/03/2025" for a in spec["layout"]["annotations"])

@@ -100,10 +100,11 @@ def test_the_papi_2018_method_break_is_not_a_change():
                        ("ha-noi", "papi.total", "2019", 44.0), ("ha-giang", "papi.total", "2017", 33.0),
                        ("ha-giang", "papi.total", "2018", 40.0)])
     k = views.kpi(ds, "papi.total", "2018")
-    assert k.change is None and k.method_break == "2018" and k.value == 41.8
+    assert k.change is None and k.comparison.method_break == "2018" and k.value == 41.8
     assert views.kpi(ds, "papi.total", "2019").change == pytest.approx(0.4)  # same method: a change
     t = ranking.league_table(ds, "papi.total", "2018", "department")
-    assert t["change"].isna().all() and t["rank_change"].notna().all()
+    # Neither the value nor the rank is compared across the break (Hà Nội ranked 1st both years).
+    assert t["change"].isna().all() and t["rank_change"].isna().all() and t["prev_rank"].isna().all()
     trend = views.province_trend(ds, "papi.total").set_index("period")
     assert trend["method_break"].to_dict() == {"2017": False, "2018": True, "2019": False}
     # The trend is the mean of provinces under Viet Nam, not a province's figure.
@@ -114,7 +115,7 @@ def test_the_papi_2018_method_break_is_not_a_change():
 
 def test_the_demo_sipas_2022_survey_change_is_a_break(demo):
     k = views.kpi(demo, "sipas.overall", "2022", "department")
-    assert k.change is None and k.method_break == "2022"
+    assert k.change is None and k.comparison.method_break == "2022"
     assert views.kpi(demo, "sipas.overall", "2023", "department").change is not None
 
 

@@ -6,7 +6,7 @@ import pandas as pd
 
 import pytest
 
-from reformkpi.metrics import datasets, ranking, rollups, targets, views
+from reformkpi.metrics import comparability, datasets, ranking, rollups, targets, views
 from tests.conftest import dataset
 
 Q = ["2019-Q1", "2019-Q2", "2019-Q3", "2019-Q4"]
@@ -196,9 +196,11 @@ def test_indicators_read_together_are_what_each_reads_alone_in_one_pass(monkeypa
 
 def test_a_figure_and_the_period_before_are_read_at_the_indicators_grain():
     ds = dataset([("a", "sat", "2019", 77.4)])
-    assert rollups.compared_span(ds, "sat", "2019-Q3") == ("year", (2018, 2019))
-    assert rollups.compared_span(ds, "late_rate", "2019-Q1") == ("quarter", (2018, 2019))
-    assert rollups.compared_span(ds, "late_rate", "2019-Q3") == ("quarter", (2019, 2019))
+    spans = [comparability.compare(ds, i, p) for i, p in (("sat", "2019-Q3"), ("late_rate", "2019-Q1"),
+                                                          ("late_rate", "2019-Q3"))]
+    assert [(c.grain, c.period, c.previous, c.years) for c in spans] == [
+        ("year", "2019", "2018", (2018, 2019)), ("quarter", "2019-Q1", "2018-Q4", (2018, 2019)),
+        ("quarter", "2019-Q3", "2019-Q2", (2019, 2019))]
 
 
 def test_periods_with_data_answer_the_latest_year_and_quarter():
