@@ -23,7 +23,7 @@ async def session(request: Request) -> Response:
     to sign out. Only from the app's own page, and nothing over a few KB is read (reformkpi/sessions.py)."""
     if not sessions.from_own_page(request.headers.get("origin"), request.headers.get("sec-fetch-site"),
                                   _scheme(request), request.headers.get("host")):
-        return Response(status_code=403)
+        return _refused(403)
     if request.method == "DELETE":
         sessions.close(sessions.session_id(request.cookies.get(sessions.COOKIE)))
         response = Response(status_code=204)
@@ -31,17 +31,23 @@ async def session(request: Request) -> Response:
         return response
     form = request.headers.get(sessions.FORM_HEADER)
     if not form:
-        return Response(status_code=403)
+        return _refused(403)
     body = await _capped_body(request, sessions.BODY_MAX)
     if body is None:
-        return Response(status_code=413)
+        return _refused(413)
     value = sessions.cookie_for(body.decode("ascii", errors="ignore").strip(), form)
     if value is None:
-        return Response(status_code=403)
+        return _refused(403)
     response = Response(status_code=204)
     response.set_cookie(sessions.COOKIE, value, max_age=sessions.max_age(), path="/", httponly=True,
                         samesite="strict", secure=_scheme(request) == "https")
     return response
+
+
+def _refused(status: int) -> Response:
+    """A refusal that also closes the connection: the server reads no more of a body it did not want
+    (kept open, it would read a 1 GB body to its end to reuse the connection)."""
+    return Response(status_code=status, headers={"Connection": "close"})
 
 
 def _scheme(request: Request) -> str:
