@@ -19,20 +19,54 @@ SESSION_PATH = "/api/session"
 
 
 async def session(request: Request) -> Response:
-    """POST a one-time code (the body) to receive the cookie; DELETE to sign out."""
+    """POST a one-time code (the body) with its form's token (a header) to receive the cookie; DELETE
+    to sign out. Only from the app's own page, and nothing over a few KB is read (reformkpi/sessions.py)."""
+    if not sessions.from_own_page(request.headers.get("origin"), request.headers.get("sec-fetch-site"),
+                                  _scheme(request), request.headers.get("host")):
+        return _refused(403)
     if request.method == "DELETE":
         sessions.close(sessions.session_id(request.cookies.get(sessions.COOKIE)))
         response = Response(status_code=204)
         response.delete_cookie(sessions.COOKIE, path="/")
         return response
-    value = sessions.cookie_for((await request.body()).decode("ascii", errors="ignore").strip())
+    form = request.headers.get(sessions.FORM_HEADER)
+    if not form:
+        return _refused(403)
+    body = await _capped_body(request, sessions.BODY_MAX)
+    if body is None:
+        return _refused(413)
+    value = sessions.cookie_for(body.decode("ascii", errors="ignore").strip(), form)
     if value is None:
-        return Response(status_code=403)
+        return _refused(403)
     response = Response(status_code=204)
-    secure = request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
     response.set_cookie(sessions.COOKIE, value, max_age=sessions.max_age(), path="/", httponly=True,
-                        samesite="strict", secure=secure)
+                        samesite="strict", secure=_scheme(request) == "https")
     return response
+
+
+def _refused(status: int) -> Response:
+    """A refusal that also closes the connection: the server reads no more of a body it did not want
+    (kept open, it would read a 1 GB body to its end to reuse the connection)."""
+    return Response(status_code=status, headers={"Connection": "close"})
+
+
+def _scheme(request: Request) -> str:
+    """How the browser reached the app: the proxy's X-Forwarded-Proto (deploy/nginx.conf sets it), else the connection's."""
+    return request.headers.get("x-forwarded-proto") or request.url.scheme
+
+
+async def _capped_body(request: Request, cap: int) -> bytes | None:
+    """The body, or None once it is over `cap` bytes: a declared length over the cap is refused
+    before anything is read, and a streamed body is dropped at the chunk that passes it."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > cap):
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > cap:
+            return None
+    return bytes(body)
 
 
 app = st.App("app.py", routes=[Route(SESSION_PATH, session, methods=["POST", "DELETE"])])

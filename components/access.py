@@ -7,12 +7,16 @@ sign-in survives a reload through the server's http-only cookie (reformkpi/sessi
 
 from __future__ import annotations
 
+import json
+import secrets
+from dataclasses import replace
+
 import streamlit as st
 
 from reformkpi import auth, formatting, sessions
 from reformkpi.i18n import t, tm
 
-_ACTOR, _SESSION, _BROWSER = "access:actor", "access:session", "access:browser"
+_ACTOR, _BROWSER, _FORM, _NOTICE = "access:actor", "access:browser", "access:form", "access:notice"
 SESSION_ROUTE = "/api/session"  # serve.py
 
 
@@ -28,10 +32,24 @@ def current_actor() -> auth.Actor | None:
     if st.user.get("is_logged_in"):
         return auth.actor_from_identity(st.user.to_dict(), auth.settings())
     if _ACTOR in st.session_state:
-        return st.session_state[_ACTOR]
+        kept = st.session_state[_ACTOR]
+        if kept.via != "local":
+            return kept
+        # Every run asks the server again: removal, a role change, a sign-out in another tab and the
+        # session's end count at this tab's next click, with a word about it (shown by sign_in_box).
+        live = sessions.actor(kept.session)
+        if live == kept:
+            return kept
+        if live is None:
+            del st.session_state[_ACTOR]
+            st.session_state[_NOTICE] = ("access.ended", {})
+        else:
+            st.session_state[_ACTOR] = live
+            st.session_state[_NOTICE] = ("access.role_changed", {"role": live.role})
+            return live
     sid = sessions.session_id(st.context.cookies.get(sessions.COOKIE))
     if (remembered := sessions.actor(sid)) is not None:  # a reload, or a new tab of a signed-in browser
-        st.session_state[_ACTOR], st.session_state[_SESSION] = remembered, sid
+        st.session_state[_ACTOR] = remembered
         return remembered
     return auth.ANONYMOUS if auth.settings().anonymous_view else None
 
@@ -42,15 +60,17 @@ def _tell_browser() -> None:
     message = st.session_state.pop(_BROWSER, None)
     if message is None:
         return
-    method, body = ("POST", message) if message else ("DELETE", "")
-    st.html(f"<script>fetch({SESSION_ROUTE!r}, {{method: {method!r}, body: {body!r}, credentials: 'same-origin'}})"
-            "</script>", unsafe_allow_javascript=True)
+    request: dict[str, object] = {"method": "DELETE", "credentials": "same-origin"}
+    if message:  # the code, and the token the form was issued with (serve.py refuses a code without it)
+        code, form = message
+        request |= {"method": "POST", "body": code, "headers": {sessions.FORM_HEADER: form}}
+    st.html(f"<script>fetch({json.dumps(SESSION_ROUTE)}, {json.dumps(request)})</script>", unsafe_allow_javascript=True)
 
 
 def _sign_out(actor: auth.Actor) -> None:
     if actor.via == "oidc":
         st.logout()
-    sessions.close(st.session_state.pop(_SESSION, None))
+    sessions.close(actor.session)
     st.session_state.pop(_ACTOR, None)
     st.session_state[_BROWSER] = ""
 
@@ -65,6 +85,9 @@ def sign_in_box(lang: str) -> auth.Actor | None:
             st.error(tm("access.accounts_moved", lang, old=str(e.old), new=str(e.new)), icon=":material/error:")
             st.stop()
     actor = current_actor()
+    if notice := st.session_state.pop(_NOTICE, None):
+        key, fields = notice
+        st.warning(tm(key, lang, **{k: t(f"role.{v}", lang) for k, v in fields.items()}), icon=":material/logout:")
     with st.sidebar:
         _tell_browser()
         if actor is not None and actor.via != "anonymous":
@@ -76,14 +99,17 @@ def sign_in_box(lang: str) -> auth.Actor | None:
             if st.button(t("access.sign_in", lang), key="access-sso", type="primary"):
                 st.login()
         else:
+            # The token this form is issued with: the hand-over code is redeemed only with it.
+            form = st.session_state.setdefault(_FORM, secrets.token_urlsafe(24))
             with st.expander(t("access.sign_in", lang), icon=":material/login:"), st.form("access-sign-in"):
                 name = st.text_input(t("access.name", lang), key="access-name")
                 password = st.text_input(t("access.password", lang), type="password", key="access-password")
                 if st.form_submit_button(t("access.sign_in", lang)):
                     try:
                         signed_in = auth.Accounts().sign_in(name.strip(), password, client=_client())
-                        st.session_state[_ACTOR] = signed_in
-                        st.session_state[_SESSION], st.session_state[_BROWSER] = sessions.open_session(signed_in)
+                        sid, code = sessions.open_session(signed_in, form)
+                        st.session_state[_ACTOR] = replace(signed_in, session=sid)
+                        st.session_state[_BROWSER] = (code, st.session_state.pop(_FORM))
                         st.rerun()
                     except auth.AuthError as e:
                         # One message for unknown names and wrong passwords: no account probing.

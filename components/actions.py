@@ -31,7 +31,7 @@ def reported(lang: str) -> Iterator[None]:
         store_problem(e, lang)
     except PermissionDenied as e:
         log.warning("refused: %s", e)
-        st.error(t("action.denied", lang), icon=":material/block:")
+        st.error(t("access.ended" if e.ended else "action.denied", lang), icon=":material/block:")
     except StoreError as e:
         log.warning("store refused a write: %s", e)
         st.error(t("action.store_failed", lang), icon=":material/error:")

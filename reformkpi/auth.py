@@ -21,8 +21,9 @@ import os
 import re
 import time
 import tomllib
+import unicodedata
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -36,7 +37,7 @@ PERMISSIONS = {
     "analyst": {"view", "upload", "snapshot"},
     "admin": {"view", "upload", "snapshot", "rollback", "admin"},
 }
-NAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
+NAME = re.compile(r"[a-z0-9][a-z0-9._@-]{1,63}")  # matched whole (fullmatch: `$` would let a final newline by)
 MIN_PASSWORD = 10
 LOCK_WAIT_SECONDS = 5.0  # a sign-in waits this long for the accounts file, then gives up
 CLIENT_FAILURE_FACTOR = 4  # a client's failures over every name, in multiples of max_failed_logins
@@ -55,19 +56,30 @@ class AuthError(Exception):
 
 
 class PermissionDenied(PermissionError):
-    def __init__(self, actor: Actor | None, permission: str):
+    """`ended`: the actor's sign-in is over (session closed or expired, account removed, role
+    changed since), as opposed to a role that never held the permission."""
+
+    def __init__(self, actor: Actor | None, permission: str, ended: bool = False):
         who = actor.name if actor else "anonymous"
-        super().__init__(f"{who} may not {permission}")
-        self.actor, self.permission = actor, permission
+        super().__init__(f"{who} may not {permission}" + (" (sign-in ended)" if ended else ""))
+        self.actor, self.permission, self.ended = actor, permission, ended
 
 
 @dataclass(frozen=True)
 class Actor:
-    """A signed-in person (or the anonymous viewer) and the role they act in."""
+    """A person (or the anonymous viewer) and the role they act in.
+
+    `via` says who vouches for them: "local" (this server's sign-in form; `session` names the
+    server-side session, reformkpi/sessions.py, checked again at every `require`), "oidc" (the
+    province's identity provider, read again by the app at every run), "anonymous", or "cli":
+    whoever the operating system let run code against the store's files (the command line, a
+    script, a test), which is the default since only the web app has anyone else to ask.
+    """
 
     name: str
     role: str
-    via: str = "local"  # local, oidc, cli, anonymous
+    via: str = "cli"
+    session: str | None = field(default=None, repr=False)  # a secret: kept out of logs
 
     def can(self, permission: str) -> bool:
         return permission in PERMISSIONS.get(self.role, set())
@@ -77,10 +89,31 @@ ANONYMOUS = Actor("anonymous", "viewer", "anonymous")
 
 
 def require(actor: Actor | None, permission: str) -> Actor:
-    """The actor if it holds the permission; PermissionDenied otherwise."""
+    """The actor if it holds the permission and, for a local sign-in, is still signed in as it was:
+    its session open and unexpired and its account there with the same role, read now from the
+    sessions and accounts files (a tab kept open after `user remove`, a role change, a sign-out
+    elsewhere or the session's end is refused here, whatever the page remembered). PermissionDenied
+    otherwise."""
     if actor is None or not actor.can(permission):
         raise PermissionDenied(actor, permission)
+    if actor.via == "local":
+        from reformkpi import sessions  # sessions builds on this module
+
+        if sessions.actor(actor.session) != actor:
+            raise PermissionDenied(actor, permission, ended=True)
     return actor
+
+
+def account_name(name: str) -> str:
+    """A new account's name in its one stored form (Unicode NFC), or ValueError saying what is wrong:
+    a control or invisible character (a pasted newline, a tab), or outside the allowed form."""
+    name = unicodedata.normalize("NFC", name)
+    for i, ch in enumerate(name, 1):
+        if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
+            raise ValueError(f"name: control character U+{ord(ch):04X} at position {i}")
+    if not NAME.fullmatch(name):
+        raise ValueError("name: 2–64 characters of a-z 0-9 . _ @ -, starting with a letter or digit")
+    return name
 
 
 @dataclass(frozen=True)
@@ -221,8 +254,7 @@ class Accounts:
         return {n: a["role"] for n, a in sorted(self._read(self.path).items())}
 
     def add(self, name: str, role: str, password: str) -> None:
-        if not NAME.match(name):
-            raise ValueError("name: 2–64 characters of a-z 0-9 . _ @ -")
+        name = account_name(name)
         if role not in ROLES:
             raise ValueError(f"role must be one of {ROLES}")
         if len(password) < MIN_PASSWORD:

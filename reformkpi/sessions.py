@@ -5,11 +5,17 @@ callback, and a province without one signs in with local accounts. The app's ser
 sets our own cookie instead:
 
 1. the sign-in form checks the password (auth.Accounts.sign_in), opens a session and gets a
-   one-time code for it, valid for a minute (kept with the sessions, so any app server can redeem it);
-2. the page posts the code to /api/session (never in a URL), which answers with the cookie:
-   HttpOnly, SameSite=Strict, signed with the server's secret and holding a random session id;
+   one-time code for it, valid for a minute (kept with the sessions, so any app server can redeem it),
+   bound to the form's token (a random value the tab's session issued with the form);
+2. the page posts the code to /api/session (never in a URL) with the form's token in a header of
+   its own (FORM_HEADER: a page of another origin cannot send one without the server's leave, which
+   it never gives); the route refuses a request not from the app's own page (`from_own_page`), a
+   body over BODY_MAX, or a code whose form token differs, and answers with the cookie: HttpOnly,
+   SameSite=Strict, signed with the server's secret and holding a random session id;
 3. every run reads the cookie (st.context.cookies), checks its signature and age, and that its
-   session is still open in `<data>/sessions.json` and its account still exists;
+   session is still open in `<data>/sessions.json` and its account still exists; a tab's run and
+   every write (auth.require) ask again, so a removed account, a role change, a sign-out in another
+   tab and an expired session count at the tab's next click;
 4. signing out closes the session on the server (so a copied cookie is dead everywhere) and
    clears the cookie.
 
@@ -19,12 +25,14 @@ The cookie holds no password and no role: the role is the account's current one.
 from __future__ import annotations
 
 import fcntl
+import hmac
 import json
 import os
 import secrets
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
 
@@ -33,6 +41,9 @@ from reformkpi import config
 
 COOKIE = "reformkpi_session"
 CODE_SECONDS = 60
+FORM_HEADER = "X-Reformkpi-Form"
+BODY_MAX = 4096  # bytes a request to the session route may send: a code is 32
+_PORTS = {"http": 80, "https": 443}
 _CODE = "code:"  # one-time codes share the file with the sessions, under this prefix
 
 
@@ -76,22 +87,45 @@ def _open_sessions(write: bool):
             write_private(path, json.dumps(data, indent=1))
 
 
-def open_session(actor: Actor, now: float | None = None) -> tuple[str, str]:
-    """Open a server-side session for a signed-in local account: (session id, one-time hand-over code)."""
+def open_session(actor: Actor, form: str, now: float | None = None) -> tuple[str, str]:
+    """Open a server-side session for a signed-in local account: (session id, one-time hand-over
+    code). The code is redeemed only with `form`, the token the sign-in form was issued with."""
     now = time.time() if now is None else now
     sid, code = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     with _open_sessions(write=True) as data:
         data[sid] = {"name": actor.name, "expires": now + hours() * 3600}
-        data[_CODE + code] = {"session": sid, "expires": now + CODE_SECONDS}
+        data[_CODE + code] = {"session": sid, "form": form, "expires": now + CODE_SECONDS}
     return sid, code
 
 
-def cookie_for(code: str, now: float | None = None) -> str | None:
-    """The signed cookie value for a hand-over code, once; None for an unknown, used or stale code."""
+def cookie_for(code: str, form: str, now: float | None = None) -> str | None:
+    """The signed cookie value for a hand-over code and its form's token, once; None for an unknown,
+    used or stale code or another token (the code is spent either way)."""
     now = time.time() if now is None else now
     with _open_sessions(write=True) as data:
         handed = data.pop(_CODE + code, None)
-    return _signer().sign(handed["session"]).decode() if handed and handed["expires"] >= now else None
+    if not handed or not form or handed["expires"] < now or not hmac.compare_digest(handed.get("form", "").encode(), form.encode()):
+        return None
+    return _signer().sign(handed["session"]).decode()
+
+
+def from_own_page(origin: str | None, fetch_site: str | None, scheme: str, host: str | None) -> bool:
+    """Whether a request to the session route comes from the app's own page: its Origin is this
+    server's (scheme, host and port, as the browser reached it: `host` is the Host header, `scheme`
+    the proxy's X-Forwarded-Proto or the connection's) and, when the browser says (Sec-Fetch-Site),
+    same-origin. A page on another port of the same host is another origin. A request saying
+    neither is refused: every browser the app supports sends Origin with a POST or DELETE."""
+    if fetch_site is not None and fetch_site != "same-origin":
+        return False
+    if origin is None:
+        return fetch_site == "same-origin"
+    try:
+        theirs = urlsplit(origin)
+        ours = urlsplit(f"{scheme}://{host}")
+        return bool(host) and (theirs.scheme, theirs.hostname, theirs.port or _PORTS.get(theirs.scheme)) == (
+            ours.scheme, ours.hostname, ours.port or _PORTS.get(ours.scheme))
+    except ValueError:  # a malformed Origin or Host (a port that is not a number)
+        return False
 
 
 def session_id(cookie: str | None) -> str | None:
@@ -105,7 +139,8 @@ def session_id(cookie: str | None) -> str | None:
 
 
 def actor(sid: str | None, accounts: Accounts | None = None) -> Actor | None:
-    """The account a session signs in, or None: unknown, closed, expired, or the account is gone."""
+    """The account a session signs in, as it is now (its current role, `session` = sid), or None:
+    unknown, closed, expired, or the account is gone."""
     if not sid:
         return None
     with _open_sessions(write=False) as data:
@@ -113,7 +148,7 @@ def actor(sid: str | None, accounts: Accounts | None = None) -> Actor | None:
     if session is None or session["expires"] < time.time():
         return None
     role = (accounts or Accounts()).names().get(session["name"])
-    return None if role is None else Actor(session["name"], role, "local")
+    return None if role is None else Actor(session["name"], role, "local", sid)
 
 
 def close(sid: str | None) -> None:

@@ -115,6 +115,35 @@ def test_bad_input_is_refused(accounts):
         accounts.add("ha.tran", "superuser", PASSWORD)
 
 
+@pytest.mark.parametrize(("name", "why"), [
+    ("eve.analyst\n", "control character U+000A at position 12"),  # the issue's trailing newline
+    ("eve\r\nadmin", "control character U+000D at position 4"),
+    ("eve\tanalyst", "control character U+0009 at position 4"),
+    ("eve\x00", "control character U+0000 at position 4"),
+    ("eve\u200banalyst", "control character U+200B at position 4"),  # zero-width space: invisible
+    ("eve\u2028x", "control character U+2028 at position 4"),
+    (" eve", "2–64 characters"),
+    ("Eve", "2–64 characters"),
+    ("e\u0301ve", "2–64 characters"),  # NFC makes it é: still outside the allowed letters
+    ("x" * 65, "2–64 characters"),
+])
+def test_account_names_refuse_control_characters_in_words(accounts, name, why):
+    with pytest.raises(ValueError) as e:
+        accounts.add(name, "analyst", PASSWORD)
+    assert why in str(e.value)
+    assert set(accounts.names()) == {"lan.nguyen"}
+
+
+def test_the_command_line_refuses_a_name_with_a_trailing_newline(tmp_path, monkeypatch, capsys):
+    from reformkpi import cli
+
+    monkeypatch.setenv("REFORMKPI_ACCOUNTS", str(tmp_path / "acc.json"))
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    assert cli.main(["user", "add", "eve.analyst\n", "--role", "analyst", "--password-stdin"]) == 2
+    assert "control character U+000A at position 12" in capsys.readouterr().err
+    assert Accounts(tmp_path / "acc.json").names() == {}
+
+
 def test_files_are_private_from_the_first_byte(tmp_path, monkeypatch):
     """Every file is created 0600 (even under a permissive umask), the folder 0700; a sign-in never
     leaves a readable temporary file behind."""

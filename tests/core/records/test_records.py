@@ -20,7 +20,7 @@ from reformkpi.store import CommitInfo
 COLUMNS = ["dossier_id", "unit_id", "procedure_code", "procedure_name", "channel",
            "received_at", "due_at", "resolved_at", "status"]
 U = "so-tu-phap"
-ANALYST = Actor("analyst", "analyst", "local")
+ANALYST = Actor("analyst", "analyst")
 # id, procedure, channel, received, due, resolved
 ROWS = [
     ("A", "P3", "online", "2025-04-01 08:00:00", "2025-04-10 17:00:00", "2025-04-10 09:00:00"),    # due day: on time

@@ -23,7 +23,7 @@ from reformkpi.store import CommitInfo
 from tests import bombs
 from tests.core.records.test_records import ANALYST, ROWS, U, write
 
-VIEWER = Actor("xem", "viewer", "local")
+VIEWER = Actor("xem", "viewer")
 
 
 def codes(e: pytest.ExceptionInfo) -> list[tuple]:
