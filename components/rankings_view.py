@@ -37,7 +37,7 @@ def bump(ranks: pd.DataFrame, stability: pd.DataFrame, names: pd.Series, colors:
         g = ranks[ranks["unit_id"] == uid].sort_values("period")
         name = formatting.label(names[uid])
         hover = [f"<b>{name}</b> {p}<br>{t('table.rank', lang)}: {r}/{n}<br>{formatting.label(short_name(ind, lang))}: "
-                 f"{formatting.value(v, ind['measure'], lang)}{version_line(lang, version)}"
+                 f"{formatting.value(v, ind, lang)}{version_line(lang, version)}"
                  for p, r, n, v in zip(g["period"], g["rank"], g["n_peers"], g["value"])]
         fig.add_trace(go.Scatter(x=g["period"], y=g["rank"], mode="lines+markers", name=name,
                                  line={"color": color, "width": 3.5}, marker={"size": 8},
