@@ -20,7 +20,7 @@ from reformkpi.metrics.datasets import Dataset, unit_names
 # Decimals a kind of figure is shown with when its indicator does not say (an indicator's own
 # `decimals`, the precision it is published with, wins: the pages show the same).
 DECIMALS = {"percent": 1, "points": 2, "score": 2, "days": 1, "count": 0, "integer": 0, "number": 1, "gap": 1,
-            "mean": 1}
+            "mean": 1, "spread": 2}
 
 
 def xlsx_format(kind: str, decimals: int | None) -> str | None:
@@ -46,7 +46,7 @@ KNOWN = {
     "rank_change": ("table.rank_change", "integer"), "n_peers": ("table.n_peers", "integer"),
     "n_units": ("table.n_units", "integer"), "n_below": ("table.n_below", "integer"), "n": ("table.n_units", "integer"),
     "n_years": ("table.n_years", "integer"), "mean_rank": ("table.mean_rank", "mean"),
-    "rank_sd": ("table.rank_sd", "mean"), "best_rank": ("table.best_rank", "integer"),
+    "rank_sd": ("table.rank_sd", "spread"), "best_rank": ("table.best_rank", "integer"),
     "worst_rank": ("table.worst_rank", "integer"), "rank_range": ("table.rank_range", "integer"),
     "grade_changes": ("table.grade_changes", "integer"), "years_below": ("satisfaction.years_below", "integer"),
     "years_measured": ("table.years_measured", "integer"), "streak": ("satisfaction.streak", "integer"),
