@@ -55,7 +55,8 @@ left, right = st.columns(2)
 with left:
     title = t("dossiers.most_late_section", lang, period=period)
     st.subheader(title)
-    dossiers_view.most_late(data.query(views.most_late, ref, LATE_RATE, sel.period, sel.level, lang), lang, title)
+    dossiers_view.most_late(data.query(views.most_late, ref, LATE_RATE, sel.period, sel.level, lang),
+                           catalog.indicator(LATE_RATE), lang, title)
     context.caption(ctx[LATE_RATE], lang)
 with right:
     charts.show(charts.figure(dossiers_view.backlog, flow, catalog, NOT_DUE, OVERDUE, lang, ref.version, span=0.5),

@@ -41,7 +41,7 @@ def rate_trend(flow: pd.DataFrame, ind: pd.Series, targets: list, lang: str, ver
     iid = ind["indicator_id"]
     color = GOOD if ind["direction"] == "higher_better" else BAD
     source = flow["period"].map(sources.set_index("period")["source"]).fillna("")
-    hover = [f"<b>{xp}</b><br>{formatting.label(short_name(ind, lang))}: {formatting.percent(v, lang, int(ind['decimals']))}"
+    hover = [f"<b>{xp}</b><br>{formatting.label(short_name(ind, lang))}: {formatting.value(v, ind, lang)}"
              f"<br>{formatting.label(t('context.source', lang, source=src))}{_coverage(flow, i, lang)}"
              f"{version_line(lang, version)}" for i, (xp, v, src) in enumerate(zip(x, flow[iid], source))]
     fig = go.Figure(go.Scatter(x=x, y=flow[iid], mode="lines+markers", name=short_name(ind, lang),
@@ -58,13 +58,13 @@ def heatmap(matrix: pd.DataFrame, ind: pd.Series, target: float | None, lang: st
     z = matrix[quarters].to_numpy(dtype=float)
     x = [formatting.period_label(q, lang) for q in quarters]
     y = [formatting.label(n) for n in matrix["name"]]
-    text = [[formatting.number(v, lang, 1) for v in row] for row in z]
-    hover = [[f"<b>{uy}</b> {qx}<br>{formatting.label(short_name(ind, lang))}: {formatting.percent(v, lang, 2)}"
+    text = [[formatting.number(v, lang, int(ind["decimals"])) for v in row] for row in z]
+    hover = [[f"<b>{uy}</b> {qx}<br>{formatting.label(short_name(ind, lang))}: {formatting.value(v, ind, lang)}"
               f"{version_line(lang, version)}" for qx, v in zip(x, row)] for uy, row in zip(y, z)]
     scale = direction_scale(ind["direction"], np.nanmin(z), np.nanmax(z), target)
     fig = go.Figure(go.Heatmap(z=z, x=x, y=y, **scale, text=text, texttemplate="%{text}", hovertext=hover,
                                hoverinfo="text", xgap=1, ygap=1,
-                               colorbar=scale_legend(scale, target, ind["measure"], lang)))
+                               colorbar=scale_legend(scale, target, ind, lang)))
     fig.update_yaxes(autorange="reversed", automargin=True, title=None)
     fig.update_xaxes(title=t("axis.quarter", lang), side="top")
     return layout(fig, t("dossiers.heatmap_title", lang, indicator=short_name(ind, lang)), lang,
@@ -86,14 +86,14 @@ def backlog(flow: pd.DataFrame, cat: Catalog, not_due_id: str, overdue_id: str, 
     return layout(fig, t("dossiers.backlog_title", lang), lang, height=400)
 
 
-def most_late(table: pd.DataFrame, lang: str, title: str) -> None:
+def most_late(table: pd.DataFrame, ind: pd.Series, lang: str, title: str) -> None:
     """The units with most late dossiers: late, resolved, late rate (also in the page's exports)."""
-    register_table("dossier_most_late", title, table, "dossier.late_rate")
+    register_table("dossier_most_late", title, table, ind["indicator_id"])
     shown = pd.DataFrame({
         t("table.unit", lang): table["name"],
         t("dossiers.late", lang): [formatting.number(v, lang, 0) for v in table["num"]],
         t("dossiers.resolved", lang): [formatting.number(v, lang, 0) for v in table["den"]],
-        t("dossiers.late_rate", lang): [formatting.percent(v, lang, 2) for v in table["value"]],
+        t("dossiers.late_rate", lang): [formatting.value(v, ind, lang) for v in table["value"]],
     })
     st.dataframe(shown, hide_index=True, width="stretch", height=full_height(len(shown)))
 
@@ -102,7 +102,7 @@ def online(flow: pd.DataFrame, ind: pd.Series, targets: list, lang: str, version
     """The share of dossiers received online by quarter, against its target."""
     x = _quarters(flow, lang)
     iid = ind["indicator_id"]
-    hover = [f"<b>{xp}</b><br>{formatting.label(short_name(ind, lang))}: {formatting.percent(v, lang, 2)}"
+    hover = [f"<b>{xp}</b><br>{formatting.label(short_name(ind, lang))}: {formatting.value(v, ind, lang)}"
              f"{_coverage(flow, i, lang)}{version_line(lang, version)}" for i, (xp, v) in enumerate(zip(x, flow[iid]))]
     fig = go.Figure(go.Scatter(x=x, y=flow[iid], mode="lines+markers", name=short_name(ind, lang), fill="tozeroy",
                                line={"color": GOOD, "width": 3}, hovertext=hover, hoverinfo="text"))

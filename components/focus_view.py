@@ -40,19 +40,19 @@ def unit_tiles(year_figures: pd.DataFrame, cat: Catalog, year: int, lang: str) -
 
 def _unit_tile(r, cat: Catalog, lang: str) -> None:
     ind = cat.indicator(r.indicator_id)
-    measure, unit = ind["measure"], gap_unit(ind["measure"], lang)
+    decimals, unit = int(ind["decimals"]), gap_unit(ind["measure"], lang)
     delta = None
     color: DeltaColor = "off"
     arrow: DeltaArrow = "off"
     if not pd.isna(r.change):
-        delta = formatting.signed(r.change, lang) + unit
+        delta = formatting.signed(r.change, lang, decimals) + unit
         good = (r.change > 0) == (ind["direction"] == "higher_better")
-        flat = round(r.change, 1) == 0
+        flat = formatting.rounded(r.change, decimals) == 0
         color = "gray" if flat else ("green" if good else "red")
         arrow = "off" if flat else ("up" if r.change > 0 else "down")
     c = r.comparison
     with st.container(border=True):
-        st.metric(_short(cat, r.indicator_id, lang), formatting.value(r.value, measure, lang), delta,
+        st.metric(_short(cat, r.indicator_id, lang), formatting.value(r.value, ind, lang), delta,
                   delta_color=color, delta_arrow=arrow, delta_description=c.versus(lang) if delta else None)
         if c.partial:
             st.caption(c.partial_text(lang))
@@ -62,8 +62,8 @@ def _unit_tile(r, cat: Catalog, lang: str) -> None:
             st.caption(t("kpi.no_target", lang))
         else:
             status = target_status(r.meets_target, ind["direction"], lang)
-            line = t("kpi.target", lang, target=formatting.value(r.target, measure, lang), status=status,
-                     gap=formatting.number(abs(r.gap), lang) + unit)
+            line = t("kpi.target", lang, target=formatting.value(r.target, ind, lang), status=status,
+                     gap=formatting.number(abs(r.gap), lang, decimals) + unit)
             if r.meets_target:
                 st.caption(line)
             else:
@@ -113,14 +113,14 @@ def attention(att: pd.DataFrame, cat: Catalog, period: str, latest: tuple[str, b
         return
     for r in att.itertuples(index=False):
         ind = cat.indicator(r.indicator_id)
-        m, unit = ind["measure"], gap_unit(ind["measure"], lang)
+        m, unit = ind, gap_unit(ind["measure"], lang)  # m: what formatting.value reads (measure, decimals)
         fields = {"indicator": _short(cat, r.indicator_id, lang), "value": formatting.value(r.value, m, lang),
                   "target": formatting.value(r.target, m, lang),
-                  "gap": formatting.number(abs(r.gap), lang) + unit if not pd.isna(r.gap) else "–"}
+                  "gap": formatting.number(abs(r.gap), lang, int(ind["decimals"])) + unit if not pd.isna(r.gap) else "–"}
         misses = by_direction("focus.province_misses", ind["direction"])
         head = t(misses if r.province_misses else "focus.province_meets", lang, **fields)
         units = [t(by_direction("focus.unit_gap", ind["direction"]), lang, name=u.name, value=formatting.value(u.value, m, lang),
-                   gap=formatting.number(abs(u.gap), lang) + unit) for u in r.below.head(NAMED).itertuples()]
+                   gap=formatting.number(abs(u.gap), lang, int(ind["decimals"])) + unit) for u in r.below.head(NAMED).itertuples()]
         if r.n_below > NAMED:
             units.append(tn("focus.more", r.n_below - NAMED, lang))
         body = t("focus.units_below", lang, n=r.n_below, total=r.n_units) + " " + "; ".join(units) + "."

@@ -30,8 +30,8 @@ def unit_values(table: pd.DataFrame, ind: pd.Series, k: Kpi, lang: str, version:
     hover = [
         f"<b>{formatting.label(r['name'])}</b><br>{formatting.label(short_name(ind, lang))}: "
         f"{formatting.value(r['value'], ind['measure'], lang, shown)}<br>"
-        f"{t('table.target', lang)}: {formatting.value(r['target'], ind['measure'], lang)} "
-        f"({formatting.signed(r['gap'], lang)}{gap_unit})<br>"
+        f"{t('table.target', lang)}: {formatting.value(r['target'], ind, lang)} "
+        f"({formatting.signed(r['gap'], lang, int(ind['decimals']))}{gap_unit})<br>"
         f"{t('table.rank', lang)}: {r['rank'] if pd.notna(r['rank']) else t('table.incomplete', lang)}/{r['n_peers']}"
         + version_line(lang, version)
         for _, r in df.iterrows()]
@@ -43,7 +43,7 @@ def unit_values(table: pd.DataFrame, ind: pd.Series, k: Kpi, lang: str, version:
                            customdata=df["unit_id"].tolist(), showlegend=False))  # the colours have the legend
     if has_target:
         fig.add_vline(x=0, line={"color": INK, "width": 2})
-        target = formatting.value(k.target, ind["measure"], lang) if k.target is not None else ""
+        target = formatting.value(k.target, ind, lang) if k.target is not None else ""
         title = t("chart.gap_title", lang, indicator=short_name(ind, lang), period=formatting.period_label(k.period, lang),
                   n=k.n_below_target, total=k.n_units, target=target)
         lo, hi = min(0.0, df["gap"].min()), max(0.0, df["gap"].max())

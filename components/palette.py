@@ -61,8 +61,9 @@ def direction_scale(direction: str, lo: float, hi: float, target: float | None) 
     return {"zmin": zmin, "zmax": zmax, "colorscale": [[0.0, low], [mid, "#FFFFFF"], [1.0, high]]}
 
 
-def scale_legend(scale: dict, target: float | None, measure: str, lang: str) -> dict:
-    """The colour bar of a direction_scale: its ends and the target, named."""
+def scale_legend(scale: dict, target: float | None, measure, lang: str) -> dict:
+    """The colour bar of a direction_scale: its ends and the target, named (`measure`: the indicator's
+    catalog row, or a measure's name, as formatting.value reads it)."""
     ends = [scale["zmin"], scale["zmax"]]
     if target is None:
         return {"tickvals": ends, "ticktext": [formatting.value(v, measure, lang) for v in ends]}

@@ -41,7 +41,7 @@ def bump(ranks: pd.DataFrame, stability: pd.DataFrame, names: pd.Series, colors:
         g = ranks[ranks["unit_id"] == uid].sort_values("period")
         name = formatting.label(names[uid])
         hover = [f"<b>{name}</b> {p}<br>{t('table.rank', lang)}: {r}/{n}<br>{formatting.label(short_name(ind, lang))}: "
-                 f"{formatting.value(v, ind['measure'], lang)}{version_line(lang, version)}"
+                 f"{formatting.value(v, ind, lang)}{version_line(lang, version)}"
                  for p, r, n, v in zip(g["period"], g["rank"], g["n_peers"], g["value"])]
         joined = [joins.get(p, True) for p in g["period"]]
         fig.add_trace(go.Scatter(x=gapped(g["period"], joined), y=gapped(g["rank"], joined), mode="lines+markers",

@@ -124,8 +124,10 @@ def processing_times(df: pd.DataFrame, lang: str, version: int) -> go.Figure:
 def _buckets(df: pd.DataFrame, series: list[tuple[str, str, str]], title: str, axis: str, lang: str,
              version: int) -> go.Figure:
     x = _bucket_labels(df, lang)
+    # Counts written by formatting.number, not by Plotly's d3-format (English separators, "12.3k").
     fig = go.Figure([go.Bar(x=x, y=df[col], name=name, marker_color=color,
-                            hovertemplate=f"%{{x}}: %{{y}}{version_line(lang, version)}<extra>{name}</extra>")
+                            customdata=[f"{b}: {formatting.number(v, lang, 0)}" for b, v in zip(x, df[col])],
+                            hovertemplate=f"%{{customdata}}{version_line(lang, version)}<extra>{name}</extra>")
                      for col, name, color in series])
     fig.update_layout(barmode="stack")
     fig.update_xaxes(title=axis, type="category")

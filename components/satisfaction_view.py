@@ -23,20 +23,19 @@ def by_factor(summary: pd.DataFrame, cat: Catalog, year: int, lang: str, version
     inds = [cat.indicator(i) for i in summary["indicator_id"]]
     labels = [formatting.label(short_name(i, lang)) for i in inds]
     colors = (summary["gap"] >= 0).map({True: GOOD, False: BAD}).where(summary["target"].notna(), NEUTRAL).tolist()
-    measure = inds[0]["measure"]
-    hover = [f"<b>{lab}</b><br>{t('chart.province', lang)}: {formatting.value(r['value'], measure, lang)}<br>"
-             f"{t('chart.target', lang)}: {formatting.value(r['target'], measure, lang)}<br>"
+    hover = [f"<b>{lab}</b><br>{t('chart.province', lang)}: {formatting.value(r['value'], i, lang)}<br>"
+             f"{t('chart.target', lang)}: {formatting.value(r['target'], i, lang)}<br>"
              f"{tn('kpi.below', int(r['n_below']), lang, total=r['n_units'])}{coverage_line(r['n_units'], r['n_expected'], lang)}"
              f"{version_line(lang, version)}"
-             for lab, (_, r) in zip(labels, summary.iterrows())]
+             for lab, i, (_, r) in zip(labels, inds, summary.iterrows())]
     fig = go.Figure(go.Bar(x=summary["value"][::-1], y=labels[::-1], orientation="h", marker_color=colors[::-1],
                            hovertext=hover[::-1], hoverinfo="text", cliponaxis=False, textposition="outside",
-                           text=[formatting.value(v, measure, lang) for v in summary["value"]][::-1],
+                           text=[formatting.value(v, i, lang) for v, i in zip(summary["value"], inds)][::-1],
                            name=t("chart.province", lang), showlegend=False))
     target = summary["target"].dropna()
     if len(target):
         fig.add_vline(x=float(target.iloc[0]), line={"color": INK, "dash": "dot", "width": 2},
-                      annotation_text=t("chart.target", lang) + " " + formatting.value(target.iloc[0], measure, lang),
+                      annotation_text=t("chart.target", lang) + " " + formatting.value(target.iloc[0], inds[0], lang),
                       annotation_position="top")
     fig.update_xaxes(title=axis_title(inds[0], lang), range=[0, 100])  # bars start at zero
     if len(target):
@@ -49,8 +48,8 @@ def distribution(table: pd.DataFrame, ind: pd.Series, year: int, lang: str, vers
     """Every unit's value as a dot on one line (coloured by meeting its own target), with the target."""
     colors = table["meets_target"].map({True: GOOD, False: BAD}).fillna(NEUTRAL).tolist()
     hover = [f"<b>{formatting.label(n)}</b><br>{formatting.label(short_name(ind, lang))}: "
-             f"{formatting.value(v, ind['measure'], lang)}<br>{t('table.target', lang)}: "
-             f"{formatting.value(tg, ind['measure'], lang)}{version_line(lang, version)}"
+             f"{formatting.value(v, ind, lang)}<br>{t('table.target', lang)}: "
+             f"{formatting.value(tg, ind, lang)}{version_line(lang, version)}"
              for n, v, tg in zip(table["name"], table["value"], table["target"])]
     fig = go.Figure([
         go.Box(x=table["value"], name="", boxpoints=False, fillcolor="rgba(0,0,0,0.04)", line={"color": NEUTRAL},
@@ -76,13 +75,14 @@ def factor_heatmap(matrix: pd.DataFrame, cat: Catalog, target: float | None, lan
     x = [formatting.label(short_name(i, lang)) for i in inds]
     y = [formatting.label(n) for n in matrix["name"]]
     z = matrix[ids].to_numpy(dtype=float)
-    hover = [[f"<b>{uy}</b><br>{fx}: {formatting.value(v, inds[0]['measure'], lang)}{version_line(lang, version)}"
-              for fx, v in zip(x, row)] for uy, row in zip(y, z)]
+    hover = [[f"<b>{uy}</b><br>{fx}: {formatting.value(v, i, lang)}{version_line(lang, version)}"
+              for fx, v, i in zip(x, row, inds)] for uy, row in zip(y, z)]
     scale = direction_scale(inds[0]["direction"], np.nanmin(z), np.nanmax(z), target)
     fig = go.Figure(go.Heatmap(z=z, x=x, y=y, **scale,
-                               text=[[formatting.number(v, lang, 1) for v in row] for row in z], texttemplate="%{text}",
+                               text=[[formatting.number(v, lang, int(i["decimals"])) for v, i in zip(row, inds)] for row in z],
+                               texttemplate="%{text}",
                                hovertext=hover, hoverinfo="text", xgap=1, ygap=1,
-                               colorbar=scale_legend(scale, target, inds[0]["measure"], lang)))
+                               colorbar=scale_legend(scale, target, inds[0], lang)))
     fig.update_yaxes(autorange="reversed", automargin=True)
     fig.update_xaxes(side="top")
     return layout(fig, t("satisfaction.heatmap_title", lang), lang, height=180 + 30 * len(y))
@@ -96,7 +96,8 @@ def below_table(below: pd.DataFrame, ind: pd.Series, lang: str, title: str) -> N
         t("satisfaction.years_below", lang): [f"{b}/{m}" for b, m in zip(below["years_below"], below["years_measured"])],
         t("satisfaction.streak", lang): below["streak"],
         t("satisfaction.below_years", lang): below["below_years"],
-        t("satisfaction.last_value", lang): [formatting.value(v, ind["measure"], lang) for v in below["last_value"]],
-        t("table.gap", lang): [formatting.signed(v, lang) + " " + t("unit.points", lang) for v in below["last_gap"]],
+        t("satisfaction.last_value", lang): [formatting.value(v, ind, lang) for v in below["last_value"]],
+        t("table.gap", lang): [formatting.signed(v, lang, int(ind["decimals"])) + " " + t("unit.points", lang)
+                                for v in below["last_gap"]],
     })
     st.dataframe(shown, hide_index=True, width="stretch", height=full_height(len(shown)))

@@ -117,9 +117,9 @@ def history_grid(hist: pd.DataFrame, cat: Catalog, indicator_ids: list[str], uni
         x = [int(p) for p in h["period"]]
         status = h["meets_target"].map({True: GOOD, False: BAD}).fillna(color).tolist()
         hover = [f"<b>{formatting.label(unit_name)}</b> {xp}<br>{formatting.label(short_name(ind, lang))}: "
-                 f"{formatting.value(v, ind['measure'], lang)}<br>{t('unit.peer_median', lang)}: "
-                 f"{formatting.value(pm, ind['measure'], lang)}{coverage_line(n, total, lang)}<br>"
-                 f"{t('chart.target', lang)}: {formatting.value(tg, ind['measure'], lang)}{version_line(lang, version)}"
+                 f"{formatting.value(v, ind, lang)}<br>{t('unit.peer_median', lang)}: "
+                 f"{formatting.value(pm, ind, lang)}{coverage_line(n, total, lang)}<br>"
+                 f"{t('chart.target', lang)}: {formatting.value(tg, ind, lang)}{version_line(lang, version)}"
                  for xp, v, pm, tg, n, total in zip(x, h["value"], h["peer_median"], h["target"], h["n_peers"],
                                                    h["n_peer_expected"])]
         on = {"xaxis": f"x{axis}", "yaxis": f"y{axis}"}
@@ -159,16 +159,16 @@ def parts(table: pd.DataFrame, cat: Catalog, total_id: str, unit_name: str, year
     df = table.assign(label=names)
     df = df.sort_values("lost" if points else "value", ascending=not points).iloc[::-1]
     colors = (df["gap"] >= 0).map({True: GOOD, False: BAD}).where(df["target"].notna(), NEUTRAL).tolist()
-    hover = [f"<b>{lab}</b><br>{t('unit.score', lang)}: {formatting.value(r['value'], total['measure'], lang)}"
+    hover = [f"<b>{lab}</b><br>{t('unit.score', lang)}: {formatting.value(r['value'], total, lang)}"
              + (f" ({formatting.number(r['num'], lang, 2)}/{formatting.number(r['den'], lang, 2)} "
                 f"{t('unit.points_word', lang)})" if points else "")
-             + f"<br>{t('unit.peer_median', lang)}: {formatting.value(r['peer_median'], total['measure'], lang)}"
-             + f"<br>{t('chart.target', lang)}: {formatting.value(r['target'], total['measure'], lang)}"
+             + f"<br>{t('unit.peer_median', lang)}: {formatting.value(r['peer_median'], total, lang)}"
+             + f"<br>{t('chart.target', lang)}: {formatting.value(r['target'], total, lang)}"
              + version_line(lang, version)
              for lab, (_, r) in zip(df["label"], df.iterrows())]
     x = df["lost"] if points else df["value"]
     text = ([t("unit.lost_text", lang, points=formatting.number(v, lang, 2)) for v in df["lost"]] if points
-            else [formatting.value(v, total["measure"], lang) for v in df["value"]])
+            else [formatting.value(v, total, lang) for v in df["value"]])
     fig = go.Figure(go.Bar(x=x, y=df["label"], orientation="h", marker_color=colors, text=text,
                            textposition="outside", cliponaxis=False, hovertext=hover, hoverinfo="text",
                            name=short_name(total, lang), showlegend=False))
@@ -205,7 +205,7 @@ def rank_history(rh: pd.DataFrame, names: pd.Series, colors: dict[str, str], ind
     for uid, g in rh.groupby("unit_id", sort=False):
         x = [int(p) for p in g["period"]]
         hover = [f"<b>{formatting.label(names[uid])}</b> {xp}<br>{t('table.rank', lang)}: {r}/{n}<br>"
-                 f"{formatting.label(short_name(ind, lang))}: {formatting.value(v, ind['measure'], lang)}<br>"
+                 f"{formatting.label(short_name(ind, lang))}: {formatting.value(v, ind, lang)}<br>"
                  f"{t('table.grade', lang)}: {formatting.label(gl)}{version_line(lang, version)}"
                  for xp, r, n, v, gl in zip(x, g["rank"], g["n_peers"], g["value"], g["grade_label"])]
         joined = [joins.get(p, True) for p in g["period"]]
@@ -242,7 +242,7 @@ def dossier_quarters(flow: pd.DataFrame, cat: Catalog, on_time_id: str, late_id:
     combined = t("unit.combined_series", lang)
     hover = [f"<b>{xp}</b>{'' if own else ' · ' + combined}<br>{t('dossiers.on_time', lang)}: "
              f"{formatting.number(o, lang, 0)}<br>{t('dossiers.late', lang)}: {formatting.number(b, lang, 0)}<br>"
-             f"{t('dossiers.late_rate', lang)}: {formatting.percent(r, lang, 2)}{version_line(lang, version)}"
+             f"{t('dossiers.late_rate', lang)}: {formatting.value(r, cat.indicator(late_id), lang)}{version_line(lang, version)}"
              for xp, o, b, r, own in zip(x, ok, bad, flow[late_id], flow["own"])]
     bars = []
     for own in (False, True):

@@ -21,7 +21,7 @@ from reformkpi.metrics.datasets import Dataset, unit_names
 # Decimals a kind of figure is shown with when its indicator does not say (an indicator's own
 # `decimals`, the precision it is published with, wins: the pages show the same).
 DECIMALS = {"percent": 1, "points": 2, "score": 2, "days": 1, "count": 0, "integer": 0, "number": 1, "gap": 1,
-            "mean": 1}
+            "mean": 1, "spread": 2}
 
 
 def xlsx_format(kind: str, decimals: int | None) -> str | None:
@@ -47,7 +47,7 @@ KNOWN = {
     "rank_change": ("table.rank_change", "integer"), "n_peers": ("table.n_peers", "integer"),
     "n_units": ("table.n_units", "integer"), "n_below": ("table.n_below", "integer"), "n": ("table.n_units", "integer"),
     "n_years": ("table.n_years", "integer"), "mean_rank": ("table.mean_rank", "mean"),
-    "rank_sd": ("table.rank_sd", "mean"), "best_rank": ("table.best_rank", "integer"),
+    "rank_sd": ("table.rank_sd", "spread"), "best_rank": ("table.best_rank", "integer"),
     "worst_rank": ("table.worst_rank", "integer"), "rank_range": ("table.rank_range", "integer"),
     "grade_changes": ("table.grade_changes", "integer"), "years_below": ("satisfaction.years_below", "integer"),
     "years_measured": ("table.years_measured", "integer"), "streak": ("satisfaction.streak", "integer"),
@@ -125,7 +125,7 @@ def _kind(kind: str, measure: str) -> str:
 
 
 def _round(values: pd.Series, decimals: int) -> pd.Series:
-    numbers = pd.to_numeric(values, errors="coerce").round(decimals)
+    numbers = formatting.rounded_column(values, decimals)
     return numbers.astype("Int64") if decimals == 0 else numbers
 
 
@@ -160,7 +160,7 @@ def table(frame: pd.DataFrame, cat: Catalog, indicator_id: str | None, lang: str
             key, kind = KNOWN[col]
             if kind == "measure" and mixed:
                 header = t(key, lang) + (" (%)" if set(row_measures) <= {"percent", "points"} else "")
-                out[header] = [v if pd.isna(v) else round(float(v), d) for v, d in zip(df[col], row_decimals)]
+                out[header] = [v if pd.isna(v) else formatting.rounded(v, d) for v, d in zip(df[col], row_decimals)]
                 columns.append(Column(header, "by_row", None, tuple(zip(row_measures, row_decimals))))
                 continue
             places = decimals if kind in ("measure", "gap") else None
@@ -190,7 +190,7 @@ def _short(cat: Catalog, indicator_id: str, lang: str) -> str:
     return cat.indicator(indicator_id)[column("short", lang)]
 
 
-def _against_target(df: pd.DataFrame, names: pd.Series, m: str, lang: str) -> str:
+def _against_target(df: pd.DataFrame, names: pd.Series, m: pd.Series, lang: str) -> str:
     """Units against their targets: how many miss, who is furthest, who improved most."""
     measured = df[df["gap"].notna()]
     if measured.empty:
@@ -200,11 +200,11 @@ def _against_target(df: pd.DataFrame, names: pd.Series, m: str, lang: str) -> st
                target=formatting.value(measured["target"].mode().iloc[0], m, lang))]
     if measured.loc[worst, "gap"] < 0:
         parts.append(t("takeaway.largest_gap", lang, name=names.loc[worst],
-                       gap=formatting.signed(measured.loc[worst, "gap"], lang)))
+                       gap=formatting.signed(measured.loc[worst, "gap"], lang, int(m["decimals"]))))
     if "change" in df and df["change"].notna().any() and df["change"].max() > 0:
         best = df["change"].idxmax()
         parts.append(t("takeaway.most_improved", lang, name=names.loc[best],
-                       change=formatting.signed(df.loc[best, "change"], lang)))
+                       change=formatting.signed(df.loc[best, "change"], lang, int(m["decimals"]))))
     return "; ".join(parts)
 
 
@@ -215,7 +215,7 @@ def _rank_swing(df: pd.DataFrame, names: pd.Series, lang: str) -> str:
              best=int(swing.loc[unit, "min"]), worst=int(swing.loc[unit, "max"]))
 
 
-def _weakest_part(df: pd.DataFrame, cat: Catalog, direction: str, m: str, lang: str) -> str:
+def _weakest_part(df: pd.DataFrame, cat: Catalog, direction: str, m: pd.Series, lang: str) -> str:
     """A family's total and parts (SIPAS factors, PAR INDEX areas): the weakest one."""
     s = df.dropna(subset=["value"])
     if s.empty:
@@ -224,14 +224,14 @@ def _weakest_part(df: pd.DataFrame, cat: Catalog, direction: str, m: str, lang: 
     name, value = _short(cat, s.loc[weakest, "indicator_id"], lang), formatting.value(s.loc[weakest, "value"], m, lang)
     if "gap" in s and pd.notna(s.loc[weakest, "gap"]):
         return t("takeaway.weakest_part", lang, name=name, value=value,
-                 gap=formatting.signed(s.loc[weakest, "gap"], lang))
+                 gap=formatting.signed(s.loc[weakest, "gap"], lang, int(m["decimals"])))
     return t("takeaway.latest", lang, period=name, value=value)
 
 
 def _latest(df: pd.DataFrame, column: str, cat: Catalog, indicator_id: str, lang: str) -> str:
     """A series over periods: the latest value and its change since the period before, where the
     two may be compared (comparability: no method break, no partial year)."""
-    m = cat.indicator(indicator_id)["measure"]
+    m = cat.indicator(indicator_id)
     s = df.dropna(subset=[column]).sort_values("period")
     if s.empty:
         return ""
@@ -239,12 +239,13 @@ def _latest(df: pd.DataFrame, column: str, cat: Catalog, indicator_id: str, lang
     period = last["label"] if "label" in s else formatting.period_label(str(last["period"]), lang)  # a partial year's
     text = t("takeaway.latest", lang, period=period, value=formatting.value(last[column], m, lang))
     if len(s) > 1 and comparability.joined(cat, indicator_id, s).iloc[-1]:
-        text += " " + t("takeaway.since", lang, change=formatting.signed(last[column] - s.iloc[-2][column], lang),
+        text += " " + t("takeaway.since", lang, change=formatting.signed(last[column] - s.iloc[-2][column], lang,
+                                                                   int(m["decimals"])),
                         period=formatting.period_label(str(s.iloc[-2]["period"]), lang))
     return text
 
 
-def _weakest_cell(df: pd.DataFrame, names: pd.Series, cat: Catalog, direction: str, m: str, lang: str) -> str:
+def _weakest_cell(df: pd.DataFrame, names: pd.Series, cat: Catalog, direction: str, m: pd.Series, lang: str) -> str:
     """A units × indicators (or × periods) matrix: its weakest cell."""
     ids = set(cat.indicators["indicator_id"])
     cols = [c for c in df.columns if c in ids or (isinstance(c, str) and periods.is_period(c))]
@@ -262,7 +263,7 @@ def takeaway(frame: pd.DataFrame, cat: Catalog, indicator_id: str | None, lang: 
     if frame.empty or not indicator_id:
         return ""
     ind = cat.indicator(indicator_id)
-    m, direction = ind["measure"], ind["direction"]
+    m, direction = ind, ind["direction"]  # m: what formatting.value reads (measure, decimals)
     df = frame.reset_index() if frame.index.name == "unit_id" else frame.reset_index(drop=True)
     names = df["name"] if "name" in df else df["unit_id"].map(unit_names(cat, lang)) if "unit_id" in df else None
     columns = set(df.columns)
@@ -311,7 +312,7 @@ def header(ds: Dataset, indicator_id: str | None, source: str, lang: str, period
     targets = cat.targets[(cat.targets["indicator_id"] == indicator_id) & (cat.targets["unit_id"] == "")]
     if year is not None:
         targets = targets[(targets["year_from"] <= year) & (targets["year_to"] >= year)]
-    target = "; ".join(f"{formatting.value(r['value'], ind['measure'], lang)} ({r['source']}, "
+    target = "; ".join(f"{formatting.value(r['value'], ind, lang)} ({r['source']}, "
                        f"{r['year_from']}–{r['year_to']})" for _, r in targets.iterrows())
     ctx = figure_context(ds, indicator_id, period, level, lang, unit_id) if year is not None else None
     c = comparability.compare(ds, indicator_id, period) if year is not None else None

@@ -1,6 +1,11 @@
 """Numbers, periods and dates as each interface language writes them (Babel).
 
 Vietnamese: 77,4% · 1.234 · Quý III/2019 · 01/07/2019. English: 77.4% · 1,234 · Q3 2019 · 01/07/2019.
+
+One rounding rule for every figure, in the core before grades, targets and ranks and on every
+page, chart and export (`rounded`, `rounded_column`; `number`, `percent`, `value` print with it):
+half up, as published tables round, on the number as written in decimal, with exactly the
+decimals asked for (never fewer padded with zeros).
 """
 
 from __future__ import annotations
@@ -12,7 +17,9 @@ import math
 import re
 import string
 from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal
 
+import numpy as np
 import pandas as pd
 from babel.dates import format_date, format_datetime
 from babel import Locale
@@ -27,11 +34,45 @@ VIETNAM_TIME = dt.timezone(dt.timedelta(hours=7), "ICT")  # no daylight saving
 
 
 def _missing(x) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x))
+    return x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x))
+
+
+# A binary float holds 15 significant decimal digits faithfully: read at 15 digits, 42.77045 (stored
+# as 42.770449999…) and 81.25 computed as 81.24999999999999 are the decimals they stand for.
+SIGNIFICANT = 15
+
+
+def half_up(x, decimals: int) -> Decimal:
+    """x rounded half up (ties away from zero, as published tables and spreadsheets round) to
+    `decimals`, as a Decimal with exactly that many places: 1.25 → 1.3, 42.77045 → 42.7705,
+    −1.25 → −1.3; a result of zero has no sign (−0.04 → 0.0). An infinite x stays infinite."""
+    if not math.isfinite(float(x)):
+        return Decimal(float(x))
+    d = Decimal(format(float(x), f".{SIGNIFICANT}g")).quantize(Decimal(1).scaleb(-int(decimals)), ROUND_HALF_UP)
+    return d if d else d.copy_abs()
+
+
+def rounded(x, decimals: int) -> float:
+    """A number rounded by the rule (`half_up`) as a float; a missing one is NaN."""
+    return math.nan if _missing(x) else float(half_up(x, decimals))
+
+
+def rounded_column(values, decimals: int) -> pd.Series:
+    """`rounded` over a column, fast: a value not within a hair of a tie rounds the same in binary
+    (numpy) and in decimal, so only the near-ties go through `half_up`. Keeps the index; NaN stays."""
+    s = pd.to_numeric(pd.Series(values), errors="coerce").astype(float)
+    x = s.to_numpy(copy=True)
+    scaled = x * 10.0 ** int(decimals)
+    out = np.round(x, int(decimals)) + 0.0  # + 0.0: no −0
+    with np.errstate(invalid="ignore"):
+        near = np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6
+    if near.any():
+        out[near] = [rounded(v, decimals) for v in x[near]]
+    return pd.Series(out, index=s.index, name=s.name)
 
 
 @functools.cache
-def _decimal(pattern: str, lang: str) -> Callable[[float], str]:
+def _decimal(pattern: str, lang: str) -> Callable[[Decimal], str]:
     """Babel's format_decimal with its pattern and locale parsed once: a heatmap writes thousands of
     numbers, and parsing both took a third of each."""
     parsed, locale = parse_pattern(pattern), Locale.parse(LOCALES[lang])
@@ -42,15 +83,15 @@ def number(x, lang: str = "vi", decimals: int = 1) -> str:
     if _missing(x):
         return "–"
     pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
-    # + 0.0 turns a negative zero (−0.04 rounded) into zero: a change too small to show has no sign.
-    return _decimal(pattern, lang)(round(float(x), decimals) + 0.0)
+    # Babel is handed the figure already rounded by the rule (it would round half to even).
+    return _decimal(pattern, lang)(half_up(x, decimals))
 
 
 def figure(x, lang: str = "vi") -> str:
     """A stored number as written in the language, with as many decimals as it has (up to 4): 1.440 · 77,4."""
     if _missing(x):
         return "–"
-    return _decimal("#,##0.####", lang)(round(float(x), 4))
+    return _decimal("#,##0.####", lang)(half_up(x, 4))
 
 
 def percent(x, lang: str = "vi", decimals: int = 1) -> str:
@@ -62,24 +103,27 @@ def signed(x, lang: str = "vi", decimals: int = 1) -> str:
     """A change with its sign: '+0,5', '−2,6'."""
     if _missing(x):
         return "–"
-    return ("+" if round(float(x), decimals) > 0 else "") + number(x, lang, decimals)
+    return ("+" if half_up(x, decimals) > 0 else "") + number(x, lang, decimals)
 
 
 def separating_decimals(values, ranks, decimals: int, most: int = 6) -> int:
     """The decimals to label ranked values with: the indicator's published ones, or more where two
     values would show alike though their ranks differ, until every such pair shows apart (at most
     `most`). Equal ranks (ties) may show alike. A uniform count keeps one chart's labels comparable."""
-    pairs = [(round(float(v), most + 2), int(r)) for v, r in zip(values, ranks) if not (pd.isna(v) or pd.isna(r))]
+    pairs = [(float(v), int(r)) for v, r in zip(values, ranks) if not (pd.isna(v) or pd.isna(r))]
     for d in range(decimals, most):
-        shown: dict[float, object] = {}
-        if all(shown.setdefault(round(v, d), r) == r for v, r in pairs):
+        shown: dict[Decimal, object] = {}
+        if all(shown.setdefault(half_up(v, d), r) == r for v, r in pairs):
             return d
     return most
 
 
-def value(x, measure: str, lang: str = "vi", decimals: int | None = None) -> str:
-    """An indicator's value by its measure (points as their percentage score), with the decimals it
-    is published with when given (the catalog's), else the measure's usual ones."""
+def value(x, measure, lang: str = "vi", decimals: int | None = None) -> str:
+    """An indicator's value by its measure (points as their percentage score) at the decimals it is
+    published with: `measure` is the indicator's catalog row (its measure and decimals), or a
+    measure's name with the decimals (else the measure's usual ones)."""
+    if not isinstance(measure, str):
+        measure, decimals = measure["measure"], int(measure["decimals"]) if decimals is None else decimals
     if decimals is None:
         decimals = {"points": 2, "count": 0, "score": 2}.get(measure, 1)
     if measure in ("percent", "points"):

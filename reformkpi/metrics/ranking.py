@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from reformkpi.formatting import rounded_column
 from reformkpi.catalog import Catalog, among
 from reformkpi.i18n import column
 from reformkpi.metrics import targets
@@ -66,12 +67,12 @@ def league_table(ds: Dataset, indicator_id: str, period: str, level: str, lang: 
     cur = cur.merge(before, on="unit_id", how="left")
     cur["rank_change"] = (cur["prev_rank"] - cur["rank"]).astype("Int64")
     cur["prev_rank"] = cur["prev_rank"].astype("Int64")
-    cur["change"] = (cur["value"] - cur["prev_value"]).round(ind["decimals"]) + 0.0  # + 0.0: no −0
+    cur["change"] = rounded_column(cur["value"] - cur["prev_value"], ind["decimals"])
     # New: the unit was not in office at the end of the previous period (not merely without a figure).
     cur["is_new"] = ~among(cur["unit_id"], cat.active_ids(prev))
     cur = cur.merge(targets.lookup(cat, indicator_id, cur["unit_id"].tolist(), year).drop(columns="year"),
                     on="unit_id", how="left")
-    cur["gap"] = gap(cur["value"], cur["target"], ind["direction"]).round(ind["decimals"])
+    cur["gap"] = rounded_column(gap(cur["value"], cur["target"], ind["direction"]), ind["decimals"])
     cur["meets_target"] = (cur["gap"] >= 0).where(cur["target"].notna())
     cur["grade"] = cat.grades(ind["family"], cur["value"])
     cur["grade_label"] = grade_labels(cat, ind["family"], cur["grade"], lang)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from reformkpi import periods
+from reformkpi.formatting import rounded_column
 from reformkpi.catalog import Catalog
 from reformkpi.metrics.datasets import Dataset
 
@@ -169,9 +170,9 @@ def _series_together(ds: Dataset, indicator_ids: list[str], grain: str, unit_ids
         ind = cat.indicator(indicator_id)
         d = df[df["indicator_id"] == indicator_id].drop(columns=["value", "max_value"])
         if cat.components(indicator_id)[1]:
-            d["value"] = (ind["scale"] * d["num"] / d["den"].replace(0, np.nan)).round(ind["decimals"])
+            d["value"] = rounded_column(ind["scale"] * d["num"] / d["den"].replace(0, np.nan), ind["decimals"])
         else:
-            d["value"], d["den"] = d["num"].round(ind["decimals"]), np.nan
+            d["value"], d["den"] = rounded_column(d["num"], ind["decimals"]), np.nan
         out[indicator_id] = d
     return {i: out[i][SERIES_COLUMNS].sort_values(["unit_id", "period"], ignore_index=True) for i in indicator_ids}
 
@@ -199,7 +200,7 @@ def _stored_values(cat: Catalog, df: pd.DataFrame) -> pd.DataFrame:
     df.loc[points, "value"] = 100 * df.loc[points, "num"] / df.loc[points, "den"]
     places = df["indicator_id"].map(ind["decimals"])
     for d in places.unique():
-        df.loc[places == d, "value"] = df.loc[places == d, "value"].round(int(d))
+        df.loc[places == d, "value"] = rounded_column(df.loc[places == d, "value"], d)
     return df
 
 
@@ -216,7 +217,7 @@ def aggregate(ind: pd.Series, df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
         out = pd.DataFrame({"value": g["value"].sum(), "n_units": g["unit_id"].nunique()})
     else:
         out = pd.DataFrame({"value": g["value"].mean(), "n_units": g["unit_id"].nunique()})
-    out["value"] = out["value"].round(ind["decimals"])
+    out["value"] = rounded_column(out["value"], ind["decimals"])
     return out.reset_index()
 
 
@@ -285,7 +286,7 @@ def dossier_flow(ds: Dataset, unit_ids: list[str], grain: str = "quarter", years
         num, den = cat.components(d["indicator_id"])
         total = wide[num].sum(axis=1)
         rate = d["scale"] * total / wide[den].sum(axis=1).replace(0, np.nan) if den else total
-        wide[d["indicator_id"]] = rate.round(d["decimals"])
+        wide[d["indicator_id"]] = rounded_column(rate, d["decimals"])
     return wide.sort_values(keys, ignore_index=True)
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from reformkpi import periods
+from reformkpi.formatting import rounded, rounded_column
 from reformkpi.catalog import Catalog, among
 from reformkpi.metrics import targets
 from reformkpi.metrics.datasets import Dataset, remembered, unit_names
@@ -63,12 +64,12 @@ def kpi(ds: Dataset, indicator_id: str, period: str, level: str | None = None, l
     change = None
     if c.comparable:
         same = aggregate(ind, s[among(s["unit_id"], common)], ["period"]).set_index("period")["value"]
-        change = round(float(same[p]) - float(same[prev]), int(ind["decimals"])) + 0.0  # + 0.0: no −0
+        change = rounded(float(same[p]) - float(same[prev]), ind["decimals"])
     target, target_source = targets.province(cat, indicator_id, int(p[:4]))
-    g = round(gap(value, target, ind["direction"]), int(ind["decimals"])) if value is not None and target is not None else None
+    g = rounded(gap(value, target, ind["direction"]), ind["decimals"]) if value is not None and target is not None else None
     own = targets.lookup(cat, indicator_id, units, int(p[:4])).drop(columns="year")
     cur = s[s["period"] == p].merge(own, on="unit_id")
-    below = int((gap(cur["value"], cur["target"], ind["direction"]).round(int(ind["decimals"])) < 0).sum())
+    below = int((rounded_column(gap(cur["value"], cur["target"], ind["direction"]), ind["decimals"]) < 0).sum())
     return Kpi(indicator_id, p, value, previous, change, target, target_source, g,
                None if g is None else bool(g >= 0), int(prov["n_units"].get(p, 0)), below,
                cat.formula_text(indicator_id, lang), len(expected_units(cat, p, level)), len(common), c)
@@ -280,7 +281,7 @@ def family_matrix(ds: Dataset, total_id: str, year: int, level: str | None, lang
 def family_summary(ds: Dataset, total_id: str, year: int, level: str | None) -> pd.DataFrame:
     """Province-wide total and parts for a year against their targets.
 
-    Columns: indicator_id, value (mean of units), target (a part without its own target has the
+    Columns: indicator_id, value (mean of units, rounded to its decimals), target (a part without its own target has the
     total's), gap, n_units, n_below (units short of their own target), n_expected (units of the
     level in office at the year's end).
     """
@@ -298,12 +299,12 @@ def family_summary(ds: Dataset, total_id: str, year: int, level: str | None) -> 
         if s.empty:
             continue
         own_target = targets.province(cat, i, year)[0]
-        rows.append({"indicator_id": i, "value": s["value"].mean(), "n_units": len(s),
+        rows.append({"indicator_id": i, "value": rounded(s["value"].mean(), cat.indicator(i)["decimals"]), "n_units": len(s),
                      "target": general if own_target is None else own_target,
                      "n_below": int((gap(s["value"], s["unit_id"].map(unit_targets[i]), direction) < 0).sum())})
     out = pd.DataFrame(rows, columns=["indicator_id", "value", "target", "n_units", "n_below"])
     out["n_expected"] = len(expected_units(cat, str(year), level))
-    out["gap"] = gap(out["value"], out["target"], direction)
+    out["gap"] = rounded_column(gap(out["value"], out["target"], direction), cat.indicator(total_id)["decimals"])
     return out
 
 

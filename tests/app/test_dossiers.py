@@ -1,5 +1,8 @@
 """The dossiers page in AppTest: rates from summed counts, the heatmap, most late units, backlog, online share."""
 
+import re
+from decimal import ROUND_HALF_UP, Decimal
+
 import numpy as np
 import pytest
 
@@ -60,3 +63,42 @@ def test_the_late_rate_is_judged_against_its_ceiling_not_as_a_shortfall(dossiers
     en_page = dossiers_page(year="2024", lang="en")
     en = [shown(e.value) for e in [*en_page.markdown, *en_page.caption]]
     assert any(("below by" if k.meets_target else "above by") in v for v in en if v.startswith("Target 5.0%"))
+
+
+def _rule(num: float, den: float) -> str:
+    """The naive oracle of a rate as printed: 100 × num / den in exact decimal arithmetic, rounded
+    half up to the late and online rates' one decimal, with a decimal comma (rates stay below 1.000)."""
+    d = (Decimal(100) * Decimal(str(num)) / Decimal(str(den))).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    return f"{d:f}".replace(".", ",")
+
+
+@pytest.mark.parametrize("year", ["2019", "2022", "2025"])
+def test_dossier_rates_print_what_the_rule_says(dossiers_page, demo, year):
+    """The heatmap's cells, the most-late table and the online share's hovers each print the rate
+    worked out from its counts, half up, at one decimal: 1/80 = 1,25% is 1,3; 1.030/9.547 = 10,79% is
+    10,8%, never "10,80%"."""
+    at = dossiers_page(year=year)
+    specs = charts(at)
+    span = (max(2016, int(year) - 2), int(year))  # the page's three years (the demo starts in 2016)
+    rates = rollups.series(demo, "dossier.late_rate", "quarter", rollups.level_units(demo, "department"), span)
+    rates = rates.set_index(["unit_id", "period"])
+    matrix = views.rate_matrix(demo, "dossier.late_rate", "department", span)
+    quarters = [c for c in matrix.columns if c != "name"]
+    heat = specs["dossier_heatmap"]["data"][0]
+    ties = 0
+    for unit_id, row in zip(matrix.index, heat["text"]):
+        for q, cell in zip(quarters, row):
+            num, den = rates.loc[(unit_id, q), ["num", "den"]] if (unit_id, q) in rates.index else (np.nan, 0)
+            assert cell == (_rule(num, den) if den else "–"), (unit_id, q)
+            ties += bool(den) and (Decimal(1000) * Decimal(str(num)) / Decimal(str(den))) % 1 == Decimal("0.5")
+    top = views.most_late(demo, "dossier.late_rate", year, "department")
+    cells = at.dataframe[0].value["Tỷ lệ trễ hạn"].tolist()
+    assert cells == [_rule(n, d) + "%" for n, d in zip(top["num"], top["den"])]
+    assert all(re.fullmatch(r"\d+,\d%", c) for c in cells)  # one decimal, as the indicator is published
+    flow = rollups.province_flow(demo, "department", span)
+    received = flow[["dossier.received_online", "dossier.received_in_person", "dossier.received_post"]].sum(axis=1)
+    online = specs["dossier_online"]["data"][0]
+    printed = [re.search(r": ([\d.,]+%)", h)[1] for h in online["hovertext"]]
+    assert printed == [_rule(n, d) + "%" for n, d in zip(flow["dossier.received_online"], received)]
+    print(f"{year}: {sum(len(r) for r in heat['text'])} heatmap cells ({ties} ties), "
+          f"{len(cells)} most-late rows, {len(printed)} online hovers")

@@ -84,3 +84,24 @@ def test_some_departments_are_unstable_and_some_run_late(demo):
     assert stab.loc["so-xay-dung", "rank_sd"] > stab["rank_sd"].median()
     late = ranking.league_table(demo, "dossier.late_rate", "2019", "department")
     assert late.iloc[-1]["unit_id"] == "so-tai-nguyen-moi-truong"  # the most late, as the report says
+
+
+def test_every_demo_rate_is_its_counts_rounded_half_up(demo):
+    """Every unit-quarter rate of the demo (the heatmap's cells, the most-late table's rates) is
+    100 × num / den in exact decimals, half up, at the indicator's decimal: the ties (1/80 = 1,25%)
+    included, which binary half-to-even rounding put one tenth low."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    from reformkpi.metrics import rollups
+
+    checked = ties = 0
+    for rate in ("dossier.late_rate", "dossier.online_share"):
+        s = rollups.series(demo, rate, "quarter").dropna(subset=["value"])
+        for num, den, value in zip(s["num"], s["den"], s["value"]):
+            exact = Decimal(100) * Decimal(str(num)) / Decimal(str(den))
+            assert value == float(exact.quantize(Decimal("0.1"), ROUND_HALF_UP)), (num, den, value)
+            assert formatting.percent(value, "vi", 1) == formatting.percent(exact, "vi", 1)
+            ties += (exact * 10) % 1 == Decimal("0.5")
+            checked += 1
+    assert checked > 2000 and ties > 0
+    print(f"{checked} demo rates, {ties} ties")

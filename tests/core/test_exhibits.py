@@ -97,3 +97,14 @@ def test_rows_of_different_indicators_keep_each_indicators_precision():
     ws = openpyxl.load_workbook(io.BytesIO(exports.exhibit_xlsx(ex, "vi"))).active
     formats = {c.value: c.number_format for r in ws.iter_rows() for c in r if isinstance(c.value, float)}
     assert formats == {77.4: '0.0"%"', 81.33: '0.00"%"'}
+
+
+def test_exports_round_as_the_page_does_half_up_at_the_shown_decimals():
+    """A tie leaves as the page prints it (1/80 = 1,25% → 1,3; PAPI 42.77045 → 42,7705, not the binary
+    42,7704), and rank spreads at the page's two decimals."""
+    ds = dataset(ROWS)
+    frame = pd.DataFrame({"unit_id": ["a", "b"], "value": [1.25, 1.35], "rank_sd": [0.125, 1.0]})
+    ex = exhibits.exhibit(frame, ds.catalog, "sat", "t", exhibits.header(ds, "sat", "P", "vi"), "vi")
+    assert ex.table["Hài lòng (%)"].tolist() == [1.3, 1.4] and ex.table["Độ lệch chuẩn của hạng"].tolist() == [0.13, 1.0]
+    html = exports.html_report(exports.Report("", "", "", pd.Timestamp("2026-11-27", tz="UTC"), (), (ex,)))
+    assert "<td class=n>1,3%</td>" in html and "<td class=n>0,13</td>" in html and "<td class=n>1,00</td>" in html

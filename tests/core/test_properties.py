@@ -3,6 +3,7 @@ ties, zero denominators, band edges and rows outside a unit's term), each agains
 oracle written here from the rules in README, not from the code under test."""
 
 import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,11 @@ QUARTERS = periods.quarters_between("2019-Q1", "2020-Q4")
 EDGES = (69.9, 70.0, 70.04, 79.9, 79.95, 80.0, 80.04, 85.0)  # ties and band edges (Khá ≥ 70, Tốt ≥ 80)
 SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 BASE = small_catalog()  # its indicators, targets and bands; the units are drawn
+
+
+def half_up(x, decimals: int = 1) -> float:
+    """Rounded as published tables round: half up, on the decimal the number is written as."""
+    return float(Decimal(str(x)).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP))
 
 
 @st.composite
@@ -71,7 +77,8 @@ def in_office(cat: Catalog, period: str) -> set[str]:
 
 def oracle_late_rate(cat: Catalog, frame: pd.DataFrame, period: str) -> tuple[float, int]:
     """Province late rate of a quarter or year: 100 × Σ late / Σ resolved over the units in office at
-    the period's end that resolved something, rounded to 1 decimal; and how many such units."""
+    the period's end that resolved something, rounded half up to 1 decimal (in exact decimal arithmetic:
+    5 / 16 = 31,25% is 31,3%); and how many such units."""
     f = frame[frame["unit_id"].isin(in_office(cat, period)) & frame["period"].str.startswith(period)]
     per_unit = f.groupby(["unit_id", "indicator_id"])["value"].sum().unstack()
     per_unit = per_unit.reindex(columns=["early", "ontime", "late"]).fillna(0)
@@ -79,7 +86,8 @@ def oracle_late_rate(cat: Catalog, frame: pd.DataFrame, period: str) -> tuple[fl
     per_unit = per_unit[resolved > 0]
     if per_unit.empty:
         return np.nan, 0
-    return round(100 * per_unit["late"].sum() / per_unit.sum(axis=1).sum(), 1), len(per_unit)
+    late, resolved = (Decimal(str(v)) for v in (per_unit["late"].sum(), per_unit.sum(axis=1).sum()))
+    return float((100 * late / resolved).quantize(Decimal("0.1"), ROUND_HALF_UP)), len(per_unit)
 
 
 @SETTINGS
@@ -112,7 +120,7 @@ def test_rates_coverage_and_terms(data, quarter):
         sub = frame[frame["unit_id"].isin(both)]
         now, _ = oracle_late_rate(ds.catalog, sub, quarter)
         before, _ = oracle_late_rate(ds.catalog, sub, prev)
-        assert k.change == pytest.approx(round(now - before, 1), abs=1e-9)
+        assert k.change == pytest.approx(half_up(Decimal(str(now)) - Decimal(str(before))), abs=1e-9)
     else:
         assert k.change is None
 
@@ -125,7 +133,7 @@ def test_ties_share_the_best_rank_and_grades_follow_the_shown_value(data):
     t = ranking.league_table(ds, "sat", "2020", "department").set_index("unit_id") if "2020" in set(r["period"]) else None
     for p, g in r.groupby("period"):
         f = frame[(frame["indicator_id"] == "sat") & (frame["period"] == p) & frame["unit_id"].isin(in_office(ds.catalog, p))]
-        shown = f.set_index("unit_id")["value"].round(1)  # as published: one decimal
+        shown = f.set_index("unit_id")["value"].map(half_up)  # as published: one decimal
         want = {u: 1 + int((shown > v).sum()) for u, v in shown.items()}
         assert g.set_index("unit_id")["rank"].to_dict() == want
         assert (g["n_peers"] == len(shown)).all()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+
 import pandas as pd
 import pytest
 
-from reformkpi import config
+from reformkpi import config, formatting
 from reformkpi.metrics import ranking
 from reformkpi.metrics.datasets import Dataset
 from reformkpi.auth import operator
@@ -52,3 +54,28 @@ def test_same_ranks_as_published_every_year(papi_store, published):
     ranked = m.dropna(subset=["rank_year"])
     assert (ranked["rank"] == ranked["rank_year"]).all()
     assert sorted(ranked["period"].unique()) == [str(y) for y in range(2011, 2025)]
+
+
+def test_every_total_shown_equals_the_published_one_to_four_decimals(papi_store):
+    """882 province-years: the total each league table shows is the published one rounded half up
+    to 4 decimals (Quảng Trị 2023: 42.77045 is 42,7705, though stored as the binary 42.770449999…),
+    and the 13 without a total show none. Binary rounding got 13 of them wrong in the 4th decimal."""
+    text = pd.read_csv(config.PAPI_DIR / "agg_province_year.csv", dtype=str, keep_default_na=False)
+    prov = pd.read_csv(config.PAPI_DIR / "dim_province.csv", dtype=str)
+    text["unit_id"] = text["province_id"].map(dict(zip(prov["province_id"], prov["province_en"].map(papi.unit_id))))
+    ds = Dataset.open(papi_store)
+    ind = ds.catalog.indicator("papi.total")
+    shown: dict[tuple[str, str], str] = {}
+    for year in sorted(text["year"].unique()):
+        t = ranking.league_table(ds, "papi.total", year, "department")
+        shown |= {(u, year): formatting.value(v, ind, "vi") for u, v in zip(t["unit_id"], t["value"])}
+    equal = 0
+    for r in text.itertuples():
+        want = None if r.total_papi == "" else str(Decimal(r.total_papi).quantize(Decimal("0.0001"), ROUND_HALF_UP))
+        got = shown.get((r.unit_id, r.year))
+        assert (got and got.replace(",", ".")) == want, (r.province_vi, r.year, r.total_papi, got)
+        equal += 1
+    assert equal == len(text) == 882 and len(shown) == 882 - 13
+    assert shown[("quang-tri", "2023")] == "42,7705" and shown[("hai-duong", "2014")] == "36,2106"
+    assert sum(round(float(r), 4) != float(Decimal(r).quantize(Decimal("0.0001"), ROUND_HALF_UP))
+               for r in text["total_papi"] if r) == 13  # what binary rounding showed

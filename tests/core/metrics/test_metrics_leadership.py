@@ -134,7 +134,8 @@ def test_family_summary_and_below_target_years():
             ("c", "sat", "2019", 76)]
     ds = dataset(rows)
     s = views.family_summary(ds, "sat", 2019, "department").set_index("indicator_id")
-    assert s.loc["sat", "value"] == pytest.approx((78 + 79 + 76) / 3)
+    # The mean of units as published (1 decimal), and the gap from that figure: what is shown is what was compared.
+    assert s.loc["sat", "value"] == 77.7 and s.loc["sat", "gap"] == -2.3  # (78 + 79 + 76) / 3 = 77,67
     assert s.loc["sat", "target"] == 80 and s.loc["sat", "n_below"] == 2  # c meets its own 75
     below = views.below_target_years(ds, "sat", "department", (2018, 2020)).set_index("unit_id")
     assert below.loc["a", "years_below"] == 3 and below.loc["a", "streak"] == 3
