@@ -105,7 +105,9 @@ def cmd_export(args) -> int:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="reformkpi", description="Administrative-reform KPI store")
     p.add_argument("--settings", help=f"a settings file (TOML; default: the file {settings.FILE_VARIABLE} names)")
-    p.add_argument("--store", default=config.store_uri(), help="store directory or URI")
+    p.add_argument("--store", default=config.store_uri(), help="store directory or URI (for `papi`, the store it "
+                   "builds, unless --papi-store names one)")
+    p.add_argument("--papi-store", default=config.store_uri("papi"), help="the PAPI dataset's store directory or URI")
     p.add_argument("--user", help="who does this (recorded in the commit)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     sub = p.add_subparsers(dest="command", required=True)
@@ -141,12 +143,17 @@ def main(argv: list[str] | None = None) -> int:
     early = argparse.ArgumentParser(add_help=False)
     early.add_argument("--settings")
     early.add_argument("--store")
+    early.add_argument("--papi-store")
     known, _ = early.parse_known_args(argv)
     try:
         loaded = settings.load(known.settings)
     except settings.SettingsError as e:
         print(e, file=sys.stderr)
         return 2
-    with config.using(dataclasses.replace(loaded, store=known.store or loaded.store)):
+    given = {"store": known.store, "papi_store": known.papi_store}
+    # The stores named on the command line are the settings of the whole run: every subcommand, and
+    # whatever it calls, reads them from there.
+    with config.using(dataclasses.replace(loaded, **{k: v for k, v in given.items() if v})):
         args = parser().parse_args(argv)  # defaults (the stores) come from the loaded settings
+        args.given = given
         return args.func(args)
