@@ -43,7 +43,8 @@ def cmd_demo(args) -> int:
         print(f"Kho dữ liệu đã có tại {store.uri}: không ghi đè.", file=sys.stderr)
         return 2
     version = build_demo(store, _user(args), args.last_quarter, args.seed)
-    print(f"Đã tạo dữ liệu minh họa tại {store.uri}, phiên bản {version}")
+    print(json.dumps({"store": store.uri, "version": version}) if args.json
+          else f"Đã tạo dữ liệu minh họa tại {store.uri}, phiên bản {version}")
     return 0
 
 

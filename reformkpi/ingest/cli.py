@@ -119,9 +119,12 @@ def cmd_papi(args) -> int:
     uri = args.papi_here or args.given["papi_store"] or args.given["store"] or args.papi_store
     store = Store(uri)
     if store.exists():
+        if not args.if_missing:
+            print(f"Kho PAPI đã có tại {store.uri}: không ghi đè / exists, not overwritten.", file=sys.stderr)
         return 0 if args.if_missing else 2
     r = papi.build(store, operator(_user(args)))
-    print(f"PAPI: {r.rows_new} giá trị tại {store.uri}, phiên bản {r.version}")
+    print(json.dumps({"store": store.uri, "version": r.version, "rows_new": r.rows_new}) if args.json
+          else f"PAPI: {r.rows_new} giá trị tại {store.uri}, phiên bản {r.version}")
     return 0
 
 
@@ -131,7 +134,8 @@ def cmd_catalog(args) -> int:
     except (CatalogError, OSError, ValueError) as e:
         print(f"Danh mục không hợp lệ, chưa ghi gì / Catalog refused, nothing written: {e}", file=sys.stderr)
         return 2
-    print(f"Đã cập nhật danh mục từ {args.directory}")
+    print(json.dumps({"store": args.store, "catalog": args.directory}) if args.json
+          else f"Đã cập nhật danh mục từ {args.directory}")
     return 0
 
 

@@ -17,7 +17,8 @@ from reformkpi.i18n import texts
 from reformkpi.ingest import papi, templates
 from reformkpi.store import Store
 from tests.app.conftest import ANALYST
-from tests.conftest import ROOT
+from tests.conftest import ROOT, shown
+from tests.core.ingest.test_ingest import csv_bytes
 
 ADMIN = Actor("quan.tri", "admin")
 UNIT, QUARTER = "so-tu-phap", "2026-Q3"
@@ -121,6 +122,26 @@ def test_history_is_translated_with_counts_and_its_form_starts_afresh_after_a_ro
     assert (rolled["Mới"], rolled["Thay đổi"], rolled["Xóa"]) == tuple(
         str(changes.get(c, 0)) for c in ("new", "changed", "deleted"))
     assert changes.sum() > 0
+
+
+def test_a_store_of_one_minimal_long_file_shows_what_it_has_and_says_what_is_missing(tmp_store, monkeypatch):
+    """Unit, indicator, period and value only (no source, note or maximum): one unit's late and
+    on-time dossiers for one quarter. Every page opens on them; the unit page says which of its
+    sections have no figures, and the context names the source as not recorded."""
+    monkeypatch.setenv("REFORMKPI_STORE", tmp_store.uri)
+    up = ingest.prepare(tmp_store, csv_bytes([["Đơn vị", "Chỉ số", "Kỳ", "Giá trị"],
+                                              ["Sở Tư pháp", "dossier.resolved_late", "2025-Q2", "3"],
+                                              ["Sở Tư pháp", "dossier.resolved_on_time", "2025-Q2", "27"]],
+                                             delimiter=";"), "toi-thieu.csv")
+    assert ingest.commit(tmp_store, up, ANALYST).rows_new == 2
+    for spec in PAGES:
+        at = opened(spec.script, year="2025", quarter="Q2", unit=UNIT)
+        assert not broken(at), (spec.script, broken(at))
+        if spec.script == "app_pages/unit.py":
+            missing = " ".join(i.value for i in at.info)
+            assert "Không có số liệu Chỉ số CCHC của đơn vị năm 2025" in missing
+            assert "Không có số liệu Mức độ hài lòng của đơn vị năm 2025" in missing
+            assert any("Nguồn: không ghi nguồn · 1/1 đơn vị có số liệu" in shown(c.value) for c in at.caption)
 
 
 @pytest.fixture(scope="module")

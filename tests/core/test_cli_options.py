@@ -1,10 +1,12 @@
 """Every subcommand honours the global options: run with --store / --papi-store (and --settings for
 the state and temporary folders) pointed at temporary folders, and HOME and the XDG folders pointed
-at an empty one, nothing is written anywhere but where the options say."""
+at an empty one, nothing is written anywhere but where the options say; with --json each prints
+JSON on standard output."""
 
 from __future__ import annotations
 
 import io
+import json
 import os
 from pathlib import Path
 
@@ -51,20 +53,28 @@ def places(tmp_path, monkeypatch):
 def test_every_subcommand_writes_only_where_the_options_say(places, monkeypatch, capsys):
     home, work, allowed, settings = places
     store, papi_store, other = allowed / "store", allowed / "papi-store", allowed / "other-papi"
-    glob = ["--settings", str(settings), "--store", str(store), "--papi-store", str(papi_store), "--user", "lan"]
+    glob = ["--settings", str(settings), "--store", str(store), "--papi-store", str(papi_store), "--user", "lan",
+            "--json"]
     report = allowed / "bao-cao.csv"
     report.write_bytes(csv_bytes([["Đơn vị", "Chỉ số", "Kỳ", "Giá trị"], ["Sở Nội vụ", "sipas.overall", "2019", "81,5"]], delimiter=";"))
     records = allowed / "ho-so.parquet"
-    exits = {}
+    exits: dict[str, int] = {}
+    said: list[str] = []  # standard error of each run
 
     def run(*argv: str, stdin: str = "") -> int:
         monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        capsys.readouterr()
         code = cli.main([*glob, *argv])
         exits[" ".join(argv[:2])] = code
+        out = capsys.readouterr()
+        if code == 0:
+            json.loads(out.out)  # machine-readable, whatever the subcommand
+        said.append(out.err)
         return code
 
     assert run("demo", "--last-quarter", LAST_QUARTER) == 0
     assert run("history") == 0
+    assert run("demo") == 2  # the store exists: not overwritten
     assert run("check") in (0, 1)
     assert run("records-demo", str(records), "--records", "3000", "--first-quarter", "2025-Q1",
                "--last-quarter", LAST_QUARTER) == 0
@@ -75,6 +85,7 @@ def test_every_subcommand_writes_only_where_the_options_say(places, monkeypatch,
     assert run("catalog") == 0
     assert run("export", "--snapshot", "x") == 2  # moved to app_export: says so, writes nothing
     assert run("papi") == 0
+    assert run("papi") == 2 and "không ghi đè" in said[-1]
     for action in (["add", "lan", "--role", "analyst", "--password-stdin"], ["list"],
                    ["set-role", "lan", "--role", "admin"], ["password", "lan", "--password-stdin"],
                    ["unlock", "lan"], ["remove", "lan"]):
