@@ -1,4 +1,5 @@
-"""Đơn vị: one department or district over the years, against its target and its peers.
+"""Đơn vị: one department or district over the years, against its target and its peers (on the
+PAPI dataset: one province among the provinces).
 
 It opens with the chosen year's figures (value, target and gap, rank and its change, grade).
 
@@ -9,7 +10,7 @@ series before it was in office, never graded or ranked as its own (the rule for 
 
 import streamlit as st
 
-from components import (access, chart_labels, chart_style, charts, context, coverage, data, filters, focus_view,
+from components import (access, chart_labels, chart_style, charts, context, data, filters, focus_view,
                         notes_form, palette, shell, unit_profile)
 from reformkpi import focus, formatting
 from reformkpi.metrics import comparability, datasets, ranking, views
@@ -23,7 +24,8 @@ lang = shell.language()
 ref = shell.require_data(lang)
 catalog = data.dataset(ref).catalog
 shell.header(t("unit.title", lang), ref, lang)
-coverage.require(catalog, (PAR_TOTAL, SIPAS_TOTAL, ON_TIME_RATE, LATE_RATE), lang)
+# A dataset shows the sections its catalog has (PAPI: its dimensions ranked, no parts, no dossiers).
+present = set(catalog.indicators["indicator_id"])
 
 years, default_year = data.query(datasets.year_choices, ref)
 year = filters.year(years, default_year, lang)
@@ -63,8 +65,10 @@ else:
 notes_form.note_list(data.query(views.unit_notes, ref, unit_id), catalog, lang)
 notes_form.note_form(ref, catalog, unit_id, access.current_actor(), lang)
 
-st.subheader(t("unit.parts_section", lang, year=year))
-for total in (PAR_TOTAL, SIPAS_TOTAL):
+totals = [i for i in (PAR_TOTAL, SIPAS_TOTAL) if i in present]
+if totals:
+    st.subheader(t("unit.parts_section", lang, year=year))
+for total in totals:
     parts = data.query(views.unit_parts, ref, total, unit_id, year)
     if parts.empty:
         st.info(tm("unit.no_parts", lang, indicator=chart_labels.short_name(catalog.indicator(total), lang), year=year))
@@ -89,6 +93,8 @@ else:
                 key="unit_ranks", data=ranks, indicator=indicator_id)
     context.caption(data.query(figure_context, ref, indicator_id, str(year), None, lang, unit_id), lang)
 
+if LATE_RATE not in present:
+    st.stop()
 st.subheader(t("unit.dossiers_section", lang))
 flow = data.query(views.unit_flow, ref, unit_id)
 if flow.empty:

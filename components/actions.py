@@ -1,8 +1,8 @@
 """A button's action, run so that the core's refusals reach the user as a translated message and
 never as Streamlit's error box: a permission the actor lacks, a store that could not be written (a
 race lost after every retry, a version that is gone, a damaged log, a full or read-only disk), a
-snapshot or profile that cannot be saved. What is not one of the core's typed refusals is a bug and
-is left to surface."""
+snapshot or profile that cannot be saved, an upload that would overwrite values synced meanwhile.
+What is not one of the core's typed refusals is a bug and is left to surface."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ import streamlit as st
 
 from reformkpi import integrity, snapshots
 from reformkpi.auth import PermissionDenied
-from reformkpi.i18n import t, tm
+from reformkpi.i18n import t, tm, tn
+from reformkpi.ingest import OverwriteRefused, origin_counts
 from reformkpi.ingest.profiles import ProfileError
 from reformkpi.store import StoreError
 
@@ -37,6 +38,8 @@ def reported(lang: str) -> Iterator[None]:
         st.error(t("action.store_failed", lang), icon=":material/error:")
     except snapshots.SnapshotError:
         st.error(t("share.title_needed", lang))
+    except OverwriteRefused as e:
+        st.error(tn("upload.overwrites_refused", len(e.found), lang, **origin_counts(e.found)))
     except ProfileError as e:
         st.error(tm(f"ingest.profile.{e.code}", lang, **e.fields))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import streamlit as st
 
@@ -22,6 +24,11 @@ def versions(hist: pd.DataFrame, lang: str) -> None:
     df = hist.reindex(columns=list(COLUMNS)).copy()
     df["timestamp"] = [formatting.timestamp(x, lang) for x in df["timestamp"]]
     known = texts(lang)
+    # A records sync names the records' version it counted, as the context lines do.
+    synced = [re.fullmatch(r"records v(\d+)", f) if op == "records-sync" and isinstance(f, str) else None
+              for op, f in zip(df["operation"], df["file_name"])]
+    df["file_name"] = [t("context.source.records", lang, version=m[1]) if m else f
+                       for m, f in zip(synced, df["file_name"])]
     df["operation"] = [known.get(f"history.op.{op}", op) for op in df["operation"].fillna("")]
     for col in ("rows_new", "rows_changed", "rows_deleted"):
         df[col] = [formatting.number(n, lang, 0) if pd.notna(n) else "" for n in df[col]]
@@ -60,6 +67,9 @@ def rollback(uri: str, hist: pd.DataFrame, actor: Actor, lang: str) -> None:
     """Pick a version and a reason; a confirmation dialog; then a new commit that restores it."""
     if msg := st.session_state.pop(DONE_KEY, None):
         st.success(msg, icon=":material/restore:")
+        # Done: the form starts afresh (no old target or reason offered for a second rollback).
+        for key in ("history:target", "history:reason"):
+            st.session_state.pop(key, None)
     st.subheader(t("history.rollback", lang))
     if not actor.can("rollback"):
         st.caption(t("history.rollback_admin_only", lang))

@@ -15,6 +15,7 @@ from components import actions, data, tables
 from reformkpi import config, formatting, ingest
 from reformkpi.auth import Actor
 from reformkpi.catalog import Catalog
+from reformkpi.context import source_label
 from reformkpi.ingest import isolated, profiles, templates
 from reformkpi.i18n import column, t, tm, tn, tnm
 from reformkpi.store import Store
@@ -139,8 +140,10 @@ def diff_view(up: ingest.Upload, cat: Catalog, hist: pd.DataFrame, lang: str) ->
         if old:
             out[t("col.old_value", lang)] = df["old_value"].to_numpy()
         out[t("col.new_value" if old else "col.value", lang)] = df["value"].to_numpy()
-        if old:
+        if old and "old_upload_id" in df:
             out[t("col.from_version", lang)] = df["old_upload_id"].map(version_of).to_numpy()
+        if old:
+            out[t("col.stored_source", lang)] = [source_label(x, lang) for x in df["old_source"]]
         return out
 
     values = [t(k, lang) for k in ("col.old_value", "col.new_value", "col.value")]
@@ -149,6 +152,13 @@ def diff_view(up: ingest.Upload, cat: Catalog, hist: pd.DataFrame, lang: str) ->
         shown, config = tables.numbers(df, [c for c in values if c in df], lang)
         st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
 
+    found = up.overwrites
+    if found is not None and len(found):
+        st.warning(tn("upload.overwrites", len(found), lang, **ingest.origin_counts(found)), icon=":material/sync_problem:")
+        st.markdown("**" + t("upload.overwrites_rows", lang) + "**")
+        flagged = frame(found.head(2000), old=True)
+        flagged[t("col.origin", lang)] = [t("upload.origin." + o, lang) for o in found["origin"].head(2000)]
+        show(flagged)
     if len(d.changed):
         st.markdown("**" + t("upload.changed_rows", lang) + "**")
         show(frame(d.changed.head(2000), old=True))
@@ -168,10 +178,17 @@ def commit_button(up: ingest.Upload, uri: str, actor: Actor, lang: str) -> None:
     assert d is not None, "the button is offered for a valid upload, which has its diff"
     if not (d.new.num_rows or len(d.changed) or len(d.deleted)):
         return
-    if st.button(t("upload.commit", lang), type="primary", key="upload-commit"):
+    found = up.overwrites
+    confirmed = False
+    if found is not None and len(found):
+        # One box per file and version: a new file, or the store moving on, asks again.
+        confirmed = st.checkbox(tn("upload.overwrites_confirm", len(found), lang, **ingest.origin_counts(found)),
+                                key=f"upload:replace-synced:{up.sha256}:{d.base_version}")
+    if st.button(t("upload.commit", lang), type="primary", key="upload-commit",
+                 disabled=found is not None and len(found) > 0 and not confirmed):
         bar = st.progress(0.1, text=t("upload.committing", lang))
         with actions.reported(lang):
-            result = ingest.commit(Store(uri), up, actor)
+            result = ingest.commit(Store(uri), up, actor, replace_synced=confirmed)
             bar.progress(1.0, text=t("upload.committing", lang))
             st.session_state[DONE_KEY] = t("upload.committed", lang, version=result.version, new=result.rows_new,
                                            changed=result.rows_changed, deleted=result.rows_deleted)

@@ -43,7 +43,8 @@ def cmd_demo(args) -> int:
         print(f"Kho dữ liệu đã có tại {store.uri}: không ghi đè.", file=sys.stderr)
         return 2
     version = build_demo(store, _user(args), args.last_quarter, args.seed)
-    print(f"Đã tạo dữ liệu minh họa tại {store.uri}, phiên bản {version}")
+    print(json.dumps({"store": store.uri, "version": version}) if args.json
+          else f"Đã tạo dữ liệu minh họa tại {store.uri}, phiên bản {version}")
     return 0
 
 
@@ -129,7 +130,9 @@ def cmd_export(args) -> int:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="reformkpi", description="Administrative-reform KPI store")
     p.add_argument("--settings", help=f"a settings file (TOML; default: the file {settings.FILE_VARIABLE} names)")
-    p.add_argument("--store", default=config.store_uri(), help="store directory or URI")
+    p.add_argument("--store", default=config.store_uri(), help="store directory or URI (for `papi`, the store it "
+                   "builds, unless --papi-store names one)")
+    p.add_argument("--papi-store", default=config.store_uri("papi"), help="the PAPI dataset's store directory or URI")
     p.add_argument("--user", help="who does this (recorded in the commit)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     sub = p.add_subparsers(dest="command", required=True)
@@ -169,15 +172,20 @@ def main(argv: list[str] | None = None) -> int:
     early = argparse.ArgumentParser(add_help=False)
     early.add_argument("--settings")
     early.add_argument("--store")
+    early.add_argument("--papi-store")
     known, _ = early.parse_known_args(argv)
     try:
         loaded = settings.load(known.settings)
     except settings.SettingsError as e:
         print(e, file=sys.stderr)
         return 2
-    with config.using(dataclasses.replace(loaded, store=known.store or loaded.store)):
+    given = {"store": known.store, "papi_store": known.papi_store}
+    # The stores named on the command line are the settings of the whole run: every subcommand, and
+    # whatever it calls, reads them from there.
+    with config.using(dataclasses.replace(loaded, **{k: v for k, v in given.items() if v})):
         args = parser().parse_args(argv)  # defaults (the stores) come from the loaded settings
-        uri = getattr(args, "papi_store", None) or args.store
+        args.given = given
+        uri = ingest_cli.papi_target(args) if args.command == "papi" else args.store
         try:
             with integrity.reading(uri):
                 return args.func(args)

@@ -7,6 +7,7 @@ Passwords are typed at a prompt (twice) or, for scripts, read from standard inpu
 from __future__ import annotations
 
 import getpass
+import json
 import sys
 
 from reformkpi.auth import ROLES, Accounts, AccountsMoved
@@ -40,13 +41,17 @@ def cmd_user(args) -> int:
             case "remove":
                 accounts.remove(args.name)
             case "list":
-                for name, role in accounts.names().items():
+                listed = accounts.names()
+                if args.json:
+                    print(json.dumps([{"name": n, "role": r} for n, r in listed.items()]))
+                for name, role in () if args.json else listed.items():
                     print(f"{name}\t{role}")
                 return 0
     except (ValueError, EOFError) as e:
         print(f"Không thực hiện được / Refused: {e}", file=sys.stderr)
         return 2
-    print(f"{args.action}: {args.name} ({accounts.path})")
+    print(json.dumps({"action": args.action, "name": args.name, "accounts": str(accounts.path)}) if args.json
+          else f"{args.action}: {args.name} ({accounts.path})")
     return 0
 
 

@@ -55,9 +55,10 @@ class FigureContext:
         return ". ".join(parts)
 
 
-def source_label(source: str | None, lang: str = "vi") -> str:
-    """A stored source as a reader reads it: counts synced from the records name the records' version."""
-    if not source:
+def source_label(source: object, lang: str = "vi") -> str:
+    """A stored source as a reader reads it: counts synced from the records name the records' version.
+    A source left out of an upload is stored null, which pandas reads as None or NaN: "not recorded"."""
+    if not isinstance(source, str) or not source.strip():
         return t("context.source.unnamed", lang)
     if source.startswith(SOURCE_PREFIX):
         return t("context.source.records", lang, version=source[len(SOURCE_PREFIX):])
@@ -95,10 +96,10 @@ def figure_context(ds: Dataset, indicator_id: str, period: str, level: str | Non
     s = rollups.series(ds, indicator_id, grain, units, c.years, c.months)
     reported = sorted(set(s.loc[(s["period"] == p) & s["value"].notna(), "unit_id"]))
     start, end = periods.start(p), periods.end(p)
-    sources = ds.sql("""SELECT source, count(*) AS n FROM obs
+    sources = ds.sql("""SELECT coalesce(source, '') AS source, count(*) AS n FROM obs
                         WHERE indicator_id IN (SELECT unnest(?)) AND unit_id IN (SELECT unnest(?))
                           AND period_start BETWEEN ? AND ?
-                        GROUP BY source ORDER BY n DESC, source""",
+                        GROUP BY ALL ORDER BY n DESC, source""",
                      [rollups.stored_ids(cat, indicator_id), reported, start, end])
     names = datasets.unit_names(cat, lang)
     notes = ds.sql("""SELECT unit_id, period, note FROM notes
@@ -106,7 +107,7 @@ def figure_context(ds: Dataset, indicator_id: str, period: str, level: str | Non
                       ORDER BY period, unit_id, created_at""",
                    [[indicator_id, *rollups.stored_ids(cat, indicator_id)], units, p[:4]])
     notes = notes[np.array([periods.start(x) >= start and periods.end(x) <= end for x in notes["period"]], dtype=bool)]
-    return FigureContext(indicator_id, p, tuple(sources["source"].fillna("")), method_text(cat, indicator_id, lang),
+    return FigureContext(indicator_id, p, tuple(sources["source"]), method_text(cat, indicator_id, lang),
                          len(reported), len(expected), ds.version,
                          cat.break_note(indicator_id, lang) if cat.breaks(indicator_id) else "",
                          tuple(f"{names.get(u, u)} · {period_label(x, lang)}: {n}"
@@ -137,7 +138,7 @@ def period_sources(ds: Dataset, indicator_id: str, level: str | None, years: tup
                    lang: str = "vi") -> pd.DataFrame:
     """Where each quarter's figures come from (typed uploads or records, by their stored source):
     period, source (labels, most rows first). A series whose source changes shows it here."""
-    df = ds.sql("""SELECT period, source, count(*) AS n FROM obs
+    df = ds.sql("""SELECT period, coalesce(source, '') AS source, count(*) AS n FROM obs
                    WHERE indicator_id IN (SELECT unnest(?)) AND unit_id IN (SELECT unnest(?))
                      AND period_start >= make_date(?, 1, 1) AND period_start < make_date(?, 1, 1)
                    GROUP BY ALL ORDER BY period, n DESC, source""",

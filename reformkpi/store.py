@@ -15,6 +15,7 @@ import datetime as dt
 import random
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote
@@ -230,7 +231,8 @@ class Store:
         on = " AND ".join(f"i.{k} = c.{k}" for k in KEY)
         new = con.sql(f"SELECT i.* FROM inc i ANTI JOIN cur c ON {on}").to_arrow_table()
         changed = con.sql(f"""
-            SELECT i.*, c.value AS old_value, c.max_value AS old_max_value, c.upload_id AS old_upload_id
+            SELECT i.*, c.value AS old_value, c.max_value AS old_max_value, c.upload_id AS old_upload_id,
+                   c.source AS old_source
             FROM inc i JOIN cur c ON {on}
             WHERE i.value IS DISTINCT FROM c.value OR i.max_value IS DISTINCT FROM c.max_value
         """).df()
@@ -250,19 +252,22 @@ class Store:
 
     @integrity.writes(OBSERVATIONS)
     def commit_observations(self, incoming: pa.Table | pd.DataFrame, info: CommitInfo,
-                            replace: Scope | None = None) -> CommitResult:
+                            replace: Scope | None = None, check: Callable[[Diff], None] | None = None) -> CommitResult:
         """Upsert by key (unit, indicator, period) in one Delta commit; unchanged rows are not rewritten.
 
         With `replace`, stored rows inside the scope that the upload does not carry are deleted
         in that same commit (one merge: nothing is half-replaced). The diff is taken against the
         version the commit builds on; if another writer commits first, the commit fails as a
-        whole and is re-diffed on the fresh version.
+        whole and is re-diffed on the fresh version. `check` sees every diff before it is written
+        and may refuse it by raising (an upload that would replace synced values unconfirmed).
         """
         incoming = conform(incoming)
         incoming = incoming.set_column(OBSERVATION_SCHEMA.get_field_index("upload_id"), "upload_id",
                                        pa.array([info.upload_id] * incoming.num_rows, pa.string()))
         for attempt in range(1, MAX_RETRIES + 1):
             d = self.diff(incoming, replace=replace)
+            if check is not None:
+                check(d)
             result = CommitResult(d.base_version, info.upload_id, d.new.num_rows, len(d.changed), d.unchanged,
                                   attempt, len(d.deleted))
             if not result.committed:
@@ -299,7 +304,12 @@ class Store:
             table = self.delta()
             if not 0 <= version <= table.version():
                 raise StoreError(f"no version {version} in {self.uri}")
-            meta = info.metadata(restored_version=version, base_version=table.version())
+            try:
+                counts = self._compare(table.version(), version)["change"].value_counts()
+                rows = {f"rows_{c}": int(counts.get(c, 0)) for c in ("new", "changed", "deleted")}
+            except (OSError, duckdb.Error):  # a data file of the current version is gone: rollback is the cure
+                rows = {}
+            meta = info.metadata(restored_version=version, base_version=table.version(), **rows)
             try:
                 table.restore(version, commit_properties=CommitProperties(custom_metadata=meta, max_commit_retries=0))
             except CommitFailedError:
@@ -323,15 +333,28 @@ class Store:
         for col in ("rows_new", "rows_changed", "rows_unchanged", "rows_deleted", "restored_version", "base_version"):
             if col in df:
                 df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64")
+        # Rollbacks written before their commits carried counts: counted from the rows they changed.
+        if "operation" in df and "rows_new" in df:
+            for i in df.index[(df["operation"] == "rollback") & df["rows_new"].isna()]:
+                try:
+                    counts = self.changes(int(df.at[i, "version"]))["change"].value_counts()
+                except (OSError, duckdb.Error):  # a rollback away from a version whose files are gone
+                    continue
+                for c in ("new", "changed", "deleted"):
+                    df.at[i, f"rows_{c}"] = int(counts.get(c, 0))
         return df.sort_values("version", ascending=False, ignore_index=True)
 
     def changes(self, version: int) -> pd.DataFrame:
         """The rows a version changed against the one before it: key, old and new value, change kind."""
         if version <= 0:
             return pd.DataFrame(columns=[*KEY, "old_value", "value", "change"])
+        return self._compare(version - 1, version)
+
+    def _compare(self, before: int, after: int) -> pd.DataFrame:
+        """The rows that differ from version `before` to version `after` (new, changed, deleted)."""
         con = duckdb.connect()
-        con.register("cur", self.delta(OBSERVATIONS, version).to_pyarrow_dataset())
-        con.register("prev", self.delta(OBSERVATIONS, version - 1).to_pyarrow_dataset())
+        con.register("cur", self.delta(OBSERVATIONS, after).to_pyarrow_dataset())
+        con.register("prev", self.delta(OBSERVATIONS, before).to_pyarrow_dataset())
         keys = ", ".join(KEY)
         return con.sql(f"""
             SELECT {", ".join(f"coalesce(c.{k}, p.{k}) AS {k}" for k in KEY)},

@@ -1,8 +1,9 @@
 """Uploads: parse → map columns → validate → diff → commit, and rollback. Pages and the CLI call these.
 
 `prepare` reads and checks a file and diffs it against the store without writing anything;
-`commit` writes a prepared upload as one Delta commit; `rollback` restores a version as a new
-commit. Every write passes through `auth.require` (analysts upload, administrators also roll back
+`commit` writes a prepared upload as one Delta commit, and refuses to replace or delete values
+that came from elsewhere (`overwrites`: synced from the records, or stored with another source)
+unless the analyst confirmed it; `rollback` restores a version as a new commit. Every write passes through `auth.require` (analysts upload, administrators also roll back
 and publish the catalog): the role check lives here, not in the pages.
 """
 
@@ -21,7 +22,8 @@ from reformkpi.auth import Actor, require
 from reformkpi.catalog import Catalog, CatalogError, load_dir
 from reformkpi.ingest import parse, profiles, validate
 from reformkpi.ingest.problems import WARNING, IngestError, Problem
-from reformkpi.store import OBSERVATIONS, CommitInfo, CommitResult, Diff, Scope, Store, conform
+from reformkpi.records.metrics import SOURCE_PREFIX
+from reformkpi.store import KEY, OBSERVATIONS, CommitInfo, CommitResult, Diff, Scope, Store, conform
 
 # A change against the previous period this large is worth a second look (accepted, flagged).
 JUMP_POINTS = 20.0  # percentage points, for percents and point scores
@@ -47,6 +49,7 @@ class Upload:
     hidden_warnings: int = 0
     diff: Diff | None = None
     replace: Scope | None = None
+    overwrites: pd.DataFrame | None = None  # stored values from elsewhere that the diff replaces or deletes
 
     @property
     def valid(self) -> bool:
@@ -92,8 +95,53 @@ def prepare(store: Store, data: bytes, file_name: str, profile: profiles.Profile
     up.replace = replace_scope(obs, catalog) if replace else None
     table = conform(obs.drop(columns=validate.WHERE))
     up.diff = store.diff(table, replace=up.replace)
+    up.overwrites = overwrites(store, up.diff)
     up.warnings, up.hidden_warnings = jumps(store, obs, catalog)
     return up
+
+
+class OverwriteRefused(Exception):
+    """A commit would replace or delete values that came from elsewhere, and nobody confirmed it."""
+
+    def __init__(self, found: pd.DataFrame):
+        super().__init__(f"{len(found)} stored values from the records or another source would be replaced")
+        self.found = found
+
+
+ORIGINS = ("records", "other")
+
+
+def origin_counts(found: pd.DataFrame) -> dict[str, int]:
+    """Of the values `overwrites` lists, how many came from the records sync and how many from another source."""
+    return {origin: int((found["origin"] == origin).sum()) for origin in ORIGINS}
+
+
+def overwrites(store: Store, d: Diff) -> pd.DataFrame:
+    """The stored values a diff replaces or deletes that did not come from a file like this one:
+    counts synced from the records (their source names the records' version, or a records sync
+    wrote them: origin "records"), and values stored with a named source other than the file's
+    (origin "other"). A value typed in without a source, replaced by the same, is an ordinary
+    correction and is not listed. Columns: the key, old_value, value (NaN: deleted), old_source,
+    source, origin."""
+    cols = [*KEY, "old_value", "value", "old_source", "source", "old_upload_id"]
+    changed = d.changed.reindex(columns=cols)
+    deleted = d.deleted.reindex(columns=[*KEY, "value", "source", "upload_id"]).rename(
+        columns={"value": "old_value", "source": "old_source", "upload_id": "old_upload_id"}).assign(
+        value=float("nan"), source=None)
+    both = pd.concat([changed, deleted[cols]], ignore_index=True) if len(deleted) else changed
+    if both.empty:
+        return both.assign(origin=pd.Series(dtype=object)).drop(columns="old_upload_id")
+    hist = store.history()
+    synced = set(hist.loc[hist.get("operation", pd.Series(dtype=object)) == "records-sync", "upload_id"]) \
+        if "upload_id" in hist else set()
+
+    def named(x) -> str:
+        return x.strip() if isinstance(x, str) else ""
+
+    old, new = [named(x) for x in both["old_source"]], [named(x) for x in both["source"]]
+    both["origin"] = ["records" if o.startswith(SOURCE_PREFIX) or u in synced else "other" if o and o != n else None
+                      for o, n, u in zip(old, new, both["old_upload_id"])]
+    return both[both["origin"].notna()].drop(columns="old_upload_id").reset_index(drop=True)
 
 
 def stored_medians(store: Store) -> dict[str, float]:
@@ -157,18 +205,29 @@ def jumps(store: Store, obs: pd.DataFrame, catalog: Catalog) -> tuple[list[Probl
     return warnings, int(df["n_flagged"].iloc[0]) - len(warnings)
 
 
-def commit(store: Store, up: Upload, actor: Actor) -> CommitResult:
-    """Write a valid prepared upload as one commit; a race re-diffs on the fresh version."""
+def commit(store: Store, up: Upload, actor: Actor, replace_synced: bool = False) -> CommitResult:
+    """Write a valid prepared upload as one commit; a race re-diffs on the fresh version.
+
+    Values synced from the records or stored from another source are replaced only with
+    `replace_synced` (the analyst confirmed it): otherwise OverwriteRefused, nothing written,
+    checked on the diff the commit builds on (a sync that landed meanwhile counts too)."""
     require(actor, "upload")
     if not up.valid or up.observations is None:
         raise ValueError("a rejected upload cannot be committed")
+    if not replace_synced and up.overwrites is not None and not up.overwrites.empty:
+        raise OverwriteRefused(up.overwrites)  # refused before anything, notes included, is written
+
+    def unconfirmed(d: Diff) -> None:
+        if not (found := overwrites(store, d)).empty:
+            raise OverwriteRefused(found)
+
     info = CommitInfo(user=actor.name, operation="replace" if up.replace else "upload",
                       file_name=up.file_name, sha256=up.sha256)
     # The file's notes are written first, waiting on this upload's commit: they are read only once
     # the commit exists, so a crash between the two writes shows neither (reformkpi.notes.read).
     waiting = notes.add(store, actor, up.observations, None, info.upload_id)
     result = store.commit_observations(conform(up.observations.drop(columns=[*validate.WHERE, "note"])), info,
-                                       replace=up.replace)
+                                       replace=up.replace, check=None if replace_synced else unconfirmed)
     if waiting and not result.committed:
         # Nothing changed, so no commit carries the upload: its notes go with the version it was checked on.
         notes.add(store, actor, up.observations, result.version, result.upload_id)

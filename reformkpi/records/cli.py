@@ -62,14 +62,14 @@ def cmd_compact(args) -> int:
     user = args.user or getpass.getuser()
     v = table.compact(Store(args.store), auth.operator(user),
                       CommitInfo(user=user, operation="records-compact", file_name=scan.RECORDS))
-    print("Không có gì để gộp" if v is None else f"Đã gộp tệp · phiên bản {v}")
+    print(json.dumps({"version": v}) if args.json else "Không có gì để gộp" if v is None else f"Đã gộp tệp · phiên bản {v}")
     return 0
 
 
 def cmd_demo(args) -> int:
     cat = Catalog.from_tables(load_dir(config.CATALOG_DIR))
     n = demo.write_export(cat, Path(args.out), args.first_quarter, args.last_quarter, args.records, args.seed)
-    print(f"{n} hồ sơ minh họa → {args.out}")
+    print(json.dumps({"records": n, "out": args.out}) if args.json else f"{n} hồ sơ minh họa → {args.out}")
     return 0
 
 

@@ -183,6 +183,9 @@ def test_a_missing_data_file_is_said_in_words_and_rolled_back(store):
     assert ingest.rollback(store, 1, ADMIN, "tệp bị xóa") == 3
     assert integrity.verify(store.uri) == []
     assert store.read().num_rows == 1
+    # History still reads: the rollback's counts are unknown (the version it left cannot be read).
+    h = store.history()
+    assert h.loc[h["version"] == 3, "operation"].item() == "rollback" and h.loc[h["version"] == 3, "rows_new"].isna().all()
 
 
 def test_repair_sets_the_damaged_commit_aside_and_the_store_goes_on(store):
