@@ -39,6 +39,8 @@ def league(table: pd.DataFrame, ind: pd.Series, lang: str, title: str, note: str
     st.dataframe(shown, hide_index=True, width="stretch", height=full_height(len(shown)))
     if note:
         st.caption(note)
+    if table["scope_changed"].any():
+        st.caption(t("compare.scope_rows", lang, units=", ".join(table.loc[table["scope_changed"], "name"])))
 
 
 def full_height(rows: int) -> int:

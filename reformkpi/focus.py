@@ -41,7 +41,7 @@ def unit_year(ds: Dataset, unit_id: str, indicator_ids: tuple[str, ...], year: i
         if str(year) not in h.index:
             continue
         cur, family = h.loc[str(year)], cat.indicator(indicator_id)["family"]
-        c = comparability.compare(ds, indicator_id, str(year))
+        c = comparability.for_unit(cat, comparability.compare(ds, indicator_id, str(year)), unit_id)
         previous = _opt(h["value"].get(c.previous))
         if c.partial:  # the same months of the year before, the unit's own as its history
             s = rollups.series(ds, indicator_id, "year", [unit_id], c.years, c.months)

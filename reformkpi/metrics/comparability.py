@@ -10,7 +10,10 @@ A figure is compared with the period before it (the year before, the quarter bef
   it is compared with the same months of the year before ("Quý I–III/2026 so với Quý I–III/2025"),
   and is not comparable with a year whose data do not cover those months;
 - coverage: an aggregate is compared over the units that reported in both periods; when none did,
-  it is not comparable.
+  it is not comparable;
+- scope: a unit's own figure is not compared with a period in which it answered for other units
+  (a merger joined a unit to it in between: `Catalog.held` differs), as the two figures describe
+  two different bodies (Sở Tài chính with Sở KH&ĐT in 2025 against Sở Tài chính alone in 2024).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from reformkpi.i18n import t
 from reformkpi.metrics.datasets import Dataset, remembered
 from reformkpi.metrics.rollups import grain_of, read_together, reported_months
 
-BREAK, PARTIAL, COVERAGE, NO_PREVIOUS = "method_break", "partial", "coverage", "no_previous"
+BREAK, PARTIAL, COVERAGE, NO_PREVIOUS, SCOPE = "method_break", "partial", "coverage", "no_previous", "scope"
 FULL_YEAR = (1, 12)
 
 
@@ -34,7 +37,7 @@ FULL_YEAR = (1, 12)
 class Comparison:
     """A period of an indicator and the period it is compared with, at the grain the indicator is
     read at. `reason` is None when the two may be compared, else why not (BREAK, PARTIAL, COVERAGE,
-    NO_PREVIOUS)."""
+    NO_PREVIOUS, SCOPE)."""
 
     indicator_id: str
     grain: str
@@ -88,6 +91,8 @@ class Comparison:
                      covered=formatting.span_label(int(self.previous), self.covered, lang))
         if self.reason == COVERAGE:
             return t("kpi.not_comparable_units", lang, period=previous)
+        if self.reason == SCOPE:
+            return t("compare.not_comparable_scope", lang, period=previous)
         return ""
 
     def changes_note(self, lang: str = "vi") -> str:
@@ -139,6 +144,24 @@ def compare(ds: Dataset, indicator_id: str, period: str, now: Iterable[str] | No
         return replace(c, reason=NO_PREVIOUS)
     if not earlier & set(now):
         return replace(c, reason=COVERAGE)
+    return c
+
+
+def scope_changed(cat: Catalog, c: Comparison, unit_ids: Iterable[str]) -> set[str]:
+    """Of `unit_ids`, those that answer for other units in the two periods of `c` (a merger in
+    between joined a unit to them): their own figures are not compared (SCOPE)."""
+    now, before = cat.holders(c.period), cat.holders(c.previous)
+
+    def held(holders: dict[str, str], unit_id: str) -> set[str]:
+        return {u for u, h in holders.items() if h == unit_id}
+    return {u for u in unit_ids if held(now, u) != held(before, u)}
+
+
+def for_unit(cat: Catalog, c: Comparison, unit_id: str) -> Comparison:
+    """The comparison of one unit's own figure: `c`, unless the unit's scope changed between the
+    two periods (SCOPE)."""
+    if c.comparable and scope_changed(cat, c, [unit_id]):
+        return replace(c, reason=SCOPE)
     return c
 
 

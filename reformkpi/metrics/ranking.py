@@ -10,7 +10,7 @@ from reformkpi.catalog import Catalog, among
 from reformkpi.i18n import column
 from reformkpi.metrics import targets
 from reformkpi.metrics.datasets import Dataset, remembered
-from reformkpi.metrics.comparability import compare
+from reformkpi.metrics.comparability import compare, scope_changed
 from reformkpi.metrics.rollups import level_units, series
 from reformkpi.metrics.targets import gap
 
@@ -52,7 +52,8 @@ def ranks(ds: Dataset, indicator_id: str, grain: str = "year", level: str | None
 def league_table(ds: Dataset, indicator_id: str, period: str, level: str, lang: str = "vi") -> pd.DataFrame:
     """One period's ranking of a level's units with value, target, gap, grade, and the change of
     value and rank over the periods `comparability.compare` says (both blank where it says the
-    periods may not be compared: across a methodology break)."""
+    periods may not be compared: across a methodology break; and for a unit whose scope changed
+    between them, `comparability.scope_changed`, marked in scope_changed)."""
     cat = ds.catalog
     ind = cat.indicator(indicator_id)
     c = compare(ds, indicator_id, period)
@@ -64,7 +65,10 @@ def league_table(ds: Dataset, indicator_id: str, period: str, level: str, lang: 
         columns={"rank": "prev_rank", "value": "prev_value"})
     if not c.comparable:
         before = before.iloc[:0]
+    changed = scope_changed(cat, c, cur["unit_id"]) if c.comparable else set()
+    before = before[~before["unit_id"].isin(changed)]
     cur = cur.merge(before, on="unit_id", how="left")
+    cur["scope_changed"] = cur["unit_id"].isin(changed)
     cur["rank_change"] = (cur["prev_rank"] - cur["rank"]).astype("Int64")
     cur["prev_rank"] = cur["prev_rank"].astype("Int64")
     cur["change"] = rounded_column(cur["value"] - cur["prev_value"], ind["decimals"])
@@ -81,7 +85,8 @@ def league_table(ds: Dataset, indicator_id: str, period: str, level: str, lang: 
     cur["name"] = cur[column("name", lang)]
     return cur.sort_values(["rank", "name"], ignore_index=True, na_position="last")[
         ["rank", "unit_id", "name", "short_name_vi", "value", "change", "target", "target_source", "gap",
-         "meets_target", "grade", "grade_label", "prev_rank", "rank_change", "n_peers", "complete", "is_new"]]
+         "meets_target", "grade", "grade_label", "prev_rank", "rank_change", "n_peers", "complete", "is_new",
+         "scope_changed"]]
 
 
 def _changes(s: pd.Series) -> int:

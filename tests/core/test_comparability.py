@@ -182,3 +182,37 @@ def test_an_exports_header_says_what_its_changes_are_taken_over():
     assert broken["Thay đổi"] == "Không so sánh với 2021: phương pháp tính thay đổi từ 2022"
     running = dict(exhibits.header(dataset(RUNNING), "late_rate", "P", "en", "2020").lines("en"))
     assert running["Period"] == "Q1–Q3 2020" and running["Changes"] == "Q1–Q3 2020 vs Q1–Q3 2019"
+
+
+def test_a_unit_that_absorbed_another_is_not_compared_with_itself_before():
+    """y merged into a (which stays in office) on 1/3/2025: a's 2025 answers for a and y, its 2024
+    for a alone, so a's change and rank change are blank (SCOPE); b's are shown (80 → 81 = +1,0)."""
+    cat = small_catalog()
+    units = cat.units.copy()
+    units.loc[units["unit_id"] == "y", "successor_id"] = "a"
+    absorbing = Catalog(units, cat.indicators, cat.targets, cat.grade_bands)
+    rows = [("a", "sat", "2024", 70), ("b", "sat", "2024", 80), ("y", "sat", "2024", 90),
+            ("a", "sat", "2025", 85), ("b", "sat", "2025", 81)]
+    ds = Dataset(conform(pa.Table.from_pandas(obs(rows), preserve_index=False)), absorbing, version=0)
+    c = comparability.compare(ds, "sat", "2025")
+    assert c.comparable and comparability.scope_changed(absorbing, c, ["a", "b", "c"]) == {"a"}
+    assert comparability.for_unit(absorbing, c, "b") == c
+    mine = comparability.for_unit(absorbing, c, "a")
+    assert mine.reason == comparability.SCOPE
+    assert mine.reason_text("vi") == "Không so sánh với 2024: phạm vi của đơn vị đã thay đổi (có đơn vị hợp nhất vào)"
+    table = ranking.league_table(ds, "sat", "2025", "department").set_index("unit_id")
+    assert table.loc["a", "scope_changed"] and pd.isna(table.loc["a", "change"]) and pd.isna(table.loc["a", "rank_change"])
+    assert not table.loc["b", "scope_changed"] and table.loc["b", "change"] == pytest.approx(1.0)
+    year = focus.unit_year(ds, "a", ("sat",), 2025).iloc[0]
+    assert year["value"] == 85 and year["change"] is None and year["rank_change"] is None
+    assert year["comparison"].reason == comparability.SCOPE
+
+
+def test_sở_tài_chính_2025_is_not_compared_with_2024_alone(demo):
+    """The demo's Sở Tài chính took in Sở KH&ĐT on 1/3/2025: none of its 2025 changes is shown."""
+    year = focus.unit_year(demo, "so-tai-chinh", ("par.total", "sipas.overall"), 2025)
+    assert len(year) == 2 and year["change"].isna().all() and year["rank_change"].isna().all()
+    assert {c.reason for c in year["comparison"]} == {comparability.SCOPE}
+    table = ranking.league_table(demo, "par.total", "2025", "department").set_index("unit_id")
+    assert table.loc["so-tai-chinh", "scope_changed"] and pd.isna(table.loc["so-tai-chinh", "change"])
+    assert table["change"].notna().sum() > 5  # departments that kept their scope keep their changes
