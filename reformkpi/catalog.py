@@ -22,6 +22,9 @@ MEASURES = ("percent", "points", "count", "days", "score")
 ROLLUPS = ("sum", "mean", "last", "first", "derived")
 # Decimals a measure is published with when the catalog does not say (77,4% · 81,33% · 1.234).
 DEFAULT_DECIMALS = {"percent": 1, "points": 2, "count": 0, "score": 2, "days": 1}
+# The most one unit can report in one period (`ceiling` in indicators.csv) when the catalog does
+# not say: a count above it is a typing slip (1e20 would read as a 100% online share), refused.
+DEFAULT_CEILINGS = {"count": 10_000_000.0}
 
 
 class CatalogError(ValueError):
@@ -62,6 +65,12 @@ def normalise(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     for c in ("precision_source", "breaks", "break_note_vi", "break_note_en"):
         ind[c] = ind[c] if c in ind else ""
     _text(ind, ["precision_source", "breaks", "break_note_vi", "break_note_en"])
+    ceiling = (ind["ceiling"] if "ceiling" in ind else pd.Series("", index=ind.index)).astype(object)
+    ceiling = ceiling.where(ceiling.notna(), "").astype(str).str.strip()
+    given = pd.to_numeric(ceiling.replace("", None), errors="coerce")
+    if (unread := ind.loc[given.isna() & (ceiling != ""), "indicator_id"]).any():
+        raise CatalogError("; ".join(f"indicators: {v} ceiling is not a number" for v in unread))
+    ind["ceiling"] = given.fillna(ind["measure"].map(DEFAULT_CEILINGS)).astype(float)
     default = ind["measure"].map(DEFAULT_DECIMALS)
     given = pd.to_numeric(ind["decimals"].replace("", None), errors="coerce") if "decimals" in ind else default
     ind["decimals"] = given.fillna(default).astype(int)
@@ -91,6 +100,8 @@ def _check(t: dict[str, pd.DataFrame]) -> None:
     iids = set(ind["indicator_id"])
     problems += [f"indicators: measure {v!r} unknown" for v in set(ind["measure"]) - set(MEASURES)]
     problems += [f"indicators: rollup {v!r} unknown" for v in set(ind["rollup"]) - set(ROLLUPS)]
+    bad_ceiling = ind.loc[ind["ceiling"].notna() & ~(np.isfinite(ind["ceiling"]) & (ind["ceiling"] > 0)), "indicator_id"]
+    problems += [f"indicators: {v} ceiling must be a number above 0" for v in bad_ceiling]
     derived = ind[ind["rollup"] == "derived"]
     for iid, numerator, denominator in zip(derived["indicator_id"], derived["numerator"], derived["denominator"]):
         for part in _terms(numerator) + _terms(denominator):

@@ -1,11 +1,18 @@
-"""Canonical period text ('2019', '2019-Q3', '2019-07') and the dates it stands for."""
+"""Canonical period text ('2019', '2019-Q3', '2019-07') and the dates it stands for.
+
+Canonical means ASCII digits and a year from FIRST_YEAR to LAST_YEAR: `\\d` would take `٢٠١٩`
+(Arabic-Indic digits) for a year, stored beside `2019` as a second key that DuckDB cannot cast,
+and year 0000 has no dates. Input written otherwise is folded by `reformkpi.ingest.text.period`.
+"""
 
 import datetime as dt
 import re
 
-_YEAR = re.compile(r"^(\d{4})$")
-_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_YEAR = re.compile(r"^([0-9]{4})$")
+_QUARTER = re.compile(r"^([0-9]{4})-Q([1-4])$")
+_MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
+# Figures of administrative reform: 0000 or 9999 is a slip of the keyboard, not a period.
+FIRST_YEAR, LAST_YEAR = 1900, 2099
 
 
 class PeriodError(ValueError):
@@ -16,12 +23,16 @@ def parse(period: str) -> tuple[str, int, int]:
     """Return (frequency, year, index) where index is the quarter or month (0 for a year)."""
     text = str(period).strip()
     if m := _YEAR.match(text):
-        return "year", int(m[1]), 0
-    if m := _QUARTER.match(text):
-        return "quarter", int(m[1]), int(m[2])
-    if m := _MONTH.match(text):
-        return "month", int(m[1]), int(m[2])
-    raise PeriodError(f"not a period: {period!r}")
+        found = "year", int(m[1]), 0
+    elif m := _QUARTER.match(text):
+        found = "quarter", int(m[1]), int(m[2])
+    elif m := _MONTH.match(text):
+        found = "month", int(m[1]), int(m[2])
+    else:
+        raise PeriodError(f"not a period: {period!r}")
+    if not FIRST_YEAR <= found[1] <= LAST_YEAR:
+        raise PeriodError(f"year outside {FIRST_YEAR}–{LAST_YEAR}: {period!r}")
+    return found
 
 
 def is_period(text) -> bool:
@@ -30,6 +41,11 @@ def is_period(text) -> bool:
     except PeriodError:
         return False
     return True
+
+
+def is_canonical(period) -> bool:
+    """Whether `period` is written exactly as the store keeps it (text, no spaces around)."""
+    return isinstance(period, str) and period == period.strip() and is_period(period)
 
 
 def frequency(period: str) -> str:

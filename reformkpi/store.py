@@ -23,10 +23,11 @@ from urllib.parse import unquote
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
-from reformkpi import integrity
+from reformkpi import integrity, periods
 from reformkpi.catalog import CATALOG_TABLES
 from reformkpi.integrity import StoreError
 
@@ -154,6 +155,22 @@ def conform(table: pa.Table | pd.DataFrame) -> pa.Table:
     return pa.table(cols, schema=OBSERVATION_SCHEMA)
 
 
+def refuse_unfit(table: pa.Table) -> None:
+    """StoreError naming the first rows that no reader could use, whoever writes them: a period not
+    in its canonical text (`٢٠١٩` beside `2019` is a second key, and a cast error on every page) or a
+    value or maximum that is not finite."""
+    distinct = pc.unique(table["period"]).to_pylist()
+    bad_periods = {p for p in distinct if not periods.is_canonical(p)}
+    finite = [pc.fill_null(pc.is_finite(table[c]), True) for c in ("value", "max_value")]
+    bad = pc.or_(pc.invert(pc.and_(*finite)), pc.is_in(table["period"], pa.array(list(bad_periods), pa.string())))
+    if not pc.any(bad).as_py():
+        return
+    rows = table.filter(bad).slice(0, 5).to_pylist()
+    listed = "; ".join(f"{r['unit_id']} · {r['indicator_id']} · {r['period']!r}: {r['value']}/{r['max_value']}"
+                       for r in rows)
+    raise StoreError(f"{pc.sum(bad).as_py()} rows refused (a period not canonical, or a value not finite): {listed}")
+
+
 class Store:
     def __init__(self, uri: str | Path):
         self.uri = str(uri)
@@ -262,6 +279,7 @@ class Store:
         and may refuse it by raising (an upload that would replace synced values unconfirmed).
         """
         incoming = conform(incoming)
+        refuse_unfit(incoming)
         incoming = incoming.set_column(OBSERVATION_SCHEMA.get_field_index("upload_id"), "upload_id",
                                        pa.array([info.upload_id] * incoming.num_rows, pa.string()))
         for attempt in range(1, MAX_RETRIES + 1):

@@ -21,6 +21,15 @@ def nfc(text) -> str:
     return unicodedata.normalize("NFC", str(text))
 
 
+def ascii_digits(text: str) -> str:
+    """NFKC (full-width `２０１９` → `2019`, `Ⅲ` → `III`), then every other Unicode decimal digit as
+    its ASCII digit (Arabic-Indic `٢٠١٩` → `2019`), as phone keyboards and copied PDFs write them."""
+    s = unicodedata.normalize("NFKC", text)
+    if s.isascii():
+        return s
+    return "".join(str(d) if (d := unicodedata.decimal(c, None)) is not None else c for c in s)
+
+
 def fold(text) -> str:
     """A key to match names by: NFC, no diacritics (đ → d), lower case, words separated by one space."""
     s = unicodedata.normalize("NFD", str(text).replace("đ", "d").replace("Đ", "D"))
@@ -53,9 +62,12 @@ def numbers(s: pd.Series, decimal: str = "auto") -> tuple[pd.Series, pd.Series]:
 
     decimal="auto" reads the Vietnamese style first (1.234 is one thousand two hundred and
     thirty-four); decimal="." reads the dot as the decimal mark (files exported in English).
+    Digits of any script are read as ASCII ones (`ascii_digits`); a value that is not finite
+    (inf, nan, 1e400) is no number: NaN, so the rules refuse it where a value is given.
     """
     if pd.api.types.is_numeric_dtype(s):
-        return s.astype("float64"), pd.Series(False, index=s.index)
+        values = s.astype("float64")
+        return values.where(np.isfinite(values)), pd.Series(False, index=s.index)
     parsed = {}
 
     def parse(uniq: pd.Series) -> pd.Series:
@@ -69,7 +81,8 @@ def numbers(s: pd.Series, decimal: str = "auto") -> tuple[pd.Series, pd.Series]:
 
 
 def _numbers(s: pd.Series, decimal: str) -> tuple[pd.Series, pd.Series]:
-    text = s.map(lambda v: v if isinstance(v, str) else (None if v is None else repr(v) if isinstance(v, float) else str(v)))
+    text = s.map(lambda v: ascii_digits(v) if isinstance(v, str) else
+                 (None if v is None else repr(v) if isinstance(v, float) else str(v)))
     text = text.astype("string").str.replace(r"[\s\u00a0]", "", regex=True)
     pct = text.str.endswith("%").fillna(False).astype(bool)
     text = text.str.rstrip("%")
@@ -83,27 +96,28 @@ def _numbers(s: pd.Series, decimal: str) -> tuple[pd.Series, pd.Series]:
         text = text.mask(en_th, text.str.replace(",", "", regex=False))
         text = text.mask(vi_dec, text.str.replace(",", ".", regex=False))
     values = pd.to_numeric(text.astype(object), errors="coerce").astype("float64")
-    return values, pct
+    return values.where(np.isfinite(values)), pct
 
 
+# ASCII patterns: digits of other scripts are folded first (`ascii_digits`), never matched as such.
 _PERIOD_FORMS = [
-    (re.compile(r"^(?:nam\s*)?(\d{4})$"), lambda m: m[1]),
-    (re.compile(r"^(\d{4})\s*[-/ ]?\s*q([1-4])$"), lambda m: f"{m[1]}-Q{m[2]}"),  # 2019-Q3
-    (re.compile(r"^(?:q|quy)\s*([1-4]|i{1,3}|iv)\s*(?:[/-]|nam)?\s*(\d{4})$"),  # Q3/2019, Quý III/2019
+    (re.compile(r"^(?:nam\s*)?(\d{4})$", re.ASCII), lambda m: m[1]),
+    (re.compile(r"^(\d{4})\s*[-/ ]?\s*q([1-4])$", re.ASCII), lambda m: f"{m[1]}-Q{m[2]}"),  # 2019-Q3
+    (re.compile(r"^(?:q|quy)\s*([1-4]|i{1,3}|iv)\s*(?:[/-]|nam)?\s*(\d{4})$", re.ASCII),  # Q3/2019, Quý III/2019
      lambda m: f"{m[2]}-Q{ROMAN.get(m[1], m[1])}"),
-    (re.compile(r"^(\d{4})\s*[-/]\s*(\d{1,2})$"), lambda m: f"{m[1]}-{int(m[2]):02d}"),  # 2019-07
-    (re.compile(r"^(?:thang\s*)?(\d{1,2})\s*(?:[/-]|nam)\s*(\d{4})$"),  # 07/2019, Tháng 7/2019
+    (re.compile(r"^(\d{4})\s*[-/]\s*(\d{1,2})$", re.ASCII), lambda m: f"{m[1]}-{int(m[2]):02d}"),  # 2019-07
+    (re.compile(r"^(?:thang\s*)?(\d{1,2})\s*(?:[/-]|nam)\s*(\d{4})$", re.ASCII),  # 07/2019, Tháng 7/2019
      lambda m: f"{m[2]}-{int(m[1]):02d}"),
 ]
 
 
 def period(raw) -> str | None:
     """Canonical period text ('2019', '2019-Q3', '2019-07') from how it is written, or None."""
-    if raw is None or (isinstance(raw, float) and np.isnan(raw)):
+    if raw is None or (isinstance(raw, float) and not np.isfinite(raw)):
         return None
     if isinstance(raw, (int, float, np.integer, np.floating)) and float(raw).is_integer():
         raw = int(raw)
-    s = unicodedata.normalize("NFD", str(raw).replace("đ", "d").replace("Đ", "D"))
+    s = unicodedata.normalize("NFD", ascii_digits(str(raw)).replace("đ", "d").replace("Đ", "D"))
     s = " ".join("".join(c for c in s if unicodedata.category(c) != "Mn").lower().split())
     for rx, canonical in _PERIOD_FORMS:
         if m := rx.match(s):

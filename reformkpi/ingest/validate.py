@@ -14,7 +14,7 @@ import pandas as pd
 import pandera.pandas as pdr
 from pandera.errors import SchemaErrors
 
-from reformkpi import periods
+from reformkpi import notes, periods
 from reformkpi.catalog import Catalog
 from reformkpi.ingest.parse import RawTable
 from reformkpi.ingest.problems import IngestError, Problem
@@ -65,7 +65,7 @@ def to_long(raw: RawTable, mapping: dict[str, str | None], profile: Profile, lay
         "source": col("source"), "note": col("note"),
     })
     cols = {"unit": by_target.get("unit", ""), "period": by_target.get("period", ""),
-            "indicator": by_target.get("indicator", "")}
+            "indicator": by_target.get("indicator", ""), "note": by_target.get("note", "")}
     if layout == "long":
         out = base.assign(indicator_raw=col("indicator"), value_raw=col("value"), max_raw=col("max_value"),
                           value_col=by_target["value"], max_col=by_target.get("max_value", ""), wide=False)
@@ -139,6 +139,8 @@ def _schema(df: pd.DataFrame, cat: Catalog) -> pdr.DataFrameSchema:
     keyed = unit_ok & ind_ok & period_ok
     dup = keyed & key.duplicated(keep="first")
     ok_total, ok_late, _ = _parts_checks(df, cat)
+    # The store's own limit on a note (reformkpi.notes), checked here so that a dry run says it.
+    note_chars = df["note"].astype("string").str.strip().str.len() if "note" in df else pd.Series(0, index=df.index)
     rules = {
         "unknown_unit": unit_ok,
         "unknown_indicator": ind_ok,
@@ -155,7 +157,11 @@ def _schema(df: pd.DataFrame, cat: Catalog) -> pdr.DataFrameSchema:
         "percent_range": ~((m == "percent") & ((num < 0) | (num > 100))),
         "negative_value": ~(m.isin(["points", "score", "days"]) & (num < 0)),
         "points_missing_max": ~((m == "points") & num.notna() & ~has_max),
-        "points_above_max": ~((m == "points") & (num > df["max_value"])),
+        # inf of inf or 0 of 0 would publish a share of nothing (and drop the unit's rank).
+        "max_not_positive": ~((m == "points") & (df["max_value"] <= 0)),
+        "points_above_max": ~((m == "points") & (df["max_value"] > 0) & (num > df["max_value"])),
+        "count_above_ceiling": ~((m == "count") & (num > df["ceiling"])),
+        "note_too_long": ~(note_chars > notes.MAX_NOTE).fillna(False),
         "duplicate_key": ~dup,
         "parts_total": ok_total,
         "late_gt_resolved": ok_late,
@@ -167,7 +173,7 @@ FIELD_OF = {
     "unknown_unit": "unit", "unit_inactive": "unit",
     "unknown_indicator": "indicator", "derived_indicator": "indicator",
     "period_malformed": "period", "period_future": "period", "period_frequency": "period",
-    "max_not_number": "max",
+    "max_not_number": "max", "max_not_positive": "max", "note_too_long": "note",
 }
 
 
@@ -177,9 +183,9 @@ def _problem(code: str, r: pd.Series, cols: dict, cat: Catalog, units: Names | N
     if field == "indicator" and r["wide"]:
         field = "value"  # in a wide sheet the column is the indicator
     column = {"unit": cols["unit"], "period": cols["period"] or None, "indicator": cols["indicator"],
-              "max": r["max_col"], "value": r["value_col"]}[field]
+              "max": r["max_col"], "value": r["value_col"], "note": cols.get("note")}[field]
     raw = {"unit": r["unit_raw"], "period": r["period_raw"], "indicator": r["indicator_raw"],
-           "max": r["max_raw"], "value": r["value_raw"]}[field]
+           "max": r["max_raw"], "value": r["value_raw"], "note": r.get("note")}[field]
     value = "" if raw is None or (isinstance(raw, float) and np.isnan(raw)) else str(raw)
     fields: dict = {}
     if code == "unknown_unit" and units is not None:
@@ -192,6 +198,11 @@ def _problem(code: str, r: pd.Series, cols: dict, cat: Catalog, units: Names | N
         fields.update({"active_from": fmt(u["active_from"]), "active_to": fmt(u["active_to"])})
     elif code == "points_above_max":
         fields["max"] = f"{r['max_value']:g}"
+    elif code == "count_above_ceiling":
+        fields["ceiling"] = f"{r['ceiling']:.0f}"
+    elif code == "note_too_long":
+        fields.update(n=len(value.strip()), limit=notes.MAX_NOTE)
+        value = value.strip()[:40] + "…"
     elif code == "duplicate_key":
         fields["first_row"] = first_row.get((r["unit_id"], r["indicator_id"], r["period"]), "")
     elif code in ("parts_total", "late_gt_resolved"):
@@ -215,8 +226,9 @@ def attributes(df: pd.DataFrame, cat: Catalog, today: dt.date) -> pd.DataFrame:
     """What the rules read beside the values: each indicator's measure, frequency and rollup, whether
     the unit is in office at the period's end, the period's own frequency, whether it has ended."""
     ind = cat.indicators.set_index("indicator_id")
-    for c in ("measure", "frequency", "rollup", "denominator"):
+    for c in ("measure", "frequency", "rollup", "denominator", "ceiling"):
         df[c] = per_unique(df["indicator_id"], lambda u, c=c: u.map(ind[c]))
+    df["ceiling"] = df["ceiling"].astype("float64")
     uniq = df["period"].dropna().unique()
     # Who is in office, once per period (Catalog.active_units), then matched for every row at once.
     in_office = pd.MultiIndex.from_tuples(

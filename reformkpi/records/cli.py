@@ -16,6 +16,8 @@ from pathlib import Path
 
 from reformkpi import auth, config, periods
 from reformkpi.catalog import Catalog, load_dir
+from reformkpi.i18n import t
+from reformkpi.ingest import isolated
 from reformkpi.ingest.problems import IngestError
 from reformkpi.records import demo, load, scan, staging, table
 from reformkpi.store import CommitInfo, Store
@@ -37,6 +39,24 @@ def cmd_ingest(args) -> int:
         out["observations_version"] = done.observations_version
     print(json.dumps(out) if args.json else
           f"Hồ sơ: {r.rows_new} mới, {r.rows_changed} sửa, {r.rows_unchanged} không đổi · phiên bản {r.version}")
+    return 0
+
+
+def cmd_sync(args) -> int:
+    """Write the counts of the current records version (completes a sync that was interrupted)."""
+    store = Store(args.store)
+    try:
+        # In the capped child, as `records-ingest` syncs: the counts are read from every record.
+        r = isolated.run(load.sync_counts, (store, auth.operator(args.user or getpass.getuser())),
+                         staging.operator_limits(config.limits()), timed=False)
+    except IngestError as e:
+        print("\n".join(p.message(args.lang) for p in e.problems), file=sys.stderr)
+        return 2
+    out = {"observations_version": r.version, "rows_new": r.rows_new, "rows_changed": r.rows_changed,
+           "rows_unchanged": r.rows_unchanged}
+    print(json.dumps(out) if args.json else
+          t("records.sync.done" if r.committed else "records.sync.unchanged", args.lang, version=r.version,
+            new=r.rows_new, changed=r.rows_changed, unchanged=r.rows_unchanged))
     return 0
 
 
@@ -82,6 +102,10 @@ def register(sub) -> None:
     i.add_argument("--quiet", action="store_true", help="no progress on stderr")
     i.add_argument("--lang", choices=("vi", "en"), default="vi", help="language of the problems listed")
     i.set_defaults(func=cmd_ingest)
+    s = sub.add_parser("records-sync", help="write the quarterly counts of the current records version into the "
+                       "observations (completes an interrupted `records-ingest --sync`)")
+    s.add_argument("--lang", choices=("vi", "en"), default="vi")
+    s.set_defaults(func=cmd_sync)
     c = sub.add_parser("records-compact", help="rewrite quarters held in many small files as few sorted ones "
                                                 "(earlier versions stay readable)")
     c.set_defaults(func=cmd_compact)

@@ -18,8 +18,8 @@ from reformkpi.catalog import Catalog
 from reformkpi.config import Limits
 from reformkpi.ingest import isolated
 from reformkpi.ingest.problems import IngestError, Problem
-from reformkpi.records import metrics, staging, table
-from reformkpi.store import CommitInfo, Store
+from reformkpi.records import metrics, scan, staging, table
+from reformkpi.store import CommitInfo, CommitResult, Store
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,10 @@ def load(store: Store, source: Path, actor: Actor | None, file_name: str | None 
          progress: Callable[[table.Progress], None] | None = None) -> Loaded:
     """Ingest an export (IngestError lists its problems; nothing is written then) and, with
     `sync`, commit the counts of its complete quarters to the observations. DuckDB may use half
-    of `limits.worker_memory_mb`: the rest is the reader's and the writer's."""
+    of `limits.worker_memory_mb`: the rest is the reader's and the writer's.
+
+    The counts are synced even when the export changed no record: a sync interrupted after the
+    records' commit is completed by loading the same file again (or by `sync` alone)."""
     user = require(actor, "upload").name
     file_name = file_name or source.name
     if len(file_name) > limits.max_name_chars:
@@ -51,11 +54,21 @@ def load(store: Store, source: Path, actor: Actor | None, file_name: str | None 
     info = CommitInfo(user=user, operation="records", file_name=file_name, sha256=sha256(source))
     r = table.ingest(store, source, actor, info, units, tmp_dir=tmp_dir, progress=progress, limits=limits,
                      memory_limit=f"{limits.worker_memory_mb // 2}MB")
-    if not (sync and r.committed):
+    if not sync or r.version is None:
         return Loaded(r, None)
-    s = metrics.sync_counts(store, metrics.Records.open(store, r.version), actor,
-                            CommitInfo(user=user, operation="records-sync", file_name=f"records v{r.version}"))
-    return Loaded(r, s.version)
+    return Loaded(r, sync_counts(store, actor, r.version).version)
+
+
+def sync_counts(store: Store, actor: Actor | None, version: int | None = None) -> CommitResult:
+    """Commit the counts a records version (default: the current one) determines, as the last step
+    of a load does: what `records-sync` runs to complete an interrupted one. Nothing changes when
+    the observations hold them already."""
+    user = require(actor, "upload").name
+    version = scan.version(store) if version is None else version
+    if version is None:
+        raise IngestError([Problem("records_none")])
+    return metrics.sync_counts(store, metrics.Records.open(store, version), actor,
+                               CommitInfo(user=user, operation="records-sync", file_name=f"records v{version}"))
 
 
 def load_capped(store: Store, source: Path, actor: Actor | None, file_name: str | None = None, sync: bool = True,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 import re
 import resource
 from contextlib import contextmanager
@@ -140,3 +141,85 @@ def test_a_parquet_column_name_that_is_not_utf8_is_a_problem():
     seed = SEEDS[".parquet"][0]
     assert b"\x18\x05value" in seed
     assert outcome(seed.replace(b"\x18\x05value", b"\x18\x05\xf6alue", 1), ".parquet") == "problem"
+
+
+# --- periods and values past the reader (issue 26): digits of any script, numbers that are not
+# finite, years out of range. Whatever the cells, `prepare` ends in a valid upload or typed
+# problems; a valid upload holds only canonical periods (those a naive reading of the ASCII
+# digits gives) and finite values within their bounds, which the store then takes.
+
+DIGITS = {"ascii": "0", "arabic-indic": "\u0660", "persian": "\u06f0", "devanagari": "\u0966",
+          "full-width": "\uff10", "math-bold": "\U0001d7ce"}
+KINDS = {  # indicator, the period forms of its frequency
+    "sipas.overall": ["{y}", "Năm {y}", " {y} "],
+    "dossier.received_online": ["{y}-Q{q}", "Quý {q}/{y}", "Q{q}-{y}", "{y}/Q{q}"],
+    "par.total": ["{y}"],
+}
+NUMBERS = st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(repr),
+                    st.sampled_from(["inf", "-inf", "Infinity", "1e400", "-1e400", "1e20", "0", "nan", "NaN"]),
+                    st.integers(0, 10**8).map(str))
+
+
+def _script(text: str, zero: str) -> str:
+    return "".join(chr(ord(zero) + int(c)) if c.isdigit() else c for c in text)
+
+
+@st.composite
+def long_rows(draw):
+    rows = []
+    for unit in draw(st.lists(st.sampled_from(["STP", "SYT", "SNV", "STC"]), min_size=1, max_size=4, unique=True)):
+        indicator = draw(st.sampled_from(sorted(KINDS)))
+        y, q = draw(st.integers(0, 9999)), draw(st.integers(1, 4))
+        ascii_period = draw(st.sampled_from(KINDS[indicator])).format(y=f"{y:04d}", q=q)
+        period = _script(ascii_period, DIGITS[draw(st.sampled_from(sorted(DIGITS)))])
+        value, maximum = draw(NUMBERS), draw(NUMBERS) if indicator == "par.total" else ""
+        rows.append({"unit": unit, "indicator": indicator, "year": y, "quarter": q, "period": period, "number": value,
+                     "value": _script(value, DIGITS[draw(st.sampled_from(["ascii", "arabic-indic", "full-width"]))]),
+                     "max": maximum})
+    return rows
+
+
+def _expected_period(r: dict) -> str | None:
+    """The naive reading: the ASCII year (and quarter), a period only from 1900 to 2099."""
+    if not 1900 <= r["year"] <= 2099:
+        return None
+    return f"{r['year']}-Q{r['quarter']}" if r["indicator"] == "dossier.received_online" else str(r["year"])
+
+
+@pytest.fixture(scope="module")
+def fuzz_store(tmp_path_factory):
+    from reformkpi.store import CommitInfo, Store
+    store = Store(tmp_path_factory.mktemp("fuzz") / "store")
+    store.init(load_dir(config.CATALOG_DIR), CommitInfo(user="fuzz", operation="init"))
+    return store
+
+
+@settings(max_examples=150, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(rows=long_rows())
+def test_unicode_digits_non_finite_numbers_and_far_years_end_in_canonical_rows_or_problems(fuzz_store, rows):
+    from reformkpi import ingest, periods
+    from reformkpi.ingest import validate
+    from reformkpi.store import conform, refuse_unfit
+    head = ["Đơn vị", "Chỉ số", "Kỳ", "Giá trị", "Điểm tối đa"]
+    body = [[r["unit"], r["indicator"], r["period"], r["value"], r["max"]] for r in rows]
+    data = "\r\n".join(";".join(c for c in line) for line in [head, *body]).encode("utf-8")
+    up = ingest.prepare(fuzz_store, data, "f.csv", today=dt.date(2026, 11, 27), catalog=_catalog)
+    assert all(p.message("vi") and p.message("en") and p.row for p in up.errors)
+    errors = {(p.code, p.row) for p in up.errors}
+    for row, r in enumerate(rows, start=2):
+        # Refused exactly when the naive reading of the ASCII digits is no period or no finite number.
+        assert (("period_malformed", row) in errors) == (_expected_period(r) is None)
+        finite = math.isfinite(float(r["number"]))
+        assert (("value_not_number", row) in errors or ("value_missing", row) in errors) == (not finite)
+    if not up.valid:
+        return
+    got = up.observations.sort_values("row")
+    assert list(got["period"]) == [_expected_period(r) for r in rows]
+    assert got["period"].map(periods.is_canonical).all()
+    assert got["value"].map(math.isfinite).all()
+    counts = got["indicator_id"] == "dossier.received_online"
+    assert (got.loc[counts, "value"] <= _catalog.indicator("dossier.received_online")["ceiling"]).all()
+    points = got["indicator_id"] == "par.total"
+    assert (got.loc[points, "max_value"] > 0).all() and got.loc[points, "max_value"].map(math.isfinite).all()
+    refuse_unfit(conform(got.drop(columns=[*validate.WHERE, "note"])))  # what the commit checks

@@ -129,7 +129,7 @@ def test_a_broken_export_is_rejected_with_its_row_numbers(tmp_store, tmp_path):
     with pytest.raises(IngestError) as e:
         ingest(tmp_store, path)
     assert [(p.code, p.row, p.column, p.value) for p in e.value.problems] == [
-        ("records_channel", 3, "channel", "fax"), ("records_not_time", 4, "received_at", None),
+        ("records_channel", 3, "channel", "fax"), ("records_not_time", 4, "received_at", "not a date"),
         ("records_before_received", 5, "due_at", None)]
     assert [p.message("en") for p in e.value.problems] == [
         "Row 3, column “channel”: channel “fax” is not one of online, in_person, post.",

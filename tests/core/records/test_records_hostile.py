@@ -6,11 +6,17 @@ race leaves no files behind."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
+import re
 from pathlib import Path
 
+import pandas as pd
 import psutil
+import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from benchmarks.measure import PeakSampler
 
@@ -202,3 +208,59 @@ def test_a_writer_that_loses_the_commit_race_leaves_no_files(tmp_store, tmp_path
     assert raced and r.attempts == 2 and r.version == raced[0].version + 1
     assert _data_files(tmp_store) == _logged_files(tmp_store)
     assert sum(f.quarter == "2025-Q2" for f in scan.files(tmp_store)) >= 1
+
+
+# --- times as exports write them (issue 26): offsets, numbers, far years, digits of other scripts.
+# Every row ends staged at the instant a naive reading gives (Python's ISO parser, Viet Nam time
+# where no offset is written) or refused at its row and column: never read off by an offset.
+
+VN = dt.timezone(dt.timedelta(hours=7))
+OFFSETS = ["", "Z", "+14:00", "-12:00", "+07:00", "+0530", "-03:30", " +07", " GMT+25"]
+SPECIAL = ["1735689600", "1735689600000", "1.7e9", "inf", "-infinity", "infinity", "nan", "",
+           "٢٠٢٥-04-01 08:00:00", "２０２５-04-01 08:00:00"]
+
+
+@st.composite
+def export_time(draw) -> str:
+    if draw(st.integers(0, 4)) == 0:
+        return draw(st.sampled_from(SPECIAL))
+    year = draw(st.sampled_from([1969, 1999, 2000, 2025, 2026, 2027, 2052, 2099, 2100, 9999]))
+    moment = draw(st.datetimes(dt.datetime(year, 1, 1), dt.datetime(year, 12, 31, 23, 59, 59))).replace(microsecond=0)
+    return moment.isoformat(sep=draw(st.sampled_from([" ", "T"]))) + draw(st.sampled_from(OFFSETS))
+
+
+def naive_instant(text: str) -> dt.datetime | None:
+    """The oracle: an ISO time of ASCII digits with at most a ±HH:MM, ±HHMM or Z offset, else None."""
+    if not text.isascii() or not re.fullmatch(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:?\d{2})?", text):
+        return None
+    moment = dt.datetime.fromisoformat(text)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=VN)).astimezone(dt.UTC)
+
+
+@settings(max_examples=150, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(times=st.lists(export_time(), min_size=1, max_size=6))
+def test_offsets_numbers_and_far_dates_are_honoured_or_refused_at_their_row(tmp_path_factory, times):
+    folder = tmp_path_factory.mktemp("times")
+    rows = [(f"D{i}", "P1", "online", t, "2099-12-31", "") for i, t in enumerate(times)]
+    export = write(folder / "export.csv", rows)
+    as_of = staging.exported_at(export)
+    try:
+        staging.stage(export, folder, {U})
+    except IngestError as e:
+        refused = {p.row for p in e.problems if p.column in ("received_at", "due_at")}
+        assert all(p.row and p.column and p.message("vi") and p.message("en") for p in e.problems)
+    else:
+        refused = set()
+    staged = {}
+    if not refused:
+        t = pd.concat([pq.read_table(f).to_pandas() for f in (folder / "stage").rglob("*.parquet")])
+        staged = dict(zip(t["dossier_id"], t["received_at"]))
+    low, high = dt.datetime(2000, 1, 1, tzinfo=VN), dt.datetime(2100, 1, 1, tzinfo=VN)
+    for row, text in enumerate(times, start=2):
+        moment = naive_instant(text)
+        if moment is None or not low <= moment <= as_of:
+            assert row in refused, (text, moment)  # no time, a number, out of range or after the export
+        elif not refused:
+            assert staged[f"D{row - 2}"].to_pydatetime() == moment, text
+    assert refused or all(m is not None and low <= m <= as_of < high for m in map(naive_instant, times))
