@@ -22,13 +22,17 @@ LIGHT = "#56B4E9"  # Okabe-Ito sky blue: the lighter companion of GOOD
 
 def filters(ref: data.RecordsRef, catalog: Catalog, names: dict[str, str], lang: str) -> tuple[str, str]:
     """Quarter and unit in the sidebar (URL keys rq, unit); the units in office at the quarter's end
-    that answer for its dossiers (the rule for merged units), most dossiers first."""
+    that answer for its dossiers (the rule for merged units), most dossiers first. A unit asked for
+    (a link, the unit chosen on another page) that was merged by then opens the unit holding it."""
     quarters = data.records_query(rm.quarters, ref)
     with st.sidebar:
         quarter = url_state.select(t("records.filter.quarter", lang), quarters[::-1], "rq",
                                    lambda q: formatting.period_label(q, lang))
-        units = data.records_query(rm.units_with_records, ref, quarter, catalog.holders(quarter))
-        unit = url_state.select(t("records.filter.unit", lang), units, "unit", lambda u: names.get(u, u))
+        holders = catalog.holders(quarter)
+        units = data.records_query(rm.units_with_records, ref, quarter, holders)
+        asked = st.query_params.get("unit") or url_state.chosen("unit")
+        unit = url_state.select(t("records.filter.unit", lang), units, "unit", lambda u: names.get(u, u),
+                                default=holders.get(asked) if asked else None)
     return quarter, unit
 
 
