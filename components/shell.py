@@ -6,7 +6,7 @@ import streamlit as st
 
 from components import access, actions, data, navigation, share, url_state
 from reformkpi import auth, config, formatting, integrity
-from reformkpi.i18n import DEFAULT, LANGUAGES, t
+from reformkpi.i18n import DEFAULT, LANGUAGES, t, tnm
 
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
 
@@ -46,6 +46,9 @@ def require_data(lang: str) -> data.DataRef:
         st.error(t("data.missing" if dataset == "demo" else f"data.missing_{dataset}", lang, uri=uri))
         st.stop()
     st.session_state[_SHOWN] = (dataset, ref, snap)
+    if unfit := data.dataset(ref).unfit_periods:
+        st.warning(tnm("data.unfit_periods", sum(unfit.values()), lang,
+                      periods=", ".join(f"«{p}»" for p in unfit)), icon=":material/report:")
     return ref
 
 

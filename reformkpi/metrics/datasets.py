@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from reformkpi import notes as notes_store
+from reformkpi import periods
 from reformkpi.catalog import Catalog
 from reformkpi.i18n import column
 from reformkpi.kept import Kept
@@ -56,6 +57,25 @@ class Dataset:
         elif isinstance(observations, list) and observations:
             self._read_in_place(observations)
         self._remembered = Kept(REMEMBERED_BYTES)
+        self.unfit_periods = self._set_aside_unfit_periods()
+
+    def _set_aside_unfit_periods(self) -> dict[str, int]:
+        """Rows whose period is not canonical (written by an older version of the project, before
+        the store refused them: `٢٠١٩` beside `2019`) are left out of every figure, counted by
+        period for the pages to say so (`check` lists them). The distinct periods read here are
+        the ones every page asks for first (`data_periods`), so a sound version pays nothing more."""
+        found = data_periods(self, canonical_only=False)
+        unfit = [p for p in found if not periods.is_canonical(p)]
+        if not unfit:
+            return {}
+        kind = "VIEW" if self._con.execute(
+            "SELECT count(*) FROM duckdb_views() WHERE view_name = 'obs'").fetchone()[0] else "TABLE"
+        self._con.execute(f"ALTER {kind} obs RENAME TO obs_as_stored")
+        listed = ", ".join("'" + p.replace("'", "''") + "'" for p in unfit)  # a view takes no parameters
+        self._con.execute(f"CREATE VIEW obs AS SELECT * FROM obs_as_stored WHERE period IS NULL OR period NOT IN ({listed})")
+        counts = self._con.execute("SELECT period, count(*) FROM obs_as_stored WHERE list_contains(?, period) "
+                                   "GROUP BY period ORDER BY period", [unfit]).fetchall()
+        return {p: int(n) for p, n in counts}
 
     def _read_in_place(self, files: list[str]) -> None:
         """`obs` as a view over the version's Parquet files (a few: IN_PLACE_FILES), each column as
@@ -135,10 +155,12 @@ def remembered(fn: Callable[P, T]) -> Callable[P, T]:
     return once
 
 
-def data_periods(ds: Dataset) -> list[str]:
+def data_periods(ds: Dataset, canonical_only: bool = True) -> list[str]:
     """Every period with data, in order (one pass over the observations serves every question
-    below: each of them asked of the observations costs as much as reading them all)."""
-    return sorted(ds.sql("SELECT DISTINCT period FROM obs WHERE period IS NOT NULL")["period"])
+    below: each of them asked of the observations costs as much as reading them all); only the
+    canonical ones, which are all the figures read (`Dataset.unfit_periods`)."""
+    found = sorted(ds.sql("SELECT DISTINCT period FROM obs WHERE period IS NOT NULL")["period"])
+    return [p for p in found if periods.is_canonical(p)] if canonical_only else found
 
 
 def year_choices(ds: Dataset) -> tuple[list[int], int | None]:

@@ -102,3 +102,31 @@ def test_an_analyst_sees_the_same_words(tmp_path, monkeypatch):
     at.switch_page("app_pages/unit.py")
     at.run()
     assert not at.exception and not at.error and "phiên bản 2" in shown(at)
+
+
+def test_a_period_an_older_writer_stored_unfit_is_left_out_of_every_figure_and_said(tmp_store, monkeypatch):
+    """`٢٠١٩` stored beside `2019` (before the store refused it) took the Overview, Unit, Satisfaction
+    and Dossiers pages down for every visitor; now the row is left out and every page says so."""
+    from deltalake import write_deltalake
+
+    from reformkpi.metrics import views
+    from reformkpi.metrics.datasets import Dataset, data_periods
+    from reformkpi.store import OBSERVATIONS, conform
+
+    good = [("so-y-te", "sipas.overall", "2019", 77.4), ("so-tu-phap", "sipas.overall", "2019", 85.0),
+            ("so-tu-phap", "dossier.received_online", "2024-Q1", 10.0)]
+    tmp_store.commit_observations(obs(good), CommitInfo(user="lan"))
+    sound = views.kpi(Dataset.open(tmp_store), "sipas.overall", "2019", "department")
+    bad = obs([("so-noi-vu", "sipas.overall", "2019", 10.0)]).assign(period="٢٠١٩")
+    write_deltalake(tmp_store.path(OBSERVATIONS), conform(bad), mode="append")
+    ds = Dataset.open(tmp_store)
+    assert ds.unfit_periods == {"٢٠١٩": 1} and data_periods(ds) == ["2019", "2024-Q1"]
+    assert views.kpi(ds, "sipas.overall", "2019", "department") == sound  # 81,2% of 2 units, as before
+    monkeypatch.setenv("REFORMKPI_STORE", tmp_store.uri)
+    for page in ("app_pages/overview.py", "app_pages/unit.py", "app_pages/satisfaction.py", "app_pages/dossiers.py",
+                 "app_pages/rankings.py"):
+        at = open_app()
+        at.switch_page(page)
+        at.run()
+        assert not at.exception and not at.error, page
+        assert "1 dòng số liệu có kỳ không đúng dạng («٢٠١٩»)" in shown(at), page
