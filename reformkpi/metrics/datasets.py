@@ -68,8 +68,8 @@ class Dataset:
         unfit = [p for p in found if not periods.is_canonical(p)]
         if not unfit:
             return {}
-        kind = "VIEW" if self._con.execute(
-            "SELECT count(*) FROM duckdb_views() WHERE view_name = 'obs'").fetchone()[0] else "TABLE"
+        views = self._con.execute("SELECT view_name FROM duckdb_views() WHERE view_name = 'obs'").fetchall()
+        kind = "VIEW" if views else "TABLE"
         self._con.execute(f"ALTER {kind} obs RENAME TO obs_as_stored")
         listed = ", ".join("'" + p.replace("'", "''") + "'" for p in unfit)  # a view takes no parameters
         self._con.execute(f"CREATE VIEW obs AS SELECT * FROM obs_as_stored WHERE period IS NULL OR period NOT IN ({listed})")
