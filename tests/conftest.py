@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import sys
@@ -143,3 +144,22 @@ def outcome_after_kill(uri: str, before: int, rows_before: int) -> tuple[str, pd
         return "old", t
     assert store.history().iloc[0]["user"] == "killed"
     return "new", t
+
+
+# The sweep's page runs (tests/app/test_sweep.py) in `make test`'s closing lines. Its worker writes
+# them to SWEEP_RUNS (tests may run in several processes); the process that reports reads them.
+SWEEP_RUNS = OUTPUT / "sweep-runs.json"
+
+
+def pytest_sessionstart(session):
+    if not hasattr(session.config, "workerinput"):  # the reporting process: no runs of an earlier session
+        SWEEP_RUNS.unlink(missing_ok=True)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not SWEEP_RUNS.exists():
+        return
+    runs = json.loads(SWEEP_RUNS.read_text(encoding="utf-8"))
+    seconds, cpu = [r["seconds"] for r in runs], [r["cpu"] for r in runs]
+    terminalreporter.write_line(f"page sweep: {len(seconds)} page runs in {sum(seconds):.0f} s "
+                                f"({sum(cpu):.0f} s of CPU; slowest run {max(seconds):.1f} s)")

@@ -1,5 +1,3 @@
-import sys
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -38,12 +36,3 @@ def page(tmp_store, monkeypatch):
         return at.run()
 
     return open_page
-
-
-def pytest_terminal_summary(terminalreporter):
-    """The sweep's page-run count and time (tests/app/test_sweep.py), in `make test`'s closing lines."""
-    sweep = sys.modules.get("tests.app.test_sweep")
-    if sweep is not None and sweep.RUNS:
-        seconds, cpu = [r[2] for r in sweep.RUNS], [r[3] for r in sweep.RUNS]
-        terminalreporter.write_line(f"page sweep: {len(seconds)} page runs in {sum(seconds):.0f} s "
-                                    f"({sum(cpu):.0f} s of CPU; slowest run {max(seconds):.1f} s)")

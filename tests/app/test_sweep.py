@@ -38,7 +38,7 @@ from reformkpi.records import metrics as rm
 from reformkpi.records.metrics import Records
 from reformkpi.store import Store
 from tests.app import sweep_states
-from tests.conftest import ROOT, shown
+from tests.conftest import ROOT, SWEEP_RUNS, shown
 
 ADMIN = Actor("sweep.admin", "admin")  # every page, the upload and history ones included
 STATES = ("demo", "papi", "empty", "sparse", "merged", "partial", "break", "single")
@@ -52,8 +52,16 @@ KNOWN: dict[tuple[str, str, str | None], str] = {}
 ROUNDING_KNOWN: dict[tuple[str, str, str | None], str] = {}
 ROUNDING: dict[tuple[str, str, str], list[str]] = {}  # each case's percentages not rounded half up
 
-# Each page run: case, query, seconds and CPU seconds of this process (summary in tests/app/conftest.py).
+# Each page run: case, query, seconds and CPU seconds of this process (written to SWEEP_RUNS for the
+# summary line of tests/conftest.py).
 RUNS: list[tuple[str, dict, float, float]] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def runs_reported():
+    yield
+    SWEEP_RUNS.parent.mkdir(exist_ok=True)
+    SWEEP_RUNS.write_text(json.dumps([{"case": c, "seconds": s, "cpu": u} for c, _, s, u in RUNS]), encoding="utf-8")
 
 
 def _cases(known: dict[tuple[str, str, str | None], str]):

@@ -7,7 +7,7 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
-from reformkpi import cli
+from reformkpi import cli, integrity
 from reformkpi.auth import operator
 from reformkpi.ingest.problems import IngestError
 from reformkpi.records import metrics as rm
@@ -72,7 +72,7 @@ def test_a_failed_ingest_removes_its_temporary_files_and_writes_nothing(tmp_stor
 
     monkeypatch.setattr(writer, "write_files", disk_full)
     more = ROWS + [("L", "P3", "online", "2025-05-05 08:00:00", "2025-05-10 17:00:00", "")]
-    with pytest.raises(OSError):
+    with pytest.raises(integrity.StoreUnwritable, match="full"):  # said in words: the disk is full
         _ingest(tmp_store, write(tmp_path / "more.csv", more), tmp)
     assert list(tmp.iterdir()) == []
     assert scan.version(tmp_store) == first.version
@@ -125,5 +125,5 @@ def test_the_command_line_shows_progress_and_compacts(tmp_store, tmp_path, capsy
     assert cli.main([*args, "records-ingest", str(write(tmp_path / "b.csv", ROWS[6:])), "--quiet"]) == 0
     assert capsys.readouterr().err == ""
     assert cli.main([*args, "records-compact"]) == 0
-    assert "Đã gộp tệp" in capsys.readouterr().out
+    assert json.loads(capsys.readouterr().out) == {"version": 3}  # --json: machine-readable, as every subcommand
     assert counts(rm.Records.open(tmp_store), "2025-Q2")["pending_overdue"] == 2
