@@ -38,11 +38,12 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+# Two processes, a test file each at a time (a file's module fixtures are built once): the machine's two cores.
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 test-fast: lint
-	$(BIN)/python -m pytest -m "not browser"
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not browser"
 
 # A snapshot's page as files: make export SNAPSHOT=ID FORMAT=pptx,pdf [OUT=dir]
 export: $(STAMP)
