@@ -37,7 +37,7 @@ ranks = data.query(ranking.ranks, ref, indicator_id, "year", level, span)
 stability = data.query(ranking.rank_stability, ref, indicator_id, level, span)
 if ranks["period"].nunique() > 1:
     ranked_years = tuple(sorted(ranks["period"].unique()))
-    joined = dict(zip(ranked_years, data.query(comparability.joins, ref, indicator_id, ranked_years)))
+    joined = data.query(comparability.unit_joins, ref, indicator_id, tuple(ranks["unit_id"].unique()), ranked_years)
     breaks = dict(zip(ranked_years, comparability.method_breaks(catalog, indicator_id, ranked_years)))
     charts.show(charts.figure(rankings_view.bump, ranks, stability, names,
                               palette.colors_of(catalog.units, ranks["unit_id"]), ind, lang, ref.version, joined,

@@ -56,8 +56,10 @@ else:
     shown = tuple(dict.fromkeys(history["indicator_id"]))
     joins = {i: data.query(comparability.joins, ref, i,
                            tuple(sorted(set(history.loc[history["indicator_id"] == i, "period"])))) for i in shown}
+    own_joins = {i: data.query(comparability.unit_joins, ref, i, (unit_id,),
+                               tuple(sorted(set(history.loc[history["indicator_id"] == i, "period"])))) for i in shown}
     charts.show(charts.figure(unit_profile.history_grid, history, catalog, ranked, names[unit_id], color, events,
-                              year, chart_style.screen().grid_columns, lang, ref.version, names, joins),
+                              year, chart_style.screen().grid_columns, lang, ref.version, names, joins, own_joins),
                 key="unit_history", data=history, indicator=PAR_TOTAL)
     contexts = data.query(figure_contexts, ref, shown, str(year), None, lang, unit_id)
     for i in shown:
@@ -85,7 +87,7 @@ if ranks.empty:
 else:
     ind = catalog.indicator(indicator_id)
     ranked_years = tuple(sorted(ranks["period"].unique()))
-    joined = dict(zip(ranked_years, data.query(comparability.joins, ref, indicator_id, ranked_years)))
+    joined = data.query(comparability.unit_joins, ref, indicator_id, tuple(ranks["unit_id"].unique()), ranked_years)
     breaks = dict(zip(ranked_years, comparability.method_breaks(catalog, indicator_id, ranked_years)))
     charts.show(charts.figure(unit_profile.rank_history, ranks, names, palette.colors_of(catalog.units, ranks["unit_id"]),
                               ind, ranking.grade_order(catalog, ind["family"]), names[unit_id], events, year, lang,

@@ -88,7 +88,7 @@ def stand_ins(figures: pd.DataFrame, cat: Catalog, unit_name: str, formed, year:
         return
     heads = [t("unit.combined_series", lang) if kind == "combined" else t("unit.predecessor_series", lang, name=name)
              for kind, name in zip(figures["kind"], figures["name"])]
-    shown = figures.assign(head=heads, text=[formatting.value(v, cat.indicator(i)["measure"], lang)
+    shown = figures.assign(head=heads, text=[formatting.value(v, cat.indicator(i), lang)
                                              for i, v in zip(figures["indicator_id"], figures["value"])])
     table = shown.pivot(index="indicator_id", columns="head", values="text").reindex(
         index=list(dict.fromkeys(figures["indicator_id"])), columns=list(dict.fromkeys(heads))).fillna("–")

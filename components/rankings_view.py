@@ -18,17 +18,19 @@ HIGHLIGHTED = 5  # the least stable units are drawn in colour, the rest in grey
 
 
 def bump(ranks: pd.DataFrame, stability: pd.DataFrame, names: pd.Series, colors: dict[str, str], ind: pd.Series,
-         lang: str, version: int, joins: dict[str, bool], method: dict[str, bool]) -> go.Figure:
+         lang: str, version: int, joins: dict[tuple[str, str], bool], method: dict[str, bool]) -> go.Figure:
     """Rank per year for every unit (1 on top); the least stable units in their colours, the others grey.
 
-    Lines break where the core says a year may not be compared with the one before (`joins` by
-    period); a dotted line marks a methodology break (`method` by period)."""
+    A unit's line breaks where the core says its year may not be compared with the one before
+    (`joins` by unit and period: a methodology break, a partial year, a merger joining a unit to
+    it); a dotted line marks a methodology break (`method` by period)."""
     unstable = stability["unit_id"].head(HIGHLIGHTED).tolist()
     years = sorted(ranks["period"].unique())
     # The other units share one grey trace (lines split by gaps): hundreds of traces are slow to draw.
     grey = ranks[~ranks["unit_id"].isin(unstable)].sort_values(["unit_id", "period"])
     nxt = grey["period"].shift(-1)
-    breaks = grey["unit_id"].ne(grey["unit_id"].shift(-1)) | ~nxt.map(lambda p: joins.get(p, True)).astype(bool)
+    breaks = grey["unit_id"].ne(grey["unit_id"].shift(-1)) | ~pd.Series(
+        [joins.get((u, p), True) for u, p in zip(grey["unit_id"], nxt)], index=grey.index, dtype=bool)
     x = [v for p, b in zip(grey["period"], breaks) for v in ((p, None) if b else (p,))]
     y = [v for r, b in zip(grey["rank"], breaks) for v in ((r, None) if b else (r,))]
     hover = [f"<b>{formatting.label(names[u])}</b> {p}<br>{t('table.rank', lang)}: {r}/{n}{version_line(lang, version)}"
@@ -43,7 +45,7 @@ def bump(ranks: pd.DataFrame, stability: pd.DataFrame, names: pd.Series, colors:
         hover = [f"<b>{name}</b> {p}<br>{t('table.rank', lang)}: {r}/{n}<br>{formatting.label(short_name(ind, lang))}: "
                  f"{formatting.value(v, ind, lang)}{version_line(lang, version)}"
                  for p, r, n, v in zip(g["period"], g["rank"], g["n_peers"], g["value"])]
-        joined = [joins.get(p, True) for p in g["period"]]
+        joined = [joins.get((uid, p), True) for p in g["period"]]
         fig.add_trace(go.Scatter(x=gapped(g["period"], joined), y=gapped(g["rank"], joined), mode="lines+markers",
                                  name=name, line={"color": color, "width": 3.5}, marker={"size": 8},
                                  hovertext=gapped(hover, joined), hoverinfo="text"))

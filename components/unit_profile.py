@@ -78,7 +78,7 @@ def _stand_in_traces(h: pd.DataFrame, ind: pd.Series, names: pd.Series, legend: 
         name = (t("unit.combined_series", lang) if kind == views.COMBINED
                 else t("unit.predecessor_series", lang, name=names[uid]))
         hover = [f"<b>{formatting.label(name)}</b> {p}<br>{formatting.label(short_name(ind, lang))}: "
-                 f"{formatting.value(v, ind['measure'], lang)}{version_line(lang, version)}"
+                 f"{formatting.value(v, ind, lang)}{version_line(lang, version)}"
                  for p, v in zip(g["period"], g["value"])]
         x = [int(p) for p in g["period"]]
         joined = [by_year.get(y, True) for y in x]
@@ -93,12 +93,13 @@ def _stand_in_traces(h: pd.DataFrame, ind: pd.Series, names: pd.Series, legend: 
 
 def history_grid(hist: pd.DataFrame, cat: Catalog, indicator_ids: list[str], unit_name: str, color: str,
                  events: pd.DataFrame, year: int, cols: int, lang: str, version: int, names: pd.Series,
-                 joins: dict[str, tuple[bool, ...]]) -> go.Figure:
+                 joins: dict[str, tuple[bool, ...]], own_joins: dict[str, dict[tuple[str, str], bool]]) -> go.Figure:
     """One small chart per indicator (`cols` side by side): the unit's own figures (coloured by
     meeting its target), its predecessors' each under its name and their combined one where there
     is one (grey), its peers' median, the target; the chosen year is highlighted. Every line breaks
     where the core says a year may not be compared with the one before (`joins`, per indicator over
-    the history's years in order: a methodology break, marked by a dotted line, or a partial year)."""
+    the history's years in order: a methodology break, marked by a dotted line, or a partial year),
+    and the unit's own also where a merger joined a unit to it (`own_joins`, by unit and period)."""
     shown = [i for i in indicator_ids if i in set(hist["indicator_id"])]
     rows = max(1, math.ceil(len(shown) / cols))
     inds = [cat.indicator(i) for i in shown]
@@ -123,7 +124,8 @@ def history_grid(hist: pd.DataFrame, cat: Catalog, indicator_ids: list[str], uni
                  for xp, v, pm, tg, n, total in zip(x, h["value"], h["peer_median"], h["target"], h["n_peers"],
                                                    h["n_peer_expected"])]
         on = {"xaxis": f"x{axis}", "yaxis": f"y{axis}"}
-        joined = [by_year.get(y, True) for y in x]
+        mine = own_joins.get(ind["indicator_id"], {})  # the unit's own line also breaks where its scope changed
+        joined = [by_year.get(y, True) and mine.get((u, str(y)), True) for u, y in zip(h["unit_id"], x)]
         traces.append(go.Scatter(x=gapped(x, joined), y=gapped(h["value"], joined), mode="lines+markers",
                                  name=legend["unit"], legendgroup="unit", showlegend=n == 0,
                                  line={"color": color, "width": 3},
@@ -194,11 +196,12 @@ def parts(table: pd.DataFrame, cat: Catalog, total_id: str, unit_name: str, year
 
 def rank_history(rh: pd.DataFrame, names: pd.Series, colors: dict[str, str], ind: pd.Series, bands: pd.DataFrame,
                  unit_name: str, events: pd.DataFrame, year: int, lang: str, version: int,
-                 joins: dict[str, bool], breaks: dict[str, bool]) -> go.Figure:
+                 joins: dict[tuple[str, str], bool], breaks: dict[str, bool]) -> go.Figure:
     """Rank among peers per year (1 at the top), one line per unit of the lineage; the marker's colour is the grade.
 
-    A line breaks where the core says a year may not be compared with the one before (`joins` by
-    period), and a dotted line marks a methodology break (`breaks` by period)."""
+    A unit's line breaks where the core says its year may not be compared with the one before
+    (`joins` by unit and period: a methodology break, a partial year, a merger joining a unit to
+    it), and a dotted line marks a methodology break (`breaks` by period)."""
     years = sorted(int(p) for p in rh["period"].unique())
     grade_color = {g: GRADE_PALETTE[i % len(GRADE_PALETTE)] for i, g in enumerate(bands["grade_id"])}
     fig = go.Figure()
@@ -208,7 +211,7 @@ def rank_history(rh: pd.DataFrame, names: pd.Series, colors: dict[str, str], ind
                  f"{formatting.label(short_name(ind, lang))}: {formatting.value(v, ind, lang)}<br>"
                  f"{t('table.grade', lang)}: {formatting.label(gl)}{version_line(lang, version)}"
                  for xp, r, n, v, gl in zip(x, g["rank"], g["n_peers"], g["value"], g["grade_label"])]
-        joined = [joins.get(p, True) for p in g["period"]]
+        joined = [joins.get((uid, p), True) for p in g["period"]]
         fig.add_trace(go.Scatter(x=gapped(x, joined), y=gapped(g["rank"], joined), mode="lines+markers",
                                  name=formatting.label(names[uid]), line={"color": colors.get(uid, NEUTRAL), "width": 3},
                                  marker={"size": 14, "color": gapped([grade_color.get(gr, NEUTRAL) for gr in g["grade"]],

@@ -183,6 +183,27 @@ def joins(ds: Dataset, indicator_id: str, series_periods: tuple[str, ...]) -> tu
     return tuple(i > 0 and not breaks[i] and not partial[i] and not partial[i - 1] for i in range(len(ps)))
 
 
+def _held_by(cat: Catalog, period: str) -> dict[str, frozenset[str]]:
+    """Each unit in office at the period's end: the units it answers for then (itself and those merged into it)."""
+    out: dict[str, set[str]] = {}
+    for u, h in cat.holders(period).items():
+        out.setdefault(h, set()).add(u)
+    return {h: frozenset(us) for h, us in out.items()}
+
+
+@remembered
+def unit_joins(ds: Dataset, indicator_id: str, unit_ids: tuple[str, ...],
+               series_periods: tuple[str, ...]) -> dict[tuple[str, str], bool]:
+    """For each unit and period of a series in order, whether the unit's figure may be compared
+    with its own the period before: `joins` (no methodology break, no partial year) and the same
+    scope (no merger joined a unit to it in between: SCOPE). A unit's line breaks where it may not."""
+    ps = [str(p) for p in series_periods]
+    joined = joins(ds, indicator_id, tuple(ps))
+    held = [_held_by(ds.catalog, p) for p in ps]
+    return {(u, p): joined[i] and held[i].get(u) == held[i - 1].get(u)
+            for u in unit_ids for i, p in enumerate(ps) if i}
+
+
 def joined(cat: Catalog, indicator_id: str, series: pd.DataFrame) -> pd.Series:
     """For each row of a series frame in period order, whether it may be compared with the row
     before: its `joined` column where the core computed one (`joins`), else no methodology break

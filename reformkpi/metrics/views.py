@@ -13,7 +13,7 @@ from reformkpi.formatting import rounded, rounded_column
 from reformkpi.catalog import Catalog, among
 from reformkpi.metrics import targets
 from reformkpi.metrics.datasets import Dataset, remembered, unit_names
-from reformkpi.metrics.comparability import Comparison, compare, joins, method_breaks
+from reformkpi.metrics.comparability import Comparison, compare, joins, method_breaks, scope_changed
 from reformkpi.metrics.rollups import (aggregate, combinable, combine_lineage, dossier_flow, expected_units,
                                        level_units, province_series, read_together, series, stored_series)
 from reformkpi.metrics.targets import gap
@@ -60,10 +60,10 @@ def kpi(ds: Dataset, indicator_id: str, period: str, level: str | None = None, l
     previous = _opt(prov["value"].get(prev))
     now, before = set(s.loc[s["period"] == p, "unit_id"]), set(s.loc[s["period"] == prev, "unit_id"])
     c = compare(ds, indicator_id, period, now, before)
-    common = now & before
+    like, common = _like_for_like(cat, ind, c, s)
     change = None
-    if c.comparable:
-        same = aggregate(ind, s[among(s["unit_id"], common)], ["period"]).set_index("period")["value"]
+    if c.comparable and common:
+        same = aggregate(ind, like, ["period"]).set_index("period")["value"]
         change = rounded(float(same[p]) - float(same[prev]), ind["decimals"])
     target, target_source = targets.province(cat, indicator_id, int(p[:4]))
     g = rounded(gap(value, target, ind["direction"]), ind["decimals"]) if value is not None and target is not None else None
@@ -73,6 +73,24 @@ def kpi(ds: Dataset, indicator_id: str, period: str, level: str | None = None, l
     return Kpi(indicator_id, p, value, previous, change, target, target_source, g,
                None if g is None else bool(g >= 0), int(prov["n_units"].get(p, 0)), below,
                cat.formula_text(indicator_id, lang), len(expected_units(cat, p, level)), len(common), c)
+
+
+def _like_for_like(cat: Catalog, ind: pd.Series, c: Comparison, s: pd.DataFrame) -> tuple[pd.DataFrame, set[str]]:
+    """The rows a change is computed on, and the units of the period it covers: the same bodies in
+    both periods. Where units merged in between, a figure that combines (`rollups.combinable`)
+    takes the previous period's rows of the merged units with the unit holding them now (Sở Tài
+    chính 2025 against Sở Tài chính and Sở KH&ĐT 2024 together); a score cannot be combined, so a
+    unit whose scope changed (`comparability.scope_changed`) is left out of both periods."""
+    now_rows, before_rows = s[s["period"] == c.period], s[s["period"] == c.previous]
+    if combinable(ind):
+        holder = before_rows["unit_id"].map(cat.holders(c.period))
+        common = set(now_rows["unit_id"]) & set(holder.dropna())
+        before_rows = before_rows[holder.isin(common).to_numpy()]
+    else:
+        common = set(now_rows["unit_id"]) & set(before_rows["unit_id"])
+        common -= scope_changed(cat, c, common)
+        before_rows = before_rows[among(before_rows["unit_id"], common)]
+    return pd.concat([now_rows[among(now_rows["unit_id"], common)], before_rows]), common
 
 
 def _opt(x) -> float | None:

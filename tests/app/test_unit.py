@@ -125,3 +125,20 @@ def test_the_figure_asked_for_is_a_tile_and_the_merger_is_stated(unit_page, demo
     assert "Xếp loại: Khá" in texts
     bands = [s for s in charts(at)["unit_history"]["layout"]["shapes"] if s["type"] == "rect"]
     assert bands and all(s["x0"] == 2018.5 and s["x1"] == 2019.5 for s in bands)  # 2019 highlighted
+
+
+def test_a_unit_that_absorbed_another_has_its_lines_broken_and_no_change_at_the_merger(unit_page):
+    """Sở Tài chính took in Sở KH&ĐT on 1/3/2025: its own PAR INDEX line and its rank line break
+    between 2024 and 2025 (two different bodies), and its 2025 tiles show no change with the reason."""
+    at = unit_page(unit="so-tai-chinh", year="2025", ind="par.total")
+    assert not at.exception and not at.error
+    spec = charts(at)
+    own = [tr for tr in spec["unit_history"]["data"] if tr["name"] == "Sở Tài chính"][0]  # PAR INDEX first
+    x = plotly_array(own["x"])
+    assert x[x.index(2024) + 1] is None and x[x.index(2024) + 2] == 2025
+    rank = [tr for tr in spec["unit_ranks"]["data"] if tr["name"] == "Sở Tài chính"][0]
+    rx = plotly_array(rank["x"])
+    assert rx[rx.index(2024) + 1] is None and rx[rx.index(2024) + 2] == 2025
+    captions = " ".join(shown(c.value) for c in at.caption)
+    assert "Không so sánh với 2024: phạm vi của đơn vị đã thay đổi" in captions
+    assert all(m.delta in (None, "") for m in at.metric)

@@ -187,13 +187,10 @@ def test_an_exports_header_says_what_its_changes_are_taken_over():
 def test_a_unit_that_absorbed_another_is_not_compared_with_itself_before():
     """y merged into a (which stays in office) on 1/3/2025: a's 2025 answers for a and y, its 2024
     for a alone, so a's change and rank change are blank (SCOPE); b's are shown (80 → 81 = +1,0)."""
-    cat = small_catalog()
-    units = cat.units.copy()
-    units.loc[units["unit_id"] == "y", "successor_id"] = "a"
-    absorbing = Catalog(units, cat.indicators, cat.targets, cat.grade_bands)
     rows = [("a", "sat", "2024", 70), ("b", "sat", "2024", 80), ("y", "sat", "2024", 90),
             ("a", "sat", "2025", 85), ("b", "sat", "2025", 81)]
-    ds = Dataset(conform(pa.Table.from_pandas(obs(rows), preserve_index=False)), absorbing, version=0)
+    ds = _absorbing(rows)
+    absorbing = ds.catalog
     c = comparability.compare(ds, "sat", "2025")
     assert c.comparable and comparability.scope_changed(absorbing, c, ["a", "b", "c"]) == {"a"}
     assert comparability.for_unit(absorbing, c, "b") == c
@@ -216,3 +213,33 @@ def test_sở_tài_chính_2025_is_not_compared_with_2024_alone(demo):
     table = ranking.league_table(demo, "par.total", "2025", "department").set_index("unit_id")
     assert table.loc["so-tai-chinh", "scope_changed"] and pd.isna(table.loc["so-tai-chinh", "change"])
     assert table["change"].notna().sum() > 5  # departments that kept their scope keep their changes
+
+
+def _absorbing(rows) -> Dataset:
+    """The small catalog with y merged into a (which stays in office) on 1/3/2025."""
+    cat = small_catalog()
+    units = cat.units.copy()
+    units.loc[units["unit_id"] == "y", "successor_id"] = "a"
+    return Dataset(conform(pa.Table.from_pandas(obs(rows), preserve_index=False)),
+                   Catalog(units, cat.indicators, cat.targets, cat.grade_bands), version=0)
+
+
+def test_a_headline_change_compares_the_same_bodies_across_a_merger():
+    """2025 against 2024, from quarterly counts. 2024: a 2 late of 100,
+    b 5 of 100, y 18 of 100; 2025 (a holding y): a 10 of 200, b 5 of 100. The late rate's change is
+    a with y, and b, in both years: 15/300 = 5,0% against 25/300 = 8,3%: −3,3 (comparing a alone
+    would give 7/200 = 3,5% → 5,0%: +1,5, a worsening where there was none)."""
+    from tests.core.metrics.test_metrics import dossiers
+    rows = (dossiers("a", "2024-Q1", 0, 98, 2) + dossiers("b", "2024-Q1", 0, 95, 5) + dossiers("y", "2024-Q1", 0, 82, 18)
+            + dossiers("a", "2025-Q1", 0, 190, 10) + dossiers("b", "2025-Q1", 0, 95, 5))
+    k = views.kpi(_absorbing(rows), "late_rate", "2025", "department")
+    assert (k.value, k.change, k.n_common) == (5.0, -3.3, 2)
+
+
+def test_a_score_leaves_out_a_unit_whose_scope_changed():
+    """SIPAS cannot be combined: a (which took in y) is left out of the change; b's 80 → 81 = +1,0
+    (with a, 75 → 83 would read +8,0)."""
+    rows = [("a", "sat", "2024", 70), ("b", "sat", "2024", 80), ("y", "sat", "2024", 90),
+            ("a", "sat", "2025", 85), ("b", "sat", "2025", 81)]
+    k = views.kpi(_absorbing(rows), "sat", "2025", "department")
+    assert (k.value, k.change, k.n_common) == (83.0, 1.0, 1)
