@@ -41,7 +41,7 @@ def main(argv: list[str]) -> None:
         def exhibit(i: int) -> exhibits.Exhibit:
             frame, indicator, period = frames[i]
             header = exhibits.header(ds, indicator, "Tỉnh minh họa", "vi", period)
-            return exhibits.exhibit(frame, ds.catalog, indicator, f"Biểu đồ {i + 1}", header, "vi")
+            return exhibits.exhibit(frame, ds, indicator, f"Biểu đồ {i + 1}", header, "vi")
 
         report = exports.Report("Báo cáo CCHC", "Tổng quan", "Tỉnh minh họa · phiên bản dữ liệu 1",
                                 exports.dt.datetime.now(exports.dt.UTC),

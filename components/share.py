@@ -160,7 +160,8 @@ def report(drawn: dict[str, charts.Drawn], ds: Dataset, page: str, title: str, s
     def exhibit(d: charts.Drawn) -> exhibits.Exhibit:
         header = exhibits.header(ds, d.indicator_id, dataset_name, lang, period, snapshot.title if snapshot else "",
                                  level, unit_id)
-        return exhibits.exhibit(d.frame, ds.catalog, d.indicator_id, d.title or _figure_title(d.figure), header, lang)
+        return exhibits.exhibit(d.frame, ds, d.indicator_id, d.title or _figure_title(d.figure), header, lang,
+                                unit_id)
 
     return exports.Report(
         title, subtitle, source, dt.datetime.now(dt.UTC),

@@ -7,6 +7,7 @@ import streamlit as st
 
 from components import charts
 from reformkpi import formatting
+from reformkpi.metrics import ranking
 from reformkpi.i18n import t
 
 
@@ -39,8 +40,8 @@ def league(table: pd.DataFrame, ind: pd.Series, lang: str, title: str, note: str
     st.dataframe(shown, hide_index=True, width="stretch", height=full_height(len(shown)))
     if note:
         st.caption(note)
-    if table["scope_changed"].any():
-        st.caption(t("compare.scope_rows", lang, units=", ".join(table.loc[table["scope_changed"], "name"])))
+    if scope := ranking.scope_note(table, lang):
+        st.caption(scope)
 
 
 def full_height(rows: int) -> int:

@@ -13,7 +13,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from reformkpi import periods
+from reformkpi import formatting, periods
 from reformkpi.catalog import Catalog
 from reformkpi.i18n import t
 from reformkpi.ingest import validate
@@ -62,7 +62,7 @@ def violations(obs: pd.DataFrame, cat: Catalog, today: dt.date | None = None, la
                  "period_future": r["period_raw"], "period_malformed": r["period_raw"],
                  "max_not_number": f"{r['max_raw']:g}", "max_not_positive": f"{r['max_raw']:g}"}.get(code, f"{r['value_raw']:g}")
         fields = {"suggestions": "–", "example": validate.EXAMPLE.get(r["frequency"], ""), "first_row": "",
-                  "max": f"{r['max_value']:g}", "ceiling": f"{r['ceiling']:.0f}",
+                  "max": formatting.figure(r["max_value"], lang), "ceiling": formatting.number(r["ceiling"], lang, 0),
                   **detail.get(i, {})}
         if code == "unit_inactive":
             u = cat.unit(r["unit_id"])

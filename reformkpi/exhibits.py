@@ -7,7 +7,7 @@ rank swing, the weakest cell), never read back from a chart or its title.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -15,7 +15,7 @@ from reformkpi import formatting, periods
 from reformkpi.catalog import Catalog
 from reformkpi.i18n import column, t, tn
 from reformkpi.context import figure_context
-from reformkpi.metrics import comparability
+from reformkpi.metrics import comparability, ranking, views
 from reformkpi.metrics.datasets import Dataset, unit_names
 
 # Decimals a kind of figure is shown with when its indicator does not say (an indicator's own
@@ -70,7 +70,7 @@ class Column:
     header: str
     kind: str  # text, or a key of DECIMALS
     decimals: int | None = None  # the indicator's; None: the kind's usual ones
-    rows: tuple[tuple[str, int], ...] = ()  # (kind, decimals) per row, where rows hold different indicators
+    rows: tuple[tuple[str, int | None], ...] = ()  # (kind, decimals) per row: rows of different indicators, a new unit
 
 
 @dataclass(frozen=True)
@@ -181,6 +181,11 @@ def table(frame: pd.DataFrame, cat: Catalog, indicator_id: str | None, lang: str
             values, kind = values.map(ind_names), "text"
         header += _suffix(kind, lang)
         places = places if places is not None else DECIMALS.get(kind)
+        if col == "rank_change" and "is_new" in df:  # a unit new in office: "new", as the page says
+            new = df["is_new"].astype(bool).tolist()
+            out[header] = [t("table.new", lang) if n else v for n, v in zip(new, _round(values, 0))]
+            columns.append(Column(header, "by_row", None, tuple(("text", None) if n else (kind, 0) for n in new)))
+            continue
         out[header] = _round(values, places).tolist() if places is not None and kind in DECIMALS else values.tolist()
         columns.append(Column(header, kind, places if kind in DECIMALS else None))
     return pd.DataFrame(out), tuple(columns)
@@ -191,7 +196,8 @@ def _short(cat: Catalog, indicator_id: str, lang: str) -> str:
 
 
 def _against_target(df: pd.DataFrame, names: pd.Series, m: pd.Series, lang: str) -> str:
-    """Units against their targets: how many miss, who is furthest, who improved most."""
+    """Units against their targets: how many miss, who is furthest, who improved most (by the
+    indicator's direction: for a late rate, the largest fall)."""
     measured = df[df["gap"].notna()]
     if measured.empty:
         return ""
@@ -201,8 +207,9 @@ def _against_target(df: pd.DataFrame, names: pd.Series, m: pd.Series, lang: str)
     if measured.loc[worst, "gap"] < 0:
         parts.append(t("takeaway.largest_gap", lang, name=names.loc[worst],
                        gap=formatting.signed(measured.loc[worst, "gap"], lang, int(m["decimals"]))))
-    if "change" in df and df["change"].notna().any() and df["change"].max() > 0:
-        best = df["change"].idxmax()
+    better = df.get("change", pd.Series(dtype=float)) * (1 if m["direction"] == "higher_better" else -1)
+    if better.notna().any() and better.max() > 0:
+        best = better.idxmax()
         parts.append(t("takeaway.most_improved", lang, name=names.loc[best],
                        change=formatting.signed(df.loc[best, "change"], lang, int(m["decimals"]))))
     return "; ".join(parts)
@@ -228,17 +235,36 @@ def _weakest_part(df: pd.DataFrame, cat: Catalog, direction: str, m: pd.Series, 
     return t("takeaway.latest", lang, period=name, value=value)
 
 
-def _latest(df: pd.DataFrame, column: str, cat: Catalog, indicator_id: str, lang: str) -> str:
+def _latest(df: pd.DataFrame, column: str, ds: Dataset, indicator_id: str, lang: str, unit_id: str | None) -> str:
     """A series over periods: the latest value and its change since the period before, where the
-    two may be compared (comparability: no method break, no partial year)."""
+    two may be compared (comparability: no method break, no partial year).
+
+    A unit's series (views.unit_history's `kind`, views.unit_flow's `own`) is read on its own rows
+    only, never against a predecessor's, and compared where `comparability.for_unit` allows (its
+    scope unchanged by a merger, `unit_id` or the own rows' unit; unknown: no change); a partial
+    year is labelled with its months and not set against the whole year before it."""
+    cat = ds.catalog
     m = cat.indicator(indicator_id)
-    s = df.dropna(subset=[column]).sort_values("period")
+    s = df.dropna(subset=[column])
+    unit_series = "kind" in s or "own" in s
+    if unit_series:
+        s = s[s["kind"] == views.OWN] if "kind" in s else s[s["own"].astype(bool)]
+    s = s.sort_values("period")
     if s.empty:
         return ""
     last = s.iloc[-1]
-    period = last["label"] if "label" in s else formatting.period_label(str(last["period"]), lang)  # a partial year's
+    if unit_series:
+        unit = unit_id or (str(last["unit_id"]) if "unit_id" in s else None)
+        c = comparability.compare(ds, indicator_id, str(last["period"]))
+        c = comparability.for_unit(cat, c, unit) if unit else c
+        period = c.period_text(lang)
+        joined = (unit is not None and c.comparable and not c.partial and len(s) > 1
+                  and str(s.iloc[-2]["period"]) == c.previous)
+    else:
+        period = last["label"] if "label" in s else formatting.period_label(str(last["period"]), lang)  # a partial year's
+        joined = len(s) > 1 and bool(comparability.joined(cat, indicator_id, s).iloc[-1])
     text = t("takeaway.latest", lang, period=period, value=formatting.value(last[column], m, lang))
-    if len(s) > 1 and comparability.joined(cat, indicator_id, s).iloc[-1]:
+    if joined:
         text += " " + t("takeaway.since", lang, change=formatting.signed(last[column] - s.iloc[-2][column], lang,
                                                                    int(m["decimals"])),
                         period=formatting.period_label(str(s.iloc[-2]["period"]), lang))
@@ -258,10 +284,13 @@ def _weakest_cell(df: pd.DataFrame, names: pd.Series, cat: Catalog, direction: s
              value=formatting.value(cells.loc[(row, col)], m, lang))
 
 
-def takeaway(frame: pd.DataFrame, cat: Catalog, indicator_id: str | None, lang: str) -> str:
-    """One line computed from the exhibit's own frame, by what the frame holds."""
+def takeaway(frame: pd.DataFrame, ds: Dataset, indicator_id: str | None, lang: str, unit_id: str | None = None) -> str:
+    """One line computed from the exhibit's own frame, by what the frame holds; `ds`: the data
+    version the frame was computed from (its comparisons), `unit_id`: the unit a unit page's
+    frames are of."""
     if frame.empty or not indicator_id:
         return ""
+    cat = ds.catalog
     ind = cat.indicator(indicator_id)
     m, direction = ind, ind["direction"]  # m: what formatting.value reads (measure, decimals)
     df = frame.reset_index() if frame.index.name == "unit_id" else frame.reset_index(drop=True)
@@ -273,7 +302,7 @@ def takeaway(frame: pd.DataFrame, cat: Catalog, indicator_id: str | None, lang: 
         return _rank_swing(df, names, lang)
     if {"indicator_id", "period"} <= columns:  # one unit's indicators over the years: the page's indicator
         df = df[df["indicator_id"] == indicator_id].drop(columns="indicator_id")
-        return _latest(df, "value", cat, indicator_id, lang)
+        return _latest(df, "value", ds, indicator_id, lang, unit_id)
     if {"indicator_id", "value"} <= columns:
         return _weakest_part(df, cat, direction, m, lang)
     if {"period", "grade_label", "n"} <= columns:
@@ -288,15 +317,18 @@ def takeaway(frame: pd.DataFrame, cat: Catalog, indicator_id: str | None, lang: 
                   n=formatting.number(df["num"].iloc[0], lang, 0),
                  rate=formatting.value(df["value"].iloc[0], m, lang))
     if "period" in columns and ("value" in columns or indicator_id in columns):
-        return _latest(df, "value" if "value" in columns else indicator_id, cat, indicator_id, lang)
+        return _latest(df, "value" if "value" in columns else indicator_id, ds, indicator_id, lang, unit_id)
     return "" if names is None else _weakest_cell(df, names, cat, direction, m, lang)
 
 
-def exhibit(frame: pd.DataFrame, cat: Catalog, indicator_id: str | None, title: str, header: Header,
-            lang: str) -> Exhibit:
-    """The exhibit of a core frame: its table, its takeaway, its header block."""
-    shown, columns = table(frame, cat, indicator_id, lang)
-    return Exhibit(title, takeaway(frame, cat, indicator_id, lang), header, shown, columns)
+def exhibit(frame: pd.DataFrame, ds: Dataset, indicator_id: str | None, title: str, header: Header,
+            lang: str, unit_id: str | None = None) -> Exhibit:
+    """The exhibit of a core frame computed from `ds` (of `unit_id`'s, on a unit's page): its
+    table, its takeaway, its header block."""
+    shown, columns = table(frame, ds.catalog, indicator_id, lang)
+    if {"scope_changed", "is_new", "name"} <= set(frame.columns) and (scope := ranking.scope_note(frame, lang)):
+        header = replace(header, compared="; ".join(filter(None, (header.compared, scope))))  # the page's line
+    return Exhibit(title, takeaway(frame, ds, indicator_id, lang, unit_id), header, shown, columns)
 
 
 def header(ds: Dataset, indicator_id: str | None, source: str, lang: str, period: str = "", snapshot: str = "",
@@ -316,6 +348,8 @@ def header(ds: Dataset, indicator_id: str | None, source: str, lang: str, period
                        f"{r['year_from']}–{r['year_to']})" for _, r in targets.iterrows())
     ctx = figure_context(ds, indicator_id, period, level, lang, unit_id) if year is not None else None
     c = comparability.compare(ds, indicator_id, period) if year is not None else None
+    if c and unit_id:  # a unit's own figures: not compared across a change of its scope
+        c = comparability.for_unit(cat, c, unit_id)
     return Header(source, version, ind[column("name", lang)],
                   c.period_text(lang) if c and c.partial else formatting.period_label(period, lang) if c else period,
                   cat.formula_text(indicator_id, lang), target, ctx.source_text(lang) if ctx else "",

@@ -4,9 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from reformkpi import formatting
 from reformkpi.i18n import t
 
 ERROR, WARNING = "error", "warning"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A number in a problem's message, written when the message is, in its language: at `decimals`
+    (formatting.number), or as the number is with up to 4 decimals (formatting.figure)."""
+
+    x: float
+    decimals: int | None = None
+
+    def text(self, lang: str) -> str:
+        return formatting.figure(self.x, lang) if self.decimals is None else formatting.number(self.x, lang, self.decimals)
 
 
 @dataclass(frozen=True)
@@ -19,7 +32,8 @@ class Problem:
     fields: dict = field(default_factory=dict, hash=False, compare=False)
 
     def message(self, lang: str = "vi") -> str:
-        text = t(f"ingest.problem.{self.code}", lang, value=self.value, column=self.column, **self.fields)
+        fields = {k: v.text(lang) if isinstance(v, Figure) else v for k, v in self.fields.items()}
+        text = t(f"ingest.problem.{self.code}", lang, value=self.value, column=self.column, **fields)
         where = []
         if self.row is not None:
             where.append(t("ingest.where.row", lang, row=self.row))

@@ -17,7 +17,7 @@ from pandera.errors import SchemaErrors
 from reformkpi import notes, periods
 from reformkpi.catalog import Catalog
 from reformkpi.ingest.parse import RawTable
-from reformkpi.ingest.problems import IngestError, Problem
+from reformkpi.ingest.problems import Figure, IngestError, Problem
 from reformkpi.ingest.profiles import Profile
 from reformkpi.ingest.text import blank, fold, numbers, per_unique, periods_of
 
@@ -197,9 +197,9 @@ def _problem(code: str, r: pd.Series, cols: dict, cat: Catalog, units: Names | N
         fmt = lambda d: d.strftime("%d/%m/%Y") if pd.notna(d) else "…"
         fields.update({"active_from": fmt(u["active_from"]), "active_to": fmt(u["active_to"])})
     elif code == "points_above_max":
-        fields["max"] = f"{r['max_value']:g}"
+        fields["max"] = Figure(r["max_value"])
     elif code == "count_above_ceiling":
-        fields["ceiling"] = f"{r['ceiling']:.0f}"
+        fields["ceiling"] = Figure(r["ceiling"], 0)
     elif code == "note_too_long":
         fields.update(n=len(value.strip()), limit=notes.MAX_NOTE)
         value = value.strip()[:40] + "…"
@@ -256,8 +256,8 @@ def _fractions(df: pd.DataFrame, cols: dict, history: dict[str, float]) -> list[
         first = g.sort_values("row").iloc[0]
         column = first["value_col"] or cols.get("indicator") or None
         out.append(Problem("percent_fraction", int(first["row"]), column, str(first["value_raw"]),
-                           fields={"indicator": iid, "n": len(g), "median": f"{median:.1f}".replace(".", ","),
-                                   "example": f"{first['value'] * 100:.1f}".replace(".", ",")}))
+                           fields={"indicator": iid, "n": len(g), "median": Figure(median, 1),
+                                   "example": Figure(first["value"] * 100)}))
     return out
 
 

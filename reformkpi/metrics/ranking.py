@@ -7,7 +7,7 @@ import pandas as pd
 
 from reformkpi.formatting import rounded_column
 from reformkpi.catalog import Catalog, among
-from reformkpi.i18n import column
+from reformkpi.i18n import column, t
 from reformkpi.metrics import targets
 from reformkpi.metrics.datasets import Dataset, remembered
 from reformkpi.metrics.comparability import compare, scope_changed
@@ -87,6 +87,14 @@ def league_table(ds: Dataset, indicator_id: str, period: str, level: str, lang: 
         ["rank", "unit_id", "name", "short_name_vi", "value", "change", "target", "target_source", "gap",
          "meets_target", "grade", "grade_label", "prev_rank", "rank_change", "n_peers", "complete", "is_new",
          "scope_changed"]]
+
+
+def scope_note(table: pd.DataFrame, lang: str) -> str:
+    """The line under a league table (on the page and in its exports) naming the units whose
+    changes are blank because a merger changed their scope; a unit new in office is not among them
+    (`scope_changed` holds it too: its rank change says "new"). '' when there are none."""
+    rows = table["scope_changed"] & ~table["is_new"]
+    return t("compare.scope_rows", lang, units=", ".join(table.loc[rows, "name"])) if rows.any() else ""
 
 
 def _changes(s: pd.Series) -> int:

@@ -42,3 +42,15 @@ def test_rankings_carry_the_core_values(rankings_page, demo):
     counts = ranking.grade_counts(demo, "par.total", "department", (2016, 2024))
     good = next(tr for tr in specs["rankings_grades"]["data"] if tr["name"] == "Tốt")
     assert plotly_array(good["y"]) == counts.loc[counts["grade"] == "excellent", "n"].tolist()
+
+
+def test_the_scope_caption_names_units_that_took_others_in_not_new_ones(rankings_page, demo):
+    """2025: Sở NN&MT and Sở DT&TG are new in office ("mới" in their rank change); Sở Nội vụ, Sở Xây
+    dựng, Sở KH&CN and Sở Tài chính took others in: only these have their changes blanked for scope."""
+    at = rankings_page(year="2025", ind="par.total")
+    table = ranking.league_table(demo, "par.total", "2025", "department")
+    shown = at.dataframe[0].value.set_index("Đơn vị")["Thay đổi hạng"]
+    assert shown["Sở Nông nghiệp và Môi trường"] == "mới" and shown["Sở Dân tộc và Tôn giáo"] == "mới"
+    captions = [c.value for c in at.caption if c.value.startswith("Không so sánh thay đổi của")]
+    assert captions == [ranking.scope_note(table, "vi")]
+    assert "Sở Tài chính" in captions[0] and "Sở Nông nghiệp" not in captions[0] and "Sở Dân tộc" not in captions[0]

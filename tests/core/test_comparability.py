@@ -69,9 +69,9 @@ def test_trend_lines_break_at_a_method_break_and_the_takeaway_states_no_change_a
     assert trend["method_break"].tolist() == [False, True, False] and trend["joined"].tolist() == [False, False, True]
     header = exhibits.header(ds, "sat", "P", "vi")
     upto_2022 = trend[trend["period"] <= "2022"]
-    assert exhibits.exhibit(upto_2022, ds.catalog, "sat", "", header, "vi").takeaway == "2022: 80,0%"
+    assert exhibits.exhibit(upto_2022, ds, "sat", "", header, "vi").takeaway == "2022: 80,0%"
     # 2023 against 2022, the same method: (85 + 75) / 2 = 80,0 → (86 + 74) / 2 = 80,0.
-    assert exhibits.exhibit(trend, ds.catalog, "sat", "", header, "vi").takeaway == "2023: 80,0% (0,0 so với 2022)"
+    assert exhibits.exhibit(trend, ds, "sat", "", header, "vi").takeaway == "2023: 80,0% (0,0 so với 2022)"
 
 
 def quarters(unit, year, rows):
@@ -119,7 +119,7 @@ def test_a_partial_year_stands_apart_on_a_trend_and_its_label_says_partial():
     assert trend["joined"].tolist() == [False, False]  # the line does not join a year to three quarters
     header = exhibits.header(ds, "late_rate", "P", "vi")
     # No "(−23,8 so với 2019)": the takeaway does not compare three quarters with a whole year.
-    assert exhibits.exhibit(trend, ds.catalog, "late_rate", "", header, "vi").takeaway == "Quý I–III/2020: 15,0%"
+    assert exhibits.exhibit(trend, ds, "late_rate", "", header, "vi").takeaway == "Quý I–III/2020: 15,0%"
 
 
 def test_a_year_is_not_compared_with_one_whose_data_do_not_cover_the_same_quarters():

@@ -117,8 +117,22 @@ def test_counts_above_their_ceiling_are_refused_not_warned(tmp_store):
             ["STP", "dossier.received_post", "2024-Q1", "10.000.000"]]  # at the ceiling: accepted
     up = prep(tmp_store, csv_bytes(rows))
     assert where(up) == [("count_above_ceiling", 2, "Giá trị"), ("count_above_ceiling", 3, "Giá trị")]
-    assert up.errors[0].message("vi") == ("Dòng 2, cột «Giá trị»: số «1e20» vượt mức trần 10000000 của chỉ tiêu cho "
+    assert up.errors[0].message("vi") == ("Dòng 2, cột «Giá trị»: số «1e20» vượt mức trần 10.000.000 của chỉ tiêu cho "
                                           "một đơn vị trong một kỳ (cột ceiling của danh mục): kiểm tra lại số đã nhập.")
+    assert "above the indicator's ceiling of 10,000,000 for one unit" in up.errors[0].message("en")
+
+
+def test_figures_in_a_problem_are_written_in_the_messages_language(tmp_store):
+    """The fraction check's figures were built as f"{x:.1f}" with a comma: "83,7" in English, and
+    0,7745 as "77,4" (binary rounding to one decimal) where the percentage is 77,45."""
+    tmp_store.commit_observations(obs([("so-tu-phap", "sipas.overall", "2018", 82.1),
+                                       ("so-y-te", "sipas.overall", "2018", 85.3)]),
+                                  CommitInfo(user="test", operation="upload"))
+    up = prep(tmp_store, csv_bytes([LONG_HEAD, ["STP", "sipas.overall", "2019", "0.7745"]]))
+    assert [p.code for p in up.errors] == ["percent_fraction"]
+    en, vi = up.errors[0].message("en"), up.errors[0].message("vi")
+    assert "around 83.7%" in en and "(0.7745 → 77.45)" in en  # median of 82,1 and 85,3
+    assert "quanh 83,7%" in vi and "(0.7745 → 77,45)" in vi
 
 
 def test_the_ceiling_is_read_from_the_catalog_with_a_default_for_counts(tmp_store):
@@ -185,7 +199,9 @@ def test_check_lists_non_canonical_keys_non_finite_values_bad_maxima_and_counts_
     msg = dict(zip(found["rule"] + found["unit_id"], found["message"]))
     assert msg["period_malformedso-y-te"] == "kỳ «٢٠١٩» không đúng dạng (ví dụ 2019, 2019-Q3, Quý III/2019, 07/2019)."
     assert msg["value_not_numberso-noi-vu"] == "«inf» không phải là số."
-    assert "10000000" in msg["count_above_ceilingso-tu-phap"]
+    assert "10.000.000" in msg["count_above_ceilingso-tu-phap"]
+    english = audit.violations(tmp_store.read().to_pandas(), Catalog.from_tables(tmp_store.read_catalog()), lang="en")
+    assert "ceiling of 10,000,000 for" in english.loc[english["rule"] == "count_above_ceiling", "message"].iloc[0]
     assert cli.main(["--store", tmp_store.uri, "check", "--lang", "en"]) == 1
     out = capsys.readouterr().out
     assert "6 rows break a rule" in out and "٢٠١٩" in out
