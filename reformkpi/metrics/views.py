@@ -58,11 +58,10 @@ def kpi(ds: Dataset, indicator_id: str, period: str, level: str | None = None, l
     prov = aggregate(ind, s, ["period"]).set_index("period")
     value = _opt(prov["value"].get(p))
     previous = _opt(prov["value"].get(prev))
-    now, before = set(s.loc[s["period"] == p, "unit_id"]), set(s.loc[s["period"] == prev, "unit_id"])
-    c = compare(ds, indicator_id, period, now, before)
-    like, common = _like_for_like(cat, ind, c, s)
+    like, common, before = _like_for_like(cat, ind, c, s)
+    c = compare(ds, indicator_id, period, set(s.loc[s["period"] == p, "unit_id"]), before)
     change = None
-    if c.comparable and common:
+    if c.comparable:
         same = aggregate(ind, like, ["period"]).set_index("period")["value"]
         change = rounded(float(same[p]) - float(same[prev]), ind["decimals"])
     target, target_source = targets.province(cat, indicator_id, int(p[:4]))
@@ -75,22 +74,26 @@ def kpi(ds: Dataset, indicator_id: str, period: str, level: str | None = None, l
                cat.formula_text(indicator_id, lang), len(expected_units(cat, p, level)), len(common), c)
 
 
-def _like_for_like(cat: Catalog, ind: pd.Series, c: Comparison, s: pd.DataFrame) -> tuple[pd.DataFrame, set[str]]:
-    """The rows a change is computed on, and the units of the period it covers: the same bodies in
-    both periods. Where units merged in between, a figure that combines (`rollups.combinable`)
-    takes the previous period's rows of the merged units with the unit holding them now (Sở Tài
-    chính 2025 against Sở Tài chính and Sở KH&ĐT 2024 together); a score cannot be combined, so a
-    unit whose scope changed (`comparability.scope_changed`) is left out of both periods."""
+def _like_for_like(cat: Catalog, ind: pd.Series, c: Comparison,
+                   s: pd.DataFrame) -> tuple[pd.DataFrame, set[str], set[str]]:
+    """The rows a change is computed on, the units of the period it covers, and the bodies the
+    previous period's figures stand for: the same bodies in both periods. Where units merged in
+    between, a figure that combines (`rollups.combinable`) takes the previous period's rows of the
+    merged units with the unit holding them now (Sở Tài chính 2025 against Sở Tài chính and Sở
+    KH&ĐT 2024 together); a score cannot be combined, so a unit whose scope changed
+    (`comparability.scope_changed`) is left out of both periods."""
     now_rows, before_rows = s[s["period"] == c.period], s[s["period"] == c.previous]
     if combinable(ind):
         holder = before_rows["unit_id"].map(cat.holders(c.period))
-        common = set(now_rows["unit_id"]) & set(holder.dropna())
+        before = set(holder.dropna())
+        common = set(now_rows["unit_id"]) & before
         before_rows = before_rows[holder.isin(common).to_numpy()]
     else:
-        common = set(now_rows["unit_id"]) & set(before_rows["unit_id"])
-        common -= scope_changed(cat, c, common)
+        before = set(before_rows["unit_id"])
+        before -= scope_changed(cat, c, before & set(now_rows["unit_id"]))
+        common = set(now_rows["unit_id"]) & before
         before_rows = before_rows[among(before_rows["unit_id"], common)]
-    return pd.concat([now_rows[among(now_rows["unit_id"], common)], before_rows]), common
+    return pd.concat([now_rows[among(now_rows["unit_id"], common)], before_rows]), common, before
 
 
 def _opt(x) -> float | None:
