@@ -38,12 +38,12 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-# Two processes, a test file each at a time (a file's module fixtures are built once): the machine's two cores.
+# Two processes, the machine's two cores; a process that runs out of tests takes some of the other's.
 test: lint
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist worksteal
 
 test-fast: lint
-	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not browser"
+	$(BIN)/python -m pytest -n 2 --dist worksteal -m "not browser"
 
 # A snapshot's page as files: make export SNAPSHOT=ID FORMAT=pptx,pdf [OUT=dir]
 export: $(STAMP)
