@@ -90,6 +90,16 @@ def dataset(rows) -> Dataset:
     return Dataset(conform(pa.Table.from_pandas(obs(rows), preserve_index=False)), small_catalog(), version=0)
 
 
+def absorbing(rows) -> Dataset:
+    """The small catalog with y merged into a (which stays in office) on 1/3/2025: a unit whose
+    scope changed."""
+    cat = small_catalog()
+    units = cat.units.copy()
+    units.loc[units["unit_id"] == "y", "successor_id"] = "a"
+    return Dataset(conform(pa.Table.from_pandas(obs(rows), preserve_index=False)),
+                   Catalog(units, cat.indicators, cat.targets, cat.grade_bands), version=0)
+
+
 @pytest.fixture
 def tmp_store(tmp_path) -> Store:
     store = Store(tmp_path / "store")

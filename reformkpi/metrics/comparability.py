@@ -150,11 +150,8 @@ def compare(ds: Dataset, indicator_id: str, period: str, now: Iterable[str] | No
 def scope_changed(cat: Catalog, c: Comparison, unit_ids: Iterable[str]) -> set[str]:
     """Of `unit_ids`, those that answer for other units in the two periods of `c` (a merger in
     between joined a unit to them): their own figures are not compared (SCOPE)."""
-    now, before = cat.holders(c.period), cat.holders(c.previous)
-
-    def held(holders: dict[str, str], unit_id: str) -> set[str]:
-        return {u for u, h in holders.items() if h == unit_id}
-    return {u for u in unit_ids if held(now, u) != held(before, u)}
+    now, before = _held_by(cat, c.period), _held_by(cat, c.previous)
+    return {u for u in unit_ids if now.get(u) != before.get(u)}
 
 
 def for_unit(cat: Catalog, c: Comparison, unit_id: str) -> Comparison:

@@ -47,13 +47,18 @@ def test_a_commit_the_store_refuses_is_reported_and_writes_nothing(page, tmp_sto
     assert tmp_store.version() == before
 
 
-def test_a_rollback_the_store_refuses_is_reported_in_the_dialog(page, tmp_store, monkeypatch):
+def two_versions(page) -> None:
+    """Two uploads through the page (77,4 then 79,0): a version to roll back to."""
     for value in ("77,4", "79,0"):
         at = page("app_pages/upload.py")
         at.file_uploader(key="upload:file").set_value(("f.csv", GOOD.replace(b"77,4", value.encode()), "text/csv"))
         at.run()
         at.button(key="upload-commit").click()
         at.run()
+
+
+def test_a_rollback_the_store_refuses_is_reported_in_the_dialog(page, tmp_store, monkeypatch):
+    two_versions(page)
     before = tmp_store.version()
     at = page("app_pages/history.py", ADMIN)
     at.selectbox(key="history:target").select(1)

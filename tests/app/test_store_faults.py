@@ -13,6 +13,7 @@ from reformkpi import integrity
 from reformkpi.i18n import t
 from reformkpi.store import CommitInfo, Store
 from tests.app.conftest import ANALYST
+from tests.app.test_actions import two_versions
 from tests.app.test_share import open_app
 from tests.app.test_upload import GOOD
 from tests.conftest import obs
@@ -73,12 +74,7 @@ def test_a_full_disk_at_the_commit_is_said_in_words(page, tmp_store, monkeypatch
 
 
 def test_a_rollback_on_a_damaged_store_is_refused_in_words(page, tmp_store, monkeypatch):
-    for value in ("77,4", "79,0"):
-        at = page("app_pages/upload.py")
-        at.file_uploader(key="upload:file").set_value(("f.csv", GOOD.replace(b"77,4", value.encode()), "text/csv"))
-        at.run()
-        at.button(key="upload-commit").click()
-        at.run()
+    two_versions(page)
     at = page("app_pages/history.py", ADMIN)
     at.selectbox(key="history:target").select(1)
     at.text_input(key="history:reason").input("nhập nhầm")

@@ -12,7 +12,7 @@ from reformkpi.metrics import comparability, ranking, rollups, views
 from reformkpi.metrics.comparability import BREAK, COVERAGE, NO_PREVIOUS, PARTIAL
 from reformkpi.metrics.datasets import Dataset
 from reformkpi.store import conform
-from tests.conftest import dataset, obs, small_catalog
+from tests.conftest import absorbing, dataset, obs, small_catalog
 from tests.core.metrics.test_metrics import dossiers
 
 
@@ -189,12 +189,12 @@ def test_a_unit_that_absorbed_another_is_not_compared_with_itself_before():
     for a alone, so a's change and rank change are blank (SCOPE); b's are shown (80 → 81 = +1,0)."""
     rows = [("a", "sat", "2024", 70), ("b", "sat", "2024", 80), ("y", "sat", "2024", 90),
             ("a", "sat", "2025", 85), ("b", "sat", "2025", 81)]
-    ds = _absorbing(rows)
-    absorbing = ds.catalog
+    ds = absorbing(rows)
+    cat = ds.catalog
     c = comparability.compare(ds, "sat", "2025")
-    assert c.comparable and comparability.scope_changed(absorbing, c, ["a", "b", "c"]) == {"a"}
-    assert comparability.for_unit(absorbing, c, "b") == c
-    mine = comparability.for_unit(absorbing, c, "a")
+    assert c.comparable and comparability.scope_changed(cat, c, ["a", "b", "c"]) == {"a"}
+    assert comparability.for_unit(cat, c, "b") == c
+    mine = comparability.for_unit(cat, c, "a")
     assert mine.reason == comparability.SCOPE
     assert mine.reason_text("vi") == "Không so sánh với 2024: phạm vi của đơn vị đã thay đổi (có đơn vị hợp nhất vào)"
     table = ranking.league_table(ds, "sat", "2025", "department").set_index("unit_id")
@@ -215,15 +215,6 @@ def test_sở_tài_chính_2025_is_not_compared_with_2024_alone(demo):
     assert table["change"].notna().sum() > 5  # departments that kept their scope keep their changes
 
 
-def _absorbing(rows) -> Dataset:
-    """The small catalog with y merged into a (which stays in office) on 1/3/2025."""
-    cat = small_catalog()
-    units = cat.units.copy()
-    units.loc[units["unit_id"] == "y", "successor_id"] = "a"
-    return Dataset(conform(pa.Table.from_pandas(obs(rows), preserve_index=False)),
-                   Catalog(units, cat.indicators, cat.targets, cat.grade_bands), version=0)
-
-
 def test_a_headline_change_compares_the_same_bodies_across_a_merger():
     """2025 against 2024, from quarterly counts. 2024: a 2 late of 100,
     b 5 of 100, y 18 of 100; 2025 (a holding y): a 10 of 200, b 5 of 100. The late rate's change is
@@ -232,7 +223,7 @@ def test_a_headline_change_compares_the_same_bodies_across_a_merger():
     from tests.core.metrics.test_metrics import dossiers
     rows = (dossiers("a", "2024-Q1", 0, 98, 2) + dossiers("b", "2024-Q1", 0, 95, 5) + dossiers("y", "2024-Q1", 0, 82, 18)
             + dossiers("a", "2025-Q1", 0, 190, 10) + dossiers("b", "2025-Q1", 0, 95, 5))
-    k = views.kpi(_absorbing(rows), "late_rate", "2025", "department")
+    k = views.kpi(absorbing(rows), "late_rate", "2025", "department")
     assert (k.value, k.change, k.n_common) == (5.0, -3.3, 2)
 
 
@@ -241,5 +232,5 @@ def test_a_score_leaves_out_a_unit_whose_scope_changed():
     (with a, 75 → 83 would read +8,0)."""
     rows = [("a", "sat", "2024", 70), ("b", "sat", "2024", 80), ("y", "sat", "2024", 90),
             ("a", "sat", "2025", 85), ("b", "sat", "2025", 81)]
-    k = views.kpi(_absorbing(rows), "sat", "2025", "department")
+    k = views.kpi(absorbing(rows), "sat", "2025", "department")
     assert (k.value, k.change, k.n_common) == (83.0, 1.0, 1)

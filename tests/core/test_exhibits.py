@@ -4,14 +4,10 @@ import io
 
 import openpyxl
 import pandas as pd
-import pyarrow as pa
 
 from reformkpi import exhibits, exports
-from reformkpi.catalog import Catalog
 from reformkpi.metrics import ranking, views
-from reformkpi.metrics.datasets import Dataset
-from reformkpi.store import conform
-from tests.conftest import dataset, obs, small_catalog
+from tests.conftest import absorbing, dataset
 from tests.core.metrics.test_metrics import dossiers
 from tests.core.test_comparability import RUNNING, quarters
 
@@ -114,15 +110,6 @@ def test_exports_round_as_the_page_does_half_up_at_the_shown_decimals():
     assert ex.table["Hài lòng (%)"].tolist() == [1.3, 1.4] and ex.table["Độ lệch chuẩn của hạng"].tolist() == [0.13, 1.0]
     html = exports.html_report(exports.Report("", "", "", pd.Timestamp("2026-11-27", tz="UTC"), (), (ex,)))
     assert "<td class=n>1,3%</td>" in html and "<td class=n>0,13</td>" in html and "<td class=n>1,00</td>" in html
-
-
-def absorbing(rows):
-    """The small catalog with y merged into a (a stays in office) on 1/3/2025."""
-    cat = small_catalog()
-    units = cat.units.copy()
-    units.loc[units["unit_id"] == "y", "successor_id"] = "a"
-    return Dataset(conform(pa.Table.from_pandas(obs(rows), preserve_index=False)),
-                   Catalog(units, cat.indicators, cat.targets, cat.grade_bands), version=0)
 
 
 def test_a_units_takeaway_reads_its_own_figures_and_compares_them_only_where_the_core_allows():
