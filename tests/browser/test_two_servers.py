@@ -6,7 +6,9 @@ browser to the other, still signed in, with nothing lost."""
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
 import ssl
 import subprocess
 import time
@@ -21,7 +23,7 @@ from reformkpi import config, ingest, snapshots
 from reformkpi.auth import Accounts, operator
 from reformkpi.catalog import load_dir
 from reformkpi.store import CommitInfo, Store
-from tests.browser.conftest import _free_port, screenshot, serve, sign_in
+from tests.browser.conftest import _free_port, healthy, screenshot, sign_in
 from tests.browser.test_upload_browser import FIXED, PASSWORD, START, overview_satisfaction, settle
 from tests.conftest import OUTPUT, ROOT
 
@@ -99,35 +101,55 @@ class Cluster:
         raise AssertionError(f"no route to {address}")
 
 
+def app_servers(store_uri: str, folder: Path) -> dict[str, subprocess.Popen]:
+    """Two app servers started as deploy/reformkpi@.service starts each, with the environment file
+    and settings of deploy/ (paths and ports changed, the empty secrets filled in): upstream address
+    -> process."""
+    unit = dict(line.split("=", 1) for line in (ROOT / "deploy" / "reformkpi@.service").read_text().splitlines()
+                if re.match(r"(ExecStart|WorkingDirectory|EnvironmentFile)=", line))
+    settings = (ROOT / "deploy" / "settings.example.toml").read_text(encoding="utf-8")
+    settings = settings.replace('"/srv/reformkpi/store"', f'"{store_uri}"').replace("/srv/reformkpi", str(folder))
+    (folder / "settings.toml").write_text(settings, encoding="utf-8")
+    assert unit["EnvironmentFile"] == "/etc/reformkpi/reformkpi.env"
+    env = dict(line.split("=", 1) for line in (ROOT / "deploy" / "reformkpi.example.env").read_text().splitlines()
+               if line and not line.startswith("#"))
+    assert env.pop("REFORMKPI_SETTINGS") == "/etc/reformkpi/settings.toml"
+    assert set(env.values()) == {""}  # no secret is shipped: each province makes its own
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("REFORMKPI_")},
+           "REFORMKPI_SETTINGS": str(folder / "settings.toml"), **{k: f"test-{k}" for k in env}}
+    servers = {}
+    for port in (_free_port(), _free_port()):  # started together, each answering in its own time
+        argv = shlex.split(unit["ExecStart"].replace("/opt/reformkpi", str(ROOT)).replace("%i", str(port)))
+        servers[f"127.0.0.1:{port}"] = subprocess.Popen(
+            argv, cwd=unit["WorkingDirectory"].replace("/opt/reformkpi", str(ROOT)), env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return servers
+
+
 @pytest.fixture
 def cluster(shared_store, tmp_path):
     if not NGINX.exists():
         pytest.skip("nginx is missing (apt-get install nginx-light; .ci/run does)")
-    accounts = Accounts(tmp_path / "state" / "accounts.json")
-    accounts.add("lan.pham", "analyst", PASSWORD)
-    # What every server shares (docs/deployment-two-servers.md): the store, the state folder and both secrets.
-    env = {"REFORMKPI_STATE": str(tmp_path / "state"), "REFORMKPI_PAPI_STORE": str(tmp_path / "no-papi"),
-           "REFORMKPI_SESSION_SECRET": "a-test-secret-shared-by-both-servers",
-           "STREAMLIT_SERVER_COOKIE_SECRET": "another-test-secret-shared-by-both-servers"}
-    servers = dict(serve(shared_store.uri, env) for _ in range(2))
-    addresses = {url.removeprefix("http://"): proc for proc, url in servers.items()}
+    Accounts(tmp_path / "state" / "accounts.json").add("lan.pham", "analyst", PASSWORD)
+    addresses = app_servers(shared_store.uri, tmp_path)
     folder = tmp_path / "nginx"
     folder.mkdir()
     https = _free_port()
-    main = nginx_config(folder, https, _free_port(), list(addresses))
-    nginx = subprocess.Popen([NGINX, "-p", folder, "-c", main, "-e", folder / "error.log", "-g", "daemon off;"],
+    nginx = subprocess.Popen([NGINX, "-p", folder, "-c", nginx_config(folder, https, _free_port(), list(addresses)),
+                              "-e", folder / "error.log", "-g", "daemon off;"],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"https://127.0.0.1:{https}"
-    deadline = time.monotonic() + 10
-    while not (folder / "access.log").exists() or not (folder / "nginx.pid").exists():
-        assert nginx.poll() is None and time.monotonic() < deadline, nginx.stdout.read().decode()
-        time.sleep(0.05)
-    yield Cluster(url, addresses, folder / "access.log")
-    nginx.terminate()
-    nginx.wait(10)
-    for proc in addresses.values():
-        proc.terminate()
-        proc.wait(10)
+    try:
+        for address, proc in addresses.items():
+            healthy(proc, f"http://{address}")
+        deadline = time.monotonic() + 10
+        while not (folder / "access.log").exists() or not (folder / "nginx.pid").exists():
+            assert nginx.poll() is None and time.monotonic() < deadline, nginx.stdout.read().decode()
+            time.sleep(0.05)
+        yield Cluster(f"https://127.0.0.1:{https}", addresses, folder / "access.log")
+    finally:
+        for proc in (nginx, *addresses.values()):
+            proc.terminate()
+            proc.wait(10)
 
 
 def routed(browser, cluster: Cluster, address: str):
