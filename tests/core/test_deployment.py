@@ -89,3 +89,17 @@ def test_the_server_does_not_collect_garbage_after_every_rerun():
     CPU under load); both configurations turn it off."""
     for path in (ROOT / ".streamlit" / "config.toml", ROOT / "deploy" / "config.toml"):
         assert tomllib.loads(path.read_text(encoding="utf-8"))["runner"]["postScriptGC"] is False, path
+
+
+def test_nginx_keeps_each_browser_on_one_of_the_two_app_servers():
+    """By a route cookie (not the client's address: one NAT address is a whole department), the two
+    servers being the ones docs/deployment-two-servers.md starts; tests/browser/test_two_servers.py
+    runs this config."""
+    conf = re.sub(r"#.*", "", (ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8"))
+    upstream = re.search(r"upstream reformkpi \{([^}]*)\}", conf)[1]
+    assert re.search(r"hash\s+\$reformkpi_route\s+consistent;", upstream) and "ip_hash" not in conf
+    assert '"reformkpi_route=$request_id; Path=/; Secure; HttpOnly; SameSite=Lax"' in conf
+    assert "proxy_pass http://reformkpi;" in conf
+    ports = re.findall(r"server\s+127\.0\.0\.1:(\d+)", upstream)
+    docs = (ROOT / "docs" / "deployment-two-servers.md").read_text(encoding="utf-8")
+    assert len(ports) == 2 and "systemctl enable --now " + " ".join(f"reformkpi@{p}" for p in ports) in docs
