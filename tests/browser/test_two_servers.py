@@ -22,7 +22,7 @@ from reformkpi.auth import Accounts, operator
 from reformkpi.catalog import load_dir
 from reformkpi.store import CommitInfo, Store
 from tests.browser.conftest import _free_port, healthy, screenshot, sign_in
-from tests.browser.test_upload_browser import FIXED, PASSWORD, START, overview_satisfaction, settle
+from tests.browser.test_upload_browser import FIXED, PASSWORD, START, overview_satisfaction, session_cookie, settle
 from tests.conftest import OUTPUT, ROOT
 
 NGINX = Path("/usr/sbin/nginx")
@@ -184,6 +184,7 @@ def test_two_servers_behind_nginx(browser, cluster, shared_store):
     analyst.goto(f"{cluster.url}/")
     assert "75,0%" in overview_satisfaction(analyst)
     sign_in(analyst, "lan.pham", PASSWORD)  # the code is redeemed and the cookie set through nginx
+    assert session_cookie(analyst)["secure"]  # nginx told the server the browser came over HTTPS
     analyst.get_by_role("link", name="Cập nhật dữ liệu").click()
     settle(analyst)
     upload = analyst.locator('[data-testid="stFileUploaderDropzoneInput"]')
