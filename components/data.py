@@ -37,14 +37,20 @@ class DataRef:
     notes_until: dt.datetime | None = None
 
 
-@st.cache_data(ttl=2, show_spinner=False)
+# How long a server keeps the latest version it looked up: a commit made on another app server (or
+# by the command line) shows here at the first rerun after at most this long
+# (docs/deployment-two-servers.md). Reading the Delta log on every rerun of every session would be
+# wasted work.
+VERSION_TTL_SECONDS = 2
+
+
+@st.cache_data(ttl=VERSION_TTL_SECONDS, show_spinner=False)
 def _latest(uri: str) -> tuple[int, tuple[int, ...], int | None] | None:
-    # A short TTL: reading the Delta log on every rerun of every session is wasted work.
     store = Store(uri)
     return (store.version(), store.catalog_versions(), notes.version(store)) if store.exists() else None
 
 
-@st.cache_data(ttl=2, show_spinner=False)
+@st.cache_data(ttl=VERSION_TTL_SECONDS, show_spinner=False)
 def faults(uri: str) -> list[integrity.Fault]:
     """What is wrong with the store (its logs, the latest versions' files), looked up like `_latest`."""
     return integrity.verify(uri)
@@ -109,7 +115,7 @@ class RecordsRef:
     version: int
 
 
-@st.cache_data(ttl=2, show_spinner=False)
+@st.cache_data(ttl=VERSION_TTL_SECONDS, show_spinner=False)
 def _records_latest(uri: str) -> int | None:
     return records_scan.version(Store(uri))
 

@@ -39,11 +39,17 @@ def serve(store_uri: str, env: dict | None = None):
         cwd=ROOT, env={**os.environ, "REFORMKPI_STORE": store_uri, **(env or {})},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
+    healthy(proc, url)
+    return proc, url
+
+
+def healthy(proc: subprocess.Popen, url: str) -> None:
+    """Wait until the app server started as `proc` answers its health check at `url`."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                return proc, url
+                return
         except OSError:
             time.sleep(0.3)
     proc.kill()

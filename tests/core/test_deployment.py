@@ -89,3 +89,21 @@ def test_the_server_does_not_collect_garbage_after_every_rerun():
     CPU under load); both configurations turn it off."""
     for path in (ROOT / ".streamlit" / "config.toml", ROOT / "deploy" / "config.toml"):
         assert tomllib.loads(path.read_text(encoding="utf-8"))["runner"]["postScriptGC"] is False, path
+
+
+def test_nginx_keeps_each_browser_on_one_of_the_two_app_servers():
+    """By a cookie naming the server that answered (not the client's address: one NAT address is a
+    whole department), each server's upstream falling back on the other, the two servers being the
+    ones docs/deployment-two-servers.md starts; tests/browser/test_two_servers.py runs this config."""
+    conf = re.sub(r"#.*", "", (ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8"))
+    blocks = dict(re.findall(r"upstream (\w+) \{([^}]*)\}", conf))
+    servers = re.findall(r"server\s+(127\.0\.0\.1:\d+)\s", blocks.pop("reformkpi"))
+    assert len(servers) == 2 and "ip_hash" not in conf and "proxy_pass http://$reformkpi_upstream;" in conf
+    for name, (mine, other) in zip("ab", (servers, servers[::-1])):
+        assert re.findall(r"server\s+(\S+)\s+([^;]*);", blocks.pop(f"reformkpi_{name}")) == [
+            (mine, "max_fails=1 fail_timeout=30s"), (other, "backup")]
+        assert re.search(rf"\n\s+{name}\s+reformkpi_{name};", conf)
+        assert f'"~{re.escape(mine)}$" "reformkpi_server={name}; Path=/; Secure; HttpOnly; SameSite=Lax";' in conf
+    assert not blocks
+    docs = (ROOT / "docs" / "deployment-two-servers.md").read_text(encoding="utf-8")
+    assert "systemctl enable --now " + " ".join(f"reformkpi@{s.rsplit(':', 1)[1]}" for s in servers) in docs

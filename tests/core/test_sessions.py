@@ -128,3 +128,30 @@ def test_a_session_ends_when_session_hours_are_over(accounts, monkeypatch):
     assert sessions.actor(sid) is None
     with pytest.raises(PermissionDenied):
         auth.require(kept, "upload")
+
+
+def _first_secret(barrier, results, i):
+    barrier.wait()
+    try:
+        results[i] = sessions._secret().decode()
+    except OSError as e:
+        results[i] = f"error: {e!r}"
+
+
+def test_servers_starting_at_once_share_one_whole_secret(accounts, tmp_path):
+    """Two app servers share the state folder; at the first sign-in each may make the secret at the
+    same moment: one wins, and none reads a half-written (empty) one or fails."""
+    import multiprocessing
+
+    for attempt in range(5):
+        (tmp_path / "sessions.secret").unlink(missing_ok=True)
+        ctx = multiprocessing.get_context("fork")
+        barrier, results = ctx.Barrier(8), ctx.Manager().dict()
+        procs = [ctx.Process(target=_first_secret, args=(barrier, results, i)) for i in range(8)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(30)
+        made = set(results.values())
+        assert len(results) == 8 and made == {(tmp_path / "sessions.secret").read_text().strip()}, (attempt, made)
+        assert len(made.pop()) == 64
