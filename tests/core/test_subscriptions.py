@@ -4,6 +4,7 @@ concurrent writers, and the unit scope of an account (reformkpi/visibility.py)."
 from __future__ import annotations
 
 import datetime as dt
+import io
 import threading
 
 import pytest
@@ -201,3 +202,21 @@ def test_bad_units_in_access_toml(_accounts):
     (_accounts / "access.toml").write_text('[units]\nlan = "so-y-te"\n', encoding="utf-8")
     with pytest.raises(ValueError, match=r"\[units\]"):
         visibility.units_for("lan")
+
+
+def test_command_line_sets_the_unit_scope(_accounts, monkeypatch, capsys):
+    from reformkpi import cli
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("mat-khau-dai-du\n"))
+    assert cli.main(["user", "add", "lan", "--role", "viewer", "--units", "so-y-te, so-noi-vu", "--password-stdin"]) == 0
+    assert visibility.units_for("lan") == frozenset({"so-y-te", "so-noi-vu"})
+    capsys.readouterr()
+    assert cli.main(["user", "list"]) == 0
+    assert capsys.readouterr().out == "lan\tviewer\tso-noi-vu,so-y-te\n"
+    assert cli.main(["user", "set-units", "lan", "--units", "so-y-te"]) == 0
+    assert visibility.units_for("lan") == frozenset({"so-y-te"})
+    assert cli.main(["user", "set-units", "lan", "--units", ","]) == 2  # refused, the scope stays
+    assert visibility.units_for("lan") == frozenset({"so-y-te"})
+    assert cli.main(["user", "set-units", "lan", "--units", "all"]) == 0
+    assert visibility.units_for("lan") is None
+    assert cli.main(["user", "set-units", "khong-co", "--units", "all"]) == 2
