@@ -167,3 +167,10 @@ def test_delivery_state_from_the_outbox(store, monkeypatch):
     at = open_page("subscriptions", LAN)
     assert asked == [(store.uri, [lan.subscription_id])]
     assert ("Cảnh báo (v12): gửi không được lần 3 (550 mailbox full); thử lại lúc 01/12/2026 08:34") in texts(at)
+
+
+def test_the_unit_page_offers_its_unit(store):
+    at = open_page("unit", LAN, unit="so-y-te")
+    at.button(key="subscribe-unit").click()
+    at = at.run()
+    assert at.radio[0].options == ["Đơn vị: Sở Y tế"]
