@@ -517,12 +517,7 @@ def pdf(report: Report, fonts: Path | None = None) -> bytes:
     context line; then the page's tables, each followed by its context line. A chart is sized to the
     room its page leaves. `fonts` is the DejaVu folder (default: `font_dir` of the configured setting)."""
     fonts = fonts or font_dir(config.settings().font_dir)
-    doc = _Pdf(orientation="L", format="A4")
-    doc.source = report.source
-    doc.add_font("DejaVu", "", str(fonts / FONT_FILES[0]))
-    doc.add_font("DejaVu", "B", str(fonts / FONT_FILES[1]))
-    doc.set_margins(PDF_MARGIN_MM, PDF_MARGIN_MM)
-    doc.set_auto_page_break(True, margin=PDF_BOTTOM_MM)
+    doc = _pdf_doc(fonts, report.source)
     doc.add_page()
     lines = "\n".join(report.cover_lines)
     doc.set_font("DejaVu", "B", 24)
@@ -546,18 +541,51 @@ def pdf(report: Report, fonts: Path | None = None) -> bytes:
         doc.image(io.BytesIO(png), x=(PDF_PAGE_MM[0] - w) / 2, y=top, w=w, h=h)
         doc.set_y(top + h + 3)
         _pdf_context(doc, context)
+    scratch = _pdf_doc(fonts, report.source)  # where a table's page is tried before it is written
     for ex in report.tables:
-        rows = _rows(ex, report.lang)
-        parts = pages_of(rows, ROWS_PER_PDF_PAGE)
+        headers, context = list(map(str, ex.table.columns)), ex.context_line(report.lang)
+        fits = functools.partial(_pdf_fits, scratch, ex.title + " (10/10)", ex.takeaway, headers, context)
+        parts = [p for part in pages_of(_rows(ex, report.lang), ROWS_PER_PDF_PAGE) for p in _halved(part, fits)]
         for n, part in enumerate(parts, start=1):
             _pdf_heading(doc, ex.title + (f" ({n}/{len(parts)})" if len(parts) > 1 else ""), ex.takeaway)
-            doc.set_font("DejaVu", size=10)
-            with doc.table(headings_style=FontFace(emphasis="BOLD"), line_height=6) as grid:
-                for row in [list(map(str, ex.table.columns)), *part]:
-                    grid.row(row)
-            doc.ln(3)
-            _pdf_context(doc, ex.context_line(report.lang))
+            _pdf_table(doc, headers, part, context)
     return bytes(doc.output())
+
+
+def _pdf_doc(fonts: Path, source: str) -> _Pdf:
+    doc = _Pdf(orientation="L", format="A4")
+    doc.source = source
+    doc.add_font("DejaVu", "", str(fonts / FONT_FILES[0]))
+    doc.add_font("DejaVu", "B", str(fonts / FONT_FILES[1]))
+    doc.set_margins(PDF_MARGIN_MM, PDF_MARGIN_MM)
+    doc.set_auto_page_break(True, margin=PDF_BOTTOM_MM)
+    return doc
+
+
+def _pdf_fits(scratch: FPDF, title: str, takeaway: str, headers: list[str], context: str, rows: list[list[str]]) -> bool:
+    """Whether a page of the table (heading, rows, context line) fits one page: tried on `scratch`."""
+    _pdf_heading(scratch, title, takeaway)
+    with scratch.offset_rendering() as trial:
+        _pdf_table(trial, headers, rows, context)  # type: ignore[arg-type]  # the recorder stands in for the FPDF
+    return not trial.page_break_triggered
+
+
+def _halved(part: list, fits) -> list[list]:
+    """`part` as is if it `fits`, else its halves, each halved in turn (one row stays whole)."""
+    if len(part) <= 1 or fits(part):
+        return [part]
+    half = (len(part) + 1) // 2
+    return _halved(part[:half], fits) + _halved(part[half:], fits)
+
+
+def _pdf_table(doc: FPDF, headers: list[str], rows: list[list[str]], context: str) -> None:
+    """A table and, under it, its context line."""
+    doc.set_font("DejaVu", size=10)
+    with doc.table(headings_style=FontFace(emphasis="BOLD"), line_height=6) as grid:
+        for row in [headers, *rows]:
+            grid.row(row)
+    doc.ln(3)
+    _pdf_context(doc, context)
 
 
 def _pdf_lines(doc: FPDF, text: str) -> int:
