@@ -177,12 +177,25 @@ def export_figure(fig: go.Figure) -> go.Figure:
 
 
 def _every_label(fig: go.Figure, axis: str) -> None:
-    """A heatmap's columns and rows each keep their label (thinned labels leave cells unnamed)."""
-    letter = axis[0]
+    """A heatmap's columns and rows each keep their label (thinned labels leave cells unnamed): a
+    column's label wrapped at its spaces to the column's width, or set upright where a word is wider."""
+    letter, font = axis[0], EXPORT_SCREEN.font
     for tr in fig.data:
-        if tr.type == "heatmap" and (getattr(tr, letter + "axis", None) or letter) == letter + axis[5:]:
-            cats = [v for v in getattr(tr, letter) if v is not None]
-            fig.layout[axis].update(tickmode="array", tickvals=cats, ticktext=cats)
+        if tr.type != "heatmap" or (getattr(tr, letter + "axis", None) or letter) != letter + axis[5:]:
+            continue
+        cats = [v for v in _values(tr, letter) if v is not None]
+        text = [str(c) for c in cats]
+        if letter == "x" and cats:
+            names = [chart_style.unwrap(str(v)) for v in _values(tr, "y") if v is not None]
+            left = max((len(n) for n in names), default=0) * chart_style.CHAR * font + 10
+            room = (EXPORT_SCREEN.width - left - 150) / len(cats) - font  # less the colour bar, a gap apart
+            lines = [chart_style.wrap(chart_style.unwrap(c), int(room / (chart_style.CHAR * font))) for c in text]
+            if max(len(x) for line in lines for x in line) * chart_style.CHAR * font <= room:
+                text = ["<br>".join(line) for line in lines]
+            else:
+                text = [chart_style.unwrap(c) for c in text]
+                fig.layout[axis].tickangle = -90
+        fig.layout[axis].update(tickmode="array", tickvals=cats, ticktext=text)
 
 
 def _percent_axis(fig: go.Figure, axis: str) -> None:

@@ -3,6 +3,7 @@ type, percentage axes that end at 100, and every heatmap column named in the dra
 
 import re
 
+import plotly.graph_objects as go
 import pytest
 
 from components import chart_style, satisfaction_view, share
@@ -46,3 +47,17 @@ def test_every_heatmap_column_keeps_its_label_in_the_picture(drawn):
     assert len(re.findall(r'class="xtick"', svg)) == len(columns)
     rows = [r for r in out.data[0].y if r is not None]
     assert len(re.findall(r'class="ytick"', svg)) == len(rows)
+
+
+def test_many_quarters_keep_their_labels_upright_and_apart():
+    """Twelve quarters over a heatmap's columns: too wide to lie flat, so each stands upright, one
+    label's height from the next (a laptop's chart names every second or third)."""
+    quarters = [f"Quý {r}/{y}" for y in (2024, 2025, 2026) for r in ("I", "II", "III", "IV")]
+    fig = go.Figure(go.Heatmap(z=[[1.0] * 12] * 20, x=quarters, y=[f"Sở số {i} của tỉnh" for i in range(20)]))
+    fig.update_xaxes(side="top")
+    chart_style.fit(chart_style.layout(fig, "Tỷ lệ trễ hạn", "vi", 500), chart_style.SCREENS["laptop"])
+    svg = exports.image(share.export_figure(fig), "svg").decode()
+    ticks = re.findall(r'<g class="xtick"><text[^>]*transform="translate\(([\d.]+),[\d.]+\) rotate\(-90', svg)
+    assert len(ticks) == len(quarters)
+    xs = sorted(float(x) for x in ticks)
+    assert min(b - a for a, b in zip(xs, xs[1:])) >= share.EXPORT_SCREEN.font
