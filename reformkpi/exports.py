@@ -5,8 +5,9 @@ header block, never the plotted traces. Every table written for a spreadsheet go
 `formula_safe` first: a cell that starts with = + - @ tab or carriage return would be run as a
 formula by Excel or LibreOffice.
 
-One module (over 300 lines): the formats share the header block, the file naming and the
-formula-safe rule, and a deck, a PDF and a report must say the same of each exhibit.
+One module (over 600 lines): the formats share the header block, the file naming, the
+formula-safe rule and the context line, and a deck, a PDF and a report must say the same of each
+exhibit. Slides and pages are laid out from the font's metrics (Metrics, table_fit, picture).
 """
 
 from __future__ import annotations
