@@ -1,9 +1,10 @@
 """Export a saved view: render its page with the app's own code, without a browser, and write
 what it shows as slides, PDF, offline HTML or PNG images.
 
-`python -m app_export --snapshot ID --format pptx|pdf|html|png` (from the checkout, beside app.py):
-the file shows exactly what the snapshot shows on screen. It lives on the app side because it
-runs app.py; the core (`reformkpi`) never imports Streamlit nor starts an app script.
+`python -m app_export --snapshot ID --format pptx|pdf|html|png|csv|xlsx` (from the checkout, beside
+app.py): the file shows exactly what the snapshot shows on screen. It lives on the app side because
+it runs app.py; the core (`reformkpi`) never imports Streamlit nor starts an app script. It reads
+the settings as the server does, and from a checkout the stores `make run` reads (CHECKOUT_STORES).
 """
 
 from __future__ import annotations
@@ -11,23 +12,45 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import getpass
+import logging
 import sys
 from pathlib import Path
 
-from streamlit.testing.v1 import AppTest
+import streamlit.logger
 
-from components import access, charts, share
-from reformkpi import auth, config, exports, settings, snapshots
-from reformkpi.i18n import t
-from reformkpi.metrics.datasets import Dataset
-from reformkpi.store import Store
+
+class _Harness(logging.Filter):
+    """Streamlit's notes that it runs without a server (the headless render is one, by design):
+    "No runtime found" from each cache and "missing ScriptRunContext" from the test harness's
+    session state. Anything else it logs still shows."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        return not ("No runtime found" in text or "missing ScriptRunContext" in text)
+
+
+# Before the components are imported: their caches log as they are declared.
+for _name in ("streamlit.runtime.caching.cache_data_api", "streamlit.runtime.caching.cache_resource_api",
+              "streamlit.runtime.scriptrunner_utils.script_run_context"):
+    streamlit.logger.get_logger(_name).addFilter(_Harness())
+
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from components import access, charts, navigation, share  # noqa: E402
+from reformkpi import auth, config, exports, settings, snapshots  # noqa: E402
+from reformkpi.i18n import t  # noqa: E402
+from reformkpi.metrics.datasets import Dataset  # noqa: E402
+from reformkpi.store import Store  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
-FORMATS = ("pptx", "pdf", "html", "png")
+FORMATS = ("pptx", "pdf", "html", "png", "csv", "xlsx")
+# The checkout's demo stores, where `make demo` writes them and `make run` reads them (the Makefile's
+# DEV_STORES): used when they exist and no settings file or variable names a store.
+CHECKOUT_STORES = {"store": ROOT / "data" / "store", "papi_store": ROOT / "data" / "papi-store"}
 
 
-def render(snap: snapshots.Snapshot, dataset: str, actor: auth.Actor) -> tuple[dict[str, charts.Drawn], str]:
-    """What the snapshot's page draws for `actor`, by key, and the page's title."""
+def render(snap: snapshots.Snapshot, dataset: str, actor: auth.Actor) -> dict[str, charts.Drawn]:
+    """What the snapshot's page draws for `actor`, by key."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
     access.act_as(at.session_state, actor)  # the page sees what the operator may see
     # The snapshot in the URL makes its page the one the first run opens (navigation.pages).
@@ -35,8 +58,7 @@ def render(snap: snapshots.Snapshot, dataset: str, actor: auth.Actor) -> tuple[d
     at.run()
     if at.exception:
         raise RuntimeError(at.exception[0].value)
-    drawn = dict(at.session_state[charts.SHOWN]) if charts.SHOWN in at.session_state else {}
-    return drawn, at.title[0].value if at.title else snap.title
+    return dict(at.session_state[charts.SHOWN]) if charts.SHOWN in at.session_state else {}
 
 
 class NothingToExport(Exception):
@@ -47,32 +69,41 @@ def export(snap: snapshots.Snapshot, dataset: str, formats: list[str], out: Path
     """One headless render of the snapshot's page, written in each format; returns the files."""
     store = Store(config.store_uri(dataset))
     lang = snap.view_state.get("lang", "vi")
-    drawn, page_title = render(snap, dataset, actor)
+    drawn = render(snap, dataset, actor)
     if not any(d.figure is not None for d in drawn.values()):
         raise NothingToExport(t("export.no_charts", lang, snapshot=snap.snapshot_id))
     ds = Dataset.open(store, snap.data_version, snap.catalog_versions, snap.created_at)
-    report = share.report(drawn, ds, snap.page, snap.title, "\n".join(filter(None, (page_title, snap.note))),
-                          t(f"data.name.{dataset}", lang), snap.view_state, snap, lang)
+    # The page's own title, as the page's export menu passes it (app.py: page.title).
+    report = share.report(drawn, ds, snap.page, navigation.title(snap.page, lang), t(f"data.name.{dataset}", lang),
+                          snap.view_state, snap, lang)
     period = share.view_period(snap.view_state)
     out.mkdir(parents=True, exist_ok=True)
+    charted = [k for k, d in drawn.items() if d.figure is not None]
+    tabled = list(zip(charted, [c.exhibit for c in report.charts])) + list(
+        zip([k for k in drawn if k not in charted], report.tables))
+
+    def files(fmt: str) -> list[tuple[str, bytes]]:
+        """(part of the name, content): a file per chart (png), per chart and table (csv, xlsx), or one."""
+        if fmt == "png":
+            return [(k, exports.image(c.figure)) for k, c in zip(charted, report.charts)]
+        if fmt in ("csv", "xlsx"):
+            write = exports.exhibit_csv if fmt == "csv" else exports.exhibit_xlsx
+            return [(k, write(e, lang)) for k, e in tabled]
+        return [("", exports.pptx(report) if fmt == "pptx" else exports.pdf(report) if fmt == "pdf"
+                 else exports.html_report(report).encode("utf-8"))]
+
     paths = []
     for fmt in formats:
-        if fmt == "png":
-            keys = [k for k, d in drawn.items() if d.figure is not None]
-            for key, chart in zip(keys, report.charts):
-                paths.append(out / exports.view_file_name(snap.page, period, snap.data_version, "png", key))
-                paths[-1].write_bytes(exports.image(chart.figure))
-            continue
-        make = {"pptx": exports.pptx, "pdf": exports.pdf, "html": lambda r: exports.html_report(r).encode("utf-8")}
-        paths.append(out / exports.view_file_name(snap.page, period, snap.data_version, fmt))
-        paths[-1].write_bytes(make[fmt](report))
+        for part, content in files(fmt):
+            paths.append(out / exports.view_file_name(snap.page, period, snap.data_version, fmt, part))
+            paths[-1].write_bytes(content)
     return paths
 
 
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="python -m app_export", description="a snapshot's page as files")
     p.add_argument("--snapshot", required=True)
-    p.add_argument("--format", required=True, help="one or more of pptx, pdf, html, png, comma-separated")
+    p.add_argument("--format", required=True, help=f"one or more of {', '.join(FORMATS)}, comma-separated")
     p.add_argument("--settings", help=f"a settings file (default: the file {settings.FILE_VARIABLE} names)")
     p.add_argument("--store", help="the dataset's store directory or URI (default: the configured one)")
     p.add_argument("--dataset", choices=config.DATASETS, default="demo")
@@ -82,8 +113,9 @@ def main(argv: list[str]) -> int:
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
     if not formats or any(f not in FORMATS for f in formats):
         p.error(f"--format: one or more of {', '.join(FORMATS)}")
+    checkout = {k: str(v) for k, v in CHECKOUT_STORES.items() if v.is_dir()}
     try:
-        loaded = settings.load(args.settings)
+        loaded = settings.load(args.settings, defaults=checkout)
     except settings.SettingsError as e:
         print(e, file=sys.stderr)
         return 2

@@ -88,6 +88,7 @@ class Header:
     snapshot: str = ""
     method: str = ""  # how the figure is computed and the precision it is compared at (FigureContext)
     compared: str = ""  # what changes are taken over, or why there are none (comparability)
+    context: str = ""  # the line the page prints under the figure (FigureContext.summary)
 
     def lines(self, lang: str) -> list[tuple[str, str]]:
         rows = [("header.indicator", self.indicator), ("header.period", self.period), ("header.formula", self.formula),
@@ -113,6 +114,14 @@ class Exhibit:
         cols = [by_header.get(h, Column(str(h), "text")) for h in self.table.columns]
         spec = [(c.kind, c.decimals if c.decimals is not None else DECIMALS.get(c.kind)) for c in cols]
         return [[c.rows[i] if c.rows else k for c, k in zip(cols, spec)] for i in range(len(self.table))]
+
+    def context_line(self, lang: str) -> str:
+        """What an export prints under the chart or table: the page's line under it (source ·
+        coverage · data version), else the dataset and its version; then the snapshot it shows."""
+        h = self.header
+        line = h.context or " · ".join((t("context.source", lang, source=h.source),
+                                        t("context.version", lang, version=h.data_version)))
+        return line + (f" · {t('header.snapshot', lang)}: {h.snapshot}" if h.snapshot else "")
 
     def header_lines(self, lang: str) -> list[tuple[str, str]]:
         first = [(t("header.title", lang), self.title)] + ([(t("header.takeaway", lang), self.takeaway)]
@@ -354,4 +363,4 @@ def header(ds: Dataset, indicator_id: str | None, source: str, lang: str, period
                   c.period_text(lang) if c and c.partial else formatting.period_label(period, lang) if c else period,
                   cat.formula_text(indicator_id, lang), target, ctx.source_text(lang) if ctx else "",
                   ctx.coverage_text(lang) if ctx else "", snapshot, ctx.method if ctx else "",
-                  (c.reason_text(lang) or c.versus(lang)) if c else "")
+                  (c.reason_text(lang) or c.versus(lang)) if c else "", ctx.summary(lang) if ctx else "")

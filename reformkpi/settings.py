@@ -117,11 +117,14 @@ def _derived(values: dict, environ: Mapping[str, str]) -> dict:
             "tmp": values["tmp"] or Path(tempfile.gettempdir())}
 
 
-def load(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+def load(path: Path | str | None = None, environ: Mapping[str, str] | None = None,
+         defaults: Mapping[str, str] | None = None) -> Settings:
     """The settings from `path` (else the file `REFORMKPI_SETTINGS` names, else none), then the
-    environment. Raises SettingsError for an unreadable file, an unknown key or a bad value."""
+    environment; `defaults` (by setting name) stand in for the registry's where neither sets one.
+    Raises SettingsError for an unreadable file, an unknown key or a bad value."""
     environ = os.environ if environ is None else environ
     values: dict = {s.name: s.default for s in SETTINGS}
+    values.update({k: _convert(BY_NAME[k], v, "defaults") for k, v in (defaults or {}).items()})
     path = path or environ.get(FILE_VARIABLE)
     if path:
         try:

@@ -4,16 +4,21 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
+import openpyxl
+import pytest
 from pptx import Presentation
 from pypdf import PdfReader
 
+import app_export
 from reformkpi import snapshots
 from reformkpi.auth import Actor
 from reformkpi.store import CommitInfo
 from tests.conftest import ROOT, obs
 
 
+@pytest.mark.slow
 def test_a_snapshot_exports_to_slides_and_pdf_with_its_pinned_numbers(tmp_store, tmp_path):
     rows = [("so-y-te", "sipas.overall", "2019", 77.4), ("so-tu-phap", "sipas.overall", "2019", 85.0)]
     tmp_store.commit_observations(obs(rows), CommitInfo(user="lan"))
@@ -28,6 +33,7 @@ def test_a_snapshot_exports_to_slides_and_pdf_with_its_pinned_numbers(tmp_store,
                          cwd=ROOT, capture_output=True, text=True, timeout=240,
                          env={**os.environ, "REFORMKPI_ACCESS": str(closed)})
     assert out.returncode == 0, out.stderr
+    assert "WARNING" not in out.stderr and "ScriptRunContext" not in out.stderr, out.stderr  # no framework notes
     deck, report = out.stdout.strip().splitlines()[-2:]
     assert deck.endswith("CCHC-tong-quan-2019-v1.pptx") and report.endswith("CCHC-tong-quan-2019-v1.pdf")
     slides = list(Presentation(deck).slides)
@@ -42,6 +48,30 @@ def test_a_snapshot_exports_to_slides_and_pdf_with_its_pinned_numbers(tmp_store,
     assert missing.returncode == 2
 
 
+def test_from_a_checkout_it_reads_the_stores_make_run_reads_and_writes_csv_and_xlsx(tmp_store, tmp_path, monkeypatch,
+                                                                                  capsys):
+    """README's `python -m app_export --snapshot ID --format …` with nothing configured: the checkout's
+    data/store (where `make demo` writes and `make run` reads), never the user's default store."""
+    rows = [("so-y-te", "sipas.overall", "2019", 77.4), ("so-tu-phap", "sipas.overall", "2019", 85.0)]
+    tmp_store.commit_observations(obs(rows), CommitInfo(user="lan"))
+    snap = snapshots.create(tmp_store, Actor("lan", "analyst"), "Giao ban", "hai-long", {"year": "2019"}, 1,
+                            tmp_store.catalog_versions())
+    for name in ("REFORMKPI_STORE", "REFORMKPI_PAPI_STORE", "REFORMKPI_SETTINGS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # the registry's default store: empty, not the checkout's
+    monkeypatch.setattr(app_export, "CHECKOUT_STORES", {"store": Path(tmp_store.uri), "papi_store": tmp_path / "none"})
+    assert app_export.main(["--snapshot", snap.snapshot_id, "--format", "csv,xlsx", "--out", str(tmp_path / "out")]) == 0
+    written = [Path(line) for line in capsys.readouterr().out.split()]
+    assert {p.suffix for p in written} == {".csv", ".xlsx"} and all(p.is_file() for p in written)
+    units = next(p for p in written if p.name == "CCHC-hai-long-2019-v1-sat_units.csv")
+    assert "Sở Y tế" in units.read_text(encoding="utf-8-sig")
+    sheet = openpyxl.load_workbook(units.with_suffix(".xlsx")).active
+    assert sheet.cell(1, 2).value and any("Sở Y tế" == c.value for row in sheet.iter_rows() for c in row)
+    monkeypatch.setattr(app_export, "CHECKOUT_STORES", {"store": tmp_path / "none", "papi_store": tmp_path / "none"})
+    assert app_export.main(["--snapshot", snap.snapshot_id, "--format", "csv", "--out", str(tmp_path / "x")]) == 2
+
+
+@pytest.mark.slow
 def test_export_refuses_a_page_without_charts(tmp_store, tmp_path):
     """An export that cannot show the data once wrote a cover-only deck and exited 0 (rendering for
     the operator with anonymous viewing off: the test above)."""

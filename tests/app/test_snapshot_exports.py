@@ -1,5 +1,6 @@
 """Every page: snapshot it, upload a change, export the snapshot headlessly; the files show that
-page with the pinned figures (one render per page, read back as HTML and as a deck)."""
+page with the pinned figures (one render per page, read back as HTML, as a deck and as a PDF), each
+chart and table with its context line, the deck laid out with nothing overlapping or overflowing."""
 
 import io
 import re
@@ -8,9 +9,10 @@ from html.parser import HTMLParser
 
 import pytest
 from pptx import Presentation
+from pypdf import PdfReader
 
 import app_export
-from components import data
+from components import data, navigation, share
 from reformkpi import formatting, snapshots
 from reformkpi.metrics import rollups
 from reformkpi.metrics.datasets import Dataset
@@ -19,6 +21,7 @@ from reformkpi.records import metrics as rm
 from reformkpi.records import scan as records_scan
 from reformkpi.records import table as records_table
 from reformkpi.store import CommitInfo, Store
+from tests import export_checks
 from tests.conftest import DEMO_LAST_QUARTER, obs
 
 TNMT = "so-tai-nguyen-moi-truong"  # the inspection report's unit, merged away in 2025
@@ -40,13 +43,16 @@ class Tables(HTMLParser):
 
     def __init__(self):
         super().__init__()
-        self.headings, self.tables, self._in = [], [], None
+        self.headings, self.tables, self.contexts, self._in = [], [], [], None
 
     def handle_starttag(self, tag, attrs):
         if tag == "table":
             self.tables.append([])
         elif tag == "tr":
             self.tables[-1].append([])
+        elif tag == "p" and ("class", "context") in attrs:
+            self._in = "context"
+            self.contexts.append("")
         elif tag in ("td", "th", "h2"):
             self._in = tag
             if tag == "h2":
@@ -55,11 +61,13 @@ class Tables(HTMLParser):
                 self.tables[-1][-1].append("")
 
     def handle_endtag(self, tag):
-        self._in = None if tag == self._in else self._in
+        self._in = None if tag == self._in or (tag == "p" and self._in == "context") else self._in
 
     def handle_data(self, text):
         if self._in == "h2":
             self.headings[-1] += text
+        elif self._in == "context":
+            self.contexts[-1] += text
         elif self._in:
             self.tables[-1][-1][-1] += text
 
@@ -91,13 +99,14 @@ def pinned(demo_store, tmp_path_factory):
     return store, snaps, before, rm.Records.open(store, snaps["ho-so-chi-tiet"].records_version)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES)
 def test_each_page_exports_its_own_pinned_figures(pinned, page, monkeypatch, tmp_path):
     store, snaps, before, old_records = pinned
     monkeypatch.setenv("REFORMKPI_STORE", store.uri)
     data.forget_latest()
     snap = snaps[page]
-    html_path, pptx_path = app_export.export(snap, "demo", ["html", "pptx"], tmp_path, operator("lan"))
+    html_path, pptx_path, pdf_path = app_export.export(snap, "demo", ["html", "pptx", "pdf"], tmp_path, operator("lan"))
     period = QUARTER if page.startswith("ho-so") else "2019"
     assert (html_path.name, pptx_path.name) == (f"CCHC-{page}-{period}-v{snap.data_version}.html",
                                                 f"CCHC-{page}-{period}-v{snap.data_version}.pptx")
@@ -109,6 +118,19 @@ def test_each_page_exports_its_own_pinned_figures(pinned, page, monkeypatch, tmp
     assert slides[0].shapes.title.text == snap.title
     titles = [re.sub(r" \(\d+/\d+\)$", "", slide.shapes[0].text_frame.text) for slide in slides[1:]]
     assert list(dict.fromkeys(titles)) == doc.headings  # the same charts and tables, a long table paged
+
+    # Laid out, not hoped: no box overlaps another or leaves its slide, no text overflows, every table
+    # keeps its column labels, and each chart and table has the page's context line under it.
+    assert export_checks.deck_problems(pptx_path.read_bytes()) == []
+    pinned_line = f"Ảnh chụp số liệu: {snap.title} ({formatting.timestamp(snap.created_at, 'vi')})"
+    cover = slides[0].placeholders[1].text_frame.text
+    assert cover.startswith(share.cover_subtitle(navigation.title(page, "vi"), snap, "vi"))  # as the page's deck
+    for text in export_checks.slides_text(pptx_path.read_bytes())[1:]:
+        assert f"phiên bản dữ liệu {snap.data_version} · {pinned_line}" in text, text
+    pages = [" ".join(p.extract_text().split()) for p in PdfReader(pdf_path).pages]
+    assert all(pinned_line in text for text in pages[1:]), pages  # a table never spills onto a page without it
+    assert doc.contexts and all(pinned_line in c for c in doc.contexts)
+    assert len(doc.contexts) == len(doc.headings)  # one under each chart and each table
 
     if page in ("tong-quan", "xep-hang", "hai-long"):
         rows = rows_of(doc.tables, "Sở Tài nguyên và Môi trường")

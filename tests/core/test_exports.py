@@ -8,11 +8,14 @@ import openpyxl
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 from pptx import Presentation
 from pypdf import PdfReader
 
 from reformkpi import exhibits, exports
+from tests import export_checks
 
 HOSTILE = ["=HYPERLINK(\"http://x\",\"bấm\")", "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3", "\tx", "Sở Y tế"]
 
@@ -122,3 +125,98 @@ def test_the_html_report_embeds_one_plotly_and_escapes_text(report):
     assert doc.count("plotly.js v") <= 2 and doc.count('Plotly.newPlot') == 2
     hostile = exports.Report("<script>alert(1)</script>", "", "", report.created, ())
     assert "<script>alert(1)</script>" not in exports.html_report(hostile)
+
+
+# A takeaway and a title long enough to wrap, a table wider than a slide: the layout must hold them.
+LONG = ("4/19 đơn vị chưa đạt mục tiêu 80,0%; xa mục tiêu nhất: Sở Tài nguyên và Môi trường (−2,6 điểm %); "
+        "cải thiện nhiều nhất: Sở Nông nghiệp và Phát triển nông thôn (+2,9 điểm %)")
+CONTEXT = "Nguồn: Dữ liệu minh họa · 19/19 đơn vị có số liệu · phiên bản dữ liệu 7"
+
+
+@pytest.fixture(scope="module")
+def crowded():
+    fig = go.Figure(go.Bar(x=[77.4, 86.3], y=["Sở Tài nguyên và Môi trường", "Sở Y tế"], orientation="h"))
+    header = exhibits.Header("Dữ liệu minh họa", 7, context=CONTEXT, snapshot="Giao ban (27/11/2026 09:00)")
+    one = pd.DataFrame({"Đơn vị": ["Sở Y tế"], "Giá trị (%)": [86.3]})
+    chart = exports.ChartExport(fig, exhibits.Exhibit("Mức độ hài lòng của từng đơn vị theo yếu tố (đơn vị cao nhất ở "
+                                                      "trên), năm 2019, so với mục tiêu", LONG, header, one))
+    wide = pd.DataFrame({f"Chênh lệch mục tiêu năm {y} (điểm %)": [f"+{y % 7},{y % 10}"] * 19 for y in range(2014, 2026)})
+    wide.insert(0, "Đơn vị", [f"Sở Nông nghiệp và Phát triển nông thôn {i}" for i in range(19)])
+    wide["Nguồn mục tiêu"] = "Nghị quyết 30c/NQ-CP: mức độ hài lòng trên 80% đến năm 2020"
+    table = exhibits.Exhibit("Bảng xếp hạng Mức độ hài lòng 2019", LONG, header, wide)
+    return exports.Report("Báo cáo cải cách hành chính của tỉnh cho phiên họp giao ban tháng 11 năm 2026, "
+                          "bản trình chiếu", "Tổng quan\nẢnh chụp “Giao ban”: số liệu phiên bản 7\nGhi chú dài " * 3,
+                          "Dữ liệu minh họa · phiên bản dữ liệu 7", dt.datetime(2026, 11, 27, tzinfo=dt.UTC),
+                          (chart,), (table,))
+
+
+def test_every_box_of_a_crowded_deck_fits_and_nothing_overlaps(crowded):
+    """Measured with the font's metrics by tests.export_checks: boxes inside the slide and apart, text
+    inside its box, each table's column labels, a context line under each chart and table."""
+    data = exports.pptx(crowded)
+    assert export_checks.deck_problems(data) == []
+    deck = Presentation(io.BytesIO(data))
+    slides = list(deck.slides)
+    assert len(slides) > 3  # the wide table, wrapped, needs more than one slide
+    for slide in slides[1:]:
+        texts = [sh.text_frame.text for sh in slide.shapes if sh.has_text_frame]
+        assert CONTEXT + " · Ảnh chụp số liệu: Giao ban (27/11/2026 09:00)" in texts
+    for slide in slides[2:]:
+        table = next(sh.table for sh in slide.shapes if sh.has_table)
+        assert [c.text for c in table.rows[0].cells] == [str(c) for c in crowded.tables[0].table.columns]
+        size = table.cell(1, 0).text_frame.paragraphs[0].runs[0].font.size.pt
+        assert size >= exports.READABLE_PT or len(table.rows) - 1 <= exports.FEWEST_ROWS  # halved before shrunk
+
+
+def test_the_title_slide_is_centred(crowded):
+    cover = list(Presentation(io.BytesIO(exports.pptx(crowded))).slides)[0]
+    boxes = [sh for sh in cover.shapes if sh.has_text_frame and sh.text_frame.text]
+    top, bottom = min(sh.top for sh in boxes), max(sh.top + sh.height for sh in boxes)
+    height, width = exports.SLIDE_PT[1] * 12700, exports.SLIDE_PT[0] * 12700
+    assert abs(top - (height - bottom)) <= 12700 and bottom <= height
+    assert all(abs(sh.left - (width - sh.left - sh.width)) <= 12700 for sh in boxes)
+    assert all(p.alignment == 2 for sh in boxes for p in sh.text_frame.paragraphs)  # PP_ALIGN.CENTER
+
+
+def test_the_checker_finds_a_box_too_small_and_boxes_that_overlap(crowded):
+    """The deck checks can fail: a takeaway cut to one line's height, a picture moved onto the title."""
+    deck = Presentation(io.BytesIO(exports.pptx(crowded)))
+    slide = list(deck.slides)[1]
+    takeaway = next(sh for sh in slide.shapes if sh.has_text_frame and sh.text_frame.text == LONG)
+    takeaway.height = takeaway.height // 2
+    picture = next(sh for sh in slide.shapes if sh.shape_type == 13)
+    picture.top = 0
+    buf = io.BytesIO()
+    deck.save(buf)
+    problems = export_checks.deck_problems(buf.getvalue())
+    assert any("needs" in p for p in problems) and any("overlap" in p for p in problems)
+
+
+def test_the_pdf_and_html_print_the_context_under_each_chart_and_table(crowded):
+    reader = PdfReader(io.BytesIO(exports.pdf(crowded)))
+    chart_page = " ".join(reader.pages[1].extract_text().split())
+    assert chart_page.index(LONG[:40]) < chart_page.index("Nguồn: Dữ liệu minh họa · 19/19 đơn vị")
+    table_pages = [" ".join(p.extract_text().split()) for p in reader.pages[2:]]
+    assert len(table_pages) > 1  # 19 wrapped rows: more than a page, each page with its context line
+    assert all("Ảnh chụp số liệu: Giao ban (27/11/2026 09:00)" in text for text in table_pages)
+    doc = exports.html_report(crowded)
+    context = '<p class="context">' + CONTEXT + " · Ảnh chụp số liệu: Giao ban (27/11/2026 09:00)</p>"
+    assert doc.count(context) == 2 and doc.index("chart-0") < doc.index(context) < doc.index("<table>")
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.text(st.sampled_from("aàbcdđeếgh mnoWỹ0123456789,%"), min_size=0, max_size=40),
+                min_size=1, max_size=14), st.integers(0, 30))
+def test_table_pages_fit_the_band_they_are_given(headers, n_rows):
+    """Whatever the cells, each page's columns add up to the width and its rows to at most the
+    band's height (one row alone excepted), with each cell's lines at its column's width."""
+    m = exports.metrics()
+    rows = [[(h * (i % 3))[:60] for h in headers] for i in range(n_rows)]
+    pages = exports._table_pages(m, headers, rows, 888, 300)
+    assert sum(len(p) for p, _ in pages) == n_rows or n_rows == 0
+    for part, fit in pages:
+        assert abs(sum(fit.widths) - 888) < 0.01
+        assert fit.height <= 300 or len(part) <= 1
+        for cells, h in zip([headers, *part], fit.heights):
+            need = max(export_checks.wrapped(c, fit.size, w - 2 * exports.CELL_PAD_PT[0]) for c, w in zip(cells, fit.widths))
+            assert need * fit.size * exports.LINE_SPACING + 2 * exports.CELL_PAD_PT[1] <= h + 0.01

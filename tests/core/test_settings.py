@@ -31,6 +31,17 @@ def test_the_file_then_the_environment_with_defaults_derived_from_the_state_fold
     assert settings.load(None, {**BASE, "XDG_DATA_HOME": "/d"}).papi_store == "/d/reformkpi/papi-store"
 
 
+def test_an_entry_points_defaults_give_way_to_the_file_and_the_environment(tmp_path):
+    """app_export's checkout stores: used where nothing else names a store, never over what does."""
+    checkout = {"store": "/checkout/data/store", "papi_store": "/checkout/data/papi-store"}
+    assert settings.load(None, BASE, checkout).store == "/checkout/data/store"
+    f = tmp_path / "reformkpi.toml"
+    f.write_text('store = "/srv/kho"\n', encoding="utf-8")
+    from_file = settings.load(f, BASE, checkout)
+    assert (from_file.store, from_file.papi_store) == ("/srv/kho", "/checkout/data/papi-store")
+    assert settings.load(None, {**BASE, "REFORMKPI_STORE": "/env/kho"}, checkout).store == "/env/kho"
+
+
 @pytest.mark.parametrize("text, environ, says", [
     ("upload_max_m = 20\n", {}, "unknown setting(s) upload_max_m"),
     ("", {"REFORMKPI_UPLOAD_MAXMB": "20"}, "unknown setting(s) REFORMKPI_UPLOAD_MAXMB"),
