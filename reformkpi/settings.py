@@ -28,10 +28,10 @@ class SettingsError(ValueError):
         return f"Cấu hình không hợp lệ / Settings refused: {self.args[0]}"
 
 
-def _declare(default: Any, help: str, doc: str = "") -> Any:
+def _declare(default: Any, help: str, doc: str = "", secret: bool = False) -> Any:
     """A setting's default (None: derived when loaded, see `_derived`), its help, and how README
-    shows a derived default."""
-    return field(default=default, metadata={"help": help, "doc": doc})
+    shows a derived default; a secret is left out of the settings' repr (and so of any log)."""
+    return field(default=default, repr=not secret, metadata={"help": help, "doc": doc})
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,11 @@ class Settings:
     upload_worker_mb: int = _declare(2048, "data memory of the process that reads a page's upload, in MB")
     upload_worker_seconds: int = _declare(120, "time allowed to the process that reads a page's upload")
     tmp: Path = _declare(None, "where a records ingest stages its temporary files", "the system's temporary folder")
+    s3_endpoint: str = _declare("", "the object store's endpoint for `s3://` stores (https; plain http only on "
+                                "localhost), e.g. `https://s3.example.gov.vn` (empty: AWS)")
+    s3_region: str = _declare("us-east-1", "the object store's region")
+    s3_access_key_id: str = _declare("", "the object store's access key id (never in the store's URI)")
+    s3_secret_access_key: str = _declare("", "the object store's secret access key", secret=True)
     font_dir: Path | None = _declare(None, "a folder with DejaVuSans.ttf and DejaVuSans-Bold.ttf for PDF exports "
                                      "(Vietnamese coverage)",
                                      "searched: Debian's, Fedora's, Arch's and the user's font folders")

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
-from reformkpi import integrity, periods
+from reformkpi import integrity, objectstore, periods
 from reformkpi.catalog import CATALOG_TABLES
 from reformkpi.integrity import StoreError
 
@@ -174,18 +174,24 @@ def refuse_unfit(table: pa.Table) -> None:
 class Store:
     def __init__(self, uri: str | Path):
         self.uri = str(uri)
+        # How delta-rs reaches an object store (None on a local disk): objectstore.storage_options.
+        self.options = objectstore.storage_options(self.uri)
 
     def path(self, table: str) -> str:
         return f"{self.uri.rstrip('/')}/{table}"
 
     def exists(self) -> bool:
-        return DeltaTable.is_deltatable(self.path(OBSERVATIONS))
+        return self.has(OBSERVATIONS)
+
+    def has(self, table: str) -> bool:
+        """Whether the store holds `table`."""
+        return DeltaTable.is_deltatable(self.path(table), storage_options=self.options)
 
     def delta(self, table: str = OBSERVATIONS, version: int | None = None) -> DeltaTable:
         """A table at a version; StoreFault, saying what is wrong, when the store's log is damaged."""
         with integrity.reading(self.uri):
             try:
-                return DeltaTable(self.path(table), version=version)
+                return DeltaTable(self.path(table), version=version, storage_options=self.options)
             except TableNotFoundError as e:
                 raise StoreError(f"no table {table!r} in store {self.uri}") from e
 
@@ -198,10 +204,12 @@ class Store:
 
     def local_files(self, table: str = OBSERVATIONS, version: int | None = None) -> list[str] | None:
         """The local Parquet files that hold a version's rows, for DuckDB to scan itself (a copy less
-        than through Arrow); None when the files alone are not the table: on an object store (DuckDB
-        here reads local disks only), when the log changes what they say (a reader protocol above 1:
+        than through Arrow); None when the files alone are not the table: on an object store (read
+        through delta-rs' dataset there), when the log changes what they say (a reader protocol above 1:
         deletion vectors, column mapping; partition values kept in the paths), or when a path holds
         a glob wildcard."""
+        if self.options is not None:
+            return None
         delta = self.delta(table, version)
         if delta.protocol().min_reader_version > 1 or delta.metadata().partition_columns:
             return None
@@ -228,6 +236,7 @@ class Store:
             raise StoreError(f"store {self.uri} exists already")
         self.write_catalog(catalog, info)
         DeltaTable.create(self.path(OBSERVATIONS), OBSERVATION_SCHEMA, configuration=TABLE_CONFIG,
+                          storage_options=self.options,
                           commit_properties=CommitProperties(custom_metadata=info.metadata(rows_new=0)))
 
     @integrity.writes(*CATALOG_TABLES)
@@ -235,7 +244,7 @@ class Store:
         for name in CATALOG_TABLES:
             table = pa.Table.from_pandas(catalog[name], preserve_index=False)
             write_deltalake(self.path(name), table, mode="overwrite", schema_mode="overwrite",
-                            configuration=TABLE_CONFIG,
+                            configuration=TABLE_CONFIG, storage_options=self.options,
                             commit_properties=CommitProperties(custom_metadata=info.metadata(rows=table.num_rows)))
 
     def diff(self, incoming: pa.Table, version: int | None = None, replace: Scope | None = None) -> Diff:

@@ -1,0 +1,132 @@
+"""The store on a real S3-compatible server (SeaweedFS): what the commit protocol relies on, then
+everything a province does with `store = "s3://…"`, each compared with the same on local disk."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from reformkpi import auth, config, integrity, notes, objectstore, snapshots
+from reformkpi import ingest as uploads
+from reformkpi.catalog import load_dir
+from reformkpi.cli import build_demo
+from reformkpi.metrics.datasets import Dataset
+from reformkpi.records import distributed as dd
+from reformkpi.records import metrics as rm
+from reformkpi.records import scan
+from reformkpi.records import table as records_table
+from reformkpi.store import CommitInfo
+from tests.conftest import DEMO_LAST_QUARTER
+from tests.core.records.test_records import ROWS, U, write
+from tests.objectstore.conftest import s3_store
+from tests.objectstore.seaweed import SECRET
+
+pytestmark = [pytest.mark.objectstore, pytest.mark.slow]
+ADMIN = auth.Actor("admin", "admin")
+
+
+def test_the_server_refuses_to_overwrite_an_object_under_if_none_match(seaweed, bucket):
+    """delta-rs creates each commit file with `If-None-Match: *`; this is what makes two writers'
+    commits of the same version safe: the server must answer the second 412 and keep the first."""
+    key = f"/{bucket}/probe/_delta_log/00000000000000000001.json"
+    assert seaweed.signed("PUT", key, b"first", {"If-None-Match": "*"}).status_code == 200
+    assert seaweed.signed("PUT", key, b"second", {"If-None-Match": "*"}).status_code == 412
+    assert seaweed.signed("GET", key).content == b"first"
+    # A server-side copy onto an existing key is refused the same way (delta-rs' copy_if_not_exists).
+    other = f"/{bucket}/probe/other.json"
+    assert seaweed.signed("PUT", other, b"other").status_code == 200
+    assert seaweed.signed("PUT", key, b"", {"x-amz-copy-source": other, "If-None-Match": "*"}).status_code == 412
+    assert seaweed.signed("GET", key).content == b"first"
+
+
+@pytest.fixture(scope="module")
+def s3_demo(bucket):
+    store = s3_store(bucket, "demo")
+    build_demo(store, "test", last_quarter=DEMO_LAST_QUARTER)
+    return store
+
+
+def test_the_demo_on_the_bucket_reads_as_on_local_disk(s3_demo, demo_store):
+    assert s3_demo.options is not None and s3_demo.local_files() is None  # read through delta-rs
+    assert s3_demo.version() == demo_store.version()
+    key = ["unit_id", "indicator_id", "period"]
+    ours = Dataset.open(s3_demo).sql("SELECT * FROM obs ORDER BY ALL")
+    theirs = Dataset.open(demo_store).sql("SELECT * FROM obs ORDER BY ALL")
+    assert len(ours) > 10_000
+    pd.testing.assert_frame_equal(ours.sort_values(key, ignore_index=True), theirs.sort_values(key, ignore_index=True))
+    assert integrity.verify(s3_demo.uri) == []
+
+
+def test_upload_history_rollback_notes_and_a_pinned_snapshot(s3_demo):
+    before = s3_demo.version()
+    old = Dataset.open(s3_demo).sql("SELECT value FROM obs WHERE unit_id = 'so-y-te' AND indicator_id = "
+                                    "'sipas.overall' AND period = '2019'")["value"].iloc[0]
+    csv = f"unit,indicator,period,value,note\nso-y-te,sipas.overall,2019,{old + 1.5},Khảo sát bổ sung\n".encode()
+    up = uploads.prepare(s3_demo, csv, "bo-sung.csv")
+    assert up.valid and up.diff is not None, up.errors
+    assert len(up.diff.changed) == 1  # the diff against the bucket's current version
+    result = uploads.commit(s3_demo, up, ADMIN, replace_synced=True)  # the demo source, confirmed
+    assert result.version == before + 1
+    ds = Dataset.open(s3_demo)
+    assert ds.sql("SELECT value FROM obs WHERE unit_id = 'so-y-te' AND indicator_id = 'sipas.overall' "
+                  "AND period = '2019'")["value"].iloc[0] == old + 1.5
+    assert notes.read(s3_demo, result.version)["note"].tolist() == ["Khảo sát bổ sung"]
+    assert notes.read(s3_demo, before).empty
+    h = s3_demo.history()
+    assert h.iloc[0]["user"] == "admin" and h.iloc[0]["file_name"] == "bo-sung.csv" and h.iloc[0]["rows_changed"] == 1
+
+    snap = snapshots.create(s3_demo, ADMIN, "Trước khi khôi phục", "overview", {"lang": "vi"}, result.version,
+                            s3_demo.catalog_versions())
+    restored = uploads.rollback(s3_demo, before, ADMIN, "thử khôi phục")
+    assert s3_demo.changes(restored)["change"].tolist() == ["changed"]
+    now = Dataset.open(s3_demo)
+    assert now.sql("SELECT value FROM obs WHERE unit_id = 'so-y-te' AND indicator_id = 'sipas.overall' "
+                   "AND period = '2019'")["value"].iloc[0] == old
+    # The snapshot still reads the version it pinned, with its note.
+    pinned = snapshots.get(s3_demo, snap.snapshot_id)
+    assert pinned is not None and pinned.data_version == result.version
+    then = Dataset.open(s3_demo, pinned.data_version, pinned.catalog_versions, pinned.created_at)
+    assert then.sql("SELECT value FROM obs WHERE unit_id = 'so-y-te' AND indicator_id = 'sipas.overall' "
+                    "AND period = '2019'")["value"].iloc[0] == old + 1.5
+
+
+def test_the_records_drill_down_and_the_dask_engine_read_the_bucket(s3_demo, demo_store):
+    ours, theirs = rm.Records.open(s3_demo), rm.Records.open(demo_store)
+    assert ours.files and all(f.path.startswith(f"{s3_demo.uri}/") for f in ours.files)
+    quarter = rm.quarters(ours)[-1]
+    unit = rm.units_with_records(ours, quarter)[0]
+    assert rm.units_with_records(ours, quarter) == rm.units_with_records(theirs, quarter)
+    a, b = rm.drill_down(ours, unit, quarter), rm.drill_down(theirs, unit, quarter)
+    assert a.summary == b.summary and a.summary["received"] > 0
+    pd.testing.assert_frame_equal(a.late_procedures, b.late_procedures)
+    pd.testing.assert_frame_equal(a.backlog_trend, b.backlog_trend)
+    qs = rm.complete_quarters(ours)[-2:]
+    with dd.client(workers=1) as c:
+        counts = dd.quarter_counts(c, ours.files, qs)
+    pd.testing.assert_frame_equal(counts, rm.quarter_counts(theirs, qs).astype(counts.dtypes.to_dict()),
+                                  check_exact=False)
+
+
+def test_records_ingest_and_sync_on_the_bucket(bucket, tmp_path):
+    store = s3_store(bucket)
+    store.init(load_dir(config.CATALOG_DIR), CommitInfo(user="test", operation="init"))
+    r = records_table.ingest(store, write(tmp_path / "export.csv", ROWS), ADMIN, CommitInfo(user="test"),
+                             {U, "so-y-te"}, chunk_rows=4)
+    assert r.rows_new == len(ROWS) and scan.version(store) == r.version
+    again = records_table.ingest(store, write(tmp_path / "export.csv", ROWS), ADMIN, CommitInfo(user="test"),
+                                 {U, "so-y-te"}, chunk_rows=4)
+    assert not again.committed  # the diff read the bucket's files back
+    rec = rm.Records.open(store)
+    c = rm.quarter_counts(rec, ["2025-Q2"])
+    assert c[c["unit_id"] == U].iloc[0]["resolved_late"] == 1  # the hand-worked deadline edge
+    synced = rm.sync_counts(store, rec, ADMIN, CommitInfo(user="test", operation="sync"))
+    assert synced.committed
+    assert Dataset.open(store).sql("SELECT value FROM obs WHERE unit_id = ? AND period = '2025-Q2' AND "
+                                   "indicator_id = 'dossier.resolved_late'", [U])["value"].tolist() == [1.0]
+
+
+def test_the_secret_is_never_in_a_store_an_error_or_a_repr(s3_demo):
+    assert SECRET not in repr(objectstore.endpoint(s3_demo.uri)) and SECRET not in repr(s3_demo.delta())
+    with pytest.raises(Exception) as e:
+        s3_demo.delta(version=10_000)
+    assert SECRET not in str(e.value)
