@@ -13,6 +13,7 @@ downloaded at run time.
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -116,3 +117,111 @@ def register(con: duckdb.DuckDBPyConnection, uri: str) -> duckdb.DuckDBPyConnect
         con.execute("SET autoload_known_extensions = false")
         con.register_filesystem(_DuckS3(arrow_fs(uri)[0]))
     return con
+
+
+class RemotePath:
+    """A folder or file in an object store with the few `pathlib.Path` methods the store's
+    self-check uses (reformkpi.integrity), so that one check serves a local disk and a bucket. A
+    path listed by `iterdir` keeps the size and time the listing gave (no request per file)."""
+
+    def __init__(self, fs: pafs.FileSystem, path: str, info: pafs.FileInfo | None = None):
+        self.fs, self.path, self._info = fs, path.rstrip("/"), info
+
+    def __truediv__(self, name: str) -> RemotePath:
+        return RemotePath(self.fs, f"{self.path}/{name}")
+
+    def __str__(self) -> str:
+        return f"{SCHEME}://{self.path}"
+
+    def __repr__(self) -> str:
+        return f"RemotePath({str(self)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RemotePath) and other.path == self.path
+
+    def __hash__(self) -> int:
+        return hash(self.path)
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+    def info(self) -> pafs.FileInfo:
+        """What the listing said of the path, else what the server says now."""
+        return self._info if self._info is not None else self.fs.get_file_info(self.path)
+
+    def iterdir(self) -> list[RemotePath]:
+        """The entries of a folder; FileNotFoundError if there is none (as pathlib says)."""
+        found = self.fs.get_file_info(pafs.FileSelector(self.path, allow_not_found=True))
+        if not found and self.info().type == pafs.FileType.NotFound:
+            raise FileNotFoundError(str(self))
+        return [RemotePath(self.fs, f.path, f) for f in found]
+
+    def is_dir(self) -> bool:
+        return self.info().type == pafs.FileType.Directory
+
+    def is_file(self) -> bool:
+        return self.info().type == pafs.FileType.File
+
+    def stat(self) -> Stat:
+        i = self.info()
+        if i.type == pafs.FileType.NotFound:
+            raise FileNotFoundError(str(self))
+        return Stat(i.size or 0, i.mtime_ns or 0)
+
+    def read_bytes(self) -> bytes:
+        with self.fs.open_input_stream(self.path) as f:
+            return f.read()
+
+    def read_text(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        return self.read_bytes().decode(encoding, errors)
+
+    def write_bytes(self, data: bytes) -> None:
+        with self.fs.open_output_stream(self.path) as f:
+            f.write(data)
+        self._info = None
+
+    def write_text(self, text: str, encoding: str = "utf-8") -> None:
+        self.write_bytes(text.encode(encoding))
+
+    def exists(self) -> bool:
+        return self.info().type != pafs.FileType.NotFound
+
+    def mkdir(self, parents: bool = False, exist_ok: bool = False) -> None:
+        """Nothing to do: a bucket's folders are the prefixes of its objects."""
+
+    @property
+    def stem(self) -> str:
+        return self.name.rsplit(".", 1)[0]
+
+    def with_suffix(self, suffix: str) -> RemotePath:
+        return RemotePath(self.fs, self.path.rsplit(".", 1)[0] + suffix)
+
+    def replace(self, target: RemotePath) -> None:
+        """Move onto `target` (a copy then a delete on the server; a reader of `target` sees the old
+        object or the new one, an object is never half written)."""
+        self.fs.move(self.path, target.path)
+
+    def glob(self, pattern: str) -> list[RemotePath]:
+        """The entries whose name matches `pattern` (no folders crossed)."""
+        return [p for p in (self.iterdir() if self.exists() else []) if fnmatch.fnmatchcase(p.name, pattern)]
+
+    def relative_to(self, other: RemotePath) -> str:
+        return self.path[len(other.path) + 1:]
+
+    def files_under(self) -> set[str]:
+        """Every file under this folder, as URIs (one listing, not a request per file)."""
+        found = self.fs.get_file_info(pafs.FileSelector(self.path, recursive=True, allow_not_found=True))
+        return {f"{SCHEME}://{f.path}" for f in found if f.type == pafs.FileType.File}
+
+
+@dataclass(frozen=True)
+class Stat:
+    st_size: int
+    st_mtime_ns: int
+
+
+def root(uri: str) -> RemotePath:
+    """The store's folder in its bucket."""
+    fs, path = arrow_fs(uri)
+    return RemotePath(fs, path)

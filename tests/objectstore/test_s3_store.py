@@ -3,20 +3,24 @@ everything a province does with `store = "s3://…"`, each compared with the sam
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
+import pyarrow.fs as pafs
 import pytest
 
 from reformkpi import auth, config, integrity, notes, objectstore, snapshots
 from reformkpi import ingest as uploads
 from reformkpi.catalog import load_dir
 from reformkpi.cli import build_demo
+from reformkpi.ingest import profiles
 from reformkpi.metrics.datasets import Dataset
 from reformkpi.records import distributed as dd
 from reformkpi.records import metrics as rm
 from reformkpi.records import scan
 from reformkpi.records import table as records_table
 from reformkpi.store import CommitInfo
-from tests.conftest import DEMO_LAST_QUARTER
+from tests.conftest import DEMO_LAST_QUARTER, obs
 from tests.core.records.test_records import ROWS, U, write
 from tests.objectstore.conftest import s3_store
 from tests.objectstore.seaweed import SECRET
@@ -130,3 +134,47 @@ def test_the_secret_is_never_in_a_store_an_error_or_a_repr(s3_demo):
     with pytest.raises(Exception) as e:
         s3_demo.delta(version=10_000)
     assert SECRET not in str(e.value)
+
+
+def test_check_finds_a_damaged_commit_and_a_lost_data_file_in_the_bucket(bucket, seaweed):
+    store = s3_store(bucket)
+    store.init(load_dir(config.CATALOG_DIR), CommitInfo(user="test", operation="init"))
+    store.commit_observations(obs([("so-y-te", "sipas.overall", "2019", 85.5)]), CommitInfo(user="eve"))
+    store.commit_observations(obs([("so-y-te", "sipas.overall", "2020", 86.5)]), CommitInfo(user="eve"))
+    assert integrity.verify(store.uri) == []
+    fs, root = seaweed.filesystem(), store.uri.removeprefix("s3://")
+    record = fs.open_input_stream(f"{root}/observations/{integrity.RECORD}").read().decode()
+    assert [json.loads(line)["version"] for line in record.splitlines()] == [0, 1, 2]  # every commit recorded
+
+    log = f"{root}/observations/_delta_log/{2:020d}.json"
+    sound = fs.open_input_stream(log).read()
+    with fs.open_output_stream(log) as f:
+        f.write(b"garbage{")
+    [fault] = integrity.verify(store.uri)
+    assert (fault.kind, fault.table, fault.version, fault.good) == ("damaged", "observations", 2, 1)
+    assert fault.file == "observations/_delta_log/00000000000000000002.json" and fault.recorded["user"] == "eve"
+    with pytest.raises(integrity.StoreFault):  # nothing is written on top of a damaged log
+        store.commit_observations(obs([("so-y-te", "sipas.overall", "2021", 1.0)]), CommitInfo(user="eve"))
+    with pytest.raises(integrity.StoreError, match="local disk"):
+        integrity.repair(store.uri, "observations", ADMIN)
+    with fs.open_output_stream(log) as f:
+        f.write(sound)
+
+    [data_file] = [u for u in store.delta(version=2).file_uris() if u not in store.delta(version=1).file_uris()]
+    fs.delete_file(data_file.removeprefix("s3://"))
+    [fault] = integrity.verify(store.uri)
+    assert (fault.kind, fault.version, fault.good) == ("missing_file", 2, 1)
+    assert fault.file.startswith("observations/") and fault.file.endswith(".parquet")
+
+
+def test_import_profiles_are_saved_beside_the_tables_in_the_bucket(bucket, seaweed):
+    store = s3_store(bucket)
+    folder = config.profiles_dir(store.uri)
+    assert profiles.names(folder) == sorted(profiles.BUILT_IN)
+    profiles.save(folder, profiles.Profile("Sở Y tế quý", {"ma don vi": "unit"}, period="2025-Q1"), ADMIN)
+    assert "so-y-te-quy" in profiles.names(folder)
+    assert profiles.load(folder, "Sở Y tế quý").period == "2025-Q1"
+    profiles.save(folder, profiles.Profile("Sở Y tế quý", {"ma don vi": "unit"}, period="2025-Q2"), ADMIN)
+    assert profiles.load(folder, "Sở Y tế quý").period == "2025-Q2"
+    listed = seaweed.filesystem().get_file_info(pafs.FileSelector(f"{store.uri.removeprefix('s3://')}/_profiles"))
+    assert [f.base_name for f in listed] == ["so-y-te-quy.json"]  # in the bucket, no temporary left
