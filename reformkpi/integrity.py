@@ -332,17 +332,17 @@ def _file_faults(root: Folder, table: str) -> list[Fault]:
 
     options = objectstore.storage_options(path)
     try:
-        latest = DeltaTable(path, storage_options=options)
         if isinstance(root, Path):
             present: Callable[[str], bool] = lambda p: Path(p).is_file()
-        else:  # one listing of the table's files, not a request per file
+            latest = DeltaTable(path)
+            version, missing = latest.version(), _missing(latest, present)
+        else:  # one listing of the table's files, not a request per file; the log's new commits only
             present = (root / table).files_under().__contains__
-        missing = _missing(latest, present)
+            version, missing = objectstore.with_latest(path, options, lambda t: (t.version(), _missing(t, present)))
     except Exception as e:  # whatever delta-rs says, the table cannot be opened
         return [Fault("unreadable", table, -1, f"{table}/{LOG}", _first_line(e))]
     if not missing:
         return []
-    version = latest.version()
     good = next((v for v in range(version - 1, -1, -1)
                  if not _missing(DeltaTable(path, version=v, storage_options=options), present)), None)
     first, inside = missing[0], str(root).rstrip("/") + "/"

@@ -15,16 +15,21 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import duckdb
 import pyarrow.fs as pafs
+from deltalake import DeltaTable
 from fsspec.implementations.arrow import ArrowFSWrapper
 
 from reformkpi import config
 from reformkpi.integrity import StoreError
 
+T = TypeVar("T")
 SCHEME = "s3"
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 
@@ -98,6 +103,35 @@ def arrow_fs(uri: str) -> tuple[pafs.FileSystem, str]:
     if not is_remote(uri):
         return pafs.FileSystem.from_uri(uri)
     return _s3(endpoint(uri)), uri.split("://", 1)[1].rstrip("/")
+
+
+_latest: dict[str, tuple[threading.Lock, DeltaTable]] = {}
+_latest_lock = threading.Lock()
+
+
+def with_latest(path: str, options: dict[str, str] | None, fn: Callable[[DeltaTable], T]) -> T:
+    """`fn` of a table's latest version, from one DeltaTable per table kept by the process and
+    brought up to date with the commits that are new since (on a bucket: one listing and a GET per
+    new commit, where opening the table anew reads every commit of its log). Under the table's
+    lock: the kept table is never handed out."""
+    with _latest_lock:
+        if path not in _latest:
+            _latest[path] = (threading.Lock(), DeltaTable(path, storage_options=options))
+            fresh = True
+        else:
+            fresh = False
+        lock, table = _latest[path]
+    with lock:
+        if not fresh:
+            table.update_incremental()
+        return fn(table)
+
+
+@functools.lru_cache(maxsize=256)
+def pinned(path: str, version: int, options: frozenset[tuple[str, str]]) -> DeltaTable:
+    """A table at a given version, kept by the process: a version never changes, so its log is
+    read from the bucket once. For reading only (a write moves a DeltaTable to its new version)."""
+    return DeltaTable(path, version=version, storage_options=dict(options))
 
 
 def file_path(uri: str) -> str:

@@ -196,11 +196,29 @@ class Store:
                 raise StoreError(f"no table {table!r} in store {self.uri}") from e
 
     def version(self, table: str = OBSERVATIONS) -> int:
-        return self.delta(table).version()
+        if self.options is None:
+            return self.delta(table).version()
+        # On a bucket every page's rerun asks: the new commits only, not the whole log again.
+        with integrity.reading(self.uri):
+            try:
+                return objectstore.with_latest(self.path(table), self.options, DeltaTable.version)
+            except TableNotFoundError as e:
+                raise StoreError(f"no table {table!r} in store {self.uri}") from e
+
+    def pinned(self, table: str = OBSERVATIONS, version: int | None = None) -> DeltaTable:
+        """A table at a version, for reading only: on a bucket, a given version's log (never
+        changing) is read once by the process (objectstore.pinned)."""
+        if self.options is None or version is None:
+            return self.delta(table, version)
+        with integrity.reading(self.uri):
+            try:
+                return objectstore.pinned(self.path(table), version, frozenset(self.options.items()))
+            except TableNotFoundError as e:
+                raise StoreError(f"no table {table!r} in store {self.uri}") from e
 
     def read(self, table: str = OBSERVATIONS, version: int | None = None) -> pa.Table:
         with integrity.reading(self.uri):  # a data file gone from under the version
-            return self.delta(table, version).to_pyarrow_table()
+            return self.pinned(table, version).to_pyarrow_table()
 
     def local_files(self, table: str = OBSERVATIONS, version: int | None = None) -> list[str] | None:
         """The local Parquet files that hold a version's rows, for DuckDB to scan itself (a copy less
@@ -380,8 +398,8 @@ class Store:
     def _compare(self, before: int, after: int) -> pd.DataFrame:
         """The rows that differ from version `before` to version `after` (new, changed, deleted)."""
         con = duckdb.connect()
-        con.register("cur", self.delta(OBSERVATIONS, after).to_pyarrow_dataset())
-        con.register("prev", self.delta(OBSERVATIONS, before).to_pyarrow_dataset())
+        con.register("cur", self.pinned(OBSERVATIONS, after).to_pyarrow_dataset())
+        con.register("prev", self.pinned(OBSERVATIONS, before).to_pyarrow_dataset())
         keys = ", ".join(KEY)
         return con.sql(f"""
             SELECT {", ".join(f"coalesce(c.{k}, p.{k}) AS {k}" for k in KEY)},

@@ -66,7 +66,7 @@ def full_path(table: DeltaTable, rel: str) -> str:
 
 def files(store: Store, version: int | None = None) -> list[DataFile]:
     """The data files of a version, as any engine reads them (Delta file list and statistics)."""
-    table = store.delta(RECORDS, version)
+    table = store.pinned(RECORDS, version)
     actions = pa.table(table.get_add_actions(flatten=True))
     cols = actions.column_names
     n = actions.num_rows
