@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_args, get_type_hints
+from urllib.parse import urlsplit
 
 FILE_VARIABLE = "REFORMKPI_SETTINGS"
 PREFIX = "REFORMKPI_"
@@ -122,6 +123,23 @@ def _derived(values: dict, environ: Mapping[str, str]) -> dict:
             "tmp": values["tmp"] or Path(tempfile.gettempdir())}
 
 
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def endpoint_refused(url: str) -> str | None:
+    """Why an object store's endpoint is refused (None: it is not): an http(s) URL is expected, and
+    plain HTTP, which would carry the credentials and the data in clear, only to this machine."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"s3_endpoint {url}: an http(s) URL is expected"
+    if parts.scheme == "http" and parts.hostname not in LOCAL_HOSTS:
+        return (f"s3_endpoint {url}: plain HTTP would send the store's credentials and data in clear; "
+                "use https (plain http is allowed only on localhost)")
+    return None
+
+
 def load(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """The settings from `path` (else the file `REFORMKPI_SETTINGS` names, else none), then the
     environment. Raises SettingsError for an unreadable file, an unknown key or a bad value."""
@@ -143,6 +161,8 @@ def load(path: Path | str | None = None, environ: Mapping[str, str] | None = Non
     for key in ours:
         if environ[key] != "":
             values[variables[key].name] = _convert(variables[key], environ[key], key)
+    if reason := endpoint_refused(values["s3_endpoint"]):
+        raise SettingsError(reason)
     return Settings(**_derived(values, environ))
 
 

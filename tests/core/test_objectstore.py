@@ -4,6 +4,8 @@ repr and no message. No server is needed (tests/objectstore has the real one).""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from reformkpi import config, objectstore, settings
@@ -34,10 +36,14 @@ def test_the_options_come_from_the_settings_and_ask_for_conditional_puts():
 
 @pytest.mark.parametrize("endpoint", ["http://s3.tinh.gov.vn", "http://10.0.0.5:8333", "ftp://127.0.0.1"])
 def test_plain_http_to_another_machine_is_refused(endpoint):
-    with using(s3_endpoint=endpoint, s3_access_key_id="kid", s3_secret_access_key=SECRET), \
-            pytest.raises(StoreError, match="https|http\\(s\\)") as e:
-        Store("s3://kho/tinh")
+    """At start (the settings refused: the server does not start), and by the store itself."""
+    env = {"HOME": "/nonexistent", "REFORMKPI_S3_ENDPOINT": endpoint, "REFORMKPI_S3_SECRET_ACCESS_KEY": SECRET}
+    with pytest.raises(settings.SettingsError, match="https|http\\(s\\)") as e:
+        settings.load(None, env)
     assert SECRET not in str(e.value)
+    unchecked = dataclasses.replace(settings.load(None, {"HOME": "/nonexistent"}), s3_endpoint=endpoint)
+    with config.using(unchecked), pytest.raises(StoreError, match="https|http\\(s\\)"):
+        Store("s3://kho/tinh")
 
 
 def test_credentials_in_the_uri_are_refused_and_not_repeated():
