@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow.fs as pafs
 import pytest
 
-from reformkpi import auth, config, integrity, notes, objectstore, snapshots
+from reformkpi import auth, config, formatting, integrity, notes, objectstore, snapshots
 from reformkpi import ingest as uploads
 from reformkpi.catalog import load_dir
 from reformkpi.ingest import profiles
@@ -180,3 +180,22 @@ def test_import_profiles_are_saved_beside_the_tables_in_the_bucket(bucket, seawe
     assert profiles.load(folder, "Sở Y tế quý").period == "2025-Q2"
     listed = seaweed.filesystem().get_file_info(pafs.FileSelector(f"{store.uri.removeprefix('s3://')}/_profiles"))
     assert [f.base_name for f in listed] == ["so-y-te-quy.json"]  # in the bucket, no temporary left
+
+
+def test_a_snapshot_of_the_drill_down_exports_from_the_bucket(s3_demo, demo_store, monkeypatch, tmp_path):
+    """The app's own pages render the snapshot from the bucket (app_export: headless), its figures
+    those of the pinned records version."""
+    import app_export
+    from components import data
+
+    quarter = rm.quarters(rm.Records.open(demo_store))[-1]
+    snap = snapshots.create(s3_demo, ADMIN, "Hồ sơ chi tiết", "ho-so-chi-tiet",
+                            {"rq": quarter, "unit": U, "lang": "vi", "data": "demo"}, s3_demo.version(),
+                            s3_demo.catalog_versions(), records_version=scan.version(s3_demo))
+    monkeypatch.setenv("REFORMKPI_STORE", s3_demo.uri)
+    data.forget_latest()
+    [html] = app_export.export(snap, "demo", ["html"], tmp_path, auth.operator("admin"))
+    text = html.read_text(encoding="utf-8")
+    assert f"phiên bản dữ liệu {snap.data_version}" in text
+    received = rm.backlog_trend(rm.Records.open(demo_store), U, quarter).set_index("period").loc[quarter, "received"]
+    assert formatting.number(received, "vi", 0) in text
