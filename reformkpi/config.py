@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from reformkpi import settings as registry
 
@@ -91,9 +92,12 @@ def state_dir(s: registry.Settings | None = None) -> Path:
     return (s or settings()).state
 
 
-def profiles_dir(uri: str) -> Path:
-    """Saved import profiles (column mappings) live beside the store's tables."""
-    return Path(uri) / "_profiles"
+def profiles_dir(uri: str) -> Any:
+    """Saved import profiles (column mappings) live beside the store's tables: a folder on a local
+    disk, an objectstore.RemotePath in a bucket."""
+    from reformkpi import integrity  # imports what imports this module
+
+    return integrity.store_root(uri) / "_profiles"
 
 
 def records_tmp_dir(s: registry.Settings | None = None) -> str:

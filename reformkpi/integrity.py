@@ -13,7 +13,11 @@ disk or a store that cannot be written is told apart from the rest (`StoreUnwrit
 Delta commits are atomic (data files first, then one commit file), so a write that fails leaves
 the version before it current; the files it wrote are referenced by no version.
 
-Only a store on a local disk is checked file by file; on an object store delta-rs' own errors stand.
+A store in a bucket is checked the same way through `objectstore.RemotePath` (a listing of each
+log, the commit files read once per process); there the record cannot be appended to, so it is
+rewritten whole, and a line lost to two writers rewriting it at once is added again by the next
+write (`record` adds every sound commit the record lacks). Only a store on a local disk is repaired
+here (`repair`).
 """
 
 from __future__ import annotations
@@ -39,6 +43,9 @@ from deltalake import DeltaTable
 from reformkpi.auth import Actor, require
 from reformkpi.i18n import t, tm
 
+# A store's folder: a pathlib.Path on a local disk, an objectstore.RemotePath in a bucket (the
+# subset of Path's methods used here).
+Folder = Any
 RECORD = "_reformkpi_commits.jsonl"
 LOG = "_delta_log"
 SET_ASIDE = "_set_aside"
@@ -125,7 +132,17 @@ def local_root(uri: str) -> Path | None:
     return Path(unquote(uri[len("file://"):])) if uri.startswith("file://") else None
 
 
-def tables(root: Path) -> list[str]:
+def store_root(uri: str) -> Folder:
+    """The store's folder, on a local disk or in a bucket."""
+    local = local_root(uri)
+    if local is not None:
+        return local
+    from reformkpi import objectstore  # it imports this module for StoreError
+
+    return objectstore.root(uri)
+
+
+def tables(root: Folder) -> list[str]:
     """The store's Delta tables (the observations and the catalog first)."""
     try:
         found = {p.name for p in root.iterdir() if (p / LOG).is_dir()}
@@ -148,7 +165,7 @@ class _Commit:
 _seen: dict[str, tuple[int, int, _Commit]] = {}  # a commit file's (size, mtime) and what it held
 
 
-def _read_commit(path: Path) -> _Commit:
+def _read_commit(path: Folder) -> _Commit:
     st = path.stat()
     known = _seen.get(str(path))
     if known and known[:2] == (st.st_size, st.st_mtime_ns):
@@ -191,11 +208,11 @@ def _summary(actions: list[dict]) -> dict:
             "file_name": meta.get("file_name", ""), "rows": rows}
 
 
-def _commit_path(table_dir: Path, version: int) -> Path:
+def _commit_path(table_dir: Folder, version: int) -> Folder:
     return table_dir / LOG / f"{version:020d}.json"
 
 
-def recorded(table_dir: Path) -> dict[int, dict]:
+def recorded(table_dir: Folder) -> dict[int, dict]:
     """The record of a table's commits: version → its entry (the last line of a version wins; a
     version set aside by `repair` is left out). A torn last line is skipped."""
     out: dict[int, dict] = {}
@@ -216,10 +233,17 @@ def recorded(table_dir: Path) -> dict[int, dict]:
     return out
 
 
-def _append(table_dir: Path, entries: list[dict]) -> None:
+def _append(table_dir: Folder, entries: list[dict]) -> None:
     if not entries:
         return
     text = "".join(json.dumps(e, ensure_ascii=False, sort_keys=True) + "\n" for e in entries)
+    if not isinstance(table_dir, Path):  # an object is written whole (see the module's docstring)
+        try:
+            before = (table_dir / RECORD).read_bytes()
+        except FileNotFoundError:
+            before = b""
+        (table_dir / RECORD).write_bytes(before + text.encode())
+        return
     # One write of whole lines, appended: concurrent writers do not interleave within a line.
     fd = os.open(table_dir / RECORD, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
@@ -231,8 +255,8 @@ def _append(table_dir: Path, entries: list[dict]) -> None:
 def record(uri: str, table: str) -> None:
     """After a write: add every sound commit of the table that the record lacks (the one just
     written, and any a stopped process left unrecorded). A damaged file is never recorded as sound."""
-    root = local_root(uri)
-    if root is None or not (root / table / LOG).is_dir():
+    root = store_root(uri)
+    if not (root / table / LOG).is_dir():
         return
     table_dir = root / table
     have = recorded(table_dir)
@@ -250,7 +274,7 @@ def record(uri: str, table: str) -> None:
         log.warning("could not record commits of %s: %s", table_dir, e)
 
 
-def _commit_files(table_dir: Path) -> dict[int, Path]:
+def _commit_files(table_dir: Folder) -> dict[int, Folder]:
     return {int(m.group(1)): p for p in (table_dir / LOG).iterdir() if (m := _COMMIT.fullmatch(p.name))}
 
 
@@ -259,9 +283,7 @@ def _commit_files(table_dir: Path) -> dict[int, Path]:
 def verify(uri: str, files: bool = True, only: tuple[str, ...] | None = None) -> list[Fault]:
     """Every fault of the store: each table's log against its record, then (with `files`) the
     data files of each sound table's latest version. Reads only."""
-    root = local_root(uri)
-    if root is None:
-        return []
+    root = store_root(uri)
     faults = []
     for table in tables(root):
         found = _log_faults(root, table)
@@ -271,7 +293,7 @@ def verify(uri: str, files: bool = True, only: tuple[str, ...] | None = None) ->
     return faults
 
 
-def _log_faults(root: Path, table: str) -> list[Fault]:
+def _log_faults(root: Folder, table: str) -> list[Fault]:
     table_dir = root / table
     try:
         present = _commit_files(table_dir)
@@ -300,24 +322,35 @@ def _log_faults(root: Path, table: str) -> list[Fault]:
             for f in faults]
 
 
-def _missing(table: DeltaTable) -> list[str]:
-    return [p for p in (unquote(u) for u in table.file_uris()) if not Path(p).is_file()]
+def _missing(table: DeltaTable, present: Callable[[str], bool]) -> list[str]:
+    return [p for p in (unquote(u) for u in table.file_uris()) if not present(p)]
 
 
-def _file_faults(root: Path, table: str) -> list[Fault]:
+def _file_faults(root: Folder, table: str) -> list[Fault]:
     path = str(root / table)
+    from reformkpi import objectstore  # it imports this module for StoreError
+
+    options = objectstore.storage_options(path)
     try:
-        latest = DeltaTable(path)
-        missing = _missing(latest)
+        if isinstance(root, Path):
+            present: Callable[[str], bool] = lambda p: Path(p).is_file()
+            latest = DeltaTable(path)
+            version, missing = latest.version(), _missing(latest, present)
+        else:  # one listing of the table's files, not a request per file; the log's new commits only
+            present = (root / table).files_under().__contains__
+            version, missing = objectstore.with_latest(path, options, lambda t: (t.version(), _missing(t, present)))
     except Exception as e:  # whatever delta-rs says, the table cannot be opened
         return [Fault("unreadable", table, -1, f"{table}/{LOG}", _first_line(e))]
     if not missing:
         return []
-    version = latest.version()
-    good = next((v for v in range(version - 1, -1, -1) if not _missing(DeltaTable(path, version=v))), None)
-    first = Path(missing[0])
-    return [Fault("missing_file", table, version, str(first.relative_to(root)) if first.is_relative_to(root)
-                  else str(first), str(len(missing)), good)]
+    good = next((v for v in range(version - 1, -1, -1)
+                 if not _missing(DeltaTable(path, version=v, storage_options=options), present)), None)
+    first, inside = missing[0], str(root).rstrip("/") + "/"
+    if isinstance(root, Path):
+        shown = str(Path(first).relative_to(root)) if Path(first).is_relative_to(root) else first
+    else:
+        shown = first.removeprefix(inside)
+    return [Fault("missing_file", table, version, shown, str(len(missing)), good)]
 
 
 def _first_line(e: BaseException) -> str:

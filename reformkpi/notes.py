@@ -15,7 +15,7 @@ import datetime as dt
 
 import pandas as pd
 import pyarrow as pa
-from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake import CommitProperties, write_deltalake
 
 from reformkpi import integrity
 from reformkpi.auth import Actor, require
@@ -46,7 +46,7 @@ def add(store: Store, actor: Actor, rows: pd.DataFrame, data_version: int | None
     table = pa.Table.from_pandas(rows[["unit_id", "indicator_id", "period", "note"]].assign(
         data_version=None if data_version is None else int(data_version), upload_id=upload_id, created_by=actor.name,
         created_at=now or dt.datetime.now(dt.UTC)), schema=SCHEMA, preserve_index=False)
-    write_deltalake(store.path(TABLE), table, mode="append", configuration=TABLE_CONFIG,
+    write_deltalake(store.path(TABLE), table, mode="append", configuration=TABLE_CONFIG, storage_options=store.options,
                     commit_properties=CommitProperties(custom_metadata={
                         "reformkpi.user": actor.name, "reformkpi.operation": "note", "reformkpi.upload_id": upload_id}))
     return len(rows)
@@ -57,10 +57,9 @@ def read(store: Store, data_version: int | None = None, until: dt.datetime | Non
     earlier version, written up to `until` (a snapshot's saving time) when given. Notes waiting on
     an upload take the version of the observations' commit that carries its upload id; those with
     no such commit (the data write never happened) are left out."""
-    path = store.path(TABLE)
-    if not DeltaTable.is_deltatable(path):
+    if not store.has(TABLE):
         return SCHEMA.empty_table().to_pandas()
-    df = DeltaTable(path).to_pyarrow_table().to_pandas()
+    df = store.read(TABLE).to_pandas()
     waiting = df["data_version"].isna()
     if waiting.any():
         h = store.history()
@@ -76,5 +75,4 @@ def read(store: Store, data_version: int | None = None, until: dt.datetime | Non
 
 def version(store: Store) -> int | None:
     """The notes table's version (None before the first note): a new note changes it."""
-    path = store.path(TABLE)
-    return DeltaTable(path).version() if DeltaTable.is_deltatable(path) else None
+    return store.version(TABLE) if store.has(TABLE) else None

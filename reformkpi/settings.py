@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_args, get_type_hints
+from urllib.parse import urlsplit
 
 FILE_VARIABLE = "REFORMKPI_SETTINGS"
 PREFIX = "REFORMKPI_"
@@ -28,10 +29,10 @@ class SettingsError(ValueError):
         return f"Cấu hình không hợp lệ / Settings refused: {self.args[0]}"
 
 
-def _declare(default: Any, help: str, doc: str = "") -> Any:
+def _declare(default: Any, help: str, doc: str = "", secret: bool = False) -> Any:
     """A setting's default (None: derived when loaded, see `_derived`), its help, and how README
-    shows a derived default."""
-    return field(default=default, metadata={"help": help, "doc": doc})
+    shows a derived default; a secret is left out of the settings' repr (and so of any log)."""
+    return field(default=default, repr=not secret, metadata={"help": help, "doc": doc})
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,11 @@ class Settings:
     upload_worker_mb: int = _declare(2048, "data memory of the process that reads a page's upload, in MB")
     upload_worker_seconds: int = _declare(120, "time allowed to the process that reads a page's upload")
     tmp: Path = _declare(None, "where a records ingest stages its temporary files", "the system's temporary folder")
+    s3_endpoint: str = _declare("", "the object store's endpoint for `s3://` stores (https; plain http only on "
+                                "localhost), e.g. `https://s3.example.gov.vn` (empty: AWS)")
+    s3_region: str = _declare("us-east-1", "the object store's region")
+    s3_access_key_id: str = _declare("", "the object store's access key id (never in the store's URI)")
+    s3_secret_access_key: str = _declare("", "the object store's secret access key", secret=True)
     font_dir: Path | None = _declare(None, "a folder with DejaVuSans.ttf and DejaVuSans-Bold.ttf for PDF exports "
                                      "(Vietnamese coverage)",
                                      "searched: Debian's, Fedora's, Arch's and the user's font folders")
@@ -117,6 +123,23 @@ def _derived(values: dict, environ: Mapping[str, str]) -> dict:
             "tmp": values["tmp"] or Path(tempfile.gettempdir())}
 
 
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def endpoint_refused(url: str) -> str | None:
+    """Why an object store's endpoint is refused (None: it is not): an http(s) URL is expected, and
+    plain HTTP, which would carry the credentials and the data in clear, only to this machine."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"s3_endpoint {url}: an http(s) URL is expected"
+    if parts.scheme == "http" and parts.hostname not in LOCAL_HOSTS:
+        return (f"s3_endpoint {url}: plain HTTP would send the store's credentials and data in clear; "
+                "use https (plain http is allowed only on localhost)")
+    return None
+
+
 def load(path: Path | str | None = None, environ: Mapping[str, str] | None = None,
          defaults: Mapping[str, str] | None = None) -> Settings:
     """The settings from `path` (else the file `REFORMKPI_SETTINGS` names, else none), then the
@@ -141,6 +164,8 @@ def load(path: Path | str | None = None, environ: Mapping[str, str] | None = Non
     for key in ours:
         if environ[key] != "":
             values[variables[key].name] = _convert(variables[key], environ[key], key)
+    if reason := endpoint_refused(values["s3_endpoint"]):
+        raise SettingsError(reason)
     return Settings(**_derived(values, environ))
 
 

@@ -51,8 +51,7 @@ class SnapshotError(ValueError):
 
 
 def _table(store: Store) -> DeltaTable | None:
-    path = store.path(TABLE)
-    return DeltaTable(path) if DeltaTable.is_deltatable(path) else None
+    return store.delta(TABLE) if store.has(TABLE) else None
 
 
 def _existing(store: Store) -> DeltaTable:
@@ -85,6 +84,7 @@ def create(store: Store, actor: Actor, title: str, page: str, view_state: dict, 
                                  "catalog_versions": json.dumps(list(snap.catalog_versions))}], schema=SCHEMA)
     # "merge": a table saved before records were pinned gains the column; its old rows read as None.
     write_deltalake(store.path(TABLE), row, mode="append", configuration=TABLE_CONFIG, schema_mode="merge",
+                    storage_options=store.options,
                     commit_properties=_meta(actor, "snapshot", snap.snapshot_id))
     return snap
 

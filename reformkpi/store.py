@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
-from reformkpi import integrity, periods
+from reformkpi import integrity, objectstore, periods
 from reformkpi.catalog import CATALOG_TABLES
 from reformkpi.integrity import StoreError
 
@@ -174,34 +174,60 @@ def refuse_unfit(table: pa.Table) -> None:
 class Store:
     def __init__(self, uri: str | Path):
         self.uri = str(uri)
+        # How delta-rs reaches an object store (None on a local disk): objectstore.storage_options.
+        self.options = objectstore.storage_options(self.uri)
 
     def path(self, table: str) -> str:
         return f"{self.uri.rstrip('/')}/{table}"
 
     def exists(self) -> bool:
-        return DeltaTable.is_deltatable(self.path(OBSERVATIONS))
+        return self.has(OBSERVATIONS)
+
+    def has(self, table: str) -> bool:
+        """Whether the store holds `table`."""
+        return DeltaTable.is_deltatable(self.path(table), storage_options=self.options)
 
     def delta(self, table: str = OBSERVATIONS, version: int | None = None) -> DeltaTable:
         """A table at a version; StoreFault, saying what is wrong, when the store's log is damaged."""
         with integrity.reading(self.uri):
             try:
-                return DeltaTable(self.path(table), version=version)
+                return DeltaTable(self.path(table), version=version, storage_options=self.options)
             except TableNotFoundError as e:
                 raise StoreError(f"no table {table!r} in store {self.uri}") from e
 
     def version(self, table: str = OBSERVATIONS) -> int:
-        return self.delta(table).version()
+        if self.options is None:
+            return self.delta(table).version()
+        # On a bucket every page's rerun asks: the new commits only, not the whole log again.
+        with integrity.reading(self.uri):
+            try:
+                return objectstore.with_latest(self.path(table), self.options, DeltaTable.version)
+            except TableNotFoundError as e:
+                raise StoreError(f"no table {table!r} in store {self.uri}") from e
+
+    def pinned(self, table: str = OBSERVATIONS, version: int | None = None) -> DeltaTable:
+        """A table at a version, for reading only: on a bucket, a given version's log (never
+        changing) is read once by the process (objectstore.pinned)."""
+        if self.options is None or version is None:
+            return self.delta(table, version)
+        with integrity.reading(self.uri):
+            try:
+                return objectstore.pinned(self.path(table), version, frozenset(self.options.items()))
+            except TableNotFoundError as e:
+                raise StoreError(f"no table {table!r} in store {self.uri}") from e
 
     def read(self, table: str = OBSERVATIONS, version: int | None = None) -> pa.Table:
         with integrity.reading(self.uri):  # a data file gone from under the version
-            return self.delta(table, version).to_pyarrow_table()
+            return self.pinned(table, version).to_pyarrow_table()
 
     def local_files(self, table: str = OBSERVATIONS, version: int | None = None) -> list[str] | None:
         """The local Parquet files that hold a version's rows, for DuckDB to scan itself (a copy less
-        than through Arrow); None when the files alone are not the table: on an object store (DuckDB
-        here reads local disks only), when the log changes what they say (a reader protocol above 1:
+        than through Arrow); None when the files alone are not the table: on an object store (read
+        through delta-rs' dataset there), when the log changes what they say (a reader protocol above 1:
         deletion vectors, column mapping; partition values kept in the paths), or when a path holds
         a glob wildcard."""
+        if self.options is not None:
+            return None
         delta = self.delta(table, version)
         if delta.protocol().min_reader_version > 1 or delta.metadata().partition_columns:
             return None
@@ -228,6 +254,7 @@ class Store:
             raise StoreError(f"store {self.uri} exists already")
         self.write_catalog(catalog, info)
         DeltaTable.create(self.path(OBSERVATIONS), OBSERVATION_SCHEMA, configuration=TABLE_CONFIG,
+                          storage_options=self.options,
                           commit_properties=CommitProperties(custom_metadata=info.metadata(rows_new=0)))
 
     @integrity.writes(*CATALOG_TABLES)
@@ -235,7 +262,7 @@ class Store:
         for name in CATALOG_TABLES:
             table = pa.Table.from_pandas(catalog[name], preserve_index=False)
             write_deltalake(self.path(name), table, mode="overwrite", schema_mode="overwrite",
-                            configuration=TABLE_CONFIG,
+                            configuration=TABLE_CONFIG, storage_options=self.options,
                             commit_properties=CommitProperties(custom_metadata=info.metadata(rows=table.num_rows)))
 
     def diff(self, incoming: pa.Table, version: int | None = None, replace: Scope | None = None) -> Diff:
@@ -371,8 +398,8 @@ class Store:
     def _compare(self, before: int, after: int) -> pd.DataFrame:
         """The rows that differ from version `before` to version `after` (new, changed, deleted)."""
         con = duckdb.connect()
-        con.register("cur", self.delta(OBSERVATIONS, after).to_pyarrow_dataset())
-        con.register("prev", self.delta(OBSERVATIONS, before).to_pyarrow_dataset())
+        con.register("cur", self.pinned(OBSERVATIONS, after).to_pyarrow_dataset())
+        con.register("prev", self.pinned(OBSERVATIONS, before).to_pyarrow_dataset())
         keys = ", ".join(KEY)
         return con.sql(f"""
             SELECT {", ".join(f"coalesce(c.{k}, p.{k}) AS {k}" for k in KEY)},

@@ -18,9 +18,11 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from dask.distributed import Client, LocalCluster
 
+from reformkpi import objectstore
 from reformkpi.records import scan
 from reformkpi.records.counting import COUNTS
 from reformkpi.records.scan import bounds
@@ -38,9 +40,15 @@ def client(address: str | None = None, workers: int = 2) -> Client:
                                dashboard_address=None))
 
 
-def _read(path: str) -> pd.DataFrame:
+def _filesystem(paths: list[str]) -> pafs.FileSystem | None:
+    """What the workers read the files with: the store's object store, handed to them with each task
+    (a worker has no settings of its own); None for local files."""
+    return objectstore.arrow_fs(paths[0])[0] if paths and objectstore.is_remote(paths[0]) else None
+
+
+def _read(path: str, fs: pafs.FileSystem | None = None) -> pd.DataFrame:
     """One data file, instants as UTC nanoseconds without a zone (numpy compares those fastest)."""
-    df = pq.read_table(path.removeprefix("file://"), columns=COLUMNS).to_pandas()
+    df = pq.read_table(objectstore.file_path(path), columns=COLUMNS, filesystem=fs).to_pandas()
     for c in ("received_at", "due_at", "resolved_at"):
         df[c] = df[c].dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")
     return df
@@ -58,9 +66,10 @@ def _naive(moment: dt.datetime) -> np.datetime64:
     return np.datetime64(moment.astimezone(dt.UTC).replace(tzinfo=None), "ns")
 
 
-def _file_counts(path: str, quarter_bounds: list[tuple[str, dt.datetime, dt.datetime]]) -> pd.DataFrame:
+def _file_counts(path: str, quarter_bounds: list[tuple[str, dt.datetime, dt.datetime]],
+                 fs: pafs.FileSystem | None = None) -> pd.DataFrame:
     """The nine counts per unit and quarter from one data file."""
-    df = _read(path)
+    df = _read(path, fs)
     outcome = _outcome(df)
     open_until = df["resolved_at"].fillna(pd.Timestamp.max)
     frames = []
@@ -104,7 +113,7 @@ def quarter_counts(c: Client, file_list: list[scan.DataFile], quarter_list: list
     """Per unit and quarter the nine stored dossier counts, as `metrics.quarter_counts`."""
     qb = [(p, *bounds(p)) for p in quarter_list]
     paths = _files(file_list, min(quarter_list), max(quarter_list)) if quarter_list else []
-    parts = c.map(_file_counts, paths, quarter_bounds=qb, pure=False)
+    parts = c.map(_file_counts, paths, quarter_bounds=qb, fs=_filesystem(paths), pure=False)
     while len(parts) > 1:  # a tree of sums: no worker receives every partial at once
         parts = [c.submit(_sum, parts[i:i + 8], pure=False) for i in range(0, len(parts), 8)]
     out = parts[0].result() if parts else _sum([])
@@ -112,8 +121,9 @@ def quarter_counts(c: Client, file_list: list[scan.DataFile], quarter_list: list
     return out.astype({col: "int64" for col in COUNTS})
 
 
-def _unit_rows(path: str, unit_id: str, s: dt.datetime, e: dt.datetime) -> pd.DataFrame:
-    df = _read(path)
+def _unit_rows(path: str, unit_id: str, s: dt.datetime, e: dt.datetime,
+               fs: pafs.FileSystem | None = None) -> pd.DataFrame:
+    df = _read(path, fs)
     df = df[(df["unit_id"] == unit_id) & (df["received_at"] < _naive(e))
             & (df["resolved_at"].isna() | (df["resolved_at"] >= _naive(s)))]
     return df.assign(outcome=_outcome(df))
@@ -124,7 +134,8 @@ def late_procedures(c: Client, file_list: list[scan.DataFile], unit_id: str, qua
     """Procedures with the most dossiers resolved late or overdue at the end of the quarter, as
     `metrics.late_procedures`: the workers filter the unit's dossiers, the medians are taken here."""
     s, e = bounds(quarter)
-    parts = c.gather(c.map(_unit_rows, _files(file_list, quarter, quarter), unit_id=unit_id, s=s, e=e, pure=False))
+    paths = _files(file_list, quarter, quarter)
+    parts = c.gather(c.map(_unit_rows, paths, unit_id=unit_id, s=s, e=e, fs=_filesystem(paths), pure=False))
     r = pd.concat(parts) if parts else pd.DataFrame(columns=[*COLUMNS, "outcome"])
     end = _naive(e)
     done = r["resolved_at"] < end

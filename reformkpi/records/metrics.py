@@ -91,10 +91,10 @@ def held(unit: str | Held, quarter: str) -> Held:
 class Records:
     """The records of one version: a DuckDB connection over its data files."""
 
-    def __init__(self, file_list: list[scan.DataFile], version: int | None = None):
+    def __init__(self, file_list: list[scan.DataFile], version: int | None = None, store: Store | None = None):
         self.version = version
         self.files = sorted(file_list, key=lambda f: f.quarter)
-        self._con = scan.connect()
+        self._con = scan.connect(store)
         self._con.execute("SET parquet_metadata_cache = true")  # Parquet footers are read once per file
         self._kept = kept.Kept(KEPT_BYTES)
 
@@ -103,7 +103,7 @@ class Records:
         if not scan.exists(store):
             return cls([], None)
         v = scan.version(store) if version is None else version
-        return cls(scan.files(store, v), v)
+        return cls(scan.files(store, v), v, store)
 
     def scan(self, upto: str | None = None, since: str | None = None) -> str:
         """FROM clause over the files that can hold dossiers open at some moment from the start of

@@ -10,7 +10,7 @@ import duckdb
 import pyarrow as pa
 from deltalake import DeltaTable
 
-from reformkpi import periods
+from reformkpi import objectstore, periods
 from reformkpi.formatting import VIETNAM_TIME
 from reformkpi.store import Store, parquet_list, sql_text
 
@@ -39,11 +39,11 @@ def path(store: Store) -> str:
 
 
 def exists(store: Store) -> bool:
-    return DeltaTable.is_deltatable(path(store))
+    return store.has(RECORDS)
 
 
 def version(store: Store) -> int | None:
-    return DeltaTable(path(store)).version() if exists(store) else None
+    return store.version(RECORDS) if exists(store) else None
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def full_path(table: DeltaTable, rel: str) -> str:
 
 def files(store: Store, version: int | None = None) -> list[DataFile]:
     """The data files of a version, as any engine reads them (Delta file list and statistics)."""
-    table = DeltaTable(path(store), version=version)
+    table = store.pinned(RECORDS, version)
     actions = pa.table(table.get_add_actions(flatten=True))
     cols = actions.column_names
     n = actions.num_rows
@@ -77,8 +77,9 @@ def files(store: Store, version: int | None = None) -> list[DataFile]:
                                           actions.column(f"partition.{PARTITION}").to_pylist(), nulls, latest)]
 
 
-def connect() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
+def connect(store: Store | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection for the records (one that reads the store's files when it is an object store)."""
+    con = objectstore.register(duckdb.connect(), store.uri) if store is not None else duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")  # the bar would fill logs of long ingests
     return con

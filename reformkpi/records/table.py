@@ -99,6 +99,7 @@ class _Tracker:
 
 def _create(store: Store, info: CommitInfo) -> None:
     DeltaTable.create(path(store), RECORD_SCHEMA, partition_by=[PARTITION], configuration=TABLE_CONFIG,
+                      storage_options=store.options,
                       commit_properties=CommitProperties(custom_metadata=info.metadata(rows_new=0)))
 
 
@@ -146,10 +147,10 @@ def ingest(store: Store, source: str | Path, actor: Actor | None, info: CommitIn
 def _commit(store: Store, workdir: Path, n: int, buckets: int, info: CommitInfo, attempt: int,
             memory_limit: str, track: _Tracker) -> IngestResult | None:
     """Diff bucket by bucket, then write quarter by quarter, in one commit; None if another commit won."""
-    table = DeltaTable(path(store))
+    table = store.delta(RECORDS)
     base = table.version()
     current = files(store, base)
-    con = connect()
+    con = connect(store)
     con.execute(f"SET memory_limit = {sql_text(memory_limit)}")
     con.execute(f"SET temp_directory = {sql_text(str(workdir / 'spill'))}")
     con.execute("SET preserve_insertion_order = false")
@@ -219,7 +220,7 @@ def _commit(store: Store, workdir: Path, n: int, buckets: int, info: CommitInfo,
     removes = [writer.removed(relative(p), f.quarter, None) for p, f in touched.items()]
     if not writer.commit(table, [*adds, *removes], meta, retries=0):
         return None
-    return IngestResult(DeltaTable(path(store)).version(), info.upload_id, n, new, changed, unchanged, attempt)
+    return IngestResult(store.delta(RECORDS).version(), info.upload_id, n, new, changed, unchanged, attempt)
 
 
 @integrity.writes(RECORDS)
@@ -232,7 +233,7 @@ def compact(store: Store, actor: Actor | None, info: CommitInfo, memory_limit: s
     require(actor, "upload")
     if not exists(store):
         return None
-    table = DeltaTable(path(store))
+    table = store.delta(RECORDS)
     base = table.version()
     listed = pa.table(table.get_add_actions(flatten=True))
     by_quarter: dict[str, list[tuple[str, int, int]]] = {}
@@ -242,7 +243,7 @@ def compact(store: Store, actor: Actor | None, info: CommitInfo, memory_limit: s
     todo = {q: fs_ for q, fs_ in by_quarter.items() if len(fs_) > -(-sum(r for _, r, _ in fs_) // FILE_ROWS)}
     if not todo:
         return None
-    con = connect()
+    con = connect(store)
     con.execute(f"SET memory_limit = {sql_text(memory_limit)}")
     con.execute("SET preserve_insertion_order = false")
     adds: list[AddAction] = []
@@ -259,4 +260,4 @@ def compact(store: Store, actor: Actor | None, info: CommitInfo, memory_limit: s
     meta = info.metadata(base_version=base, quarters=len(todo), files_removed=sum(len(v) for v in todo.values()))
     if not writer.commit(table, [*adds, *removes], meta):
         raise StoreError("another writer changed the records while they were compacted: run it again")
-    return DeltaTable(path(store)).version()
+    return store.delta(RECORDS).version()

@@ -29,12 +29,12 @@ from collections.abc import Iterator
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable
 from deltalake.exceptions import CommitFailedError
 from deltalake.transaction import AddAction, RemoveAction
 
+from reformkpi import objectstore
 from reformkpi.records.scan import PARTITION, RECORD_SCHEMA
 
 # Row groups small enough that a unit's rows (sorted together) skip most of a file on reading.
@@ -63,7 +63,7 @@ def write_files(table: DeltaTable, reader: pa.RecordBatchReader, written: list[A
 
     The statistics are those Delta readers (Spark, Trino, delta-rs) use to skip files.
     """
-    fs, root = pafs.FileSystem.from_uri(table.table_uri)
+    fs, root = objectstore.arrow_fs(table.table_uri)
     data_schema = pa.schema([f for f in RECORD_SCHEMA if f.name != PARTITION])
     actions: list[AddAction] = []
     state: dict = {}
@@ -126,7 +126,7 @@ def commit(table: DeltaTable, actions: list[AddAction | RemoveAction], meta: dic
 
 def delete_unreferenced(table: DeltaTable, adds: list[AddAction]) -> None:
     """Delete data files written for a commit that did not happen."""
-    fs, root = pafs.FileSystem.from_uri(table.table_uri)
+    fs, root = objectstore.arrow_fs(table.table_uri)
     for a in adds:
         try:
             fs.delete_file(f"{root}/{a.path}")
