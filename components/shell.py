@@ -11,9 +11,18 @@ from reformkpi.i18n import DEFAULT, LANGUAGES, t, tnm
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
 
 
+# The document's language follows the chosen one (serve.py serves the page in its URL's language;
+# a switch on the page or a snapshot's language is set here), so that screen readers pronounce right.
+_PAGE_LANG_JS = "export default function({ data }) { document.documentElement.lang = data.lang; }"
+_page_lang = st.components.v2.component("reformkpi.page_lang", js=_PAGE_LANG_JS, html="<span></span>")
+
+
 def language_picker() -> str:
-    """The language selector (in the sidebar, kept in the URL as ?lang=en)."""
-    return url_state.select(t("app.language"), LANGUAGES, "lang", LANGUAGE_NAMES.__getitem__, container=st.sidebar)
+    """The language selector (in the sidebar, kept in the URL as ?lang=en); the page's `lang` follows it."""
+    lang = url_state.select(t("app.language"), LANGUAGES, "lang", LANGUAGE_NAMES.__getitem__, container=st.sidebar)
+    with st.sidebar.container(height=1, border=False):  # draws nothing
+        _page_lang(key="page-lang", data={"lang": lang})
+    return lang
 
 
 def language() -> str:
