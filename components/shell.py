@@ -64,6 +64,12 @@ def require_data(lang: str) -> data.DataRef:
 _SHOWN = "shell:shown"  # what this run shows, for the header and the export menu
 
 
+def shown_ref() -> data.DataRef | None:
+    """The data this run shows (None before a page has asked for it)."""
+    shown = st.session_state.get(_SHOWN)
+    return shown[1] if shown else None
+
+
 def header(title: str, ref: data.DataRef, lang: str) -> None:
     """Page title, the data version it shows, the snapshot it is pinned to, the share menu, and the
     illustrative-data label where it applies."""

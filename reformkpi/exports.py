@@ -136,7 +136,8 @@ def cell_text(v, kind: str, lang: str, decimals: int | None = None) -> str:
     return text + "%" if kind in ("percent", "points") else text
 
 
-def _rows(ex: Exhibit, lang: str) -> list[list[str]]:
+def text_rows(ex: Exhibit, lang: str) -> list[list[str]]:
+    """The table's cells as the page writes them, row by row (files, and a chart's table on its page)."""
     return [[cell_text(v, k, lang, d) for v, (k, d) in zip(row, kinds)]
             for row, kinds in zip(ex.table.itertuples(index=False), ex.cell_kinds())]
 
@@ -219,7 +220,7 @@ def pptx(report: Report) -> bytes:
         slide = _slide(deck, blank, chart.title, chart.takeaway, report.source)
         slide.shapes.add_picture(io.BytesIO(image(chart.figure)), Inches(0.9), Inches(1.5), height=Inches(5.4))
     for ex in report.tables:
-        rows = _rows(ex, report.lang)
+        rows = text_rows(ex, report.lang)
         parts = pages_of(rows, ROWS_PER_SLIDE)
         for n, part in enumerate(parts, start=1):
             title = ex.title + (f" ({n}/{len(parts)})" if len(parts) > 1 else "")
@@ -301,7 +302,7 @@ def pdf(report: Report, fonts: Path | None = None) -> bytes:
         _pdf_heading(doc, chart.title, chart.takeaway)
         doc.image(io.BytesIO(image(chart.figure)), x=15, w=267)  # full width at 16:9
     for ex in report.tables:
-        rows = _rows(ex, report.lang)
+        rows = text_rows(ex, report.lang)
         parts = pages_of(rows, ROWS_PER_PDF_PAGE)
         for n, part in enumerate(parts, start=1):
             _pdf_heading(doc, ex.title + (f" ({n}/{len(parts)})" if len(parts) > 1 else ""), ex.takeaway)
@@ -324,7 +325,7 @@ def _html_table(ex: Exhibit, lang: str) -> str:
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in ex.table.columns)
     body = "".join("<tr>" + "".join(f'<td{" class=n" if k != "text" else ""}>{html.escape(v)}</td>'
                                     for v, (k, _) in zip(row, kinds)) + "</tr>"
-                   for row, kinds in zip(_rows(ex, lang), ex.cell_kinds()))
+                   for row, kinds in zip(text_rows(ex, lang), ex.cell_kinds()))
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
