@@ -3,12 +3,17 @@ an http-only cookie (see reformkpi/sessions.py). `make run` and the browser test
 with `streamlit run serve.py`, which finds `app` below and serves it. Its settings come from the file
 `REFORMKPI_SETTINGS` names and the environment (reformkpi/settings.py)."""
 
+from urllib.parse import parse_qs
+
 import streamlit as st
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reformkpi import config, sessions, settings
+from reformkpi.i18n import DEFAULT, LANGUAGES
 
 try:  # the settings are read once, at start: a bad file or variable stops the server with its reason
     config.install(settings.load())
@@ -69,4 +74,54 @@ async def _capped_body(request: Request, cap: int) -> bytes | None:
     return bytes(body)
 
 
-app = st.App("app.py", routes=[Route(SESSION_PATH, session, methods=["POST", "DELETE"])])
+def page_language(query: bytes) -> str:
+    """The language a page's URL asks for (?lang=en), else the default one."""
+    asked = parse_qs(query.decode("latin-1")).get("lang", [""])[0]
+    return asked if asked in LANGUAGES else DEFAULT
+
+
+class PageLanguage:
+    """Streamlit serves its page as <html lang="en"> whatever the language (streamlit/streamlit#15726),
+    and a screen reader then reads Vietnamese with English rules: the page is served in the language
+    its URL asks for. A switch made on the page, or a snapshot's language, is set on the page itself
+    (components/shell.py). Only a page navigation (Accept: text/html) is touched, and it is asked
+    uncompressed so that its text can be read (the page is about 2 KB)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope.get("headers") or [])
+        if scope["type"] != "http" or scope["method"] != "GET" or b"text/html" not in headers.get(b"accept", b""):
+            await self.app(scope, receive, send)
+            return
+        lang = page_language(scope.get("query_string", b""))
+        scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k != b"accept-encoding"]}
+        start: dict = {}
+        body = bytearray()
+
+        async def rewrite(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                kept = dict(message.get("headers") or [])
+                if not kept.get(b"content-type", b"").startswith(b"text/html"):
+                    start["pass"] = True
+                    await send(message)
+                    return
+                start.update(message)
+                return
+            if start.get("pass") or message["type"] != "http.response.body":
+                await send(message)
+                return
+            body.extend(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            page = bytes(body).replace(b'<html lang="en">', f'<html lang="{lang}">'.encode(), 1)
+            await send({**start, "headers": [(k, str(len(page)).encode() if k == b"content-length" else v)
+                                             for k, v in start.get("headers", [])]})
+            await send({"type": "http.response.body", "body": page})
+
+        await self.app(scope, receive, rewrite)
+
+
+app = st.App("app.py", routes=[Route(SESSION_PATH, session, methods=["POST", "DELETE"])],
+             middleware=[Middleware(PageLanguage)])

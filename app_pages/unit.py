@@ -62,7 +62,7 @@ else:
                                tuple(sorted(set(history.loc[history["indicator_id"] == i, "period"])))) for i in shown}
     charts.show(charts.figure(unit_profile.history_grid, history, catalog, ranked, names[unit_id], color, events,
                               year, chart_style.screen().grid_columns, lang, ref.version, names, joins, own_joins),
-                key="unit_history", data=history, indicator=PAR_TOTAL)
+                key="unit_history", data=history, indicator=PAR_TOTAL if PAR_TOTAL in shown else shown[0])  # PAPI: its own
     contexts = data.query(figure_contexts, ref, shown, str(year), None, lang, unit_id)
     for i in shown:
         context.caption(contexts[i], lang, chart_labels.short_name(catalog.indicator(i), lang))

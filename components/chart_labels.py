@@ -16,6 +16,16 @@ def axis_title(ind: pd.Series, lang: str) -> str:
     return short_name(ind, lang) + (" (%)" if ind["measure"] in ("percent", "points") else "")
 
 
+# Meets or misses the target, said by a mark as well as by the colour (never the colour alone, WCAG 1.4.1).
+MEETS, MISSES = "✓", "✗"
+SYMBOLS = {True: "circle", False: "x"}  # a point's shape says it on charts of points
+
+
+def marked(text: str, meets) -> str:
+    """`text` after ✓ when it meets the target, ✗ when it misses it; as it is without a target."""
+    return text if meets is None or pd.isna(meets) else f"{MEETS if meets else MISSES} {text}"
+
+
 def version_line(lang: str, version: int) -> str:
     """The last line of a hover text: the data version the figure was read at."""
     return "<br>" + t("hover.version", lang) + f": {version}"

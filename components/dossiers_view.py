@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from components.chart_labels import short_name, version_line
+from components.chart_labels import marked, short_name, version_line
 from components.chart_style import layout
 from components.context import coverage_line
 from components.charts import register_table
@@ -15,6 +15,7 @@ from components.palette import BAD, GOOD, INK, NEUTRAL, direction_scale, scale_l
 from components.tables import full_height
 from reformkpi import formatting
 from reformkpi.catalog import Catalog
+from reformkpi.metrics.targets import meets
 from reformkpi.i18n import t
 
 
@@ -58,7 +59,8 @@ def heatmap(matrix: pd.DataFrame, ind: pd.Series, target: float | None, lang: st
     z = matrix[quarters].to_numpy(dtype=float)
     x = [formatting.period_label(q, lang) for q in quarters]
     y = [formatting.label(n) for n in matrix["name"]]
-    text = [[formatting.number(v, lang, int(ind["decimals"])) for v in row] for row in z]
+    text = [[marked(formatting.number(v, lang, int(ind["decimals"])), meets(v, target, ind["direction"], int(ind["decimals"])))
+             for v in row] for row in z]
     hover = [[f"<b>{uy}</b> {qx}<br>{formatting.label(short_name(ind, lang))}: {formatting.value(v, ind, lang)}"
               f"{version_line(lang, version)}" for qx, v in zip(x, row)] for uy, row in zip(y, z)]
     scale = direction_scale(ind["direction"], np.nanmin(z), np.nanmax(z), target)

@@ -9,6 +9,7 @@ from typing import Literal
 import pandas as pd
 import streamlit as st
 
+from components.chart_labels import marked
 from components.kpi_tiles import by_direction, gap_unit, target_status
 from reformkpi import formatting
 from reformkpi.catalog import Catalog
@@ -62,8 +63,8 @@ def _unit_tile(r, cat: Catalog, lang: str) -> None:
             st.caption(t("kpi.no_target", lang))
         else:
             status = target_status(r.meets_target, ind["direction"], lang)
-            line = t("kpi.target", lang, target=formatting.value(r.target, ind, lang), status=status,
-                     gap=formatting.number(abs(r.gap), lang, decimals) + unit)
+            line = marked(t("kpi.target", lang, target=formatting.value(r.target, ind, lang), status=status,
+                            gap=formatting.number(abs(r.gap), lang, decimals) + unit), r.meets_target)
             if r.meets_target:
                 st.caption(line)
             else:

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from components import context
+from components.chart_labels import marked
 from reformkpi import formatting
 from reformkpi.context import FigureContext
 from reformkpi.i18n import column, t, tm, tn
@@ -65,8 +66,9 @@ def tile(k: Kpi, ind: pd.Series, lang: str) -> None:
         return
     if k.gap is not None:
         status = target_status(k.meets_target, ind["direction"], lang)
-        line = t("kpi.target", lang, target=formatting.value(k.target, ind["measure"], lang, decimals), status=status,
-                 gap=formatting.number(abs(k.gap), lang, decimals) + gap_unit(ind["measure"], lang))
+        line = marked(t("kpi.target", lang, target=formatting.value(k.target, ind["measure"], lang, decimals),
+                        status=status, gap=formatting.number(abs(k.gap), lang, decimals) + gap_unit(ind["measure"], lang)),
+                      k.meets_target)
         if k.meets_target:
             st.caption(line)
         else:  # a miss is the first thing to see on the tile

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from components.chart_labels import axis_title, short_name, version_line
+from components.chart_labels import axis_title, marked, short_name, version_line
 from components.chart_style import layout
 from components.palette import GOOD, INK, NEUTRAL, STATUS_COLORS, status_legend
 from reformkpi import formatting
@@ -38,7 +38,8 @@ def unit_values(table: pd.DataFrame, ind: pd.Series, k: Kpi, lang: str, version:
     fig = go.Figure(go.Bar(x=df["gap"] if has_target else df["value"],
                            y=[formatting.label(n) for n in df["name"]], orientation="h",
                            marker_color=colors.tolist(), hovertext=hover, hoverinfo="text",
-                           text=[formatting.value(v, ind["measure"], lang, shown) for v in df["value"]],
+                           text=[marked(formatting.value(v, ind["measure"], lang, shown), m)
+                                 for v, m in zip(df["value"], df["meets_target"])],
                            textposition="outside", cliponaxis=False, name=short_name(ind, lang),
                            customdata=df["unit_id"].tolist(), showlegend=False))  # the colours have the legend
     if has_target:

@@ -1,7 +1,9 @@
 """The colours of every chart, and the scales and legends built from them.
 
 The Okabe-Ito palette (safe for colour-blind readers); good and bad follow the indicator's
-direction, so "meets the target" is always blue and "misses" always vermillion.
+direction, so "meets the target" is always blue and "misses" always vermillion. Colour is never the
+only signal (the marks and words of chart_labels say it too), and every colour a chart draws with
+keeps 3:1 against the page's backgrounds, its text 4.5:1 (WCAG 2.1 1.4.11, 1.4.3; tests/app/test_palette.py).
 """
 
 from __future__ import annotations
@@ -12,13 +14,28 @@ import plotly.graph_objects as go
 from reformkpi import formatting
 from reformkpi.i18n import t
 
-GOOD, BAD, NEUTRAL, INK = "#0072B2", "#D55E00", "#999999", "#222222"
+GOOD, BAD, NEUTRAL, INK = "#0072B2", "#D55E00", "#808080", "#222222"
 # Units get Paul Tol's "muted" colours (colour-blind safe, distinct from GOOD and BAD), by their
-# place in the catalog, so that a unit has the same colour on every chart and every page.
-UNIT_PALETTE = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677", "#882255", "#AA4499")
-# Grade bands from the best to the worst: blue to vermillion (Okabe-Ito), the same way as GOOD to BAD.
-GRADE_PALETTE = ("#0072B2", "#56B4E9", "#E69F00", "#D55E00", "#7F2704")
+# place in the catalog, so that a unit has the same colour on every chart and every page; its cyan,
+# teal, olive and sand darkened to 3:1 on white (Tol's own are 1.6 to 3.0:1).
+UNIT_PALETTE = ("#332288", "#3A8FB7", "#358A7F", "#117733", "#8F8F2E", "#A67C2E", "#CC6677", "#882255", "#AA4499")
+# Grade bands from the best to the worst: blue to vermillion (Okabe-Ito, its sky blue and orange
+# darkened to 3:1 on white), the same way as GOOD to BAD.
+LIGHT, AMBER = "#4A90C2", "#B07A00"  # the lighter companion of GOOD; the orange between GOOD and BAD
+GRADE_PALETTE = (GOOD, LIGHT, AMBER, BAD, "#7F2704")
+BACKGROUNDS = ("#FFFFFF", "#F2F5F8")  # the page's and the sidebar's (.streamlit/config.toml)
 STATUS_COLORS = {"meets": GOOD, "misses": BAD, "none": NEUTRAL}
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG 2.1's contrast ratio of two #RRGGBB colours (1 to 21)."""
+    def luminance(color: str) -> float:
+        channels = [int(color.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+        r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
 
 
 def unit_colors(units: pd.DataFrame) -> dict[str, str]:

@@ -11,13 +11,11 @@ import streamlit as st
 from components import charts, data, url_state
 from components.chart_labels import version_line
 from components.chart_style import layout
-from components.palette import BAD, GOOD, INK, NEUTRAL
+from components.palette import AMBER, BAD, GOOD, INK, LIGHT, NEUTRAL
 from reformkpi import formatting
 from reformkpi.catalog import Catalog
 from reformkpi.i18n import t, tm, tn
 from reformkpi.records import metrics as rm
-
-LIGHT = "#56B4E9"  # Okabe-Ito sky blue: the lighter companion of GOOD
 
 
 def filters(ref: data.RecordsRef, catalog: Catalog, names: dict[str, str], lang: str) -> tuple[str, str]:
@@ -96,7 +94,7 @@ def late_procedures(df: pd.DataFrame, lang: str, version: int) -> go.Figure:
         go.Bar(y=names, x=df["late"], orientation="h", name=t("records.late.resolved_late", lang), marker_color=BAD,
                hovertext=hover, hoverinfo="text"),
         go.Bar(y=names, x=df["overdue_open"], orientation="h", name=t("records.late.open_overdue", lang),
-               marker_color="#E69F00", hovertext=hover, hoverinfo="text")])
+               marker_color=AMBER, hovertext=hover, hoverinfo="text")])
     fig.update_layout(barmode="stack")
     fig.update_xaxes(title=t("records.axis.dossiers", lang))
     fig.update_yaxes(automargin=True)
@@ -141,7 +139,7 @@ def _buckets(df: pd.DataFrame, series: list[tuple[str, str, str]], title: str, a
 
 def overdue_days(df: pd.DataFrame, lang: str, version: int) -> go.Figure:
     return _buckets(df, [("resolved_late", t("records.late.resolved_late", lang), BAD),
-                         ("open_overdue", t("records.late.open_overdue", lang), "#E69F00")],
+                         ("open_overdue", t("records.late.open_overdue", lang), AMBER)],
                     t("records.overdue.title", lang), t("records.overdue.axis", lang), lang, version)
 
 

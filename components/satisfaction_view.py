@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from components.chart_labels import axis_title, short_name, version_line
+from components.chart_labels import SYMBOLS, axis_title, marked, short_name, version_line
 from components.chart_style import layout
 from components.context import coverage_line
 from components.charts import register_table
@@ -15,6 +15,7 @@ from components.palette import BAD, GOOD, INK, NEUTRAL, direction_scale, scale_l
 from components.tables import full_height
 from reformkpi import formatting
 from reformkpi.catalog import Catalog
+from reformkpi.metrics.targets import meets
 from reformkpi.i18n import t, tn
 
 
@@ -30,7 +31,8 @@ def by_factor(summary: pd.DataFrame, cat: Catalog, year: int, lang: str, version
              for lab, i, (_, r) in zip(labels, inds, summary.iterrows())]
     fig = go.Figure(go.Bar(x=summary["value"][::-1], y=labels[::-1], orientation="h", marker_color=colors[::-1],
                            hovertext=hover[::-1], hoverinfo="text", cliponaxis=False, textposition="outside",
-                           text=[formatting.value(v, i, lang) for v, i in zip(summary["value"], inds)][::-1],
+                           text=[marked(formatting.value(v, i, lang), None if pd.isna(tg) else g >= 0)
+                                 for v, i, g, tg in zip(summary["value"], inds, summary["gap"], summary["target"])][::-1],
                            name=t("chart.province", lang), showlegend=False))
     target = summary["target"].dropna()
     if len(target):
@@ -55,7 +57,8 @@ def distribution(table: pd.DataFrame, ind: pd.Series, year: int, lang: str, vers
         go.Box(x=table["value"], name="", boxpoints=False, fillcolor="rgba(0,0,0,0.04)", line={"color": NEUTRAL},
                hoverinfo="skip", showlegend=False),
         go.Scatter(x=table["value"], y=[""] * len(table), mode="markers", name=t("table.unit", lang),
-                   marker={"size": 14, "color": colors, "line": {"color": "white", "width": 1}, "opacity": 0.85},
+                   marker={"size": 14, "color": colors, "line": {"color": "white", "width": 1}, "opacity": 0.85,
+                           "symbol": table["meets_target"].map(SYMBOLS).fillna("diamond").tolist()},
                    hovertext=hover, hoverinfo="text", showlegend=False)])
     target = table["target"].dropna()
     if len(target):
@@ -79,7 +82,9 @@ def factor_heatmap(matrix: pd.DataFrame, cat: Catalog, target: float | None, lan
               for fx, v, i in zip(x, row, inds)] for uy, row in zip(y, z)]
     scale = direction_scale(inds[0]["direction"], np.nanmin(z), np.nanmax(z), target)
     fig = go.Figure(go.Heatmap(z=z, x=x, y=y, **scale,
-                               text=[[formatting.number(v, lang, int(i["decimals"])) for v, i in zip(row, inds)] for row in z],
+                               text=[[marked(formatting.number(v, lang, int(i["decimals"])),
+                                             meets(v, target, i["direction"], int(i["decimals"])))
+                                      for v, i in zip(row, inds)] for row in z],
                                texttemplate="%{text}",
                                hovertext=hover, hoverinfo="text", xgap=1, ygap=1,
                                colorbar=scale_legend(scale, target, inds[0], lang)))

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import plotly.graph_objects as go
 import streamlit as st
 
-from components import actions, chart_style, charts, data, navigation, url_state
+from components import actions, chart_alt, chart_style, charts, data, navigation, url_state
 from reformkpi import auth, config, exhibits, exports, formatting, snapshots
 from reformkpi.i18n import t, tm
 from reformkpi.metrics.datasets import Dataset
@@ -317,15 +317,16 @@ def present(run_page, lang: str) -> None:
     pin = pinned()
     if pin is not None and pin.snap is not None:
         banner(pin.snap, lang)
-    drawn = [d.figure for d in charts.shown().values() if d.figure is not None]
+    drawn = [d for d in charts.shown().values() if d.figure is not None]
     if not drawn:
         st.info(t("share.present_nothing", lang))
         return
     i = min(st.session_state.get(_SLIDE, 0), len(drawn) - 1)
     scr = chart_style.screen()
-    fig = chart_style.fit(go.Figure(drawn[i]), chart_style.enlarged(scr))  # a copy: the drawn one is shared
+    fig = chart_style.fit(go.Figure(drawn[i].figure), chart_style.enlarged(scr))  # a copy: the drawn one is shared
     fig.update_layout(height=max(760, fig.layout.height))
     st.plotly_chart(fig, key="present-chart", config=chart_style.plotly_config(scr))
+    chart_alt.beside("present-chart", fig, drawn[i].frame, drawn[i].indicator_id)
 
     def go_to(n: int) -> None:
         st.session_state[_SLIDE] = n

@@ -4,16 +4,33 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import access, actions, data, navigation, share, url_state
+from components import access, actions, data, navigation, palette, share, url_state
 from reformkpi import auth, config, formatting, integrity
 from reformkpi.i18n import DEFAULT, LANGUAGES, t, tnm
 
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
 
 
+# The document's language follows the chosen one (serve.py serves the page in its URL's language;
+# a switch on the page or a snapshot's language is set here), so that screen readers pronounce right.
+_PAGE_LANG_JS = "export default function({ data }) { document.documentElement.lang = data.lang; }"
+_page_lang = st.components.v2.component("reformkpi.page_lang", js=_PAGE_LANG_JS, html="<span></span>")
+# Keyboard focus always shows (a ring in GOOD, 5.2:1 on white), and nothing moves for a reader who
+# asked the system for less motion (Streamlit's spinners and transitions do not ask).
+_PAGE_CSS = (f"<style>:focus-visible{{outline:3px solid {palette.GOOD} !important;outline-offset:2px !important}}"
+             "@media (prefers-reduced-motion: reduce){*,*::before,*::after{animation-duration:0.01ms !important;"
+             "animation-iteration-count:1 !important;transition-duration:0.01ms !important;"
+             "scroll-behavior:auto !important}}</style>")
+
+
 def language_picker() -> str:
-    """The language selector (in the sidebar, kept in the URL as ?lang=en)."""
-    return url_state.select(t("app.language"), LANGUAGES, "lang", LANGUAGE_NAMES.__getitem__, container=st.sidebar)
+    """The language selector (in the sidebar, kept in the URL as ?lang=en); the page's `lang` follows
+    it, and its focus and motion styles are set."""
+    lang = url_state.select(t("app.language"), LANGUAGES, "lang", LANGUAGE_NAMES.__getitem__, container=st.sidebar)
+    with st.sidebar.container(height=1, border=False):  # draws nothing
+        _page_lang(key="page-lang", data={"lang": lang})
+    st.html(_PAGE_CSS)
+    return lang
 
 
 def language() -> str:
@@ -53,6 +70,12 @@ def require_data(lang: str) -> data.DataRef:
 
 
 _SHOWN = "shell:shown"  # what this run shows, for the header and the export menu
+
+
+def shown_ref() -> data.DataRef | None:
+    """The data this run shows (None before a page has asked for it)."""
+    shown = st.session_state.get(_SHOWN)
+    return shown[1] if shown else None
 
 
 def header(title: str, ref: data.DataRef, lang: str) -> None:

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from components.chart_labels import axis_title, short_name, version_line
+from components.chart_labels import SYMBOLS, axis_title, marked, short_name, version_line
 from components.chart_style import gapped, layout
 from components.context import coverage_line
 from components.palette import BAD, GOOD, GRADE_PALETTE, INK, NEUTRAL, status_legend
@@ -129,7 +129,9 @@ def history_grid(hist: pd.DataFrame, cat: Catalog, indicator_ids: list[str], uni
         traces.append(go.Scatter(x=gapped(x, joined), y=gapped(h["value"], joined), mode="lines+markers",
                                  name=legend["unit"], legendgroup="unit", showlegend=n == 0,
                                  line={"color": color, "width": 3},
-                                 marker={"size": 9, "color": gapped(status, joined, color), "line": {"color": color, "width": 1}},
+                                 marker={"size": 9, "color": gapped(status, joined, color), "line": {"color": color, "width": 1},
+                                         "symbol": gapped(h["meets_target"].map(SYMBOLS).fillna("circle").tolist(), joined,
+                                                          "circle")},
                                  hovertext=gapped(hover, joined), hoverinfo="text", **on))
         peers = every.drop_duplicates("period")
         px = [int(p) for p in peers["period"]]
@@ -171,6 +173,7 @@ def parts(table: pd.DataFrame, cat: Catalog, total_id: str, unit_name: str, year
     x = df["lost"] if points else df["value"]
     text = ([t("unit.lost_text", lang, points=formatting.number(v, lang, 2)) for v in df["lost"]] if points
             else [formatting.value(v, total, lang) for v in df["value"]])
+    text = [marked(s, None if pd.isna(tg) else g >= 0) for s, g, tg in zip(text, df["gap"], df["target"])]
     fig = go.Figure(go.Bar(x=x, y=df["label"], orientation="h", marker_color=colors, text=text,
                            textposition="outside", cliponaxis=False, hovertext=hover, hoverinfo="text",
                            name=short_name(total, lang), showlegend=False))

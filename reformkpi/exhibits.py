@@ -340,6 +340,12 @@ def exhibit(frame: pd.DataFrame, ds: Dataset, indicator_id: str | None, title: s
     return Exhibit(title, takeaway(frame, ds, indicator_id, lang, unit_id), header, shown, columns)
 
 
+def description(ex: Exhibit, lang: str) -> str:
+    """A chart's text alternative, for a reader who cannot see it: what it shows (its title), how
+    many rows of data it holds, and the takeaway its exports carry (the key figure)."""
+    return " ".join(filter(None, (tn("chart.alt", len(ex.table), lang, title=ex.title), ex.takeaway)))
+
+
 def header(ds: Dataset, indicator_id: str | None, source: str, lang: str, period: str = "", snapshot: str = "",
            level: str | None = None, unit_id: str | None = None) -> Header:
     """The header block of an indicator's exhibit: its name, period, formula, the province target

@@ -140,7 +140,8 @@ def cell_text(v, kind: str, lang: str, decimals: int | None = None) -> str:
     return text + "%" if kind in ("percent", "points") else text
 
 
-def _rows(ex: Exhibit, lang: str) -> list[list[str]]:
+def text_rows(ex: Exhibit, lang: str) -> list[list[str]]:
+    """The table's cells as the page writes them, row by row (files, and a chart's table on its page)."""
     return [[cell_text(v, k, lang, d) for v, (k, d) in zip(row, kinds)]
             for row, kinds in zip(ex.table.itertuples(index=False), ex.cell_kinds())]
 
@@ -454,7 +455,7 @@ def _table_slides(deck, layout, m: Metrics, ex: Exhibit, report: Report) -> None
     headers, context = [str(h) for h in ex.table.columns], ex.context_line(report.lang)
     width = SLIDE_PT[0] - 2 * MARGIN_PT
     probe = _slide_band(m, ex.title + " (10/10)", ex.takeaway, context, report.source)
-    pages = _table_pages(m, headers, _rows(ex, report.lang), width, probe)
+    pages = _table_pages(m, headers, text_rows(ex, report.lang), width, probe)
     for n, (part, fit) in enumerate(pages, start=1):
         title = ex.title + (f" ({n}/{len(pages)})" if len(pages) > 1 else "")
         slide, top, _ = _slide(deck, layout, m, title, ex.takeaway, context, report.source)
@@ -546,7 +547,7 @@ def pdf(report: Report, fonts: Path | None = None) -> bytes:
     for ex in report.tables:
         headers, context = list(map(str, ex.table.columns)), ex.context_line(report.lang)
         fits = functools.partial(_pdf_fits, scratch, ex.title + " (10/10)", ex.takeaway, headers, context)
-        parts = [p for part in pages_of(_rows(ex, report.lang), ROWS_PER_PDF_PAGE) for p in _halved(part, fits)]
+        parts = [p for part in pages_of(text_rows(ex, report.lang), ROWS_PER_PDF_PAGE) for p in _halved(part, fits)]
         for n, part in enumerate(parts, start=1):
             _pdf_heading(doc, ex.title + (f" ({n}/{len(parts)})" if len(parts) > 1 else ""), ex.takeaway)
             _pdf_table(doc, headers, part, context)
@@ -612,7 +613,7 @@ def _html_table(ex: Exhibit, lang: str) -> str:
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in ex.table.columns)
     body = "".join("<tr>" + "".join(f'<td{" class=n" if k != "text" else ""}>{html.escape(v)}</td>'
                                     for v, (k, _) in zip(row, kinds)) + "</tr>"
-                   for row, kinds in zip(_rows(ex, lang), ex.cell_kinds()))
+                   for row, kinds in zip(text_rows(ex, lang), ex.cell_kinds()))
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from reformkpi.catalog import Catalog
+from reformkpi.formatting import rounded
 
 GENERAL = ""  # the unit_id of a general target row: it holds for every unit without its own
 
@@ -42,3 +43,11 @@ def province(cat: Catalog, indicator_id: str, year: int) -> tuple[float | None, 
 def gap(value, target, direction: str):
     """Signed distance to the target, positive when the target is beaten whatever the direction."""
     return (value - target) if direction == "higher_better" else (target - value)
+
+
+def meets(value: float, target: float | None, direction: str, decimals: int) -> bool | None:
+    """Whether one figure meets its target, judged on the gap at the indicator's precision (as the
+    league tables judge it); None without a figure or a target."""
+    if target is None or pd.isna(value) or pd.isna(target):
+        return None
+    return bool(rounded(gap(value, target, direction), decimals) >= 0)

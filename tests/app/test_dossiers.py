@@ -6,7 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import numpy as np
 import pytest
 
-from reformkpi.metrics import rollups, views
+from reformkpi.metrics import rollups, targets, views
 from tests.app.test_unit import charts, open_page
 from tests.conftest import plotly_array, shown
 
@@ -58,11 +58,12 @@ def test_the_late_rate_is_judged_against_its_ceiling_not_as_a_shortfall(dossiers
     status = "đạt, thấp hơn" if k.meets_target else "chưa đạt, còn cao hơn"
     vi_page = dossiers_page(year="2024")
     texts = [shown(e.value) for e in [*vi_page.markdown, *vi_page.caption]]
-    assert f"Mục tiêu 5,0%: {status} {gap} điểm %" in texts
+    mark = "✓" if k.meets_target else "✗"  # said by a mark too, not by the red alone
+    assert f"{mark} Mục tiêu 5,0%: {status} {gap} điểm %" in texts
     assert not any("thiếu" in v for v in texts if "Mục tiêu 5,0%" in v)
     en_page = dossiers_page(year="2024", lang="en")
     en = [shown(e.value) for e in [*en_page.markdown, *en_page.caption]]
-    assert any(("below by" if k.meets_target else "above by") in v for v in en if v.startswith("Target 5.0%"))
+    assert any(("below by" if k.meets_target else "above by") in v for v in en if v.startswith(f"{mark} Target 5.0%"))
 
 
 def _rule(num: float, den: float) -> str:
@@ -85,11 +86,15 @@ def test_dossier_rates_print_what_the_rule_says(dossiers_page, demo, year):
     matrix = views.rate_matrix(demo, "dossier.late_rate", "department", span)
     quarters = [c for c in matrix.columns if c != "name"]
     heat = specs["dossier_heatmap"]["data"][0]
+    ceiling = Decimal(str(targets.province(demo.catalog, "dossier.late_rate", int(year))[0]))
     ties = 0
     for unit_id, row in zip(matrix.index, heat["text"]):
         for q, cell in zip(quarters, row):
             num, den = rates.loc[(unit_id, q), ["num", "den"]] if (unit_id, q) in rates.index else (np.nan, 0)
-            assert cell == (_rule(num, den) if den else "–"), (unit_id, q)
+            rate = _rule(num, den) if den else "–"
+            # the mark says what the colour says: ✓ at or under the ceiling as printed, ✗ over it
+            mark = "" if not den else "✓ " if Decimal(rate.replace(",", ".")) <= ceiling else "✗ "
+            assert cell == mark + rate, (unit_id, q)
             ties += bool(den) and (Decimal(1000) * Decimal(str(num)) / Decimal(str(den))) % 1 == Decimal("0.5")
     top = views.most_late(demo, "dossier.late_rate", year, "department")
     cells = at.dataframe[0].value["Tỷ lệ trễ hạn"].tolist()

@@ -2,6 +2,7 @@
 
 import json
 
+import pandas as pd
 import pytest
 
 from reformkpi import focus
@@ -32,7 +33,9 @@ def test_units_chart_and_table_carry_the_core_values(app, demo):
     assert gaps == pytest.approx(dict(zip(table["name"], table["gap"])))
     assert gaps["Sở Tài nguyên và Môi trường"] == pytest.approx(-2.6)
     labels = dict(zip(plotly_array(bar["y"]), bar["text"]))
-    assert labels["Sở Tài nguyên và Môi trường"] == "77,4%"
+    assert labels["Sở Tài nguyên và Môi trường"] == "✗ 77,4%"  # short of 80: said by a mark, not the colour alone
+    marks = {n: ("✓" if m else "✗") for n, m in zip(table["name"], table["meets_target"]) if pd.notna(m)}
+    assert marks and all(labels[n].startswith(mark + " ") for n, mark in marks.items())
     k = views.kpi(demo, "sipas.overall", "2019", "department")
     assert units_chart["layout"]["title"]["text"].replace(" <br>", " ") == (
         f"Mức độ hài lòng 2019: {k.n_below_target}/{k.n_units} đơn vị chưa đạt mục tiêu 80,0%")

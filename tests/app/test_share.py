@@ -129,7 +129,7 @@ def test_a_snapshot_link_to_the_root_opens_its_own_page_and_survives_a_language_
     assert any("Hài lòng 2019" in w.value for w in at.warning)  # still pinned, in English
     assert at.query_params["snapshot"] == snap.snapshot_id
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
-    assert "77.4%" in spec["data"][0]["text"]
+    assert "✗ 77.4%" in spec["data"][0]["text"]  # short of its 80% target
 
 
 def test_another_filter_leaves_the_snapshot_with_a_notice_and_a_link_back(tmp_store, monkeypatch):
@@ -144,7 +144,7 @@ def test_another_filter_leaves_the_snapshot_with_a_notice_and_a_link_back(tmp_st
     assert f"snapshot={snap.snapshot_id}" in back.proto.url
     at.selectbox(key="url-widget:year").select("2019").run()  # live now: the new upload shows
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
-    assert "90,0%" in spec["data"][0]["text"] and not at.exception
+    assert "✓ 90,0%" in spec["data"][0]["text"] and not at.exception
 
 
 def test_an_unknown_or_deleted_snapshot_says_so_and_shows_no_figures(tmp_store, monkeypatch):

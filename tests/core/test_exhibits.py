@@ -56,6 +56,20 @@ def test_takeaways_of_a_trend_a_matrix_and_in_english():
     assert english.takeaway.startswith("2/3 units miss the 80.0% target; furthest from it: Dept A (−2.6")
 
 
+def test_a_charts_text_alternative_says_what_it_shows_how_much_and_the_exports_takeaway():
+    # By hand (as above): three units, A and C short of their targets, A furthest, C most improved.
+    assert exhibits.description(sat_exhibit(), "vi") == (
+        "Biểu đồ «Hài lòng 2019», 3 dòng số liệu. 2/3 đơn vị chưa đạt mục tiêu 80,0%; xa mục tiêu nhất: "
+        "Sở A (−2,6 điểm %); cải thiện nhiều nhất: Sở C (+4,0 điểm %)")
+    english = sat_exhibit("en")
+    assert exhibits.description(english, "en").startswith(
+        "Chart “Hài lòng 2019”, 3 rows of data. 2/3 units miss the 80.0% target;")
+    ds = dataset(ROWS)
+    one = exhibits.exhibit(views.province_trend(ds, "sat", "department").tail(1), ds, None, "Xu hướng",
+                           exhibits.header(ds, None, "P", "en"), "en")
+    assert exhibits.description(one, "en") == "Chart “Xu hướng”, 1 row of data."  # no indicator: no takeaway
+
+
 def test_csv_and_xlsx_carry_the_header_block_number_formats_and_stay_formula_safe():
     frame = ranking.league_table(dataset(ROWS), "sat", "2019", "department")
     frame.loc[frame["unit_id"] == "b", "name"] = "=HYPERLINK(\"http://x\")"

@@ -5,6 +5,8 @@ import math
 import pandas as pd
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reformkpi.metrics import comparability, datasets, ranking, rollups, targets, views
 from tests.conftest import dataset
@@ -88,6 +90,24 @@ def test_gap_is_positive_when_a_lower_is_better_target_is_beaten():
     assert targets.gap(3.0, 5.0, "lower_better") == 2.0
     assert targets.gap(7.0, 5.0, "lower_better") == -2.0
     assert targets.gap(77.4, 80.0, "higher_better") == pytest.approx(-2.6)
+
+
+def test_a_figure_meets_its_target_by_the_gap_at_the_indicators_precision():
+    assert targets.meets(80.0, 80.0, "higher_better", 1) and not targets.meets(79.94, 80.0, "higher_better", 1)
+    assert targets.meets(79.95, 80.0, "higher_better", 1)  # a gap of −0,05 is shown, and judged, as 0,0
+    assert targets.meets(4.0, 5.0, "lower_better", 1) and not targets.meets(5.2, 5.0, "lower_better", 1)
+    assert targets.meets(float("nan"), 5.0, "lower_better", 1) is None and targets.meets(3.0, None, "lower_better", 1) is None
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.floats(60, 95, allow_nan=False).map(lambda v: round(v, 2)), min_size=3, max_size=3))
+def test_meets_judges_a_figure_as_the_league_table_does(values):
+    ds = dataset([(u, "sat", "2019", v) for u, v in zip("abc", values)])
+    table = ranking.league_table(ds, "sat", "2019", "department").set_index("unit_id")
+    decimals = int(ds.catalog.indicator("sat")["decimals"])
+    for unit in "abc":
+        row = table.loc[unit]
+        assert targets.meets(row["value"], row["target"], "higher_better", decimals) == bool(row["meets_target"])
 
 
 def test_rank_change_against_the_previous_year():

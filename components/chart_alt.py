@@ -1,0 +1,42 @@
+"""The text alternative beside every chart, for a reader who cannot see it: a description that a
+screen reader reaches (what the chart shows, how many rows, the takeaway its exports carry:
+exhibits.description, computed from the frame the core made for the chart) and its data as a real
+table under "Xem dạng bảng" (an expander, reached and opened with the keyboard). A chart drawn by
+plotly is a picture to assistive technology; this is what it reads instead."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from components import data, navigation, url_state
+from reformkpi import exhibits, exports, formatting
+from reformkpi.i18n import t
+
+
+def beside(key: str, fig: go.Figure, frame: pd.DataFrame, indicator_id: str | None) -> None:
+    """Under the chart `key`: its description and its table. Nothing when the page has no data shown."""
+    from components import share, shell  # shell → share → charts → here: read when a chart is drawn
+
+    lang = shell.language()
+    ref = shell.shown_ref()
+    if ref is None:
+        return
+    unit_id = url_state.chosen("unit") if navigation.current() == share.UNIT_PAGE else None
+    text, table = _alternative(frame, ref, indicator_id, exports.plain(str(fig.layout.title.text or "")), lang, unit_id)
+    st.caption(formatting.markdown_text(text))
+    with st.expander(t("chart.as_table", lang), icon=":material/table_view:", key=f"alt-{key}"):
+        st.table(table, hide_index=True, alt=text)
+
+
+# Kept while the frame and the view are the same (a unit's takeaways compare periods: about 0.1 s a chart);
+# shared read-only by every session, like data.query.
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _alternative(frame: pd.DataFrame, ref: data.DataRef, indicator_id: str | None, title: str, lang: str,
+                 unit_id: str | None) -> tuple[str, pd.DataFrame]:
+    ds = data.dataset(ref)
+    shown, columns = exhibits.table(frame, ds.catalog, indicator_id, lang)
+    ex = exhibits.Exhibit(title, exhibits.takeaway(frame, ds, indicator_id, lang, unit_id), exhibits.Header("", 0),
+                          shown, columns)
+    return exhibits.description(ex, lang), pd.DataFrame(exports.text_rows(ex, lang), columns=[str(c) for c in shown.columns])
