@@ -36,13 +36,14 @@ def link(params: dict | None = None) -> str:
     """The URL of the current view: page, filters and language, without a pinned snapshot."""
     params = {k: v for k, v in (params if params is not None else _view_state()).items()
               if k != SNAPSHOT_PARAM and _view_value(v)}
-    return (st.context.url or "") + ("?" + urlencode(params) if params else "")  # no URL in AppTest
+    return navigation.page_url(navigation.current()) + ("?" + urlencode(params) if params else "")
 
 
-def snapshot_link(snap: snapshots.Snapshot, base: str | None = None) -> str:
-    """A snapshot's link: its id and dataset; the snapshot itself holds the rest of the view."""
+def snapshot_link(snap: snapshots.Snapshot) -> str:
+    """A snapshot's link: its id and dataset; the snapshot itself holds the rest of the view. At the
+    app's root, which opens the snapshot's page (navigation.pages), from whichever page it is made."""
     params = {SNAPSHOT_PARAM: snap.snapshot_id, "data": snap.view_state.get("data", config.DATASETS[0])}
-    return (st.context.url or "" if base is None else base) + "?" + urlencode(params)
+    return navigation.page_url(navigation.PAGES[0].url_path) + "?" + urlencode(params)
 
 
 def _changed(snap: snapshots.Snapshot) -> bool:
@@ -264,10 +265,7 @@ def snapshot_list(ref: data.DataRef, actor: auth.Actor | None, lang: str) -> Non
                          time=formatting.timestamp(snap.created_at, lang), page=navigation.title(snap.page, lang)))
             if snap.note:
                 st.text(snap.note)
-            # The app's root: it opens the snapshot's own page (a page's own path is not served for
-            # the default page, and Streamlit would say the page is not found).
-            root = (st.context.url or "").rsplit("/", 1)[0] + "/"
-            st.link_button(t("snapshots.open", lang), snapshot_link(snap, root), icon=":material/open_in_new:")
+            st.link_button(t("snapshots.open", lang), snapshot_link(snap), icon=":material/open_in_new:")
             if actor is None or not snapshots.may_change(actor, snap):
                 continue
             with st.form(f"snapshot-{snap.snapshot_id}"):
