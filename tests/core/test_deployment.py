@@ -89,3 +89,14 @@ def test_the_server_does_not_collect_garbage_after_every_rerun():
     CPU under load); both configurations turn it off."""
     for path in (ROOT / ".streamlit" / "config.toml", ROOT / "deploy" / "config.toml"):
         assert tomllib.loads(path.read_text(encoding="utf-8"))["runner"]["postScriptGC"] is False, path
+
+
+@pytest.mark.parametrize("path", [".streamlit/config.toml", "deploy/config.toml"])
+def test_error_boxes_carry_no_details_nor_outside_links(path):
+    from streamlit import config as st_config
+
+    client = tomllib.loads((ROOT / path).read_text(encoding="utf-8"))["client"]
+    assert set(client) <= set(key.split(".")[1] for key in st_config.get_config_options() if key.startswith("client."))
+    assert client["showErrorDetails"] == "none"  # a generic notice; the trace goes to the server log
+    assert client["showErrorLinks"] == "false"  # no "Ask Google" / "Ask ChatGPT" under an error
+    assert client["toolbarMode"] in ("viewer", "minimal")  # no developer entries (rerun, clear cache, deploy)
