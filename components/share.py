@@ -207,6 +207,9 @@ def export_menu(ref: data.DataRef, page_title: str, dataset_name: str, snapshot:
 
 
 PRESENT_PARAM = "present"
+# The chart's height in presentation mode: a 1440×900 laptop, a 1920×1080 projector, a phone less
+# the controls and a snapshot's banner above it.
+PRESENT_HEIGHT = {"phone": 520, "laptop": 600, "projector": 780}
 _SLIDE = "share:slide"
 # Presentation mode is our own stylesheet: no sidebar or toolbar, the whole width for the chart.
 _PRESENT_CSS = ("<style>[data-testid='stSidebar'],[data-testid='stSidebarCollapsedControl'],"
@@ -230,9 +233,6 @@ def present(run_page, lang: str) -> None:
         return
     i = min(st.session_state.get(_SLIDE, 0), len(drawn) - 1)
     scr = chart_style.screen()
-    fig = chart_style.fit(go.Figure(drawn[i]), chart_style.enlarged(scr))  # a copy: the drawn one is shared
-    fig.update_layout(height=max(760, fig.layout.height))
-    st.plotly_chart(fig, key="present-chart", config=chart_style.plotly_config(scr))
 
     def go_to(n: int) -> None:
         st.session_state[_SLIDE] = n
@@ -249,6 +249,10 @@ def present(run_page, lang: str) -> None:
         st.button("PageDown", on_click=go_to, args=(i + 1,), disabled=i == len(drawn) - 1, key="present-pagedown",
                   shortcut="PageDown")
     leave.link_button(t("share.present_exit", lang), link({k: v for k, v in _view_state().items() if k != PRESENT_PARAM}))
+    # The controls above, the chart below them sized to what is left of the screen: both visible
+    # without scrolling (a copy: the drawn figure is shared).
+    fig = chart_style.fit_to(go.Figure(drawn[i]), chart_style.enlarged(scr), PRESENT_HEIGHT[scr.name])
+    st.plotly_chart(fig, key="present-chart", config=chart_style.plotly_config(scr))
 
 
 def snapshot_list(ref: data.DataRef, actor: auth.Actor | None, lang: str) -> None:

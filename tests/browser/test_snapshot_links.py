@@ -53,6 +53,17 @@ def opened_cleanly(page, snap: snapshots.Snapshot) -> list[str]:
     return wrong
 
 
+def below_the_fold(page) -> list[str]:
+    """Presentation mode: the chart (the page's key figure) and the buttons, if they reach below the window."""
+    page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot .main-svg').first.wait_for()
+    page.get_by_text("1 / ", exact=False).wait_for()
+    return page.evaluate("""() => [...document.querySelectorAll(
+        '[data-testid="stPlotlyChart"], [class*="st-key-present-next"], [class*="st-key-present-prev"]')]
+      .filter(el => el.getBoundingClientRect().bottom > window.innerHeight + 1)
+      .map(el => `${el.getAttribute('data-testid') || el.className.match(/st-key-[\\w-]+/)} ends at `
+                 + `${Math.round(el.getBoundingClientRect().bottom)} > ${window.innerHeight}`)""")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("size", SIZES)
 def test_every_pages_snapshot_link_opens_with_no_dialog(browser, app_url, saved, size):
@@ -63,7 +74,10 @@ def test_every_pages_snapshot_link_opens_with_no_dialog(browser, app_url, saved,
             if kind == "present" and page_path not in ("tong-quan", "hai-long"):
                 continue  # presentation mode: one page opened at the root by default, one not
             page = open_fresh(browser, url, size, snap)
-            if wrong := opened_cleanly(page, snap):
+            wrong = opened_cleanly(page, snap)
+            if kind == "present" and size != "phone":
+                wrong += below_the_fold(page)
+            if wrong:
                 problems[f"{page_path} {kind}"] = wrong
                 screenshot(page, f"snapshot-link-{page_path}-{kind}-{size}")
             page.context.close()
