@@ -109,9 +109,18 @@ def enlarged(scr: Screen) -> Screen:
     return Screen(scr.name, scr.width, scr.font + 6, scr.title_font + 10, scr.touch, scr.grid_columns)
 
 
+def fit_to(fig: go.Figure, scr: Screen, height: int) -> go.Figure:
+    """`fit`, with the whole chart `height` pixels tall (presentation mode: one screen, no scrolling)."""
+    fit(fig, scr)
+    margins = fig.layout.margin.t + fig.layout.margin.b
+    fig.layout.height = max(height - margins, 200) + 100  # `fit` takes the plot's height as the height less 100
+    return fit(fig, scr)
+
+
 def plotly_config(scr: Screen) -> dict:
-    """On a touch screen the modebar would sit on the title: hidden there, on hover elsewhere."""
-    return {"displaylogo": False, "displayModeBar": False if scr.touch else "hover", "responsive": True}
+    """No modebar: on hover it covered the chart's title, and the page's export menu offers each
+    chart as an image (dragging still zooms, a double click resets)."""
+    return {"displaylogo": False, "displayModeBar": False, "responsive": True}
 
 
 def layout(fig: go.Figure, title: str, lang: str, height: int) -> go.Figure:
@@ -251,13 +260,14 @@ def fit(fig: go.Figure, scr: Screen, span: float = 1.0) -> go.Figure:
     title_lines = wrap(title, int((width - 10) / (CHAR * tf))) if title else []
     old_plot_h = (fig.layout.height or 400) - 100  # `layout` gives 60 + 40 pixels of margins
 
-    # Category labels on the left (bars, heatmap rows): wrapped on narrow screens, so that bars keep room.
+    # Category labels on the left (bars, heatmap rows): wrapped on narrow screens, and wherever they
+    # would take more than 40% of the chart's width, so that bars keep room.
     left = 0.0
     y_lines = 1
     for axis in _axes(fig, "y"):
         cats = _categories(fig, axis)
         if cats and fig.layout[axis].showticklabels is not False:
-            if scr.narrow:
+            if scr.narrow or max(_text_px(c, f) for c in cats) > width * 0.4:
                 y_lines = max(y_lines, _wrap_categories(fig, axis, int(width * 0.4 / (CHAR * f))))
                 cats = _categories(fig, axis)
             left = max(left, max(_text_px(c, f) for c in cats) + 10)
@@ -279,7 +289,7 @@ def fit(fig: go.Figure, scr: Screen, span: float = 1.0) -> go.Figure:
                 lines = _wrap_categories(fig, axis, int(per / (CHAR * f)) - 1)
                 cats = _categories(fig, axis)
             _thin(fig, axis, cats, room, f)
-        block = lines * LINE * f + 8
+        block = lines * LINE * f + 8 + f / 2  # the standoff below: clear of the value axis's lowest label
         axis_lines = 0
         if ax.title and ax.title.text:  # centred under the plot: wrapped to the plot's width
             wrapped = wrap(unwrap(ax.title.text), int(room / (CHAR * f)))
@@ -300,6 +310,7 @@ def fit(fig: go.Figure, scr: Screen, span: float = 1.0) -> go.Figure:
     bottom = bottom_ticks + bottom_title + legend_h + 12
     rows = max((len(_categories(fig, a)) for a in _axes(fig, "y")), default=0)
     plot_h = max(old_plot_h, rows * (y_lines * LINE * f + 8)) if y_lines > 1 else old_plot_h
+    plot_h = max(plot_h, _stack_room(fig, f))
     height = int(top + bottom + plot_h)
 
     fig.update_layout(
@@ -313,12 +324,58 @@ def fit(fig: go.Figure, scr: Screen, span: float = 1.0) -> go.Figure:
     )
     for a in fig.layout.annotations:
         a.font.size = f
+    for tr in fig.data:
+        if tr.type == "heatmap":  # its colour scale's ticks and title, as the axes'
+            tr.colorbar.tickfont.size = tr.colorbar.title.font.size = f
     for axis in _axes(fig, "x") + _axes(fig, "y"):
         fig.layout[axis].automargin = True
         fig.layout[axis].title.font.size = f
+        fig.layout[axis].tickfont.size = f  # else Streamlit's chart theme keeps ticks at 12 px on every screen
+        if axis.startswith("x"):  # the value axis's "0" reaches half a line below the plot: start under it
+            fig.layout[axis].ticklabelstandoff = int(f / 2)
         if _largest(fig, axis) >= 1000 and fig.layout[axis].tickmode != "array":
             fig.layout[axis].tickformat = ",~f"  # thousands grouped by the language's separator: 3.000
+        if is_percent(fig, axis):
+            _percent_range(fig, axis)
     return fig
+
+
+def is_percent(fig: go.Figure, axis: str) -> bool:
+    """A percentage axis: titled '… (%)' (chart_labels.axis_title) or with '%' after each tick."""
+    ax = fig.layout[axis]
+    return ax.ticksuffix == "%" or unwrap(str(ax.title.text or "")).rstrip().endswith("(%)")
+
+
+def _percent_range(fig: go.Figure, axis: str) -> None:
+    """A percentage axis runs from 0 at the lowest to 100 at the highest: bars from zero; lines
+    from a little under their data (never below zero) to a little over it (never past 100)."""
+    ax, traces = fig.layout[axis], _traces_on(fig, axis)
+    values = [float(v) for tr in traces if getattr(tr, axis[0], None) is not None for v in getattr(tr, axis[0])
+              if isinstance(v, numbers.Real) and not isinstance(v, bool) and not math.isnan(float(v))]
+    if ax.range is not None:
+        lo, hi = ax.range
+    elif values:
+        pad = max((max(values) - min(values)) * 0.06, 1.0)
+        lo, hi = min(values) - pad, max(values) + pad
+    else:
+        return
+    if any(tr.type == "bar" for tr in traces):
+        lo = 0.0
+    ax.update(range=[max(lo, 0.0), min(hi, 100.0)], autorange=False)
+    for tr in traces:
+        if tr.type == "scatter":
+            tr.cliponaxis = False  # a point at 0 or 100 shows whole on the axis's edge
+
+
+def _stack_room(fig: go.Figure, font: float) -> float:
+    """The plot height at which the smallest count written inside a stack of vertical bars gets a
+    line of text (else Plotly turns the label on its side or shrinks it); 0 for other charts."""
+    if fig.layout.barmode != "stack":
+        return 0.0
+    labelled = [float(v) for tr in fig.data if tr.type == "bar" and tr.orientation != "h"
+                and tr.textposition == "inside" and tr.text is not None
+                for v, s in zip(tr.y, tr.text) if str(s) and isinstance(v, numbers.Real) and float(v) > 0]
+    return _largest(fig, "yaxis") / min(labelled) * (LINE * font + 4) if labelled else 0.0
 
 
 def _largest(fig: go.Figure, axis: str) -> float:

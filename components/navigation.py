@@ -36,12 +36,31 @@ PAGES = (
 _DEFAULT, _CURRENT = "nav:default", "nav:current"
 
 
+def requested() -> str | None:
+    """The page the browser's URL names by its path (`/xep-hang`), None for the app's root. Read
+    before st.navigation on a session's first run, st.context.url is the browser's own URL."""
+    last = (st.context.url or "").rstrip("/").rsplit("/", 1)[-1]  # no URL in AppTest
+    return last if last in {p.url_path for p in PAGES} else None
+
+
+def default_page(opening: str | None, asked: str | None) -> str:
+    """The page served at the root for a session whose first URL names the page `asked` (None: the
+    root) and opens a snapshot of the page `opening` (None: none): the snapshot's page or the first,
+    unless that is the page asked for by its path, which then needs another default to resolve."""
+    wanted = opening or PAGES[0].url_path
+    return wanted if asked != wanted else next(p.url_path for p in PAGES if p.url_path != asked)
+
+
 def pages(actor: Actor, lang: str, opening: str | None = None) -> list[st.Page]:
     """The pages for st.navigation. `opening` (a URL path) makes that page the root's page for the
-    rest of the session: a snapshot link to the root opens the snapshot's page, with no other page first."""
-    if opening is not None and _DEFAULT not in st.session_state:
-        st.session_state[_DEFAULT] = opening
-    default = st.session_state.get(_DEFAULT) or PAGES[0].url_path
+    rest of the session: a snapshot link to the root opens the snapshot's page, with no other page first.
+
+    Streamlit serves the default page at the root only, and answers its own path with a "Page not
+    found" dialog: a URL naming the page that would be the default (`/tong-quan`, a snapshot link
+    made on its page's path) makes another page the default for the session, so that it resolves."""
+    if _DEFAULT not in st.session_state:
+        st.session_state[_DEFAULT] = default_page(opening, requested())
+    default = st.session_state[_DEFAULT]
     if default not in {p.url_path for p in PAGES}:
         default = PAGES[0].url_path
     return [st.Page(p.script, title=t(p.title_key, lang), icon=p.icon, url_path=p.url_path,
@@ -63,3 +82,16 @@ def remember(page: st.Page, registered: list[st.Page]) -> None:
 def current() -> str:
     """The URL path of the page this run shows."""
     return st.session_state.get(_CURRENT, PAGES[0].url_path)
+
+
+def page_url(url_path: str) -> str:
+    """The URL of a page for any browser: the app's root for the first page, else root/path (a
+    fresh session serves every page at its path, navigation.pages). '/…' in AppTest."""
+    return url_of(st.context.url or "", current(), url_path)
+
+
+def url_of(here: str, here_path: str, url_path: str) -> str:
+    """The URL of the page `url_path`, from the URL `here` of the page `here_path` (after
+    st.navigation: the root, plus the page's path unless it is this session's default)."""
+    root = here.rstrip("/").removesuffix("/" + here_path)
+    return root + "/" + ("" if url_path == PAGES[0].url_path else url_path)

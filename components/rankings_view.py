@@ -79,8 +79,8 @@ def grade_bands(counts: pd.DataFrame, ind: pd.Series, lang: str, version: int) -
         label = formatting.label(g["grade_label"].iloc[0])
         hover = [f"<b>{label}</b> {p}: {n}{version_line(lang, version)}" for p, n in zip(g["period"], g["n"])]
         fig.add_trace(go.Bar(x=g["period"], y=g["n"], name=label, marker_color=GRADE_PALETTE[i % len(GRADE_PALETTE)],
-                             text=[n if n else "" for n in g["n"]], textposition="inside", hovertext=hover,
-                             hoverinfo="text"))
+                             text=[n if n else "" for n in g["n"]], textposition="inside", textangle=0,
+                             insidetextanchor="middle", hovertext=hover, hoverinfo="text"))
     fig.update_layout(barmode="stack")
     fig.update_xaxes(title=t("axis.year", lang), type="category")
     fig.update_yaxes(title=t("axis.units", lang))

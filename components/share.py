@@ -40,13 +40,14 @@ def link(params: dict | None = None) -> str:
     """The URL of the current view: page, filters and language, without a pinned snapshot."""
     params = {k: v for k, v in (params if params is not None else _view_state()).items()
               if k != SNAPSHOT_PARAM and _view_value(v)}
-    return (st.context.url or "") + ("?" + urlencode(params) if params else "")  # no URL in AppTest
+    return navigation.page_url(navigation.current()) + ("?" + urlencode(params) if params else "")
 
 
-def snapshot_link(snap: snapshots.Snapshot, base: str | None = None) -> str:
-    """A snapshot's link: its id and dataset; the snapshot itself holds the rest of the view."""
+def snapshot_link(snap: snapshots.Snapshot) -> str:
+    """A snapshot's link: its id and dataset; the snapshot itself holds the rest of the view. At the
+    app's root, which opens the snapshot's page (navigation.pages), from whichever page it is made."""
     params = {SNAPSHOT_PARAM: snap.snapshot_id, "data": snap.view_state.get("data", config.DATASETS[0])}
-    return (st.context.url or "" if base is None else base) + "?" + urlencode(params)
+    return navigation.page_url(navigation.PAGES[0].url_path) + "?" + urlencode(params)
 
 
 def _changed(snap: snapshots.Snapshot) -> bool:
@@ -300,6 +301,9 @@ def export_menu(ref: data.DataRef, page_title: str, dataset_name: str, snapshot:
 
 
 PRESENT_PARAM = "present"
+# The chart's height in presentation mode: a 1440×900 laptop, a 1920×1080 projector, a phone less
+# the controls and a snapshot's banner above it.
+PRESENT_HEIGHT = {"phone": 520, "laptop": 600, "projector": 780}
 _SLIDE = "share:slide"
 # Presentation mode is our own stylesheet: no sidebar or toolbar, the whole width for the chart.
 _PRESENT_CSS = ("<style>[data-testid='stSidebar'],[data-testid='stSidebarCollapsedControl'],"
@@ -323,10 +327,6 @@ def present(run_page, lang: str) -> None:
         return
     i = min(st.session_state.get(_SLIDE, 0), len(drawn) - 1)
     scr = chart_style.screen()
-    fig = chart_style.fit(go.Figure(drawn[i].figure), chart_style.enlarged(scr))  # a copy: the drawn one is shared
-    fig.update_layout(height=max(760, fig.layout.height))
-    st.plotly_chart(fig, key="present-chart", config=chart_style.plotly_config(scr))
-    chart_alt.beside("present-chart", fig, drawn[i].frame, drawn[i].indicator_id)
 
     def go_to(n: int) -> None:
         st.session_state[_SLIDE] = n
@@ -343,6 +343,11 @@ def present(run_page, lang: str) -> None:
         st.button("PageDown", on_click=go_to, args=(i + 1,), disabled=i == len(drawn) - 1, key="present-pagedown",
                   shortcut="PageDown")
     leave.link_button(t("share.present_exit", lang), link({k: v for k, v in _view_state().items() if k != PRESENT_PARAM}))
+    # The controls above, the chart below them sized to what is left of the screen: both visible
+    # without scrolling (a copy: the drawn figure is shared).
+    fig = chart_style.fit_to(go.Figure(drawn[i].figure), chart_style.enlarged(scr), PRESENT_HEIGHT[scr.name])
+    st.plotly_chart(fig, key="present-chart", config=chart_style.plotly_config(scr))
+    chart_alt.beside("present-chart", fig, drawn[i].frame, drawn[i].indicator_id)
 
 
 def snapshot_list(ref: data.DataRef, actor: auth.Actor | None, lang: str) -> None:
@@ -359,10 +364,7 @@ def snapshot_list(ref: data.DataRef, actor: auth.Actor | None, lang: str) -> Non
                          time=formatting.timestamp(snap.created_at, lang), page=navigation.title(snap.page, lang)))
             if snap.note:
                 st.text(snap.note)
-            # The app's root: it opens the snapshot's own page (a page's own path is not served for
-            # the default page, and Streamlit would say the page is not found).
-            root = (st.context.url or "").rsplit("/", 1)[0] + "/"
-            st.link_button(t("snapshots.open", lang), snapshot_link(snap, root), icon=":material/open_in_new:")
+            st.link_button(t("snapshots.open", lang), snapshot_link(snap), icon=":material/open_in_new:")
             if actor is None or not snapshots.may_change(actor, snap):
                 continue
             with st.form(f"snapshot-{snap.snapshot_id}"):

@@ -37,7 +37,9 @@ def league(table: pd.DataFrame, ind: pd.Series, lang: str, title: str, note: str
         t("table.grade", lang): table["grade_label"].fillna(""),
         t("table.rank_change", lang): [_rank_change(v, new, lang) for v, new in zip(table["rank_change"], table["is_new"])],
     })
-    st.dataframe(shown, hide_index=True, width="stretch", height=full_height(len(shown)))
+    # Rank and unit pinned: on a phone the other columns scroll sideways inside the frame beside them.
+    pinned = {c: st.column_config.TextColumn(c, pinned=True) for c in (t("table.rank", lang), t("table.unit", lang))}
+    st.dataframe(shown, hide_index=True, width="stretch", height=full_height(len(shown)), column_config=pinned)
     if note:
         st.caption(note)
     if scope := ranking.scope_note(table, lang):

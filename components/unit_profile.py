@@ -145,6 +145,8 @@ def history_grid(hist: pd.DataFrame, cat: Catalog, indicator_ids: list[str], uni
                                      line={"color": INK, "dash": "dot", "shape": "hvh", "width": 1.5},
                                      hoverinfo="skip", **on))
         _year_axis(fig, years, axis)
+        if ind["measure"] in ("percent", "points"):  # no axis title: the ticks say it (chart_style: 0–100)
+            fig.layout[f"yaxis{axis}"].ticksuffix = "%"
         if year in years:
             _highlight(fig, year - 0.5, year + 0.5, axis)
         _merger_marks(fig, events, "year", lang, years, axis)
@@ -171,10 +173,15 @@ def parts(table: pd.DataFrame, cat: Catalog, total_id: str, unit_name: str, year
              + version_line(lang, version)
              for lab, (_, r) in zip(df["label"], df.iterrows())]
     x = df["lost"] if points else df["value"]
-    text = ([t("unit.lost_text", lang, points=formatting.number(v, lang, 2)) for v in df["lost"]] if points
-            else [formatting.value(v, total, lang) for v in df["value"]])
-    text = [marked(s, None if pd.isna(tg) else g >= 0) for s, g, tg in zip(text, df["gap"], df["target"])]
-    fig = go.Figure(go.Bar(x=x, y=df["label"], orientation="h", marker_color=colors, text=text,
+    # Factors: the value beside the factor's name, where the target line and the peers' median
+    # tick (both at the bars' ends) never run through it. Areas have no marks: the value ends the bar.
+    # Meets/misses is said by a mark as well as the colour.
+    marks = [None if pd.isna(tg) else g >= 0 for g, tg in zip(df["gap"], df["target"])]
+    y = df["label"] if points else [f"{lab}\u00a0· {marked(formatting.value(v, total, lang), m)}"
+                                    for lab, v, m in zip(df["label"], x, marks)]
+    text = ([marked(t("unit.lost_text", lang, points=formatting.number(v, lang, 2)), m)
+             for v, m in zip(df["lost"], marks)] if points else None)
+    fig = go.Figure(go.Bar(x=x, y=y, orientation="h", marker_color=colors, text=text,
                            textposition="outside", cliponaxis=False, hovertext=hover, hoverinfo="text",
                            name=short_name(total, lang), showlegend=False))
     if points:
@@ -184,13 +191,15 @@ def parts(table: pd.DataFrame, cat: Catalog, total_id: str, unit_name: str, year
     else:
         worst = df["label"].iloc[-1]
         title = t("unit.factors_title", lang, unit=unit_name, year=year, factor=worst)
-        fig.add_trace(go.Scatter(x=df["peer_median"], y=df["label"], mode="markers", name=t("unit.peer_median", lang),
+        fig.add_trace(go.Scatter(x=df["peer_median"], y=y, mode="markers", name=t("unit.peer_median", lang),
                                  marker={"symbol": "line-ns-open", "size": 22, "color": INK, "line": {"width": 3}},
                                  hoverinfo="skip"))
         if df["target"].notna().any():
             fig.add_vline(x=float(df["target"].dropna().iloc[0]), line={"color": INK, "dash": "dot"},
-                          annotation_text=t("chart.target", lang), annotation_position="top")
-        fig.update_xaxes(title=axis_title(total, lang), range=[0, 102])  # bars start at zero
+                          annotation_text=t("chart.target", lang),
+                          annotation_position="top left",  # above the plot, ending at the line
+                          annotation_yanchor="bottom")
+        fig.update_xaxes(title=axis_title(total, lang), range=[0, 100])  # bars start at zero
     if df["target"].notna().any():
         status_legend(fig, lang)
     fig.update_yaxes(title=None, automargin=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -16,11 +17,12 @@ from reformkpi import config, formatting, ingest
 from reformkpi.auth import Actor
 from reformkpi.catalog import Catalog
 from reformkpi.context import source_label
-from reformkpi.ingest import isolated, profiles, templates
+from reformkpi.ingest import isolated, profiles, staged, templates
 from reformkpi.i18n import column, t, tm, tn, tnm
 from reformkpi.store import Store
 
 DONE_KEY = "upload:done"
+_HAD_FILE, _RESTORED, _SAVED = "upload:had-file", "upload:restored", "upload:saved"
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -172,6 +174,53 @@ def diff_view(up: ingest.Upload, cat: Catalog, hist: pd.DataFrame, lang: str) ->
         st.info(t("upload.nothing", lang))
 
 
+def _kept_in() -> Path:
+    return staged.folder(config.state_dir())
+
+
+def _owner(actor: Actor, uri: str) -> str:
+    """Whose kept file: the analyst's, checked against this store (another dataset has its own)."""
+    return f"{actor.name}\n{uri}"
+
+
+def kept(file, actor: Actor, uri: str, lang: str) -> staged.Staged | None:
+    """The file checked before a reload, when the uploader is empty: the analyst's own, kept on
+    the server (reformkpi.ingest.staged). Called before the profile and replace widgets: on the
+    first run of a session their choices are restored. Removing the file from the uploader
+    discards it; so does the button beside the notice."""
+    if file is not None:
+        st.session_state[_HAD_FILE] = True
+        return None
+    if st.session_state.pop(_HAD_FILE, False):  # the analyst took the file out of the uploader
+        staged.discard(_kept_in(), _owner(actor, uri))
+        return None
+    found = staged.load(_kept_in(), _owner(actor, uri))
+    if found is None:
+        return None
+    assert found.staged_at is not None, "a kept file says when it was kept"
+    if not st.session_state.get(_RESTORED):
+        st.session_state[_RESTORED] = True
+        st.session_state["upload:period"], st.session_state["upload:replace"] = found.period, found.replace
+        st.session_state["upload:profile"] = found.profile_name
+    st.info(t("upload.kept", lang, file=formatting.markdown_text(found.file_name),
+              time=formatting.timestamp(found.staged_at, lang)), icon=":material/inventory_2:")
+    st.button(t("upload.discard", lang), key="upload-discard", icon=":material/delete:",
+              on_click=staged.discard, args=(_kept_in(), _owner(actor, uri)))
+    return found
+
+
+def keep(actor: Actor, uri: str, content: bytes, file_name: str, profile: profiles.Profile, replace: bool,
+         profile_name: str) -> None:
+    """Keep the checked file with the choices it was checked with, until committed or discarded
+    (written when any of them changes, not on every rerun)."""
+    item = staged.Staged(file_name, content, profile.to_json(), replace, profile_name,
+                         st.session_state.get("upload:period", ""))
+    signature = (item.sha256, item.file_name, item.profile_json, replace, profile_name, item.period)
+    if st.session_state.get(_SAVED) != signature:
+        staged.save(_kept_in(), _owner(actor, uri), item)
+        st.session_state[_SAVED] = signature
+
+
 def commit_button(up: ingest.Upload, uri: str, actor: Actor, lang: str) -> None:
     """Write, with progress; the next run shows the new version and says what was written."""
     d = up.diff
@@ -189,6 +238,8 @@ def commit_button(up: ingest.Upload, uri: str, actor: Actor, lang: str) -> None:
         bar = st.progress(0.1, text=t("upload.committing", lang))
         with actions.reported(lang):
             result = ingest.commit(Store(uri), up, actor, replace_synced=confirmed)
+            # Written: nothing left to keep (the file still in the uploader is not kept again, keep()).
+            staged.discard(_kept_in(), _owner(actor, uri))
             bar.progress(1.0, text=t("upload.committing", lang))
             st.session_state[DONE_KEY] = t("upload.committed", lang, version=result.version, new=result.rows_new,
                                            changed=result.rows_changed, deleted=result.rows_deleted)

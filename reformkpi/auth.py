@@ -202,12 +202,12 @@ def _open_private(path: Path, flags: int) -> int:
     return fd
 
 
-def write_private(path: Path, text: str) -> None:
+def write_private(path: Path, text: str | bytes) -> None:
     """Replace `path` atomically with `text`, readable by this account only from the first byte."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = _open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
+    with os.fdopen(fd, "wb") as f:
+        f.write(text.encode("utf-8") if isinstance(text, str) else text)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)

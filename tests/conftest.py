@@ -34,6 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "test-output"
 # Sign-in sessions of every test (and of the servers the browser tests start) stay out of data/.
 os.environ["REFORMKPI_SESSIONS"] = str(Path(tempfile.mkdtemp(prefix="reformkpi-sessions-")) / "sessions.json")
+# So do the server's other state files (an analyst's staged upload), and no file of this account's own state is read.
+os.environ["REFORMKPI_STATE"] = tempfile.mkdtemp(prefix="reformkpi-state-")
 
 
 def small_catalog() -> Catalog:

@@ -3,6 +3,7 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from components import navigation
 from tests.conftest import ROOT
 
 
@@ -47,3 +48,23 @@ def test_english_chosen_on_one_page_holds_on_the_next(session):
     at.switch_page("app_pages/rankings.py").run()
     assert at.title[0].value == "Rankings of units"
     assert "Rank" in at.dataframe[0].value.columns
+
+
+def test_a_url_naming_the_would_be_default_page_gets_another_default():
+    # Streamlit serves the default page at the root only: its own path would say "Page not found".
+    assert navigation.default_page(None, None) == "tong-quan"
+    assert navigation.default_page("xep-hang", None) == "xep-hang"  # a snapshot link to the root
+    assert navigation.default_page("xep-hang", "xep-hang") == "tong-quan"  # /xep-hang?snapshot=…
+    assert navigation.default_page("tong-quan", "tong-quan") == "don-vi"  # /tong-quan?snapshot=…
+    assert navigation.default_page(None, "tong-quan") == "don-vi"
+    assert navigation.default_page("hai-long", "ho-so") == "hai-long"  # /ho-so resolves by its path
+
+
+def test_page_urls_are_the_root_for_the_first_page_and_root_slash_path_for_the_others():
+    root = "https://cchc.example.gov.vn/kpi"
+    assert navigation.url_of(root + "/xep-hang", "xep-hang", "tong-quan") == root + "/"
+    assert navigation.url_of(root + "/xep-hang", "xep-hang", "xep-hang") == root + "/xep-hang"
+    # A snapshot opened at the root makes its page this session's default, served at the root.
+    assert navigation.url_of(root, "xep-hang", "xep-hang") == root + "/xep-hang"
+    assert navigation.url_of(root + "/", "tong-quan", "hai-long") == root + "/hai-long"
+    assert navigation.url_of("", "tong-quan", "tong-quan") == "/"  # AppTest has no URL

@@ -5,6 +5,7 @@ import json
 import pandas as pd
 import pytest
 
+from components.chart_style import unwrap
 from reformkpi import focus
 from reformkpi.metrics import ranking, views
 from tests.conftest import plotly_array
@@ -21,6 +22,9 @@ def test_overview_shows_tiles_charts_and_league_table(app):
     assert [m.label for m in at.metric] == ["Chỉ số CCHC", "Mức độ hài lòng", "Tỷ lệ đúng hạn", "Tỷ lệ trực tuyến"]
     assert len(charts(at)) == 2 and len(at.dataframe) == 1
     assert any("Dữ liệu minh họa" in i.value for i in at.info)
+    # Rank and unit pinned: on a phone the rest of the league table scrolls sideways beside them.
+    config = json.loads(at.dataframe[0].proto.columns)
+    assert {c for c, v in config.items() if v.get("pinned")} == {"Hạng", "Đơn vị"}
 
 
 def test_units_chart_and_table_carry_the_core_values(app, demo):
@@ -29,10 +33,11 @@ def test_units_chart_and_table_carry_the_core_values(app, demo):
     table = ranking.league_table(demo, "sipas.overall", "2019", "department")
     units_chart = charts(at)[0]
     bar = units_chart["data"][0]
-    gaps = dict(zip(plotly_array(bar["y"]), plotly_array(bar["x"])))
+    names = [unwrap(y) for y in plotly_array(bar["y"])]  # long names wrap beside the bars
+    gaps = dict(zip(names, plotly_array(bar["x"])))
     assert gaps == pytest.approx(dict(zip(table["name"], table["gap"])))
     assert gaps["Sở Tài nguyên và Môi trường"] == pytest.approx(-2.6)
-    labels = dict(zip(plotly_array(bar["y"]), bar["text"]))
+    labels = dict(zip(names, bar["text"]))
     assert labels["Sở Tài nguyên và Môi trường"] == "✗ 77,4%"  # short of 80: said by a mark, not the colour alone
     marks = {n: ("✓" if m else "✗") for n, m in zip(table["name"], table["meets_target"]) if pd.notna(m)}
     assert marks and all(labels[n].startswith(mark + " ") for n, mark in marks.items())

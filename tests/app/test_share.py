@@ -43,6 +43,8 @@ def test_a_snapshot_shows_the_old_numbers_after_a_new_upload(tmp_store, monkeypa
     assert (snap.title, snap.data_version, snap.created_by, snap.page) == ("Giao ban tháng 11", 1, "lan.pham",
                                                                             "tong-quan")
     assert "quarter=" not in at.code[0].value  # an empty filter stays out of the link
+    # The snapshot's link is the app's root, which opens its page (AppTest has no host).
+    assert at.code[-1].value == f"/?snapshot={snap.snapshot_id}&data=demo"
     assert snap.view_state == {**VIEW, "data": "demo", "lang": "vi", "level": "department", "quarter": ""}
 
     tmp_store.commit_observations(obs([("so-y-te", "sipas.overall", "2019", 81.0)]), CommitInfo(user="lan"))

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from reformkpi.auth import Actor
 from tests.app.conftest import ANALYST
-from tests.conftest import ROOT
+from tests.conftest import ROOT, shown
 from tests.core.ingest.test_ingest import csv_bytes, state
 
 ADMIN = Actor("quan.tri", "admin")
@@ -132,3 +132,30 @@ def test_a_bomb_uploaded_on_the_page_gets_a_message_from_the_worker(page, tmp_st
     assert not at.exception
     assert at.dataframe[-1].value["Nội dung"].str.contains("Tệp Parquet giải nén ra").any()
     assert state(tmp_store) == before
+
+
+def test_a_checked_file_survives_a_reload_for_its_analyst_until_discarded_or_committed(page, tmp_store):
+    def seen(at) -> str:
+        return shown(texts(at))
+
+    at = page("app_pages/upload.py")
+    at.checkbox(key="upload:replace").check()
+    at.file_uploader(key="upload:file").set_value(("dung.csv", GOOD, "text/csv"))
+    at.run()
+    assert [m.value for m in at.metric] == ["2", "0", "0", "0"]
+
+    again = page("app_pages/upload.py")  # F5: a new session, the uploader empty
+    assert not again.exception and "Tệp «dung.csv» đã kiểm tra lúc" in seen(again)
+    assert [m.value for m in again.metric] == ["2", "0", "0", "0"] and again.checkbox(key="upload:replace").value
+    other = page("app_pages/upload.py", Actor("chi", "analyst"))
+    assert "dung.csv" not in seen(other) and not other.metric  # another analyst's file is not shown
+    again.button(key="upload-discard").click()
+    again.run()
+    assert "dung.csv" not in seen(again) and not again.metric
+    assert "dung.csv" not in seen(page("app_pages/upload.py"))
+
+    at.file_uploader(key="upload:file").set_value(("dung.csv", GOOD, "text/csv"))
+    at.run()
+    at.button(key="upload-commit").click()
+    at.run()
+    assert tmp_store.version() == 1 and "dung.csv" not in seen(page("app_pages/upload.py"))  # committed: not kept

@@ -1,5 +1,6 @@
 """Every leader page on a phone, a laptop and a projector: no text inside a chart collides with
-other text or runs out of its chart, and nothing scrolls sideways.
+other text, a reference line or a marker, or runs out of its chart; percentage axes stay within
+0–100; a projector's chart text is 16 px at least; and nothing scrolls sideways.
 
 One browser context per screen size visits the six pages in turn (one server for all)."""
 
@@ -62,6 +63,53 @@ MEASURE = """() => {
 }"""
 
 
+# Value labels under a reference line (a target, a break: thin shapes) or a marker (a peers'
+# median tick, a point), from the boxes the browser drew, strokes included (a line's box is 0 wide);
+# percentage axes (titled "(%)" or with "%" after each tick) past 0–100; and, on a projector, any
+# tick label, value label or hover text under 16 px.
+GEOMETRY = r"""(minFont) => {
+  const found = [];
+  const stroked = el => {
+    const r = el.getBoundingClientRect(), s = parseFloat(getComputedStyle(el).strokeWidth || '0') / 2;
+    return {left: r.left - s, right: r.right + s, top: r.top - s, bottom: r.bottom + s};
+  };
+  document.querySelectorAll('.js-plotly-plot').forEach((plot, n) => {
+    const title = (plot.querySelector('.gtitle')?.textContent || `chart ${n}`).slice(0, 50);
+    const labels = [...plot.querySelectorAll('.bartext, .textpoint text, .annotation-text')]
+      .filter(el => el.textContent.trim() && el.getBoundingClientRect().width > 0);
+    const marks = [
+      ...[...plot.querySelectorAll('.shapelayer path')].map(el => ['line', stroked(el)])
+        .filter(([, r]) => Math.min(r.right - r.left, r.bottom - r.top) <= 6),
+      ...[...plot.querySelectorAll('.scatterlayer .points path.point')].map(el => ['marker', stroked(el)])];
+    const seen = new Set();
+    labels.forEach(el => {
+      const l = el.getBoundingClientRect();
+      marks.forEach(([kind, r]) => {
+        const w = Math.min(l.right, r.right) - Math.max(l.left, r.left);
+        const h = Math.min(l.bottom, r.bottom) - Math.max(l.top, r.top);
+        const what = `${title}: "${el.textContent.trim().slice(0, 30)}" under a ${kind}`;
+        if (w > 0.5 && h > 2 && !seen.has(what)) { seen.add(what); found.push(what); }
+      });
+    });
+    const full = plot._fullLayout;
+    Object.keys(full).filter(k => /^[xy]axis\d*$/.test(k)).forEach(k => {
+      const ax = full[k], text = (ax.title?.text || '').replace(/\s*<br>\s*/g, ' ').trim();
+      if ((ax.ticksuffix === '%' || text.endsWith('(%)')) && (Math.max(...ax.range) > 100.001 || Math.min(...ax.range) < -0.001))
+        found.push(`${title}: ${k} "${text}" runs ${ax.range.map(v => v.toFixed(1)).join('–')}`);
+    });
+    if (minFont) {
+      const small = [...plot.querySelectorAll('.xtick text, .ytick text, [class*="tick"] text, .bartext, .textpoint text, .annotation-text, .cbaxis text')]
+        .filter(el => el.textContent.trim() && parseFloat(getComputedStyle(el).fontSize) < minFont - 0.01)
+        .map(el => `"${el.textContent.trim().slice(0, 20)}" ${getComputedStyle(el).fontSize}`);
+      if (small.length) found.push(`${title}: under ${minFont} px: ${[...new Set(small)].slice(0, 5).join(', ')}`);
+      if (full.hoverlabel.font.size < minFont) found.push(`${title}: hover text ${full.hoverlabel.font.size} px`);
+    }
+  });
+  return found;
+}"""
+MIN_FONT = {"projector": 16}  # read from the back of a meeting room
+
+
 @pytest.mark.parametrize("size", SIZES)
 def test_every_leader_page_is_legible(browser, app_url, size):
     width, height = SIZES[size]
@@ -80,7 +128,7 @@ def test_every_leader_page_is_legible(browser, app_url, size):
             page.wait_for_function(f"() => [...document.querySelectorAll('.js-plotly-plot')]"
                                    f".every(p => p.layout?.meta?.screen === '{size}' && p.querySelector('.gtitle'))")
             assert page.locator('[data-testid="stException"]').count() == 0, f"{name} ({size}) shows an error"
-            if found := page.evaluate(MEASURE):
+            if found := page.evaluate(MEASURE) + page.evaluate(GEOMETRY, MIN_FONT.get(size, 0)):
                 problems[name] = found
             if (name, size) in LOOKED_AT:
                 screenshot(page, f"legibility-{name}-{size}")

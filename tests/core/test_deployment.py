@@ -107,3 +107,14 @@ def test_nginx_keeps_each_browser_on_one_of_the_two_app_servers():
     assert not blocks
     docs = (ROOT / "docs" / "deployment-two-servers.md").read_text(encoding="utf-8")
     assert "systemctl enable --now " + " ".join(f"reformkpi@{s.rsplit(':', 1)[1]}" for s in servers) in docs
+
+
+@pytest.mark.parametrize("path", [".streamlit/config.toml", "deploy/config.toml"])
+def test_error_boxes_carry_no_details_nor_outside_links(path):
+    from streamlit import config as st_config
+
+    client = tomllib.loads((ROOT / path).read_text(encoding="utf-8"))["client"]
+    assert set(client) <= set(key.split(".")[1] for key in st_config.get_config_options() if key.startswith("client."))
+    assert client["showErrorDetails"] == "none"  # a generic notice; the trace goes to the server log
+    assert client["showErrorLinks"] == "false"  # no "Ask Google" / "Ask ChatGPT" under an error
+    assert client["toolbarMode"] in ("viewer", "minimal")  # no developer entries (rerun, clear cache, deploy)
