@@ -33,10 +33,11 @@ from reformkpi import config
 
 ROLES = ("viewer", "analyst", "admin")
 PERMISSIONS = {
-    "viewer": {"view"},
-    "analyst": {"view", "upload", "snapshot"},
-    "admin": {"view", "upload", "snapshot", "rollback", "admin"},
+    "viewer": {"view", "subscribe"},
+    "analyst": {"view", "subscribe", "upload", "snapshot"},
+    "admin": {"view", "subscribe", "upload", "snapshot", "rollback", "admin"},
 }
+SIGNED_IN_ONLY = {"subscribe"}  # a role's permissions the anonymous viewer does not get: it has no one to tell
 NAME = re.compile(r"[a-z0-9][a-z0-9._@-]{1,63}")  # matched whole (fullmatch: `$` would let a final newline by)
 MIN_PASSWORD = 10
 LOCK_WAIT_SECONDS = 5.0  # a sign-in waits this long for the accounts file, then gives up
@@ -82,6 +83,8 @@ class Actor:
     session: str | None = field(default=None, repr=False)  # a secret: kept out of logs
 
     def can(self, permission: str) -> bool:
+        if self.via == "anonymous" and permission in SIGNED_IN_ONLY:
+            return False
         return permission in PERMISSIONS.get(self.role, set())
 
 
@@ -124,6 +127,7 @@ class Settings:
     roles_by_email: dict | None = None  # email → role, for single sign-on
     roles_by_group: dict | None = None  # group → role
     default_sso_role: str = "viewer"
+    units_by_name: dict | None = None  # account name (or verified e-mail) → the unit ids it may see
 
 
 def settings(path: Path | None = None) -> Settings:
@@ -133,6 +137,10 @@ def settings(path: Path | None = None) -> Settings:
         return Settings()
     raw = tomllib.loads(path.read_text(encoding="utf-8"))
     roles = raw.get("roles", {})
+    units = raw.get("units", {})
+    if not isinstance(units, dict) or not all(isinstance(v, list) and all(isinstance(u, str) for u in v)
+                                              for v in units.values()):
+        raise ValueError(f"{path}: [units] maps an account to a list of unit ids")
     for table in (roles.get("by_email", {}), roles.get("by_group", {})):
         bad = {r for r in table.values() if r not in ROLES}
         if bad:
@@ -142,7 +150,8 @@ def settings(path: Path | None = None) -> Settings:
                     lockout_minutes=int(raw.get("lockout_minutes", 15)),
                     roles_by_email={k.lower(): v for k, v in roles.get("by_email", {}).items()},
                     roles_by_group=dict(roles.get("by_group", {})),
-                    default_sso_role=roles.get("default", "viewer"))
+                    default_sso_role=roles.get("default", "viewer"),
+                    units_by_name={k.lower(): v for k, v in units.items()})
 
 
 def actor_from_identity(user_info: dict, s: Settings) -> Actor:
@@ -253,7 +262,7 @@ class Accounts:
     def names(self) -> dict[str, str]:
         return {n: a["role"] for n, a in sorted(self._read(self.path).items())}
 
-    def add(self, name: str, role: str, password: str) -> None:
+    def add(self, name: str, role: str, password: str, units: list[str] | None = None) -> None:
         name = account_name(name)
         if role not in ROLES:
             raise ValueError(f"role must be one of {ROLES}")
@@ -263,12 +272,27 @@ class Accounts:
             if name in data:
                 raise ValueError(f"account {name!r} exists")
             data[name] = {"role": role, "hash": _hasher.hash(password)}
+            if units is not None:
+                data[name]["units"] = _unit_ids(units)
 
     def set_role(self, name: str, role: str) -> None:
         if role not in ROLES:
             raise ValueError(f"role must be one of {ROLES}")
         with self._locked() as data:
             data[self._known(data, name)]["role"] = role
+
+    def set_units(self, name: str, units: list[str] | None) -> None:
+        """Limit the account to these units (reformkpi/visibility.py); None: every unit."""
+        with self._locked() as data:
+            account = data[self._known(data, name)]
+            if units is None:
+                account.pop("units", None)
+            else:
+                account["units"] = _unit_ids(units)
+
+    def units(self, name: str) -> list[str] | None:
+        """The account's unit scope, None when it has none (or no such account)."""
+        return self._read(self.path).get(name, {}).get("units")
 
     def set_password(self, name: str, password: str) -> None:
         if len(password) < MIN_PASSWORD:
@@ -332,6 +356,13 @@ class Accounts:
             if entry["failed"] >= limit:
                 entry.update(failed=0, until=(now + wait).isoformat())
                 log.warning("sign-in throttled for a client after %s failures", limit)
+
+
+def _unit_ids(units: list[str]) -> list[str]:
+    ids = sorted({u.strip() for u in units if u.strip()})
+    if not ids:
+        raise ValueError("units: at least one unit id (or no scope at all)")
+    return ids
 
 
 def _digest(text: str) -> str:
