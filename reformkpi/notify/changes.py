@@ -222,7 +222,7 @@ def indicator_label(cat: Catalog, indicator_id: str, lang: str) -> str:
     return str(cat.indicator(indicator_id)[column("short", lang)])
 
 
-def gap_text(gap: float, ind: pd.Series, lang: str) -> str:
+def gap_text(gap: float | None, ind: pd.Series, lang: str) -> str:
     """A gap as the league tables write it: signed, in points of a percentage ('−2,6 điểm %')."""
     unit = " " + t("unit.points", lang) if ind["measure"] in ("percent", "points") else ""
     return formatting.signed(gap, lang, int(ind["decimals"])) + unit

@@ -13,6 +13,7 @@ error names the server and its reply only.
 
 from __future__ import annotations
 
+import base64
 import html
 import re
 import smtplib
@@ -43,12 +44,12 @@ def text_body(title: str, lines: list[str], footer: list[str]) -> str:
 
 def html_body(title: str, lines: list[str], footer: list[str], links: dict[str, str], lang: str) -> str:
     """The same content as HTML: every text escaped, links (the only markup from data) as anchors."""
+    urls = sorted({html.escape(u) for u in links.values() if u}, key=len, reverse=True)  # the longest first
+    pattern = re.compile("|".join(map(re.escape, urls))) if urls else None
+
     def linked(line: str) -> str:
         escaped = html.escape(line)
-        for url in links.values():
-            e = html.escape(url)
-            escaped = escaped.replace(e, f'<a href="{e}">{e}</a>')
-        return escaped
+        return pattern.sub(lambda m: f'<a href="{m[0]}">{m[0]}</a>', escaped) if pattern else escaped
 
     items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
     foot = "".join(f"<p style=\"color:#555;font-size:13px\">{linked(line)}</p>" for line in footer)
@@ -65,7 +66,6 @@ def build(payload: dict, message_id: str, mail_from: str, attachment: tuple[str,
     msg["Subject"] = payload["subject"]
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = message_id
-    msg["Content-Language"] = payload["lang"]
     if payload.get("unsubscribe"):
         msg["List-Unsubscribe"] = f"<{payload['unsubscribe']}>"
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
@@ -76,6 +76,7 @@ def build(payload: dict, message_id: str, mail_from: str, attachment: tuple[str,
         name, data = attachment
         msg.make_mixed()
         msg.add_attachment(data, maintype="application", subtype="pdf", filename=name)
+    msg["Content-Language"] = payload["lang"]  # after the parts: setting content drops Content-* headers
     return msg
 
 
@@ -90,6 +91,21 @@ def domain(mail_from: str) -> str:
     """The sender's domain: the right-hand side of Message-IDs."""
     address = parseaddr(mail_from)[1]
     return address.rpartition("@")[2] or "localhost"
+
+
+def _login(smtp: smtplib.SMTP, user: str, password: str) -> None:
+    """Sign in; a name or password beyond ASCII (a Vietnamese password) goes as UTF-8 by AUTH PLAIN
+    (RFC 4616), which smtplib's login cannot send."""
+    if (user + password).isascii():
+        smtp.login(user, password)
+        return
+    smtp.ehlo_or_helo_if_needed()
+    if "plain" not in smtp.esmtp_features.get("auth", "").lower().split():
+        raise SendError("the server offers no AUTH PLAIN, which a name or password beyond ASCII needs")
+    token = base64.b64encode(b"\0" + user.encode() + b"\0" + password.encode()).decode()
+    code, reply = smtp.docmd("AUTH", "PLAIN " + token)
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, reply)
 
 
 def send(s: Settings, msg: EmailMessage, before_end: Callable[[], None], timeout: float = 60.0) -> None:
@@ -109,7 +125,7 @@ def send(s: Settings, msg: EmailMessage, before_end: Callable[[], None], timeout
             smtp.starttls(context=context)
             smtp.ehlo()
         if s.smtp_user:
-            smtp.login(s.smtp_user, s.smtp_password)
+            _login(smtp, s.smtp_user, s.smtp_password)
         code, reply = smtp.mail(sender)
         if code != 250:
             raise SendError(f"MAIL FROM refused: {code} {reply!r}")
@@ -147,7 +163,8 @@ class Pacer:
     def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep):
         self.gap = 60.0 / per_minute if per_minute > 0 else 0.0
-        self.clock, self.sleep, self.last = clock, sleep, None
+        self.clock, self.sleep = clock, sleep
+        self.last: float | None = None
 
     def wait(self) -> None:
         if self.last is not None:

@@ -29,6 +29,7 @@ from pathlib import Path
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from reformkpi import config, sessions, snapshots, subscriptions, visibility
+from reformkpi.catalog import Catalog
 from reformkpi.i18n import t, tn
 from reformkpi.metrics.datasets import Dataset
 from reformkpi.notify import changes, digest, email, outbox, webhook
@@ -139,8 +140,8 @@ def plan_alerts(home: Store, s: Settings, subs: list[Subscription], now: dt.date
         if a is not None and a["ref"] != b["ref"]:
             mine = [x for x in subs if x.target.dataset == dataset]
             items = changes.between(store, a, b) if mine else []
-            undone = _rollback(store, a, b) if mine else None
-            cat = Dataset.open(store, b["data"], tuple(b["catalog"])).catalog if mine else None
+            undone = _rollback(store, a, b)
+            cat = Catalog.from_tables(store.read_catalog(tuple(b["catalog"])))
             rows = []
             for sub in mine:
                 told = changes.relevant(items, sub.target.kind, sub.target.unit_id, sub.target.indicator_id,
@@ -195,7 +196,7 @@ def plan_digests(home: Store, s: Settings, subs: list[Subscription], now: dt.dat
             links["snapshot"] = digest.snapshot_link(s.public_url, snap)
             extra.append(t("notify.digest_link", lang, url=links["snapshot"]))
         title = tn("notify.subject_digest", len(lines), lang, period=digest.period_text(period, lang))
-        rows.append(compose(s, sub, outbox.DIGEST, period, ds.version, title, lines or [t("notify.digest_nothing", lang)],
+        rows.append(compose(s, sub, outbox.DIGEST, period, int(ds.version or 0), title, lines or [t("notify.digest_nothing", lang)],
                             ds.catalog, extra, links, [], snap.snapshot_id if sub.attach_pdf else ""))
     return outbox.plan(home, rows, now)
 

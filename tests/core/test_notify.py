@@ -1,0 +1,370 @@
+"""The notifier against a real SMTP server (aiosmtpd with STARTTLS and sign-in, on 127.0.0.1) and a
+real HTTP receiver: what changed, to whom, exactly once.
+
+Worked by hand: the demo catalog's satisfaction target for 2016–2020 is 80%. In 2019 five
+departments score 90, 88, 86, 84 and, Sở TN&MT, 82: all meet it. An upload puts Sở TN&MT at
+77,4%: it misses by 77,4 − 80 = −2,6 points (the province's mean, 85,08%, still meets it), so
+its subscribers hear of one miss, "77,4%" and "−2,6 điểm %", and no one else hears anything.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import email
+import email.policy
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+
+from reformkpi import auth, config, ingest, settings, subscriptions
+from reformkpi.auth import Accounts, Actor
+from reformkpi.catalog import Catalog, load_dir
+from reformkpi.notify import changes, email as mail, outbox, run, webhook
+from reformkpi.store import CommitInfo, Store
+from reformkpi.subscriptions import Target
+from tests.conftest import OUTPUT, ROOT, obs
+
+SAT = "sipas.overall"
+TNMT, TAI_CHINH = "so-tai-nguyen-moi-truong", "so-tai-chinh"
+BASELINE = {"so-y-te": 90, "so-giao-duc-dao-tao": 88, TAI_CHINH: 86, "so-xay-dung": 84, TNMT: 82}
+USER, PASSWORD, SECRET = "notifier@tinh.gov.vn", "mật-khẩu-thư-1", "khoá-webhook"
+LAN, MAI, BINH, CHI, HOA = (Actor(n, "viewer") for n in ("lan", "mai", "binh", "chi", "hoa"))
+
+
+class Inbox:
+    """What the SMTP server accepted, by Message-ID; `kill` is a process to SIGKILL when the next
+    message has arrived, before the server answers (a crash between send and outbox update)."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.kill: int | None = None
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        msg = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
+        with self.lock:
+            self.messages.append(msg)
+            if self.kill is not None:
+                os.kill(self.kill, signal.SIGKILL)
+                self.kill = None
+        return "250 OK"
+
+    def ids(self) -> list[str]:
+        with self.lock:
+            return [str(m["Message-ID"]) for m in self.messages]
+
+    def clear(self) -> None:
+        with self.lock:
+            self.messages.clear()
+
+
+def _authenticate(server, session, envelope, mechanism, auth_data):
+    ok = auth_data.login.decode() == USER and auth_data.password.decode() == PASSWORD
+    return AuthResult(success=ok, handled=False)  # not handled: the server answers 535 itself
+
+
+@pytest.fixture(scope="module")
+def smtp(tmp_path_factory):
+    """A real SMTP server: STARTTLS required, sign-in required (only over TLS), its certificate ours."""
+    import ssl
+    d = tmp_path_factory.mktemp("smtp")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(d / "key.pem"),
+                    "-out", str(d / "cert.pem"), "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"], check=True, capture_output=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(d / "cert.pem", d / "key.pem")
+    inbox = Inbox()
+    with socket.socket() as probe:  # aiosmtpd needs a port number to check it is listening
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True,
+                            auth_required=True, auth_require_tls=True, authenticator=_authenticate)
+    controller.start()
+    yield inbox, port, d / "cert.pem"
+    controller.stop()
+
+
+class Receiver(BaseHTTPRequestHandler):
+    received: list[tuple[dict, bytes]] = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Receiver.received.append((dict(self.headers), body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def receiver():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook"
+    server.shutdown()
+
+
+def _env(tmp: Path, port: int, cafile: Path) -> dict[str, str]:
+    return {"REFORMKPI_STORE": str(tmp / "store"), "REFORMKPI_PAPI_STORE": str(tmp / "papi"),
+            "REFORMKPI_STATE": str(tmp / "state"), "REFORMKPI_ACCOUNTS": str(tmp / "accounts.json"),
+            "REFORMKPI_ACCESS": str(tmp / "access.toml"), "REFORMKPI_SESSIONS": str(tmp / "sessions.json"),
+            "REFORMKPI_SESSION_SECRET": "bí-mật-phiên", "REFORMKPI_SMTP_HOST": "127.0.0.1",
+            "REFORMKPI_SMTP_PORT": str(port), "REFORMKPI_SMTP_CAFILE": str(cafile), "REFORMKPI_SMTP_USER": USER,
+            "REFORMKPI_SMTP_PASSWORD": PASSWORD, "REFORMKPI_MAIL_FROM": "CCHC <cchc@tinh.gov.vn>",
+            "REFORMKPI_MAIL_PER_MINUTE": "60000", "REFORMKPI_PUBLIC_URL": "https://cchc.tinh.gov.vn",
+            "REFORMKPI_WEBHOOK_SECRET": SECRET}
+
+
+def _province(tmp: Path, port: int, cafile: Path, receiver: str | None = None):
+    """A store with the 2019 baseline, the subscriptions of the worked example, and settings."""
+    env = _env(tmp, port, cafile)
+    s = settings.load(None, {"HOME": str(tmp), **env})
+    store = Store(tmp / "store")
+    store.init(load_dir(config.CATALOG_DIR), CommitInfo(user="test", operation="init"))
+    store.commit_observations(obs([(u, SAT, "2019", v) for u, v in BASELINE.items()]), CommitInfo(user="test"))
+    with config.using(s):
+        # hoa sees two departments, not Sở TN&MT; the others have no scope (no local account here)
+        Accounts().add(HOA.name, "viewer", "mật-khẩu-dài-đủ", units=[TAI_CHINH, "so-y-te"])
+        subs = {
+            "lan": subscriptions.subscribe(store, LAN, Target("unit", unit_id=TNMT), "email", "lan@tnmt.gov.vn", "vi",
+                                           digest="none"),
+            "mai": subscriptions.subscribe(store, MAI, Target("indicator", indicator_id=SAT), "email",
+                                           "mai@tinh.gov.vn", "en", digest="none"),
+            "binh": subscriptions.subscribe(store, BINH, Target("unit", unit_id=TAI_CHINH), "email",
+                                            "binh@stc.gov.vn", "vi", digest="none"),
+            "chi": subscriptions.subscribe(store, CHI, Target("indicator", indicator_id="par.total"), "email",
+                                           "chi@tinh.gov.vn", "vi", digest="none"),
+            "hoa": subscriptions.subscribe(store, HOA, Target("province"), "email", "hoa@tinh.gov.vn", "vi",
+                                           digest="none"),
+        }
+        if receiver:
+            subs["hook"] = subscriptions.subscribe(store, LAN, Target("unit", unit_id=TNMT), "webhook", receiver,
+                                                   "vi", digest="none")
+    return s, store, subs
+
+
+def _upload(store: Store, value: float) -> int:
+    return store.commit_observations(obs([(TNMT, SAT, "2019", value)]), CommitInfo(user="mai")).version
+
+
+def _text(msg: EmailMessage, subtype: str) -> str:
+    part = msg.get_body(preferencelist=(subtype,))
+    assert part is not None
+    return part.get_content()
+
+
+@pytest.fixture(scope="module")
+def told(tmp_path_factory, smtp, receiver):
+    """The worked example run once: first run (baseline), the upload, the second run."""
+    inbox, port, cafile = smtp
+    inbox.clear()
+    Receiver.received.clear()
+    tmp = tmp_path_factory.mktemp("told")
+    s, store, subs = _province(tmp, port, cafile, receiver)
+    with config.using(s):
+        first = run.run(s)
+        version = _upload(store, 77.4)
+        second = run.run(s)
+        again = run.run(s)  # nothing new: nothing planned, nothing sent
+    return s, store, subs, (first, second, again), list(inbox.messages), list(Receiver.received), version
+
+
+def test_an_upload_that_makes_sotnmt_miss_tells_its_subscribers_once_and_no_one_else(told):
+    s, store, subs, (first, second, again), messages, posts, version = told
+    assert (first.planned, first.sent) == (0, 0)  # the first run records where the data stand
+    assert (second.planned, second.sent, second.failed) == (3, 3, 0)
+    assert (again.planned, again.sent) == (0, 0)
+    by_to = {str(m["To"]): m for m in messages}
+    assert sorted(by_to) == ["lan@tnmt.gov.vn", "mai@tinh.gov.vn"]  # not binh, chi, nor hoa (scoped away)
+    lan = by_to["lan@tnmt.gov.vn"]
+    assert str(lan["Subject"]) == f"[CCHC] 1 thay đổi trong dữ liệu phiên bản {version}"
+    text = _text(lan, "plain")
+    assert ("- Sở Tài nguyên và Môi trường · Mức độ hài lòng 2019: 77,4%, chưa đạt mục tiêu 80,0% (−2,6 điểm %)"
+            in text.splitlines())
+    assert "77,4%" in _text(lan, "html") and "−2,6 điểm %" in _text(lan, "html")
+    mai = _text(by_to["mai@tinh.gov.vn"], "plain")
+    assert "Department of Natural Resources and Environment · Satisfaction 2019: 77.4%, misses the target of " \
+           "80.0% (−2.6 pts)" in mai
+    assert all("Sở Tài chính" not in _text(m, "plain") for m in messages)
+    # the webhook: the same content, signed
+    assert len(posts) == 1
+    headers, body = posts[0]
+    assert webhook.verify(SECRET, headers, body)
+    assert not webhook.verify("another key", headers, body)
+    content = json.loads(body)
+    assert content["lines"] == [line[2:] for line in text.splitlines() if line.startswith("- ")]
+    assert [(i["kind"], i["unit_id"], i["value"], i["gap"]) for i in content["items"]] == [
+        ("miss", TNMT, 77.4, pytest.approx(-2.6))]
+
+
+def test_the_message_is_proper_mail(told):
+    s, store, subs, _, messages, _, _ = told
+    lan = next(m for m in messages if str(m["To"]) == "lan@tnmt.gov.vn")
+    assert lan.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in lan.iter_parts()] == ["text/plain", "text/html"]
+    assert str(lan["Content-Language"]) == "vi"
+    row = outbox.key(subs["lan"].subscription_id, outbox.ALERT, changes.stamp(store, dt.datetime.now(dt.UTC))["ref"])
+    assert str(lan["Message-ID"]) == outbox.message_id(row, "tinh.gov.vn")
+    assert str(lan["List-Unsubscribe-Post"]) == "List-Unsubscribe=One-Click"
+    link = str(lan["List-Unsubscribe"]).strip("<>")
+    assert link.startswith("https://cchc.tinh.gov.vn/api/unsubscribe?token=")
+    with config.using(s):
+        assert run.unsubscribed(link.split("token=")[1]) == subs["lan"].subscription_id
+        assert run.unsubscribed(link.split("token=")[1][:-2] + "xx") is None  # a forged link names nothing
+    assert link in _text(lan, "plain")
+    assert f'<a href="{link}">' in _text(lan, "html")
+    assert PASSWORD not in repr(s) and SECRET not in repr(s)
+    out = OUTPUT / "notify"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "alert.txt").write_text(_text(lan, "plain"), encoding="utf-8")
+    (out / "alert.html").write_text(_text(lan, "html"), encoding="utf-8")
+    (out / "alert.eml").write_bytes(lan.as_bytes())
+
+
+def test_html_escapes_what_comes_from_data():
+    page = mail.html_body("<b>tiêu đề</b>", ["Sở <script>alert(1)</script> & co"], ["x"], {}, "vi")
+    assert "<script>" not in page and "&lt;script&gt;" in page and "&amp; co" in page
+
+
+def test_the_page_reads_each_subscriptions_messages(told):
+    s, store, subs, *_ = told
+    state = outbox.state_for(store, [subs["lan"].subscription_id, subs["binh"].subscription_id])
+    assert [(m.kind, m.state, m.attempts) for m in state[subs["lan"].subscription_id]] == [("alert", "sent", 1)]
+    assert state[subs["binh"].subscription_id] == []
+
+
+def test_a_rollback_sends_a_correction_to_those_told(told, smtp):
+    s, store, subs, *_ = told
+    inbox = smtp[0]
+    inbox.clear()
+    with config.using(s):
+        v = ingest.rollback(store, store.version() - 1, auth.operator("root"), "số liệu nhập nhầm")
+        report = run.run(s)
+    assert report.sent == 3  # lan, mai and the webhook; still no one else
+    by_to = {str(m["To"]): m for m in inbox.messages}
+    assert sorted(by_to) == ["lan@tnmt.gov.vn", "mai@tinh.gov.vn"]
+    lan = by_to["lan@tnmt.gov.vn"]
+    assert str(lan["Subject"]) == f"[CCHC] Đính chính: dữ liệu phiên bản {v}"
+    text = _text(lan, "plain")
+    assert "82,0%, đã đạt mục tiêu 80,0% (+2,0 điểm %)" in text  # back where it was
+    assert f"khôi phục về phiên bản {v - 2} (lý do: số liệu nhập nhầm)" in text
+
+
+def test_a_failed_delivery_is_retried_with_backoff(tmp_path, smtp):
+    inbox, port, cafile = smtp
+    s, store, subs = _province(tmp_path, port, cafile)
+    wrong = dataclasses.replace(s, smtp_password="sai-mật-khẩu")
+    now = dt.datetime(2026, 12, 7, 8, tzinfo=dt.UTC)
+    with config.using(wrong):
+        run.run(wrong, lambda: now)
+        _upload(store, 77.4)
+        first = run.run(wrong, lambda: now)
+    assert (first.sent, first.failed) == (0, 2)
+    m = outbox.state_for(store, [subs["lan"].subscription_id])[subs["lan"].subscription_id][0]
+    assert (m.state, m.attempts, m.next_try) == ("failed", 1, now + dt.timedelta(minutes=1))
+    assert "refused the sign-in" in m.last_error and "sai-mật-khẩu" not in m.last_error
+    with config.using(s):
+        assert run.run(s, lambda: now + dt.timedelta(seconds=30)).sent == 0  # not due yet
+        later = run.run(s, lambda: now + dt.timedelta(minutes=1))
+    assert later.sent == 2
+    m = outbox.state_for(store, [subs["lan"].subscription_id])[subs["lan"].subscription_id][0]
+    assert (m.state, m.attempts) == ("sent", 2)
+    assert outbox.backoff(3) == dt.timedelta(minutes=4)
+
+
+def test_planning_twice_writes_nothing_the_second_time(tmp_store):
+    now = dt.datetime(2026, 12, 7, tzinfo=dt.UTC)
+    row = ("s1", outbox.ALERT, "d3", "<x@y>", {"channel": "email"})
+    assert outbox.plan(tmp_store, [row], now) == 1
+    version = tmp_store.version(outbox.TABLE)
+    assert outbox.plan(tmp_store, [row, row], now) == 0
+    assert tmp_store.version(outbox.TABLE) == version
+
+
+def test_the_pacer_spaces_messages_to_the_rate_limit():
+    t = [0.0]
+    slept: list[float] = []
+    pacer = mail.Pacer(30, clock=lambda: t[0], sleep=lambda x: (slept.append(x), t.__setitem__(0, t[0] + x)))
+    for _ in range(3):
+        pacer.wait()
+    assert slept == [2.0, 2.0]  # 30 a minute: one every two seconds
+
+
+def _notifier(env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "reformkpi", "notify"], cwd=ROOT,
+                            env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+@pytest.mark.slow
+def test_kill_between_send_and_outbox_update_sends_no_duplicate(tmp_path, smtp):
+    inbox, port, cafile = smtp
+    s, store, subs = _province(tmp_path, port, cafile)
+    env = _env(tmp_path, port, cafile)
+    with config.using(s):
+        run.run(s)
+    _upload(store, 77.4)
+    inbox.clear()
+    p = _notifier(env)
+    inbox.kill = p.pid  # the server kills the notifier once it holds the first message, before answering
+    p.wait(timeout=120)
+    assert p.returncode == -signal.SIGKILL
+    assert len(inbox.ids()) == 1
+    left = [m for m in outbox.messages(store).values() if m.state == outbox.COMMITTING]
+    assert len(left) == 1 and left[0].message_id == inbox.ids()[0]
+    with config.using(s):
+        report = run.run(s)
+    assert report.recovered == {left[0].key: outbox.SENT}
+    assert report.sent == 1  # the other subscriber's
+    assert sorted(inbox.ids()) == sorted({m.message_id for m in outbox.messages(store).values()})  # once each
+
+
+@pytest.mark.slow
+def test_fault_50_killed_runs_no_duplicate_no_loss(tmp_path, smtp):
+    inbox, port, cafile = smtp
+    s, store, subs = _province(tmp_path, port, cafile)
+    env = _env(tmp_path, port, cafile)
+    with config.using(s):
+        run.run(s)  # the baseline
+    inbox.clear()
+    rng = random.Random(29)
+    sub, cat = subs["lan"], Catalog.from_tables(store.read_catalog())
+    started = time.monotonic()
+    killed = 0
+    for i in range(50):
+        with config.using(s):
+            rows = [run.compose(s, sub, outbox.ALERT, f"fault-{i}-{j}", 0, f"thư {i}.{j}", ["dòng"], cat,
+                                [], {}, []) for j in range(3)]
+        outbox.plan(store, rows, dt.datetime.now(dt.UTC))
+        p = _notifier(env)
+        try:
+            p.wait(timeout=rng.uniform(0.3, 2.5))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            killed += 1
+    with config.using(s):
+        run.run(s)  # what the last killed run left
+    ids = inbox.ids()
+    planned = {m.message_id for m in outbox.messages(store).values()}
+    duplicates = len(ids) - len(set(ids))
+    losses = len(planned - set(ids))
+    print(f"fault test: 50 runs, {killed} killed, {len(planned)} messages, {duplicates} duplicates, "
+          f"{losses} losses, {time.monotonic() - started:.0f} s")
+    assert killed >= 20  # the kills did land
+    assert (duplicates, losses) == (0, 0)
+    assert len(planned) == 150
