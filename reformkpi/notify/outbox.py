@@ -13,10 +13,13 @@ Exactly once, step by step (README of the notifier: docs/notifications.md):
 1. **Plan** writes a message's content (rendered in its language, with its Message-ID) under its
    key; a key already there writes nothing, so a second run, or a rerun after a crash, plans the
    same message once and the content sent is the content planned.
-2. **Claim** (`sending`) is written before the SMTP transaction starts (or the webhook is posted).
+2. **Claim** (`sending`) is written before the SMTP transaction starts (or the webhook is posted):
+   a run claims what is due in one commit.
 3. The message goes to the server up to, not including, the end of its data.
-4. **Committing** is written; only then is the final "." sent, the server's reply read and the
-   result (`sent` or `failed`) written.
+4. **Committing** is written; only then is the final "." sent and the server's reply read. A
+   refusal is written at once (`failed`); deliveries are marked `sent` together at the end of
+   the run (a mark a crash loses leaves `committing`, resolved as sent below). So a message costs
+   about one commit.
 
 A crash leaves a message at its latest step, and the next run resolves it without a second send:
 - `sending`: the server never received the end of the data, and a server delivers nothing of a
@@ -32,6 +35,7 @@ One notifier runs at a time (a lock, see `reformkpi.notify.run`), so claims neve
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -167,12 +171,14 @@ def recover(store: Store, now: dt.datetime) -> dict[str, str]:
     return {r["key"]: r["state"] for r in rows}
 
 
-def claim(store: Store, m: Message, now: dt.datetime) -> Message:
-    """Write the claim (`sending`, one attempt more) before anything leaves for the server."""
-    row = _step(m, SENDING, now, attempts=m.attempts + 1)
-    _append(store, [row])
-    return Message(m.key, m.subscription_id, m.kind, m.ref, SENDING, m.attempts + 1, None, "", m.message_id,
-                   m.payload, now)
+def claim(store: Store, due_now: list[Message], now: dt.datetime) -> list[Message]:
+    """Claim messages (`sending`, one attempt more) in one commit, before anything leaves for the
+    server: a claimed message a stopped run never started is tried again by `recover`."""
+    rows = [_step(m, SENDING, now, attempts=m.attempts + 1) for m in due_now]
+    if rows:
+        _append(store, rows)
+    return [dataclasses.replace(m, state=SENDING, attempts=m.attempts + 1, next_try=None, last_error="", at=now)
+            for m in due_now]
 
 
 def committing(store: Store, m: Message, now: dt.datetime) -> None:
@@ -180,8 +186,12 @@ def committing(store: Store, m: Message, now: dt.datetime) -> None:
     _append(store, [_step(m, COMMITTING, now)])
 
 
-def sent(store: Store, m: Message, now: dt.datetime, note: str = "") -> None:
-    _append(store, [_step(m, SENT, now, last_error=note[:500] or None)])
+def sent(store: Store, done: list[tuple[Message, str]], now: dt.datetime) -> None:
+    """Mark messages sent, each with a note ('' or why it is taken as sent), in one commit: one whose
+    mark a crash loses is at `committing`, which `recover` takes as sent all the same."""
+    rows = [_step(m, SENT, now, last_error=note[:500] or None) for m, note in done]
+    if rows:
+        _append(store, rows)
 
 
 def failed(store: Store, m: Message, error: str, now: dt.datetime) -> None:

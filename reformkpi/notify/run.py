@@ -203,33 +203,34 @@ def plan_digests(home: Store, s: Settings, subs: list[Subscription], now: dt.dat
 
 def deliver(home: Store, s: Settings, clock: Callable[[], dt.datetime], report: Report) -> None:
     pacer = email.Pacer(s.mail_per_minute)
+    ready = []
     for m in outbox.due(home, clock()):
-        p = m.payload
-        if p["channel"] == "email" and not s.smtp_host:
-            report.waiting += 1
-            continue
-        if p["channel"] == "email":
-            pacer.wait()
-        m = outbox.claim(home, m, clock())
-        before_end = functools.partial(lambda claimed: outbox.committing(home, claimed, clock()), m)
-
-        try:
-            if p["channel"] == "email":
-                attachment = None
-                if p.get("attach"):
-                    attachment = _attachment(home, s, p)
-                email.send(s, email.build(p, m.message_id, s.mail_from, attachment), before_end)
-            else:
-                webhook.post(p["address"], p["content"], m.message_id, s.webhook_secret, before_end)
-        except email.Uncertain as e:
-            outbox.sent(home, m, clock(), f"{outbox.UNCERTAIN}: {e}")
-            report.sent += 1
-        except (email.SendError, RuntimeError, OSError) as e:
-            outbox.failed(home, m, str(e), clock())
-            report.failed += 1
+        if m.payload["channel"] == "email" and not s.smtp_host:
+            report.waiting += 1  # left planned until a mail server is configured
         else:
-            outbox.sent(home, m, clock())
-            report.sent += 1
+            ready.append(m)
+    done: list[tuple[outbox.Message, str]] = []
+    try:
+        for m in outbox.claim(home, ready, clock()):
+            p = m.payload
+            before_end = functools.partial(lambda claimed: outbox.committing(home, claimed, clock()), m)
+            try:
+                if p["channel"] == "email":
+                    pacer.wait()
+                    attachment = _attachment(home, s, p) if p.get("attach") else None
+                    email.send(s, email.build(p, m.message_id, s.mail_from, attachment), before_end)
+                else:
+                    webhook.post(p["address"], p["content"], m.message_id, s.webhook_secret, before_end)
+            except email.Uncertain as e:
+                done.append((m, f"{outbox.UNCERTAIN}: {e}"))
+            except (email.SendError, RuntimeError, OSError) as e:
+                outbox.failed(home, m, str(e), clock())
+                report.failed += 1
+            else:
+                done.append((m, ""))
+    finally:  # a failure of the store itself still marks what was delivered
+        outbox.sent(home, done, clock())
+        report.sent += len(done)
 
 
 def _attachment(home: Store, s: Settings, p: dict) -> tuple[str, bytes]:

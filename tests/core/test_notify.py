@@ -328,13 +328,18 @@ def test_kill_between_send_and_outbox_update_sends_no_duplicate(tmp_path, smtp):
     assert len(left) == 1 and left[0].message_id == inbox.ids()[0]
     with config.using(s):
         report = run.run(s)
-    assert report.recovered == {left[0].key: outbox.SENT}
-    assert report.sent == 1  # the other subscriber's
+    # the message the server holds is taken as sent; the other one, claimed but never begun, is sent now
+    assert report.recovered[left[0].key] == outbox.SENT
+    assert list(report.recovered.values()).count(outbox.FAILED) == 1 and report.sent == 1
     assert sorted(inbox.ids()) == sorted({m.message_id for m in outbox.messages(store).values()})  # once each
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_fault_50_killed_runs_no_duplicate_no_loss(tmp_path, smtp):
+    """50 notifier runs, each killed at a random moment from late in its start to past its
+    deliveries (a run's start is timed first: import and reading take most of it), with three new
+    messages planned before each; then one run to finish. Counted at the server by Message-ID."""
     inbox, port, cafile = smtp
     s, store, subs = _province(tmp_path, port, cafile)
     env = _env(tmp_path, port, cafile)
@@ -344,27 +349,32 @@ def test_fault_50_killed_runs_no_duplicate_no_loss(tmp_path, smtp):
     rng = random.Random(29)
     sub, cat = subs["lan"], Catalog.from_tables(store.read_catalog())
     started = time.monotonic()
-    killed = 0
+    _notifier(env).wait(timeout=120)
+    start_up = time.monotonic() - started  # a run with nothing to send
+    killed = during = 0
     for i in range(50):
         with config.using(s):
             rows = [run.compose(s, sub, outbox.ALERT, f"fault-{i}-{j}", 0, f"thư {i}.{j}", ["dòng"], cat,
                                 [], {}, []) for j in range(3)]
         outbox.plan(store, rows, dt.datetime.now(dt.UTC))
+        before = len(inbox.ids())
         p = _notifier(env)
         try:
-            p.wait(timeout=rng.uniform(0.3, 2.5))
+            p.wait(timeout=rng.uniform(0.7 * start_up, start_up + 1.5))
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
             killed += 1
+            states = {m.state for m in outbox.messages(store).values()}
+            during += len(inbox.ids()) > before or bool(states & {outbox.SENDING, outbox.COMMITTING})
     with config.using(s):
         run.run(s)  # what the last killed run left
     ids = inbox.ids()
     planned = {m.message_id for m in outbox.messages(store).values()}
     duplicates = len(ids) - len(set(ids))
     losses = len(planned - set(ids))
-    print(f"fault test: 50 runs, {killed} killed, {len(planned)} messages, {duplicates} duplicates, "
-          f"{losses} losses, {time.monotonic() - started:.0f} s")
-    assert killed >= 20  # the kills did land
+    print(f"fault test: 50 runs ({start_up:.1f} s to start), {killed} killed, {during} of them while sending, "
+          f"{len(planned)} messages, {duplicates} duplicates, {losses} losses, {time.monotonic() - started:.0f} s")
+    assert during >= 10  # the kills did land among deliveries
     assert (duplicates, losses) == (0, 0)
     assert len(planned) == 150
