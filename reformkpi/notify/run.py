@@ -28,7 +28,7 @@ from pathlib import Path
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from reformkpi import config, sessions, snapshots, subscriptions, visibility
+from reformkpi import auth, config, sessions, snapshots, subscriptions, visibility
 from reformkpi.catalog import Catalog
 from reformkpi.i18n import t, tn
 from reformkpi.metrics.datasets import Dataset
@@ -80,6 +80,19 @@ def unsubscribed(token: str) -> str | None:
     except BadSignature:
         return None
     return value if isinstance(value, str) else None
+
+
+def unsubscribe(store: Store, token: str) -> bool:
+    """One-click unsubscribe (RFC 8058): pause the subscription a signed link names, acting as its
+    subscriber (the link, signed by this server, vouches for them: via "link"). False for a link
+    not signed here or a subscription no longer there; pausing again is harmless."""
+    subscription_id = unsubscribed(token)
+    everyone = subscriptions.list_for(store, auth.operator(digest.NOTIFIER)) if subscription_id else []
+    sub = next((x for x in everyone if x.subscription_id == subscription_id), None)
+    if sub is None:
+        return False
+    subscriptions.set_paused(store, auth.Actor(sub.user, "viewer", "link"), sub.subscription_id, True)
+    return True
 
 
 def _describe(sub: Subscription, cat, lang: str) -> str:
