@@ -30,9 +30,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from reformkpi import auth, config, ingest, settings, subscriptions
+from reformkpi import auth, config, focus, ingest, settings, snapshots, subscriptions
 from reformkpi.auth import Accounts, Actor
 from reformkpi.catalog import Catalog, load_dir
+from reformkpi.metrics.datasets import Dataset
 from reformkpi.notify import changes, email as mail, outbox, run, webhook
 from reformkpi.store import CommitInfo, Store
 from reformkpi.subscriptions import Target
@@ -378,3 +379,38 @@ def test_fault_50_killed_runs_no_duplicate_no_loss(tmp_path, smtp):
     assert during >= 10  # the kills did land among deliveries
     assert (duplicates, losses) == (0, 0)
     assert len(planned) == 150
+
+
+def test_the_quarterly_digest_lists_what_needs_attention_with_its_context_and_a_pinned_snapshot(tmp_path, smtp):
+    inbox, port, cafile = smtp
+    s, store, subs = _province(tmp_path, port, cafile)
+    version = _upload(store, 77.4)
+    dung = subscriptions.subscribe(store, Actor("dung", "viewer"), Target("attention"), "email", "dung@tinh.gov.vn",
+                                   "vi", digest="quarterly")
+    hoa = subscriptions.subscribe(store, HOA, Target("attention"), "email", "hoa@tinh.gov.vn", "vi", digest="quarterly")
+    inbox.clear()
+    now = dt.datetime(2026, 12, 7, 8, tzinfo=dt.UTC)
+    with config.using(s):
+        first = run.run(s, lambda: now)
+        again = run.run(s, lambda: now + dt.timedelta(days=20))  # the same quarter: no second digest
+    assert (first.sent, again.sent) == (2, 0)
+    by_to = {str(m["To"]): m for m in inbox.messages}
+    text = _text(by_to["dung@tinh.gov.vn"], "plain")
+    assert str(by_to["dung@tinh.gov.vn"]["Subject"]) == "[CCHC] Bản tin Quý IV/2026: 1 chỉ số cần chú ý"
+    line = next(x for x in text.splitlines() if x.startswith("- "))
+    assert line.startswith("- Mức độ hài lòng 2019: 1 đơn vị chưa đạt mục tiêu: "
+                           "Sở Tài nguyên và Môi trường: 77,4% (−2,6 điểm %). (Nguồn: test · ")
+    assert line.endswith(f"phiên bản dữ liệu {version})")
+    snap = snapshots.list_all(store)[0]  # one snapshot for both (same dataset, language and quarter)
+    assert len(snapshots.list_all(store)) == 1
+    assert (snap.data_version, snap.page, snap.view_state) == (version, "tong-quan", {"data": "demo", "lang": "vi",
+                                                                                     "year": "2019"})
+    assert f"https://cchc.tinh.gov.vn/?snapshot={snap.snapshot_id}&data=demo" in text
+    # behind the link, the same figure: the snapshot's version still reads 77,4 after a later upload
+    _upload(store, 90)
+    pinned = Dataset.open(store, snap.data_version, snap.catalog_versions)
+    assert focus.attention(pinned, (SAT,), "2019", None).iloc[0]["below"]["value"].tolist() == [77.4]
+    # hoa may not see Sở TN&MT: her digest says nothing needs attention, naming no unit
+    hoa_text = _text(by_to["hoa@tinh.gov.vn"], "plain")
+    assert "Không có chỉ số nào cần chú ý." in hoa_text and "Tài nguyên" not in hoa_text
+    assert hoa.subscription_id != dung.subscription_id
