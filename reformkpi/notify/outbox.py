@@ -57,6 +57,7 @@ SCHEMA = pa.schema([
 PLANNED, SENDING, COMMITTING, SENT, FAILED = "planned", "sending", "committing", "sent", "failed"
 ORDER = {PLANNED: 0, SENDING: 1, COMMITTING: 2, SENT: 3, FAILED: 3}  # steps written in the same microsecond
 ALERT, CORRECTION, DIGEST, HANDLED = "alert", "correction", "digest", "handled"
+COMPACT_FILES = 64  # past this many data files, a run rewrites the outbox's current rows into one
 MAX_ATTEMPTS = 8  # then the message stays failed, shown on the page
 BACKOFF_SECONDS = 60  # the first retry; each further one waits twice as long (1 min … about 2 h)
 INTERRUPTED = "interrupted before the end of the message: not delivered, tried again"
@@ -198,6 +199,21 @@ def failed(store: Store, m: Message, error: str, now: dt.datetime) -> None:
     """A refused or failed attempt: tried again after `backoff`, until MAX_ATTEMPTS."""
     retry = now + backoff(m.attempts) if m.attempts < MAX_ATTEMPTS else None
     _append(store, [_step(m, FAILED, now, next_try=retry, last_error=error[:500])])
+
+
+def compact(store: Store) -> bool:
+    """Rewrite the outbox's current rows into few files once it has many (each step is a small
+    file; a run reads the table several times). Older versions keep theirs: nothing is lost."""
+    path = store.path(TABLE)
+    if not DeltaTable.is_deltatable(path) or len(DeltaTable(path).file_uris()) <= COMPACT_FILES:
+        return False
+    _compact(store)
+    return True
+
+
+@integrity.writes(TABLE)
+def _compact(store: Store) -> None:
+    DeltaTable(store.path(TABLE)).optimize.compact()
 
 
 def state_for(store: Store, subscription_ids) -> dict[str, list[Message]]:

@@ -266,4 +266,5 @@ def run(s: Settings, clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(
         subs = subscriptions.active(home)
         report.planned = plan_alerts(home, s, subs, clock()) + plan_digests(home, s, subs, clock())
         deliver(home, s, clock, report)
+        outbox.compact(home)
     return report

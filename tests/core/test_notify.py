@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import email
 import email.policy
+import io
 import json
 import os
 import random
@@ -414,3 +415,37 @@ def test_the_quarterly_digest_lists_what_needs_attention_with_its_context_and_a_
     hoa_text = _text(by_to["hoa@tinh.gov.vn"], "plain")
     assert "Không có chỉ số nào cần chú ý." in hoa_text and "Tài nguyên" not in hoa_text
     assert hoa.subscription_id != dung.subscription_id
+
+
+@pytest.mark.slow
+def test_the_digest_attaches_the_snapshots_pdf_when_asked(tmp_path, smtp):
+    from pypdf import PdfReader
+    inbox, port, cafile = smtp
+    s, store, subs = _province(tmp_path, port, cafile)
+    _upload(store, 77.4)
+    subscriptions.subscribe(store, Actor("dung", "viewer"), Target("unit", unit_id=TNMT), "email", "dung@tinh.gov.vn",
+                            "vi", digest="quarterly", attach_pdf=True)
+    inbox.clear()
+    with config.using(s):
+        report = run.run(s)
+    assert (report.sent, report.failed) == (1, 0)
+    msg = inbox.messages[0]
+    pdf = next(p for p in msg.iter_attachments() if p.get_content_type() == "application/pdf")
+    snap = snapshots.list_all(store)[0]
+    assert pdf.get_filename() == f"{snap.snapshot_id}.pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.get_content())).pages)
+    assert "77,4" in text  # the figure of the mail, in the snapshot's export
+    (OUTPUT / "notify").mkdir(parents=True, exist_ok=True)
+    (OUTPUT / "notify" / "digest.eml").write_bytes(msg.as_bytes())
+
+
+def test_a_compacted_outbox_reads_the_same(tmp_store, monkeypatch):
+    monkeypatch.setattr(outbox, "COMPACT_FILES", 3)
+    now = dt.datetime(2026, 12, 7, tzinfo=dt.UTC)
+    for i in range(4):
+        outbox.plan(tmp_store, [(f"s{i}", outbox.ALERT, "d1", f"<{i}@x>", {"channel": "email"})], now)
+    before = outbox.messages(tmp_store)
+    assert outbox.compact(tmp_store)
+    assert outbox.messages(tmp_store) == before
+    assert len(tmp_store.delta(outbox.TABLE).file_uris()) == 1
+    assert not outbox.compact(tmp_store)  # one file: nothing to do
