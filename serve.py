@@ -12,7 +12,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from reformkpi import config, sessions, settings
-from reformkpi.i18n import t
+from reformkpi.i18n import LANGUAGES, t
 from reformkpi.notify import run as notifier
 from reformkpi.store import Store
 
@@ -82,15 +82,17 @@ async def unsubscribe(request: Request) -> Response:
     token = request.query_params.get("token", "")
     if request.method == "GET":
         action = html.escape(f"{notifier.UNSUBSCRIBE_PATH}?{urlencode({'token': token})}")
-        return HTMLResponse(f'<!DOCTYPE html><html lang="vi"><meta charset="utf-8"><title>CCHC</title>'
-                            f'<form method="post" action="{action}"><button>{html.escape(t("notify.unsubscribe_button", "vi"))} / '
-                            f'{html.escape(t("notify.unsubscribe_button", "en"))}</button></form></html>')
+        button = " / ".join(html.escape(t("notify.unsubscribe_button", lang)) for lang in LANGUAGES)
+        return _page(f'<form method="post" action="{action}"><button>{button}</button></form>')
     if await _capped_body(request, sessions.BODY_MAX) is None:
         return _refused(413)
     if not notifier.unsubscribe(Store(config.store_uri()), token):
         return _refused(404)
-    return HTMLResponse(f'<!DOCTYPE html><html lang="vi"><meta charset="utf-8"><title>CCHC</title>'
-                        f'<p>{html.escape(t("notify.unsubscribed", "vi"))}</p><p>{html.escape(t("notify.unsubscribed", "en"))}</p></html>')
+    return _page("".join(f"<p>{html.escape(text)}</p>" for text in [t("notify.unsubscribed", lang) for lang in LANGUAGES]))
+
+
+def _page(body: str) -> HTMLResponse:
+    return HTMLResponse(f'<!DOCTYPE html><html lang="vi"><meta charset="utf-8"><title>CCHC</title>{body}</html>')
 
 
 app = st.App("app.py", routes=[Route(SESSION_PATH, session, methods=["POST", "DELETE"]),

@@ -152,14 +152,15 @@ def _falls(before: Dataset, after: Dataset, inds: list[str], year: int) -> list[
 
 
 def _notes(store: Store, a: dict, b: dict) -> list[Item]:
-    """Notes a view of `b` shows that one of `a` did not when `a` was handled (a note waiting on an
-    upload's commit counts from that commit)."""
+    """Notes a view of `b` shows that one of `a` did not: written after `a` (not in the notes table
+    as it stood then), or waiting then on an upload whose commit came after `a`."""
     cols = ["unit_id", "indicator_id", "period", "note", "created_at"]
-    was = notes.read(store, a["data"], until=dt.datetime.fromisoformat(a["at"]))
     now = notes.read(store, b["data"])
+    was = pd.DataFrame(columns=cols) if a["notes"] is None else store.read(notes.TABLE, a["notes"]).to_pandas()
     seen = set(map(tuple, was[cols].astype(str).to_numpy().tolist()))
     return [Item(NOTE, r.indicator_id, r.period, r.unit_id, text=r.note)
-            for r, k in zip(now.itertuples(), now[cols].astype(str).to_numpy().tolist()) if tuple(k) not in seen]
+            for r, k in zip(now.itertuples(), now[cols].astype(str).to_numpy().tolist())
+            if tuple(k) not in seen or r.data_version > a["data"]]
 
 
 def _method_and_coverage(before: Dataset, after: Dataset, ind: str, period: str) -> list[Item]:
