@@ -136,6 +136,8 @@ def _step(m: Message, state: str, now: dt.datetime, **changes) -> dict:
 def plan(store: Store, planned: list[tuple[str, str, str, str, dict]], now: dt.datetime) -> int:
     """Plan messages, each (subscription_id, kind, ref, message_id, payload); those whose key is
     planned already are left as they are. Returns how many were new."""
+    if not planned:
+        return 0
     have = {r["key"] for r in _rows(store)}
     rows = []
     for subscription_id, kind, ref, mid, payload in planned:

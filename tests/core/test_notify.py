@@ -32,7 +32,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from reformkpi import auth, config, focus, ingest, notes, settings, snapshots, subscriptions
+from reformkpi import auth, config, focus, ingest, integrity, notes, settings, snapshots, subscriptions
 from reformkpi.auth import Accounts, Actor
 from reformkpi.catalog import Catalog, load_dir
 from reformkpi.metrics.datasets import Dataset
@@ -254,6 +254,7 @@ def test_the_page_reads_each_subscriptions_messages(told):
     state = outbox.state_for(store, [subs["lan"].subscription_id, subs["binh"].subscription_id])
     assert [(m.kind, m.state, m.attempts) for m in state[subs["lan"].subscription_id]] == [("alert", "sent", 1)]
     assert state[subs["binh"].subscription_id] == []
+    assert integrity.verify(store.uri) == []  # the outbox's commits are recorded like every table's
 
 
 def test_a_rollback_sends_a_correction_to_those_told(told, smtp):
