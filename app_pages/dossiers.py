@@ -3,11 +3,12 @@ rates of every unit by quarter, the units with most late dossiers, the backlog, 
 
 import streamlit as st
 
-from components import charts, context, coverage, data, dossiers_view, filters, kpi_tiles, shell
+from components import charts, context, coverage, data, dossiers_view, filters, kpi_tiles, shell, subscribe
 from reformkpi import formatting
 from reformkpi.metrics import datasets, rollups, targets, views
 from reformkpi.context import figure_contexts, period_sources
 from reformkpi.i18n import t, tm
+from reformkpi.subscriptions import Target
 
 ON_TIME_RATE, LATE_RATE, ONLINE_SHARE = "dossier.on_time_rate", "dossier.late_rate", "dossier.online_share"
 NOT_DUE, OVERDUE = "dossier.pending_not_due", "dossier.pending_overdue"
@@ -19,6 +20,8 @@ ref = shell.require_data(lang)
 catalog = data.dataset(ref).catalog
 shell.header(t("dossiers.title", lang), ref, lang)
 coverage.require(catalog, (ON_TIME_RATE, LATE_RATE, ONLINE_SHARE, NOT_DUE, OVERDUE, BACKLOG_RATE), lang)
+subscribe.control([Target("indicator", indicator_id=i) for i in (LATE_RATE, ON_TIME_RATE, ONLINE_SHARE)], lang,
+                  "subscribe-dossiers")
 
 years, default_year = data.query(datasets.year_choices, ref)
 sel = filters.common(years, default_year, lang)

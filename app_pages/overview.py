@@ -2,16 +2,18 @@
 
 import streamlit as st
 
-from components import charts, context, data, filters, focus_view, kpi_tiles, overview_view, shell, tables
+from components import charts, context, data, filters, focus_view, kpi_tiles, overview_view, shell, subscribe, tables
 from reformkpi import focus, formatting
 from reformkpi.metrics import comparability, datasets, ranking, views
 from reformkpi.context import figure_context, trend_title
 from reformkpi.i18n import column, t, tm
+from reformkpi.subscriptions import Target
 
 lang = shell.language()
 ref = shell.require_data(lang)
 catalog = data.dataset(ref).catalog
 shell.header(t("overview.title", lang), ref, lang)
+subscribe.control([Target("attention"), Target("province")], lang, "subscribe-overview")
 
 years, default_year = data.query(datasets.year_choices, ref)
 sel = filters.common(years, default_year, lang)

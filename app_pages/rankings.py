@@ -3,10 +3,11 @@ stable each unit's result is ("kết quả xếp loại chưa ổn định" made
 
 import streamlit as st
 
-from components import chart_labels, charts, context, data, filters, palette, rankings_view, shell, tables
+from components import chart_labels, charts, context, data, filters, palette, rankings_view, shell, subscribe, tables
 from reformkpi.metrics import comparability, datasets, ranking
 from reformkpi.context import figure_context
 from reformkpi.i18n import t, tm
+from reformkpi.subscriptions import Target
 
 lang = shell.language()
 ref = shell.require_data(lang)
@@ -17,6 +18,7 @@ years, default_year = data.query(datasets.year_choices, ref)
 sel = filters.common(years, default_year, lang, quarters=False)
 level = sel.level or "department"  # ranks compare peers: one level at a time
 indicator_id = filters.indicator(catalog.indicators[catalog.indicators["ranked"]], lang)
+subscribe.control([Target("indicator", indicator_id=indicator_id)], lang, "subscribe-rankings")
 ind = catalog.indicator(indicator_id)
 name = chart_labels.short_name(ind, lang)
 names = datasets.unit_names(catalog, lang)

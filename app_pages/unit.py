@@ -11,11 +11,12 @@ series before it was in office, never graded or ranked as its own (the rule for 
 import streamlit as st
 
 from components import (access, chart_labels, chart_style, charts, context, data, filters, focus_view,
-                        notes_form, palette, shell, unit_profile)
+                        notes_form, palette, shell, subscribe, unit_profile)
 from reformkpi import focus, formatting
 from reformkpi.metrics import comparability, datasets, ranking, views
 from reformkpi.context import figure_context, figure_contexts
 from reformkpi.i18n import t, tm
+from reformkpi.subscriptions import Target
 
 PAR_TOTAL, SIPAS_TOTAL = "par.total", "sipas.overall"
 ON_TIME_RATE, LATE_RATE = "dossier.on_time_rate", "dossier.late_rate"
@@ -30,6 +31,7 @@ present = set(catalog.indicators["indicator_id"])
 years, default_year = data.query(datasets.year_choices, ref)
 year = filters.year(years, default_year, lang)
 unit_id = filters.unit(catalog.units, lang)
+subscribe.control([Target("unit", unit_id=unit_id)], lang, "subscribe-unit")
 names = datasets.unit_names(catalog, lang)
 color = palette.unit_colors(catalog.units)[unit_id]
 events = views.merger_events(catalog, unit_id)

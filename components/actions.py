@@ -1,7 +1,7 @@
 """A button's action, run so that the core's refusals reach the user as a translated message and
 never as Streamlit's error box: a permission the actor lacks, a store that could not be written (a
 race lost after every retry, a version that is gone, a damaged log, a full or read-only disk), a
-snapshot or profile that cannot be saved, an upload that would overwrite values synced meanwhile.
+snapshot, profile or subscription that cannot be saved, an upload that would overwrite values synced meanwhile.
 What is not one of the core's typed refusals is a bug and is left to surface."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import streamlit as st
 
-from reformkpi import integrity, snapshots
+from reformkpi import integrity, snapshots, subscriptions
 from reformkpi.auth import PermissionDenied
 from reformkpi.i18n import t, tm, tn
 from reformkpi.ingest import OverwriteRefused, origin_counts
@@ -42,6 +42,8 @@ def reported(lang: str) -> Iterator[None]:
         st.error(tn("upload.overwrites_refused", len(e.found), lang, **origin_counts(e.found)))
     except ProfileError as e:
         st.error(tm(f"ingest.profile.{e.code}", lang, **e.fields))
+    except subscriptions.SubscriptionError as e:
+        st.error(e.message(lang, markdown=True))
 
 
 def store_problem(e: integrity.StoreFault | integrity.StoreUnwritable, lang: str) -> None:

@@ -27,6 +27,7 @@ PAGES = (
     PageSpec("app_pages/records.py", "nav.records", ":material/manage_search:", "ho-so-chi-tiet"),
     PageSpec("app_pages/satisfaction.py", "nav.satisfaction", ":material/sentiment_satisfied:", "hai-long"),
     PageSpec("app_pages/snapshots.py", "nav.snapshots", ":material/photo_library:", "anh-chup"),
+    PageSpec("app_pages/subscriptions.py", "nav.subscriptions", ":material/notifications:", "theo-doi", "subscribe"),
     PageSpec("app_pages/upload.py", "nav.upload", ":material/upload_file:", "cap-nhat", "upload"),
     PageSpec("app_pages/history.py", "nav.history", ":material/history:", "lich-su", "upload"),
 )

@@ -1,4 +1,4 @@
-"""`python -m reformkpi user add|list|set-role|password|unlock|remove`: local accounts.
+"""`python -m reformkpi user add|list|set-role|set-units|password|unlock|remove`: local accounts.
 
 Passwords are typed at a prompt (twice) or, for scripts, read from standard input with
 --password-stdin; they never appear on the command line or in the shell history.
@@ -22,6 +22,11 @@ def _password(args) -> str:
     return first
 
 
+def _units(given: str | None) -> list[str] | None:
+    """--units "a,b": the unit ids the account may see (reformkpi/visibility.py); absent or "all": every unit."""
+    return None if given is None or given.strip() == "all" else given.split(",")
+
+
 def cmd_user(args) -> int:
     try:
         accounts = Accounts()
@@ -31,11 +36,13 @@ def cmd_user(args) -> int:
     try:
         match args.action:
             case "add":
-                accounts.add(args.name, args.role, _password(args))
+                accounts.add(args.name, args.role, _password(args), _units(args.units))
             case "password":
                 accounts.set_password(args.name, _password(args))
             case "set-role":
                 accounts.set_role(args.name, args.role)
+            case "set-units":
+                accounts.set_units(args.name, _units(args.units))
             case "unlock":
                 accounts.unlock(args.name)
             case "remove":
@@ -43,9 +50,10 @@ def cmd_user(args) -> int:
             case "list":
                 listed = accounts.names()
                 if args.json:
-                    print(json.dumps([{"name": n, "role": r} for n, r in listed.items()]))
+                    print(json.dumps([{"name": n, "role": r, "units": accounts.units(n)} for n, r in listed.items()]))
                 for name, role in () if args.json else listed.items():
-                    print(f"{name}\t{role}")
+                    units = accounts.units(name)
+                    print(f"{name}\t{role}" + (f"\t{','.join(units)}" if units else ""))
                 return 0
     except (ValueError, EOFError) as e:
         print(f"Không thực hiện được / Refused: {e}", file=sys.stderr)
@@ -59,13 +67,16 @@ def register(sub) -> None:
     u = sub.add_parser("user", help="manage local accounts (when no single sign-on is configured)")
     actions = u.add_subparsers(dest="action", required=True)
     for action, needs_role, needs_password in (("add", True, True), ("password", False, True),
-                                               ("set-role", True, False), ("unlock", False, False),
-                                               ("remove", False, False)):
+                                               ("set-role", True, False), ("set-units", False, False),
+                                               ("unlock", False, False), ("remove", False, False)):
         a = actions.add_parser(action)
         a.add_argument("name")
         if needs_role:
             a.add_argument("--role", choices=ROLES, required=True)
         if needs_password:
             a.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+        if action in ("add", "set-units"):
+            a.add_argument("--units", required=action == "set-units",
+                           help='the unit ids the account may see, comma-separated ("all": every unit, the default)')
     actions.add_parser("list")
     u.set_defaults(func=cmd_user)

@@ -24,7 +24,8 @@ from deltalake.exceptions import CommitFailedError
 
 from reformkpi import config, integrity, visibility
 from reformkpi.auth import Actor, require
-from reformkpi.i18n import LANGUAGES, t
+from reformkpi.catalog import Catalog, CatalogError
+from reformkpi.i18n import LANGUAGES, column, t, tm
 from reformkpi.store import MAX_RETRIES, TABLE_CONFIG, Store, StoreError, backoff, sql_text
 
 TABLE = "subscriptions"
@@ -68,14 +69,14 @@ class Subscription:
 
 class SubscriptionError(ValueError):
     """A subscription refused, nothing written: `code` names the message (subscriptions.error.<code>),
-    `fields` fill it; `message(lang)` says it in words, str() in English."""
+    `fields` fill it; `message(lang)` says it in words (for Markdown: the fields escaped), str() in English."""
 
     def __init__(self, code: str, **fields: object):
         self.code, self.fields = code, fields
         super().__init__(self.message("en"))
 
-    def message(self, lang: str) -> str:
-        return t(f"subscriptions.error.{self.code}", lang, **self.fields)
+    def message(self, lang: str, markdown: bool = False) -> str:
+        return (tm if markdown else t)(f"subscriptions.error.{self.code}", lang, **self.fields)
 
 
 def _address(channel: str, address: str) -> str:
@@ -96,6 +97,31 @@ def _address(channel: str, address: str) -> str:
     return address
 
 
+def store_for(home: Store, dataset: str) -> Store:
+    """The store a dataset's figures live in. Subscriptions (and the notifier's outbox) are kept in
+    the first dataset's store, `home`, whatever dataset they follow."""
+    return home if dataset == config.DATASETS[0] else Store(config.store_uri(dataset))
+
+
+def email_of(actor: Actor) -> str:
+    """The account's e-mail address when its name is one (single sign-on names people by their
+    verified e-mail), else empty: the address a subscription form offers first."""
+    return actor.name if EMAIL.fullmatch(actor.name) else ""
+
+
+def describe(target: Target, catalog: Catalog | None, lang: str) -> str:
+    """What a subscription follows, in words: "Đơn vị: Sở Y tế". An id the catalog no longer has
+    (or no catalog) is shown as it is stored."""
+    name = target.unit_id or target.indicator_id
+    if catalog is not None and name:
+        try:
+            row = catalog.unit(name) if target.unit_id else catalog.indicator(name)
+            name = row[column("name", lang)]
+        except CatalogError:
+            pass
+    return t(f"subscriptions.kind.{target.kind}", lang, name=name)
+
+
 def _check_target(store: Store, actor: Actor, target: Target) -> None:
     if target.kind not in KINDS:
         raise SubscriptionError("kind", kind=target.kind)
@@ -105,7 +131,7 @@ def _check_target(store: Store, actor: Actor, target: Target) -> None:
     for name in ("unit_id", "indicator_id"):
         if bool(getattr(target, name)) != (name in wants):
             raise SubscriptionError("target", kind=target.kind)
-    catalog = store.read_catalog()
+    catalog = store_for(store, target.dataset).read_catalog()
     if target.unit_id:
         if target.unit_id not in set(catalog["units"]["unit_id"]):
             raise SubscriptionError("unit", unit=target.unit_id)
@@ -158,6 +184,8 @@ def subscribe(store: Store, actor: Actor, target: Target, channel: str, address:
     target by the same channel and address changes that subscription's language, digest and
     attachment, and resumes it."""
     require(actor, "subscribe")
+    if not store.exists():
+        raise StoreError(f"no store at {store.uri}")
     if channel not in CHANNELS:
         raise SubscriptionError("channel", channel=channel)
     address = _address(channel, address)

@@ -4,9 +4,12 @@ concurrent writers, and the unit scope of an account (reformkpi/visibility.py)."
 from __future__ import annotations
 
 import datetime as dt
+import io
 import threading
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from deltalake import DeltaTable
 
 from reformkpi import integrity, subscriptions, visibility
@@ -201,3 +204,74 @@ def test_bad_units_in_access_toml(_accounts):
     (_accounts / "access.toml").write_text('[units]\nlan = "so-y-te"\n', encoding="utf-8")
     with pytest.raises(ValueError, match=r"\[units\]"):
         visibility.units_for("lan")
+
+
+def test_command_line_sets_the_unit_scope(_accounts, monkeypatch, capsys):
+    from reformkpi import cli
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("mat-khau-dai-du\n"))
+    assert cli.main(["user", "add", "lan", "--role", "viewer", "--units", "so-y-te, so-noi-vu", "--password-stdin"]) == 0
+    assert visibility.units_for("lan") == frozenset({"so-y-te", "so-noi-vu"})
+    capsys.readouterr()
+    assert cli.main(["user", "list"]) == 0
+    assert capsys.readouterr().out == "lan\tviewer\tso-noi-vu,so-y-te\n"
+    assert cli.main(["user", "set-units", "lan", "--units", "so-y-te"]) == 0
+    assert visibility.units_for("lan") == frozenset({"so-y-te"})
+    assert cli.main(["user", "set-units", "lan", "--units", ","]) == 2  # refused, the scope stays
+    assert visibility.units_for("lan") == frozenset({"so-y-te"})
+    assert cli.main(["user", "set-units", "lan", "--units", "all"]) == 0
+    assert visibility.units_for("lan") is None
+    assert cli.main(["user", "set-units", "khong-co", "--units", "all"]) == 2
+
+
+PEOPLE = (LAN, MAI, ADMIN)
+STEPS = st.lists(st.tuples(st.sampled_from(("subscribe", "pause", "resume", "remove")), st.integers(0, 2),
+                           st.integers(0, 3), st.integers(0, 5)), min_size=1, max_size=8)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=STEPS)
+def test_any_sequence_of_changes_matches_a_naive_model(tmp_path_factory, steps):
+    """Subscribes, pauses, resumes and removals by three people in any order: what each sees and
+    what the notifier reads match a plain dict, and every refusal is the one the rules give."""
+    from reformkpi.catalog import load_dir
+    from reformkpi.config import CATALOG_DIR
+    from reformkpi.store import CommitInfo, Store
+
+    store = Store(tmp_path_factory.mktemp("model") / "store")
+    store.init(load_dir(CATALOG_DIR), CommitInfo(user="test", operation="init"))
+    targets = (UNIT, Target("attention"), Target("province"), Target("indicator", indicator_id="sipas.overall"))
+    model: dict[str, dict] = {}  # id → {"user", "key", "paused"}
+    made: list[str] = []  # every id ever made, removed ones too
+    for op, who, target, which in steps:
+        actor = PEOPLE[who]
+        if op == "subscribe":
+            key = (actor.name, targets[target])
+            s = _sub(store, actor=actor, target=targets[target], address=f"{actor.name.split('@')[0]}@tinh.gov.vn")
+            same = [i for i, m in model.items() if m["key"] == key]
+            assert [s.subscription_id] == same or (not same and s.subscription_id not in made)
+            model[s.subscription_id] = {"user": actor.name, "key": key, "paused": False}
+            made.append(s.subscription_id)
+            continue
+        if not made:
+            continue
+        sid = made[which % len(made)]
+        expected = ("unknown" if sid not in model else
+                    "not_yours" if model[sid]["user"] != actor.name and actor is not ADMIN else None)
+        try:
+            if op == "remove":
+                subscriptions.remove(store, actor, sid)
+            else:
+                subscriptions.set_paused(store, actor, sid, op == "pause")
+        except SubscriptionError as e:
+            assert e.code == expected
+            continue
+        assert expected is None
+        if op == "remove":
+            del model[sid]
+        else:
+            model[sid]["paused"] = op == "pause"
+    for actor in PEOPLE:
+        assert {s.subscription_id for s in subscriptions.list_for(store, actor)} == {
+            i for i, m in model.items() if actor is ADMIN or m["user"] == actor.name}
+    assert {s.subscription_id for s in subscriptions.active(store)} == {i for i, m in model.items() if not m["paused"]}
