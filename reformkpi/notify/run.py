@@ -95,15 +95,6 @@ def unsubscribe(store: Store, token: str) -> bool:
     return True
 
 
-def _describe(sub: Subscription, cat, lang: str) -> str:
-    target = sub.target
-    if target.kind == "unit":
-        return changes.unit_label(cat, target.unit_id, lang)
-    if target.kind == "indicator":
-        return changes.indicator_label(cat, target.indicator_id, lang)
-    return t(f"notify.target.{target.kind}", lang)
-
-
 def compose(s: Settings, sub: Subscription, kind: str, ref: str, data: int, title: str, lines: list[str], cat,
             extra: list[str], links: dict[str, str], items: list[dict], attach: str = "") -> tuple:
     """A planned message (subscription_id, kind, ref, Message-ID, payload): the same content as text,
@@ -112,7 +103,7 @@ def compose(s: Settings, sub: Subscription, kind: str, ref: str, data: int, titl
     # A one-click link needs the app's address (`public_url`): without it, none is offered.
     unsubscribe = (f"{s.public_url.rstrip('/')}{UNSUBSCRIBE_PATH}?token={unsubscribe_token(sub.subscription_id)}"
                    if s.public_url else "")
-    footer = [*extra, t("notify.why", lang, target=_describe(sub, cat, lang))]
+    footer = [*extra, t("notify.why", lang, target=subscriptions.describe(sub.target, cat, lang))]
     if unsubscribe:
         footer.append(t("notify.unsubscribe", lang, url=unsubscribe))
         links = {**links, "unsubscribe": unsubscribe}
@@ -123,10 +114,6 @@ def compose(s: Settings, sub: Subscription, kind: str, ref: str, data: int, titl
                "unsubscribe": unsubscribe, "content": content, "attach": attach}
     mid = outbox.message_id(outbox.key(sub.subscription_id, kind, ref), email.domain(s.mail_from))
     return sub.subscription_id, kind, ref, mid, payload
-
-
-def _store(home: Store, dataset: str, s: Settings) -> Store:
-    return home if dataset == config.DATASETS[0] else Store(config.store_uri(dataset, s))
 
 
 def _rollback(store: Store, a: dict, b: dict) -> dict | None:
@@ -145,7 +132,7 @@ def plan_alerts(home: Store, s: Settings, subs: list[Subscription], now: dt.date
     planned = 0
     messages = outbox.messages(home)
     for dataset in config.DATASETS:
-        store = _store(home, dataset, s)
+        store = subscriptions.store_for(home, dataset)
         if not store.exists():
             continue
         b = changes.stamp(store, now)
@@ -193,7 +180,7 @@ def plan_digests(home: Store, s: Settings, subs: list[Subscription], now: dt.dat
         period = digest.period(sub.digest, now)
         if outbox.key(sub.subscription_id, outbox.DIGEST, period) in have:
             continue
-        store = _store(home, sub.target.dataset, s)
+        store = subscriptions.store_for(home, sub.target.dataset)
         if not store.exists():
             continue
         ds = opened.setdefault(sub.target.dataset, Dataset.open(store))
@@ -248,7 +235,7 @@ def deliver(home: Store, s: Settings, clock: Callable[[], dt.datetime], report: 
 
 def _attachment(home: Store, s: Settings, p: dict) -> tuple[str, bytes]:
     dataset = p["content"]["dataset"]
-    store = _store(home, dataset, s)
+    store = subscriptions.store_for(home, dataset)
     snap = snapshots.get(store, p["attach"])
     if snap is None:
         raise RuntimeError(f"snapshot {p['attach']} is gone")
@@ -259,7 +246,7 @@ def run(s: Settings, clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(
     """One run (see the module). Busy when another run holds the lock."""
     home = Store(config.store_uri(config.DATASETS[0], s))
     report = Report()
-    with only_one(s.state):
+    with config.using(s), only_one(s.state):  # what the core reads (the stores, account scopes) is `s`
         if not home.exists():
             return report
         report.recovered = outbox.recover(home, clock())
