@@ -61,6 +61,7 @@ COMPACT_FILES = 64  # past this many data files, a run rewrites the outbox's cur
 MAX_ATTEMPTS = 8  # then the message stays failed, shown on the page
 BACKOFF_SECONDS = 60  # the first retry; each further one waits twice as long (1 min … about 2 h)
 INTERRUPTED = "interrupted before the end of the message: not delivered, tried again"
+CANCELLED = "the subscription was paused or removed before it was sent: not sent"
 UNCERTAIN = "interrupted after the end of the message: taken as delivered (at most once)"
 
 
@@ -216,6 +217,13 @@ def compact(store: Store) -> bool:
 @integrity.writes(TABLE)
 def _compact(store: Store) -> None:
     DeltaTable(store.path(TABLE)).optimize.compact()
+
+
+def cancel(store: Store, gone: list[Message], now: dt.datetime) -> None:
+    """Give up messages whose subscription was paused or removed before they went: never sent."""
+    rows = [_step(m, FAILED, now, attempts=max(m.attempts, MAX_ATTEMPTS), last_error=CANCELLED) for m in gone]
+    if rows:
+        _append(store, rows)
 
 
 def state_for(store: Store, subscription_ids) -> dict[str, list[Message]]:

@@ -201,14 +201,19 @@ def plan_digests(home: Store, s: Settings, subs: list[Subscription], now: dt.dat
     return outbox.plan(home, rows, now)
 
 
-def deliver(home: Store, s: Settings, clock: Callable[[], dt.datetime], report: Report) -> None:
+def deliver(home: Store, s: Settings, active: set[str], clock: Callable[[], dt.datetime], report: Report) -> None:
+    """Send what is due to the subscriptions still active (a message planned for one paused or
+    removed since is given up, never sent)."""
     pacer = email.Pacer(s.mail_per_minute)
-    ready = []
+    ready, gone = [], []
     for m in outbox.due(home, clock()):
-        if m.payload["channel"] == "email" and not s.smtp_host:
+        if m.subscription_id not in active:
+            gone.append(m)
+        elif m.payload["channel"] == "email" and not s.smtp_host:
             report.waiting += 1  # left planned until a mail server is configured
         else:
             ready.append(m)
+    outbox.cancel(home, gone, clock())
     done: list[tuple[outbox.Message, str]] = []
     try:
         for m in outbox.claim(home, ready, clock()):
@@ -252,6 +257,6 @@ def run(s: Settings, clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(
         report.recovered = outbox.recover(home, clock())
         subs = subscriptions.active(home)
         report.planned = plan_alerts(home, s, subs, clock()) + plan_digests(home, s, subs, clock())
-        deliver(home, s, clock, report)
+        deliver(home, s, {x.subscription_id for x in subs}, clock, report)
         outbox.compact(home)
     return report

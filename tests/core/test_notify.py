@@ -289,10 +289,14 @@ def test_a_failed_delivery_is_retried_with_backoff(tmp_path, smtp):
     assert "refused the sign-in" in m.last_error and "sai-mật-khẩu" not in m.last_error
     with config.using(s):
         assert run.run(s, lambda: now + dt.timedelta(seconds=30)).sent == 0  # not due yet
+        subscriptions.set_paused(store, LAN, subs["lan"].subscription_id, True)  # lan stops following meanwhile
         later = run.run(s, lambda: now + dt.timedelta(minutes=1))
-    assert later.sent == 2
-    m = outbox.state_for(store, [subs["lan"].subscription_id])[subs["lan"].subscription_id][0]
-    assert (m.state, m.attempts) == ("sent", 2)
+    assert later.sent == 1  # mai's, on its second attempt; lan's is given up, never sent
+    state = outbox.state_for(store, [subs["lan"].subscription_id, subs["mai"].subscription_id])
+    mai, lan = state[subs["mai"].subscription_id][0], state[subs["lan"].subscription_id][0]
+    assert (mai.state, mai.attempts) == ("sent", 2)
+    assert (lan.state, lan.done, lan.last_error) == ("failed", True, outbox.CANCELLED)
+    assert [str(m["To"]) for m in inbox.messages[-1:]] == ["mai@tinh.gov.vn"]
     assert outbox.backoff(3) == dt.timedelta(minutes=4)
 
 
