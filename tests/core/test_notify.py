@@ -17,6 +17,7 @@ import io
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -507,3 +508,22 @@ def test_what_changed_between_two_states_worked_by_hand(tmp_store):
     d = changes.stamp(store, t0 + dt.timedelta(hours=3))
     assert [changes.render(i, cat, "vi") for i in changes.between(store, c, d)] == [
         "Mức độ hài lòng 2022: số liệu đầu tiên theo phương pháp mới (từ 2022), không so sánh với các kỳ trước"]
+
+
+@pytest.mark.slow  # publishing a catalog audits the stored rows against it
+def test_a_catalog_publish_that_raises_a_target_is_a_change_too(tmp_store, tmp_path):
+    """The 2016–2020 satisfaction target goes from 80% to 86%: of 90, 88, 86, 84 and 82, the last
+    two now miss it (−2,0 and −4,0 points); the province's mean, 86,0%, still meets it."""
+    store = tmp_store
+    store.commit_observations(obs([(u, SAT, "2019", v) for u, v in BASELINE.items()]), CommitInfo(user="test"))
+    a = changes.stamp(store, dt.datetime.now(dt.UTC))
+    shutil.copytree(config.CATALOG_DIR, tmp_path / "catalog")
+    targets = tmp_path / "catalog" / "targets.csv"
+    text = targets.read_text(encoding="utf-8")
+    assert "sipas.overall,,2016,2020,80," in text
+    targets.write_text(text.replace("sipas.overall,,2016,2020,80,", "sipas.overall,,2016,2020,86,"), encoding="utf-8")
+    ingest.update_catalog(store, auth.operator("root"), tmp_path / "catalog")
+    b = changes.stamp(store, dt.datetime.now(dt.UTC))
+    assert a["data"] == b["data"] and a["ref"] != b["ref"]
+    items = changes.between(store, a, b)
+    assert [(i.kind, i.unit_id, i.gap) for i in items] == [("miss", TNMT, -4.0), ("miss", "so-xay-dung", -2.0)]
