@@ -527,3 +527,12 @@ def test_a_catalog_publish_that_raises_a_target_is_a_change_too(tmp_store, tmp_p
     assert a["data"] == b["data"] and a["ref"] != b["ref"]
     items = changes.between(store, a, b)
     assert [(i.kind, i.unit_id, i.gap) for i in items] == [("miss", TNMT, -4.0), ("miss", "so-xay-dung", -2.0)]
+
+
+def test_a_second_run_while_one_holds_the_lock_leaves_at_once(tmp_path):
+    s = settings.load(None, {"HOME": str(tmp_path), "REFORMKPI_STATE": str(tmp_path / "state"),
+                             "REFORMKPI_STORE": str(tmp_path / "store")})
+    with run.only_one(s.state):
+        with pytest.raises(run.Busy):
+            run.run(s)
+    assert run.run(s) == run.Report()  # free again (and no store yet: nothing to do)
