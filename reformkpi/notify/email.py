@@ -73,8 +73,9 @@ def build(payload: dict, message_id: str, mail_from: str, attachment: tuple[str,
         msg["List-Unsubscribe"] = f"<{payload['unsubscribe']}>"
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg["Auto-Submitted"] = "auto-generated"  # no vacation replies
-    msg.set_content(payload["text"], subtype="plain", charset="utf-8")
-    msg.add_alternative(payload["html"], subtype="html", charset="utf-8")
+    # Quoted-printable: 7-bit on the wire, for a server that does not take 8BITMIME.
+    msg.set_content(payload["text"], subtype="plain", charset="utf-8", cte="quoted-printable")
+    msg.add_alternative(payload["html"], subtype="html", charset="utf-8", cte="quoted-printable")
     if attachment is not None:
         name, data = attachment
         msg.make_mixed()
