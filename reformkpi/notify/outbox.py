@@ -122,11 +122,15 @@ def messages(store: Store) -> dict[str, Message]:
             for k, r in latest.items() if k in planned}
 
 
-@integrity.writes(TABLE)
-def _append(store: Store, rows: list[dict]) -> None:
+def _write(store: Store, rows: list[dict]) -> None:
     table = pa.Table.from_pylist([{"payload": None, "last_error": None, "next_try": None, **r} for r in rows],
                                  schema=SCHEMA)
     write_deltalake(store.path(TABLE), table, mode="append", configuration=TABLE_CONFIG)
+
+
+@integrity.writes(TABLE)
+def _append(store: Store, rows: list[dict]) -> None:
+    _write(store, rows)
 
 
 def _step(m: Message, state: str, now: dt.datetime, **changes) -> dict:
@@ -186,8 +190,14 @@ def claim(store: Store, due_now: list[Message], now: dt.datetime) -> list[Messag
 
 
 def committing(store: Store, m: Message, now: dt.datetime) -> None:
-    """Written after the server has the whole message but the end of its data."""
-    _append(store, [_step(m, COMMITTING, now)])
+    """Written after the server has the whole message but the end of its data. Checked like every
+    write, but its commit is recorded by the run's next write (`integrity.record` catches up), not
+    here: recording reads the log, and the final '.' must follow the commit at once, the time
+    between the two being the one moment a crash loses a message."""
+    faults = integrity.verify(store.uri, only=(TABLE,))
+    if faults:
+        raise integrity.StoreFault(store.uri, faults)
+    _write(store, [_step(m, COMMITTING, now)])
 
 
 def sent(store: Store, done: list[tuple[Message, str]], now: dt.datetime) -> None:
