@@ -202,6 +202,7 @@ def plan_digests(home: Store, s: Settings, subs: list[Subscription], now: dt.dat
 
 
 def deliver(home: Store, s: Settings, active: set[str], clock: Callable[[], dt.datetime], report: Report) -> None:
+    journal = _journal(s)
     """Send what is due to the subscriptions still active (a message planned for one paused or
     removed since is given up, never sent)."""
     pacer = email.Pacer(s.mail_per_minute)
@@ -218,7 +219,7 @@ def deliver(home: Store, s: Settings, active: set[str], clock: Callable[[], dt.d
     try:
         for m in outbox.claim(home, ready, clock()):
             p = m.payload
-            before_end = functools.partial(lambda claimed: outbox.committing(home, claimed, clock()), m)
+            before_end = functools.partial(outbox.ending, journal, m)
             try:
                 if p["channel"] == "email":
                     pacer.wait()
@@ -236,6 +237,7 @@ def deliver(home: Store, s: Settings, active: set[str], clock: Callable[[], dt.d
     finally:  # a failure of the store itself still marks what was delivered
         outbox.sent(home, done, clock())
         report.sent += len(done)
+    outbox.clear(journal)
 
 
 def _attachment(home: Store, s: Settings, p: dict) -> tuple[str, bytes]:
@@ -247,6 +249,13 @@ def _attachment(home: Store, s: Settings, p: dict) -> tuple[str, bytes]:
     return digest.pdf(snap, store.uri, dataset, s.state / "notify")
 
 
+def _journal(s: Settings) -> Path:
+    """Where the notifier marks the end of each message (outbox.ending); beside its lock."""
+    path = s.state / "notify-journal"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def run(s: Settings, clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> Report:
     """One run (see the module). Busy when another run holds the lock."""
     home = Store(config.store_uri(config.DATASETS[0], s))
@@ -254,7 +263,7 @@ def run(s: Settings, clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(
     with config.using(s), only_one(s.state):  # what the core reads (the stores, account scopes) is `s`
         if not home.exists():
             return report
-        report.recovered = outbox.recover(home, clock())
+        report.recovered = outbox.recover(home, _journal(s), clock())
         subs = subscriptions.active(home)
         report.planned = plan_alerts(home, s, subs, clock()) + plan_digests(home, s, subs, clock())
         deliver(home, s, {x.subscription_id for x in subs}, clock, report)

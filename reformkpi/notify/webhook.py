@@ -10,7 +10,7 @@ The body is the message's JSON (UTF-8, keys sorted). Headers:
   that keeps the ones it has seen never acts twice.
 
 Any 2xx answer is delivery; anything else is retried with the outbox's backoff. The connection is
-opened before the outbox records `committing`, so a server that cannot be reached is a plain
+opened before the journal marks the message's end (reformkpi/notify/outbox.py), so a server that cannot be reached is a plain
 failure, tried again.
 """
 
