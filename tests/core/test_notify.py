@@ -325,7 +325,6 @@ def _notifier(env: dict[str, str]) -> subprocess.Popen:
                             env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-@pytest.mark.slow
 def test_kill_between_send_and_outbox_update_sends_no_duplicate(tmp_path, smtp):
     inbox, port, cafile = smtp
     s, store, subs = _province(tmp_path, port, cafile)
@@ -522,7 +521,6 @@ def test_what_changed_between_two_states_worked_by_hand(tmp_store):
         "Mức độ hài lòng 2022: số liệu đầu tiên theo phương pháp mới (từ 2022), không so sánh với các kỳ trước"]
 
 
-@pytest.mark.slow  # publishing a catalog audits the stored rows against it
 def test_a_catalog_publish_that_raises_a_target_is_a_change_too(tmp_store, tmp_path):
     """The 2016–2020 satisfaction target goes from 80% to 86%: of 90, 88, 86, 84 and 82, the last
     two now miss it (−2,0 and −4,0 points); the province's mean, 86,0%, still meets it."""
