@@ -3,17 +3,20 @@ an http-only cookie (see reformkpi/sessions.py). `make run` and the browser test
 with `streamlit run serve.py`, which finds `app` below and serves it. Its settings come from the file
 `REFORMKPI_SETTINGS` names and the environment (reformkpi/settings.py)."""
 
-from urllib.parse import parse_qs
+import html
+from urllib.parse import parse_qs, urlencode
 
 import streamlit as st
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reformkpi import config, sessions, settings
-from reformkpi.i18n import DEFAULT, LANGUAGES
+from reformkpi.i18n import DEFAULT, LANGUAGES, t
+from reformkpi.notify import run as notifier
+from reformkpi.store import Store
 
 try:  # the settings are read once, at start: a bad file or variable stops the server with its reason
     config.install(settings.load())
@@ -123,5 +126,26 @@ class PageLanguage:
         await self.app(scope, receive, rewrite)
 
 
-app = st.App("app.py", routes=[Route(SESSION_PATH, session, methods=["POST", "DELETE"])],
+async def unsubscribe(request: Request) -> Response:
+    """A message's one-click unsubscribe link (reformkpi/notify/run.py): a mail client POSTs to it
+    (RFC 8058) and the subscription is paused; a person who opens it gets a button that POSTs, so a
+    link scanner's GET changes nothing."""
+    token = request.query_params.get("token", "")
+    if request.method == "GET":
+        action = html.escape(f"{notifier.UNSUBSCRIBE_PATH}?{urlencode({'token': token})}")
+        button = " / ".join(html.escape(t("notify.unsubscribe_button", lang)) for lang in LANGUAGES)
+        return _page(f'<form method="post" action="{action}"><button>{button}</button></form>')
+    if await _capped_body(request, sessions.BODY_MAX) is None:
+        return _refused(413)
+    if not notifier.unsubscribe(Store(config.store_uri()), token):
+        return _refused(404)
+    return _page("".join(f"<p>{html.escape(text)}</p>" for text in [t("notify.unsubscribed", lang) for lang in LANGUAGES]))
+
+
+def _page(body: str) -> HTMLResponse:
+    return HTMLResponse(f'<!DOCTYPE html><html lang="vi"><meta charset="utf-8"><title>CCHC</title>{body}</html>')
+
+
+app = st.App("app.py", routes=[Route(SESSION_PATH, session, methods=["POST", "DELETE"]),
+                               Route(notifier.UNSUBSCRIBE_PATH, unsubscribe, methods=["GET", "POST"])],
              middleware=[Middleware(PageLanguage)])

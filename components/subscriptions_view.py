@@ -12,16 +12,12 @@ from reformkpi import auth, config, formatting, subscriptions
 from reformkpi.catalog import Catalog
 from reformkpi.i18n import t, tm
 from reformkpi.store import Store
+from reformkpi.notify import outbox
 from reformkpi.subscriptions import Subscription
 
 
 def delivery(store: Store, subscription_ids: list[str]) -> dict[str, list]:
-    """Each subscription's messages, newest first, from the notifier's outbox (reformkpi.notify).
-    Until the notifier is merged into this branch, no message is known."""
-    try:
-        from reformkpi.notify import outbox  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:  # the notifier's branch (issue 29) not merged yet
-        return {}
+    """Each subscription's messages, newest first, from the notifier's outbox (reformkpi.notify)."""
     return outbox.state_for(store, subscription_ids)
 
 

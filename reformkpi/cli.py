@@ -18,6 +18,7 @@ from reformkpi import ingest
 from reformkpi.ingest import cli as ingest_cli
 from reformkpi.catalog import Catalog, CatalogError, load_dir
 from reformkpi.i18n import tn
+from reformkpi.notify import run as notifier
 from reformkpi.store import CommitInfo, Store, StoreError
 
 
@@ -127,6 +128,22 @@ def cmd_export(args) -> int:
     return 2
 
 
+def cmd_notify(args) -> int:
+    """Send what is due: alerts for data changed since the last run, digests, retries (cron or a
+    systemd timer runs it; see docs/notifications.md)."""
+    try:
+        report = notifier.run(config.settings())
+    except notifier.Busy as e:  # a timer fired while a run is still going: that run sends
+        print(f"Đang có lượt gửi khác / another notifier run is going: {e}", file=sys.stderr)
+        return 0
+    counts = {"recovered": len(report.recovered), "planned": report.planned, "sent": report.sent,
+              "failed": report.failed, "waiting": report.waiting}
+    print(json.dumps(counts) if args.json else " · ".join(f"{k} {v}" for k, v in counts.items()))
+    if report.waiting:
+        print("smtp_host chưa được đặt: thư chờ gửi / smtp_host is not set: e-mails wait", file=sys.stderr)
+    return 1 if report.failed else 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="reformkpi", description="Administrative-reform KPI store")
     p.add_argument("--settings", help=f"a settings file (TOML; default: the file {settings.FILE_VARIABLE} names)")
@@ -161,6 +178,8 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--dataset", choices=config.DATASETS, default="demo")
     e.add_argument("--out", default=".")
     e.set_defaults(func=cmd_export)
+    sub.add_parser("notify", help="send the alerts, digests and retries that are due (run it from cron "
+                                  "or a systemd timer)").set_defaults(func=cmd_notify)
     cli_users.register(sub)
     records_cli.register(sub)
     ingest_cli.register(sub)

@@ -56,7 +56,7 @@ def _path() -> Path:
     return config.settings().sessions
 
 
-def _secret() -> bytes:
+def secret() -> bytes:
     """The `session_secret` setting, else a random secret kept beside the sessions (mode 600), made once."""
     if configured := config.settings().session_secret:
         return configured.encode()
@@ -79,7 +79,7 @@ def _secret() -> bytes:
 
 
 def _signer() -> TimestampSigner:
-    return TimestampSigner(_secret(), salt="reformkpi.session")
+    return TimestampSigner(secret(), salt="reformkpi.session")
 
 
 @contextmanager

@@ -65,6 +65,22 @@ class Settings:
     font_dir: Path | None = _declare(None, "a folder with DejaVuSans.ttf and DejaVuSans-Bold.ttf for PDF exports "
                                      "(Vietnamese coverage)",
                                      "searched: Debian's, Fedora's, Arch's and the user's font folders")
+    # The notifier (`python -m reformkpi notify`, reformkpi/notify/): e-mail, webhooks and links.
+    public_url: str = _declare("", "the app's address as readers open it (links in messages), e.g. "
+                               "https://cchc.example.gov.vn")
+    smtp_host: str = _declare("", "the mail server the notifier sends through (empty: no e-mail is sent)")
+    smtp_port: int = _declare(587, "its port (587: submission with STARTTLS)")
+    smtp_starttls: bool = _declare(True, "require STARTTLS before signing in and sending (false only for a "
+                                   "relay on this machine)")
+    smtp_user: str = _declare("", "the account the notifier signs in to the mail server with (empty: no sign-in)")
+    smtp_password: str = _declare("", "its password (a secret: never logged or shown)",
+                               secret=True)
+    smtp_cafile: Path | None = _declare(None, "a CA certificate file the mail server's certificate is checked "
+                                        "against", "the system's trusted certificates")
+    mail_from: str = _declare("", "the sender of notifications, e.g. CCHC <cchc@example.gov.vn>")
+    mail_per_minute: int = _declare(30, "at most this many messages a minute (the mail server's limit)")
+    webhook_secret: str = _declare("", "the key webhook bodies are signed with (HMAC-SHA256), shared with "
+                                   "the receiver", secret=True)
 
 
 @dataclass(frozen=True)
@@ -90,10 +106,17 @@ _HINTS = get_type_hints(Settings)
 SETTINGS = tuple(Setting(f.name, _kind(_HINTS[f.name]), f.default, f.metadata["help"], f.metadata["doc"])
                  for f in fields(Settings))
 BY_NAME = {s.name: s for s in SETTINGS}
-KINDS = {int: "a whole number", float: "a number", str: "text", Path: "a path"}
+KINDS = {int: "a whole number", float: "a number", str: "text", Path: "a path", bool: "true or false"}
+BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
 
 def _convert(setting: Setting, value: object, where: str) -> object:
+    if setting.type is bool:  # TOML's true/false, or a variable's text
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in BOOLEANS:
+            return BOOLEANS[value.strip().lower()]
+        raise SettingsError(f"{where}: {setting.name} must be {KINDS[bool]}, not {value!r}")
     try:
         if setting.type is int and (isinstance(value, bool) or isinstance(value, float)):
             raise ValueError

@@ -1,0 +1,128 @@
+"""The digest: per subscriber, once a quarter (or a week), what needs attention in the latest period.
+
+It is the Overview's attention list (`focus.attention` over the ranked indicators, for the year of
+the latest data, as the Overview opens), limited to the subscription's target and to the units
+its account may see, each indicator with its context (source · coverage · data version,
+`reformkpi.context`). A snapshot pinned to that data version (one per dataset, language and
+digest period, made by the notifier) is linked, so the figures in the mail and behind the link
+are the same; its PDF is attached when the subscriber asks (rendered by the app's own export,
+`python -m app_export`, see `pdf`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pandas as pd
+
+from reformkpi import auth, config, focus, formatting, snapshots
+from reformkpi.catalog import Catalog
+from reformkpi.context import figure_context
+from reformkpi.i18n import t, tn
+from reformkpi.metrics.datasets import Dataset
+from reformkpi.notify.changes import gap_text, indicator_label
+from reformkpi.records import scan
+from reformkpi.store import Store
+
+NOTIFIER = "notifier"  # the name the notifier's snapshots are saved under
+OVERVIEW = "tong-quan"  # the Overview's page (components/navigation.py)
+PDF_SECONDS = 300
+
+
+def period(cadence: str, now: dt.datetime) -> str:
+    """The digest period `now` falls in: '2026-Q4' (quarterly) or '2026-W49' (weekly, ISO weeks)."""
+    if cadence == "weekly":
+        year, week, _ = now.isocalendar()
+        return f"{year}-W{week:02d}"
+    return f"{now.year}-Q{(now.month - 1) // 3 + 1}"
+
+
+def period_text(digest_period: str, lang: str) -> str:
+    """'Quý IV/2026' (Q4 2026), 'tuần 49/2026' (week 49 2026)."""
+    if "-W" in digest_period:
+        year, week = digest_period.split("-W")
+        return t("notify.week", lang, week=int(week), year=year)
+    return formatting.period_label(digest_period, lang)
+
+
+def snapshot_link(public_url: str, snap: snapshots.Snapshot) -> str:
+    """As the app links a snapshot (components/share.py): its id and dataset."""
+    return public_url.rstrip("/") + "/?" + urlencode({"snapshot": snap.snapshot_id, "data": snap.view_state["data"]})
+
+
+def pinned(store: Store, ds: Dataset, dataset: str, year: str, lang: str, digest_period: str,
+           now: dt.datetime) -> snapshots.Snapshot:
+    """The digest's snapshot of the Overview at the data version read: made once, found again by
+    its title (a run stopped after making it does not make a second)."""
+    title = t("notify.digest_snapshot_title", lang, period=period_text(digest_period, lang), version=ds.version)
+    for snap in snapshots.list_all(store):
+        if snap.title == title and snap.created_by == NOTIFIER and snap.view_state.get("lang") == lang:
+            return snap
+    assert ds.version is not None
+    return snapshots.create(store, auth.operator(NOTIFIER), title, OVERVIEW, {"data": dataset, "lang": lang,
+                            "year": year}, ds.version, store.catalog_versions(), now=now,
+                            records_version=scan.version(store))
+
+
+def lines(ds: Dataset, kind: str, unit_id: str, indicator_id: str, scope: frozenset[str] | None,
+          lang: str) -> tuple[str, list[str]]:
+    """The period read and the digest's lines: per indicator needing attention, the province's figure
+    (to an account that sees every unit) and the units short of their target, then its context."""
+    cat: Catalog = ds.catalog
+    latest = focus.latest_data(ds)
+    if latest is None:
+        return "", []
+    year = latest[0][:4]
+    ranked = tuple(cat.indicators.loc[cat.indicators["ranked"], "indicator_id"])
+    if kind == "indicator":
+        ranked = tuple(i for i in ranked if i == indicator_id) or (indicator_id,)
+    att = focus.attention(ds, ranked, year, None, lang)
+    lineage = set(cat.lineage(unit_id)) if unit_id else set()
+    out = []
+    for r in att.itertuples(index=False):
+        ind = cat.indicator(r.indicator_id)
+        below: pd.DataFrame = r.below
+        if scope is not None:
+            below = below[below["unit_id"].isin(scope)]
+        if kind == "unit":
+            below = below[below["unit_id"].isin(lineage)]
+        show_province = scope is None and kind != "unit" and bool(r.province_misses)
+        if below.empty and not show_province:
+            continue
+        parts = [indicator_label(cat, r.indicator_id, lang) + " " + formatting.period_label(year, lang) + ":"]
+        if show_province:
+            parts.append(t("notify.digest_province", lang, value=formatting.value(r.value, ind, lang), target=formatting.value(r.target, ind, lang),
+                           gap=gap_text(r.gap, ind, lang)))
+        if not below.empty:
+            named = [t("notify.digest_unit", lang, unit=u.name, value=formatting.value(u.value, ind, lang),
+                       gap=gap_text(u.gap, ind, lang)) for u in below.itertuples()]
+            parts.append(tn("notify.digest_below", len(below), lang) + " " + "; ".join(named) + ".")
+        parts.append("(" + figure_context(ds, r.indicator_id, year, None, lang).summary(lang) + ")")
+        out.append(" ".join(parts))
+    return year, out
+
+
+def pdf(snap: snapshots.Snapshot, store_uri: str, dataset: str, cache: Path) -> tuple[str, bytes]:
+    """The snapshot as a PDF, by the app's export (`python -m app_export`, beside app.py): the core
+    does not render pages. Kept in `cache` once made (the snapshot never changes)."""
+    path = cache / f"{snap.snapshot_id}.pdf"
+    if not path.exists():
+        root = config.IMPORT_ROOT
+        if not (root / "app_export.py").exists():
+            raise RuntimeError(f"no app_export.py in {root}: PDF attachments need the app's folder")
+        with tempfile.TemporaryDirectory() as out:
+            store = ["--store", store_uri] if dataset == "demo" else []
+            done = subprocess.run([sys.executable, "-m", "app_export", *store, "--snapshot", snap.snapshot_id,
+                                   "--format", "pdf", "--dataset", dataset, "--out", out],
+                                  cwd=root, capture_output=True, text=True, timeout=PDF_SECONDS)
+            made = sorted(Path(out).glob("*.pdf"))
+            if done.returncode != 0 or not made:
+                raise RuntimeError(f"app_export failed ({done.returncode}): {done.stderr.strip()[-300:]}")
+            cache.mkdir(parents=True, exist_ok=True)
+            made[0].replace(path)
+    return path.name, path.read_bytes()
