@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-import sys
-import types
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -152,21 +150,21 @@ def test_an_administrator_sees_and_removes_anyones(store):
     assert [s.user for s in subscriptions.list_for(store, ADMIN)] == ["mai"]
 
 
-def test_delivery_state_from_the_outbox(store, monkeypatch):
+def test_delivery_state_from_the_outbox(store):
+    """A message refused three times, read from the notifier's real outbox in the store."""
+    from reformkpi.notify import outbox
+
     lan = subscriptions.subscribe(store, LAN, UNIT, "email", LAN.name, "vi")
-    at_ = dt.datetime(2026, 12, 1, 1, 30, tzinfo=dt.UTC)
-    failed = types.SimpleNamespace(state="failed", kind="alert", ref="v12", attempts=3, last_error="550 mailbox full",
-                                   next_try=at_ + dt.timedelta(minutes=4), at=at_, done=False)
-    asked = []
-    outbox = types.ModuleType("reformkpi.notify.outbox")
-    outbox.state_for = lambda s, ids: asked.append((s.uri, list(ids))) or {lan.subscription_id: [failed]}  # type: ignore[attr-defined]
-    package = types.ModuleType("reformkpi.notify")
-    package.outbox = outbox  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "reformkpi.notify", package)
-    monkeypatch.setitem(sys.modules, "reformkpi.notify.outbox", outbox)
+    at_ = dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.UTC)
+    mid = outbox.message_id(outbox.key(lan.subscription_id, outbox.ALERT, "v12"), "example.test")
+    outbox.plan(store, [(lan.subscription_id, outbox.ALERT, "v12", mid, {})], at_)
+    for attempt in range(3):
+        now = at_ + dt.timedelta(minutes=10 * attempt)
+        (m,) = outbox.claim(store, outbox.due(store, now + dt.timedelta(hours=1)), now)
+        outbox.failed(store, m, "550 mailbox full", now + dt.timedelta(seconds=1))
     at = open_page("subscriptions", LAN)
-    assert asked == [(store.uri, [lan.subscription_id])]
-    assert ("Cảnh báo (v12): gửi không được lần 3 (550 mailbox full); thử lại lúc 01/12/2026 08:34") in texts(at)
+    # The third failure at 01:20:01 UTC; the next try 4 minutes later, shown in Hanoi time (UTC+7).
+    assert ("Cảnh báo (v12): gửi không được lần 3 (550 mailbox full); thử lại lúc 01/12/2026 08:24") in texts(at)
 
 
 def test_the_unit_page_offers_its_unit(store):

@@ -133,7 +133,7 @@ def test_a_session_ends_when_session_hours_are_over(accounts, monkeypatch):
 def _first_secret(barrier, results, i):
     barrier.wait()
     try:
-        results[i] = sessions._secret().decode()
+        results[i] = sessions.secret().decode()
     except OSError as e:
         results[i] = f"error: {e!r}"
 
