@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from pptx import Presentation
 from pypdf import PdfReader
 
@@ -14,6 +15,7 @@ from reformkpi.store import CommitInfo
 from tests.conftest import ROOT, obs
 
 
+@pytest.mark.slow
 def test_a_snapshot_exports_to_slides_and_pdf_with_its_pinned_numbers(tmp_store, tmp_path):
     rows = [("so-y-te", "sipas.overall", "2019", 77.4), ("so-tu-phap", "sipas.overall", "2019", 85.0)]
     tmp_store.commit_observations(obs(rows), CommitInfo(user="lan"))
