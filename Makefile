@@ -42,8 +42,9 @@ lint: $(TEST_STAMP)
 test: lint
 	$(BIN)/python -m pytest -n 2 --dist worksteal
 
+# Leaves out the browser tests and those marked slow (over ~10 s each).
 test-fast: lint
-	$(BIN)/python -m pytest -n 2 --dist worksteal -m "not browser"
+	$(BIN)/python -m pytest -n 2 --dist worksteal -m "not browser and not slow"
 
 # A snapshot's page as files: make export SNAPSHOT=ID FORMAT=pptx,pdf [OUT=dir]
 export: $(STAMP)
@@ -53,4 +54,4 @@ bench: $(TEST_STAMP)
 	$(BIN)/python -m benchmarks $(BENCH)
 
 clean:
-	rm -rf $(VENV) data/store data/papi-store test-output bench-output
+	rm -rf $(VENV) data/store data/papi-store test-output bench-output site

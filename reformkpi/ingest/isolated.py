@@ -44,8 +44,11 @@ def run(func: Callable, args: tuple, limits: Limits = Limits(), timed: bool = Tr
     time. IngestError with the file's problems, or with the cap passed when the child is stopped."""
     request = pickle.dumps((func, args, progress is not None, limits, timed), protocol=pickle.HIGHEST_PROTOCOL)
     with tempfile.TemporaryFile() as err:
+        # The child works in the caller's folder, where relative file, store and temporary paths
+        # point (`records-ingest export.csv`); it imports the core from where this process did.
+        path = os.pathsep.join(filter(None, (str(config.IMPORT_ROOT), os.environ.get("PYTHONPATH"))))
         child = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                 stderr=err, cwd=config.IMPORT_ROOT, env={**os.environ, "MALLOC_ARENA_MAX": "2"})
+                                 stderr=err, env={**os.environ, "MALLOC_ARENA_MAX": "2", "PYTHONPATH": path})
         late = threading.Event()
 
         def stop():

@@ -3,6 +3,8 @@ written, and the page never shows an exception (components/actions.py)."""
 
 from __future__ import annotations
 
+import pytest
+
 from reformkpi import snapshots
 from reformkpi.auth import Actor
 from reformkpi.store import CommitInfo, Store, StoreError
@@ -57,6 +59,7 @@ def two_versions(page) -> None:
         at.run()
 
 
+@pytest.mark.slow
 def test_a_rollback_the_store_refuses_is_reported_in_the_dialog(page, tmp_store, monkeypatch):
     two_versions(page)
     before = tmp_store.version()

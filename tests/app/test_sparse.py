@@ -60,6 +60,7 @@ def broken(at: AppTest) -> list[str]:
     return [str(e.value) for e in at.exception] + [str(e.value) for e in at.error]
 
 
+@pytest.mark.slow
 def test_a_dossier_upload_without_a_source_column_leaves_every_page_working(demo_copy):
     at = opened("app_pages/upload.py")
     at.file_uploader(key="upload:file").set_value(("bao-cao-quy.csv", dossier_report_without_source(demo_copy),

@@ -93,7 +93,7 @@ def screenshot(page, name: str) -> Path:
     # Streamlit scrolls inside its own container, so a tall viewport shows the whole page.
     size = page.viewport_size
     page.set_viewport_size({"width": size["width"], "height": 2600})
-    page.wait_for_timeout(800)
+    drawn(page)
     page.screenshot(path=str(path))
     page.set_viewport_size(size)
     return path
@@ -104,13 +104,22 @@ def painted(page) -> None:
     page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
 
 
+def drawn(page) -> None:
+    """Wait until every chart the page shows has drawn, the fonts are in and the browser has painted."""
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=\"stPlotlyChart\"]')]"
+        ".filter(c => c.getClientRects().length).every(c => c.querySelector('.main-svg'))")
+    page.evaluate("() => document.fonts.ready.then(() => true)")
+    painted(page)
+
+
 def wait_for_app(page) -> None:
     """Wait until the script has finished running and the charts have drawn."""
     page.wait_for_selector('[data-testid="stApp"]')
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]') && "
         "document.querySelectorAll('.js-plotly-plot .main-svg').length > 0")
-    page.wait_for_timeout(500)
+    drawn(page)
 
 
 def sign_in(page, name: str, password: str) -> None:

@@ -50,6 +50,7 @@ def places(tmp_path, monkeypatch):
     return home, work, allowed, settings
 
 
+@pytest.mark.slow
 def test_every_subcommand_writes_only_where_the_options_say(places, monkeypatch, capsys):
     home, work, allowed, settings = places
     store, papi_store, other = allowed / "store", allowed / "papi-store", allowed / "other-papi"

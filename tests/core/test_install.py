@@ -10,9 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT
 
 
+@pytest.mark.slow  # a fresh virtualenv and a pip install: about 90 s
 def test_pip_install_gives_a_reformkpi_command_that_builds_the_demo_outside_the_checkout(tmp_path):
     source = tmp_path / "source"  # a copy, so the build leaves nothing in the checkout
     source.mkdir()

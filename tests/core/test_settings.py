@@ -1,4 +1,4 @@
-"""The settings registry: one file and the environment, unknown keys refused, README and the
+"""The settings registry: one file and the environment, unknown keys refused, docs/settings.md and the
 deployment files in step with it, and the PDF fonts found where a distribution puts them."""
 
 from __future__ import annotations
@@ -88,9 +88,10 @@ def test_limits_keep_their_fields_and_take_the_configured_caps():
     assert lim.max_rows == config.Limits().max_rows
 
 
-def test_readme_holds_the_generated_settings_table():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert settings.markdown_table() in readme, "regenerate README's table: settings.markdown_table()"
+def test_the_settings_page_holds_the_generated_table():
+    page = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
+    table = page.split("<!-- settings table: generated from reformkpi/settings.py -->\n")[1].split("<!-- end of")[0]
+    assert table == settings.markdown_table(), "paste settings.markdown_table() between the markers of docs/settings.md"
 
 
 def test_streamlit_and_nginx_cap_uploads_at_the_registrys_size():

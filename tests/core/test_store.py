@@ -172,6 +172,7 @@ Store(sys.argv[1]).commit_observations(df, CommitInfo(user="killed"))
 """
 
 
+@pytest.mark.slow
 def test_a_process_killed_during_a_commit_leaves_the_old_or_the_new_version(tmp_store):
     tmp_store.commit_observations(obs([("so-y-te", "sipas.overall", "2019", 85.5)]), CommitInfo(user="a"))
     outcomes = set()

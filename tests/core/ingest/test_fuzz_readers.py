@@ -194,6 +194,7 @@ def fuzz_store(tmp_path_factory):
     return store
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(rows=long_rows())

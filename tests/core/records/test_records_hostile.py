@@ -237,6 +237,7 @@ def naive_instant(text: str) -> dt.datetime | None:
     return (moment if moment.tzinfo else moment.replace(tzinfo=VN)).astimezone(dt.UTC)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(times=st.lists(export_time(), min_size=1, max_size=6))

@@ -92,6 +92,7 @@ def loaded(rows: list[tuple], folder: Path, store) -> rm.Records:
     return rm.Records.open(store, ingest(store, folder / "export.csv").version)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(rows=dossiers(), chunk=st.integers(1, 30))
 def test_counts_and_drilldown_match_a_dossier_by_dossier_oracle(rows, chunk):
@@ -152,6 +153,7 @@ def same(got: float | None, expected: float | None) -> bool:
     return got == pytest.approx(expected, rel=1e-9, abs=1e-9)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(rows=dossiers(), chunk=st.integers(1, 30))
 def test_the_drilldown_tables_match_a_dossier_by_dossier_oracle(rows, chunk):
