@@ -87,11 +87,12 @@ def test_every_subcommand_writes_only_where_the_options_say(places, monkeypatch,
     assert run("repair", "observations") == 2 and "no damaged" in said[-1]  # a sound table: nothing to set aside
     assert run("catalog") == 0
     assert run("export", "--snapshot", "x") == 2  # moved to app_export: says so, writes nothing
+    assert run("notify") == 0  # nobody subscribed: nothing sent, the version marked handled
     assert run("papi") == 0
     assert run("papi") == 2 and "không ghi đè" in said[-1]
     for action in (["add", "lan", "--role", "analyst", "--password-stdin"], ["list"],
                    ["set-role", "lan", "--role", "admin"], ["password", "lan", "--password-stdin"],
-                   ["unlock", "lan"], ["remove", "lan"]):
+                   ["set-units", "lan", "--units", "so-y-te"], ["unlock", "lan"], ["remove", "lan"]):
         assert run("user", *action, stdin="mat-khau-du-dai-1\n") == 0
     # The case: a global --store given to `papi` (no --papi-store) is the store it builds.
     assert cli.main(["--settings", str(settings), "--store", str(other), "papi"]) == 0
