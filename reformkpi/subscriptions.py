@@ -170,7 +170,7 @@ def _key(s: Subscription) -> tuple[str, ...]:
 
 def _all(store: Store) -> list[Subscription]:
     """Every subscription, oldest first."""
-    if not DeltaTable.is_deltatable(store.path(TABLE)):
+    if not store.has(TABLE):
         return []
     rows = [_from_row(r) for r in store.read(TABLE).to_pylist()]
     return sorted(rows, key=lambda s: (s.since, s.subscription_id))
@@ -203,11 +203,11 @@ def subscribe(store: Store, actor: Actor, target: Target, channel: str, address:
     path = store.path(TABLE)
 
     def write() -> None:
-        if not DeltaTable.is_deltatable(path):
-            DeltaTable.create(path, SCHEMA, mode="ignore", configuration=TABLE_CONFIG,
+        if not store.has(TABLE):
+            DeltaTable.create(path, SCHEMA, mode="ignore", configuration=TABLE_CONFIG, storage_options=store.options,
                               commit_properties=_meta(actor, "subscriptions-create"))
-        (DeltaTable(path).merge(source, " AND ".join(f"t.`{k}` = s.`{k}`" for k in KEY), source_alias="s",
-                                target_alias="t", commit_properties=_meta(actor, "subscribe", sid))
+        (store.delta(TABLE).merge(source, " AND ".join(f"t.`{k}` = s.`{k}`" for k in KEY), source_alias="s",
+                                   target_alias="t", commit_properties=_meta(actor, "subscribe", sid))
          .when_matched_update({c: f"s.{c}" for c in ("lang", "digest", "attach_pdf", "paused")})
          .when_not_matched_insert_all().execute())
 
@@ -244,7 +244,7 @@ def set_paused(store: Store, actor: Actor, subscription_id: str, paused: bool) -
     """Pause or resume a subscription: its subscriber or an administrator."""
     def write() -> None:
         _owned(store, actor, subscription_id)
-        DeltaTable(store.path(TABLE)).update(
+        store.delta(TABLE).update(
             predicate=f"subscription_id = {sql_text(subscription_id)}", updates={"paused": str(bool(paused)).lower()},
             commit_properties=_meta(actor, "subscription-resume" if not paused else "subscription-pause",
                                     subscription_id))
@@ -257,7 +257,7 @@ def remove(store: Store, actor: Actor, subscription_id: str) -> None:
     """Remove a subscription (it stays in the table's history): its subscriber or an administrator."""
     def write() -> None:
         _owned(store, actor, subscription_id)
-        DeltaTable(store.path(TABLE)).delete(f"subscription_id = {sql_text(subscription_id)}",
-                                             commit_properties=_meta(actor, "unsubscribe", subscription_id))
+        store.delta(TABLE).delete(f"subscription_id = {sql_text(subscription_id)}",
+                                  commit_properties=_meta(actor, "unsubscribe", subscription_id))
 
     _retrying(write)
