@@ -252,6 +252,14 @@ def set_paused(store: Store, actor: Actor, subscription_id: str, paused: bool) -
     _retrying(write)
 
 
+def pause_user(store: Store, actor: Actor, user: str) -> int:
+    """Pause every active subscription of `user` (an account being removed): how many."""
+    mine = [s for s in list_for(store, actor) if s.user == user and not s.paused]
+    for sub in mine:
+        set_paused(store, actor, sub.subscription_id, True)
+    return len(mine)
+
+
 @integrity.writes(TABLE)
 def remove(store: Store, actor: Actor, subscription_id: str) -> None:
     """Remove a subscription (it stays in the table's history): its subscriber or an administrator."""

@@ -264,7 +264,9 @@ def run(s: Settings, clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(
         if not home.exists():
             return report
         report.recovered = outbox.recover(home, _journal(s), clock())
-        subs = subscriptions.active(home)
+        # Someone no longer known (an account removed since) is sent nothing; what was planned
+        # for them is given up at delivery.
+        subs = [x for x in subscriptions.active(home) if visibility.known(x.user)]
         report.planned = plan_alerts(home, s, subs, clock()) + plan_digests(home, s, subs, clock())
         deliver(home, s, {x.subscription_id for x in subs}, clock, report)
         outbox.compact(home)

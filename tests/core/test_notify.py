@@ -147,8 +147,10 @@ def _province(tmp: Path, port: int, cafile: Path, receiver: str | None = None):
     store.init(load_dir(config.CATALOG_DIR), CommitInfo(user="test", operation="init"))
     store.commit_observations(obs([(u, SAT, "2019", v) for u, v in BASELINE.items()]), CommitInfo(user="test"))
     with config.using(s):
-        # hoa sees two departments, not Sở TN&MT; the others have no scope (no local account here)
+        # hoa sees two departments, not Sở TN&MT; the others have no scope
         Accounts().add(HOA.name, "viewer", "mật-khẩu-dài-đủ", units=[TAI_CHINH, "so-y-te"])
+        for name in ("lan", "mai", "binh", "chi", "dung"):
+            Accounts().add(name, "viewer", "mật-khẩu-dài-đủ")
         subs = {
             "lan": subscriptions.subscribe(store, LAN, Target("unit", unit_id=TNMT), "email", "lan@tnmt.gov.vn", "vi",
                                            digest="none"),
@@ -412,12 +414,16 @@ def test_the_quarterly_digest_lists_what_needs_attention_with_its_context_and_a_
     dung = subscriptions.subscribe(store, Actor("dung", "viewer"), Target("attention"), "email", "dung@tinh.gov.vn",
                                    "vi", digest="quarterly")
     hoa = subscriptions.subscribe(store, HOA, Target("attention"), "email", "hoa@tinh.gov.vn", "vi", digest="quarterly")
+    # an account removed since it subscribed: neither planned for nor sent anything (not every unit)
+    gone = subscriptions.subscribe(store, Actor("da-nghi", "viewer"), Target("attention"), "email",
+                                   "da-nghi@tinh.gov.vn", "vi", digest="quarterly")
     inbox.clear()
     now = dt.datetime(2026, 12, 7, 8, tzinfo=dt.UTC)
     with config.using(s):
         first = run.run(s, lambda: now)
         again = run.run(s, lambda: now + dt.timedelta(days=20))  # the same quarter: no second digest
-    assert (first.sent, again.sent) == (2, 0)
+    assert (first.planned, first.sent, again.sent) == (2, 2, 0)
+    assert outbox.state_for(store, [gone.subscription_id]) == {gone.subscription_id: []}
     by_to = {str(m["To"]): m for m in inbox.messages}
     text = _text(by_to["dung@tinh.gov.vn"], "plain")
     assert str(by_to["dung@tinh.gov.vn"]["Subject"]) == "[CCHC] Bản tin Quý IV/2026: 1 chỉ số cần chú ý"

@@ -200,6 +200,25 @@ def test_unit_scope(tmp_store, _accounts):
         accounts.set_units("lan", [" "])
 
 
+def test_a_name_no_longer_known_sees_nothing(_accounts):
+    Accounts().add("lan", "viewer", "mat-khau-dai-du")
+    (_accounts / "access.toml").write_text('[roles.by_email]\n"an@tinh.gov.vn" = "viewer"\n', encoding="utf-8")
+    assert visibility.units_for("lan") is None and visibility.units_for("AN@tinh.gov.vn") is None
+    assert visibility.units_for("da-nghi") == frozenset()  # not every unit
+    assert not visibility.known("da-nghi") and visibility.known("lan")
+
+
+def test_removing_an_account_pauses_its_subscriptions(tmp_store, _accounts, monkeypatch, capsys):
+    from reformkpi import cli
+
+    monkeypatch.setenv("REFORMKPI_STORE", tmp_store.uri)
+    Accounts().add("lan", "viewer", "mat-khau-dai-du")
+    mine, theirs = _sub(tmp_store), _sub(tmp_store, actor=MAI, address="mai@tinh.gov.vn")
+    assert cli.main(["user", "remove", "lan"]) == 0
+    assert [s.subscription_id for s in subscriptions.active(tmp_store)] == [theirs.subscription_id]
+    assert next(s for s in subscriptions.list_for(tmp_store, ADMIN) if s.subscription_id == mine.subscription_id).paused
+
+
 def test_bad_units_in_access_toml(_accounts):
     (_accounts / "access.toml").write_text('[units]\nlan = "so-y-te"\n', encoding="utf-8")
     with pytest.raises(ValueError, match=r"\[units\]"):
