@@ -185,19 +185,23 @@ def plan_digests(home: Store, s: Settings, subs: list[Subscription], now: dt.dat
             continue
         ds = opened.setdefault(sub.target.dataset, Dataset.open(store))
         lang = sub.lang
-        year, lines = digest.lines(ds, sub.target.kind, sub.target.unit_id, sub.target.indicator_id,
-                                   visibility.units_for(sub.user), lang)
+        scope = visibility.units_for(sub.user)
+        year, lines = digest.lines(ds, sub.target.kind, sub.target.unit_id, sub.target.indicator_id, scope, lang)
         if not year:
             continue
         snap = digest.pinned(store, ds, sub.target.dataset, year, lang, period, now)
         extra = [t("notify.version_line", lang, version=ds.version)]
+        # The PDF is the Overview of every unit: not for an account that may see some units only.
+        attach = sub.attach_pdf and scope is None
+        if sub.attach_pdf and not attach:
+            extra.append(t("notify.digest_pdf_scoped", lang))
         links = {}
         if s.public_url:
             links["snapshot"] = digest.snapshot_link(s.public_url, snap)
             extra.append(t("notify.digest_link", lang, url=links["snapshot"]))
         title = tn("notify.subject_digest", len(lines), lang, period=digest.period_text(period, lang))
         rows.append(compose(s, sub, outbox.DIGEST, period, int(ds.version or 0), title, lines or [t("notify.digest_nothing", lang)],
-                            ds.catalog, extra, links, [], snap.snapshot_id if sub.attach_pdf else ""))
+                            ds.catalog, extra, links, [], snap.snapshot_id if attach else ""))
     return outbox.plan(home, rows, now)
 
 

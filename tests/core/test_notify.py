@@ -446,6 +446,18 @@ def test_the_quarterly_digest_lists_what_needs_attention_with_its_context_and_a_
     assert hoa.subscription_id != dung.subscription_id
 
 
+def test_a_scoped_account_gets_no_pdf_of_every_unit_and_is_told_why(tmp_path, smtp):
+    inbox, port, cafile = smtp
+    s, store, subs = _province(tmp_path, port, cafile)
+    hoa = subscriptions.subscribe(store, HOA, Target("attention"), "email", "hoa@tinh.gov.vn", "en",
+                                  digest="quarterly", attach_pdf=True)
+    with config.using(s):
+        assert run.plan_digests(store, s, [hoa], dt.datetime(2026, 12, 7, tzinfo=dt.UTC)) == 1
+    (m,) = outbox.state_for(store, [hoa.subscription_id])[hoa.subscription_id]
+    assert m.payload["attach"] == ""
+    assert "The PDF is not attached: it holds every unit's figures" in m.payload["text"]
+
+
 @pytest.mark.slow
 def test_the_digest_attaches_the_snapshots_pdf_when_asked(tmp_path, smtp):
     from pypdf import PdfReader
