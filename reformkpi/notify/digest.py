@@ -64,8 +64,9 @@ def pinned(store: Store, ds: Dataset, dataset: str, year: str, lang: str, digest
         if snap.title == title and snap.created_by == NOTIFIER and snap.view_state.get("lang") == lang:
             return snap
     assert ds.version is not None
+    # "all" levels (components/filters.py), as `lines` lists departments and districts alike.
     return snapshots.create(store, auth.operator(NOTIFIER), title, OVERVIEW, {"data": dataset, "lang": lang,
-                            "year": year}, ds.version, store.catalog_versions(), now=now,
+                            "year": year, "level": "all"}, ds.version, store.catalog_versions(), now=now,
                             records_version=scan.version(store))
 
 

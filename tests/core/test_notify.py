@@ -433,8 +433,9 @@ def test_the_quarterly_digest_lists_what_needs_attention_with_its_context_and_a_
     assert line.endswith(f"phiên bản dữ liệu {version})")
     snap = snapshots.list_all(store)[0]  # one snapshot for both (same dataset, language and quarter)
     assert len(snapshots.list_all(store)) == 1
+    # every level, as the mail lists departments and districts alike (the page would open on departments)
     assert (snap.data_version, snap.page, snap.view_state) == (version, "tong-quan", {"data": "demo", "lang": "vi",
-                                                                                     "year": "2019"})
+                                                                                     "year": "2019", "level": "all"})
     assert f"https://cchc.tinh.gov.vn/?snapshot={snap.snapshot_id}&data=demo" in text
     # behind the link, the same figure: the snapshot's version still reads 77,4 after a later upload
     _upload(store, 90)
