@@ -19,11 +19,11 @@ of each indicator). Items are language-free; `render` writes one in a language.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import pandas as pd
 
-from reformkpi import focus, formatting, notes
+from reformkpi import focus, formatting, notes, periods
 from reformkpi.catalog import Catalog
 from reformkpi.context import figure_context
 from reformkpi.i18n import column, t
@@ -55,6 +55,7 @@ class Item:
     n_units: int | None = None
     n_before: int | None = None
     n_expected: int | None = None
+    months: tuple[int, int] | None = None  # a partial year: the months its data cover (comparability)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -189,7 +190,9 @@ def between(store: Store, a: dict, b: dict) -> list[Item]:
     years = sorted({int(p[:4]) for ps in touched.values() for p in ps})
     for year in years:
         items += _falls(before, after, sorted(i for i, ps in touched.items() if str(year) in ps), year)
-    return items + _notes(store, a, b)
+    # A year whose data cover some months only is written as those months, not as the whole year.
+    return [replace(i, months=comparability.compare(after, i.indicator_id, i.period).months) if len(i.period) == 4
+            else i for i in items + _notes(store, a, b)]
 
 
 def relevant(items: list[Item], kind: str, unit_id: str, indicator_id: str, scope: frozenset[str] | None,
@@ -229,11 +232,21 @@ def gap_text(gap: float | None, ind: pd.Series, lang: str) -> str:
     return formatting.signed(gap, lang, int(ind["decimals"])) + unit
 
 
+def _periods(item: Item, lang: str) -> tuple[str, str]:
+    """The item's period and the one before, as the pages write them: a partial year by its months
+    (comparability.Comparison), 'Quý I–III/2026' against 'Quý I–III/2025'."""
+    if item.months is None:
+        return formatting.period_label(item.period, lang), str(int(item.period[:4]) - 1)
+    c = comparability.Comparison(item.indicator_id, "year", item.period, periods.previous(item.period), item.months)
+    return c.period_text(lang), c.previous_text(lang)
+
+
 def render(item: Item, cat: Catalog, lang: str) -> str:
     """One item as a line of the message, in the language (figures formatted as on the pages)."""
     ind = cat.indicator(item.indicator_id)
+    period, previous = _periods(item, lang)
     fields = {"unit": unit_label(cat, item.unit_id, lang), "indicator": indicator_label(cat, item.indicator_id, lang),
-              "period": formatting.period_label(item.period, lang)}
+              "period": period}
     lower = "" if ind["direction"] == "higher_better" else "_lower"
     if item.kind in (MISS, RECOVERY):
         return t(f"notify.{item.kind}{lower}", lang, **fields, value=formatting.value(item.value, ind, lang),
@@ -242,9 +255,9 @@ def render(item: Item, cat: Catalog, lang: str) -> str:
         side = 0 if lang == "vi" else 1
         if item.grade:
             return t("notify.fall_grade", lang, **fields, grade=item.grade.split("|")[side],
-                     previous=item.previous_grade.split("|")[side], previous_period=int(item.period) - 1)
+                     previous=item.previous_grade.split("|")[side], previous_period=previous)
         return t("notify.fall_rank", lang, **fields, rank=item.rank, previous=item.previous_rank,
-                 previous_period=int(item.period) - 1)
+                 previous_period=previous)
     if item.kind == NOTE:
         return t("notify.note", lang, **fields, note=item.text)
     if item.kind == BREAK:

@@ -24,6 +24,7 @@ from reformkpi import auth, config, focus, formatting, snapshots
 from reformkpi.catalog import Catalog
 from reformkpi.context import figure_context
 from reformkpi.i18n import t, tn
+from reformkpi.metrics import comparability
 from reformkpi.metrics.datasets import Dataset
 from reformkpi.notify.changes import gap_text, indicator_label
 from reformkpi.records import scan
@@ -95,7 +96,9 @@ def lines(ds: Dataset, kind: str, unit_id: str, indicator_id: str, scope: frozen
         show_province = scope is None and kind != "unit" and bool(r.province_misses)
         if below.empty and not show_province:
             continue
-        parts = [indicator_label(cat, r.indicator_id, lang) + " " + formatting.period_label(year, lang) + ":"]
+        # A partial year by the months its data cover, as the pages write it.
+        span = comparability.compare(ds, r.indicator_id, year).period_text(lang)
+        parts = [indicator_label(cat, r.indicator_id, lang) + " " + span + ":"]
         if show_province:
             parts.append(t("notify.digest_province", lang, value=formatting.value(r.value, ind, lang), target=formatting.value(r.target, ind, lang),
                            gap=gap_text(r.gap, ind, lang)))

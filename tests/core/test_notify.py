@@ -38,7 +38,7 @@ from reformkpi import auth, config, focus, ingest, integrity, notes, settings, s
 from reformkpi.auth import Accounts, Actor
 from reformkpi.catalog import Catalog, load_dir
 from reformkpi.metrics.datasets import Dataset
-from reformkpi.notify import changes, email as mail, outbox, run, webhook
+from reformkpi.notify import changes, digest, email as mail, outbox, run, webhook
 from reformkpi.store import CommitInfo, Scope, Store
 from reformkpi.subscriptions import Target
 from tests.conftest import OUTPUT, ROOT, obs
@@ -565,3 +565,16 @@ def test_a_second_run_while_one_holds_the_lock_leaves_at_once(tmp_path):
         with pytest.raises(run.Busy):
             run.run(s)
     assert run.run(s) == run.Report()  # free again (and no store yet: nothing to do)
+
+
+def test_a_partial_year_is_written_by_the_months_its_data_cover(demo):
+    """The demo's 2026 holds Q1–Q3 (test_comparability): a digest and an alert say so, as the pages do."""
+    year, lines = digest.lines(demo, "attention", "", "", None, "en")
+    assert year == "2026" and lines
+    assert all(line.split(":")[0].endswith(" Q1–Q3 2026") for line in lines)  # was "… 2026:", a whole year
+    cat = demo.catalog
+    unit = str(cat.units.loc[cat.units["level"] == "department", "unit_id"].iloc[0])
+    miss = changes.Item(changes.MISS, "dossier.online_share", "2026", unit, 70.0, 80.0, -10.0, months=(1, 9))
+    assert " · " in changes.render(miss, cat, "vi") and "Quý I–III/2026:" in changes.render(miss, cat, "vi")
+    fall = changes.Item(changes.FALL, "dossier.online_share", "2026", unit, rank=5, previous_rank=2, months=(1, 9))
+    assert "(Q1–Q3 2025)" in changes.render(fall, cat, "en") and "Q1–Q3 2026" in changes.render(fall, cat, "en")
