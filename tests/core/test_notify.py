@@ -109,10 +109,12 @@ def smtp(tmp_path_factory):
 
 class Receiver(BaseHTTPRequestHandler):
     received: list[tuple[dict, bytes]] = []
+    paths: list[str] = []  # each request's path and query
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         Receiver.received.append((dict(self.headers), body))
+        Receiver.paths.append(self.path)
         self.send_response(204)
         self.end_headers()
 
@@ -578,3 +580,13 @@ def test_a_partial_year_is_written_by_the_months_its_data_cover(demo):
     assert " · " in changes.render(miss, cat, "vi") and "Quý I–III/2026:" in changes.render(miss, cat, "vi")
     fall = changes.Item(changes.FALL, "dossier.online_share", "2026", unit, rank=5, previous_rank=2, months=(1, 9))
     assert "(Q1–Q3 2025)" in changes.render(fall, cat, "en") and "Q1–Q3 2026" in changes.render(fall, cat, "en")
+
+
+def test_a_webhook_keeps_its_query_and_is_never_sent_unsigned(receiver):
+    Receiver.paths.clear()
+    webhook.post(receiver + "?token=abc&x=1", {"a": 1}, "<m1@x>", SECRET, lambda: None)
+    webhook.post(receiver.removesuffix("/hook") + "?token=abc", {"a": 1}, "<m2@x>", SECRET, lambda: None)
+    assert Receiver.paths == ["/hook?token=abc&x=1", "/?token=abc"]
+    with pytest.raises(mail.SendError, match="webhook_secret is not set"):
+        webhook.post(receiver, {"a": 1}, "<m3@x>", "", lambda: None)
+    assert len(Receiver.paths) == 2  # nothing reached the receiver
