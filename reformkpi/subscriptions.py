@@ -15,14 +15,14 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable
 from deltalake.exceptions import CommitFailedError
 
-from reformkpi import config, integrity, visibility
+from reformkpi import config, focus, integrity, visibility
 from reformkpi.auth import Actor, require
 from reformkpi.catalog import Catalog, CatalogError
 from reformkpi.i18n import LANGUAGES, column, t, tm
@@ -122,7 +122,8 @@ def describe(target: Target, catalog: Catalog | None, lang: str) -> str:
     return t(f"subscriptions.kind.{target.kind}", lang, name=name)
 
 
-def _check_target(store: Store, actor: Actor, target: Target) -> None:
+def _check_target(store: Store, actor: Actor, target: Target) -> Target:
+    """The target as it will be followed: a unit merged away since is its holder now (focus.holder)."""
     if target.kind not in KINDS:
         raise SubscriptionError("kind", kind=target.kind)
     if target.dataset not in config.DATASETS:
@@ -135,11 +136,14 @@ def _check_target(store: Store, actor: Actor, target: Target) -> None:
     if target.unit_id:
         if target.unit_id not in set(catalog["units"]["unit_id"]):
             raise SubscriptionError("unit", unit=target.unit_id)
+        cat = Catalog.from_tables(catalog)
         scope = visibility.units_for(actor)
-        if scope is not None and target.unit_id not in scope:
+        if scope is not None and target.unit_id not in scope | {focus.holder(cat, u) for u in scope}:
             raise SubscriptionError("scope", unit=target.unit_id)
+        target = replace(target, unit_id=focus.holder(cat, target.unit_id))
     if target.indicator_id and target.indicator_id not in set(catalog["indicators"]["indicator_id"]):
         raise SubscriptionError("indicator", indicator=target.indicator_id)
+    return target
 
 
 def _meta(actor: Actor, operation: str, subscription_id: str = "") -> CommitProperties:
@@ -193,7 +197,7 @@ def subscribe(store: Store, actor: Actor, target: Target, channel: str, address:
         raise SubscriptionError("lang", language=lang)
     if digest not in CADENCES:
         raise SubscriptionError("digest", digest=digest)
-    _check_target(store, actor, target)
+    target = _check_target(store, actor, target)
     sid = uuid.uuid4().hex[:12]
     row = {"subscription_id": sid, "user": actor.name, "kind": target.kind,
            "unit_id": target.unit_id, "indicator_id": target.indicator_id, "dataset": target.dataset,

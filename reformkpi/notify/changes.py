@@ -195,12 +195,24 @@ def between(store: Store, a: dict, b: dict) -> list[Item]:
             else i for i in items + _notes(store, a, b)]
 
 
+def followed(cat: Catalog, unit_id: str) -> set[str]:
+    """The units a subscription to `unit_id` hears of: the unit that holds it now and every unit
+    merged into that one (a merger does not silence it)."""
+    return set(cat.lineage(focus.holder(cat, unit_id))) if unit_id else set()
+
+
+def visible(cat: Catalog, scope: frozenset[str] | None) -> frozenset[str] | None:
+    """An account's scope with each unit merged away since replaced by (and kept beside) its holder."""
+    return None if scope is None else scope | {focus.holder(cat, u) for u in scope}
+
+
 def relevant(items: list[Item], kind: str, unit_id: str, indicator_id: str, scope: frozenset[str] | None,
              cat: Catalog) -> list[Item]:
     """The items a subscription to (kind, unit, indicator) is told, within the units its account may
     see (`scope`, None: all). An item about a unit outside the scope is never told; nor one about
     the province as a whole to a scoped account (its figure holds the units it may not see)."""
-    lineage = set(cat.lineage(unit_id)) if unit_id else set()
+    lineage = followed(cat, unit_id)
+    scope = visible(cat, scope)
     out = []
     for i in items:
         if scope is not None and (i.unit_id == PROVINCE or i.unit_id not in scope):

@@ -26,7 +26,7 @@ from reformkpi.context import figure_context
 from reformkpi.i18n import t, tn
 from reformkpi.metrics import comparability
 from reformkpi.metrics.datasets import Dataset
-from reformkpi.notify.changes import gap_text, indicator_label
+from reformkpi.notify.changes import followed, gap_text, indicator_label, visible
 from reformkpi.records import scan
 from reformkpi.store import Store
 
@@ -84,7 +84,7 @@ def lines(ds: Dataset, kind: str, unit_id: str, indicator_id: str, scope: frozen
     if kind == "indicator":
         ranked = tuple(i for i in ranked if i == indicator_id) or (indicator_id,)
     att = focus.attention(ds, ranked, year, None, lang)
-    lineage = set(cat.lineage(unit_id)) if unit_id else set()
+    lineage, scope = followed(cat, unit_id), visible(cat, scope)
     out = []
     for r in att.itertuples(index=False):
         ind = cat.indicator(r.indicator_id)

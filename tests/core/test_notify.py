@@ -590,3 +590,17 @@ def test_a_webhook_keeps_its_query_and_is_never_sent_unsigned(receiver):
     with pytest.raises(mail.SendError, match="webhook_secret is not set"):
         webhook.post(receiver, {"a": 1}, "<m3@x>", "", lambda: None)
     assert len(Receiver.paths) == 2  # nothing reached the receiver
+
+
+def test_a_unit_merged_away_is_followed_into_the_unit_that_holds_it(demo):
+    """The demo's Sở TN&MT merged into Sở Nông nghiệp và Môi trường on 1 March 2025 (the catalog):
+    a subscription to it, or an account scoped to it, hears of the new department's figures."""
+    cat, nnmt = demo.catalog, "so-nong-nghiep-moi-truong"
+    assert focus.holder(cat, TNMT) == nnmt and focus.holder(cat, "so-y-te") == "so-y-te"
+    items = [changes.Item(changes.MISS, SAT, "2026", nnmt, 70.0, 80.0, -10.0),
+             changes.Item(changes.MISS, SAT, "2019", TNMT, 77.4, 80.0, -2.6),
+             changes.Item(changes.MISS, SAT, "2026", "so-y-te", 70.0, 80.0, -10.0)]
+    told = changes.relevant(items, "unit", TNMT, "", None, cat)
+    assert [(i.unit_id, i.period) for i in told] == [(nnmt, "2026"), (TNMT, "2019")]
+    scoped = changes.relevant(items, "attention", "", "", frozenset({TNMT}), cat)
+    assert [(i.unit_id, i.period) for i in scoped] == [(nnmt, "2026"), (TNMT, "2019")]
