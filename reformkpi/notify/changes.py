@@ -210,14 +210,17 @@ def relevant(items: list[Item], kind: str, unit_id: str, indicator_id: str, scop
              cat: Catalog) -> list[Item]:
     """The items a subscription to (kind, unit, indicator) is told, within the units its account may
     see (`scope`, None: all). An item about a unit outside the scope is never told; nor one about
-    the province as a whole to a scoped account (its figure holds the units it may not see)."""
+    the province's figure to a scoped account (it holds the units it may not see)."""
     lineage = followed(cat, unit_id)
     scope = visible(cat, scope)
     out = []
     for i in items:
-        if scope is not None and (i.unit_id == PROVINCE or i.unit_id not in scope):
+        # A method break or lost coverage is about the indicator, every unit's figures alike: it
+        # reaches a unit's subscribers and scoped accounts (the indicator filter still applies).
+        general = i.kind in (BREAK, COVERAGE)
+        if scope is not None and not general and (i.unit_id == PROVINCE or i.unit_id not in scope):
             continue
-        if kind == "unit" and i.unit_id not in lineage:
+        if kind == "unit" and not general and i.unit_id not in lineage:
             continue
         if kind == "indicator" and i.indicator_id != indicator_id:
             continue

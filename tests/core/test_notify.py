@@ -604,3 +604,18 @@ def test_a_unit_merged_away_is_followed_into_the_unit_that_holds_it(demo):
     assert [(i.unit_id, i.period) for i in told] == [(nnmt, "2026"), (TNMT, "2019")]
     scoped = changes.relevant(items, "attention", "", "", frozenset({TNMT}), cat)
     assert [(i.unit_id, i.period) for i in scoped] == [(nnmt, "2026"), (TNMT, "2019")]
+
+
+def test_a_method_break_or_lost_coverage_reaches_unit_subscribers_and_scoped_accounts(demo):
+    cat = demo.catalog
+    items = [changes.Item(changes.BREAK, SAT, "2022", text="2022"),
+             changes.Item(changes.COVERAGE, "par.total", "2021", n_units=3, n_before=5, n_expected=5),
+             changes.Item(changes.MISS, SAT, "2019", changes.PROVINCE, 79.0, 80.0, -1.0)]
+
+    def told(kind, unit="", indicator="", scope=None):
+        return [i.kind for i in changes.relevant(items, kind, unit, indicator, scope, cat)]
+
+    assert told("unit", unit="so-y-te") == ["break", "coverage"]  # both were dropped: unit_id is the province
+    assert told("province", scope=frozenset({"so-y-te"})) == ["break", "coverage"]  # not the province's miss
+    assert told("indicator", indicator=SAT, scope=frozenset({"so-y-te"})) == ["break"]
+    assert told("attention") == ["miss"]
