@@ -111,17 +111,21 @@ def lines(ds: Dataset, kind: str, unit_id: str, indicator_id: str, scope: frozen
     return year, out
 
 
-def pdf(snap: snapshots.Snapshot, store_uri: str, dataset: str, cache: Path) -> tuple[str, bytes]:
+def pdf(snap: snapshots.Snapshot, store_uri: str, dataset: str, cache: Path,
+        settings_file: str | None = None) -> tuple[str, bytes]:
     """The snapshot as a PDF, by the app's export (`python -m app_export`, beside app.py): the core
-    does not render pages. Kept in `cache` once made (the snapshot never changes)."""
+    does not render pages. The export reads the store the notifier read and the settings it loaded
+    (`settings_file`, else the REFORMKPI_ variables it inherits). Kept in `cache` once made (the
+    snapshot never changes)."""
     path = cache / f"{snap.snapshot_id}.pdf"
     if not path.exists():
         root = config.IMPORT_ROOT
         if not (root / "app_export.py").exists():
             raise RuntimeError(f"no app_export.py in {root}: PDF attachments need the app's folder")
         with tempfile.TemporaryDirectory() as out:
-            store = ["--store", store_uri] if dataset == "demo" else []
-            done = subprocess.run([sys.executable, "-m", "app_export", *store, "--snapshot", snap.snapshot_id,
+            given = ["--settings", str(settings_file)] if settings_file else []
+            done = subprocess.run([sys.executable, "-m", "app_export", *given, "--store", store_uri,
+                                   "--snapshot", snap.snapshot_id,
                                    "--format", "pdf", "--dataset", dataset, "--out", out],
                                   cwd=root, capture_output=True, text=True, timeout=PDF_SECONDS)
             made = sorted(Path(out).glob("*.pdf"))

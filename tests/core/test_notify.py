@@ -619,3 +619,29 @@ def test_a_method_break_or_lost_coverage_reaches_unit_subscribers_and_scoped_acc
     assert told("province", scope=frozenset({"so-y-te"})) == ["break", "coverage"]  # not the province's miss
     assert told("indicator", indicator=SAT, scope=frozenset({"so-y-te"})) == ["break"]
     assert told("attention") == ["miss"]
+
+
+def test_a_pdf_that_cannot_be_made_leaves_the_digest_going_without_it(tmp_path, smtp, monkeypatch):
+    """The export is given the notifier's store and settings file (it got --store for the demo only);
+    when it fails, the digest is sent without the PDF and says so."""
+    inbox, port, cafile = smtp
+    s, store, subs = _province(tmp_path, port, cafile)
+    subscriptions.subscribe(store, Actor("dung", "viewer"), Target("unit", unit_id=TAI_CHINH), "email",
+                            "dung@tinh.gov.vn", "en", digest="quarterly", attach_pdf=True)
+    calls = []
+
+    def export(cmd, **kw):
+        calls.append(cmd)
+        return subprocess.CompletedProcess(cmd, 3, "", "Chromium crashed")
+
+    monkeypatch.setattr(digest.subprocess, "run", export)
+    inbox.clear()
+    with config.using(s):
+        report = run.run(s, settings_file=str(tmp_path / "settings.toml"))
+    (cmd,) = calls
+    assert cmd[cmd.index("--store") + 1] == store.uri and cmd[cmd.index("--settings") + 1] == str(tmp_path / "settings.toml")
+    assert (report.sent, report.failed) == (1, 0) and "Chromium crashed" in report.pdf_errors[0]
+    (msg,) = inbox.messages
+    assert not [p for p in msg.iter_attachments() if p.get_content_type() == "application/pdf"]
+    assert "The PDF could not be made, so this mail comes without it" in _text(msg, "plain")
+    assert "The PDF could not be made" in _text(msg, "html")
