@@ -26,7 +26,7 @@ def _catalog(dataset: str) -> Catalog | None:
     return data.dataset(ref).catalog if ref is not None else None
 
 
-def _delivery_line(messages: list, lang: str) -> str:
+def _delivery_line(messages: list, actor: auth.Actor, lang: str) -> str:
     if not messages:
         return t("subscriptions.delivery.none", lang)
     m = messages[0]
@@ -34,8 +34,10 @@ def _delivery_line(messages: list, lang: str) -> str:
     if state == "failed" and m.done:
         state = "gave_up"
     when = formatting.timestamp(m.at, lang)
+    # The raw error may name servers, addresses or settings: for administrators only.
+    error = m.last_error if actor.can("admin") else t("subscriptions.delivery.error_hidden", lang)
     return tm(f"subscriptions.delivery.{state}", lang, message=t(f"subscriptions.message.{m.kind}", lang), ref=m.ref,
-              time=when, attempts=m.attempts, error=m.last_error,
+              time=when, attempts=m.attempts, error=error,
               next=formatting.timestamp(m.next_try, lang) if m.next_try is not None else when)
 
 
@@ -66,7 +68,7 @@ def _one(store: Store, sub: Subscription, actor: auth.Actor, catalog: Catalog | 
             st.caption(tm("subscriptions.owner", lang, user=sub.user))
         if sub.paused:
             st.warning(t("subscriptions.paused", lang), icon=":material/pause_circle:")
-        st.caption(_delivery_line(messages, lang))
+        st.caption(_delivery_line(messages, actor, lang))
         pause, remove = st.columns(2)
         if pause.button(t("subscriptions.resume" if sub.paused else "subscriptions.pause", lang),
                         key=f"pause-{sub.subscription_id}"):

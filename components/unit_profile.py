@@ -18,6 +18,7 @@ from reformkpi.catalog import Catalog
 from reformkpi.metrics.comparability import method_breaks
 from reformkpi.i18n import column, t, tm
 from reformkpi.metrics import views
+from reformkpi.metrics.targets import meets
 
 
 def _merger_marks(fig: go.Figure, events: pd.DataFrame, grain: str, lang: str, positions: list, axis: str = "") -> None:
@@ -164,7 +165,10 @@ def parts(table: pd.DataFrame, cat: Catalog, total_id: str, unit_name: str, year
     names = [formatting.label(short_name(cat.indicator(i), lang)) for i in table["indicator_id"]]
     df = table.assign(label=names)
     df = df.sort_values("lost" if points else "value", ascending=not points).iloc[::-1]
-    colors = (df["gap"] >= 0).map({True: GOOD, False: BAD}).where(df["target"].notna(), NEUTRAL).tolist()
+    # Meets or misses at the indicator's precision, as the heatmaps judge it: 79,96 against 80 shows
+    # "80,0%" and so meets (the raw gap would mark it missed).
+    marks = [meets(v, tg, total["direction"], int(total["decimals"])) for v, tg in zip(df["value"], df["target"])]
+    colors = [NEUTRAL if m is None else GOOD if m else BAD for m in marks]
     hover = [f"<b>{lab}</b><br>{t('unit.score', lang)}: {formatting.value(r['value'], total, lang)}"
              + (f" ({formatting.number(r['num'], lang, 2)}/{formatting.number(r['den'], lang, 2)} "
                 f"{t('unit.points_word', lang)})" if points else "")
@@ -176,7 +180,6 @@ def parts(table: pd.DataFrame, cat: Catalog, total_id: str, unit_name: str, year
     # Factors: the value beside the factor's name, where the target line and the peers' median
     # tick (both at the bars' ends) never run through it. Areas have no marks: the value ends the bar.
     # Meets/misses is said by a mark as well as the colour.
-    marks = [None if pd.isna(tg) else g >= 0 for g, tg in zip(df["gap"], df["target"])]
     y = df["label"] if points else [f"{lab}\u00a0· {marked(formatting.value(v, total, lang), m)}"
                                     for lab, v, m in zip(df["label"], x, marks)]
     text = ([marked(t("unit.lost_text", lang, points=formatting.number(v, lang, 2)), m)

@@ -132,13 +132,15 @@ def cmd_notify(args) -> int:
     """Send what is due: alerts for data changed since the last run, digests, retries (cron or a
     systemd timer runs it; see docs/notifications.md)."""
     try:
-        report = notifier.run(config.settings())
+        report = notifier.run(config.settings(), settings_file=args.settings)
     except notifier.Busy as e:  # a timer fired while a run is still going: that run sends
         print(f"Đang có lượt gửi khác / another notifier run is going: {e}", file=sys.stderr)
         return 0
     counts = {"recovered": len(report.recovered), "planned": report.planned, "sent": report.sent,
               "failed": report.failed, "waiting": report.waiting}
     print(json.dumps(counts) if args.json else " · ".join(f"{k} {v}" for k, v in counts.items()))
+    for error in report.pdf_errors:
+        print(f"Gửi bản tin không kèm PDF / digest sent without its PDF: {error}", file=sys.stderr)
     if report.waiting:
         print("smtp_host chưa được đặt: thư chờ gửi / smtp_host is not set: e-mails wait", file=sys.stderr)
     return 1 if report.failed else 0

@@ -10,7 +10,9 @@ import getpass
 import json
 import sys
 
-from reformkpi.auth import ROLES, Accounts, AccountsMoved
+from reformkpi import config, subscriptions
+from reformkpi.auth import ROLES, Accounts, AccountsMoved, operator
+from reformkpi.store import Store
 
 
 def _password(args) -> str:
@@ -47,6 +49,10 @@ def cmd_user(args) -> int:
                 accounts.unlock(args.name)
             case "remove":
                 accounts.remove(args.name)
+                # The notifier would otherwise keep writing to someone no longer here.
+                home = Store(config.store_uri(config.DATASETS[0]))
+                if home.exists():
+                    subscriptions.pause_user(home, operator(getpass.getuser()), args.name)
             case "list":
                 listed = accounts.names()
                 if args.json:

@@ -12,7 +12,7 @@ import pandas as pd
 
 from reformkpi.metrics import comparability, datasets, ranking, rollups, views
 from reformkpi.metrics.datasets import Dataset
-from reformkpi.catalog import Catalog
+from reformkpi.catalog import Catalog, CatalogError
 
 UNIT_YEAR_COLUMNS = ["indicator_id", "value", "previous", "change", "target", "gap", "meets_target", "rank",
                      "n_peers", "previous_rank", "rank_change", "grade", "grade_label", "comparison"]
@@ -96,6 +96,19 @@ def merged_into(cat: Catalog, unit_id: str) -> tuple[str, dt.date] | None:
     if not isinstance(u["successor_id"], str) or not u["successor_id"]:
         return None
     return u["successor_id"], u["active_to"] + dt.timedelta(days=1)
+
+
+def holder(cat: Catalog, unit_id: str) -> str:
+    """The unit that holds `unit_id` now: itself, or its successor followed through every merger
+    and renaming (merged_into)."""
+    seen = {unit_id}
+    try:
+        while (merged := merged_into(cat, unit_id)) is not None and merged[0] not in seen:
+            unit_id = merged[0]
+            seen.add(unit_id)
+    except CatalogError:  # a unit the catalog no longer has: itself
+        pass
+    return unit_id
 
 
 ATTENTION_COLUMNS = ["indicator_id", "value", "target", "gap", "province_misses", "n_units", "n_below", "below"]

@@ -15,14 +15,14 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable
 from deltalake.exceptions import CommitFailedError
 
-from reformkpi import config, integrity, visibility
+from reformkpi import config, focus, integrity, visibility
 from reformkpi.auth import Actor, require
 from reformkpi.catalog import Catalog, CatalogError
 from reformkpi.i18n import LANGUAGES, column, t, tm
@@ -122,7 +122,8 @@ def describe(target: Target, catalog: Catalog | None, lang: str) -> str:
     return t(f"subscriptions.kind.{target.kind}", lang, name=name)
 
 
-def _check_target(store: Store, actor: Actor, target: Target) -> None:
+def _check_target(store: Store, actor: Actor, target: Target) -> Target:
+    """The target as it will be followed: a unit merged away since is its holder now (focus.holder)."""
     if target.kind not in KINDS:
         raise SubscriptionError("kind", kind=target.kind)
     if target.dataset not in config.DATASETS:
@@ -135,11 +136,14 @@ def _check_target(store: Store, actor: Actor, target: Target) -> None:
     if target.unit_id:
         if target.unit_id not in set(catalog["units"]["unit_id"]):
             raise SubscriptionError("unit", unit=target.unit_id)
+        cat = Catalog.from_tables(catalog)
         scope = visibility.units_for(actor)
-        if scope is not None and target.unit_id not in scope:
+        if scope is not None and target.unit_id not in scope | {focus.holder(cat, u) for u in scope}:
             raise SubscriptionError("scope", unit=target.unit_id)
+        target = replace(target, unit_id=focus.holder(cat, target.unit_id))
     if target.indicator_id and target.indicator_id not in set(catalog["indicators"]["indicator_id"]):
         raise SubscriptionError("indicator", indicator=target.indicator_id)
+    return target
 
 
 def _meta(actor: Actor, operation: str, subscription_id: str = "") -> CommitProperties:
@@ -170,7 +174,7 @@ def _key(s: Subscription) -> tuple[str, ...]:
 
 def _all(store: Store) -> list[Subscription]:
     """Every subscription, oldest first."""
-    if not DeltaTable.is_deltatable(store.path(TABLE)):
+    if not store.has(TABLE):
         return []
     rows = [_from_row(r) for r in store.read(TABLE).to_pylist()]
     return sorted(rows, key=lambda s: (s.since, s.subscription_id))
@@ -193,7 +197,7 @@ def subscribe(store: Store, actor: Actor, target: Target, channel: str, address:
         raise SubscriptionError("lang", language=lang)
     if digest not in CADENCES:
         raise SubscriptionError("digest", digest=digest)
-    _check_target(store, actor, target)
+    target = _check_target(store, actor, target)
     sid = uuid.uuid4().hex[:12]
     row = {"subscription_id": sid, "user": actor.name, "kind": target.kind,
            "unit_id": target.unit_id, "indicator_id": target.indicator_id, "dataset": target.dataset,
@@ -203,11 +207,11 @@ def subscribe(store: Store, actor: Actor, target: Target, channel: str, address:
     path = store.path(TABLE)
 
     def write() -> None:
-        if not DeltaTable.is_deltatable(path):
-            DeltaTable.create(path, SCHEMA, mode="ignore", configuration=TABLE_CONFIG,
+        if not store.has(TABLE):
+            DeltaTable.create(path, SCHEMA, mode="ignore", configuration=TABLE_CONFIG, storage_options=store.options,
                               commit_properties=_meta(actor, "subscriptions-create"))
-        (DeltaTable(path).merge(source, " AND ".join(f"t.`{k}` = s.`{k}`" for k in KEY), source_alias="s",
-                                target_alias="t", commit_properties=_meta(actor, "subscribe", sid))
+        (store.delta(TABLE).merge(source, " AND ".join(f"t.`{k}` = s.`{k}`" for k in KEY), source_alias="s",
+                                   target_alias="t", commit_properties=_meta(actor, "subscribe", sid))
          .when_matched_update({c: f"s.{c}" for c in ("lang", "digest", "attach_pdf", "paused")})
          .when_not_matched_insert_all().execute())
 
@@ -244,7 +248,7 @@ def set_paused(store: Store, actor: Actor, subscription_id: str, paused: bool) -
     """Pause or resume a subscription: its subscriber or an administrator."""
     def write() -> None:
         _owned(store, actor, subscription_id)
-        DeltaTable(store.path(TABLE)).update(
+        store.delta(TABLE).update(
             predicate=f"subscription_id = {sql_text(subscription_id)}", updates={"paused": str(bool(paused)).lower()},
             commit_properties=_meta(actor, "subscription-resume" if not paused else "subscription-pause",
                                     subscription_id))
@@ -252,12 +256,20 @@ def set_paused(store: Store, actor: Actor, subscription_id: str, paused: bool) -
     _retrying(write)
 
 
+def pause_user(store: Store, actor: Actor, user: str) -> int:
+    """Pause every active subscription of `user` (an account being removed): how many."""
+    mine = [s for s in list_for(store, actor) if s.user == user and not s.paused]
+    for sub in mine:
+        set_paused(store, actor, sub.subscription_id, True)
+    return len(mine)
+
+
 @integrity.writes(TABLE)
 def remove(store: Store, actor: Actor, subscription_id: str) -> None:
     """Remove a subscription (it stays in the table's history): its subscriber or an administrator."""
     def write() -> None:
         _owned(store, actor, subscription_id)
-        DeltaTable(store.path(TABLE)).delete(f"subscription_id = {sql_text(subscription_id)}",
-                                             commit_properties=_meta(actor, "unsubscribe", subscription_id))
+        store.delta(TABLE).delete(f"subscription_id = {sql_text(subscription_id)}",
+                                  commit_properties=_meta(actor, "unsubscribe", subscription_id))
 
     _retrying(write)

@@ -19,11 +19,11 @@ of each indicator). Items are language-free; `render` writes one in a language.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import pandas as pd
 
-from reformkpi import focus, formatting, notes
+from reformkpi import focus, formatting, notes, periods
 from reformkpi.catalog import Catalog
 from reformkpi.context import figure_context
 from reformkpi.i18n import column, t
@@ -55,6 +55,7 @@ class Item:
     n_units: int | None = None
     n_before: int | None = None
     n_expected: int | None = None
+    months: tuple[int, int] | None = None  # a partial year: the months its data cover (comparability)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -189,20 +190,37 @@ def between(store: Store, a: dict, b: dict) -> list[Item]:
     years = sorted({int(p[:4]) for ps in touched.values() for p in ps})
     for year in years:
         items += _falls(before, after, sorted(i for i, ps in touched.items() if str(year) in ps), year)
-    return items + _notes(store, a, b)
+    # A year whose data cover some months only is written as those months, not as the whole year.
+    return [replace(i, months=comparability.compare(after, i.indicator_id, i.period).months) if len(i.period) == 4
+            else i for i in items + _notes(store, a, b)]
+
+
+def followed(cat: Catalog, unit_id: str) -> set[str]:
+    """The units a subscription to `unit_id` hears of: the unit that holds it now and every unit
+    merged into that one (a merger does not silence it)."""
+    return set(cat.lineage(focus.holder(cat, unit_id))) if unit_id else set()
+
+
+def visible(cat: Catalog, scope: frozenset[str] | None) -> frozenset[str] | None:
+    """An account's scope with each unit merged away since replaced by (and kept beside) its holder."""
+    return None if scope is None else scope | {focus.holder(cat, u) for u in scope}
 
 
 def relevant(items: list[Item], kind: str, unit_id: str, indicator_id: str, scope: frozenset[str] | None,
              cat: Catalog) -> list[Item]:
     """The items a subscription to (kind, unit, indicator) is told, within the units its account may
     see (`scope`, None: all). An item about a unit outside the scope is never told; nor one about
-    the province as a whole to a scoped account (its figure holds the units it may not see)."""
-    lineage = set(cat.lineage(unit_id)) if unit_id else set()
+    the province's figure to a scoped account (it holds the units it may not see)."""
+    lineage = followed(cat, unit_id)
+    scope = visible(cat, scope)
     out = []
     for i in items:
-        if scope is not None and (i.unit_id == PROVINCE or i.unit_id not in scope):
+        # A method break or lost coverage is about the indicator, every unit's figures alike: it
+        # reaches a unit's subscribers and scoped accounts (the indicator filter still applies).
+        general = i.kind in (BREAK, COVERAGE)
+        if scope is not None and not general and (i.unit_id == PROVINCE or i.unit_id not in scope):
             continue
-        if kind == "unit" and i.unit_id not in lineage:
+        if kind == "unit" and not general and i.unit_id not in lineage:
             continue
         if kind == "indicator" and i.indicator_id != indicator_id:
             continue
@@ -229,11 +247,21 @@ def gap_text(gap: float | None, ind: pd.Series, lang: str) -> str:
     return formatting.signed(gap, lang, int(ind["decimals"])) + unit
 
 
+def _periods(item: Item, lang: str) -> tuple[str, str]:
+    """The item's period and the one before, as the pages write them: a partial year by its months
+    (comparability.Comparison), 'Quý I–III/2026' against 'Quý I–III/2025'."""
+    if item.months is None:
+        return formatting.period_label(item.period, lang), str(int(item.period[:4]) - 1)
+    c = comparability.Comparison(item.indicator_id, "year", item.period, periods.previous(item.period), item.months)
+    return c.period_text(lang), c.previous_text(lang)
+
+
 def render(item: Item, cat: Catalog, lang: str) -> str:
     """One item as a line of the message, in the language (figures formatted as on the pages)."""
     ind = cat.indicator(item.indicator_id)
+    period, previous = _periods(item, lang)
     fields = {"unit": unit_label(cat, item.unit_id, lang), "indicator": indicator_label(cat, item.indicator_id, lang),
-              "period": formatting.period_label(item.period, lang)}
+              "period": period}
     lower = "" if ind["direction"] == "higher_better" else "_lower"
     if item.kind in (MISS, RECOVERY):
         return t(f"notify.{item.kind}{lower}", lang, **fields, value=formatting.value(item.value, ind, lang),
@@ -242,9 +270,9 @@ def render(item: Item, cat: Catalog, lang: str) -> str:
         side = 0 if lang == "vi" else 1
         if item.grade:
             return t("notify.fall_grade", lang, **fields, grade=item.grade.split("|")[side],
-                     previous=item.previous_grade.split("|")[side], previous_period=int(item.period) - 1)
+                     previous=item.previous_grade.split("|")[side], previous_period=previous)
         return t("notify.fall_rank", lang, **fields, rank=item.rank, previous=item.previous_rank,
-                 previous_period=int(item.period) - 1)
+                 previous_period=previous)
     if item.kind == NOTE:
         return t("notify.note", lang, **fields, note=item.text)
     if item.kind == BREAK:

@@ -24,8 +24,9 @@ from reformkpi import auth, config, focus, formatting, snapshots
 from reformkpi.catalog import Catalog
 from reformkpi.context import figure_context
 from reformkpi.i18n import t, tn
+from reformkpi.metrics import comparability
 from reformkpi.metrics.datasets import Dataset
-from reformkpi.notify.changes import gap_text, indicator_label
+from reformkpi.notify.changes import followed, gap_text, indicator_label, visible
 from reformkpi.records import scan
 from reformkpi.store import Store
 
@@ -64,8 +65,9 @@ def pinned(store: Store, ds: Dataset, dataset: str, year: str, lang: str, digest
         if snap.title == title and snap.created_by == NOTIFIER and snap.view_state.get("lang") == lang:
             return snap
     assert ds.version is not None
+    # "all" levels (components/filters.py), as `lines` lists departments and districts alike.
     return snapshots.create(store, auth.operator(NOTIFIER), title, OVERVIEW, {"data": dataset, "lang": lang,
-                            "year": year}, ds.version, store.catalog_versions(), now=now,
+                            "year": year, "level": "all"}, ds.version, store.catalog_versions(), now=now,
                             records_version=scan.version(store))
 
 
@@ -82,7 +84,7 @@ def lines(ds: Dataset, kind: str, unit_id: str, indicator_id: str, scope: frozen
     if kind == "indicator":
         ranked = tuple(i for i in ranked if i == indicator_id) or (indicator_id,)
     att = focus.attention(ds, ranked, year, None, lang)
-    lineage = set(cat.lineage(unit_id)) if unit_id else set()
+    lineage, scope = followed(cat, unit_id), visible(cat, scope)
     out = []
     for r in att.itertuples(index=False):
         ind = cat.indicator(r.indicator_id)
@@ -94,7 +96,9 @@ def lines(ds: Dataset, kind: str, unit_id: str, indicator_id: str, scope: frozen
         show_province = scope is None and kind != "unit" and bool(r.province_misses)
         if below.empty and not show_province:
             continue
-        parts = [indicator_label(cat, r.indicator_id, lang) + " " + formatting.period_label(year, lang) + ":"]
+        # A partial year by the months its data cover, as the pages write it.
+        span = comparability.compare(ds, r.indicator_id, year).period_text(lang)
+        parts = [indicator_label(cat, r.indicator_id, lang) + " " + span + ":"]
         if show_province:
             parts.append(t("notify.digest_province", lang, value=formatting.value(r.value, ind, lang), target=formatting.value(r.target, ind, lang),
                            gap=gap_text(r.gap, ind, lang)))
@@ -107,17 +111,21 @@ def lines(ds: Dataset, kind: str, unit_id: str, indicator_id: str, scope: frozen
     return year, out
 
 
-def pdf(snap: snapshots.Snapshot, store_uri: str, dataset: str, cache: Path) -> tuple[str, bytes]:
+def pdf(snap: snapshots.Snapshot, store_uri: str, dataset: str, cache: Path,
+        settings_file: str | None = None) -> tuple[str, bytes]:
     """The snapshot as a PDF, by the app's export (`python -m app_export`, beside app.py): the core
-    does not render pages. Kept in `cache` once made (the snapshot never changes)."""
+    does not render pages. The export reads the store the notifier read and the settings it loaded
+    (`settings_file`, else the REFORMKPI_ variables it inherits). Kept in `cache` once made (the
+    snapshot never changes)."""
     path = cache / f"{snap.snapshot_id}.pdf"
     if not path.exists():
         root = config.IMPORT_ROOT
         if not (root / "app_export.py").exists():
             raise RuntimeError(f"no app_export.py in {root}: PDF attachments need the app's folder")
         with tempfile.TemporaryDirectory() as out:
-            store = ["--store", store_uri] if dataset == "demo" else []
-            done = subprocess.run([sys.executable, "-m", "app_export", *store, "--snapshot", snap.snapshot_id,
+            given = ["--settings", str(settings_file)] if settings_file else []
+            done = subprocess.run([sys.executable, "-m", "app_export", *given, "--store", store_uri,
+                                   "--snapshot", snap.snapshot_id,
                                    "--format", "pdf", "--dataset", dataset, "--out", out],
                                   cwd=root, capture_output=True, text=True, timeout=PDF_SECONDS)
             made = sorted(Path(out).glob("*.pdf"))

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
-from deltalake import DeltaTable, write_deltalake
+from deltalake import write_deltalake
 
 from reformkpi import integrity
 from reformkpi.store import TABLE_CONFIG, Store
@@ -104,8 +104,7 @@ def backoff(attempts: int) -> dt.timedelta:
 
 
 def _rows(store: Store) -> list[dict]:
-    path = store.path(TABLE)
-    if not DeltaTable.is_deltatable(path):
+    if not store.has(TABLE):
         return []
     return store.read(TABLE).to_pylist()
 
@@ -128,7 +127,7 @@ def messages(store: Store) -> dict[str, Message]:
 def _write(store: Store, rows: list[dict]) -> None:
     table = pa.Table.from_pylist([{"payload": None, "last_error": None, "next_try": None, **r} for r in rows],
                                  schema=SCHEMA)
-    write_deltalake(store.path(TABLE), table, mode="append", configuration=TABLE_CONFIG)
+    write_deltalake(store.path(TABLE), table, mode="append", configuration=TABLE_CONFIG, storage_options=store.options)
 
 
 @integrity.writes(TABLE)
@@ -228,8 +227,7 @@ def failed(store: Store, m: Message, error: str, now: dt.datetime) -> None:
 def compact(store: Store) -> bool:
     """Rewrite the outbox's current rows into few files once it has many (each step is a small
     file; a run reads the table several times). Older versions keep theirs: nothing is lost."""
-    path = store.path(TABLE)
-    if not DeltaTable.is_deltatable(path) or len(DeltaTable(path).file_uris()) <= COMPACT_FILES:
+    if not store.has(TABLE) or len(store.delta(TABLE).file_uris()) <= COMPACT_FILES:
         return False
     _compact(store)
     return True
@@ -237,7 +235,7 @@ def compact(store: Store) -> bool:
 
 @integrity.writes(TABLE)
 def _compact(store: Store) -> None:
-    DeltaTable(store.path(TABLE)).optimize.compact()
+    store.delta(TABLE).optimize.compact()
 
 
 def cancel(store: Store, gone: list[Message], now: dt.datetime) -> None:

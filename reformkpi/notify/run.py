@@ -21,6 +21,7 @@ import datetime as dt
 import fcntl
 import functools
 import os
+import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ class Report:
     sent: int = 0
     failed: int = 0
     waiting: int = 0  # e-mails left planned: no mail server configured
+    pdf_errors: list[str] = field(default_factory=list)  # digests sent without their PDF, and why
 
 
 @contextmanager
@@ -185,23 +187,28 @@ def plan_digests(home: Store, s: Settings, subs: list[Subscription], now: dt.dat
             continue
         ds = opened.setdefault(sub.target.dataset, Dataset.open(store))
         lang = sub.lang
-        year, lines = digest.lines(ds, sub.target.kind, sub.target.unit_id, sub.target.indicator_id,
-                                   visibility.units_for(sub.user), lang)
+        scope = visibility.units_for(sub.user)
+        year, lines = digest.lines(ds, sub.target.kind, sub.target.unit_id, sub.target.indicator_id, scope, lang)
         if not year:
             continue
         snap = digest.pinned(store, ds, sub.target.dataset, year, lang, period, now)
         extra = [t("notify.version_line", lang, version=ds.version)]
+        # The PDF is the Overview of every unit: not for an account that may see some units only.
+        attach = sub.attach_pdf and scope is None
+        if sub.attach_pdf and not attach:
+            extra.append(t("notify.digest_pdf_scoped", lang))
         links = {}
         if s.public_url:
             links["snapshot"] = digest.snapshot_link(s.public_url, snap)
             extra.append(t("notify.digest_link", lang, url=links["snapshot"]))
         title = tn("notify.subject_digest", len(lines), lang, period=digest.period_text(period, lang))
         rows.append(compose(s, sub, outbox.DIGEST, period, int(ds.version or 0), title, lines or [t("notify.digest_nothing", lang)],
-                            ds.catalog, extra, links, [], snap.snapshot_id if sub.attach_pdf else ""))
+                            ds.catalog, extra, links, [], snap.snapshot_id if attach else ""))
     return outbox.plan(home, rows, now)
 
 
-def deliver(home: Store, s: Settings, active: set[str], clock: Callable[[], dt.datetime], report: Report) -> None:
+def deliver(home: Store, s: Settings, active: set[str], clock: Callable[[], dt.datetime], report: Report,
+            settings_file: str | None = None) -> None:
     journal = _journal(s)
     """Send what is due to the subscriptions still active (a message planned for one paused or
     removed since is given up, never sent)."""
@@ -223,7 +230,14 @@ def deliver(home: Store, s: Settings, active: set[str], clock: Callable[[], dt.d
             try:
                 if p["channel"] == "email":
                     pacer.wait()
-                    attachment = _attachment(home, s, p) if p.get("attach") else None
+                    attachment = None
+                    if p.get("attach"):
+                        try:
+                            attachment = _attachment(home, s, p, settings_file)
+                        except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+                            # The digest still goes, without its PDF, and says so.
+                            report.pdf_errors.append(f"{p['attach']}: {e}"[:300])
+                            p = _without_pdf(p)
                     email.send(s, email.build(p, m.message_id, s.mail_from, attachment), before_end)
                 else:
                     webhook.post(p["address"], p["content"], m.message_id, s.webhook_secret, before_end)
@@ -240,13 +254,21 @@ def deliver(home: Store, s: Settings, active: set[str], clock: Callable[[], dt.d
     outbox.clear(journal)
 
 
-def _attachment(home: Store, s: Settings, p: dict) -> tuple[str, bytes]:
+def _attachment(home: Store, s: Settings, p: dict, settings_file: str | None) -> tuple[str, bytes]:
     dataset = p["content"]["dataset"]
     store = subscriptions.store_for(home, dataset)
     snap = snapshots.get(store, p["attach"])
     if snap is None:
         raise RuntimeError(f"snapshot {p['attach']} is gone")
-    return digest.pdf(snap, store.uri, dataset, s.state / "notify")
+    return digest.pdf(snap, store.uri, dataset, s.state / "notify", settings_file)
+
+
+def _without_pdf(p: dict) -> dict:
+    """The payload with a line saying its PDF could not be made."""
+    c = p["content"]
+    footer = [*c["footer"], t("notify.pdf_failed", c["lang"])]
+    return {**p, "text": email.text_body(c["title"], c["lines"], footer),
+            "html": email.html_body(c["title"], c["lines"], footer, c["links"], c["lang"])}
 
 
 def _journal(s: Settings) -> Path:
@@ -256,16 +278,20 @@ def _journal(s: Settings) -> Path:
     return path
 
 
-def run(s: Settings, clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> Report:
-    """One run (see the module). Busy when another run holds the lock."""
+def run(s: Settings, clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        settings_file: str | None = None) -> Report:
+    """One run (see the module). Busy when another run holds the lock. `settings_file`: the file
+    `s` was loaded from, for the PDF export (else it reads the same REFORMKPI_ variables)."""
     home = Store(config.store_uri(config.DATASETS[0], s))
     report = Report()
     with config.using(s), only_one(s.state):  # what the core reads (the stores, account scopes) is `s`
         if not home.exists():
             return report
         report.recovered = outbox.recover(home, _journal(s), clock())
-        subs = subscriptions.active(home)
+        # Someone no longer known (an account removed since) is sent nothing; what was planned
+        # for them is given up at delivery.
+        subs = [x for x in subscriptions.active(home) if visibility.known(x.user)]
         report.planned = plan_alerts(home, s, subs, clock()) + plan_digests(home, s, subs, clock())
-        deliver(home, s, {x.subscription_id for x in subs}, clock, report)
+        deliver(home, s, {x.subscription_id for x in subs}, clock, report, settings_file)
         outbox.compact(home)
     return report

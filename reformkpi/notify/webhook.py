@@ -53,7 +53,10 @@ def verify(secret: str, headers, data: bytes, now: float | None = None) -> bool:
 def post(url: str, content: dict, message_id: str, secret: str, before_end: Callable[[], None],
          timeout: float = 30.0) -> None:
     """POST the content; SendError for a refusal or an unreachable server, Uncertain when the
-    connection fails once the request may have reached the receiver."""
+    connection fails once the request may have reached the receiver; SendError without a secret
+    (an unsigned request could be forged by anyone who knows the address)."""
+    if not secret:
+        raise SendError("webhook_secret is not set: webhooks are not sent unsigned (set it in the settings)")
     parts = urlsplit(url)
     data = body(content)
     stamp = int(time.time())
@@ -72,7 +75,7 @@ def post(url: str, content: dict, message_id: str, secret: str, before_end: Call
             raise SendError(f"{parts.hostname}: {type(e).__name__}: {e}"[:300]) from None
         before_end()
         try:
-            conn.request("POST", parts.path or "/" + (f"?{parts.query}" if parts.query else ""), data, headers)
+            conn.request("POST", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""), data, headers)
             status = conn.getresponse().status
         except (http.client.HTTPException, OSError) as e:
             raise Uncertain(f"{type(e).__name__}: {e}"[:300]) from None

@@ -162,9 +162,13 @@ def test_delivery_state_from_the_outbox(store):
         now = at_ + dt.timedelta(minutes=10 * attempt)
         (m,) = outbox.claim(store, outbox.due(store, now + dt.timedelta(hours=1)), now)
         outbox.failed(store, m, "550 mailbox full", now + dt.timedelta(seconds=1))
-    at = open_page("subscriptions", LAN)
+    at = open_page("subscriptions", ADMIN)
     # The third failure at 01:20:01 UTC; the next try 4 minutes later, shown in Hanoi time (UTC+7).
     assert ("Cảnh báo (v12): gửi không được lần 3 (550 mailbox full); thử lại lúc 01/12/2026 08:24") in texts(at)
+    # the subscriber is told it failed, not the server's words (an administrator sees those)
+    at = open_page("subscriptions", LAN)
+    assert ("Cảnh báo (v12): gửi không được lần 3 (lỗi khi gửi; quản trị viên xem được chi tiết); thử lại lúc "
+            "01/12/2026 08:24") in texts(at) and "550" not in texts(at)
 
 
 def test_the_unit_page_offers_its_unit(store):

@@ -118,3 +118,25 @@ def test_error_boxes_carry_no_details_nor_outside_links(path):
     assert client["showErrorDetails"] == "none"  # a generic notice; the trace goes to the server log
     assert client["showErrorLinks"] == "false"  # no "Ask Google" / "Ask ChatGPT" under an error
     assert client["toolbarMode"] in ("viewer", "minimal")  # no developer entries (rerun, clear cache, deploy)
+
+
+def _unit(path) -> dict[str, list[str]]:
+    """A systemd unit's settings: name → every value given."""
+    out: dict[str, list[str]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if "=" in line and not line.startswith("#"):
+            k, v = line.split("=", 1)
+            out.setdefault(k.strip(), []).append(v.strip())
+    return out
+
+
+def test_the_notifier_reads_the_app_servers_environment_and_may_write_the_store_and_state():
+    notify, app = _unit(ROOT / "deploy/reformkpi-notify.service"), _unit(ROOT / "deploy/reformkpi@.service")
+    assert notify["EnvironmentFile"] == app["EnvironmentFile"] == ["/etc/reformkpi/reformkpi.env"]
+    writable = [p for v in notify["ReadWritePaths"] for p in v.split()]
+    example = tomllib.loads((ROOT / "deploy/settings.example.toml").read_text(encoding="utf-8"))
+    for key in ("store", "papi_store", "state"):
+        assert any(example[key] == w or example[key].startswith(w.rstrip("/") + "/") for w in writable), key
+    cron = next(line for line in (ROOT / "docs/notifications.md").read_text(encoding="utf-8").splitlines()
+                if line.startswith("*/5 "))
+    assert ". /etc/reformkpi/reformkpi.env" in cron and "-m reformkpi notify" in cron

@@ -38,7 +38,7 @@ from reformkpi import auth, config, focus, ingest, integrity, notes, settings, s
 from reformkpi.auth import Accounts, Actor
 from reformkpi.catalog import Catalog, load_dir
 from reformkpi.metrics.datasets import Dataset
-from reformkpi.notify import changes, email as mail, outbox, run, webhook
+from reformkpi.notify import changes, digest, email as mail, outbox, run, webhook
 from reformkpi.store import CommitInfo, Scope, Store
 from reformkpi.subscriptions import Target
 from tests.conftest import OUTPUT, ROOT, obs
@@ -109,10 +109,12 @@ def smtp(tmp_path_factory):
 
 class Receiver(BaseHTTPRequestHandler):
     received: list[tuple[dict, bytes]] = []
+    paths: list[str] = []  # each request's path and query
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         Receiver.received.append((dict(self.headers), body))
+        Receiver.paths.append(self.path)
         self.send_response(204)
         self.end_headers()
 
@@ -147,8 +149,10 @@ def _province(tmp: Path, port: int, cafile: Path, receiver: str | None = None):
     store.init(load_dir(config.CATALOG_DIR), CommitInfo(user="test", operation="init"))
     store.commit_observations(obs([(u, SAT, "2019", v) for u, v in BASELINE.items()]), CommitInfo(user="test"))
     with config.using(s):
-        # hoa sees two departments, not Sở TN&MT; the others have no scope (no local account here)
+        # hoa sees two departments, not Sở TN&MT; the others have no scope
         Accounts().add(HOA.name, "viewer", "mật-khẩu-dài-đủ", units=[TAI_CHINH, "so-y-te"])
+        for name in ("lan", "mai", "binh", "chi", "dung"):
+            Accounts().add(name, "viewer", "mật-khẩu-dài-đủ")
         subs = {
             "lan": subscriptions.subscribe(store, LAN, Target("unit", unit_id=TNMT), "email", "lan@tnmt.gov.vn", "vi",
                                            digest="none"),
@@ -412,12 +416,16 @@ def test_the_quarterly_digest_lists_what_needs_attention_with_its_context_and_a_
     dung = subscriptions.subscribe(store, Actor("dung", "viewer"), Target("attention"), "email", "dung@tinh.gov.vn",
                                    "vi", digest="quarterly")
     hoa = subscriptions.subscribe(store, HOA, Target("attention"), "email", "hoa@tinh.gov.vn", "vi", digest="quarterly")
+    # an account removed since it subscribed: neither planned for nor sent anything (not every unit)
+    gone = subscriptions.subscribe(store, Actor("da-nghi", "viewer"), Target("attention"), "email",
+                                   "da-nghi@tinh.gov.vn", "vi", digest="quarterly")
     inbox.clear()
     now = dt.datetime(2026, 12, 7, 8, tzinfo=dt.UTC)
     with config.using(s):
         first = run.run(s, lambda: now)
         again = run.run(s, lambda: now + dt.timedelta(days=20))  # the same quarter: no second digest
-    assert (first.sent, again.sent) == (2, 0)
+    assert (first.planned, first.sent, again.sent) == (2, 2, 0)
+    assert outbox.state_for(store, [gone.subscription_id]) == {gone.subscription_id: []}
     by_to = {str(m["To"]): m for m in inbox.messages}
     text = _text(by_to["dung@tinh.gov.vn"], "plain")
     assert str(by_to["dung@tinh.gov.vn"]["Subject"]) == "[CCHC] Bản tin Quý IV/2026: 1 chỉ số cần chú ý"
@@ -427,8 +435,9 @@ def test_the_quarterly_digest_lists_what_needs_attention_with_its_context_and_a_
     assert line.endswith(f"phiên bản dữ liệu {version})")
     snap = snapshots.list_all(store)[0]  # one snapshot for both (same dataset, language and quarter)
     assert len(snapshots.list_all(store)) == 1
+    # every level, as the mail lists departments and districts alike (the page would open on departments)
     assert (snap.data_version, snap.page, snap.view_state) == (version, "tong-quan", {"data": "demo", "lang": "vi",
-                                                                                     "year": "2019"})
+                                                                                     "year": "2019", "level": "all"})
     assert f"https://cchc.tinh.gov.vn/?snapshot={snap.snapshot_id}&data=demo" in text
     # behind the link, the same figure: the snapshot's version still reads 77,4 after a later upload
     _upload(store, 90)
@@ -438,6 +447,18 @@ def test_the_quarterly_digest_lists_what_needs_attention_with_its_context_and_a_
     hoa_text = _text(by_to["hoa@tinh.gov.vn"], "plain")
     assert "Không có chỉ số nào cần chú ý." in hoa_text and "Tài nguyên" not in hoa_text
     assert hoa.subscription_id != dung.subscription_id
+
+
+def test_a_scoped_account_gets_no_pdf_of_every_unit_and_is_told_why(tmp_path, smtp):
+    inbox, port, cafile = smtp
+    s, store, subs = _province(tmp_path, port, cafile)
+    hoa = subscriptions.subscribe(store, HOA, Target("attention"), "email", "hoa@tinh.gov.vn", "en",
+                                  digest="quarterly", attach_pdf=True)
+    with config.using(s):
+        assert run.plan_digests(store, s, [hoa], dt.datetime(2026, 12, 7, tzinfo=dt.UTC)) == 1
+    (m,) = outbox.state_for(store, [hoa.subscription_id])[hoa.subscription_id]
+    assert m.payload["attach"] == ""
+    assert "The PDF is not attached: it holds every unit's figures" in m.payload["text"]
 
 
 @pytest.mark.slow
@@ -546,3 +567,81 @@ def test_a_second_run_while_one_holds_the_lock_leaves_at_once(tmp_path):
         with pytest.raises(run.Busy):
             run.run(s)
     assert run.run(s) == run.Report()  # free again (and no store yet: nothing to do)
+
+
+def test_a_partial_year_is_written_by_the_months_its_data_cover(demo):
+    """The demo's 2026 holds Q1–Q3 (test_comparability): a digest and an alert say so, as the pages do."""
+    year, lines = digest.lines(demo, "attention", "", "", None, "en")
+    assert year == "2026" and lines
+    assert all(line.split(":")[0].endswith(" Q1–Q3 2026") for line in lines)  # was "… 2026:", a whole year
+    cat = demo.catalog
+    unit = str(cat.units.loc[cat.units["level"] == "department", "unit_id"].iloc[0])
+    miss = changes.Item(changes.MISS, "dossier.online_share", "2026", unit, 70.0, 80.0, -10.0, months=(1, 9))
+    assert " · " in changes.render(miss, cat, "vi") and "Quý I–III/2026:" in changes.render(miss, cat, "vi")
+    fall = changes.Item(changes.FALL, "dossier.online_share", "2026", unit, rank=5, previous_rank=2, months=(1, 9))
+    assert "(Q1–Q3 2025)" in changes.render(fall, cat, "en") and "Q1–Q3 2026" in changes.render(fall, cat, "en")
+
+
+def test_a_webhook_keeps_its_query_and_is_never_sent_unsigned(receiver):
+    Receiver.paths.clear()
+    webhook.post(receiver + "?token=abc&x=1", {"a": 1}, "<m1@x>", SECRET, lambda: None)
+    webhook.post(receiver.removesuffix("/hook") + "?token=abc", {"a": 1}, "<m2@x>", SECRET, lambda: None)
+    assert Receiver.paths == ["/hook?token=abc&x=1", "/?token=abc"]
+    with pytest.raises(mail.SendError, match="webhook_secret is not set"):
+        webhook.post(receiver, {"a": 1}, "<m3@x>", "", lambda: None)
+    assert len(Receiver.paths) == 2  # nothing reached the receiver
+
+
+def test_a_unit_merged_away_is_followed_into_the_unit_that_holds_it(demo):
+    """The demo's Sở TN&MT merged into Sở Nông nghiệp và Môi trường on 1 March 2025 (the catalog):
+    a subscription to it, or an account scoped to it, hears of the new department's figures."""
+    cat, nnmt = demo.catalog, "so-nong-nghiep-moi-truong"
+    assert focus.holder(cat, TNMT) == nnmt and focus.holder(cat, "so-y-te") == "so-y-te"
+    items = [changes.Item(changes.MISS, SAT, "2026", nnmt, 70.0, 80.0, -10.0),
+             changes.Item(changes.MISS, SAT, "2019", TNMT, 77.4, 80.0, -2.6),
+             changes.Item(changes.MISS, SAT, "2026", "so-y-te", 70.0, 80.0, -10.0)]
+    told = changes.relevant(items, "unit", TNMT, "", None, cat)
+    assert [(i.unit_id, i.period) for i in told] == [(nnmt, "2026"), (TNMT, "2019")]
+    scoped = changes.relevant(items, "attention", "", "", frozenset({TNMT}), cat)
+    assert [(i.unit_id, i.period) for i in scoped] == [(nnmt, "2026"), (TNMT, "2019")]
+
+
+def test_a_method_break_or_lost_coverage_reaches_unit_subscribers_and_scoped_accounts(demo):
+    cat = demo.catalog
+    items = [changes.Item(changes.BREAK, SAT, "2022", text="2022"),
+             changes.Item(changes.COVERAGE, "par.total", "2021", n_units=3, n_before=5, n_expected=5),
+             changes.Item(changes.MISS, SAT, "2019", changes.PROVINCE, 79.0, 80.0, -1.0)]
+
+    def told(kind, unit="", indicator="", scope=None):
+        return [i.kind for i in changes.relevant(items, kind, unit, indicator, scope, cat)]
+
+    assert told("unit", unit="so-y-te") == ["break", "coverage"]  # both were dropped: unit_id is the province
+    assert told("province", scope=frozenset({"so-y-te"})) == ["break", "coverage"]  # not the province's miss
+    assert told("indicator", indicator=SAT, scope=frozenset({"so-y-te"})) == ["break"]
+    assert told("attention") == ["miss"]
+
+
+def test_a_pdf_that_cannot_be_made_leaves_the_digest_going_without_it(tmp_path, smtp, monkeypatch):
+    """The export is given the notifier's store and settings file (it got --store for the demo only);
+    when it fails, the digest is sent without the PDF and says so."""
+    inbox, port, cafile = smtp
+    s, store, subs = _province(tmp_path, port, cafile)
+    subscriptions.subscribe(store, Actor("dung", "viewer"), Target("unit", unit_id=TAI_CHINH), "email",
+                            "dung@tinh.gov.vn", "en", digest="quarterly", attach_pdf=True)
+    calls = []
+
+    def export(cmd, **kw):
+        calls.append(cmd)
+        return subprocess.CompletedProcess(cmd, 3, "", "Chromium crashed")
+
+    monkeypatch.setattr(digest.subprocess, "run", export)
+    inbox.clear()
+    with config.using(s):
+        report = run.run(s, settings_file=str(tmp_path / "settings.toml"))
+    (cmd,) = calls
+    assert cmd[cmd.index("--store") + 1] == store.uri and cmd[cmd.index("--settings") + 1] == str(tmp_path / "settings.toml")
+    assert (report.sent, report.failed) == (1, 0) and "Chromium crashed" in report.pdf_errors[0]
+    (msg,) = inbox.messages
+    assert not [p for p in msg.iter_attachments() if p.get_content_type() == "application/pdf"]
+    assert "The PDF could not be made, so this mail comes without it" in _text(msg, "plain")
+    assert "The PDF could not be made" in _text(msg, "html")

@@ -17,7 +17,7 @@ from reformkpi.auth import ANONYMOUS, Accounts, Actor, PermissionDenied
 from reformkpi.subscriptions import SubscriptionError, Target
 
 LAN, MAI, ADMIN = Actor("lan", "viewer"), Actor("mai", "analyst"), Actor("root", "admin")
-UNIT = Target("unit", unit_id="so-tai-nguyen-moi-truong")
+UNIT = Target("unit", unit_id="so-xay-dung")
 NOW = dt.datetime(2026, 12, 1, 8, tzinfo=dt.UTC)
 
 
@@ -190,7 +190,7 @@ def test_unit_scope(tmp_store, _accounts):
     assert visibility.units_for("mai") is None
     assert visibility.units_for(ANONYMOUS) is None
     with pytest.raises(SubscriptionError) as e:
-        _sub(tmp_store)  # so-tai-nguyen-moi-truong: in lan's account scope but not access.toml's
+        _sub(tmp_store, target=Target("unit", unit_id="so-tai-nguyen-moi-truong"))  # in lan's account scope, not access.toml's
     assert e.value.code == "scope"
     assert _sub(tmp_store, target=Target("unit", unit_id="so-y-te")).target.unit_id == "so-y-te"
     assert _sub(tmp_store, target=Target("attention")).target.kind == "attention"  # the notifier filters it
@@ -198,6 +198,36 @@ def test_unit_scope(tmp_store, _accounts):
     assert visibility.units_for("lan") == frozenset({"so-y-te", "so-noi-vu"})
     with pytest.raises(ValueError):
         accounts.set_units("lan", [" "])
+
+
+def test_a_unit_merged_away_is_followed_as_the_unit_that_holds_it_now(tmp_store, _accounts):
+    """Sở TN&MT merged into Sở Nông nghiệp và Môi trường (the demo catalog): a subscription to it follows
+    the new department; an account scoped to the old one may follow the new one."""
+    Accounts().add("lan", "viewer", "mat-khau-dai-du", units=["so-tai-nguyen-moi-truong"])
+    old = _sub(tmp_store, target=Target("unit", unit_id="so-tai-nguyen-moi-truong"))
+    assert old.target.unit_id == "so-nong-nghiep-moi-truong"
+    assert _sub(tmp_store, target=Target("unit", unit_id="so-nong-nghiep-moi-truong")) == old  # the same one
+    with pytest.raises(SubscriptionError):
+        _sub(tmp_store, target=Target("unit", unit_id="so-y-te"))
+
+
+def test_a_name_no_longer_known_sees_nothing(_accounts):
+    Accounts().add("lan", "viewer", "mat-khau-dai-du")
+    (_accounts / "access.toml").write_text('[roles.by_email]\n"an@tinh.gov.vn" = "viewer"\n', encoding="utf-8")
+    assert visibility.units_for("lan") is None and visibility.units_for("AN@tinh.gov.vn") is None
+    assert visibility.units_for("da-nghi") == frozenset()  # not every unit
+    assert not visibility.known("da-nghi") and visibility.known("lan")
+
+
+def test_removing_an_account_pauses_its_subscriptions(tmp_store, _accounts, monkeypatch, capsys):
+    from reformkpi import cli
+
+    monkeypatch.setenv("REFORMKPI_STORE", tmp_store.uri)
+    Accounts().add("lan", "viewer", "mat-khau-dai-du")
+    mine, theirs = _sub(tmp_store), _sub(tmp_store, actor=MAI, address="mai@tinh.gov.vn")
+    assert cli.main(["user", "remove", "lan"]) == 0
+    assert [s.subscription_id for s in subscriptions.active(tmp_store)] == [theirs.subscription_id]
+    assert next(s for s in subscriptions.list_for(tmp_store, ADMIN) if s.subscription_id == mine.subscription_id).paused
 
 
 def test_bad_units_in_access_toml(_accounts):
