@@ -38,11 +38,9 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-# Three processes on the machine's two cores: the browser tests wait on their servers and browsers, so a
-# third keeps both cores busy; a process that runs out of tests takes some of another's. Long tests go
-# first (tests/conftest.py).
+# Two processes, the machine's two cores; a process that runs out of tests takes some of the other's.
 test: lint
-	$(BIN)/python -m pytest -n 3 --dist worksteal
+	$(BIN)/python -m pytest -n 2 --dist worksteal
 
 # Leaves out the browser tests and those marked slow (over ~10 s each).
 test-fast: lint

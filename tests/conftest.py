@@ -175,13 +175,3 @@ def pytest_terminal_summary(terminalreporter):
     seconds, cpu = [r["seconds"] for r in runs], [r["cpu"] for r in runs]
     terminalreporter.write_line(f"page sweep: {len(seconds)} page runs in {sum(seconds):.0f} s "
                                 f"({sum(cpu):.0f} s of CPU; slowest run {max(seconds):.1f} s)")
-
-
-def pytest_collection_modifyitems(items):
-    """The long tests first (browser and slow), each file kept whole: the processes of `make test`
-    then start on them and share the short ones at the end, instead of one process finishing a
-    long browser test alone while the other idles."""
-    def long(item) -> bool:
-        return "tests/browser/" in str(item.fspath) or item.get_closest_marker("slow") is not None
-
-    items.sort(key=lambda item: not long(item))
