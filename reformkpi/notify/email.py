@@ -141,9 +141,12 @@ def send(s: Settings, msg: EmailMessage, before_end: Callable[[], None], timeout
         if code != 354:
             raise SendError(f"DATA refused: {code} {reply!r}")
         smtp.send(_quoted(msg.as_bytes()))
+        sock = smtp.sock
+        if sock is None:
+            raise SendError("the connection closed before the end of the message")
         before_end()
         try:
-            smtp.send(b"." + CRLF)
+            sock.sendall(b"." + CRLF)  # straight after the mark: nothing in between
             code, reply = smtp.getreply()
         except (smtplib.SMTPException, OSError) as e:
             raise Uncertain(f"{type(e).__name__}: {e}"[:300]) from None

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
-import functools
 import os
 import subprocess
 from collections.abc import Callable, Iterator
@@ -209,9 +208,9 @@ def plan_digests(home: Store, s: Settings, subs: list[Subscription], now: dt.dat
 
 def deliver(home: Store, s: Settings, active: set[str], clock: Callable[[], dt.datetime], report: Report,
             settings_file: str | None = None) -> None:
-    journal = _journal(s)
     """Send what is due to the subscriptions still active (a message planned for one paused or
     removed since is given up, never sent)."""
+    journal = _journal(s)
     pacer = email.Pacer(s.mail_per_minute)
     ready, gone = [], []
     for m in outbox.due(home, clock()):
@@ -226,7 +225,6 @@ def deliver(home: Store, s: Settings, active: set[str], clock: Callable[[], dt.d
     try:
         for m in outbox.claim(home, ready, clock()):
             p = m.payload
-            before_end = functools.partial(outbox.ending, journal, m)
             try:
                 if p["channel"] == "email":
                     pacer.wait()
@@ -238,9 +236,11 @@ def deliver(home: Store, s: Settings, active: set[str], clock: Callable[[], dt.d
                             # The digest still goes, without its PDF, and says so.
                             report.pdf_errors.append(f"{p['attach']}: {e}"[:300])
                             p = _without_pdf(p)
-                    email.send(s, email.build(p, m.message_id, s.mail_from, attachment), before_end)
+                    with outbox.Ending(journal, m) as mark:
+                        email.send(s, email.build(p, m.message_id, s.mail_from, attachment), mark)
                 else:
-                    webhook.post(p["address"], p["content"], m.message_id, s.webhook_secret, before_end)
+                    with outbox.Ending(journal, m) as mark:
+                        webhook.post(p["address"], p["content"], m.message_id, s.webhook_secret, mark)
             except email.Uncertain as e:
                 done.append((m, f"{outbox.UNCERTAIN}: {e}"))
             except (email.SendError, RuntimeError, OSError) as e:
@@ -272,7 +272,7 @@ def _without_pdf(p: dict) -> dict:
 
 
 def _journal(s: Settings) -> Path:
-    """Where the notifier marks the end of each message (outbox.ending); beside its lock."""
+    """Where the notifier marks the end of each message (outbox.Ending); beside its lock."""
     path = s.state / "notify-journal"
     path.mkdir(parents=True, exist_ok=True)
     return path

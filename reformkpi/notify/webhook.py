@@ -9,9 +9,10 @@ The body is the message's JSON (UTF-8, keys sorted). Headers:
 - `X-Reformkpi-Message-Id`: the outbox row's Message-ID, the same for every attempt: a receiver
   that keeps the ones it has seen never acts twice.
 
-Any 2xx answer is delivery; anything else is retried with the outbox's backoff. The connection is
-opened before the journal marks the message's end (reformkpi/notify/outbox.py), so a server that cannot be reached is a plain
-failure, tried again.
+Any 2xx answer is delivery; anything else is retried with the outbox's backoff. The request goes
+but its body's last byte before the journal marks the message's end (reformkpi/notify/outbox.py),
+as a receiver acts on no request it has not wholly received: a server that cannot be reached, or
+a process killed before the mark, is a plain failure, tried again.
 """
 
 from __future__ import annotations
@@ -73,9 +74,17 @@ def post(url: str, content: dict, message_id: str, secret: str, before_end: Call
             conn.connect()
         except OSError as e:
             raise SendError(f"{parts.hostname}: {type(e).__name__}: {e}"[:300]) from None
+        try:
+            conn.putrequest("POST", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+                            skip_accept_encoding=True)
+            for name, value in {**headers, "Content-Length": str(len(data))}.items():
+                conn.putheader(name, value)
+            conn.endheaders(data[:-1])
+        except (http.client.HTTPException, OSError) as e:
+            raise SendError(f"{parts.hostname}: {type(e).__name__}: {e}"[:300]) from None
         before_end()
         try:
-            conn.request("POST", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""), data, headers)
+            conn.send(data[-1:])  # straight after the mark: the receiver now holds the whole request
             status = conn.getresponse().status
         except (http.client.HTTPException, OSError) as e:
             raise Uncertain(f"{type(e).__name__}: {e}"[:300]) from None

@@ -353,6 +353,25 @@ def test_kill_between_send_and_outbox_update_sends_no_duplicate(tmp_path, smtp):
     assert sorted(inbox.ids()) == sorted({m.message_id for m in outbox.messages(store).values()})  # once each
 
 
+@pytest.mark.parametrize("marked", [False, True])
+def test_a_journal_entry_tells_after_a_kill_whether_the_end_was_marked(tmp_path, marked):
+    """The entry is made before the data goes and marked by a memory write just before the final
+    '.': a process killed at once after either step leaves what it did on disk."""
+    m = outbox.Message("s1|alert|d3", "s1", outbox.ALERT, "d3", outbox.SENDING, 1, None, "", "<x@y>", {}, dt.datetime.now(dt.UTC))
+    journal = tmp_path / "journal"
+    journal.mkdir()
+    code = ("import os, signal, sys; from pathlib import Path; from reformkpi.notify import outbox; "
+            "m = outbox.Message('s1|alert|d3', 's1', 'alert', 'd3', 'sending', 1, None, '', '<x@y>', {}, None); "
+            f"mark = outbox.Ending(Path(sys.argv[1]), m); {'mark(); ' if marked else ''}"
+            "os.kill(os.getpid(), signal.SIGKILL)")
+    p = subprocess.run([sys.executable, "-c", code, str(journal)], cwd=ROOT, capture_output=True)
+    assert p.returncode == -signal.SIGKILL, p.stderr
+    assert len(list(journal.iterdir())) == 1  # the entry is there either way
+    assert outbox.ended(journal, m) is marked
+    outbox.clear(journal)
+    assert not outbox.ended(journal, m) and not list(journal.iterdir())
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 @pytest.mark.xfail(strict=False, reason="a kill between the journal mark and SMTP's final '.' loses that message "
