@@ -374,8 +374,6 @@ def test_a_journal_entry_tells_after_a_kill_whether_the_end_was_marked(tmp_path,
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-@pytest.mark.xfail(strict=False, reason="a kill between the journal mark and SMTP's final '.' loses that message "
-                   "(taken as sent, at most once): 1 of 153 in 2 of 5 full-suite runs; issue 29 stays open on it")
 def test_fault_50_killed_runs_no_duplicate_no_loss(tmp_path, smtp):
     """50 notifier runs, each killed at a random moment late in its life (timed against the last
     run that ended, at first a whole run sending three: import and reading take most of a run),
@@ -397,6 +395,7 @@ def test_fault_50_killed_runs_no_duplicate_no_loss(tmp_path, smtp):
     _notifier(env).wait(timeout=120)
     whole = time.monotonic() - began  # a whole run sending three (then: the last run that ended)
     killed = during = 0
+    aim = 0.85  # where in a run to kill, as a share of the last whole one: moved towards the deliveries
     for i in range(50):
         with config.using(s):
             rows = [run.compose(s, sub, outbox.ALERT, f"fault-{i}-{j}", 0, f"thư {i}.{j}", ["dòng"], cat,
@@ -406,14 +405,17 @@ def test_fault_50_killed_runs_no_duplicate_no_loss(tmp_path, smtp):
         began = time.monotonic()
         p = _notifier(env)
         try:
-            p.wait(timeout=rng.uniform(0.7 * whole, 1.05 * whole))  # most of a run is starting: aim late in it
+            p.wait(timeout=rng.uniform(aim - 0.15, aim + 0.15) * whole)  # most of a run is starting: aim late
             whole = time.monotonic() - began
+            aim = max(aim - 0.05, 0.5)  # it ended first: aim earlier
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
             killed += 1
             states = {m.state for m in outbox.messages(store).values()}
-            during += len(inbox.ids()) > before or outbox.SENDING in states
+            sending = len(inbox.ids()) > before or outbox.SENDING in states
+            during += sending
+            aim = aim if sending else min(aim + 0.05, 1.2)  # killed before any delivery: aim later
     with config.using(s):
         run.run(s)  # what the last killed run left
     ids = inbox.ids()
@@ -425,7 +427,7 @@ def test_fault_50_killed_runs_no_duplicate_no_loss(tmp_path, smtp):
     print(f"fault test: 50 runs (the last whole one {whole:.1f} s), {killed} killed, {during} of them while sending, "
           f"{len(planned)} messages, {duplicates} duplicates, {losses} losses, {time.monotonic() - started:.0f} s "
           f"({cpu_s:.0f} s of the runs' CPU)")
-    assert during >= 5  # the kills did land among deliveries (8-20 of 50 seen, fewer on a busy machine)
+    assert during >= 10  # the kills did land among deliveries (29-47 of 50 seen under load)
     assert (duplicates, losses) == (0, 0)
     assert len(planned) == 153
 
