@@ -39,8 +39,9 @@ lint: $(TEST_STAMP)
 	$(BIN)/mypy
 
 # Two processes, the machine's two cores; a process that runs out of tests takes some of the other's.
+# The 25 longest tests are listed at the end, to see where the time goes.
 test: lint
-	$(BIN)/python -m pytest -n 2 --dist worksteal
+	$(BIN)/python -m pytest -n 2 --dist worksteal --durations=25
 
 # Leaves out the browser tests and those marked slow (over ~10 s each).
 test-fast: lint
