@@ -42,13 +42,13 @@ def stored_ids(cat: Catalog, indicator_id: str) -> list[str]:
     return sorted(set(num + den))
 
 
-def grain_of(ds: Dataset, indicator_id: str, period: str) -> tuple[str, str]:
-    """The grain to read an indicator at for a requested period, and that period at the grain."""
+def grain_of(ds: Dataset, indicator_id: str, period: periods.Period) -> tuple[str, str]:
+    """The grain to read an indicator at for a requested period, and that period at the grain (as
+    the store writes it)."""
     ind = ds.catalog.indicator(indicator_id)
-    freq, year, _ = periods.parse(period)
-    if ind["frequency"] == "year" or freq == "year":
-        return "year", str(year)
-    return "quarter", period
+    if ind["frequency"] == "year" or period.is_year:
+        return "year", str(period.year_of())
+    return "quarter", str(period)
 
 
 def _rolled_sql(stored: list[str], grain: str, unit_ids: list[str] | None,
