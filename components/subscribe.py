@@ -18,7 +18,7 @@ _OPEN = "subscribe:open"  # the key of the control whose dialog is open
 
 def home() -> Store:
     """The store subscriptions are kept in (subscriptions.store_for)."""
-    return Store(config.store_uri(config.DATASETS[0]))
+    return data.store(data.uri_of(None))
 
 
 def control(targets: Sequence[Target], lang: str, key: str) -> None:
