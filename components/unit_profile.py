@@ -276,7 +276,7 @@ def dossier_quarters(flow: pd.DataFrame, cat: Catalog, on_time_id: str, late_id:
     fig.update_layout(barmode="stack")
     fig.update_xaxes(title=t("axis.quarter", lang), type="category", categoryorder="array", categoryarray=x)
     fig.update_yaxes(title=t("axis.dossiers", lang))
-    chosen = [i for i, p in enumerate(flow["period"]) if p.startswith(f"{year}-")]
+    chosen = [i for i, y in enumerate(periods.years_of(flow["period"])) if y == year]
     if chosen:  # categories sit at 0, 1, 2, ...: the band spans the year's quarters
         _highlight(fig, chosen[0] - 0.5, chosen[-1] + 0.5)
     _merger_marks(fig, events, "quarter", lang, x)

@@ -40,7 +40,7 @@ def period(cadence: str, now: dt.datetime) -> str:
     if cadence == "weekly":
         year, week, _ = now.isocalendar()
         return f"{year}-W{week:02d}"
-    return f"{now.year}-Q{(now.month - 1) // 3 + 1}"
+    return str(periods.Period.of_day(now))
 
 
 def period_text(digest_period: str, lang: str) -> str:
