@@ -87,7 +87,8 @@ def figure_context(ds: Dataset, indicator_id: str, period: periods.Period, level
     """The context of an indicator's figures for a period (a year reads every quarter in it), over
     the units of a level, or of one unit and the units merged into it (unit_id)."""
     cat = ds.catalog
-    grain, p = rollups.grain_of(ds, indicator_id, period)
+    grain, at = rollups.grain_of(ds, indicator_id, period)
+    p = str(at)  # as the store writes it: the frames read are matched on it
     units = rollups.level_units(ds, level) if unit_id is None else cat.lineage(unit_id)
     chosen = set(units)
     expected = [u for u in rollups.expected_units(cat, p, level if unit_id is None else None) if u in chosen]

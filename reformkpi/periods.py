@@ -114,10 +114,6 @@ class Period:
             return Period(self.year - 1)
         return Period(self.year - 1, 4) if self.quarter == 1 else Period(self.year, self.quarter - 1)
 
-    def a_year_before(self) -> Period:
-        """The same quarter (or the year) one year earlier."""
-        return Period(self.year - 1, self.quarter)
-
 
 def is_period(text) -> bool:
     try:

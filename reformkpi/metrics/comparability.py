@@ -113,8 +113,9 @@ class Comparison:
 def _periods(ds: Dataset, indicator_id: str, period: periods.Period) -> Comparison:
     """The comparison of two periods, before any unit is looked at (method and months)."""
     cat = ds.catalog
-    grain, p = grain_of(ds, indicator_id, period)
-    base = Comparison(indicator_id, grain, p, periods.previous(p))
+    grain, at = grain_of(ds, indicator_id, period)
+    p = str(at)  # as the store writes it: the frames read are matched on it
+    base = Comparison(indicator_id, grain, p, str(at.previous()))
     since = cat.break_between(indicator_id, base.previous, p)
     if since is not None:
         return replace(base, reason=BREAK, method_break=since)

@@ -42,13 +42,12 @@ def stored_ids(cat: Catalog, indicator_id: str) -> list[str]:
     return sorted(set(num + den))
 
 
-def grain_of(ds: Dataset, indicator_id: str, period: periods.Period) -> tuple[str, str]:
-    """The grain to read an indicator at for a requested period, and that period at the grain (as
-    the store writes it)."""
+def grain_of(ds: Dataset, indicator_id: str, period: periods.Period) -> tuple[str, periods.Period]:
+    """The grain to read an indicator at for a requested period, and that period at the grain."""
     ind = ds.catalog.indicator(indicator_id)
     if ind["frequency"] == "year" or period.is_year:
-        return "year", str(period.year_of())
-    return "quarter", str(period)
+        return "year", period.year_of()
+    return "quarter", period
 
 
 def _rolled_sql(stored: list[str], grain: str, unit_ids: list[str] | None,
