@@ -4,7 +4,7 @@ rates of every unit by quarter, the units with most late dossiers, the backlog, 
 import streamlit as st
 
 from components import charts, context, coverage, data, dossiers_view, filters, kpi_tiles, shell, subscribe
-from reformkpi import formatting
+from reformkpi import formatting, periods
 from reformkpi.metrics import datasets, rollups, targets, views
 from reformkpi.context import figure_contexts, period_sources
 from reformkpi.i18n import t, tm
@@ -38,7 +38,7 @@ flow = data.query(rollups.province_flow, ref, sel.level, span)
 if flow.empty:
     st.warning(t("dossiers.no_data", lang, period=period))
     st.stop()
-goals = {i: [targets.province(catalog, i, int(p[:4]))[0] for p in flow["period"]]
+goals = {i: [targets.province(catalog, i, year)[0] for year in periods.years_of(flow["period"])]
          for i in (ON_TIME_RATE, LATE_RATE, ONLINE_SHARE)}
 for column, rate in zip(st.columns(2), (ON_TIME_RATE, LATE_RATE)):
     with column:

@@ -17,7 +17,7 @@ subscribe.control([Target("attention"), Target("province")], lang, "subscribe-ov
 
 years, default_year = data.query(datasets.year_choices, ref)
 sel = filters.common(years, default_year, lang)
-if not sel.quarter and (last := data.query(datasets.latest_quarter, ref, sel.year)) and not last.endswith("Q4"):
+if sel.period.is_year and (last := data.query(datasets.latest_quarter, ref, sel.year)) and last.quarter != 4:
     st.caption(t("overview.partial_year", lang, year=sel.year, period=formatting.period_label(last, lang)))
 
 ranked = catalog.indicators.loc[catalog.indicators["ranked"], "indicator_id"]

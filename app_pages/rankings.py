@@ -24,15 +24,15 @@ name = chart_labels.short_name(ind, lang)
 names = datasets.unit_names(catalog, lang)
 span = (years[0], sel.year)
 
-table = data.query(ranking.league_table, ref, indicator_id, str(sel.year), level, lang)
+table = data.query(ranking.league_table, ref, indicator_id, sel.period, level, lang)
 title = t("table.title", lang, indicator=name, period=sel.year)
 st.subheader(tm("table.title", lang, indicator=name, period=sel.year))
 if table.empty:
     st.warning(tm("empty.no_data", lang, indicator=name, period=sel.year))
 else:
     tables.league(table, ind, lang, title,
-                  data.query(comparability.compare, ref, indicator_id, str(sel.year)).changes_note(lang))
-ctx = data.query(figure_context, ref, indicator_id, str(sel.year), level, lang)
+                  data.query(comparability.compare, ref, indicator_id, sel.period).changes_note(lang))
+ctx = data.query(figure_context, ref, indicator_id, sel.period, level, lang)
 context.caption(ctx, lang)
 
 ranks = data.query(ranking.ranks, ref, indicator_id, "year", level, span)

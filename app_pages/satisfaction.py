@@ -29,9 +29,9 @@ summary = data.query(views.family_summary, ref, SIPAS_TOTAL, sel.year, level)
 if summary.empty:
     st.warning(tm("empty.no_data", lang, indicator=name, period=sel.year))
     st.stop()
-table = data.query(ranking.league_table, ref, SIPAS_TOTAL, str(sel.year), level, lang)
-k = data.query(views.kpi, ref, SIPAS_TOTAL, str(sel.year), level, lang)
-ctx = data.query(figure_context, ref, SIPAS_TOTAL, str(sel.year), level, lang)
+table = data.query(ranking.league_table, ref, SIPAS_TOTAL, sel.period, level, lang)
+k = data.query(views.kpi, ref, SIPAS_TOTAL, sel.period, level, lang)
+ctx = data.query(figure_context, ref, SIPAS_TOTAL, sel.period, level, lang)
 
 left, right = st.columns([3, 2])
 with left:

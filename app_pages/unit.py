@@ -29,7 +29,8 @@ shell.header(t("unit.title", lang), ref, lang)
 present = set(catalog.indicators["indicator_id"])
 
 years, default_year = data.query(datasets.year_choices, ref)
-year = filters.year(years, default_year, lang)
+period = filters.year(years, default_year, lang)
+year = period.year
 unit_id = filters.unit(catalog.units, lang)
 subscribe.control([Target("unit", unit_id=unit_id)], lang, "subscribe-unit")
 names = datasets.unit_names(catalog, lang)
@@ -43,7 +44,7 @@ if merged := focus.merged_into(catalog, unit_id):
     st.info(focus_view.merged_into_note(names[merged[0]], merged[1], lang), icon=":material/call_merge:")
 
 ranked = catalog.indicators.loc[catalog.indicators["ranked"], "indicator_id"].tolist()
-standing = catalog.standing(unit_id, str(year))
+standing = catalog.standing(unit_id, str(period))
 if not standing.own and standing.units:  # before the unit was in office: its predecessors, never its own tiles
     st.subheader(t("focus.unit_year", lang, year=year))
     focus_view.stand_ins(data.query(focus.stand_ins, ref, unit_id, tuple(ranked), year, lang), catalog,
@@ -63,7 +64,7 @@ else:
     charts.show(charts.figure(unit_profile.history_grid, history, catalog, ranked, names[unit_id], color, events,
                               year, chart_style.screen().grid_columns, lang, ref.version, names, joins, own_joins),
                 key="unit_history", data=history, indicator=PAR_TOTAL if PAR_TOTAL in shown else shown[0])  # PAPI: its own
-    contexts = data.query(figure_contexts, ref, shown, str(year), None, lang, unit_id)
+    contexts = data.query(figure_contexts, ref, shown, period, None, lang, unit_id)
     for i in shown:
         context.caption(contexts[i], lang, chart_labels.short_name(catalog.indicator(i), lang))
 notes_form.note_list(data.query(views.unit_notes, ref, unit_id), catalog, lang)
@@ -79,7 +80,7 @@ for total in totals:
     else:
         charts.show(charts.figure(unit_profile.parts, parts, catalog, total, names[unit_id], year, lang, ref.version),
                     key=f"unit_parts_{total}", data=parts, indicator=total)
-        context.caption(data.query(figure_context, ref, total, str(year), None, lang, unit_id), lang)
+        context.caption(data.query(figure_context, ref, total, period, None, lang, unit_id), lang)
 
 st.subheader(t("unit.rank_section", lang))
 indicator_id = filters.indicator(catalog.indicators[catalog.indicators["ranked"]], lang)
@@ -95,7 +96,7 @@ else:
                               ind, ranking.grade_order(catalog, ind["family"]), names[unit_id], events, year, lang,
                               ref.version, joined, breaks),
                 key="unit_ranks", data=ranks, indicator=indicator_id)
-    context.caption(data.query(figure_context, ref, indicator_id, str(year), None, lang, unit_id), lang)
+    context.caption(data.query(figure_context, ref, indicator_id, period, None, lang, unit_id), lang)
 
 if LATE_RATE not in present:
     st.stop()
@@ -107,4 +108,4 @@ else:
     charts.show(charts.figure(unit_profile.dossier_quarters, flow, catalog, ON_TIME_RATE, LATE_RATE, names[unit_id],
                               events, year, lang, ref.version), key="unit_dossiers", data=flow, indicator=LATE_RATE)
     st.caption(tm("kpi.formula", lang, formula=catalog.formula_text(LATE_RATE, lang)))
-    context.caption(data.query(figure_context, ref, LATE_RATE, str(year), None, lang, unit_id), lang)
+    context.caption(data.query(figure_context, ref, LATE_RATE, period, None, lang, unit_id), lang)

@@ -13,14 +13,14 @@ ref = shell.require_data(lang)
 shell.header(t("upload.title", lang), ref, lang)
 upload.last_commit_message()
 st.caption(t("upload.intro", lang))
-cat = upload.catalog(ref.uri, ref.version)
+cat = upload.catalog(ref)
 upload.template_downloads(cat, lang)
-records_upload.section(ref.uri, actor, lang)
+records_upload.section(ref, actor, lang)
 
 file = st.file_uploader(t("upload.file", lang), type=[s.lstrip(".") for s in FORMATS],
                         key="upload:file")
-kept = upload.kept(file, actor, ref.uri, lang)  # the file checked before a reload
-profile = upload.profile_picker(ref.uri, lang)
+kept = upload.kept(file, actor, ref, lang)  # the file checked before a reload
+profile = upload.profile_picker(ref, lang)
 replace = st.checkbox(t("upload.replace", lang), key="upload:replace")
 if file is not None:
     content, name = file.getvalue(), file.name
@@ -33,15 +33,15 @@ if kept is not None and (kept.profile_name, kept.replace) == (profile_name, repl
         kept.period == (profile.period or ""):
     profile = profiles.Profile.from_json(kept.profile_json)  # with the mapping edits it was checked with
 
-up = upload.prepare(ref.uri, ref.version, content, name, profile.to_json(), replace)
+up = upload.prepare(ref, content, name, profile.to_json(), replace)
 if up.mapping:
-    confirmed = upload.confirm_mapping(up, cat, profile, ref.uri, actor, lang)
+    confirmed = upload.confirm_mapping(up, cat, profile, ref, actor, lang)
     if confirmed != profile:
         profile = confirmed
-        up = upload.prepare(ref.uri, ref.version, content, name, profile.to_json(), replace)
+        up = upload.prepare(ref, content, name, profile.to_json(), replace)
 if up.valid:  # a file with errors is fixed and uploaded again: nothing to keep
-    upload.keep(actor, ref.uri, content, name, profile, replace, profile_name)
+    upload.keep(actor, ref, content, name, profile, replace, profile_name)
 upload.problems(up, lang)
 if up.valid:
-    upload.diff_view(up, cat, data.history(ref.uri, ref.version), lang)
-    upload.commit_button(up, ref.uri, actor, lang)
+    upload.diff_view(up, cat, data.history(ref), lang)
+    upload.commit_button(up, ref, actor, lang)

@@ -17,6 +17,7 @@ from components import overview_view
 from reformkpi import exhibits, exports
 from reformkpi.metrics import ranking, views
 from reformkpi.metrics.datasets import Dataset
+from reformkpi.periods import Period
 from reformkpi.context import trend_title
 from reformkpi.cli import build_demo
 from reformkpi.store import Store
@@ -29,14 +30,14 @@ def main(argv: list[str]) -> None:
         ds = Dataset.open(store)
         figures, frames = [], []
         for indicator in ("sipas.overall", "par.total", "dossier.late_rate", "dossier.online_share"):
-            period = "2024-Q4" if indicator.startswith("dossier") else "2024"
+            period = Period(2024, 4) if indicator.startswith("dossier") else Period(2024)
             table = ranking.league_table(ds, indicator, period, "department")
             k = views.kpi(ds, indicator, period, "department")
             ind = ds.catalog.indicator(indicator)
             trend = views.province_trend(ds, indicator, "department")
             figures += [overview_view.unit_values(table, ind, k, "vi", ds.version),
                         overview_view.province_trend(trend, ind, "vi", ds.version, trend_title(ds.catalog, indicator, "vi"))]
-            frames += [(table, indicator, period), (trend, indicator, "")]
+            frames += [(table, indicator, str(period)), (trend, indicator, "")]
 
         def exhibit(i: int) -> exhibits.Exhibit:
             frame, indicator, period = frames[i]

@@ -37,6 +37,19 @@ class DataRef:
     notes_until: dt.datetime | None = None
 
 
+def uri_of(dataset: str | None) -> str:
+    """The live store's address of a dataset named by the URL, a link or a subscription (the first
+    dataset's when none or an unknown one is named)."""
+    return config.store_uri(dataset if dataset in config.DATASETS else config.DATASETS[0])
+
+
+def store(ref: DataRef | RecordsRef | str) -> Store:
+    """The store of a reference (or of an address): the one place components open a Store. Not
+    cached: a Store is its address and the object-store options the settings give now (a rotated
+    key is taken at once), and costs nothing to make."""
+    return Store(ref if isinstance(ref, str) else ref.uri)
+
+
 # How long a server keeps the latest version it looked up: a commit made on another app server (or
 # by the command line) shows here at the first rerun after at most this long
 # (docs/deployment-two-servers.md). Reading the Delta log on every rerun of every session would be
@@ -46,8 +59,8 @@ VERSION_TTL_SECONDS = 2
 
 @st.cache_data(ttl=VERSION_TTL_SECONDS, show_spinner=False)
 def _latest(uri: str) -> tuple[int, tuple[int, ...], int | None] | None:
-    store = Store(uri)
-    return (store.version(), store.catalog_versions(), notes.version(store)) if store.exists() else None
+    s = store(uri)
+    return (s.version(), s.catalog_versions(), notes.version(s)) if s.exists() else None
 
 
 @st.cache_data(ttl=VERSION_TTL_SECONDS, show_spinner=False)
@@ -58,7 +71,7 @@ def faults(uri: str) -> list[integrity.Fault]:
 
 def current(uri: str | None = None) -> DataRef | None:
     """The latest version of the live store, or None if there is no store yet."""
-    uri = uri or config.store_uri()
+    uri = uri or uri_of(None)
     latest = _latest(uri)
     return None if latest is None else DataRef(uri, *latest)
 
@@ -70,7 +83,7 @@ def forget_latest() -> None:
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def dataset(ref: DataRef) -> Dataset:
-    return Dataset.open(Store(ref.uri), ref.version, ref.catalog_versions, ref.notes_until)
+    return Dataset.open(store(ref), ref.version, ref.catalog_versions, ref.notes_until)
 
 
 def query(fn, ref: DataRef, *args):
@@ -102,9 +115,9 @@ def _query(fn, ref: DataRef, *args):
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def history(uri: str, version: int):
+def history(ref: DataRef):
     """The store's history as of a version (the version is in the key so a commit refreshes it)."""
-    return Store(uri).history()
+    return store(ref).history()
 
 
 @dataclass(frozen=True)
@@ -117,7 +130,7 @@ class RecordsRef:
 
 @st.cache_data(ttl=VERSION_TTL_SECONDS, show_spinner=False)
 def _records_latest(uri: str) -> int | None:
-    return records_scan.version(Store(uri))
+    return records_scan.version(store(uri))
 
 
 def records_current(uri: str) -> RecordsRef | None:
@@ -128,7 +141,7 @@ def records_current(uri: str) -> RecordsRef | None:
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def records(ref: RecordsRef) -> Records:
-    return Records.open(Store(ref.uri), ref.version)
+    return Records.open(store(ref), ref.version)
 
 
 @st.cache_resource(max_entries=512, show_spinner=False, hash_funcs=HASH_FUNCS)

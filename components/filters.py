@@ -14,6 +14,7 @@ import streamlit as st
 from components import url_state
 from reformkpi import formatting
 from reformkpi.i18n import column, t
+from reformkpi.periods import Period
 
 LEVELS = ("department", "district", "all")
 QUARTERS = ("", "Q1", "Q2", "Q3", "Q4")
@@ -21,13 +22,12 @@ QUARTERS = ("", "Q1", "Q2", "Q3", "Q4")
 
 @dataclass(frozen=True)
 class Selection:
-    year: int
-    quarter: str  # "" for the whole year
+    period: Period  # the year, or one of its quarters
     level: str | None  # None: every level
 
     @property
-    def period(self) -> str:
-        return f"{self.year}-{self.quarter}" if self.quarter else str(self.year)
+    def year(self) -> int:
+        return self.period.year
 
 
 def _require_years(years: list[int], lang: str) -> None:
@@ -45,18 +45,18 @@ def common(years: list[int], default_year: int, lang: str, quarters: bool = True
                                 default=str(default_year))
         quarter = url_state.select(
             t("filter.period", lang), QUARTERS, "quarter",
-            lambda q: t("filter.full_year", lang) if not q else formatting.period_label(f"{year}-{q}", lang)
+            lambda q: t("filter.full_year", lang) if not q else formatting.period_label(Period.chosen(year, q), lang)
         ) if quarters else ""
         level = url_state.select(t("filter.level", lang), LEVELS, "level", lambda v: t(f"level.{v}", lang))
-    return Selection(int(year), quarter, None if level == "all" else level)
+    return Selection(Period.chosen(year, quarter), None if level == "all" else level)
 
 
-def year(years: list[int], default_year: int, lang: str) -> int:
+def year(years: list[int], default_year: int, lang: str) -> Period:
     """The year alone, in the sidebar (URL key: year, shared with every page)."""
     _require_years(years, lang)
     with st.sidebar:
-        return int(url_state.select(t("filter.year", lang), [str(y) for y in reversed(years)], "year",
-                                    default=str(default_year)))
+        return Period.chosen(url_state.select(t("filter.year", lang), [str(y) for y in reversed(years)], "year",
+                                              default=str(default_year)))
 
 
 def unit(units: pd.DataFrame, lang: str) -> str:

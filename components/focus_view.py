@@ -11,8 +11,9 @@ import streamlit as st
 
 from components.chart_labels import marked
 from components.kpi_tiles import by_direction, gap_unit, target_status
-from reformkpi import formatting
+from reformkpi import formatting, periods
 from reformkpi.catalog import Catalog
+from reformkpi.periods import Period
 from reformkpi.i18n import column, t, tn
 
 NAMED = 5  # units named per indicator; the rest are counted
@@ -101,14 +102,14 @@ def merged_into_note(successor_name: str, date, lang: str) -> str:
     return formatting.markdown_text(t("focus.merged_into", lang, date=formatting.date(date, lang), successor=successor_name))
 
 
-def attention(att: pd.DataFrame, cat: Catalog, period: str, latest: tuple[str, bool] | None, lang: str) -> None:
+def attention(att: pd.DataFrame, cat: Catalog, period: Period, latest: tuple[str, bool] | None, lang: str) -> None:
     """The indicators that miss their target in the period, each with the units short of theirs."""
     label = formatting.period_label(period, lang)
     st.subheader(t("focus.attention_section", lang, period=label))
     if latest is not None:
         p, partial = latest
         key = "focus.latest_partial" if partial else "focus.latest"
-        st.caption(t(key, lang, period=formatting.period_label(p, lang), year=p[:4]))
+        st.caption(t(key, lang, period=formatting.period_label(p, lang), year=periods.year_of(p)))
     if att.empty:
         st.success(t("focus.nothing", lang, period=label))
         return

@@ -12,7 +12,6 @@ from reformkpi import formatting, ingest
 from reformkpi.auth import Actor
 from reformkpi.catalog import Catalog
 from reformkpi.i18n import t, texts
-from reformkpi.store import Store
 
 COLUMNS = ("version", "timestamp", "user", "operation", "file_name", "rows_new", "rows_changed", "rows_deleted", "reason")
 DONE_KEY = "history:done"
@@ -45,13 +44,13 @@ def versions(hist: pd.DataFrame, lang: str) -> None:
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _changes(uri: str, version: int) -> pd.DataFrame:
-    return Store(uri).changes(version)
+    return data.store(uri).changes(version)
 
 
-def changes(uri: str, hist: pd.DataFrame, cat: Catalog, lang: str) -> None:
+def changes(ref: data.DataRef, hist: pd.DataFrame, cat: Catalog, lang: str) -> None:
     """The rows a chosen version changed against the one before it."""
     version = st.selectbox(t("history.pick", lang), hist["version"].tolist(), key="history:pick")
-    df = _changes(uri, int(version))
+    df = _changes(ref.uri, int(version))
     if df.empty:
         st.info(t("history.no_changes", lang))
         return
@@ -63,7 +62,7 @@ def changes(uri: str, hist: pd.DataFrame, cat: Catalog, lang: str) -> None:
     st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
 
 
-def rollback(uri: str, hist: pd.DataFrame, actor: Actor, lang: str) -> None:
+def rollback(ref: data.DataRef, hist: pd.DataFrame, actor: Actor, lang: str) -> None:
     """Pick a version and a reason; a confirmation dialog; then a new commit that restores it."""
     if msg := st.session_state.pop(DONE_KEY, None):
         st.success(msg, icon=":material/restore:")
@@ -86,14 +85,14 @@ def rollback(uri: str, hist: pd.DataFrame, actor: Actor, lang: str) -> None:
     # Kept in the session until confirmed or cancelled, so the dialog survives any rerun.
     if pending := st.session_state.get(PENDING_KEY):
         version, reason = pending
-        _confirm(uri, version, reason, actor, lang)
+        _confirm(ref, version, reason, actor, lang)
 
 
 def _cancel() -> None:
     st.session_state.pop(PENDING_KEY, None)
 
 
-def _confirm(uri: str, version: int, reason: str, actor: Actor, lang: str) -> None:
+def _confirm(ref: data.DataRef, version: int, reason: str, actor: Actor, lang: str) -> None:
     @st.dialog(t("history.confirm_title", lang), on_dismiss=_cancel)
     def dialog():
         st.write(t("history.confirm_text", lang, version=version))
@@ -101,7 +100,7 @@ def _confirm(uri: str, version: int, reason: str, actor: Actor, lang: str) -> No
         yes, no = st.columns(2)
         if yes.button(t("history.confirm", lang), type="primary", key="history:confirm"):
             with actions.reported(lang):
-                new = ingest.rollback(Store(uri), version, actor, reason)
+                new = ingest.rollback(data.store(ref), version, actor, reason)
                 _cancel()
                 st.session_state[DONE_KEY] = t("history.rolled_back", lang, version=version, new=new)
                 data.forget_latest()

@@ -12,7 +12,6 @@ from reformkpi import auth, formatting, notes
 from reformkpi.metrics import rollups
 from reformkpi.catalog import Catalog
 from reformkpi.i18n import column, t
-from reformkpi.store import Store
 
 
 def note_list(frame: pd.DataFrame, catalog: Catalog, lang: str) -> None:
@@ -41,7 +40,7 @@ def note_form(ref: data.DataRef, catalog: Catalog, unit_id: str, actor: auth.Act
         text = st.text_area(t("notes.text", lang), max_chars=notes.MAX_NOTE, key="note:text")
         if st.button(t("notes.save", lang), key="note:save", disabled=not text.strip()):
             row = pd.DataFrame([{"unit_id": unit_id, "indicator_id": indicator_id, "period": period, "note": text}])
-            store = Store(ref.uri)
+            store = data.store(ref)
             with actions.reported(lang):
                 notes.add(store, actor, row, store.version())
                 data.forget_latest()

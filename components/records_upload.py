@@ -14,7 +14,6 @@ from reformkpi.auth import Actor
 from reformkpi.i18n import t, tn, tnm
 from reformkpi.ingest.problems import IngestError
 from reformkpi.records import load, table
-from reformkpi.store import Store
 
 
 def progress_text(p: table.Progress, lang: str) -> str:
@@ -25,7 +24,7 @@ def progress_text(p: table.Progress, lang: str) -> str:
              total=n(p.total), speed=n(p.rows_per_s) if p.rows_per_s else "–", eta=eta)
 
 
-def section(uri: str, actor: Actor, lang: str) -> None:
+def section(ref: data.DataRef, actor: Actor, lang: str) -> None:
     # Behind a toggle, so that the page has one file input unless the analyst asks for this one.
     if not st.toggle(t("records.upload.title", lang), key="records:open"):
         return
@@ -49,7 +48,7 @@ def section(uri: str, actor: Actor, lang: str) -> None:
             source.write_bytes(file.getvalue())
             try:
                 # Read, checked and written in a child process under the upload limits and caps.
-                done = load.load_capped(Store(uri), source, actor, file_name=file.name, limits=config.limits(),
+                done = load.load_capped(data.store(ref), source, actor, file_name=file.name, limits=config.limits(),
                                         progress=show)
             except IngestError as e:
                 bar.empty()

@@ -17,7 +17,6 @@ from components import actions, chart_alt, chart_style, charts, data, navigation
 from reformkpi import auth, config, exhibits, exports, formatting, snapshots
 from reformkpi.i18n import t, tm
 from reformkpi.metrics.datasets import Dataset
-from reformkpi.store import Store
 
 SNAPSHOT_PARAM = "snapshot"
 KEPT_ON_SNAPSHOT = ("lang",)  # switching language keeps the snapshot: the same numbers, other words
@@ -62,8 +61,7 @@ def pin_from_url() -> Pin | None:
     pin = None
     if snap_id:
         dataset = st.query_params.get("data") or url_state.chosen("data")
-        uri = config.store_uri(dataset if dataset in config.DATASETS else config.DATASETS[0])
-        pin = Pin(snap_id, snapshots.get(Store(uri), snap_id))
+        pin = Pin(snap_id, snapshots.get(data.store(data.uri_of(dataset)), snap_id))
         snap = pin.snap
         if snap is not None and st.session_state.get(_APPLIED) != snap_id:
             url_state.choose(snap.view_state)
@@ -128,7 +126,7 @@ def share_menu(ref: data.DataRef, records: data.RecordsRef | None, actor: auth.A
             note = st.text_area(t("share.note", lang), max_chars=snapshots.MAX_NOTE)
             if st.form_submit_button(t("share.save", lang)):
                 with actions.reported(lang):
-                    snap = snapshots.create(Store(ref.uri), actor, title, navigation.current(), _view_state(),
+                    snap = snapshots.create(data.store(ref), actor, title, navigation.current(), _view_state(),
                                             ref.version, ref.catalog_versions, note,
                                             records_version=None if records is None else records.version)
                     st.success(t("share.saved", lang, version=snap.data_version))
@@ -352,7 +350,7 @@ def present(run_page, lang: str) -> None:
 
 def snapshot_list(ref: data.DataRef, actor: auth.Actor | None, lang: str) -> None:
     """Every snapshot of the dataset with its link; its author or an administrator may rename or delete it."""
-    store = Store(ref.uri)
+    store = data.store(ref)
     saved = snapshots.list_all(store)
     if not saved:
         st.info(t("snapshots.none", lang))

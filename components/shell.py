@@ -47,7 +47,7 @@ def require_data(lang: str) -> data.DataRef:
     """The chosen dataset's live data, or a clear message and a stop if there is no store yet or
     the store is damaged (which version, what is wrong, what to do)."""
     dataset = dataset_picker(lang)
-    uri = config.store_uri(dataset)
+    uri = data.uri_of(dataset)
     found = data.faults(uri)
     if found:
         actions.store_problem(integrity.StoreFault(uri, found), lang)
@@ -90,7 +90,7 @@ def header(title: str, ref: data.DataRef, lang: str) -> None:
         share.banner(snap, lang)
     else:
         share.left_notice(navigation.current(), lang)
-    hist = data.history(ref.uri, ref.version)
+    hist = data.history(ref)
     row = hist[hist["version"] == ref.version]
     when = formatting.timestamp(row["timestamp"].iloc[0], lang) if not row.empty else ""
     st.caption(t("data.version", lang, version=ref.version, time=when))

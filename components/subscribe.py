@@ -18,7 +18,7 @@ _OPEN = "subscribe:open"  # the key of the control whose dialog is open
 
 def home() -> Store:
     """The store subscriptions are kept in (subscriptions.store_for)."""
-    return Store(config.store_uri(config.DATASETS[0]))
+    return subscriptions.home()
 
 
 def control(targets: Sequence[Target], lang: str, key: str) -> None:
@@ -40,7 +40,7 @@ def control(targets: Sequence[Target], lang: str, key: str) -> None:
 def _form(targets: tuple[Target, ...], actor: auth.Actor, lang: str) -> None:
     dataset = url_state.chosen("data") or config.DATASETS[0]
     targets = tuple(Target(x.kind, x.unit_id, x.indicator_id, dataset) for x in targets)
-    ref = data.current(subscriptions.store_for(home(), dataset).uri)
+    ref = data.current(data.uri_of(dataset))
     catalog = data.dataset(ref).catalog if ref is not None else None
     with st.form("subscribe-form", border=False):
         target = st.radio(t("subscribe.what", lang), targets,

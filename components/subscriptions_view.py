@@ -22,7 +22,7 @@ def delivery(store: Store, subscription_ids: list[str]) -> dict[str, list]:
 
 
 def _catalog(dataset: str) -> Catalog | None:
-    ref = data.current(subscriptions.store_for(home(), dataset).uri)
+    ref = data.current(data.uri_of(dataset))
     return data.dataset(ref).catalog if ref is not None else None
 
 

@@ -13,7 +13,7 @@ from components.chart_labels import SYMBOLS, axis_title, marked, short_name, ver
 from components.chart_style import gapped, layout
 from components.context import coverage_line
 from components.palette import BAD, GOOD, GRADE_PALETTE, INK, NEUTRAL, status_legend
-from reformkpi import formatting
+from reformkpi import formatting, periods
 from reformkpi.catalog import Catalog
 from reformkpi.metrics.comparability import method_breaks
 from reformkpi.i18n import column, t, tm
@@ -34,7 +34,7 @@ def _merger_marks(fig: go.Figure, events: pd.DataFrame, grain: str, lang: str, p
             if not positions or not min(positions) < x < max(positions):
                 continue
         else:
-            x = formatting.period_label(f"{e['date'].year}-Q{(e['date'].month - 1) // 3 + 1}", lang)
+            x = formatting.period_label(periods.Period.of_day(e["date"]), lang)
             if x not in positions:
                 continue
         fig.add_shape(type="line", xref=f"x{axis}", yref=f"y{axis} domain", x0=x, x1=x, y0=0, y1=1,
@@ -81,7 +81,7 @@ def _stand_in_traces(h: pd.DataFrame, ind: pd.Series, names: pd.Series, legend: 
         hover = [f"<b>{formatting.label(name)}</b> {p}<br>{formatting.label(short_name(ind, lang))}: "
                  f"{formatting.value(v, ind, lang)}{version_line(lang, version)}"
                  for p, v in zip(g["period"], g["value"])]
-        x = [int(p) for p in g["period"]]
+        x = [periods.year_of(p) for p in g["period"]]
         joined = [by_year.get(y, True) for y in x]
         out.append(go.Scatter(x=gapped(x, joined), y=gapped(g["value"], joined), mode="lines+markers",
                               name=formatting.label(name), legendgroup=group, showlegend=group not in legend,
@@ -112,11 +112,11 @@ def history_grid(hist: pd.DataFrame, cat: Catalog, indicator_ids: list[str], uni
     for n, ind in enumerate(inds):
         axis = "" if n == 0 else str(n + 1)
         every = hist[hist["indicator_id"] == ind["indicator_id"]]
-        years = sorted({int(p) for p in every["period"]})
+        years = sorted({periods.year_of(p) for p in every["period"]})
         by_year = dict(zip(years, joins.get(ind["indicator_id"], (True,) * len(years))))
         traces += _stand_in_traces(every, ind, names, in_legend, axis, lang, version, by_year)
         h = every[every["kind"] == views.OWN]
-        x = [int(p) for p in h["period"]]
+        x = [periods.year_of(p) for p in h["period"]]
         status = h["meets_target"].map({True: GOOD, False: BAD}).fillna(color).tolist()
         hover = [f"<b>{formatting.label(unit_name)}</b> {xp}<br>{formatting.label(short_name(ind, lang))}: "
                  f"{formatting.value(v, ind, lang)}<br>{t('unit.peer_median', lang)}: "
@@ -135,7 +135,7 @@ def history_grid(hist: pd.DataFrame, cat: Catalog, indicator_ids: list[str], uni
                                                           "circle")},
                                  hovertext=gapped(hover, joined), hoverinfo="text", **on))
         peers = every.drop_duplicates("period")
-        px = [int(p) for p in peers["period"]]
+        px = [periods.year_of(p) for p in peers["period"]]
         pjoined = [by_year.get(y, True) for y in px]
         traces.append(go.Scatter(x=gapped(px, pjoined), y=gapped(peers["peer_median"], pjoined), mode="lines",
                                  name=legend["peers"], legendgroup="peers", showlegend=n == 0,
@@ -217,11 +217,11 @@ def rank_history(rh: pd.DataFrame, names: pd.Series, colors: dict[str, str], ind
     A unit's line breaks where the core says its year may not be compared with the one before
     (`joins` by unit and period: a methodology break, a partial year, a merger joining a unit to
     it), and a dotted line marks a methodology break (`breaks` by period)."""
-    years = sorted(int(p) for p in rh["period"].unique())
+    years = sorted(periods.year_of(p) for p in rh["period"].unique())
     grade_color = {g: GRADE_PALETTE[i % len(GRADE_PALETTE)] for i, g in enumerate(bands["grade_id"])}
     fig = go.Figure()
     for uid, g in rh.groupby("unit_id", sort=False):
-        x = [int(p) for p in g["period"]]
+        x = [periods.year_of(p) for p in g["period"]]
         hover = [f"<b>{formatting.label(names[uid])}</b> {xp}<br>{t('table.rank', lang)}: {r}/{n}<br>"
                  f"{formatting.label(short_name(ind, lang))}: {formatting.value(v, ind, lang)}<br>"
                  f"{t('table.grade', lang)}: {formatting.label(gl)}{version_line(lang, version)}"
@@ -276,7 +276,7 @@ def dossier_quarters(flow: pd.DataFrame, cat: Catalog, on_time_id: str, late_id:
     fig.update_layout(barmode="stack")
     fig.update_xaxes(title=t("axis.quarter", lang), type="category", categoryorder="array", categoryarray=x)
     fig.update_yaxes(title=t("axis.dossiers", lang))
-    chosen = [i for i, p in enumerate(flow["period"]) if p.startswith(f"{year}-")]
+    chosen = [i for i, y in enumerate(periods.years_of(flow["period"])) if y == year]
     if chosen:  # categories sit at 0, 1, 2, ...: the band spans the year's quarters
         _highlight(fig, chosen[0] - 0.5, chosen[-1] + 0.5)
     _merger_marks(fig, events, "quarter", lang, x)

@@ -19,15 +19,14 @@ from reformkpi.catalog import Catalog
 from reformkpi.context import source_label
 from reformkpi.ingest import isolated, profiles, staged, templates
 from reformkpi.i18n import column, t, tm, tn, tnm
-from reformkpi.store import Store
 
 DONE_KEY = "upload:done"
 _HAD_FILE, _RESTORED, _SAVED = "upload:had-file", "upload:restored", "upload:saved"
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def catalog(uri: str, version: int) -> Catalog:
-    return ingest.catalog_of(Store(uri))
+def catalog(ref: data.DataRef) -> Catalog:
+    return ingest.catalog_of(data.store(ref))
 
 
 def template_downloads(cat: Catalog, lang: str) -> None:
@@ -44,36 +43,36 @@ def template_downloads(cat: Catalog, lang: str) -> None:
                                     on_click="ignore")
 
 
-def profile_picker(uri: str, lang: str) -> profiles.Profile:
+def profile_picker(ref: data.DataRef, lang: str) -> profiles.Profile:
     """A saved import profile (or automatic detection), and the period for files without one."""
-    names = [""] + profiles.names(config.profiles_dir(uri))
+    names = [""] + profiles.names(config.profiles_dir(ref.uri))
     left, right = st.columns(2)
     name = left.selectbox(t("upload.profile", lang), names, key="upload:profile",
                           format_func=lambda n: n or t("upload.profile_auto", lang))
-    profile = profiles.load(config.profiles_dir(uri), name) if name else profiles.Profile()
+    profile = profiles.load(config.profiles_dir(ref.uri), name) if name else profiles.Profile()
     period = right.text_input(t("upload.period", lang), key="upload:period").strip()
     return dataclasses.replace(profile, period=period) if period else profile
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def prepare(uri: str, version: int, content: bytes, file_name: str, profile_json: str, replace: bool) -> ingest.Upload:
+def prepare(ref: data.DataRef, content: bytes, file_name: str, profile_json: str, replace: bool) -> ingest.Upload:
     """Checked and diffed once per file, profile and data version (reruns reuse it), in a child
     process under a memory and time cap, so that no file can slow the other sessions."""
-    return isolated.prepare(uri, content, file_name, profiles.Profile.from_json(profile_json), replace,
+    return isolated.prepare(ref.uri, content, file_name, profiles.Profile.from_json(profile_json), replace,
                             limits=config.limits())
 
 
-def confirm_mapping(up: ingest.Upload, cat: Catalog, profile: profiles.Profile, uri: str, actor: Actor,
+def confirm_mapping(up: ingest.Upload, cat: Catalog, profile: profiles.Profile, ref: data.DataRef, actor: Actor,
                     lang: str) -> profiles.Profile:
     """The profile with the analyst's edits to the detected column mapping (unchanged if none)."""
-    confirmed = _mapping_editor(up, cat, uri, actor, lang)
+    confirmed = _mapping_editor(up, cat, ref, actor, lang)
     if confirmed == up.mapping:
         return profile
     edits = profiles.profile_from_mapping("", confirmed).columns
     return dataclasses.replace(profile, columns={**profile.columns, **edits})
 
 
-def _mapping_editor(up: ingest.Upload, cat: Catalog, uri: str, actor: Actor, lang: str) -> dict[str, str | None]:
+def _mapping_editor(up: ingest.Upload, cat: Catalog, ref: data.DataRef, actor: Actor, lang: str) -> dict[str, str | None]:
     targets = list(profiles.FIELDS) + [f"ind:{i}" for i in cat.indicators["indicator_id"]] + \
         [f"max:{i}" for i in cat.indicators.loc[cat.indicators["measure"] == "points", "indicator_id"]] + [profiles.IGNORE]
     head, tgt = t("upload.mapping_header", lang), t("upload.mapping_target", lang)
@@ -86,7 +85,7 @@ def _mapping_editor(up: ingest.Upload, cat: Catalog, uri: str, actor: Actor, lan
             if st.form_submit_button(t("upload.save_profile", lang)) and name.strip():
                 mapping = dict(zip(edited[head], edited[tgt]))
                 with actions.reported(lang):
-                    profiles.save(config.profiles_dir(uri),
+                    profiles.save(config.profiles_dir(ref.uri),
                                   profiles.profile_from_mapping(name, mapping, up.profile.decimal, up.profile.period),
                                   actor)
                     st.success(tm("upload.profile_saved", lang, name=name))
@@ -178,12 +177,12 @@ def _kept_in() -> Path:
     return staged.folder(config.state_dir())
 
 
-def _owner(actor: Actor, uri: str) -> str:
+def _owner(actor: Actor, ref: data.DataRef) -> str:
     """Whose kept file: the analyst's, checked against this store (another dataset has its own)."""
-    return f"{actor.name}\n{uri}"
+    return f"{actor.name}\n{ref.uri}"
 
 
-def kept(file, actor: Actor, uri: str, lang: str) -> staged.Staged | None:
+def kept(file, actor: Actor, ref: data.DataRef, lang: str) -> staged.Staged | None:
     """The file checked before a reload, when the uploader is empty: the analyst's own, kept on
     the server (reformkpi.ingest.staged). Called before the profile and replace widgets: on the
     first run of a session their choices are restored. Removing the file from the uploader
@@ -192,9 +191,9 @@ def kept(file, actor: Actor, uri: str, lang: str) -> staged.Staged | None:
         st.session_state[_HAD_FILE] = True
         return None
     if st.session_state.pop(_HAD_FILE, False):  # the analyst took the file out of the uploader
-        staged.discard(_kept_in(), _owner(actor, uri))
+        staged.discard(_kept_in(), _owner(actor, ref))
         return None
-    found = staged.load(_kept_in(), _owner(actor, uri))
+    found = staged.load(_kept_in(), _owner(actor, ref))
     if found is None:
         return None
     assert found.staged_at is not None, "a kept file says when it was kept"
@@ -205,11 +204,11 @@ def kept(file, actor: Actor, uri: str, lang: str) -> staged.Staged | None:
     st.info(t("upload.kept", lang, file=formatting.markdown_text(found.file_name),
               time=formatting.timestamp(found.staged_at, lang)), icon=":material/inventory_2:")
     st.button(t("upload.discard", lang), key="upload-discard", icon=":material/delete:",
-              on_click=staged.discard, args=(_kept_in(), _owner(actor, uri)))
+              on_click=staged.discard, args=(_kept_in(), _owner(actor, ref)))
     return found
 
 
-def keep(actor: Actor, uri: str, content: bytes, file_name: str, profile: profiles.Profile, replace: bool,
+def keep(actor: Actor, ref: data.DataRef, content: bytes, file_name: str, profile: profiles.Profile, replace: bool,
          profile_name: str) -> None:
     """Keep the checked file with the choices it was checked with, until committed or discarded
     (written when any of them changes, not on every rerun)."""
@@ -217,11 +216,11 @@ def keep(actor: Actor, uri: str, content: bytes, file_name: str, profile: profil
                          st.session_state.get("upload:period", ""))
     signature = (item.sha256, item.file_name, item.profile_json, replace, profile_name, item.period)
     if st.session_state.get(_SAVED) != signature:
-        staged.save(_kept_in(), _owner(actor, uri), item)
+        staged.save(_kept_in(), _owner(actor, ref), item)
         st.session_state[_SAVED] = signature
 
 
-def commit_button(up: ingest.Upload, uri: str, actor: Actor, lang: str) -> None:
+def commit_button(up: ingest.Upload, ref: data.DataRef, actor: Actor, lang: str) -> None:
     """Write, with progress; the next run shows the new version and says what was written."""
     d = up.diff
     assert d is not None, "the button is offered for a valid upload, which has its diff"
@@ -237,9 +236,9 @@ def commit_button(up: ingest.Upload, uri: str, actor: Actor, lang: str) -> None:
                  disabled=found is not None and len(found) > 0 and not confirmed):
         bar = st.progress(0.1, text=t("upload.committing", lang))
         with actions.reported(lang):
-            result = ingest.commit(Store(uri), up, actor, replace_synced=confirmed)
+            result = ingest.commit(data.store(ref), up, actor, replace_synced=confirmed)
             # Written: nothing left to keep (the file still in the uploader is not kept again, keep()).
-            staged.discard(_kept_in(), _owner(actor, uri))
+            staged.discard(_kept_in(), _owner(actor, ref))
             bar.progress(1.0, text=t("upload.committing", lang))
             st.session_state[DONE_KEY] = t("upload.committed", lang, version=result.version, new=result.rows_new,
                                            changed=result.rows_changed, deleted=result.rows_deleted)

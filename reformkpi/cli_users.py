@@ -10,9 +10,8 @@ import getpass
 import json
 import sys
 
-from reformkpi import config, subscriptions
+from reformkpi import subscriptions
 from reformkpi.auth import ROLES, Accounts, AccountsMoved, operator
-from reformkpi.store import Store
 
 
 def _password(args) -> str:
@@ -50,7 +49,7 @@ def cmd_user(args) -> int:
             case "remove":
                 accounts.remove(args.name)
                 # The notifier would otherwise keep writing to someone no longer here.
-                home = Store(config.store_uri(config.DATASETS[0]))
+                home = subscriptions.home()
                 if home.exists():
                     subscriptions.pause_user(home, operator(getpass.getuser()), args.name)
             case "list":

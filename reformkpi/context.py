@@ -82,12 +82,13 @@ def method_text(cat, indicator_id: str, lang: str = "vi") -> str:
     return f"{how}; {precision}"
 
 
-def figure_context(ds: Dataset, indicator_id: str, period: str, level: str | None = None,
+def figure_context(ds: Dataset, indicator_id: str, period: periods.Period, level: str | None = None,
                    lang: str = "vi", unit_id: str | None = None) -> FigureContext:
     """The context of an indicator's figures for a period (a year reads every quarter in it), over
     the units of a level, or of one unit and the units merged into it (unit_id)."""
     cat = ds.catalog
-    grain, p = rollups.grain_of(ds, indicator_id, period)
+    grain, at = rollups.grain_of(ds, indicator_id, period)
+    p = str(at)  # as the store writes it: the frames read are matched on it
     units = rollups.level_units(ds, level) if unit_id is None else cat.lineage(unit_id)
     chosen = set(units)
     expected = [u for u in rollups.expected_units(cat, p, level if unit_id is None else None) if u in chosen]
@@ -105,7 +106,7 @@ def figure_context(ds: Dataset, indicator_id: str, period: str, level: str | Non
     notes = ds.sql("""SELECT unit_id, period, note FROM notes
                       WHERE indicator_id IN (SELECT unnest(?)) AND unit_id IN (SELECT unnest(?)) AND period LIKE ? || '%'
                       ORDER BY period, unit_id, created_at""",
-                   [[indicator_id, *rollups.stored_ids(cat, indicator_id)], units, p[:4]])
+                   [[indicator_id, *rollups.stored_ids(cat, indicator_id)], units, str(period.year)])
     notes = notes[np.array([periods.start(x) >= start and periods.end(x) <= end for x in notes["period"]], dtype=bool)]
     return FigureContext(indicator_id, p, tuple(sources["source"]), method_text(cat, indicator_id, lang),
                          len(reported), len(expected), ds.version,
@@ -114,7 +115,7 @@ def figure_context(ds: Dataset, indicator_id: str, period: str, level: str | Non
                                for u, x, n in zip(notes["unit_id"], notes["period"], notes["note"])))
 
 
-def figure_contexts(ds: Dataset, indicator_ids: tuple[str, ...], period: str, level: str | None = None,
+def figure_contexts(ds: Dataset, indicator_ids: tuple[str, ...], period: periods.Period, level: str | None = None,
                     lang: str = "vi", unit_id: str | None = None) -> dict[str, FigureContext]:
     """`figure_context` of each indicator, their figures read together in one pass over the
     observations (a page that shows several indicators captions each)."""

@@ -264,7 +264,7 @@ def _latest(df: pd.DataFrame, column: str, ds: Dataset, indicator_id: str, lang:
     last = s.iloc[-1]
     if unit_series:
         unit = unit_id or (str(last["unit_id"]) if "unit_id" in s else None)
-        c = comparability.compare(ds, indicator_id, str(last["period"]))
+        c = comparability.compare(ds, indicator_id, periods.Period.parse(str(last["period"])))
         c = comparability.for_unit(cat, c, unit) if unit else c
         period = c.period_text(lang)
         joined = (unit is not None and c.comparable and not c.partial and len(s) > 1
@@ -355,14 +355,14 @@ def header(ds: Dataset, indicator_id: str | None, source: str, lang: str, period
         return Header(source, version, period=period, snapshot=snapshot)
     cat = ds.catalog
     ind = cat.indicator(indicator_id)
-    year = int(period[:4]) if period and periods.is_period(period) else None
+    chosen = periods.Period.read(period)
     targets = cat.targets[(cat.targets["indicator_id"] == indicator_id) & (cat.targets["unit_id"] == "")]
-    if year is not None:
-        targets = targets[(targets["year_from"] <= year) & (targets["year_to"] >= year)]
+    if chosen is not None:
+        targets = targets[(targets["year_from"] <= chosen.year) & (targets["year_to"] >= chosen.year)]
     target = "; ".join(f"{formatting.value(r['value'], ind, lang)} ({r['source']}, "
                        f"{r['year_from']}–{r['year_to']})" for _, r in targets.iterrows())
-    ctx = figure_context(ds, indicator_id, period, level, lang, unit_id) if year is not None else None
-    c = comparability.compare(ds, indicator_id, period) if year is not None else None
+    ctx = figure_context(ds, indicator_id, chosen, level, lang, unit_id) if chosen is not None else None
+    c = comparability.compare(ds, indicator_id, chosen) if chosen is not None else None
     if c and unit_id:  # a unit's own figures: not compared across a change of its scope
         c = comparability.for_unit(cat, c, unit_id)
     return Header(source, version, ind[column("name", lang)],

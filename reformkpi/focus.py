@@ -10,9 +10,11 @@ import datetime as dt
 
 import pandas as pd
 
+from reformkpi import periods
 from reformkpi.metrics import comparability, datasets, ranking, rollups, views
 from reformkpi.metrics.datasets import Dataset
 from reformkpi.catalog import Catalog, CatalogError
+from reformkpi.periods import Period
 
 UNIT_YEAR_COLUMNS = ["indicator_id", "value", "previous", "change", "target", "gap", "meets_target", "rank",
                      "n_peers", "previous_rank", "rank_change", "grade", "grade_label", "comparison"]
@@ -34,14 +36,14 @@ def unit_year(ds: Dataset, unit_id: str, indicator_ids: tuple[str, ...], year: i
     hist = views.unit_history(ds, unit_id, indicator_ids)
     hist = hist[hist["kind"] == views.OWN]
     level = cat.unit(unit_id)["level"]
-    comparability.read_compared(ds, indicator_ids, str(year), rollups.level_units(ds, level))
+    comparability.read_compared(ds, indicator_ids, Period(year), rollups.level_units(ds, level))
     rows = []
     for indicator_id in indicator_ids:
         h = hist[hist["indicator_id"] == indicator_id].set_index("period")
         if str(year) not in h.index:
             continue
         cur, family = h.loc[str(year)], cat.indicator(indicator_id)["family"]
-        c = comparability.for_unit(cat, comparability.compare(ds, indicator_id, str(year)), unit_id)
+        c = comparability.for_unit(cat, comparability.compare(ds, indicator_id, Period(year)), unit_id)
         previous = _opt(h["value"].get(c.previous))
         if c.partial:  # the same months of the year before, the unit's own as its history
             s = rollups.series(ds, indicator_id, "year", [unit_id], c.years, c.months)
@@ -114,7 +116,7 @@ def holder(cat: Catalog, unit_id: str) -> str:
 ATTENTION_COLUMNS = ["indicator_id", "value", "target", "gap", "province_misses", "n_units", "n_below", "below"]
 
 
-def attention(ds: Dataset, indicator_ids: tuple[str, ...], period: str, level: str | None,
+def attention(ds: Dataset, indicator_ids: tuple[str, ...], period: Period, level: str | None,
               lang: str = "vi") -> pd.DataFrame:
     """Indicators that need attention in a period: the province misses its target, or units do.
 
@@ -131,7 +133,7 @@ def attention(ds: Dataset, indicator_ids: tuple[str, ...], period: str, level: s
     rows = []
     for indicator_id in indicator_ids:
         k = views.kpi(ds, indicator_id, period, level, lang)
-        table = pd.concat([ranking.league_table(ds, indicator_id, k.period, lv, lang) for lv in levels], ignore_index=True)
+        table = pd.concat([ranking.league_table(ds, indicator_id, Period.parse(k.period), lv, lang) for lv in levels], ignore_index=True)
         judged = table[table["target"].notna()]
         below = judged[judged["meets_target"] == False].sort_values(["gap", "name"])  # noqa: E712  (NA counts as neither)
         misses = k.meets_target is False
@@ -158,10 +160,10 @@ def falls(ds: Dataset, indicator_ids: tuple[str, ...], year: int, level: str, la
     grade come first, then the most places lost; at most `most` rows.
     """
     cat = ds.catalog
-    comparability.read_compared(ds, indicator_ids, str(year), rollups.level_units(ds, level))
+    comparability.read_compared(ds, indicator_ids, Period(year), rollups.level_units(ds, level))
     frames = []
     for indicator_id in indicator_ids:
-        table = ranking.league_table(ds, indicator_id, str(year), level, lang)
+        table = ranking.league_table(ds, indicator_id, Period(year), level, lang)
         if table.empty:
             continue
         family = cat.indicator(indicator_id)["family"]
@@ -191,5 +193,5 @@ def latest_data(ds: Dataset) -> tuple[str, bool] | None:
     if not found:
         return None
     latest = found[-1]  # "2026-Q3" sorts after "2026": a year's quarters win over the year
-    quarter = datasets.latest_quarter(ds, int(latest[:4]))
-    return latest, quarter is not None and not quarter.endswith("Q4")
+    quarter = datasets.latest_quarter(ds, periods.year_of(latest))
+    return latest, quarter is not None and quarter.quarter != 4

@@ -131,8 +131,8 @@ def value(x, measure, lang: str = "vi", decimals: int | None = None) -> str:
     return number(x, lang, decimals)
 
 
-def period_label(period: str, lang: str = "vi") -> str:
-    freq, year, idx = periods.parse(period)
+def period_label(period: str | periods.Period, lang: str = "vi") -> str:
+    freq, year, idx = periods.parse(str(period))
     if freq == "year":
         return str(year)
     if freq == "quarter":

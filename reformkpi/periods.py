@@ -5,8 +5,14 @@ Canonical means ASCII digits and a year from FIRST_YEAR to LAST_YEAR: `\\d` woul
 and year 0000 has no dates. Input written otherwise is folded by `reformkpi.ingest.text.period`.
 """
 
+from __future__ import annotations
+
 import datetime as dt
+import functools
 import re
+from dataclasses import dataclass
+
+import pandas as pd
 
 _YEAR = re.compile(r"^([0-9]{4})$")
 _QUARTER = re.compile(r"^([0-9]{4})-Q([1-4])$")
@@ -33,6 +39,80 @@ def parse(period: str) -> tuple[str, int, int]:
     if not FIRST_YEAR <= found[1] <= LAST_YEAR:
         raise PeriodError(f"year outside {FIRST_YEAR}–{LAST_YEAR}: {period!r}")
     return found
+
+
+def year_of(period: str) -> int:
+    """The year a stored period (any frequency) falls in."""
+    return parse(period)[1]
+
+
+def years_of(stored: pd.Series) -> pd.Series:
+    """The year of each canonical period in a column of stored periods."""
+    return stored.map({p: year_of(p) for p in stored.unique()}).astype(int)
+
+
+@functools.total_ordering
+@dataclass(frozen=True)
+class Period:
+    """A year (quarter None) or one of its quarters, as a page chooses it: parsed once from the
+    URL or widget text, carried whole down to the core, and written back as text (`str`) only for
+    the URL, the store's keys and display (`formatting.period_label`)."""
+
+    year: int
+    quarter: int | None = None
+
+    def __post_init__(self):
+        if not FIRST_YEAR <= self.year <= LAST_YEAR or self.quarter not in (None, 1, 2, 3, 4):
+            raise PeriodError(f"not a year or a quarter: {self.year}, {self.quarter}")
+
+    @classmethod
+    def parse(cls, text: str) -> Period:
+        """'2019' or '2019-Q3' (canonical text) as a Period; a month or anything else is refused."""
+        freq, year, idx = parse(text)
+        if freq == "month":
+            raise PeriodError(f"not a year or a quarter: {text!r}")
+        return cls(year, idx or None)
+
+    @classmethod
+    def read(cls, text: str) -> Period | None:
+        """The year or quarter a text names, or None (a saved view's filters, which may name neither)."""
+        try:
+            return cls.parse(text)
+        except PeriodError:
+            return None
+
+    @classmethod
+    def of_day(cls, day: dt.date) -> Period:
+        """The quarter a day falls in."""
+        return cls(day.year, (day.month - 1) // 3 + 1)
+
+    @classmethod
+    def chosen(cls, year: str, quarter: str = "") -> Period:
+        """The period a page's filters name: the year's text and 'Q1'..'Q4', or '' for the whole year."""
+        return cls.parse(f"{year}-{quarter}" if quarter else year)
+
+    def __str__(self) -> str:
+        return str(self.year) if self.quarter is None else quarter(self.year, self.quarter)
+
+    def _key(self) -> tuple[int, int]:
+        return self.year, self.quarter or 0  # a year sorts before its quarters, as its text does
+
+    def __lt__(self, other: Period) -> bool:
+        return self._key() < other._key()
+
+    @property
+    def is_year(self) -> bool:
+        return self.quarter is None
+
+    def year_of(self) -> Period:
+        """The whole year this period falls in."""
+        return Period(self.year)
+
+    def previous(self) -> Period:
+        """The period just before, of the same length: the year before, or the quarter before."""
+        if self.quarter is None:
+            return Period(self.year - 1)
+        return Period(self.year - 1, 4) if self.quarter == 1 else Period(self.year, self.quarter - 1)
 
 
 def is_period(text) -> bool:

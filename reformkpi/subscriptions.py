@@ -26,6 +26,7 @@ from reformkpi import config, focus, integrity, visibility
 from reformkpi.auth import Actor, require
 from reformkpi.catalog import Catalog, CatalogError
 from reformkpi.i18n import LANGUAGES, column, t, tm
+from reformkpi.settings import Settings
 from reformkpi.store import MAX_RETRIES, TABLE_CONFIG, Store, StoreError, backoff, sql_text
 
 TABLE = "subscriptions"
@@ -95,6 +96,11 @@ def _address(channel: str, address: str) -> str:
     if not (url.scheme == "https" and host) and not (url.scheme == "http" and host in LOCAL_HOSTS):
         raise SubscriptionError("webhook_address", address=address)
     return address
+
+
+def home(s: Settings | None = None) -> Store:
+    """The store subscriptions and the notifier's outbox are kept in: the first dataset's."""
+    return Store(config.store_uri(config.DATASETS[0], s))
 
 
 def store_for(home: Store, dataset: str) -> Store:

@@ -35,7 +35,8 @@ def default_period(kind: str, catalog: Catalog, today: dt.date) -> str:
     ids = WIDE.get(kind, ["sipas.overall"])
     quarterly = catalog.indicators.set_index("indicator_id")["frequency"].get(ids[0]) == "quarter"
     last_q = periods.latest_complete_quarter(today)
-    period = last_q if quarterly else str(int(last_q[:4]) - (0 if last_q.endswith("Q4") else 1))
+    q = periods.Period.parse(last_q)
+    period = last_q if quarterly else str(q.year if q.quarter == 4 else q.year - 1)
     units = catalog.active_units(period)
     if units[units["level"] != "province"].empty:
         period = str(max(catalog.units["active_to"].dropna()).year)

@@ -55,7 +55,7 @@ class Comparison:
     @property
     def years(self) -> tuple[int, int]:
         """The years both periods fall in (what is read for the comparison)."""
-        return int(self.previous[:4]), int(self.period[:4])
+        return periods.year_of(self.previous), periods.year_of(self.period)
 
     @property
     def partial(self) -> bool:
@@ -65,13 +65,13 @@ class Comparison:
     def period_text(self, lang: str = "vi") -> str:
         """'2026', or for a partial year the months it covers: 'Quý I–III/2026'."""
         if self.grain == "year":
-            return formatting.span_label(int(self.period), self.months, lang)
+            return formatting.span_label(periods.year_of(self.period), self.months, lang)
         return formatting.period_label(self.period, lang)
 
     def previous_text(self, lang: str = "vi") -> str:
         """What the period is compared with: '2025', 'Quý I–III/2025' (the same months)."""
         if self.grain == "year":
-            return formatting.span_label(int(self.previous), self.months, lang)
+            return formatting.span_label(periods.year_of(self.previous), self.months, lang)
         return formatting.period_label(self.previous, lang)
 
     def versus(self, lang: str = "vi") -> str:
@@ -88,7 +88,7 @@ class Comparison:
             return t("kpi.not_comparable_break", lang, period=previous, since=self.method_break)
         if self.reason == PARTIAL:
             return t("compare.not_comparable_partial", lang, period=previous,
-                     covered=formatting.span_label(int(self.previous), self.covered, lang))
+                     covered=formatting.span_label(periods.year_of(self.previous), self.covered, lang))
         if self.reason == COVERAGE:
             return t("kpi.not_comparable_units", lang, period=previous)
         if self.reason == SCOPE:
@@ -110,25 +110,26 @@ class Comparison:
 
 
 @remembered
-def _periods(ds: Dataset, indicator_id: str, period: str) -> Comparison:
+def _periods(ds: Dataset, indicator_id: str, period: periods.Period) -> Comparison:
     """The comparison of two periods, before any unit is looked at (method and months)."""
     cat = ds.catalog
-    grain, p = grain_of(ds, indicator_id, period)
-    base = Comparison(indicator_id, grain, p, periods.previous(p))
+    grain, at = grain_of(ds, indicator_id, period)
+    p = str(at)  # as the store writes it: the frames read are matched on it
+    base = Comparison(indicator_id, grain, p, str(at.previous()))
     since = cat.break_between(indicator_id, base.previous, p)
     if since is not None:
         return replace(base, reason=BREAK, method_break=since)
     if grain != "year" or cat.indicator(indicator_id)["frequency"] == "year":
         return base
     spans = reported_months(ds, indicator_id)
-    now, before = spans.get(int(p)), spans.get(int(base.previous))
+    now, before = spans.get(periods.year_of(p)), spans.get(periods.year_of(base.previous))
     months = None if now is None or now == FULL_YEAR else now
     if now is not None and before is not None and not (before[0] <= now[0] and now[1] <= before[1]):
         return replace(base, months=months, reason=PARTIAL, covered=before)
     return replace(base, months=months)
 
 
-def compare(ds: Dataset, indicator_id: str, period: str, now: Iterable[str] | None = None,
+def compare(ds: Dataset, indicator_id: str, period: periods.Period, now: Iterable[str] | None = None,
             before: Iterable[str] | None = None) -> Comparison:
     """Whether `period` of an indicator may be compared with the period before it, and over what.
 
@@ -175,7 +176,7 @@ def joins(ds: Dataset, indicator_id: str, series_periods: tuple[str, ...]) -> tu
     neither a methodology break between them nor a partial year on either side. A trend line is
     drawn only between such periods (one line per method; a partial year stands apart)."""
     ps = [str(p) for p in series_periods]
-    partial = [periods.frequency(p) == "year" and compare(ds, indicator_id, p).partial for p in ps]
+    partial = [periods.frequency(p) == "year" and compare(ds, indicator_id, periods.Period.parse(p)).partial for p in ps]
     breaks = method_breaks(ds.catalog, indicator_id, ps)
     return tuple(i > 0 and not breaks[i] and not partial[i] and not partial[i - 1] for i in range(len(ps)))
 
@@ -211,7 +212,7 @@ def joined(cat: Catalog, indicator_id: str, series: pd.DataFrame) -> pd.Series:
         pd.Series(range(len(series)), index=series.index) > 0)
 
 
-def read_compared(ds: Dataset, indicator_ids: list[str] | tuple[str, ...], period: str,
+def read_compared(ds: Dataset, indicator_ids: list[str] | tuple[str, ...], period: periods.Period,
                   unit_ids: list[str]) -> None:
     """`read_together` of what `kpi` and `league_table` read for a period: each indicator at its
     grain over the years of the period and the one it is compared with (over the same months)."""

@@ -166,15 +166,15 @@ def data_periods(ds: Dataset, canonical_only: bool = True) -> list[str]:
 def year_choices(ds: Dataset) -> tuple[list[int], int | None]:
     """Years with data, and the one to open on: the latest with yearly results (a complete year)."""
     found = data_periods(ds)
-    years = sorted({int(p[:4]) for p in found})
-    complete = [int(p) for p in found if len(p) == 4]
+    years = sorted({periods.year_of(p) for p in found})
+    complete = [periods.year_of(p) for p in found if periods.frequency(p) == "year"]
     return years, max(complete) if complete else (years[-1] if years else None)
 
 
-def latest_quarter(ds: Dataset, year: int) -> str | None:
+def latest_quarter(ds: Dataset, year: int) -> periods.Period | None:
     """The last quarter of a year that has quarterly data (to say how far a running year goes)."""
-    prefix = f"{year}-Q"
-    return max((p for p in data_periods(ds) if len(p) == len(prefix) + 1 and p.startswith(prefix)), default=None)
+    quarters = [periods.Period.parse(p) for p in data_periods(ds) if periods.frequency(p) == "quarter"]
+    return max((q for q in quarters if q.year == year), default=None)
 
 
 def unit_names(cat: Catalog, lang: str) -> pd.Series:

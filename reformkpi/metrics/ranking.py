@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from reformkpi import periods
 from reformkpi.formatting import rounded_column
 from reformkpi.catalog import Catalog, among
 from reformkpi.i18n import column, t
@@ -13,6 +14,7 @@ from reformkpi.metrics.datasets import Dataset, remembered
 from reformkpi.metrics.comparability import compare, scope_changed
 from reformkpi.metrics.rollups import level_units, series
 from reformkpi.metrics.targets import gap
+from reformkpi.periods import Period
 
 
 def complete_periods(ds: Dataset, indicator_id: str, df: pd.DataFrame, grain: str) -> pd.Series:
@@ -49,7 +51,7 @@ def ranks(ds: Dataset, indicator_id: str, grain: str = "year", level: str | None
 
 
 @remembered
-def league_table(ds: Dataset, indicator_id: str, period: str, level: str, lang: str = "vi") -> pd.DataFrame:
+def league_table(ds: Dataset, indicator_id: str, period: Period, level: str, lang: str = "vi") -> pd.DataFrame:
     """One period's ranking of a level's units with value, target, gap, grade, and the change of
     value and rank over the periods `comparability.compare` says (both blank where it says the
     periods may not be compared: across a methodology break; and for a unit whose scope changed
@@ -58,7 +60,7 @@ def league_table(ds: Dataset, indicator_id: str, period: str, level: str, lang: 
     ind = cat.indicator(indicator_id)
     c = compare(ds, indicator_id, period)
     p, prev = c.period, c.previous
-    year = int(p[:4])
+    year = periods.year_of(p)
     r = ranks(ds, indicator_id, c.grain, level, c.years, incomplete=True, months=c.months)
     cur = r[r["period"] == p].copy()
     before = r.loc[r["period"] == prev, ["unit_id", "rank", "value"]].rename(

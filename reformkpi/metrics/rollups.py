@@ -42,12 +42,11 @@ def stored_ids(cat: Catalog, indicator_id: str) -> list[str]:
     return sorted(set(num + den))
 
 
-def grain_of(ds: Dataset, indicator_id: str, period: str) -> tuple[str, str]:
+def grain_of(ds: Dataset, indicator_id: str, period: periods.Period) -> tuple[str, periods.Period]:
     """The grain to read an indicator at for a requested period, and that period at the grain."""
     ind = ds.catalog.indicator(indicator_id)
-    freq, year, _ = periods.parse(period)
-    if ind["frequency"] == "year" or freq == "year":
-        return "year", str(year)
+    if ind["frequency"] == "year" or period.is_year:
+        return "year", period.year_of()
     return "quarter", period
 
 

@@ -47,7 +47,7 @@ class Kpi:
 
 
 @remembered
-def kpi(ds: Dataset, indicator_id: str, period: str, level: str | None = None, lang: str = "vi") -> Kpi:
+def kpi(ds: Dataset, indicator_id: str, period: periods.Period, level: str | None = None, lang: str = "vi") -> Kpi:
     cat = ds.catalog
     ind = cat.indicator(indicator_id)
     c = compare(ds, indicator_id, period)
@@ -64,9 +64,9 @@ def kpi(ds: Dataset, indicator_id: str, period: str, level: str | None = None, l
     if c.comparable:
         same = aggregate(ind, like, ["period"]).set_index("period")["value"]
         change = rounded(float(same[p]) - float(same[prev]), ind["decimals"])
-    target, target_source = targets.province(cat, indicator_id, int(p[:4]))
+    target, target_source = targets.province(cat, indicator_id, periods.year_of(p))
     g = rounded(gap(value, target, ind["direction"]), ind["decimals"]) if value is not None and target is not None else None
-    own = targets.lookup(cat, indicator_id, units, int(p[:4])).drop(columns="year")
+    own = targets.lookup(cat, indicator_id, units, periods.year_of(p)).drop(columns="year")
     cur = s[s["period"] == p].merge(own, on="unit_id")
     below = int((rounded_column(gap(cur["value"], cur["target"], ind["direction"]), ind["decimals"]) < 0).sum())
     return Kpi(indicator_id, p, value, previous, change, target, target_source, g,
@@ -107,9 +107,9 @@ def province_trend(ds: Dataset, indicator_id: str, level: str | None = None, lan
     breaks where it may not) and label (the year, or the months a partial year covers:
     'Quý I–III/2026')."""
     out = province_series(ds, indicator_id, "year", level)
-    out["target"] = [targets.province(ds.catalog, indicator_id, int(p))[0] for p in out["period"]]
+    out["target"] = [targets.province(ds.catalog, indicator_id, periods.year_of(p))[0] for p in out["period"]]
     out["method_break"] = method_breaks(ds.catalog, indicator_id, out["period"])
-    compared = [compare(ds, indicator_id, p) for p in out["period"]]
+    compared = [compare(ds, indicator_id, periods.Period.parse(p)) for p in out["period"]]
     out["partial"] = [c.partial for c in compared]
     out["label"] = [c.period_text(lang) for c in compared]
     out["joined"] = list(joins(ds, indicator_id, tuple(out["period"])))
@@ -186,7 +186,7 @@ def unit_history(ds: Dataset, unit_id: str, indicator_ids: tuple[str, ...], grai
                         on="period", how="left")
         own["n_peers"] = own["n_peers"].fillna(0).astype(int)
         own["n_peer_expected"] = [len(set(same) & cat.active_ids(p)) for p in own["period"]]
-        target = targets.lookup(cat, indicator_id, [unit_id] * len(own), own["period"].str[:4].astype(int))["target"]
+        target = targets.lookup(cat, indicator_id, [unit_id] * len(own), periods.years_of(own["period"]))["target"]
         own["target"] = target.where((own["kind"] == OWN).to_numpy()).to_numpy()
         own["gap"] = gap(own["value"], own["target"], ind["direction"])
         own["meets_target"] = (own["gap"] >= 0).where(own["target"].notna())
@@ -267,17 +267,16 @@ def rate_matrix(ds: Dataset, indicator_id: str, level: str | None, years: tuple[
     return wide
 
 
-def most_late(ds: Dataset, rate_id: str, period: str, level: str | None, lang: str = "vi",
+def most_late(ds: Dataset, rate_id: str, period: periods.Period, level: str | None, lang: str = "vi",
               n: int = 10) -> pd.DataFrame:
     """The units with the most late dossiers in a period (a year or a quarter), most first.
 
     Columns: unit_id, name, num (the rate's numerator: late dossiers), den (its denominator:
     dossiers resolved), value (the rate).
     """
-    grain = "year" if periods.frequency(period) == "year" else "quarter"
-    year = int(period[:4])
-    s = series(ds, rate_id, grain, level_units(ds, level), (year, year))
-    s = s[(s["period"] == period) & (s["den"] > 0)]
+    grain = "year" if period.is_year else "quarter"
+    s = series(ds, rate_id, grain, level_units(ds, level), (period.year, period.year))
+    s = s[(s["period"] == str(period)) & (s["den"] > 0)]
     s = s.sort_values(["num", "unit_id"], ascending=[False, True]).head(n)
     s.insert(1, "name", s["unit_id"].map(unit_names(ds.catalog, lang)))
     return s[["unit_id", "name", "num", "den", "value"]].reset_index(drop=True)
@@ -339,8 +338,7 @@ def below_target_years(ds: Dataset, indicator_id: str, level: str | None, years:
     """
     ind = ds.catalog.indicator(indicator_id)
     s = series(ds, indicator_id, "year", level_units(ds, level), years).dropna(subset=["value"])
-    years_of = s["period"].str[:4].astype(int)
-    s["target"] = targets.lookup(ds.catalog, indicator_id, s["unit_id"], years_of)["target"].to_numpy()
+    s["target"] = targets.lookup(ds.catalog, indicator_id, s["unit_id"], periods.years_of(s["period"]))["target"].to_numpy()
     s = s.dropna(subset=["target"])
     s["gap"] = gap(s["value"], s["target"], ind["direction"])
     s["below"] = s["gap"] < 0

@@ -29,6 +29,7 @@ from reformkpi.context import figure_context
 from reformkpi.i18n import column, t
 from reformkpi.metrics import comparability, datasets, ranking, rollups, views
 from reformkpi.metrics.datasets import Dataset
+from reformkpi.periods import Period
 from reformkpi.store import Store
 
 MISS, RECOVERY, FALL, NOTE, BREAK, COVERAGE = "miss", "recovery", "fall", "note", "break", "coverage"
@@ -74,14 +75,15 @@ def open_at(store: Store, s: dict) -> Dataset:
 
 def _touched(store: Store, a: dict, b: dict, before: Dataset, after: Dataset) -> dict[str, set[str]]:
     """Indicator → the periods to look at: those whose stored figures (or a component's) changed,
-    as stored and as their year; with a new catalog, also each indicator's latest period."""
+    as stored and as their year (a month by its year alone: the pages read years and quarters);
+    with a new catalog, also each indicator's latest period."""
     frames = [store.changes(v) for v in range(a["data"] + 1, b["data"] + 1)]
     changed = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["indicator_id", "period"])
     if a["data"] > b["data"]:  # never: versions only grow, a rollback is a new one
         changed = changed.iloc[:0]
     by_stored: dict[str, set[str]] = {}
     for ind, period in zip(changed["indicator_id"], changed["period"]):
-        by_stored.setdefault(ind, set()).update({period, period[:4]})
+        by_stored.setdefault(ind, set()).update(_and_year(period))
     cat = after.catalog
     out: dict[str, set[str]] = {}
     for ind in cat.indicators["indicator_id"]:
@@ -91,16 +93,23 @@ def _touched(store: Store, a: dict, b: dict, before: Dataset, after: Dataset) ->
         latest = focus.latest_data(after)
         if latest is not None:
             for ind in out:
-                out[ind].update({latest[0], latest[0][:4]})
+                out[ind].update(_and_year(latest[0]))
     present = set(datasets.data_periods(after)) | set(datasets.data_periods(before))
-    present |= {p[:4] for p in present}
+    present |= {str(periods.year_of(p)) for p in present}
     return {ind: {p for p in ps if p in present} for ind, ps in out.items() if ps & present}
+
+
+def _and_year(period: str) -> set[str]:
+    """A stored period and its year, as the pages choose them (a month: its year alone)."""
+    year = str(periods.year_of(period))
+    return {year} if periods.frequency(period) == "month" else {period, year}
 
 
 def _misses(before: Dataset, after: Dataset, ind: str, period: str) -> list[Item]:
     """New misses and recoveries of the units' own targets and of the province's, in a period."""
-    a = focus.attention(before, (ind,), period, None)
-    b = focus.attention(after, (ind,), period, None)
+    chosen = Period.parse(period)
+    a = focus.attention(before, (ind,), chosen, None)
+    b = focus.attention(after, (ind,), chosen, None)
 
     def below(att: pd.DataFrame) -> pd.DataFrame:
         return att.iloc[0]["below"].set_index("unit_id") if len(att) else pd.DataFrame(columns=["value", "target", "gap"])
@@ -111,7 +120,7 @@ def _misses(before: Dataset, after: Dataset, ind: str, period: str) -> list[Item
     gone = [u for u in was.index if u not in now.index]
     if gone:  # a recovery is a unit that now meets its target, not one whose figure went away
         levels = sorted(set(after.catalog.units.loc[after.catalog.units["level"] != "province", "level"]))
-        table = pd.concat([ranking.league_table(after, ind, period, lv) for lv in levels], ignore_index=True)
+        table = pd.concat([ranking.league_table(after, ind, chosen, lv) for lv in levels], ignore_index=True)
         met = table[(table["meets_target"] == True) & table["unit_id"].isin(gone)]  # noqa: E712  (NA: neither)
         items += [Item(RECOVERY, ind, period, r.unit_id, float(r.value), float(r.target), float(r.gap))
                   for r in met.itertuples()]
@@ -121,7 +130,7 @@ def _misses(before: Dataset, after: Dataset, ind: str, period: str) -> list[Item
         r = b.iloc[0]
         items.append(Item(MISS, ind, period, PROVINCE, float(r["value"]), float(r["target"]), float(r["gap"])))
     elif k_before and not k_after:
-        k = views.kpi(after, ind, period, None)
+        k = views.kpi(after, ind, chosen, None)
         if k.meets_target and k.value is not None and k.target is not None and k.gap is not None:
             items.append(Item(RECOVERY, ind, period, PROVINCE, k.value, k.target, k.gap))
     return items
@@ -166,12 +175,13 @@ def _notes(store: Store, a: dict, b: dict) -> list[Item]:
 
 def _method_and_coverage(before: Dataset, after: Dataset, ind: str, period: str) -> list[Item]:
     items = []
-    c = comparability.compare(after, ind, period)
+    chosen = Period.parse(period)
+    c = comparability.compare(after, ind, chosen)
     new_period = period not in datasets.data_periods(before) and period in datasets.data_periods(after)
     if c.reason == comparability.BREAK and new_period:
         items.append(Item(BREAK, ind, period, text=str(c.method_break)))
     if period in datasets.data_periods(before):
-        was, now = figure_context(before, ind, period), figure_context(after, ind, period)
+        was, now = figure_context(before, ind, chosen), figure_context(after, ind, chosen)
         if now.n_units < was.n_units:
             items.append(Item(COVERAGE, ind, period, n_units=now.n_units, n_before=was.n_units,
                               n_expected=now.n_expected))
@@ -187,12 +197,12 @@ def between(store: Store, a: dict, b: dict) -> list[Item]:
         for period in sorted(ps):
             items += _misses(before, after, ind, period)
             items += _method_and_coverage(before, after, ind, period)
-    years = sorted({int(p[:4]) for ps in touched.values() for p in ps})
+    years = sorted({periods.year_of(p) for ps in touched.values() for p in ps})
     for year in years:
         items += _falls(before, after, sorted(i for i, ps in touched.items() if str(year) in ps), year)
     # A year whose data cover some months only is written as those months, not as the whole year.
-    return [replace(i, months=comparability.compare(after, i.indicator_id, i.period).months) if len(i.period) == 4
-            else i for i in items + _notes(store, a, b)]
+    return [replace(i, months=comparability.compare(after, i.indicator_id, Period.parse(i.period)).months)
+            if periods.frequency(i.period) == "year" else i for i in items + _notes(store, a, b)]
 
 
 def followed(cat: Catalog, unit_id: str) -> set[str]:
@@ -251,7 +261,7 @@ def _periods(item: Item, lang: str) -> tuple[str, str]:
     """The item's period and the one before, as the pages write them: a partial year by its months
     (comparability.Comparison), 'Quý I–III/2026' against 'Quý I–III/2025'."""
     if item.months is None:
-        return formatting.period_label(item.period, lang), str(int(item.period[:4]) - 1)
+        return formatting.period_label(item.period, lang), str(periods.year_of(item.period) - 1)
     c = comparability.Comparison(item.indicator_id, "year", item.period, periods.previous(item.period), item.months)
     return c.period_text(lang), c.previous_text(lang)
 

@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 import pandas as pd
 
-from reformkpi import auth, config, focus, formatting, snapshots
+from reformkpi import auth, config, focus, formatting, periods, snapshots
 from reformkpi.catalog import Catalog
 from reformkpi.context import figure_context
 from reformkpi.i18n import t, tn
@@ -40,7 +40,7 @@ def period(cadence: str, now: dt.datetime) -> str:
     if cadence == "weekly":
         year, week, _ = now.isocalendar()
         return f"{year}-W{week:02d}"
-    return f"{now.year}-Q{(now.month - 1) // 3 + 1}"
+    return str(periods.Period.of_day(now))
 
 
 def period_text(digest_period: str, lang: str) -> str:
@@ -79,7 +79,7 @@ def lines(ds: Dataset, kind: str, unit_id: str, indicator_id: str, scope: frozen
     latest = focus.latest_data(ds)
     if latest is None:
         return "", []
-    year = latest[0][:4]
+    year = periods.Period(periods.year_of(latest[0]))
     ranked = tuple(cat.indicators.loc[cat.indicators["ranked"], "indicator_id"])
     if kind == "indicator":
         ranked = tuple(i for i in ranked if i == indicator_id) or (indicator_id,)
@@ -108,7 +108,7 @@ def lines(ds: Dataset, kind: str, unit_id: str, indicator_id: str, scope: frozen
             parts.append(tn("notify.digest_below", len(below), lang) + " " + "; ".join(named) + ".")
         parts.append("(" + figure_context(ds, r.indicator_id, year, None, lang).summary(lang) + ")")
         out.append(" ".join(parts))
-    return year, out
+    return str(year), out
 
 
 def pdf(snap: snapshots.Snapshot, store_uri: str, dataset: str, cache: Path,

@@ -282,7 +282,7 @@ def run(s: Settings, clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(
         settings_file: str | None = None) -> Report:
     """One run (see the module). Busy when another run holds the lock. `settings_file`: the file
     `s` was loaded from, for the PDF export (else it reads the same REFORMKPI_ variables)."""
-    home = Store(config.store_uri(config.DATASETS[0], s))
+    home = subscriptions.home(s)
     report = Report()
     with config.using(s), only_one(s.state):  # what the core reads (the stores, account scopes) is `s`
         if not home.exists():

@@ -13,6 +13,7 @@ from reformkpi.auth import Actor
 from reformkpi.context import figure_context
 from reformkpi.ingest import papi
 from reformkpi.auth import operator
+from reformkpi.periods import Period
 from reformkpi.store import Store
 from tests.conftest import ROOT
 
@@ -26,7 +27,7 @@ def test_overview_states_source_coverage_and_version_under_each_figure(app, demo
     assert not at.exception
     shown = contexts(at)
     assert len(shown) == 4 + 3  # one per tile, then the units chart, the trend and the table
-    ctx = figure_context(demo, "par.total", "2024", "department")
+    ctx = figure_context(demo, "par.total", Period(2024), "department")
     assert ctx.summary() == (f"Nguồn: Dữ liệu minh họa (sinh tự động) · {ctx.n_units}/{ctx.n_expected} đơn vị có số "
                              f"liệu · phiên bản dữ liệu {demo.version}")
     assert formatting.markdown_text(ctx.summary()) in shown  # escaped for Markdown
@@ -75,7 +76,7 @@ def test_papi_trend_is_the_mean_of_provinces_and_2018_is_a_method_change(tmp_pat
     assert all(len(label.split(",")[-1]) >= 4 for label in bars["text"])
     assert formatting.markdown_text("Nguồn: PAPI (CECODES, RTA, UNDP), qua tunah72/papi-dashboard · 61/63 đơn vị "
                                     "có số liệu · phiên bản dữ liệu 1") in contexts(at)
-    k = views.kpi(Dataset.open(store), "papi.total", "2018")
+    k = views.kpi(Dataset.open(store), "papi.total", Period(2018))
     assert k.change is None and (k.n_units, k.n_expected) == (61, 63)
 
 
@@ -101,7 +102,7 @@ def test_an_analyst_adds_a_note_to_a_units_figure_and_it_shows_with_the_figures(
     at.run()
     line = f"Ghi chú · Mức độ hài lòng · 2024: Khảo sát *lại* vì mẫu năm 2024 quá nhỏ (lan.pham, phiên bản dữ liệu {store.version()})"
     assert formatting.markdown_text(line) in [c.value for c in at.caption]
-    ctx = figure_context(Dataset.open(store), "sipas.overall", "2024", "department")
+    ctx = figure_context(Dataset.open(store), "sipas.overall", Period(2024), "department")
     assert ctx.notes == ("Sở Tư pháp · 2024: Khảo sát *lại* vì mẫu năm 2024 quá nhỏ",)
 
 
@@ -153,5 +154,5 @@ def test_the_unit_history_chart_has_coverage_on_hover_and_a_context_line(app, de
     hover = dict(zip(spec["data"][0]["x"], spec["data"][0]["hovertext"]))
     n, total = hist.loc["2024", "n_peers"], hist.loc["2024", "n_peer_expected"]
     assert f"{n}/{total} đơn vị có số liệu" in hover[2024]
-    ctx = figure_context(demo, "par.total", "2024", None, "vi", "so-tu-phap")
+    ctx = figure_context(demo, "par.total", Period(2024), None, "vi", "so-tu-phap")
     assert formatting.markdown_text(ctx.summary()) in contexts(at)

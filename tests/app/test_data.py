@@ -2,13 +2,13 @@
 
 import os
 
-import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from components import cache_keys, data
 from reformkpi.i18n import t
 from reformkpi.metrics import datasets, views
+from reformkpi.periods import Period
 from reformkpi.store import CommitInfo
 from tests.conftest import obs
 
@@ -25,9 +25,9 @@ def test_a_query_is_computed_once_per_function_version_and_arguments(demo_store)
     assert years == datasets.year_choices(data.dataset(ref))
     assert data.query(datasets.year_choices, ref) is years  # shared, not recomputed
     # Two functions called with the same arguments are two entries.
-    assert data.query(datasets.latest_quarter, ref, "2019") == "2019-Q4"
-    assert isinstance(data.query(views.unit_notes, ref, "2019"), pd.DataFrame)
-    assert data.query(datasets.latest_quarter, ref, "2018") == "2018-Q4"
+    assert data.query(datasets.data_periods, ref) == datasets.data_periods(data.dataset(ref)) != years
+    assert data.query(datasets.latest_quarter, ref, 2019) == Period(2019, 4)
+    assert data.query(datasets.latest_quarter, ref, 2018) == Period(2018, 4)
     older = data.DataRef(ref.uri, ref.version - 1, ref.catalog_versions, ref.notes_version, ref.notes_until)
     assert data.query(datasets.year_choices, older) is not years
 
@@ -37,10 +37,12 @@ def _years_page():
 
     from components import data
     from reformkpi.metrics import datasets, views
+    from reformkpi.periods import Period
 
     year = st.query_params.get("year")
     ref = data.current()
-    st.write(data.query(datasets.year_choices, ref) if year is None else data.query(views.kpi, ref, "sipas.overall", year))
+    st.write(data.query(datasets.year_choices, ref) if year is None
+             else data.query(views.kpi, ref, "sipas.overall", Period.parse(year)))
 
 
 def test_a_version_whose_files_went_says_so_in_words_instead_of_failing(tmp_store, monkeypatch):

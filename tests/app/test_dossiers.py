@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from reformkpi.metrics import rollups, targets, views
+from reformkpi.periods import Period
 from tests.app.test_unit import charts, open_page
 from tests.conftest import plotly_array, shown
 
@@ -39,7 +40,7 @@ def test_dossier_views_carry_the_core_values(dossiers_page, demo):
     heat = specs["dossier_heatmap"]["data"][0]
     assert np.allclose(plotly_array(heat["z"]), matrix.drop(columns="name").to_numpy(float).ravel(), equal_nan=True)
     assert heat["y"][0] == matrix["name"].iloc[0]
-    top = views.most_late(demo, "dossier.late_rate", "2024", "department")
+    top = views.most_late(demo, "dossier.late_rate", Period(2024), "department")
     table = at.dataframe[0].value
     assert table["Đơn vị"].tolist() == top["name"].tolist()
     assert table["Quá hạn"].iloc[0] == f"{int(top['num'].iloc[0]):,}".replace(",", ".")
@@ -52,7 +53,7 @@ def test_dossier_views_carry_the_core_values(dossiers_page, demo):
 
 def test_the_late_rate_is_judged_against_its_ceiling_not_as_a_shortfall(dossiers_page, demo):
     """A lower-is-better rate reads 'below by' / 'above by' its target, never 'short by'."""
-    k = views.kpi(demo, "dossier.late_rate", "2024", "department", "vi")
+    k = views.kpi(demo, "dossier.late_rate", Period(2024), "department", "vi")
     assert k.target == 5 and k.gap == pytest.approx(5 - k.value)
     gap = f"{abs(k.gap):.1f}".replace(".", ",")
     status = "đạt, thấp hơn" if k.meets_target else "chưa đạt, còn cao hơn"
@@ -96,7 +97,7 @@ def test_dossier_rates_print_what_the_rule_says(dossiers_page, demo, year):
             mark = "" if not den else "✓ " if Decimal(rate.replace(",", ".")) <= ceiling else "✗ "
             assert cell == mark + rate, (unit_id, q)
             ties += bool(den) and (Decimal(1000) * Decimal(str(num)) / Decimal(str(den))) % 1 == Decimal("0.5")
-    top = views.most_late(demo, "dossier.late_rate", year, "department")
+    top = views.most_late(demo, "dossier.late_rate", Period.parse(year), "department")
     cells = at.dataframe[0].value["Tỷ lệ trễ hạn"].tolist()
     assert cells == [_rule(n, d) + "%" for n, d in zip(top["num"], top["den"])]
     assert all(re.fullmatch(r"\d+,\d%", c) for c in cells)  # one decimal, as the indicator is published

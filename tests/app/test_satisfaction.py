@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from reformkpi.metrics import ranking, views
+from reformkpi.periods import Period
 from tests.app.test_unit import charts, open_page
 from tests.conftest import plotly_array
 
@@ -34,7 +35,7 @@ def test_satisfaction_views_carry_the_core_values(satisfaction_page, demo):
     summary = views.family_summary(demo, "sipas.overall", 2019, "department")
     bars = specs["sat_factors"]["data"][0]
     assert plotly_array(bars["x"])[::-1] == pytest.approx(summary["value"].tolist())
-    table = ranking.league_table(demo, "sipas.overall", "2019", "department")
+    table = ranking.league_table(demo, "sipas.overall", Period(2019), "department")
     units = specs["sat_units"]["data"][0]
     gaps = dict(zip(units["y"], plotly_array(units["x"])))
     assert gaps["Sở Tài nguyên và Môi trường"] == pytest.approx(-2.6)

@@ -12,6 +12,7 @@ from reformkpi.catalog import Catalog, CatalogError
 from reformkpi.cli import main
 from reformkpi.ingest import update_catalog
 from reformkpi.auth import operator
+from reformkpi.periods import Period
 from reformkpi.records import metrics as rm
 from reformkpi.store import CommitInfo
 from tests.conftest import obs
@@ -84,16 +85,16 @@ def test_records_of_a_merged_unit_count_for_its_successor(demo_store):
 @pytest.mark.parametrize("period", ["2025", "2025-Q2"])
 def test_the_dossiers_page_figures_show_only_units_in_office(demo, period):
     in_office = set(demo.catalog.active_units(period)["unit_id"])
-    league = ranking.league_table(demo, "dossier.late_rate", period, "department")
+    league = ranking.league_table(demo, "dossier.late_rate", Period.parse(period), "department")
     assert set(league["unit_id"]) <= in_office and len(league) == 14
     assert league["n_peers"].max() == 14
-    late = views.most_late(demo, "dossier.late_rate", period, None)
+    late = views.most_late(demo, "dossier.late_rate", Period.parse(period), None)
     assert set(late["unit_id"]) <= in_office
     matrix = views.rate_matrix(demo, "dossier.late_rate", None, (2025, 2025))
     shown = matrix.drop(columns="name").dropna(how="all").index
     assert set(shown) <= set(demo.catalog.active_units("2025-Q1")["unit_id"])
     q2 = matrix["2025-Q2"].dropna().index
     assert set(q2) <= set(demo.catalog.active_units("2025-Q2")["unit_id"]) and not set(q2) & set(GONE)
-    assert views.kpi(demo, "dossier.late_rate", period).n_units == len(
+    assert views.kpi(demo, "dossier.late_rate", Period.parse(period)).n_units == len(
         set(rollups.series(demo, "dossier.late_rate", "year" if period == "2025" else "quarter",
                            years=(2025, 2025)).query("period == @period")["unit_id"]))

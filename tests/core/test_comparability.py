@@ -11,6 +11,7 @@ from reformkpi.catalog import Catalog
 from reformkpi.metrics import comparability, ranking, rollups, views
 from reformkpi.metrics.comparability import BREAK, COVERAGE, NO_PREVIOUS, PARTIAL
 from reformkpi.metrics.datasets import Dataset
+from reformkpi.periods import Period
 from reformkpi.store import conform
 from tests.conftest import absorbing, dataset, obs, small_catalog
 from tests.core.metrics.test_metrics import dossiers
@@ -32,25 +33,25 @@ BROKEN = [("a", "sat", "2021", 70), ("b", "sat", "2021", 80), ("a", "sat", "2022
 
 def test_a_method_break_is_not_comparable_and_says_why():
     ds = with_break(BROKEN)
-    c = comparability.compare(ds, "sat", "2022")
+    c = comparability.compare(ds, "sat", Period(2022))
     assert (c.comparable, c.reason, c.method_break, c.previous) == (False, BREAK, "2022", "2021")
     assert c.reason_text("vi") == "Không so sánh với 2021: phương pháp tính thay đổi từ 2022"
     assert c.reason_text("en") == "Not comparable with 2021: the method changed from 2022"
     assert c.changes_note("vi") == c.reason_text("vi")
-    assert comparability.compare(ds, "sat", "2023").comparable  # both years under the new method
+    assert comparability.compare(ds, "sat", Period(2023)).comparable  # both years under the new method
     # A quarter read of a yearly indicator is its year: the same decision.
-    assert comparability.compare(ds, "sat", "2022-Q3").reason == BREAK
+    assert comparability.compare(ds, "sat", Period(2022, 3)).reason == BREAK
 
 
 def test_across_a_break_value_and_rank_changes_are_blank_everywhere():
     ds = with_break(BROKEN)
-    k = views.kpi(ds, "sat", "2022", "department")
+    k = views.kpi(ds, "sat", Period(2022), "department")
     assert (k.value, k.previous, k.change) == (80.0, 75.0, None) and k.comparison.reason == BREAK
-    t = ranking.league_table(ds, "sat", "2022", "department").set_index("unit_id")
+    t = ranking.league_table(ds, "sat", Period(2022), "department").set_index("unit_id")
     # Ranked 2nd then 1st (a) and 1st then 2nd (b): "▲ 1" and "▼ 1" would compare two methods.
     assert t["rank"].to_dict() == {"a": 1, "b": 2}
     assert t["change"].isna().all() and t["rank_change"].isna().all() and t["prev_rank"].isna().all()
-    after = ranking.league_table(ds, "sat", "2023", "department").set_index("unit_id")
+    after = ranking.league_table(ds, "sat", Period(2023), "department").set_index("unit_id")
     assert after["change"].to_dict() == {"a": 1.0, "b": -1.0} and after["rank_change"].to_dict() == {"a": 0, "b": 0}
     year = focus.unit_year(ds, "a", ("sat",), 2022).iloc[0]
     assert year["value"] == 85 and year["rank"] == 1
@@ -88,19 +89,19 @@ RUNNING = (quarters("a", 2019, [(0, 9, 1), (0, 8, 2), (0, 7, 3), (0, 0, 10)]) + 
 
 def test_a_partial_year_is_compared_with_the_same_quarters_of_the_year_before():
     ds = dataset(RUNNING)
-    c = comparability.compare(ds, "late_rate", "2020")
+    c = comparability.compare(ds, "late_rate", Period(2020))
     assert c.comparable and c.partial and c.months == (1, 9) and c.previous == "2019"
     assert c.versus("vi") == "Quý I–III/2020 so với Quý I–III/2019"
     assert c.versus("en") == "Q1–Q3 2020 vs Q1–Q3 2019"
     assert c.partial_text("vi") == "Năm 2020 chưa đủ các quý: số liệu Quý I–III/2020"
     assert c.partial_text("en") == "2020 is not complete: data for Q1–Q3 2020"
     assert c.changes_note("vi") == "Thay đổi giá trị và thứ hạng: Quý I–III/2020 so với Quý I–III/2019"
-    whole = comparability.compare(ds, "late_rate", "2019")
+    whole = comparability.compare(ds, "late_rate", Period(2019))
     assert not whole.partial and whole.versus("vi") == "so với 2018"
-    k = views.kpi(ds, "late_rate", "2020", "department")
+    k = views.kpi(ds, "late_rate", Period(2020), "department")
     # 2020: 9 late of 60 = 15,0%. Q1–Q3 2019: 21 of 60 = 35,0% (the whole of 2019, 31 of 80 = 38,75%, would give −23,8).
     assert (k.value, k.previous, k.change) == (15.0, 35.0, -20.0)
-    t = ranking.league_table(ds, "late_rate", "2020", "department").set_index("unit_id")
+    t = ranking.league_table(ds, "late_rate", Period(2020), "department").set_index("unit_id")
     # Ranked on Q1–Q3 both years: a 1st (20% then 10%), b 2nd (50% then 20%); on the whole of 2019
     # b (37,5%) was 1st and a (40%) 2nd, which would show a "▲ 1" and b "▼ 1".
     assert t["value"].to_dict() == {"a": 10.0, "b": 20.0}
@@ -126,22 +127,22 @@ def test_a_year_is_not_compared_with_one_whose_data_do_not_cover_the_same_quarte
     # a reported from 2019-Q3 only; 2020 is whole: 2020 against "2019" would be a year against a half.
     ds = dataset(dossiers("a", "2019-Q3", 0, 9, 1) + dossiers("a", "2019-Q4", 0, 9, 1)
                  + quarters("a", 2020, [(0, 8, 2)] * 4))
-    c = comparability.compare(ds, "late_rate", "2020")
+    c = comparability.compare(ds, "late_rate", Period(2020))
     assert (c.reason, c.covered, c.partial) == (PARTIAL, (7, 12), False)
     assert c.reason_text("vi") == "Không so sánh với 2019: số liệu năm đó chỉ có Quý III–IV/2019"
     assert c.reason_text("en") == "Not comparable with 2019: its data cover only Q3–Q4 2019"
-    assert views.kpi(ds, "late_rate", "2020", "department").change is None
-    assert ranking.league_table(ds, "late_rate", "2020", "department")["rank_change"].isna().all()
+    assert views.kpi(ds, "late_rate", Period(2020), "department").change is None
+    assert ranking.league_table(ds, "late_rate", Period(2020), "department")["rank_change"].isna().all()
 
 
 def test_no_unit_in_both_periods_is_not_comparable_and_nothing_before_says_nothing():
     ds = dataset([("a", "sat", "2022", 70), ("b", "sat", "2023", 91)])
-    c = comparability.compare(ds, "sat", "2023", {"b"}, {"a"})
+    c = comparability.compare(ds, "sat", Period(2023), {"b"}, {"a"})
     assert c.reason == COVERAGE and c.reason_text("vi") == "Không so sánh với 2022: không đơn vị nào có số liệu cả hai kỳ"
-    assert comparability.compare(ds, "sat", "2023", {"a", "b"}, {"a"}).comparable
-    k = views.kpi(ds, "sat", "2023", "department")
+    assert comparability.compare(ds, "sat", Period(2023), {"a", "b"}, {"a"}).comparable
+    k = views.kpi(ds, "sat", Period(2023), "department")
     assert k.change is None and k.comparison.reason == COVERAGE
-    first = views.kpi(ds, "sat", "2022", "department")
+    first = views.kpi(ds, "sat", Period(2022), "department")
     assert first.comparison.reason == NO_PREVIOUS and first.comparison.reason_text("vi") == ""
 
 
@@ -163,7 +164,7 @@ def test_the_demo_sipas_2022_break_blanks_every_units_change_and_rank_change(dem
 
 
 def test_the_demo_2026_is_compared_with_the_first_three_quarters_of_2025(demo):
-    k = views.kpi(demo, "dossier.online_share", "2026")
+    k = views.kpi(demo, "dossier.online_share", Period(2026))
     assert k.comparison.months == (1, 9) and k.comparison.versus("vi") == "Quý I–III/2026 so với Quý I–III/2025"
     # The oracle: 2025-Q1..Q3 and 2026-Q1..Q3 summed from the quarters, over the units in both.
     q = rollups.series(demo, "dossier.online_share", "quarter", rollups.level_units(demo, None), (2025, 2026))
@@ -191,13 +192,13 @@ def test_a_unit_that_absorbed_another_is_not_compared_with_itself_before():
             ("a", "sat", "2025", 85), ("b", "sat", "2025", 81)]
     ds = absorbing(rows)
     cat = ds.catalog
-    c = comparability.compare(ds, "sat", "2025")
+    c = comparability.compare(ds, "sat", Period(2025))
     assert c.comparable and comparability.scope_changed(cat, c, ["a", "b", "c"]) == {"a"}
     assert comparability.for_unit(cat, c, "b") == c
     mine = comparability.for_unit(cat, c, "a")
     assert mine.reason == comparability.SCOPE
     assert mine.reason_text("vi") == "Không so sánh với 2024: phạm vi của đơn vị đã thay đổi (có đơn vị hợp nhất vào)"
-    table = ranking.league_table(ds, "sat", "2025", "department").set_index("unit_id")
+    table = ranking.league_table(ds, "sat", Period(2025), "department").set_index("unit_id")
     assert table.loc["a", "scope_changed"] and pd.isna(table.loc["a", "change"]) and pd.isna(table.loc["a", "rank_change"])
     assert not table.loc["b", "scope_changed"] and table.loc["b", "change"] == pytest.approx(1.0)
     year = focus.unit_year(ds, "a", ("sat",), 2025).iloc[0]
@@ -210,7 +211,7 @@ def test_sở_tài_chính_2025_is_not_compared_with_2024_alone(demo):
     year = focus.unit_year(demo, "so-tai-chinh", ("par.total", "sipas.overall"), 2025)
     assert len(year) == 2 and year["change"].isna().all() and year["rank_change"].isna().all()
     assert {c.reason for c in year["comparison"]} == {comparability.SCOPE}
-    table = ranking.league_table(demo, "par.total", "2025", "department").set_index("unit_id")
+    table = ranking.league_table(demo, "par.total", Period(2025), "department").set_index("unit_id")
     assert table.loc["so-tai-chinh", "scope_changed"] and pd.isna(table.loc["so-tai-chinh", "change"])
     assert table["change"].notna().sum() > 5  # departments that kept their scope keep their changes
 
@@ -223,7 +224,7 @@ def test_a_headline_change_compares_the_same_bodies_across_a_merger():
     from tests.core.metrics.test_metrics import dossiers
     rows = (dossiers("a", "2024-Q1", 0, 98, 2) + dossiers("b", "2024-Q1", 0, 95, 5) + dossiers("y", "2024-Q1", 0, 82, 18)
             + dossiers("a", "2025-Q1", 0, 190, 10) + dossiers("b", "2025-Q1", 0, 95, 5))
-    k = views.kpi(absorbing(rows), "late_rate", "2025", "department")
+    k = views.kpi(absorbing(rows), "late_rate", Period(2025), "department")
     assert (k.value, k.change, k.n_common) == (5.0, -3.3, 2)
 
 
@@ -232,5 +233,5 @@ def test_a_score_leaves_out_a_unit_whose_scope_changed():
     (with a, 75 → 83 would read +8,0)."""
     rows = [("a", "sat", "2024", 70), ("b", "sat", "2024", 80), ("y", "sat", "2024", 90),
             ("a", "sat", "2025", 85), ("b", "sat", "2025", 81)]
-    k = views.kpi(absorbing(rows), "sat", "2025", "department")
+    k = views.kpi(absorbing(rows), "sat", Period(2025), "department")
     assert (k.value, k.change, k.n_common) == (83.0, 1.0, 1)

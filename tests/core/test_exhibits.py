@@ -7,6 +7,7 @@ import pandas as pd
 
 from reformkpi import exhibits, exports
 from reformkpi.metrics import ranking, views
+from reformkpi.periods import Period
 from tests.conftest import absorbing, dataset
 from tests.core.metrics.test_metrics import dossiers
 from tests.core.test_comparability import RUNNING, quarters
@@ -17,7 +18,7 @@ ROWS = [("a", "sat", "2019", 77.4), ("b", "sat", "2019", 85.0), ("c", "sat", "20
 
 def sat_exhibit(lang="vi", frame=None):
     ds = dataset(ROWS)
-    frame = ranking.league_table(ds, "sat", "2019", "department", lang) if frame is None else frame
+    frame = ranking.league_table(ds, "sat", Period(2019), "department", lang) if frame is None else frame
     header = exhibits.header(ds, "sat", "Tỉnh P", lang, "2019")
     return exhibits.exhibit(frame, ds, "sat", "Hài lòng 2019", header, lang)
 
@@ -71,7 +72,7 @@ def test_a_charts_text_alternative_says_what_it_shows_how_much_and_the_exports_t
 
 
 def test_csv_and_xlsx_carry_the_header_block_number_formats_and_stay_formula_safe():
-    frame = ranking.league_table(dataset(ROWS), "sat", "2019", "department")
+    frame = ranking.league_table(dataset(ROWS), "sat", Period(2019), "department")
     frame.loc[frame["unit_id"] == "b", "name"] = "=HYPERLINK(\"http://x\")"
     ex = sat_exhibit(frame=frame)
     text = exports.exhibit_csv(ex, "vi").decode("utf-8-sig")
@@ -92,7 +93,7 @@ def test_csv_and_xlsx_carry_the_header_block_number_formats_and_stay_formula_saf
 
 
 def test_the_satisfaction_unit_chart_of_2019_leaves_with_the_inspection_figure(demo):
-    table = ranking.league_table(demo, "sipas.overall", "2019", "department", "vi")
+    table = ranking.league_table(demo, "sipas.overall", Period(2019), "department", "vi")
     header = exhibits.header(demo, "sipas.overall", "Tỉnh minh họa", "vi", "2019")
     ex = exhibits.exhibit(table, demo, "sipas.overall", "Mức độ hài lòng 2019", header, "vi")
     back = pd.read_csv(io.StringIO(exports.exhibit_csv(ex, "vi").decode("utf-8-sig").partition("\n\n")[2]))
@@ -161,13 +162,13 @@ def test_most_improved_follows_the_indicators_direction():
     # Late rates: a 10% (1 of 10 each quarter) → 40%, b 30% → 20%. b improved (−10,0); a's +30,0 is a worsening.
     ds = dataset(quarters("a", 2019, [(0, 9, 1)] * 4) + quarters("a", 2020, [(0, 6, 4)] * 4)
                  + quarters("b", 2019, [(0, 7, 3)] * 4) + quarters("b", 2020, [(0, 8, 2)] * 4))
-    table = ranking.league_table(ds, "late_rate", "2020", "department", "en")
+    table = ranking.league_table(ds, "late_rate", Period(2020), "department", "en")
     assert table.set_index("unit_id")["change"].to_dict() == {"a": 30.0, "b": -10.0}
     assert exhibits.takeaway(table, ds, "late_rate", "en") == (
         "2/2 units miss the 5.0% target; furthest from it: Dept A (−35.0 percentage points); "
         "most improved: Dept B (−10.0 percentage points)")
     worse = dataset(quarters("a", 2019, [(0, 9, 1)] * 4) + quarters("a", 2020, [(0, 6, 4)] * 4))
-    only_a = ranking.league_table(worse, "late_rate", "2020", "department", "en")
+    only_a = ranking.league_table(worse, "late_rate", Period(2020), "department", "en")
     assert "most improved" not in exhibits.takeaway(only_a, worse, "late_rate", "en")  # nobody improved
 
 
@@ -177,7 +178,7 @@ def test_a_league_table_leaves_with_new_units_and_the_scope_line_the_page_shows(
     ds = absorbing([("a", "sat", "2024", 70), ("b", "sat", "2024", 80), ("y", "sat", "2024", 90),
                     ("x", "sat", "2024", 60), ("a", "sat", "2025", 85), ("b", "sat", "2025", 81),
                     ("z", "sat", "2025", 75)])
-    table = ranking.league_table(ds, "sat", "2025", "department")
+    table = ranking.league_table(ds, "sat", Period(2025), "department")
     assert table.set_index("unit_id")[["scope_changed", "is_new"]].to_dict("index") == {
         "a": {"scope_changed": True, "is_new": False}, "b": {"scope_changed": False, "is_new": False},
         "z": {"scope_changed": True, "is_new": True}}
@@ -191,7 +192,7 @@ def test_a_league_table_leaves_with_new_units_and_the_scope_line_the_page_shows(
     assert scope in body and ",mới," in body
     html = exports.html_report(exports.Report("", "", "", pd.Timestamp("2026-11-27", tz="UTC"), (), (ex,)))
     assert ">mới<" in html and ">0<" in html
-    english = exhibits.exhibit(ranking.league_table(ds, "sat", "2025", "department", "en"), ds, "sat", "t",
+    english = exhibits.exhibit(ranking.league_table(ds, "sat", Period(2025), "department", "en"), ds, "sat", "t",
                                exhibits.Header("P", 0), "en")
     assert english.table["Rank change"].iloc[-1] == "new"  # z, ranked last
     assert dict(english.header_lines("en"))["Changes"].startswith("No change shown for Dept A: ")

@@ -7,6 +7,7 @@ import datetime as dt
 import pandas as pd
 
 from reformkpi import focus
+from reformkpi.periods import Period
 from tests.conftest import dataset
 
 # 2018: b 80, a 70, c 60 (ranks b 1, a 2, c 3). 2019: c 90, a 85, b 75 (ranks c 1, a 2, b 3).
@@ -52,7 +53,7 @@ def test_merged_into_names_the_successor_and_the_day():
 def test_attention_lists_the_units_short_of_their_own_target_furthest_first():
     # 2019 sat: a 85, b 75, c 70 (own target 75: short by 5), d 72 (district); province mean 75.5 < 80.
     rows = [("a", "sat", "2019", 85), ("b", "sat", "2019", 75), ("c", "sat", "2019", 70), ("d", "sat", "2019", 72)]
-    att = focus.attention(dataset(rows), ("sat", "par"), "2019", None)
+    att = focus.attention(dataset(rows), ("sat", "par"), Period(2019), None)
     assert att["indicator_id"].tolist() == ["sat"]  # no PAR INDEX figures: nothing to say
     r = att.iloc[0]
     assert r["value"] == 75.5 and r["target"] == 80 and r["gap"] == -4.5 and r["province_misses"]
@@ -65,12 +66,12 @@ def test_attention_puts_province_misses_first_and_skips_indicators_on_target():
     # sat: province 82.5 meets 80 but b (75) misses; late rate: 10 late of 100 resolved = 10% > 5%.
     rows = [("a", "sat", "2019", 90), ("b", "sat", "2019", 75),
             ("a", "early", "2019-Q1", 0), ("a", "ontime", "2019-Q1", 90), ("a", "late", "2019-Q1", 10)]
-    att = focus.attention(dataset(rows), ("sat", "late_rate"), "2019", "department")
+    att = focus.attention(dataset(rows), ("sat", "late_rate"), Period(2019), "department")
     assert att["indicator_id"].tolist() == ["late_rate", "sat"]
     assert att.iloc[0]["province_misses"] and att.iloc[0]["value"] == 10
     assert att.iloc[0]["below"]["unit_id"].tolist() == ["a"]
     assert not att.iloc[1]["province_misses"] and att.iloc[1]["below"]["unit_id"].tolist() == ["b"]
-    assert focus.attention(dataset(rows[:1]), ("sat",), "2019", "department").empty
+    assert focus.attention(dataset(rows[:1]), ("sat",), Period(2019), "department").empty
 
 
 def test_falls_put_grade_falls_first_then_places_lost():

@@ -12,6 +12,7 @@ from reformkpi.metrics import ranking
 from reformkpi.metrics.datasets import Dataset
 from reformkpi.auth import operator
 from reformkpi.ingest import papi
+from reformkpi.periods import Period
 from reformkpi.store import Store
 
 
@@ -67,7 +68,7 @@ def test_every_total_shown_equals_the_published_one_to_four_decimals(papi_store)
     ind = ds.catalog.indicator("papi.total")
     shown: dict[tuple[str, str], str] = {}
     for year in sorted(text["year"].unique()):
-        t = ranking.league_table(ds, "papi.total", year, "department")
+        t = ranking.league_table(ds, "papi.total", Period.parse(year), "department")
         shown |= {(u, year): formatting.value(v, ind, "vi") for u, v in zip(t["unit_id"], t["value"])}
     equal = 0
     for r in text.itertuples():

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reformkpi.metrics import comparability, datasets, ranking, rollups, targets, views
+from reformkpi.periods import Period
 from tests.conftest import dataset
 
 Q = ["2019-Q1", "2019-Q2", "2019-Q3", "2019-Q4"]
@@ -76,7 +77,7 @@ def test_points_are_a_percentage_of_the_applicable_maximum():
 def test_gap_and_grade_at_band_edges():
     ds = dataset([("a", "sat", "2019", 80.0), ("b", "sat", "2019", 79.9), ("c", "sat", "2019", 70.0),
                   ("x", "sat", "2019", 69.9)])
-    t = ranking.league_table(ds, "sat", "2019", "department").set_index("unit_id")
+    t = ranking.league_table(ds, "sat", Period(2019), "department").set_index("unit_id")
     assert t["grade"].to_dict() == {"a": "excellent", "b": "good", "c": "good", "x": "weak"}
     assert t.loc["a", "gap"] == pytest.approx(0.0) and bool(t.loc["a", "meets_target"])
     assert t.loc["b", "gap"] == pytest.approx(-0.1) and not t.loc["b", "meets_target"]
@@ -103,7 +104,7 @@ def test_a_figure_meets_its_target_by_the_gap_at_the_indicators_precision():
 @given(st.lists(st.floats(60, 95, allow_nan=False).map(lambda v: round(v, 2)), min_size=3, max_size=3))
 def test_meets_judges_a_figure_as_the_league_table_does(values):
     ds = dataset([(u, "sat", "2019", v) for u, v in zip("abc", values)])
-    table = ranking.league_table(ds, "sat", "2019", "department").set_index("unit_id")
+    table = ranking.league_table(ds, "sat", Period(2019), "department").set_index("unit_id")
     decimals = int(ds.catalog.indicator("sat")["decimals"])
     for unit in "abc":
         row = table.loc[unit]
@@ -113,7 +114,7 @@ def test_meets_judges_a_figure_as_the_league_table_does(values):
 def test_rank_change_against_the_previous_year():
     ds = dataset([("a", "sat", "2018", 90), ("b", "sat", "2018", 80), ("c", "sat", "2018", 70),
                   ("a", "sat", "2019", 70), ("b", "sat", "2019", 85), ("c", "sat", "2019", 75)])
-    t = ranking.league_table(ds, "sat", "2019", "department").set_index("unit_id")
+    t = ranking.league_table(ds, "sat", Period(2019), "department").set_index("unit_id")
     assert t["rank"].to_dict() == {"b": 1, "c": 2, "a": 3}
     assert t["rank_change"].to_dict() == {"b": 1, "c": 1, "a": -2}
     assert t.loc["a", "change"] == pytest.approx(-20)
@@ -145,7 +146,7 @@ def test_lineage_follows_a_unit_through_the_merger():
 def test_kpi_of_the_province_with_target_and_units_below():
     ds = dataset([("a", "sat", "2018", 70), ("b", "sat", "2018", 80),
                   ("a", "sat", "2019", 77.4), ("b", "sat", "2019", 86.6), ("c", "sat", "2019", 74)])
-    k = views.kpi(ds, "sat", "2019", "department")
+    k = views.kpi(ds, "sat", Period(2019), "department")
     assert k.value == 79.3  # (77.4 + 86.6 + 74) / 3 = 79.33…, published with 1 decimal
     # Like for like: a and b reported both years, (77.4 + 86.6) / 2 − (70 + 80) / 2 = 82.0 − 75.0.
     assert k.previous == 75 and k.change == 7.0 and k.n_common == 2
@@ -157,21 +158,21 @@ def test_kpi_of_the_province_with_target_and_units_below():
 
 def test_kpi_of_a_derived_rate_states_its_formula():
     ds = dataset(dossiers("a", "2019-Q3", 4, 5, 1))
-    k = views.kpi(ds, "late_rate", "2019-Q3")
+    k = views.kpi(ds, "late_rate", Period(2019, 3))
     assert k.value == pytest.approx(10.0) and k.previous is None and k.change is None
     assert k.formula == "Tỷ lệ trễ hạn = Quá hạn / (Trước hạn + Đúng hạn + Quá hạn) × 100"
 
 
 def test_a_yearly_indicator_asked_for_a_quarter_reads_the_year():
     ds = dataset([("a", "sat", "2019", 77.4)])
-    assert rollups.grain_of(ds, "sat", "2019-Q3") == ("year", "2019")
-    assert views.kpi(ds, "sat", "2019-Q3").value == pytest.approx(77.4)
+    assert rollups.grain_of(ds, "sat", Period(2019, 3)) == ("year", Period(2019))
+    assert views.kpi(ds, "sat", Period(2019, 3)).value == pytest.approx(77.4)
 
 
 def test_year_choices_open_on_the_latest_year_with_yearly_results():
     ds = dataset([("a", "sat", "2019", 77.4)] + dossiers("a", "2020-Q2", 1, 1, 1))
     assert datasets.year_choices(ds) == ([2019, 2020], 2019)
-    assert datasets.latest_quarter(ds, 2020) == "2020-Q2" and datasets.latest_quarter(ds, 2019) is None
+    assert datasets.latest_quarter(ds, 2020) == Period(2020, 2) and datasets.latest_quarter(ds, 2019) is None
 
 
 def test_province_trend_carries_each_years_target():
@@ -182,11 +183,11 @@ def test_province_trend_carries_each_years_target():
 
 def test_a_dataset_computes_a_remembered_figure_once_however_it_is_asked():
     ds = dataset([("a", "sat", "2019", 77.4), ("b", "sat", "2019", 86.6)])
-    k = views.kpi(ds, "sat", "2019", "department")
-    assert views.kpi(ds, "sat", "2019", level="department", lang="vi") is k  # defaults and keywords alike
-    table = ranking.league_table(ds, "sat", "2019", "department")
+    k = views.kpi(ds, "sat", Period(2019), "department")
+    assert views.kpi(ds, "sat", Period(2019), level="department", lang="vi") is k  # defaults and keywords alike
+    table = ranking.league_table(ds, "sat", Period(2019), "department")
     table["rank"] = 0  # a caller's change stays in its copy
-    assert ranking.league_table(ds, "sat", "2019", "department")["rank"].tolist() == [1, 2]
+    assert ranking.league_table(ds, "sat", Period(2019), "department")["rank"].tolist() == [1, 2]
     # An argument that cannot be a key (a list) is computed each time, and computed the same.
     assert views.unit_history(ds, "a", ["sat"]).equals(views.unit_history(ds, "a", ("sat",)))
 
@@ -216,8 +217,8 @@ def test_indicators_read_together_are_what_each_reads_alone_in_one_pass(monkeypa
 
 def test_a_figure_and_the_period_before_are_read_at_the_indicators_grain():
     ds = dataset([("a", "sat", "2019", 77.4)])
-    spans = [comparability.compare(ds, i, p) for i, p in (("sat", "2019-Q3"), ("late_rate", "2019-Q1"),
-                                                          ("late_rate", "2019-Q3"))]
+    spans = [comparability.compare(ds, i, p) for i, p in (("sat", Period(2019, 3)), ("late_rate", Period(2019, 1)),
+                                                          ("late_rate", Period(2019, 3)))]
     assert [(c.grain, c.period, c.previous, c.years) for c in spans] == [
         ("year", "2019", "2018", (2018, 2019)), ("quarter", "2019-Q1", "2018-Q4", (2018, 2019)),
         ("quarter", "2019-Q3", "2019-Q2", (2019, 2019))]
@@ -226,4 +227,4 @@ def test_a_figure_and_the_period_before_are_read_at_the_indicators_grain():
 def test_periods_with_data_answer_the_latest_year_and_quarter():
     ds = dataset([("a", "sat", "2019", 77.4)] + dossiers("a", "2020-Q1", 1, 1, 1) + dossiers("a", "2020-Q3", 1, 1, 1))
     assert datasets.data_periods(ds) == ["2019", "2020-Q1", "2020-Q3"]
-    assert datasets.latest_quarter(ds, 2020) == "2020-Q3"
+    assert datasets.latest_quarter(ds, 2020) == Period(2020, 3)

@@ -8,6 +8,7 @@ import pytest
 from reformkpi.metrics import ranking, rollups, targets, views
 from reformkpi.metrics.datasets import Dataset
 from reformkpi.catalog import Catalog
+from reformkpi.periods import Period
 from tests.conftest import dataset, obs, small_catalog
 from tests.core.metrics.test_metrics import dossiers
 
@@ -123,7 +124,7 @@ def test_rate_matrix_puts_the_worst_unit_first():
 
 def test_most_late_ranks_units_by_late_dossiers():
     rows = dossiers("a", "2019-Q1", 4, 5, 1) + dossiers("b", "2019-Q1", 20, 50, 30) + dossiers("c", "2019-Q2", 0, 0, 5)
-    top = views.most_late(dataset(rows), "late_rate", "2019", "department", "en", n=2)
+    top = views.most_late(dataset(rows), "late_rate", Period(2019), "department", "en", n=2)
     assert top["name"].tolist() == ["Dept B", "Dept C"]
     assert top["num"].tolist() == [30, 5] and top["value"].tolist() == pytest.approx([30.0, 100.0])
 
