@@ -14,7 +14,7 @@ from pathlib import Path
 from reformkpi import audit, auth, cli_users, config, demo, integrity, periods, settings
 from reformkpi.records import demo as records_demo
 from reformkpi.records import cli as records_cli
-from reformkpi import ingest
+from reformkpi import versions
 from reformkpi.ingest import cli as ingest_cli
 from reformkpi.catalog import Catalog, CatalogError, load_dir
 from reformkpi.i18n import tn
@@ -61,7 +61,7 @@ def cmd_history(args) -> int:
 def cmd_rollback(args) -> int:
     store = Store(args.store)
     try:
-        v = ingest.rollback(store, args.version, auth.operator(_user(args)), args.reason)
+        v = versions.rollback(store, args.version, auth.operator(_user(args)), args.reason)
     except (integrity.StoreFault, integrity.StoreUnwritable):
         raise  # said in words by main
     except (StoreError, ValueError, PermissionError) as e:

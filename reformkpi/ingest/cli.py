@@ -25,10 +25,10 @@ from reformkpi.catalog import CatalogError
 from reformkpi.config import MB, Limits
 from reformkpi.context import source_label
 from reformkpi.i18n import t, tn
-from reformkpi.ingest import (OverwriteRefused, Upload, commit, isolated, origin_counts, papi, profile_named,
-                              update_catalog)
+from reformkpi.ingest import OverwriteRefused, Upload, commit, isolated, origin_counts, papi, profile_named
 from reformkpi.ingest.problems import Problem
 from reformkpi.store import Store
+from reformkpi.versions import update_catalog
 
 
 def _user(args) -> str:

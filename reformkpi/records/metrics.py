@@ -39,10 +39,9 @@ from reformkpi.records import counting, scan
 from reformkpi.records import quarter as quarter_rows
 from reformkpi.records.counting import COUNTS
 from reformkpi.records.scan import bounds, select_list
-from reformkpi.store import CommitInfo, CommitResult, Store
+from reformkpi.store import SOURCE_PREFIX, CommitInfo, CommitResult, Store
 
 T = TypeVar("T")
-SOURCE_PREFIX = "records:v"
 TREND_QUARTERS = 8
 FIGURE_THREADS = 2
 KEPT_BYTES = 512 * 2**20

@@ -11,6 +11,7 @@ import pytest
 
 from reformkpi import auth, config, formatting, integrity, notes, objectstore, snapshots
 from reformkpi import ingest as uploads
+from reformkpi import versions
 from reformkpi.catalog import load_dir
 from reformkpi.ingest import profiles
 from reformkpi.metrics.datasets import Dataset
@@ -83,7 +84,7 @@ def test_upload_history_rollback_notes_and_a_pinned_snapshot(s3_demo):
 
     snap = snapshots.create(s3_demo, ADMIN, "Trước khi khôi phục", "overview", {"lang": "vi"}, result.version,
                             s3_demo.catalog_versions())
-    restored = uploads.rollback(s3_demo, before, ADMIN, "thử khôi phục")
+    restored = versions.rollback(s3_demo, before, ADMIN, "thử khôi phục")
     assert s3_demo.changes(restored)["change"].tolist() == ["changed"]
     now = Dataset.open(s3_demo)
     assert now.sql("SELECT value FROM obs WHERE unit_id = 'so-y-te' AND indicator_id = 'sipas.overall' "
