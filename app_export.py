@@ -37,7 +37,7 @@ for _name in ("streamlit.runtime.caching.cache_data_api", "streamlit.runtime.cac
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from components import access, charts, navigation, share  # noqa: E402
-from reformkpi import auth, config, exports, settings, snapshots  # noqa: E402
+from reformkpi import auth, config, exports, snapshots  # noqa: E402
 from reformkpi.i18n import t  # noqa: E402
 from reformkpi.metrics.datasets import Dataset  # noqa: E402
 from reformkpi.store import Store  # noqa: E402
@@ -104,7 +104,7 @@ def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="python -m app_export", description="a snapshot's page as files")
     p.add_argument("--snapshot", required=True)
     p.add_argument("--format", required=True, help=f"one or more of {', '.join(FORMATS)}, comma-separated")
-    p.add_argument("--settings", help=f"a settings file (default: the file {settings.FILE_VARIABLE} names)")
+    p.add_argument("--settings", help=f"a settings file (default: the file {config.FILE_VARIABLE} names)")
     p.add_argument("--store", help="the dataset's store directory or URI (default: the configured one)")
     p.add_argument("--dataset", choices=config.DATASETS, default="demo")
     p.add_argument("--out", type=Path, default=Path("."), help="a folder")
@@ -115,8 +115,8 @@ def main(argv: list[str]) -> int:
         p.error(f"--format: one or more of {', '.join(FORMATS)}")
     checkout = {k: str(v) for k, v in CHECKOUT_STORES.items() if v.is_dir()}
     try:
-        loaded = settings.load(args.settings, defaults=checkout)
-    except settings.SettingsError as e:
+        loaded = config.load(args.settings, defaults=checkout)
+    except config.SettingsError as e:
         print(e, file=sys.stderr)
         return 2
     if args.store:  # the page reads the store from the settings, so the override goes there

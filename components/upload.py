@@ -175,7 +175,7 @@ def diff_view(up: ingest.Upload, cat: Catalog, hist: pd.DataFrame, lang: str) ->
 
 
 def _kept_in() -> Path:
-    return staged.folder(config.state_dir())
+    return staged.folder(config.settings().state)
 
 
 def _owner(actor: Actor, uri: str) -> str:

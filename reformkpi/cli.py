@@ -11,7 +11,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from reformkpi import audit, auth, cli_users, config, demo, integrity, periods, settings
+from reformkpi import audit, auth, cli_users, config, demo, integrity, periods
 from reformkpi.records import demo as records_demo
 from reformkpi.records import cli as records_cli
 from reformkpi import versions
@@ -148,7 +148,7 @@ def cmd_notify(args) -> int:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="reformkpi", description="Administrative-reform KPI store")
-    p.add_argument("--settings", help=f"a settings file (TOML; default: the file {settings.FILE_VARIABLE} names)")
+    p.add_argument("--settings", help=f"a settings file (TOML; default: the file {config.FILE_VARIABLE} names)")
     p.add_argument("--store", default=config.store_uri(), help="store directory or URI (for `papi`, the store it "
                    "builds, unless --papi-store names one)")
     p.add_argument("--papi-store", default=config.store_uri("papi"), help="the PAPI dataset's store directory or URI")
@@ -196,8 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     early.add_argument("--papi-store")
     known, _ = early.parse_known_args(argv)
     try:
-        loaded = settings.load(known.settings)
-    except settings.SettingsError as e:
+        loaded = config.load(known.settings)
+    except config.SettingsError as e:
         print(e, file=sys.stderr)
         return 2
     given = {"store": known.store, "papi_store": known.papi_store}

@@ -34,7 +34,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from reformkpi import auth, config, focus, integrity, notes, settings, snapshots, subscriptions, versions
+from reformkpi import auth, config, focus, integrity, notes, snapshots, subscriptions, versions
 from reformkpi.auth import Accounts, Actor
 from reformkpi.catalog import Catalog, load_dir
 from reformkpi.metrics.datasets import Dataset
@@ -144,7 +144,7 @@ def _env(tmp: Path, port: int, cafile: Path) -> dict[str, str]:
 def _province(tmp: Path, port: int, cafile: Path, receiver: str | None = None):
     """A store with the 2019 baseline, the subscriptions of the worked example, and settings."""
     env = _env(tmp, port, cafile)
-    s = settings.load(None, {"HOME": str(tmp), **env})
+    s = config.load(None, {"HOME": str(tmp), **env})
     store = Store(tmp / "store")
     store.init(load_dir(config.CATALOG_DIR), CommitInfo(user="test", operation="init"))
     store.commit_observations(obs([(u, SAT, "2019", v) for u, v in BASELINE.items()]), CommitInfo(user="test"))
@@ -563,7 +563,7 @@ def test_a_catalog_publish_that_raises_a_target_is_a_change_too(tmp_store, tmp_p
 
 
 def test_a_second_run_while_one_holds_the_lock_leaves_at_once(tmp_path):
-    s = settings.load(None, {"HOME": str(tmp_path), "REFORMKPI_STATE": str(tmp_path / "state"),
+    s = config.load(None, {"HOME": str(tmp_path), "REFORMKPI_STATE": str(tmp_path / "state"),
                              "REFORMKPI_STORE": str(tmp_path / "store")})
     with run.only_one(s.state):
         with pytest.raises(run.Busy):
