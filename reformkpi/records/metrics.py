@@ -123,10 +123,6 @@ class Records:
         """A value computed from this version's records, kept with what its drill-downs read (`key` names it)."""
         return self._kept.get(key, make)
 
-    def forget(self) -> None:
-        """Drop the kept tables (the next drill-down reads the files again)."""
-        self._kept.clear()
-
     def unit_query(self, unit: str | Held, quarter: str) -> duckdb.DuckDBPyRelation:
         """The dossiers of the units a drill-down reads (`Held.read`) open at some moment of the
         window of `quarter`, with the columns its figures read (DRILL_COLUMNS, and the position of
