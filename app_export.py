@@ -36,7 +36,7 @@ for _name in ("streamlit.runtime.caching.cache_data_api", "streamlit.runtime.cac
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from components import access, charts, navigation, share  # noqa: E402
+from components import access, charts, exporting, navigation  # noqa: E402
 from reformkpi import auth, config, exports, snapshots  # noqa: E402
 from reformkpi.i18n import t  # noqa: E402
 from reformkpi.metrics.datasets import Dataset  # noqa: E402
@@ -74,9 +74,9 @@ def export(snap: snapshots.Snapshot, dataset: str, formats: list[str], out: Path
         raise NothingToExport(t("export.no_charts", lang, snapshot=snap.snapshot_id))
     ds = Dataset.open(store, snap.data_version, snap.catalog_versions, snap.created_at)
     # The page's own title, as the page's export menu passes it (app.py: page.title).
-    report = share.report(drawn, ds, snap.page, navigation.title(snap.page, lang), t(f"data.name.{dataset}", lang),
+    report = exporting.report(drawn, ds, snap.page, navigation.title(snap.page, lang), t(f"data.name.{dataset}", lang),
                           snap.view_state, snap, lang)
-    period = share.view_period(snap.view_state)
+    period = exporting.view_period(snap.view_state)
     out.mkdir(parents=True, exist_ok=True)
     charted = [k for k, d in drawn.items() if d.figure is not None]
     tabled = list(zip(charted, [c.exhibit for c in report.charts])) + list(
