@@ -1,4 +1,4 @@
-"""Command line: `python -m reformkpi demo|history|rollback ...` (the same core calls as the pages)."""
+"""Command line: `python -m reformkpi demo|history|rollback|catalog|check ...` (the same core calls as the pages)."""
 
 from __future__ import annotations
 
@@ -69,6 +69,17 @@ def cmd_rollback(args) -> int:
         return 2
     print(json.dumps({"version": v, "restored": args.version}) if args.json
           else f"Đã khôi phục phiên bản {args.version} thành phiên bản mới {v}")
+    return 0
+
+
+def cmd_catalog(args) -> int:
+    try:
+        versions.update_catalog(Store(args.store), auth.operator(_user(args)), Path(args.directory))
+    except (CatalogError, OSError, ValueError) as e:
+        print(f"Danh mục không hợp lệ, chưa ghi gì / Catalog refused, nothing written: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps({"store": args.store, "catalog": args.directory}) if args.json
+          else f"Đã cập nhật danh mục từ {args.directory}")
     return 0
 
 
@@ -169,6 +180,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("version", type=int)
     r.add_argument("--reason", required=True)
     r.set_defaults(func=cmd_rollback)
+    pub = sub.add_parser("catalog", help="publish an edited catalog folder (units, indicators, targets, grade bands)")
+    pub.add_argument("directory", nargs="?", default=str(config.CATALOG_DIR))
+    pub.set_defaults(func=cmd_catalog)
     c = sub.add_parser("check", help="audit the store against the catalog's rules (terms, computed indicators, "
                                       "ranges, parts and totals); exit 1 lists the rows that break one")
     c.add_argument("--catalog", help="a catalog folder to check instead: lists the rows it would make break a rule")
