@@ -46,11 +46,11 @@ def template_downloads(cat: Catalog, lang: str) -> None:
 
 def profile_picker(uri: str, lang: str) -> profiles.Profile:
     """A saved import profile (or automatic detection), and the period for files without one."""
-    names = [""] + profiles.names(config.profiles_dir(uri))
+    names = [""] + profiles.names(profiles.folder(uri))
     left, right = st.columns(2)
     name = left.selectbox(t("upload.profile", lang), names, key="upload:profile",
                           format_func=lambda n: n or t("upload.profile_auto", lang))
-    profile = profiles.load(config.profiles_dir(uri), name) if name else profiles.Profile()
+    profile = profiles.load(profiles.folder(uri), name) if name else profiles.Profile()
     period = right.text_input(t("upload.period", lang), key="upload:period").strip()
     return dataclasses.replace(profile, period=period) if period else profile
 
@@ -86,7 +86,7 @@ def _mapping_editor(up: ingest.Upload, cat: Catalog, uri: str, actor: Actor, lan
             if st.form_submit_button(t("upload.save_profile", lang)) and name.strip():
                 mapping = dict(zip(edited[head], edited[tgt]))
                 with actions.reported(lang):
-                    profiles.save(config.profiles_dir(uri),
+                    profiles.save(profiles.folder(uri),
                                   profiles.profile_from_mapping(name, mapping, up.profile.decimal, up.profile.period),
                                   actor)
                     st.success(tm("upload.profile_saved", lang, name=name))

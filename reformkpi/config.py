@@ -1,7 +1,7 @@
 """The configuration, in one module: every setting of the server and the command line declared
 once (`Settings`: name, type, default, help), loaded from one TOML file and the environment
 (`load`), installed for a run (`using`, `settings()`), and what follows from it: where things live
-(the package's data, the stores, the profiles) and the upload limits (`Limits`).
+(the package's data, the stores) and the upload limits (`Limits`).
 
 Values come from one TOML file (its path in `REFORMKPI_SETTINGS` or the command line's
 `--settings`), then from `REFORMKPI_<NAME>` environment variables, which win. Entry points load
@@ -281,14 +281,6 @@ def store_uri(dataset: str = "demo", s: Settings | None = None) -> str:
     """The live store of a dataset: a directory (or an object-store URI) shared by every app server."""
     s = s or settings()
     return s.papi_store if dataset == "papi" else s.store
-
-
-def profiles_dir(uri: str) -> Any:
-    """Saved import profiles (column mappings) live beside the store's tables: a folder on a local
-    disk, an objectstore.RemotePath in a bucket."""
-    from reformkpi import integrity  # imports what imports this module
-
-    return integrity.store_root(uri) / "_profiles"
 
 
 def records_tmp_dir(s: Settings | None = None) -> str:

@@ -17,7 +17,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from reformkpi import config, integrity, notes, periods
+from reformkpi import integrity, notes, periods
 from reformkpi.auth import Actor, require
 from reformkpi.catalog import Catalog
 from reformkpi.ingest import parse, profiles, validate
@@ -234,4 +234,4 @@ def commit(store: Store, up: Upload, actor: Actor, replace_synced: bool = False)
 
 
 def profile_named(store: Store, name: str | None) -> profiles.Profile:
-    return profiles.load(config.profiles_dir(store.uri), name) if name else profiles.Profile()
+    return profiles.load(profiles.folder(store.uri), name) if name else profiles.Profile()

@@ -172,7 +172,7 @@ def test_check_finds_a_damaged_commit_and_a_lost_data_file_in_the_bucket(bucket,
 
 def test_import_profiles_are_saved_beside_the_tables_in_the_bucket(bucket, seaweed):
     store = s3_store(bucket)
-    folder = config.profiles_dir(store.uri)
+    folder = profiles.folder(store.uri)
     assert profiles.names(folder) == sorted(profiles.BUILT_IN)
     profiles.save(folder, profiles.Profile("Sở Y tế quý", {"ma don vi": "unit"}, period="2025-Q1"), ADMIN)
     assert "so-y-te-quy" in profiles.names(folder)
