@@ -2,25 +2,25 @@
 
 import streamlit as st
 
-from components import access, chart_style, charts, navigation, share, shell
+from components import access, chart_style, charts, links, navigation, presentation, shell, snapshots_view
 from reformkpi.i18n import t
 
 st.set_page_config(page_title="CCHC · KPI", page_icon=":material/account_balance:", layout="wide")
 
-pin = share.pin_from_url()  # before any filter: a snapshot sets them
+pin = snapshots_view.pin_from_url()  # before any filter: a snapshot sets them
 chart_style.probe()
 lang = shell.language_picker()
 actor = access.sign_in_box(lang)
 if actor is None:  # anonymous viewing is switched off in access.toml
     st.info(t("access.required", lang))
     st.stop()
-presenting = st.query_params.get(share.PRESENT_PARAM) == "1"
+presenting = st.query_params.get(links.PRESENT_PARAM) == "1"
 registered = navigation.pages(actor, lang, opening=pin.snap.page if pin and pin.snap else None)
 page = st.navigation(registered, position="hidden" if presenting else "sidebar")
 navigation.remember(page, registered)
 charts.forget_shown()
 if presenting:
-    share.present(page.run, lang)
+    presentation.present(page.run, lang)
 else:
     page.run()
     shell.export_menu(page.title, lang)

@@ -36,8 +36,8 @@ for _name in ("streamlit.runtime.caching.cache_data_api", "streamlit.runtime.cac
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from components import access, charts, navigation, share  # noqa: E402
-from reformkpi import auth, config, exports, settings, snapshots  # noqa: E402
+from components import access, charts, exporting, navigation  # noqa: E402
+from reformkpi import auth, config, exports, snapshots  # noqa: E402
 from reformkpi.i18n import t  # noqa: E402
 from reformkpi.metrics.datasets import Dataset  # noqa: E402
 from reformkpi.store import Store  # noqa: E402
@@ -74,9 +74,9 @@ def export(snap: snapshots.Snapshot, dataset: str, formats: list[str], out: Path
         raise NothingToExport(t("export.no_charts", lang, snapshot=snap.snapshot_id))
     ds = Dataset.open(store, snap.data_version, snap.catalog_versions, snap.created_at)
     # The page's own title, as the page's export menu passes it (app.py: page.title).
-    report = share.report(drawn, ds, snap.page, navigation.title(snap.page, lang), t(f"data.name.{dataset}", lang),
+    report = exporting.report(drawn, ds, snap.page, navigation.title(snap.page, lang), t(f"data.name.{dataset}", lang),
                           snap.view_state, snap, lang)
-    period = share.view_period(snap.view_state)
+    period = exporting.view_period(snap.view_state)
     out.mkdir(parents=True, exist_ok=True)
     charted = [k for k, d in drawn.items() if d.figure is not None]
     tabled = list(zip(charted, [c.exhibit for c in report.charts])) + list(
@@ -104,7 +104,7 @@ def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="python -m app_export", description="a snapshot's page as files")
     p.add_argument("--snapshot", required=True)
     p.add_argument("--format", required=True, help=f"one or more of {', '.join(FORMATS)}, comma-separated")
-    p.add_argument("--settings", help=f"a settings file (default: the file {settings.FILE_VARIABLE} names)")
+    p.add_argument("--settings", help=f"a settings file (default: the file {config.FILE_VARIABLE} names)")
     p.add_argument("--store", help="the dataset's store directory or URI (default: the configured one)")
     p.add_argument("--dataset", choices=config.DATASETS, default="demo")
     p.add_argument("--out", type=Path, default=Path("."), help="a folder")
@@ -115,8 +115,8 @@ def main(argv: list[str]) -> int:
         p.error(f"--format: one or more of {', '.join(FORMATS)}")
     checkout = {k: str(v) for k, v in CHECKOUT_STORES.items() if v.is_dir()}
     try:
-        loaded = settings.load(args.settings, defaults=checkout)
-    except settings.SettingsError as e:
+        loaded = config.load(args.settings, defaults=checkout)
+    except config.SettingsError as e:
         print(e, file=sys.stderr)
         return 2
     if args.store:  # the page reads the store from the settings, so the override goes there

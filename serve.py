@@ -1,7 +1,7 @@
 """The server: Streamlit's ASGI app running app.py, plus the route that turns a local sign-in into
 an http-only cookie (see reformkpi/sessions.py). `make run` and the browser tests start this file
 with `streamlit run serve.py`, which finds `app` below and serves it. Its settings come from the file
-`REFORMKPI_SETTINGS` names and the environment (reformkpi/settings.py)."""
+`REFORMKPI_SETTINGS` names and the environment (reformkpi/config.py)."""
 
 import html
 from urllib.parse import parse_qs, urlencode
@@ -13,14 +13,14 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from reformkpi import config, sessions, settings
+from reformkpi import config, sessions
 from reformkpi.i18n import DEFAULT, LANGUAGES, t
 from reformkpi.notify import run as notifier
 from reformkpi.store import Store
 
 try:  # the settings are read once, at start: a bad file or variable stops the server with its reason
-    config.install(settings.load())
-except settings.SettingsError as e:
+    config.install(config.load())
+except config.SettingsError as e:
     raise SystemExit(str(e)) from None
 
 SESSION_PATH = "/api/session"

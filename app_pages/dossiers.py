@@ -3,7 +3,7 @@ rates of every unit by quarter, the units with most late dossiers, the backlog, 
 
 import streamlit as st
 
-from components import charts, context, coverage, data, dossiers_view, filters, kpi_tiles, shell, subscribe
+from components import charts, context, data, dossiers_view, filters, kpi_tiles, page_requirements, shell, subscribe
 from reformkpi import formatting, periods
 from reformkpi.metrics import datasets, rollups, targets, views
 from reformkpi.context import figure_contexts, period_sources
@@ -19,7 +19,7 @@ lang = shell.language()
 ref = shell.require_data(lang)
 catalog = data.dataset(ref).catalog
 shell.header(t("dossiers.title", lang), ref, lang)
-coverage.require(catalog, (ON_TIME_RATE, LATE_RATE, ONLINE_SHARE, NOT_DUE, OVERDUE, BACKLOG_RATE), lang)
+page_requirements.require(catalog, (ON_TIME_RATE, LATE_RATE, ONLINE_SHARE, NOT_DUE, OVERDUE, BACKLOG_RATE), lang)
 subscribe.control([Target("indicator", indicator_id=i) for i in (LATE_RATE, ON_TIME_RATE, ONLINE_SHARE)], lang,
                   "subscribe-dossiers")
 

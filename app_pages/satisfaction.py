@@ -3,8 +3,8 @@ target; how units spread, and which units are below the target and for how many 
 
 import streamlit as st
 
-from components import (chart_labels, charts, context, coverage, data, filters, overview_view, satisfaction_view, shell,
-                        subscribe)
+from components import (chart_labels, charts, context, data, filters, overview_view, page_requirements,
+                        satisfaction_view, shell, subscribe)
 from reformkpi.metrics import datasets, ranking, views
 from reformkpi.context import figure_context
 from reformkpi.i18n import t, tm
@@ -16,7 +16,7 @@ lang = shell.language()
 ref = shell.require_data(lang)
 catalog = data.dataset(ref).catalog
 shell.header(t("satisfaction.title", lang), ref, lang)
-coverage.require(catalog, (SIPAS_TOTAL,), lang)
+page_requirements.require(catalog, (SIPAS_TOTAL,), lang)
 subscribe.control([Target("indicator", indicator_id=SIPAS_TOTAL)], lang, "subscribe-satisfaction")
 
 years, default_year = data.query(datasets.year_choices, ref)

@@ -91,7 +91,7 @@ cold, cold_gets = time.perf_counter() - t, gets() - g
 warm = []
 g = gets()
 for _ in range(runs):
-    rec.forget()
+    rec._kept.clear()  # the kept tables let go, as the budget lets them go; DuckDB's cached footers stay
     t = time.perf_counter(); rm.drill_down(rec, unit, quarter); warm.append(time.perf_counter() - t)
 print(json.dumps({"cold": cold, "warm": statistics.median(warm), "cold_gets": cold_gets,
                   "warm_gets": (gets() - g) / runs, "unit": unit, "quarter": quarter}))

@@ -153,8 +153,8 @@ def run_size(n: int, exports: str | None = None, reuse: bool = False) -> None:
         stored = pd.DataFrame(columns=["unit_id", "indicator_id", "period", "value", "source"])
 
         def drill(fresh: bool) -> float:
-            if fresh:
-                rec.forget()
+            if fresh:  # the kept tables let go, as the budget lets them go; DuckDB's cached footers stay
+                rec._kept.clear()
             t = time.perf_counter()
             rm.drill_down(rec, unit, quarter)
             rm.compare_with_stored(rec, stored, unit, quarter)

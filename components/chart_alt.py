@@ -17,13 +17,13 @@ from reformkpi.i18n import t
 
 def beside(key: str, fig: go.Figure, frame: pd.DataFrame, indicator_id: str | None) -> None:
     """Under the chart `key`: its description and its table. Nothing when the page has no data shown."""
-    from components import share, shell  # shell → share → charts → here: read when a chart is drawn
+    from components import shell  # shell → exporting → charts → here: read when a chart is drawn
 
     lang = shell.language()
     ref = shell.shown_ref()
     if ref is None:
         return
-    unit_id = url_state.chosen("unit") if navigation.current() == share.UNIT_PAGE else None
+    unit_id = url_state.chosen("unit") if navigation.current() == navigation.UNIT_PAGE else None
     text, table = _alternative(frame, ref, indicator_id, exports.plain(str(fig.layout.title.text or "")), lang, unit_id)
     st.caption(formatting.markdown_text(text))
     with st.expander(t("chart.as_table", lang), icon=":material/table_view:", key=f"alt-{key}"):

@@ -8,7 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from components import actions, data, tables, upload
-from reformkpi import formatting, ingest
+from reformkpi import formatting
+from reformkpi import versions as store_versions  # `versions` below draws them
 from reformkpi.auth import Actor
 from reformkpi.catalog import Catalog
 from reformkpi.i18n import t, texts
@@ -100,7 +101,7 @@ def _confirm(ref: data.DataRef, version: int, reason: str, actor: Actor, lang: s
         yes, no = st.columns(2)
         if yes.button(t("history.confirm", lang), type="primary", key="history:confirm"):
             with actions.reported(lang):
-                new = ingest.rollback(data.store(ref), version, actor, reason)
+                new = store_versions.rollback(data.store(ref), version, actor, reason)
                 _cancel()
                 st.session_state[DONE_KEY] = t("history.rolled_back", lang, version=version, new=new)
                 data.forget_latest()

@@ -31,6 +31,7 @@ PAGES = (
     PageSpec("app_pages/upload.py", "nav.upload", ":material/upload_file:", "cap-nhat", "upload"),
     PageSpec("app_pages/history.py", "nav.history", ":material/history:", "lich-su", "upload"),
 )
+UNIT_PAGE = "don-vi"  # its figures are one unit's (and its predecessors')
 
 
 _DEFAULT, _CURRENT = "nav:default", "nav:current"

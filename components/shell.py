@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import access, actions, data, navigation, palette, share, url_state
+from components import access, actions, data, exporting, links, navigation, palette, snapshots_view, url_state
 from reformkpi import auth, config, formatting, integrity
 from reformkpi.i18n import DEFAULT, LANGUAGES, t, tnm
 
@@ -52,9 +52,9 @@ def require_data(lang: str) -> data.DataRef:
     if found:
         actions.store_problem(integrity.StoreFault(uri, found), lang)
         st.stop()
-    pin = share.pinned()
+    pin = snapshots_view.pinned()
     if pin is not None and pin.snap is None:
-        share.unknown(pin, lang)
+        snapshots_view.unknown(pin, lang)
         st.stop()
     snap = pin.snap if pin is not None else None
     ref = data.current(uri) if snap is None else data.DataRef(uri, snap.data_version, snap.catalog_versions,
@@ -85,11 +85,11 @@ def header(title: str, ref: data.DataRef, lang: str) -> None:
     left, right = st.columns([6, 1], vertical_alignment="bottom")
     left.title(title)
     with right:
-        share.share_menu(ref, records(ref), access.current_actor() or auth.ANONYMOUS, lang)
+        links.share_menu(ref, records(ref), access.current_actor() or auth.ANONYMOUS, lang)
     if snap is not None:
-        share.banner(snap, lang)
+        snapshots_view.banner(snap, lang)
     else:
-        share.left_notice(navigation.current(), lang)
+        snapshots_view.left_notice(navigation.current(), lang)
     hist = data.history(ref)
     row = hist[hist["version"] == ref.version]
     when = formatting.timestamp(row["timestamp"].iloc[0], lang) if not row.empty else ""
@@ -115,4 +115,4 @@ def export_menu(page_title: str, lang: str) -> None:
     if _SHOWN not in st.session_state:
         return
     dataset, ref, snap = st.session_state[_SHOWN]
-    share.export_menu(ref, page_title, t(f"data.name.{dataset}", lang), snap, lang)
+    exporting.export_menu(ref, page_title, t(f"data.name.{dataset}", lang), snap, lang)

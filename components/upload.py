@@ -45,11 +45,11 @@ def template_downloads(cat: Catalog, lang: str) -> None:
 
 def profile_picker(ref: data.DataRef, lang: str) -> profiles.Profile:
     """A saved import profile (or automatic detection), and the period for files without one."""
-    names = [""] + profiles.names(config.profiles_dir(ref.uri))
+    names = [""] + profiles.names(profiles.folder(ref.uri))
     left, right = st.columns(2)
     name = left.selectbox(t("upload.profile", lang), names, key="upload:profile",
                           format_func=lambda n: n or t("upload.profile_auto", lang))
-    profile = profiles.load(config.profiles_dir(ref.uri), name) if name else profiles.Profile()
+    profile = profiles.load(profiles.folder(ref.uri), name) if name else profiles.Profile()
     period = right.text_input(t("upload.period", lang), key="upload:period").strip()
     return dataclasses.replace(profile, period=period) if period else profile
 
@@ -85,7 +85,7 @@ def _mapping_editor(up: ingest.Upload, cat: Catalog, ref: data.DataRef, actor: A
             if st.form_submit_button(t("upload.save_profile", lang)) and name.strip():
                 mapping = dict(zip(edited[head], edited[tgt]))
                 with actions.reported(lang):
-                    profiles.save(config.profiles_dir(ref.uri),
+                    profiles.save(profiles.folder(ref.uri),
                                   profiles.profile_from_mapping(name, mapping, up.profile.decimal, up.profile.period),
                                   actor)
                     st.success(tm("upload.profile_saved", lang, name=name))
@@ -174,7 +174,7 @@ def diff_view(up: ingest.Upload, cat: Catalog, hist: pd.DataFrame, lang: str) ->
 
 
 def _kept_in() -> Path:
-    return staged.folder(config.state_dir())
+    return staged.folder(config.settings().state)
 
 
 def _owner(actor: Actor, ref: data.DataRef) -> str:

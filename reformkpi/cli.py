@@ -1,4 +1,4 @@
-"""Command line: `python -m reformkpi demo|history|rollback ...` (the same core calls as the pages)."""
+"""Command line: `python -m reformkpi demo|history|rollback|catalog|check ...` (the same core calls as the pages)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import shlex
 import sys
 from pathlib import Path
 
-from reformkpi import audit, auth, cli_users, config, demo, integrity, periods, settings
+from reformkpi import audit, auth, cli_users, config, demo, integrity, periods
 from reformkpi.records import demo as records_demo
 from reformkpi.records import cli as records_cli
-from reformkpi import ingest
+from reformkpi import versions
 from reformkpi.ingest import cli as ingest_cli
 from reformkpi.catalog import Catalog, CatalogError, load_dir
 from reformkpi.i18n import tn
@@ -61,7 +61,7 @@ def cmd_history(args) -> int:
 def cmd_rollback(args) -> int:
     store = Store(args.store)
     try:
-        v = ingest.rollback(store, args.version, auth.operator(_user(args)), args.reason)
+        v = versions.rollback(store, args.version, auth.operator(_user(args)), args.reason)
     except (integrity.StoreFault, integrity.StoreUnwritable):
         raise  # said in words by main
     except (StoreError, ValueError, PermissionError) as e:
@@ -69,6 +69,17 @@ def cmd_rollback(args) -> int:
         return 2
     print(json.dumps({"version": v, "restored": args.version}) if args.json
           else f"Đã khôi phục phiên bản {args.version} thành phiên bản mới {v}")
+    return 0
+
+
+def cmd_catalog(args) -> int:
+    try:
+        versions.update_catalog(Store(args.store), auth.operator(_user(args)), Path(args.directory))
+    except (CatalogError, OSError, ValueError) as e:
+        print(f"Danh mục không hợp lệ, chưa ghi gì / Catalog refused, nothing written: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps({"store": args.store, "catalog": args.directory}) if args.json
+          else f"Đã cập nhật danh mục từ {args.directory}")
     return 0
 
 
@@ -148,7 +159,7 @@ def cmd_notify(args) -> int:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="reformkpi", description="Administrative-reform KPI store")
-    p.add_argument("--settings", help=f"a settings file (TOML; default: the file {settings.FILE_VARIABLE} names)")
+    p.add_argument("--settings", help=f"a settings file (TOML; default: the file {config.FILE_VARIABLE} names)")
     p.add_argument("--store", default=config.store_uri(), help="store directory or URI (for `papi`, the store it "
                    "builds, unless --papi-store names one)")
     p.add_argument("--papi-store", default=config.store_uri("papi"), help="the PAPI dataset's store directory or URI")
@@ -169,6 +180,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("version", type=int)
     r.add_argument("--reason", required=True)
     r.set_defaults(func=cmd_rollback)
+    pub = sub.add_parser("catalog", help="publish an edited catalog folder (units, indicators, targets, grade bands)")
+    pub.add_argument("directory", nargs="?", default=str(config.CATALOG_DIR))
+    pub.set_defaults(func=cmd_catalog)
     c = sub.add_parser("check", help="audit the store against the catalog's rules (terms, computed indicators, "
                                       "ranges, parts and totals); exit 1 lists the rows that break one")
     c.add_argument("--catalog", help="a catalog folder to check instead: lists the rows it would make break a rule")
@@ -196,8 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     early.add_argument("--papi-store")
     known, _ = early.parse_known_args(argv)
     try:
-        loaded = settings.load(known.settings)
-    except settings.SettingsError as e:
+        loaded = config.load(known.settings)
+    except config.SettingsError as e:
         print(e, file=sys.stderr)
         return 2
     given = {"store": known.store, "papi_store": known.papi_store}

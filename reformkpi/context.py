@@ -10,12 +10,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from reformkpi import periods
+from reformkpi import coverage, periods
 from reformkpi.metrics import comparability, datasets, rollups
 from reformkpi.metrics.datasets import Dataset
 from reformkpi.formatting import period_label
 from reformkpi.i18n import column, t, tn
-from reformkpi.records.metrics import SOURCE_PREFIX
+from reformkpi.store import SOURCE_PREFIX
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def figure_context(ds: Dataset, indicator_id: str, period: periods.Period, level
     p = str(at)  # as the store writes it: the frames read are matched on it
     units = rollups.level_units(ds, level) if unit_id is None else cat.lineage(unit_id)
     chosen = set(units)
-    expected = [u for u in rollups.expected_units(cat, p, level if unit_id is None else None) if u in chosen]
+    expected = [u for u in coverage.expected_units(cat, p, level if unit_id is None else None) if u in chosen]
     # Over the span a KPI and its league table read (the period compared with too): the same read serves all three.
     c = comparability.compare(ds, indicator_id, period)
     s = rollups.series(ds, indicator_id, grain, units, c.years, c.months)

@@ -26,7 +26,7 @@ import pyarrow.fs as pafs
 from deltalake import DeltaTable
 from fsspec.implementations.arrow import ArrowFSWrapper
 
-from reformkpi import config, settings
+from reformkpi import config
 from reformkpi.integrity import StoreError
 
 T = TypeVar("T")
@@ -65,7 +65,7 @@ def endpoint(uri: str) -> Endpoint:
     if bool(s.s3_access_key_id) != bool(s.s3_secret_access_key):
         raise StoreError("s3_access_key_id and s3_secret_access_key are set together or not at all")
     url = s.s3_endpoint.rstrip("/")
-    if reason := settings.endpoint_refused(url):  # settings installed without `load` (a test's own)
+    if reason := config.endpoint_refused(url):  # settings installed without `load` (a test's own)
         raise StoreError(reason)
     return Endpoint(url, s.s3_region, s.s3_access_key_id, s.s3_secret_access_key)
 

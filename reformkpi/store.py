@@ -43,6 +43,8 @@ OBSERVATION_SCHEMA = pa.schema([
     ("source", pa.string()),
     ("upload_id", pa.string()),
 ])
+# The source of counts synced from the dossier records: this prefix and the records' version.
+SOURCE_PREFIX = "records:v"
 # Keep every version readable for as long as the province exists: snapshots pin versions.
 TABLE_CONFIG = {
     "delta.logRetentionDuration": "interval 36500 days",

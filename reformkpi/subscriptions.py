@@ -26,7 +26,7 @@ from reformkpi import config, focus, integrity, visibility
 from reformkpi.auth import Actor, require
 from reformkpi.catalog import Catalog, CatalogError
 from reformkpi.i18n import LANGUAGES, column, t, tm
-from reformkpi.settings import Settings
+from reformkpi.config import Settings
 from reformkpi.store import MAX_RETRIES, TABLE_CONFIG, Store, StoreError, backoff, sql_text
 
 TABLE = "subscriptions"

@@ -1,10 +1,10 @@
-"""Uploads: parse → map columns → validate → diff → commit, and rollback. Pages and the CLI call these.
+"""Uploads: parse → map columns → validate → diff → commit. Pages and the CLI call these.
 
 `prepare` reads and checks a file and diffs it against the store without writing anything;
 `commit` writes a prepared upload as one Delta commit, and refuses to replace or delete values
 that came from elsewhere (`overwrites`: synced from the records, or stored with another source)
-unless the analyst confirmed it; `rollback` restores a version as a new commit. Every write passes through `auth.require` (analysts upload, administrators also roll back
-and publish the catalog): the role check lives here, not in the pages.
+unless the analyst confirmed it. Every write passes through `auth.require` (analysts upload): the
+role check lives here, not in the pages. Rollback and publishing a catalog are in `reformkpi.versions`.
 """
 
 from __future__ import annotations
@@ -17,13 +17,12 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from reformkpi import audit, config, integrity, notes, periods
+from reformkpi import integrity, notes, periods
 from reformkpi.auth import Actor, require
-from reformkpi.catalog import Catalog, CatalogError, load_dir
+from reformkpi.catalog import Catalog
 from reformkpi.ingest import parse, profiles, validate
 from reformkpi.ingest.problems import WARNING, IngestError, Problem
-from reformkpi.records.metrics import SOURCE_PREFIX
-from reformkpi.store import KEY, OBSERVATIONS, CommitInfo, CommitResult, Diff, Scope, Store, conform
+from reformkpi.store import KEY, OBSERVATIONS, SOURCE_PREFIX, CommitInfo, CommitResult, Diff, Scope, Store, conform
 
 # A change against the previous period this large is worth a second look (accepted, flagged).
 JUMP_POINTS = 20.0  # percentage points, for percents and point scores
@@ -234,29 +233,5 @@ def commit(store: Store, up: Upload, actor: Actor, replace_synced: bool = False)
     return result
 
 
-def rollback(store: Store, version: int, actor: Actor, reason: str) -> int:
-    """Make `version` current again as a new commit that records who and why."""
-    require(actor, "rollback")
-    if not reason.strip():
-        raise ValueError("a rollback needs a reason")
-    return store.restore(version, CommitInfo(user=actor.name, operation="rollback", reason=reason))
-
-
 def profile_named(store: Store, name: str | None) -> profiles.Profile:
-    return profiles.load(config.profiles_dir(store.uri), name) if name else profiles.Profile()
-
-
-def update_catalog(store: Store, actor: Actor, directory) -> None:
-    """Publish an edited catalog (units, indicators, targets, grade bands) as new catalog versions.
-
-    Administrators only; the files are checked as a whole (broken references refuse everything), and
-    a catalog under which stored rows would break a rule they now keep (a term ended before figures
-    of the unit, a stored indicator made computed) is refused with those rows listed.
-    """
-    require(actor, "admin")
-    tables = load_dir(directory)
-    broken = audit.new_violations(store.read().to_pandas(), catalog_of(store), Catalog.from_tables(tables))
-    if not broken.empty:
-        listed = "; ".join(f"{r.unit_id} · {r.indicator_id} · {r.period}: {r.message}" for r in broken.head(20).itertuples())
-        raise CatalogError(f"{len(broken)} stored rows would break a rule: {listed}")
-    store.write_catalog(tables, CommitInfo(user=actor.name, operation="catalog", file_name=str(directory)))
+    return profiles.load(profiles.folder(store.uri), name) if name else profiles.Profile()

@@ -21,12 +21,10 @@ import pandas as pd
 
 from reformkpi import config, formatting
 from reformkpi.auth import operator
-from reformkpi.catalog import CatalogError
 from reformkpi.config import MB, Limits
 from reformkpi.context import source_label
 from reformkpi.i18n import t, tn
-from reformkpi.ingest import (OverwriteRefused, Upload, commit, isolated, origin_counts, papi, profile_named,
-                              update_catalog)
+from reformkpi.ingest import OverwriteRefused, Upload, commit, isolated, origin_counts, papi, profile_named
 from reformkpi.ingest.problems import Problem
 from reformkpi.store import Store
 
@@ -133,17 +131,6 @@ def cmd_papi(args) -> int:
     return 0
 
 
-def cmd_catalog(args) -> int:
-    try:
-        update_catalog(Store(args.store), operator(_user(args)), Path(args.directory))
-    except (CatalogError, OSError, ValueError) as e:
-        print(f"Danh mục không hợp lệ, chưa ghi gì / Catalog refused, nothing written: {e}", file=sys.stderr)
-        return 2
-    print(json.dumps({"store": args.store, "catalog": args.directory}) if args.json
-          else f"Đã cập nhật danh mục từ {args.directory}")
-    return 0
-
-
 def register(sub) -> None:
     i = sub.add_parser("ingest", help="check a data file and write it as one new version")
     i.add_argument("file")
@@ -166,6 +153,3 @@ def register(sub) -> None:
     p.add_argument("--store", dest="papi_here", help="the PAPI store to build (default: --papi-store, else a "
                    "global --store, else the papi_store setting)")
     p.set_defaults(func=cmd_papi)
-    c = sub.add_parser("catalog", help="publish an edited catalog folder (units, indicators, targets, grade bands)")
-    c.add_argument("directory", nargs="?", default=str(config.CATALOG_DIR))
-    c.set_defaults(func=cmd_catalog)

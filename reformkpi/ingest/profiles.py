@@ -13,7 +13,9 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
+from reformkpi import integrity
 from reformkpi.auth import Actor, require
 from reformkpi.catalog import Catalog
 from reformkpi.config import Limits
@@ -192,6 +194,12 @@ def save(directory: Path, profile: Profile, actor: Actor) -> Path:
                    encoding="utf-8")
     tmp.replace(path)  # atomic: a reader sees the old or the new profile
     return path
+
+
+def folder(uri: str) -> Any:
+    """Saved import profiles live beside the store's tables: a folder on a local disk, an
+    objectstore.RemotePath in a bucket."""
+    return integrity.store_root(uri) / "_profiles"
 
 
 def names(directory: Path) -> list[str]:

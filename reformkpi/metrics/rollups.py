@@ -16,6 +16,7 @@ import pandas as pd
 from reformkpi import periods
 from reformkpi.formatting import rounded_column
 from reformkpi.catalog import Catalog
+from reformkpi.coverage import expected_units
 from reformkpi.metrics.datasets import Dataset
 
 
@@ -218,12 +219,6 @@ def aggregate(ind: pd.Series, df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
         out = pd.DataFrame({"value": g["value"].mean(), "n_units": g["unit_id"].nunique()})
     out["value"] = rounded_column(out["value"], ind["decimals"])
     return out.reset_index()
-
-
-def expected_units(cat: Catalog, period: str, level: str | None) -> list[str]:
-    """The units expected to report for a period: those of the level in office at its end."""
-    u = cat.active_units(period, level)
-    return u.loc[u["level"] != "province", "unit_id"].tolist()
 
 
 def level_units(ds: Dataset, level: str | None) -> list[str]:

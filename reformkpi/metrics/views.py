@@ -11,10 +11,11 @@ import pandas as pd
 from reformkpi import periods
 from reformkpi.formatting import rounded, rounded_column
 from reformkpi.catalog import Catalog, among
+from reformkpi.coverage import expected_units
 from reformkpi.metrics import targets
 from reformkpi.metrics.datasets import Dataset, remembered, unit_names
 from reformkpi.metrics.comparability import Comparison, compare, joins, method_breaks, scope_changed
-from reformkpi.metrics.rollups import (aggregate, combinable, combine_lineage, dossier_flow, expected_units,
+from reformkpi.metrics.rollups import (aggregate, combinable, combine_lineage, dossier_flow,
                                        level_units, province_series, read_together, series, stored_series)
 from reformkpi.metrics.targets import gap
 

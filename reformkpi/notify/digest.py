@@ -52,7 +52,7 @@ def period_text(digest_period: str, lang: str) -> str:
 
 
 def snapshot_link(public_url: str, snap: snapshots.Snapshot) -> str:
-    """As the app links a snapshot (components/share.py): its id and dataset."""
+    """As the app links a snapshot (components/links.py): its id and dataset."""
     return public_url.rstrip("/") + "/?" + urlencode({"snapshot": snap.snapshot_id, "data": snap.view_state["data"]})
 
 

@@ -24,7 +24,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formatdate, parseaddr
 
-from reformkpi.settings import Settings
+from reformkpi.config import Settings
 
 CRLF = b"\r\n"
 # Headers unfolded up to RFC 5322's hard limit: Python's folding of a long Vietnamese subject into

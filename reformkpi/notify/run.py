@@ -33,7 +33,7 @@ from reformkpi.catalog import Catalog
 from reformkpi.i18n import t, tn
 from reformkpi.metrics.datasets import Dataset
 from reformkpi.notify import changes, digest, email, outbox, webhook
-from reformkpi.settings import Settings
+from reformkpi.config import Settings
 from reformkpi.store import Store
 from reformkpi.subscriptions import Subscription
 

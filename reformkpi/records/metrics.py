@@ -39,10 +39,9 @@ from reformkpi.records import counting, scan
 from reformkpi.records import quarter as quarter_rows
 from reformkpi.records.counting import COUNTS
 from reformkpi.records.scan import bounds, select_list
-from reformkpi.store import CommitInfo, CommitResult, Store
+from reformkpi.store import SOURCE_PREFIX, CommitInfo, CommitResult, Store
 
 T = TypeVar("T")
-SOURCE_PREFIX = "records:v"
 TREND_QUARTERS = 8
 FIGURE_THREADS = 2
 KEPT_BYTES = 512 * 2**20
@@ -123,10 +122,6 @@ class Records:
     def keep(self, key: tuple, make: Callable[[], T]) -> T:
         """A value computed from this version's records, kept with what its drill-downs read (`key` names it)."""
         return self._kept.get(key, make)
-
-    def forget(self) -> None:
-        """Drop the kept tables (the next drill-down reads the files again)."""
-        self._kept.clear()
 
     def unit_query(self, unit: str | Held, quarter: str) -> duckdb.DuckDBPyRelation:
         """The dossiers of the units a drill-down reads (`Held.read`) open at some moment of the

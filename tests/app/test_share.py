@@ -6,7 +6,7 @@ import json
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from components import charts, data, share
+from components import charts, data, exporting
 from reformkpi import exports, snapshots
 from reformkpi.metrics.datasets import Dataset
 from reformkpi.auth import Actor
@@ -165,7 +165,7 @@ def test_the_satisfaction_unit_chart_leaves_as_the_frame_the_core_computed(app, 
     at.switch_page("app_pages/satisfaction.py").run()
     drawn = at.session_state[charts.SHOWN]
     assert not at.exception and {"sat_units", "sat_factors", "sat_distribution", "sat_heatmap", "sat_below"} <= set(drawn)
-    report = share.report(drawn, Dataset.open(demo_store), "hai-long", "Giao ban", "Tỉnh minh họa",
+    report = exporting.report(drawn, Dataset.open(demo_store), "hai-long", "Giao ban", "Tỉnh minh họa",
                           {"year": "2019", "level": "department"}, None, "vi")
     units = report.charts[[k for k, d in drawn.items() if d.figure is not None].index("sat_units")].exhibit
     head, _, body = exports.exhibit_csv(units, "vi").decode("utf-8-sig").partition("\n\n")

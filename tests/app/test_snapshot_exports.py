@@ -12,7 +12,7 @@ from pptx import Presentation
 from pypdf import PdfReader
 
 import app_export
-from components import data, navigation, share
+from components import data, exporting, navigation
 from reformkpi import formatting, snapshots
 from reformkpi.metrics import rollups
 from reformkpi.metrics.datasets import Dataset
@@ -124,7 +124,7 @@ def test_each_page_exports_its_own_pinned_figures(pinned, page, monkeypatch, tmp
     assert export_checks.deck_problems(pptx_path.read_bytes()) == []
     pinned_line = f"Ảnh chụp số liệu: {snap.title} ({formatting.timestamp(snap.created_at, 'vi')})"
     cover = slides[0].placeholders[1].text_frame.text
-    assert cover.startswith(share.cover_subtitle(navigation.title(page, "vi"), snap, "vi"))  # as the page's deck
+    assert cover.startswith(exporting.cover_subtitle(navigation.title(page, "vi"), snap, "vi"))  # as the page's deck
     for text in export_checks.slides_text(pptx_path.read_bytes())[1:]:
         assert f"phiên bản dữ liệu {snap.data_version} · {pinned_line}" in text, text
     pages = [" ".join(p.extract_text().split()) for p in PdfReader(pdf_path).pages]

@@ -10,7 +10,7 @@ from reformkpi import audit, config
 from reformkpi.metrics import ranking, rollups, views
 from reformkpi.catalog import Catalog, CatalogError
 from reformkpi.cli import main
-from reformkpi.ingest import update_catalog
+from reformkpi.versions import update_catalog
 from reformkpi.auth import operator
 from reformkpi.periods import Period
 from reformkpi.records import metrics as rm

@@ -270,11 +270,11 @@ def test_command_line_manages_accounts_without_passwords_in_arguments(tmp_path, 
 
 
 def test_only_administrators_publish_the_catalog(tmp_store, tmp_path, capsys):
-    from reformkpi import cli, config, ingest
+    from reformkpi import cli, config, versions
 
     before = tmp_store.catalog_versions()
     with pytest.raises(PermissionDenied):
-        ingest.update_catalog(tmp_store, Actor("lan", "analyst"), config.CATALOG_DIR)
+        versions.update_catalog(tmp_store, Actor("lan", "analyst"), config.CATALOG_DIR)
     assert tmp_store.catalog_versions() == before
     broken = tmp_path / "catalog"
     broken.mkdir()

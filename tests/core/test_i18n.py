@@ -2,7 +2,6 @@
 placeholders match, plural forms follow each language, and the in-memory compile matches the .po."""
 
 import ast
-import json
 import string
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 
-from reformkpi import i18n, i18n_json
+from reformkpi import i18n
 
 ROOT = Path(__file__).resolve().parents[2]
 CALLS = {"t": False, "tm": False, "tn": True, "tnm": True}  # name → reads a plural message
@@ -128,19 +127,4 @@ def test_catalog_files_are_in_canonical_form(tmp_path):
 
 
 def test_no_json_text_left_in_locales():
-    assert not list(i18n.LOCALES.glob("*/*.json")), "carry them over: python -m reformkpi.i18n_json"
-
-
-def test_json_keys_from_an_older_branch_are_carried_into_the_catalog(tmp_path):
-    for lang, text in (("vi", "Xin chào {name}"), ("en", "Hello {name}")):
-        (tmp_path / lang / "LC_MESSAGES").mkdir(parents=True)
-        i18n.write_catalog(i18n.read_catalog(lang), lang, tmp_path)
-        (tmp_path / lang / "new.json").write_text(json.dumps({"new.hello": text, "share.title": i18n.t("share.title", lang)}),
-                                                   encoding="utf-8")
-        assert i18n_json.carry(lang, tmp_path) == ["new.hello"]
-        assert not list((tmp_path / lang).glob("*.json"))
-        assert i18n.read_catalog(lang, tmp_path)["new.hello"].string == text
-    (tmp_path / "en" / "clash.json").write_text(json.dumps({"new.hello": "Hi {name}"}), encoding="utf-8")
-    with pytest.raises(ValueError, match="new.hello"):
-        i18n_json.carry("en", tmp_path)
-    assert (tmp_path / "en" / "clash.json").exists()
+    assert not list(i18n.LOCALES.glob("*/*.json")), "interface text lives in locales/<lang>/LC_MESSAGES/messages.po"

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from reformkpi import cli, config, integrity, notes
-from reformkpi import ingest
+from reformkpi import versions
 from reformkpi.auth import Actor, operator
 from reformkpi.catalog import load_dir
 from reformkpi.i18n import t
@@ -84,7 +84,7 @@ def test_every_commit_is_recorded_with_the_sha256_of_its_file(store):
 def test_a_note_and_a_rollback_are_recorded_too(store):
     notes.add(store, ANALYST, pd.DataFrame({"unit_id": ["so-y-te"], "indicator_id": ["sipas.overall"],
                                             "period": ["2019"], "note": ["hệ thống lỗi"]}), 2)
-    ingest.rollback(store, 1, ADMIN, "nhập nhầm")
+    versions.rollback(store, 1, ADMIN, "nhập nhầm")
     assert sorted(integrity.recorded(Path(store.uri, "notes"))) == [0]
     assert sorted(integrity.recorded(Path(store.uri, "observations"))) == [0, 1, 2, 3]
     assert integrity.verify(store.uri) == []
@@ -146,7 +146,7 @@ def test_every_write_refuses_to_commit_on_a_damaged_log(store, how, tmp_path):
     with pytest.raises(StoreFault):
         store.commit_observations(obs([("so-y-te", "sipas.overall", "2021", 87.0)]), CommitInfo(user="lan"))
     with pytest.raises(StoreFault):
-        ingest.rollback(store, 1, ADMIN, "thử")
+        versions.rollback(store, 1, ADMIN, "thử")
     with pytest.raises(StoreFault):
         notes.add(store, ANALYST, pd.DataFrame({"unit_id": ["so-y-te"], "indicator_id": ["sipas.overall"],
                                                 "period": ["2019"], "note": ["x"]}), 1)
@@ -180,7 +180,7 @@ def test_a_missing_data_file_is_said_in_words_and_rolled_back(store):
         store.read()
     with pytest.raises(StoreFault):  # nothing is written on top of it but the rollback that cures it
         store.commit_observations(obs([("so-y-te", "sipas.overall", "2021", 87.0)]), CommitInfo(user="lan"))
-    assert ingest.rollback(store, 1, ADMIN, "tệp bị xóa") == 3
+    assert versions.rollback(store, 1, ADMIN, "tệp bị xóa") == 3
     assert integrity.verify(store.uri) == []
     assert store.read().num_rows == 1
     # History still reads: the rollback's counts are unknown (the version it left cannot be read).
@@ -333,7 +333,7 @@ def test_a_full_disk_is_said_in_words_and_the_old_version_stays(small_disk, caps
                                   CommitInfo(user="lan"))
     assert e.value.reason == "full"
     with pytest.raises(StoreUnwritable):
-        ingest.rollback(store, 1, ADMIN, "thử")
+        versions.rollback(store, 1, ADMIN, "thử")
     assert store.version() == 2 and store.read().num_rows == 3 and integrity.verify(store.uri) == []
     good = tmp_path / "q.csv"
     good.write_bytes(csv_bytes([LONG_HEAD, ["STP", "sipas.overall", "2021", "80"]]))

@@ -34,7 +34,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from reformkpi import auth, config, focus, ingest, integrity, notes, settings, snapshots, subscriptions
+from reformkpi import auth, config, focus, integrity, notes, snapshots, subscriptions, versions
 from reformkpi.auth import Accounts, Actor
 from reformkpi.catalog import Catalog, load_dir
 from reformkpi.metrics.datasets import Dataset
@@ -145,7 +145,7 @@ def _env(tmp: Path, port: int, cafile: Path) -> dict[str, str]:
 def _province(tmp: Path, port: int, cafile: Path, receiver: str | None = None):
     """A store with the 2019 baseline, the subscriptions of the worked example, and settings."""
     env = _env(tmp, port, cafile)
-    s = settings.load(None, {"HOME": str(tmp), **env})
+    s = config.load(None, {"HOME": str(tmp), **env})
     store = Store(tmp / "store")
     store.init(load_dir(config.CATALOG_DIR), CommitInfo(user="test", operation="init"))
     store.commit_observations(obs([(u, SAT, "2019", v) for u, v in BASELINE.items()]), CommitInfo(user="test"))
@@ -269,7 +269,7 @@ def test_a_rollback_sends_a_correction_to_those_told(told, smtp):
     inbox = smtp[0]
     inbox.clear()
     with config.using(s):
-        v = ingest.rollback(store, store.version() - 1, auth.operator("root"), "số liệu nhập nhầm")
+        v = versions.rollback(store, store.version() - 1, auth.operator("root"), "số liệu nhập nhầm")
         report = run.run(s)
     assert report.sent == 3  # lan, mai and the webhook; still no one else
     by_to = {str(m["To"]): m for m in inbox.messages}
@@ -577,7 +577,7 @@ def test_a_catalog_publish_that_raises_a_target_is_a_change_too(tmp_store, tmp_p
     text = targets.read_text(encoding="utf-8")
     assert "sipas.overall,,2016,2020,80," in text
     targets.write_text(text.replace("sipas.overall,,2016,2020,80,", "sipas.overall,,2016,2020,86,"), encoding="utf-8")
-    ingest.update_catalog(store, auth.operator("root"), tmp_path / "catalog")
+    versions.update_catalog(store, auth.operator("root"), tmp_path / "catalog")
     b = changes.stamp(store, dt.datetime.now(dt.UTC))
     assert a["data"] == b["data"] and a["ref"] != b["ref"]
     items = changes.between(store, a, b)
@@ -585,7 +585,7 @@ def test_a_catalog_publish_that_raises_a_target_is_a_change_too(tmp_store, tmp_p
 
 
 def test_a_second_run_while_one_holds_the_lock_leaves_at_once(tmp_path):
-    s = settings.load(None, {"HOME": str(tmp_path), "REFORMKPI_STATE": str(tmp_path / "state"),
+    s = config.load(None, {"HOME": str(tmp_path), "REFORMKPI_STATE": str(tmp_path / "state"),
                              "REFORMKPI_STORE": str(tmp_path / "store")})
     with run.only_one(s.state):
         with pytest.raises(run.Busy):

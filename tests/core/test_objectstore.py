@@ -8,7 +8,7 @@ import dataclasses
 
 import pytest
 
-from reformkpi import config, objectstore, settings
+from reformkpi import config, objectstore
 from reformkpi.store import Store, StoreError
 
 SECRET = "s3cr3t-never-shown"
@@ -16,7 +16,7 @@ SECRET = "s3cr3t-never-shown"
 
 def using(**values: str):
     env = {"HOME": "/nonexistent"} | {f"REFORMKPI_{k.upper()}": v for k, v in values.items()}
-    return config.using(settings.load(None, env))
+    return config.using(config.load(None, env))
 
 
 def test_a_local_store_needs_no_options():
@@ -38,10 +38,10 @@ def test_the_options_come_from_the_settings_and_ask_for_conditional_puts():
 def test_plain_http_to_another_machine_is_refused(endpoint):
     """At start (the settings refused: the server does not start), and by the store itself."""
     env = {"HOME": "/nonexistent", "REFORMKPI_S3_ENDPOINT": endpoint, "REFORMKPI_S3_SECRET_ACCESS_KEY": SECRET}
-    with pytest.raises(settings.SettingsError, match="https|http\\(s\\)") as e:
-        settings.load(None, env)
+    with pytest.raises(config.SettingsError, match="https|http\\(s\\)") as e:
+        config.load(None, env)
     assert SECRET not in str(e.value)
-    unchecked = dataclasses.replace(settings.load(None, {"HOME": "/nonexistent"}), s3_endpoint=endpoint)
+    unchecked = dataclasses.replace(config.load(None, {"HOME": "/nonexistent"}), s3_endpoint=endpoint)
     with config.using(unchecked), pytest.raises(StoreError, match="https|http\\(s\\)"):
         Store("s3://kho/tinh")
 

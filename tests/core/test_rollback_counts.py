@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from deltalake import CommitProperties
 
-from reformkpi import ingest
+from reformkpi import versions
 from reformkpi.auth import Actor
 from reformkpi.store import CommitInfo
 from tests.conftest import obs
@@ -18,7 +18,7 @@ def test_a_rollback_counts_the_rows_it_brings_back_changes_and_removes(tmp_store
                                   CommitInfo(user="a"))  # v1
     tmp_store.commit_observations(obs([("so-y-te", "sipas.overall", "2019", 81), ("so-noi-vu", "sipas.overall", "2019", 75),
                                        ("so-tu-phap", "sipas.overall", "2020", 72)]), CommitInfo(user="a"))  # v2
-    v = ingest.rollback(tmp_store, 1, ADMIN, "sai")
+    v = versions.rollback(tmp_store, 1, ADMIN, "sai")
     row = tmp_store.history().set_index("version").loc[v]
     # Back to v1: 81 → 80 changed, two rows of v2 removed, nothing new.
     assert (row["rows_new"], row["rows_changed"], row["rows_deleted"]) == (0, 1, 2)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from reformkpi import config, exports, settings
+from reformkpi import config, exports
 from tests.conftest import ROOT
 
 BASE = {"HOME": "/home/lan"}
@@ -20,26 +20,26 @@ BASE = {"HOME": "/home/lan"}
 def test_the_file_then_the_environment_with_defaults_derived_from_the_state_folder(tmp_path):
     f = tmp_path / "reformkpi.toml"
     f.write_text('store = "/srv/kho"\nstate = "/srv/state"\nupload_max_mb = 20\nsession_hours = 4\n', encoding="utf-8")
-    s = settings.load(f, {**BASE, "REFORMKPI_UPLOAD_MAX_MB": "30"})
+    s = config.load(f, {**BASE, "REFORMKPI_UPLOAD_MAX_MB": "30"})
     assert (s.store, s.upload_max_mb, s.session_hours) == ("/srv/kho", 30, 4.0)  # the variable wins
     assert s.accounts == Path("/srv/state/accounts.json") and s.sessions == Path("/srv/state/sessions.json")
     assert s.access == Path("/srv/state/access.toml")
-    same = settings.load(None, {**BASE, "REFORMKPI_SETTINGS": str(f)})  # the file named by the variable
+    same = config.load(None, {**BASE, "REFORMKPI_SETTINGS": str(f)})  # the file named by the variable
     assert same.store == "/srv/kho" and same.upload_max_mb == 20
-    d = settings.load(None, BASE)
+    d = config.load(None, BASE)
     assert d.store == "/home/lan/.local/share/reformkpi/store" and d.state == Path("/home/lan/.local/state/reformkpi")
-    assert settings.load(None, {**BASE, "XDG_DATA_HOME": "/d"}).papi_store == "/d/reformkpi/papi-store"
+    assert config.load(None, {**BASE, "XDG_DATA_HOME": "/d"}).papi_store == "/d/reformkpi/papi-store"
 
 
 def test_an_entry_points_defaults_give_way_to_the_file_and_the_environment(tmp_path):
     """app_export's checkout stores: used where nothing else names a store, never over what does."""
     checkout = {"store": "/checkout/data/store", "papi_store": "/checkout/data/papi-store"}
-    assert settings.load(None, BASE, checkout).store == "/checkout/data/store"
+    assert config.load(None, BASE, checkout).store == "/checkout/data/store"
     f = tmp_path / "reformkpi.toml"
     f.write_text('store = "/srv/kho"\n', encoding="utf-8")
-    from_file = settings.load(f, BASE, checkout)
+    from_file = config.load(f, BASE, checkout)
     assert (from_file.store, from_file.papi_store) == ("/srv/kho", "/checkout/data/papi-store")
-    assert settings.load(None, {**BASE, "REFORMKPI_STORE": "/env/kho"}, checkout).store == "/env/kho"
+    assert config.load(None, {**BASE, "REFORMKPI_STORE": "/env/kho"}, checkout).store == "/env/kho"
 
 
 @pytest.mark.parametrize("text, environ, says", [
@@ -53,8 +53,8 @@ def test_an_entry_points_defaults_give_way_to_the_file_and_the_environment(tmp_p
 def test_unknown_keys_and_bad_values_are_refused_by_name(tmp_path, text, environ, says):
     f = tmp_path / "reformkpi.toml"
     f.write_text(text, encoding="utf-8")
-    with pytest.raises(settings.SettingsError) as e:
-        settings.load(f, {**BASE, **environ})
+    with pytest.raises(config.SettingsError) as e:
+        config.load(f, {**BASE, **environ})
     assert says in str(e.value) and str(e.value).startswith("Cấu hình không hợp lệ / Settings refused")
 
 
@@ -74,15 +74,15 @@ def test_the_command_line_refuses_a_bad_settings_file_and_reads_a_good_one(tmp_p
 
 def test_entry_points_hand_their_settings_down_and_restore_the_environments(monkeypatch, tmp_path):
     monkeypatch.setenv("REFORMKPI_STORE", str(tmp_path / "env"))
-    installed = settings.load(None, {**BASE, "REFORMKPI_STORE": str(tmp_path / "given")})
+    installed = config.load(None, {**BASE, "REFORMKPI_STORE": str(tmp_path / "given")})
     with config.using(installed):
         assert config.store_uri() == str(tmp_path / "given")
     assert config.store_uri() == str(tmp_path / "env")
 
 
 def test_limits_keep_their_fields_and_take_the_configured_caps():
-    assert config.Limits().max_bytes == settings.BY_NAME["upload_max_mb"].default * config.MB
-    s = settings.load(None, {**BASE, "REFORMKPI_UPLOAD_MAX_MB": "7", "REFORMKPI_UPLOAD_WORKER_SECONDS": "9"})
+    assert config.Limits().max_bytes == config.BY_NAME["upload_max_mb"].default * config.MB
+    s = config.load(None, {**BASE, "REFORMKPI_UPLOAD_MAX_MB": "7", "REFORMKPI_UPLOAD_WORKER_SECONDS": "9"})
     lim = config.limits(s)
     assert (lim.max_bytes, lim.worker_seconds, lim.worker_memory_mb) == (7 * config.MB, 9, 2048)
     assert lim.max_rows == config.Limits().max_rows
@@ -90,12 +90,12 @@ def test_limits_keep_their_fields_and_take_the_configured_caps():
 
 def test_the_settings_page_holds_the_generated_table():
     page = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
-    table = page.split("<!-- settings table: generated from reformkpi/settings.py -->\n")[1].split("<!-- end of")[0]
-    assert table == settings.markdown_table(), "paste settings.markdown_table() between the markers of docs/settings.md"
+    table = page.split("<!-- settings table: generated from reformkpi/config.py -->\n")[1].split("<!-- end of")[0]
+    assert table == config.markdown_table(), "paste config.markdown_table() between the markers of docs/settings.md"
 
 
 def test_streamlit_and_nginx_cap_uploads_at_the_registrys_size():
-    mb = settings.BY_NAME["upload_max_mb"].default
+    mb = config.BY_NAME["upload_max_mb"].default
     for path in (ROOT / ".streamlit" / "config.toml", ROOT / "deploy" / "config.toml"):
         assert tomllib.loads(path.read_text(encoding="utf-8"))["server"]["maxUploadSize"] == mb, path
     nginx = re.sub(r"#.*", "", (ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8"))

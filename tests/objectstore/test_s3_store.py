@@ -11,6 +11,7 @@ import pytest
 
 from reformkpi import auth, config, formatting, integrity, notes, objectstore, snapshots
 from reformkpi import ingest as uploads
+from reformkpi import versions
 from reformkpi.catalog import load_dir
 from reformkpi.ingest import profiles
 from reformkpi.metrics.datasets import Dataset
@@ -83,7 +84,7 @@ def test_upload_history_rollback_notes_and_a_pinned_snapshot(s3_demo):
 
     snap = snapshots.create(s3_demo, ADMIN, "Trước khi khôi phục", "overview", {"lang": "vi"}, result.version,
                             s3_demo.catalog_versions())
-    restored = uploads.rollback(s3_demo, before, ADMIN, "thử khôi phục")
+    restored = versions.rollback(s3_demo, before, ADMIN, "thử khôi phục")
     assert s3_demo.changes(restored)["change"].tolist() == ["changed"]
     now = Dataset.open(s3_demo)
     assert now.sql("SELECT value FROM obs WHERE unit_id = 'so-y-te' AND indicator_id = 'sipas.overall' "
@@ -171,7 +172,7 @@ def test_check_finds_a_damaged_commit_and_a_lost_data_file_in_the_bucket(bucket,
 
 def test_import_profiles_are_saved_beside_the_tables_in_the_bucket(bucket, seaweed):
     store = s3_store(bucket)
-    folder = config.profiles_dir(store.uri)
+    folder = profiles.folder(store.uri)
     assert profiles.names(folder) == sorted(profiles.BUILT_IN)
     profiles.save(folder, profiles.Profile("Sở Y tế quý", {"ma don vi": "unit"}, period="2025-Q1"), ADMIN)
     assert "so-y-te-quy" in profiles.names(folder)

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from reformkpi import cli, ingest
+from reformkpi import cli, ingest, versions
 from reformkpi.auth import ANONYMOUS, Actor, PermissionDenied
 from reformkpi.catalog import Catalog
 from reformkpi.ingest import parse, profiles, templates, text
@@ -263,11 +263,11 @@ def test_diff_commit_replace_and_rollback(tmp_store):
     assert sorted(changes["change"]) == ["changed", "deleted"]
 
     with pytest.raises(PermissionDenied):  # an analyst uploads but may not roll back
-        ingest.rollback(tmp_store, r1.version, CHI, "nhập nhầm")
-    v = ingest.rollback(tmp_store, r1.version, ADMIN, "nhập nhầm")
+        versions.rollback(tmp_store, r1.version, CHI, "nhập nhầm")
+    v = versions.rollback(tmp_store, r1.version, ADMIN, "nhập nhầm")
     assert len(tmp_store.read().to_pandas()) == 3 and tmp_store.history().iloc[0]["reason"] == "nhập nhầm"
     with pytest.raises(ValueError):
-        ingest.rollback(tmp_store, r1.version, ADMIN, " ")
+        versions.rollback(tmp_store, r1.version, ADMIN, " ")
     for refused in (None, ANONYMOUS, Actor("khach", "viewer")):
         with pytest.raises(PermissionDenied):
             ingest.commit(tmp_store, prep(tmp_store, csv_bytes(fixed)), refused)

@@ -18,7 +18,7 @@ import pytest
 from reformkpi import cli
 from reformkpi.ingest.problems import IngestError
 from reformkpi.records import load, metrics, scan, staging
-from reformkpi.store import Store
+from reformkpi.store import SOURCE_PREFIX, Store
 from tests.core.records.test_records import ANALYST, ROWS, ingest, write
 
 VN = dt.timezone(dt.timedelta(hours=7))
@@ -152,7 +152,7 @@ def test_dates_out_of_range_are_typed_problems(tmp_store, tmp_path):
 
 def _synced(store: Store) -> pd.DataFrame:
     stored = store.read().to_pandas()
-    return stored[stored["source"].fillna("").str.startswith(metrics.SOURCE_PREFIX)]
+    return stored[stored["source"].fillna("").str.startswith(SOURCE_PREFIX)]
 
 
 @pytest.fixture

@@ -1,4 +1,6 @@
-"""Pages that need particular indicators stop with a clear message on a dataset without them (e.g. PAPI)."""
+"""What a page requires of its dataset: the indicators it draws. A page that needs particular
+indicators stops with a clear message on a dataset without them (e.g. PAPI). Not the coverage
+rule (n of N units reporting): that is reformkpi/coverage.py."""
 
 from __future__ import annotations
 
