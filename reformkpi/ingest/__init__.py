@@ -20,6 +20,7 @@ import pyarrow as pa
 from reformkpi import audit, config, integrity, notes, periods
 from reformkpi.auth import Actor, require
 from reformkpi.catalog import Catalog, CatalogError, load_dir
+from reformkpi.i18n import DEFAULT
 from reformkpi.ingest import parse, profiles, validate
 from reformkpi.ingest.problems import WARNING, IngestError, Problem
 from reformkpi.records.metrics import SOURCE_PREFIX
@@ -255,7 +256,8 @@ def update_catalog(store: Store, actor: Actor, directory) -> None:
     """
     require(actor, "admin")
     tables = load_dir(directory)
-    broken = audit.new_violations(store.read().to_pandas(), catalog_of(store), Catalog.from_tables(tables))
+    # The refusal is a CatalogError's plain text, its rows' messages in the default language as before.
+    broken = audit.new_violations(store.read().to_pandas(), catalog_of(store), Catalog.from_tables(tables), DEFAULT)
     if not broken.empty:
         listed = "; ".join(f"{r.unit_id} · {r.indicator_id} · {r.period}: {r.message}" for r in broken.head(20).itertuples())
         raise CatalogError(f"{len(broken)} stored rows would break a rule: {listed}")
