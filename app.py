@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components import access, chart_style, charts, links, navigation, presentation, shell, snapshots_view
+from components import access, chart_style, charts, data, links, navigation, presentation, shell, snapshots_view
 from reformkpi.i18n import t
 
 st.set_page_config(page_title="CCHC · KPI", page_icon=":material/account_balance:", layout="wide")
@@ -19,8 +19,9 @@ registered = navigation.pages(actor, lang, opening=pin.snap.page if pin and pin.
 page = st.navigation(registered, position="hidden" if presenting else "sidebar")
 navigation.remember(page, registered)
 charts.forget_shown()
-if presenting:
-    presentation.present(page.run, lang)
-else:
-    page.run()
-    shell.export_menu(page.title, lang)
+with data.stopped_if_unreadable(lang):
+    if presenting:
+        presentation.present(page.run, lang)
+    else:
+        page.run()
+        shell.export_menu(page.title, lang)

@@ -88,7 +88,7 @@ def export(snap: snapshots.Snapshot, dataset: str, formats: list[str], out: Path
             return [(k, exports.image(c.figure)) for k, c in zip(charted, report.charts)]
         if fmt in ("csv", "xlsx"):
             write = exports.exhibit_csv if fmt == "csv" else exports.exhibit_xlsx
-            return [(k, write(e, lang)) for k, e in tabled]
+            return [(k, write(e)) for k, e in tabled]
         return [("", exports.pptx(report) if fmt == "pptx" else exports.pdf(report) if fmt == "pdf"
                  else exports.html_report(report).encode("utf-8"))]
 

@@ -44,15 +44,15 @@ for column, rate in zip(st.columns(2), (ON_TIME_RATE, LATE_RATE)):
     with column:
         sources = data.query(period_sources, ref, rate, sel.level, span, lang)
         charts.show(charts.figure(dossiers_view.rate_trend, flow, catalog.indicator(rate), goals[rate], lang,
-                                  ref.version, sources, span=0.5), key=f"dossier_{rate}", data=flow, indicator=rate)
+                                  ref.version, sources, span=0.5), key=f"dossier_{rate}", data=flow, indicator=rate, lang=lang)
         st.caption(tm("kpi.formula", lang, formula=catalog.formula_text(rate, lang)))
-        context.caption(ctx[rate], lang)
+        context.caption(ctx[rate])
 
 matrix = data.query(views.rate_matrix, ref, LATE_RATE, sel.level, span, lang)
 late_target = targets.province(catalog, LATE_RATE, sel.year)[0]
 charts.show_heatmap(charts.figure(dossiers_view.heatmap, matrix, catalog.indicator(LATE_RATE), late_target, lang, ref.version),
-            key="dossier_heatmap", data=matrix, indicator=LATE_RATE)
-context.caption(ctx[LATE_RATE], lang)
+            key="dossier_heatmap", data=matrix, indicator=LATE_RATE, lang=lang)
+context.caption(ctx[LATE_RATE])
 
 left, right = st.columns(2)
 with left:
@@ -60,13 +60,13 @@ with left:
     st.subheader(title)
     dossiers_view.most_late(data.query(views.most_late, ref, LATE_RATE, sel.period, sel.level, lang),
                            catalog.indicator(LATE_RATE), lang, title)
-    context.caption(ctx[LATE_RATE], lang)
+    context.caption(ctx[LATE_RATE])
 with right:
     charts.show(charts.figure(dossiers_view.backlog, flow, catalog, NOT_DUE, OVERDUE, lang, ref.version, span=0.5),
-                key="dossier_backlog", data=flow, indicator=OVERDUE)
-    context.caption(ctx[BACKLOG_RATE], lang)
+                key="dossier_backlog", data=flow, indicator=OVERDUE, lang=lang)
+    context.caption(ctx[BACKLOG_RATE])
 charts.show(charts.figure(dossiers_view.online, flow, catalog.indicator(ONLINE_SHARE), goals[ONLINE_SHARE], lang,
-                          ref.version), key="dossier_online", data=flow, indicator=ONLINE_SHARE)
+                          ref.version), key="dossier_online", data=flow, indicator=ONLINE_SHARE, lang=lang)
 st.caption(tm("kpi.formula", lang, formula=catalog.formula_text(ONLINE_SHARE, lang)))
-context.caption(ctx[ONLINE_SHARE], lang)
+context.caption(ctx[ONLINE_SHARE])
 st.page_link("app_pages/records.py", label=t("records.link", lang), icon=":material/manage_search:")

@@ -48,19 +48,19 @@ else:
     left, right = st.columns([3, 2])
     with left:
         charts.show_linked(charts.figure(overview_view.unit_values, table, ind, k, lang, ref.version, span=0.6),
-                           key="overview_units", page="app_pages/unit.py", data=table, indicator=indicator_id)
+                           key="overview_units", page="app_pages/unit.py", data=table, indicator=indicator_id, lang=lang)
         st.caption(t("overview.click_hint", lang))
-        context.caption(ctx, lang)
+        context.caption(ctx)
     with right:
         trend = data.query(views.province_trend, ref, indicator_id, sel.level, lang)
         charts.show(charts.figure(overview_view.province_trend, trend, ind, lang, ref.version,
                                   trend_title(catalog, indicator_id, lang), span=0.4), key="overview_trend",
-                    data=trend, indicator=indicator_id)
+                    data=trend, indicator=indicator_id, lang=lang)
         if k.formula:
             st.caption(tm("kpi.formula", lang, formula=k.formula))
-        context.caption(ctx, lang)
+        context.caption(ctx)
     title = t("table.title", lang, indicator=ind[column("short", lang)],
               period=formatting.period_label(k.period, lang))
     st.markdown(f"**{title}**")
     tables.league(table, ind, lang, title, data.query(comparability.compare, ref, indicator_id, sel.period).changes_note(lang))
-    context.caption(ctx, lang)
+    context.caption(ctx)

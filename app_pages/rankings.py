@@ -33,7 +33,7 @@ else:
     tables.league(table, ind, lang, title,
                   data.query(comparability.compare, ref, indicator_id, sel.period).changes_note(lang))
 ctx = data.query(figure_context, ref, indicator_id, sel.period, level, lang)
-context.caption(ctx, lang)
+context.caption(ctx)
 
 ranks = data.query(ranking.ranks, ref, indicator_id, "year", level, span)
 stability = data.query(ranking.rank_stability, ref, indicator_id, level, span)
@@ -44,15 +44,15 @@ if ranks["period"].nunique() > 1:
     charts.show(charts.figure(rankings_view.bump, ranks, stability, names,
                               palette.colors_of(catalog.units, ranks["unit_id"]), ind, lang, ref.version, joined,
                               breaks),
-                key="rankings_bump", data=ranks, indicator=indicator_id)
-    context.caption(ctx, lang)
+                key="rankings_bump", data=ranks, indicator=indicator_id, lang=lang)
+    context.caption(ctx)
     title = t("rankings.stability_section", lang, first=span[0], last=span[1])
     st.subheader(title)
     st.caption(t("rankings.stability_note", lang))
     rankings_view.stability_table(stability, names, lang, title)
-    context.caption(ctx, lang)
+    context.caption(ctx)
     if catalog.grade_bands["family"].eq(ind["family"]).any():
         counts = data.query(ranking.grade_counts, ref, indicator_id, level, span, lang)
         charts.show(charts.figure(rankings_view.grade_bands, counts, ind, lang, ref.version), key="rankings_grades",
-                    data=counts, indicator=indicator_id)
-        context.caption(ctx, lang)
+                    data=counts, indicator=indicator_id, lang=lang)
+        context.caption(ctx)

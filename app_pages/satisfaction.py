@@ -36,20 +36,20 @@ ctx = data.query(figure_context, ref, SIPAS_TOTAL, sel.period, level, lang)
 left, right = st.columns([3, 2])
 with left:
     charts.show_linked(charts.figure(overview_view.unit_values, table, ind, k, lang, ref.version, span=0.6), key="sat_units",
-                       page="app_pages/unit.py", data=table, indicator=SIPAS_TOTAL)
+                       page="app_pages/unit.py", data=table, indicator=SIPAS_TOTAL, lang=lang)
 with right:
     charts.show(charts.figure(satisfaction_view.by_factor, summary, catalog, sel.year, lang, ref.version, span=0.4),
-                key="sat_factors", data=summary, indicator=SIPAS_TOTAL)
+                key="sat_factors", data=summary, indicator=SIPAS_TOTAL, lang=lang)
     charts.show(charts.figure(satisfaction_view.distribution, table, ind, sel.year, lang, ref.version, span=0.4),
-                key="sat_distribution", data=table, indicator=SIPAS_TOTAL)
+                key="sat_distribution", data=table, indicator=SIPAS_TOTAL, lang=lang)
 if k.target_source:
     st.caption(tm("satisfaction.target_source", lang, source=k.target_source))
-context.caption(ctx, lang)
+context.caption(ctx)
 
 matrix = data.query(views.family_matrix, ref, SIPAS_TOTAL, sel.year, level, lang)
 charts.show_heatmap(charts.figure(satisfaction_view.factor_heatmap, matrix, catalog, k.target, lang, ref.version),
-            key="sat_heatmap", data=matrix, indicator=SIPAS_TOTAL)
-context.caption(ctx, lang)
+            key="sat_heatmap", data=matrix, indicator=SIPAS_TOTAL, lang=lang)
+context.caption(ctx)
 
 title = t("satisfaction.below_section", lang, first=years[0], last=sel.year)
 st.subheader(title)
@@ -58,4 +58,4 @@ if below.empty:
     st.success(t("satisfaction.none_below", lang))
 else:
     satisfaction_view.below_table(below, ind, lang, title)
-    context.caption(ctx, lang)
+    context.caption(ctx)

@@ -63,10 +63,10 @@ else:
                                tuple(sorted(set(history.loc[history["indicator_id"] == i, "period"])))) for i in shown}
     charts.show(charts.figure(unit_profile.history_grid, history, catalog, ranked, names[unit_id], color, events,
                               year, chart_style.screen().grid_columns, lang, ref.version, names, joins, own_joins),
-                key="unit_history", data=history, indicator=PAR_TOTAL if PAR_TOTAL in shown else shown[0])  # PAPI: its own
+                key="unit_history", data=history, indicator=PAR_TOTAL if PAR_TOTAL in shown else shown[0], lang=lang)  # PAPI: its own
     contexts = data.query(figure_contexts, ref, shown, period, None, lang, unit_id)
     for i in shown:
-        context.caption(contexts[i], lang, chart_labels.short_name(catalog.indicator(i), lang))
+        context.caption(contexts[i], chart_labels.short_name(catalog.indicator(i), lang))
 notes_form.note_list(data.query(views.unit_notes, ref, unit_id), catalog, lang)
 notes_form.note_form(ref, catalog, unit_id, access.current_actor(), lang)
 
@@ -79,8 +79,8 @@ for total in totals:
         st.info(tm("unit.no_parts", lang, indicator=chart_labels.short_name(catalog.indicator(total), lang), year=year))
     else:
         charts.show(charts.figure(unit_profile.parts, parts, catalog, total, names[unit_id], year, lang, ref.version),
-                    key=f"unit_parts_{total}", data=parts, indicator=total)
-        context.caption(data.query(figure_context, ref, total, period, None, lang, unit_id), lang)
+                    key=f"unit_parts_{total}", data=parts, indicator=total, lang=lang)
+        context.caption(data.query(figure_context, ref, total, period, None, lang, unit_id))
 
 st.subheader(t("unit.rank_section", lang))
 indicator_id = filters.indicator(catalog.indicators[catalog.indicators["ranked"]], lang)
@@ -95,8 +95,8 @@ else:
     charts.show(charts.figure(unit_profile.rank_history, ranks, names, palette.colors_of(catalog.units, ranks["unit_id"]),
                               ind, ranking.grade_order(catalog, ind["family"]), names[unit_id], events, year, lang,
                               ref.version, joined, breaks),
-                key="unit_ranks", data=ranks, indicator=indicator_id)
-    context.caption(data.query(figure_context, ref, indicator_id, period, None, lang, unit_id), lang)
+                key="unit_ranks", data=ranks, indicator=indicator_id, lang=lang)
+    context.caption(data.query(figure_context, ref, indicator_id, period, None, lang, unit_id))
 
 if LATE_RATE not in present:
     st.stop()
@@ -106,6 +106,6 @@ if flow.empty:
     st.info(t("unit.no_dossiers", lang))
 else:
     charts.show(charts.figure(unit_profile.dossier_quarters, flow, catalog, ON_TIME_RATE, LATE_RATE, names[unit_id],
-                              events, year, lang, ref.version), key="unit_dossiers", data=flow, indicator=LATE_RATE)
+                              events, year, lang, ref.version), key="unit_dossiers", data=flow, indicator=LATE_RATE, lang=lang)
     st.caption(tm("kpi.formula", lang, formula=catalog.formula_text(LATE_RATE, lang)))
-    context.caption(data.query(figure_context, ref, LATE_RATE, period, None, lang, unit_id), lang)
+    context.caption(data.query(figure_context, ref, LATE_RATE, period, None, lang, unit_id))

@@ -55,21 +55,21 @@ def core_calls(ds: Dataset, page: str, unit: str, level: str | None, year: int) 
     span, recent = (FIRST_YEAR, year), (year - 2, year)
     calls = {
         "unit": lambda: [unit_history(ds, unit, ranked), unit_parts(ds, "par.total", unit, year),
-                         unit_parts(ds, "sipas.overall", unit, year), rank_history(ds, "par.total", unit),
+                         unit_parts(ds, "sipas.overall", unit, year), rank_history(ds, "par.total", unit, "vi"),
                          dossier_flow(ds, ds.catalog.lineage(unit))],
-        "rankings": lambda: [league_table(ds, "par.total", periods.Period(year), level or "department"),
+        "rankings": lambda: [league_table(ds, "par.total", periods.Period(year), level or "department", "vi"),
                              ranks(ds, "par.total", "year", level or "department", span),
                              rank_stability(ds, "par.total", level or "department", span),
-                             grade_counts(ds, "par.total", level or "department", span)],
-        "dossiers": lambda: [kpi(ds, i, periods.Period(year), level) for i in
+                             grade_counts(ds, "par.total", level or "department", span, "vi")],
+        "dossiers": lambda: [kpi(ds, i, periods.Period(year), level, "vi") for i in
                              ("dossier.on_time_rate", "dossier.late_rate", "dossier.online_share")]
-                            + [province_flow(ds, level, recent), rate_matrix(ds, "dossier.late_rate", level, recent),
-                               most_late(ds, "dossier.late_rate", periods.Period(year), level)],
+                            + [province_flow(ds, level, recent), rate_matrix(ds, "dossier.late_rate", level, recent, "vi"),
+                               most_late(ds, "dossier.late_rate", periods.Period(year), level, "vi")],
         "satisfaction": lambda: [family_summary(ds, "sipas.overall", year, level or "department"),
-                                 league_table(ds, "sipas.overall", periods.Period(year), level or "department"),
-                                 kpi(ds, "sipas.overall", periods.Period(year), level or "department"),
-                                 family_matrix(ds, "sipas.overall", year, level or "department"),
-                                 below_target_years(ds, "sipas.overall", level or "department", span)],
+                                 league_table(ds, "sipas.overall", periods.Period(year), level or "department", "vi"),
+                                 kpi(ds, "sipas.overall", periods.Period(year), level or "department", "vi"),
+                                 family_matrix(ds, "sipas.overall", year, level or "department", "vi"),
+                                 below_target_years(ds, "sipas.overall", level or "department", span, "vi")],
     }
     return calls[page]()
 

@@ -15,11 +15,10 @@ from reformkpi import exhibits, exports, formatting
 from reformkpi.i18n import t
 
 
-def beside(key: str, fig: go.Figure, frame: pd.DataFrame, indicator_id: str | None) -> None:
+def beside(key: str, fig: go.Figure, frame: pd.DataFrame, indicator_id: str | None, lang: str) -> None:
     """Under the chart `key`: its description and its table. Nothing when the page has no data shown."""
     from components import shell  # shell → exporting → charts → here: read when a chart is drawn
 
-    lang = shell.language()
     ref = shell.shown_ref()
     if ref is None:
         return
@@ -37,6 +36,6 @@ def _alternative(frame: pd.DataFrame, ref: data.DataRef, indicator_id: str | Non
                  unit_id: str | None) -> tuple[str, pd.DataFrame]:
     ds = data.dataset(ref)
     shown, columns = exhibits.table(frame, ds.catalog, indicator_id, lang)
-    ex = exhibits.Exhibit(title, exhibits.takeaway(frame, ds, indicator_id, lang, unit_id), exhibits.Header("", 0),
-                          shown, columns)
-    return exhibits.description(ex, lang), pd.DataFrame(exports.text_rows(ex, lang), columns=[str(c) for c in shown.columns])
+    ex = exhibits.Exhibit(title, exhibits.takeaway(frame, ds, indicator_id, lang, unit_id),
+                          exhibits.Header("", 0, lang=lang), shown, columns)
+    return exhibits.description(ex), pd.DataFrame(exports.text_rows(ex), columns=[str(c) for c in shown.columns])

@@ -69,18 +69,18 @@ def register_table(key: str, title: str, data: pd.DataFrame, indicator: str | No
     _register(key, None, data, indicator, title)
 
 
-def show(fig: go.Figure, key: str, *, data: pd.DataFrame, indicator: str | None = None) -> None:
+def show(fig: go.Figure, key: str, *, data: pd.DataFrame, indicator: str | None = None, lang: str) -> None:
     """Draw a chart and register the frame the core computed for it (its exports are that frame)."""
     _register(key, fig, data, indicator)
     st.plotly_chart(fig, key=key, config=chart_style.plotly_config(chart_style.screen()))
-    chart_alt.beside(key, fig, data, indicator)
+    chart_alt.beside(key, fig, data, indicator, lang)
 
 
-def show_heatmap(fig: go.Figure, key: str, *, data: pd.DataFrame, indicator: str | None = None) -> None:
+def show_heatmap(fig: go.Figure, key: str, *, data: pd.DataFrame, indicator: str | None = None, lang: str) -> None:
     """A heatmap; on a phone its cells as a table instead, coloured alike, that scrolls sideways
     with the row names pinned (a heatmap squeezed into a phone's width cannot be read)."""
     if not chart_style.screen().narrow:
-        show(fig, key, data=data, indicator=indicator)
+        show(fig, key, data=data, indicator=indicator, lang=lang)
         return
     _register(key, fig, data, indicator)
     hm = fig.data[0]
@@ -102,11 +102,11 @@ def show_heatmap(fig: go.Figure, key: str, *, data: pd.DataFrame, indicator: str
     styled = shown.style.apply(lambda col: [background(v) for v in values[col.name]], axis=0)
     st.dataframe(styled, width="stretch", column_config={"_index": st.column_config.TextColumn(pinned=True)},
                  key=key)
-    chart_alt.beside(key, fig, data, indicator)
+    chart_alt.beside(key, fig, data, indicator, lang)
 
 
 def show_linked(fig: go.Figure, key: str, page: str, *, data: pd.DataFrame, indicator: str | None = None,
-                param: str = "unit") -> None:
+                param: str = "unit", lang: str) -> None:
     """A chart whose points open another page: a click on a unit's bar opens that unit's profile.
 
     The point's customdata holds the id passed to the page as the query parameter `param`.
@@ -114,7 +114,7 @@ def show_linked(fig: go.Figure, key: str, page: str, *, data: pd.DataFrame, indi
     _register(key, fig, data, indicator)
     event = st.plotly_chart(fig, key=key, config=chart_style.plotly_config(chart_style.screen()), on_select="rerun",
                             selection_mode="points")
-    chart_alt.beside(key, fig, data, indicator)
+    chart_alt.beside(key, fig, data, indicator, lang)
     points = event.selection.points if event else []
     if points and points[0].get("customdata") is not None:
         value = points[0]["customdata"]

@@ -1,5 +1,6 @@
 """The context under a figure: source · coverage · data version, with the method (and any
-methodology break) behind the help icon. Computed by the core (reformkpi.context)."""
+methodology break) behind the help icon. Computed and worded by the core (reformkpi.context), in the
+language it was asked for: shown here as it is."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from reformkpi.context import FigureContext
 from reformkpi.i18n import t
 
 
-def caption(ctx: FigureContext, lang: str, label: str = "") -> None:
+def caption(ctx: FigureContext, label: str = "") -> None:
     """The context line; `label` names the indicator in the help text where a figure shows several."""
-    details = f"{label}: {ctx.details(lang)}" if label else ctx.details(lang)
-    st.caption(formatting.markdown_text(ctx.summary(lang)), help=formatting.markdown_text(details))
+    details = f"{label}: {ctx.details()}" if label else ctx.details()
+    st.caption(formatting.markdown_text(ctx.summary()), help=formatting.markdown_text(details))
 
 
 def coverage_line(n, total, lang: str) -> str:

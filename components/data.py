@@ -9,15 +9,16 @@ asked for again: the next rerun sees the new data at once.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import duckdb
 import streamlit as st
 
-from components import url_state
 from components.cache_keys import HASH_FUNCS
 from reformkpi import config, integrity, notes
-from reformkpi.i18n import DEFAULT, t
+from reformkpi.i18n import t
 from reformkpi.metrics.datasets import Dataset
 from reformkpi.records import scan as records_scan
 from reformkpi.records.metrics import Records
@@ -95,7 +96,7 @@ def query(fn, ref: DataRef, *args):
 
     An open version reads its files as it goes: if they moved or went (a store restored elsewhere,
     a vacuum against the store's policy), the version is opened anew once, and if it still cannot
-    be read the page says so and stops.
+    be read, Unreadable is raised: app.py says so in the run's language and stops (stopped_if_unreadable).
     """
     try:
         return _query(fn, ref, *args)
@@ -103,9 +104,25 @@ def query(fn, ref: DataRef, *args):
         dataset.clear()
     try:
         return _query(fn, ref, *args)
-    except (duckdb.IOException, OSError, integrity.StoreFault):
-        st.warning(t("data.unreadable", url_state.chosen("lang") or DEFAULT, version=ref.version),
-                   icon=":material/report:")
+    except (duckdb.IOException, OSError, integrity.StoreFault) as e:
+        raise Unreadable(ref.version) from e
+
+
+class Unreadable(Exception):
+    """A data version whose files cannot be read even when opened anew."""
+
+    def __init__(self, version: int):
+        super().__init__(version)
+        self.version = version
+
+
+@contextmanager
+def stopped_if_unreadable(lang: str) -> Iterator[None]:
+    """Run the page; if its data cannot be read, say so in words (which version) and stop there."""
+    try:
+        yield
+    except Unreadable as e:
+        st.warning(t("data.unreadable", lang, version=e.version), icon=":material/report:")
         st.stop()
 
 

@@ -135,14 +135,13 @@ def report(drawn: dict[str, charts.Drawn], ds: Dataset, page: str, page_title: s
 
     def exhibit(d: charts.Drawn) -> exhibits.Exhibit:
         header = exhibits.header(ds, d.indicator_id, dataset_name, lang, period, pinned, level, unit_id)
-        return exhibits.exhibit(d.frame, ds, d.indicator_id, d.title or _figure_title(d.figure), header, lang,
-                                unit_id)
+        return exhibits.exhibit(d.frame, ds, d.indicator_id, d.title or _figure_title(d.figure), header, unit_id)
 
     return exports.Report(
         report_title(page_title, snapshot), cover_subtitle(page_title, snapshot, lang), source,
         dt.datetime.now(dt.UTC),
         tuple(exports.ChartExport(export_figure(d.figure), exhibit(d)) for d in drawn.values() if d.figure is not None),
-        tuple(exhibit(d) for d in drawn.values() if d.figure is None), lang)
+        tuple(exhibit(d) for d in drawn.values() if d.figure is None), lang=lang)
 
 
 def export_menu(ref: data.DataRef, page_title: str, dataset_name: str, snapshot: snapshots.Snapshot | None,
@@ -175,7 +174,7 @@ def export_menu(ref: data.DataRef, page_title: str, dataset_name: str, snapshot:
             for col, (ext, make) in zip(st.columns(4), (
                     ("png", lambda i=i: exports.image(full().charts[i].figure)),
                     ("svg", lambda i=i: exports.image(full().charts[i].figure, "svg")),
-                    ("csv", lambda i=i: exports.exhibit_csv(full().charts[i].exhibit, lang)),
-                    ("xlsx", lambda i=i: exports.exhibit_xlsx(full().charts[i].exhibit, lang)))):
+                    ("csv", lambda i=i: exports.exhibit_csv(full().charts[i].exhibit)),
+                    ("xlsx", lambda i=i: exports.exhibit_xlsx(full().charts[i].exhibit)))):
                 col.download_button(ext.upper(), data=make, file_name=name(ext, key), mime=MIME[ext],
                                     key=f"export-{key}-{ext}", on_click="ignore")

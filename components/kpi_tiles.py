@@ -82,4 +82,4 @@ def row(kpis: list[tuple[Kpi, pd.Series, FigureContext]], lang: str) -> None:
     for col, (k, ind, ctx) in zip(st.columns(len(kpis)), kpis):
         with col:
             tile(k, ind, lang)
-            context.caption(ctx, lang)
+            context.caption(ctx)

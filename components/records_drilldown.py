@@ -197,18 +197,18 @@ def render(ref: data.RecordsRef, held: rm.Held, quarter: str, stored: pd.DataFra
         if late.empty:
             st.info(t("records.late.none", lang))
         else:
-            charts.show(charts.figure(late_procedures, late, lang, ref.version, span=0.5), key="records_late", data=late)
+            charts.show(charts.figure(late_procedures, late, lang, ref.version, span=0.5), key="records_late", data=late, lang=lang)
     with right:
         times = figures.processing_times
-        charts.show(charts.figure(processing_times, times, lang, ref.version, span=0.5), key="records_time", data=times)
+        charts.show(charts.figure(processing_times, times, lang, ref.version, span=0.5), key="records_time", data=times, lang=lang)
     left, middle, right = st.columns(3)
     for column, key, frame, draw in ((left, "records_overdue", figures.overdue_days, overdue_days),
                                      (middle, "records_ageing", figures.backlog_ageing, ageing),
                                      (right, "records_channels", figures.channels, channels)):
         with column:
-            charts.show(charts.figure(draw, frame, lang, ref.version, span=0.33), key=key, data=frame)
+            charts.show(charts.figure(draw, frame, lang, ref.version, span=0.33), key=key, data=frame, lang=lang)
     trend = figures.backlog_trend
-    charts.show(charts.figure(backlog_trend, trend, lang, ref.version), key="records_trend", data=trend)
+    charts.show(charts.figure(backlog_trend, trend, lang, ref.version), key="records_trend", data=trend, lang=lang)
     combined = trend.loc[~trend["own"], "period"]
     if len(combined):
         before = sorted({u for q, units, _ in held.quarters if q in set(combined) for u in units})

@@ -23,10 +23,15 @@ _PAGE_CSS = (f"<style>:focus-visible{{outline:3px solid {palette.GOOD} !importan
              "scroll-behavior:auto !important}}</style>")
 
 
+_LANG = "shell:lang"  # the language app.py resolved for this run
+
+
 def language_picker() -> str:
-    """The language selector (in the sidebar, kept in the URL as ?lang=en); the page's `lang` follows
-    it, and its focus and motion styles are set."""
-    lang = url_state.select(t("app.language"), LANGUAGES, "lang", LANGUAGE_NAMES.__getitem__, container=st.sidebar)
+    """The language selector (in the sidebar, kept in the URL as ?lang=en): the one place the run's
+    language is resolved, by app.py before the page runs; its focus and motion styles are set."""
+    # The label is the same in both languages ("Ngôn ngữ / Language"): the language is not known yet.
+    lang = url_state.select(t("app.language", DEFAULT), LANGUAGES, "lang", LANGUAGE_NAMES.__getitem__, container=st.sidebar)
+    st.session_state[_LANG] = lang
     with st.sidebar.container(height=1, border=False):  # draws nothing
         _page_lang(key="page-lang", data={"lang": lang})
     st.html(_PAGE_CSS)
@@ -34,7 +39,9 @@ def language_picker() -> str:
 
 
 def language() -> str:
-    return url_state.chosen("lang") or DEFAULT
+    """The language app.py resolved for this run (language_picker): a page reads it once, at its
+    top, and passes it down."""
+    return st.session_state[_LANG]
 
 
 def dataset_picker(lang: str) -> str:

@@ -25,7 +25,7 @@ def _fmt_date(d) -> str:
     return d.strftime("%d/%m/%Y") if pd.notna(d) else "…"
 
 
-def violations(obs: pd.DataFrame, cat: Catalog, today: dt.date | None = None, lang: str = "vi") -> pd.DataFrame:
+def violations(obs: pd.DataFrame, cat: Catalog, lang: str, today: dt.date | None = None) -> pd.DataFrame:
     """Every stored row that breaks a rule of the catalog: rule, unit_id, indicator_id, period, value, message.
 
     Rules: the unit and indicator exist, the indicator is stored (not computed), the period has the
@@ -74,11 +74,11 @@ def violations(obs: pd.DataFrame, cat: Catalog, today: dt.date | None = None, la
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def new_violations(obs: pd.DataFrame, current: Catalog, proposed: Catalog, today: dt.date | None = None,
-                   lang: str = "vi") -> pd.DataFrame:
+def new_violations(obs: pd.DataFrame, current: Catalog, proposed: Catalog, lang: str,
+                   today: dt.date | None = None) -> pd.DataFrame:
     """The rows a proposed catalog would make break a rule that they keep under the current one."""
-    before = violations(obs, current, today, lang)
-    after = violations(obs, proposed, today, lang)
+    before = violations(obs, current, lang, today)
+    after = violations(obs, proposed, lang, today)
     key = ["rule", "unit_id", "indicator_id", "period"]
     old = pd.MultiIndex.from_frame(before[key])
     return after[~pd.MultiIndex.from_frame(after[key]).isin(old)].reset_index(drop=True)

@@ -191,7 +191,7 @@ class Catalog:
         row = self.indicator(indicator_id)
         return _terms(row["numerator"]), _terms(row["denominator"])
 
-    def formula_text(self, indicator_id: str, lang: str = "vi") -> str:
+    def formula_text(self, indicator_id: str, lang: str) -> str:
         """The formula in words, for display next to the number."""
         row = self.indicator(indicator_id)
         if row["rollup"] != "derived":
@@ -215,7 +215,7 @@ class Catalog:
         lo, hi = periods.start(before), periods.start(after)
         return next((b for b in self.breaks(indicator_id) if lo < periods.start(b) <= hi), None)
 
-    def break_note(self, indicator_id: str, lang: str = "vi") -> str:
+    def break_note(self, indicator_id: str, lang: str) -> str:
         return self.indicator(indicator_id)[column("break_note", lang)]
 
     def predecessors(self, unit_id: str) -> list[str]:

@@ -20,7 +20,8 @@ from reformkpi.store import SOURCE_PREFIX
 
 @dataclass(frozen=True)
 class FigureContext:
-    """The context of one indicator's figures for a period over the units of a level."""
+    """The context of one indicator's figures for a period over the units of a level, worded once in
+    `lang` (figure_context): pages, exports and digests show its lines as they are."""
 
     indicator_id: str
     period: str
@@ -30,32 +31,33 @@ class FigureContext:
     n_expected: int  # units of the level in office at the period's end
     version: int | None  # data version
     method_note: str  # the indicator's methodology break, if it has one
+    lang: str  # the language of method, method_note, notes and the lines below
     notes: tuple[str, ...] = ()  # analysts' notes on these figures: "unit · period: note"
 
-    def source_text(self, lang: str = "vi") -> str:
-        return "; ".join(source_label(s, lang) for s in self.sources) or t("context.source.none", lang)
+    def source_text(self) -> str:
+        return "; ".join(source_label(s, self.lang) for s in self.sources) or t("context.source.none", self.lang)
 
-    def coverage_text(self, lang: str = "vi") -> str:
-        return t("context.coverage", lang, n=self.n_units, total=self.n_expected)
+    def coverage_text(self) -> str:
+        return t("context.coverage", self.lang, n=self.n_units, total=self.n_expected)
 
-    def summary(self, lang: str = "vi") -> str:
+    def summary(self) -> str:
         """Source · coverage · version (· notes): the line under a figure."""
-        parts = [t("context.source", lang, source=self.source_text(lang)), self.coverage_text(lang),
-                 t("context.version", lang, version=self.version)]
+        parts = [t("context.source", self.lang, source=self.source_text()), self.coverage_text(),
+                 t("context.version", self.lang, version=self.version)]
         if self.notes:
-            parts.append(tn("context.notes", len(self.notes), lang))
+            parts.append(tn("context.notes", len(self.notes), self.lang))
         return " · ".join(parts)
 
-    def details(self, lang: str = "vi") -> str:
+    def details(self) -> str:
         """The method, the methodology break where there is one, and the analysts' notes."""
-        parts = [t("context.method", lang, method=self.method)]
+        parts = [t("context.method", self.lang, method=self.method)]
         if self.method_note:
-            parts.append(t("context.break", lang, note=self.method_note))
-        parts += [t("context.note", lang, note=n) for n in self.notes]
+            parts.append(t("context.break", self.lang, note=self.method_note))
+        parts += [t("context.note", self.lang, note=n) for n in self.notes]
         return ". ".join(parts)
 
 
-def source_label(source: object, lang: str = "vi") -> str:
+def source_label(source: object, lang: str) -> str:
     """A stored source as a reader reads it: counts synced from the records name the records' version.
     A source left out of an upload is stored null, which pandas reads as None or NaN: "not recorded"."""
     if not isinstance(source, str) or not source.strip():
@@ -65,7 +67,7 @@ def source_label(source: object, lang: str = "vi") -> str:
     return source
 
 
-def method_text(cat, indicator_id: str, lang: str = "vi") -> str:
+def method_text(cat, indicator_id: str, lang: str) -> str:
     """How the indicator is computed for a unit and combined over units, and the precision it is compared at."""
     ind = cat.indicator(indicator_id)
     if ind["rollup"] == "derived" and ind["denominator"]:
@@ -82,8 +84,8 @@ def method_text(cat, indicator_id: str, lang: str = "vi") -> str:
     return f"{how}; {precision}"
 
 
-def figure_context(ds: Dataset, indicator_id: str, period: periods.Period, level: str | None = None,
-                   lang: str = "vi", unit_id: str | None = None) -> FigureContext:
+def figure_context(ds: Dataset, indicator_id: str, period: periods.Period, level: str | None,
+                   lang: str, unit_id: str | None = None) -> FigureContext:
     """The context of an indicator's figures for a period (a year reads every quarter in it), over
     the units of a level, or of one unit and the units merged into it (unit_id)."""
     cat = ds.catalog
@@ -110,13 +112,13 @@ def figure_context(ds: Dataset, indicator_id: str, period: periods.Period, level
     notes = notes[np.array([periods.start(x) >= start and periods.end(x) <= end for x in notes["period"]], dtype=bool)]
     return FigureContext(indicator_id, p, tuple(sources["source"]), method_text(cat, indicator_id, lang),
                          len(reported), len(expected), ds.version,
-                         cat.break_note(indicator_id, lang) if cat.breaks(indicator_id) else "",
+                         cat.break_note(indicator_id, lang) if cat.breaks(indicator_id) else "", lang,
                          tuple(f"{names.get(u, u)} · {period_label(x, lang)}: {n}"
                                for u, x, n in zip(notes["unit_id"], notes["period"], notes["note"])))
 
 
-def figure_contexts(ds: Dataset, indicator_ids: tuple[str, ...], period: periods.Period, level: str | None = None,
-                    lang: str = "vi", unit_id: str | None = None) -> dict[str, FigureContext]:
+def figure_contexts(ds: Dataset, indicator_ids: tuple[str, ...], period: periods.Period, level: str | None,
+                    lang: str, unit_id: str | None = None) -> dict[str, FigureContext]:
     """`figure_context` of each indicator, their figures read together in one pass over the
     observations (a page that shows several indicators captions each)."""
     units = rollups.level_units(ds, level) if unit_id is None else ds.catalog.lineage(unit_id)
@@ -124,7 +126,7 @@ def figure_contexts(ds: Dataset, indicator_ids: tuple[str, ...], period: periods
     return {i: figure_context(ds, i, period, level, lang, unit_id) for i in indicator_ids}
 
 
-def trend_title(cat, indicator_id: str, lang: str = "vi") -> str:
+def trend_title(cat, indicator_id: str, lang: str) -> str:
     """The title of the province-wide trend, naming what it is: the root unit's total or rate, or the
     mean of its units (for PAPI: of the provinces of Viet Nam, not a province)."""
     ind = cat.indicator(indicator_id)
@@ -136,7 +138,7 @@ def trend_title(cat, indicator_id: str, lang: str = "vi") -> str:
 
 
 def period_sources(ds: Dataset, indicator_id: str, level: str | None, years: tuple[int, int],
-                   lang: str = "vi") -> pd.DataFrame:
+                   lang: str) -> pd.DataFrame:
     """Where each quarter's figures come from (typed uploads or records, by their stored source):
     period, source (labels, most rows first). A series whose source changes shows it here."""
     df = ds.sql("""SELECT period, coalesce(source, '') AS source, count(*) AS n FROM obs

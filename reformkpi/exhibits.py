@@ -75,7 +75,8 @@ class Column:
 
 @dataclass(frozen=True)
 class Header:
-    """The header block of an export. A field left empty is not printed (coverage: when the core knows it)."""
+    """The header block of an export, worded in `lang`. A field left empty is not printed (coverage:
+    when the core knows it)."""
 
     source: str
     data_version: int
@@ -89,18 +90,20 @@ class Header:
     method: str = ""  # how the figure is computed and the precision it is compared at (FigureContext)
     compared: str = ""  # what changes are taken over, or why there are none (comparability)
     context: str = ""  # the line the page prints under the figure (FigureContext.summary)
+    lang: str = field(kw_only=True)  # the language of the fields, and of their labels
 
-    def lines(self, lang: str) -> list[tuple[str, str]]:
+    def lines(self) -> list[tuple[str, str]]:
         rows = [("header.indicator", self.indicator), ("header.period", self.period), ("header.formula", self.formula),
                 ("header.target", self.target), ("header.source", self.source), ("header.documents", self.documents),
                 ("header.coverage", self.coverage), ("header.method", self.method), ("header.compared", self.compared),
                 ("header.data_version", str(self.data_version)), ("header.snapshot", self.snapshot)]
-        return [(t(key, lang), value) for key, value in rows if value]
+        return [(t(key, self.lang), value) for key, value in rows if value]
 
 
 @dataclass(frozen=True)
 class Exhibit:
-    """A chart's or a table's data as it leaves: title, takeaway, header block and the table itself."""
+    """A chart's or a table's data as it leaves: title, takeaway, header block and the table itself,
+    worded once in the header's language (exhibit): files and the page's text alternative show it."""
 
     title: str
     takeaway: str
@@ -115,18 +118,22 @@ class Exhibit:
         spec = [(c.kind, c.decimals if c.decimals is not None else DECIMALS.get(c.kind)) for c in cols]
         return [[c.rows[i] if c.rows else k for c, k in zip(cols, spec)] for i in range(len(self.table))]
 
-    def context_line(self, lang: str) -> str:
+    @property
+    def lang(self) -> str:
+        return self.header.lang
+
+    def context_line(self) -> str:
         """What an export prints under the chart or table: the page's line under it (source ·
         coverage · data version), else the dataset and its version; then the snapshot it shows."""
-        h = self.header
+        h, lang = self.header, self.lang
         line = h.context or " · ".join((t("context.source", lang, source=h.source),
                                         t("context.version", lang, version=h.data_version)))
         return line + (f" · {t('header.snapshot', lang)}: {h.snapshot}" if h.snapshot else "")
 
-    def header_lines(self, lang: str) -> list[tuple[str, str]]:
-        first = [(t("header.title", lang), self.title)] + ([(t("header.takeaway", lang), self.takeaway)]
-                                                          if self.takeaway else [])
-        return first + self.header.lines(lang)
+    def header_lines(self) -> list[tuple[str, str]]:
+        first = [(t("header.title", self.lang), self.title)] + ([(t("header.takeaway", self.lang), self.takeaway)]
+                                                                if self.takeaway else [])
+        return first + self.header.lines()
 
 
 def _kind(kind: str, measure: str) -> str:
@@ -331,19 +338,20 @@ def takeaway(frame: pd.DataFrame, ds: Dataset, indicator_id: str | None, lang: s
 
 
 def exhibit(frame: pd.DataFrame, ds: Dataset, indicator_id: str | None, title: str, header: Header,
-            lang: str, unit_id: str | None = None) -> Exhibit:
+            unit_id: str | None = None) -> Exhibit:
     """The exhibit of a core frame computed from `ds` (of `unit_id`'s, on a unit's page): its
-    table, its takeaway, its header block."""
+    table, its takeaway, its header block, in the header's language."""
+    lang = header.lang
     shown, columns = table(frame, ds.catalog, indicator_id, lang)
     if {"scope_changed", "is_new", "name"} <= set(frame.columns) and (scope := ranking.scope_note(frame, lang)):
         header = replace(header, compared="; ".join(filter(None, (header.compared, scope))))  # the page's line
     return Exhibit(title, takeaway(frame, ds, indicator_id, lang, unit_id), header, shown, columns)
 
 
-def description(ex: Exhibit, lang: str) -> str:
+def description(ex: Exhibit) -> str:
     """A chart's text alternative, for a reader who cannot see it: what it shows (its title), how
     many rows of data it holds, and the takeaway its exports carry (the key figure)."""
-    return " ".join(filter(None, (tn("chart.alt", len(ex.table), lang, title=ex.title), ex.takeaway)))
+    return " ".join(filter(None, (tn("chart.alt", len(ex.table), ex.lang, title=ex.title), ex.takeaway)))
 
 
 def header(ds: Dataset, indicator_id: str | None, source: str, lang: str, period: str = "", snapshot: str = "",
@@ -352,7 +360,7 @@ def header(ds: Dataset, indicator_id: str | None, source: str, lang: str, period
     with its document, and the core's context of its figures (their sources, coverage, method)."""
     version = ds.version if ds.version is not None else -1
     if not indicator_id:
-        return Header(source, version, period=period, snapshot=snapshot)
+        return Header(source, version, period=period, snapshot=snapshot, lang=lang)
     cat = ds.catalog
     ind = cat.indicator(indicator_id)
     chosen = periods.Period.read(period)
@@ -367,6 +375,6 @@ def header(ds: Dataset, indicator_id: str | None, source: str, lang: str, period
         c = comparability.for_unit(cat, c, unit_id)
     return Header(source, version, ind[column("name", lang)],
                   c.period_text(lang) if c and c.partial else formatting.period_label(period, lang) if c else period,
-                  cat.formula_text(indicator_id, lang), target, ctx.source_text(lang) if ctx else "",
-                  ctx.coverage_text(lang) if ctx else "", snapshot, ctx.method if ctx else "",
-                  (c.reason_text(lang) or c.versus(lang)) if c else "", ctx.summary(lang) if ctx else "")
+                  cat.formula_text(indicator_id, lang), target, ctx.source_text() if ctx else "",
+                  ctx.coverage_text() if ctx else "", snapshot, ctx.method if ctx else "",
+                  (c.reason_text(lang) or c.versus(lang)) if c else "", ctx.summary() if ctx else "", lang=lang)

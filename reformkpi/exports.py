@@ -21,7 +21,7 @@ import math
 import re
 import threading
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import kaleido
@@ -87,23 +87,23 @@ def view_file_name(page: str, period: str, version: int, ext: str, part: str = "
     return file_name("CCHC", page, period, f"v{version}", part, ext=ext)
 
 
-def exhibit_csv(ex: Exhibit, lang: str) -> bytes:
+def exhibit_csv(ex: Exhibit) -> bytes:
     """The header block (label, value), an empty line, then the table; UTF-8 with a byte-order mark."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    for label, value in ex.header_lines(lang):
+    for label, value in ex.header_lines():
         writer.writerow([_safe_cell(label), _safe_cell(value)])
     writer.writerow([])
     buf.write(formula_safe(ex.table).to_csv(index=False, lineterminator="\n"))
     return buf.getvalue().encode("utf-8-sig")
 
 
-def exhibit_xlsx(ex: Exhibit, lang: str) -> bytes:
+def exhibit_xlsx(ex: Exhibit) -> bytes:
     """The header block on top, then the table with number formats as the page shows them."""
     wb = Workbook()
     ws = wb.active
-    ws.title = "Dữ liệu" if lang == "vi" else "Data"
-    lines = ex.header_lines(lang)
+    ws.title = "Dữ liệu" if ex.lang == "vi" else "Data"
+    lines = ex.header_lines()
     for r, (label, value) in enumerate(lines, start=1):
         ws.cell(r, 1, _safe_cell(label)).font = Font(bold=True)
         ws.cell(r, 2, _safe_cell(value))
@@ -140,9 +140,9 @@ def cell_text(v, kind: str, lang: str, decimals: int | None = None) -> str:
     return text + "%" if kind in ("percent", "points") else text
 
 
-def text_rows(ex: Exhibit, lang: str) -> list[list[str]]:
+def text_rows(ex: Exhibit) -> list[list[str]]:
     """The table's cells as the page writes them, row by row (files, and a chart's table on its page)."""
-    return [[cell_text(v, k, lang, d) for v, (k, d) in zip(row, kinds)]
+    return [[cell_text(v, k, ex.lang, d) for v, (k, d) in zip(row, kinds)]
             for row, kinds in zip(ex.table.itertuples(index=False), ex.cell_kinds())]
 
 
@@ -180,7 +180,7 @@ class Report:
     created: dt.datetime
     charts: tuple[ChartExport, ...]
     tables: tuple[Exhibit, ...] = ()
-    lang: str = "vi"
+    lang: str = field(kw_only=True)
 
     @property
     def cover_lines(self) -> list[str]:
@@ -297,7 +297,7 @@ def pptx(report: Report, fonts: Path | None = None) -> bytes:
     _cover(deck, m, report)
     blank = deck.slide_layouts[6]
     for chart in report.charts:
-        context = chart.exhibit.context_line(report.lang)
+        context = chart.exhibit.context_line()
         slide, top, bottom = _slide(deck, blank, m, chart.title, chart.takeaway, context, report.source)
         context_h = m.height(context, CONTEXT_PT, SLIDE_PT[0] - 2 * MARGIN_PT)
         png, width, height = picture(chart.figure, (SLIDE_PT[0] - 2 * MARGIN_PT, bottom - top - GAP_PT - context_h))
@@ -452,10 +452,10 @@ def _forced(m: Metrics, headers: list[str], rows: list[list[str]], width: float)
 
 
 def _table_slides(deck, layout, m: Metrics, ex: Exhibit, report: Report) -> None:
-    headers, context = [str(h) for h in ex.table.columns], ex.context_line(report.lang)
+    headers, context = [str(h) for h in ex.table.columns], ex.context_line()
     width = SLIDE_PT[0] - 2 * MARGIN_PT
     probe = _slide_band(m, ex.title + " (10/10)", ex.takeaway, context, report.source)
-    pages = _table_pages(m, headers, text_rows(ex, report.lang), width, probe)
+    pages = _table_pages(m, headers, text_rows(ex), width, probe)
     for n, (part, fit) in enumerate(pages, start=1):
         title = ex.title + (f" ({n}/{len(pages)})" if len(pages) > 1 else "")
         slide, top, _ = _slide(deck, layout, m, title, ex.takeaway, context, report.source)
@@ -535,7 +535,7 @@ def pdf(report: Report, fonts: Path | None = None) -> bytes:
     width = PDF_PAGE_MM[0] - 2 * PDF_MARGIN_MM
     for chart in report.charts:
         _pdf_heading(doc, chart.title, chart.takeaway)
-        context = chart.exhibit.context_line(report.lang)
+        context = chart.exhibit.context_line()
         doc.set_font("DejaVu", size=PDF_CONTEXT_PT)
         context_h = PDF_CONTEXT_MM * _pdf_lines(doc, context)
         top = doc.get_y() + 2
@@ -545,9 +545,9 @@ def pdf(report: Report, fonts: Path | None = None) -> bytes:
         _pdf_context(doc, context)
     scratch = _pdf_doc(fonts, report.source)  # where a table's page is tried before it is written
     for ex in report.tables:
-        headers, context = list(map(str, ex.table.columns)), ex.context_line(report.lang)
+        headers, context = list(map(str, ex.table.columns)), ex.context_line()
         fits = functools.partial(_pdf_fits, scratch, ex.title + " (10/10)", ex.takeaway, headers, context)
-        parts = [p for part in pages_of(text_rows(ex, report.lang), ROWS_PER_PDF_PAGE) for p in _halved(part, fits)]
+        parts = [p for part in pages_of(text_rows(ex), ROWS_PER_PDF_PAGE) for p in _halved(part, fits)]
         for n, part in enumerate(parts, start=1):
             _pdf_heading(doc, ex.title + (f" ({n}/{len(parts)})" if len(parts) > 1 else ""), ex.takeaway)
             _pdf_table(doc, headers, part, context)
@@ -609,11 +609,11 @@ def _pdf_heading(doc: FPDF, title: str, takeaway: str) -> None:
     doc.multi_cell(0, 7, takeaway, new_x="LMARGIN", new_y="NEXT")
 
 
-def _html_table(ex: Exhibit, lang: str) -> str:
+def _html_table(ex: Exhibit) -> str:
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in ex.table.columns)
     body = "".join("<tr>" + "".join(f'<td{" class=n" if k != "text" else ""}>{html.escape(v)}</td>'
                                     for v, (k, _) in zip(row, kinds)) + "</tr>"
-                   for row, kinds in zip(text_rows(ex, lang), ex.cell_kinds()))
+                   for row, kinds in zip(text_rows(ex), ex.cell_kinds()))
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -636,13 +636,13 @@ def html_report(report: Report) -> str:
         parts += [f'<section class="chart"><h2>{html.escape(chart.title)}</h2>',
                   f"<p>{html.escape(chart.takeaway)}</p>",
                   chart.figure.to_html(full_html=False, include_plotlyjs=False, div_id=f"chart-{i}"),
-                  f'<p class="context">{html.escape(chart.exhibit.context_line(report.lang))}</p>',
-                  f"<details><summary>{data_label}</summary>{_html_table(chart.exhibit, report.lang)}</details>",
+                  f'<p class="context">{html.escape(chart.exhibit.context_line())}</p>',
+                  f"<details><summary>{data_label}</summary>{_html_table(chart.exhibit)}</details>",
                   "</section>"]
     for ex in report.tables:
         parts += [f'<section class="table"><h2>{html.escape(ex.title)}</h2>', f"<p>{html.escape(ex.takeaway)}</p>",
-                  _html_table(ex, report.lang),
-                  f'<p class="context">{html.escape(ex.context_line(report.lang))}</p>', "</section>"]
+                  _html_table(ex),
+                  f'<p class="context">{html.escape(ex.context_line())}</p>', "</section>"]
     parts.append(f'<p class="source">{html.escape(report.source)}</p></body></html>')
     return "\n".join(parts)
 

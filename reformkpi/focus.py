@@ -21,7 +21,7 @@ UNIT_YEAR_COLUMNS = ["indicator_id", "value", "previous", "change", "target", "g
 
 
 def unit_year(ds: Dataset, unit_id: str, indicator_ids: tuple[str, ...], year: int,
-              lang: str = "vi") -> pd.DataFrame:
+              lang: str) -> pd.DataFrame:
     """A unit's figures for one year, one row per indicator with a value that year.
 
     value (the unit's own figure: none for a year it was not in office at the end of, by the rule
@@ -74,7 +74,7 @@ def unit_year(ds: Dataset, unit_id: str, indicator_ids: tuple[str, ...], year: i
 STAND_IN_COLUMNS = ["indicator_id", "unit_id", "kind", "name", "value"]
 
 
-def stand_ins(ds: Dataset, unit_id: str, indicator_ids: tuple[str, ...], year: int, lang: str = "vi") -> pd.DataFrame:
+def stand_ins(ds: Dataset, unit_id: str, indicator_ids: tuple[str, ...], year: int, lang: str) -> pd.DataFrame:
     """For a year the unit was not in office at the end of: its predecessors then in office, each
     with its own figures, and their combined figure where one is a true sum or ratio of sums (kind
     'combined', no unit_id or name): neither graded, ranked nor held to a target, none being the
@@ -117,7 +117,7 @@ ATTENTION_COLUMNS = ["indicator_id", "value", "target", "gap", "province_misses"
 
 
 def attention(ds: Dataset, indicator_ids: tuple[str, ...], period: Period, level: str | None,
-              lang: str = "vi") -> pd.DataFrame:
+              lang: str) -> pd.DataFrame:
     """Indicators that need attention in a period: the province misses its target, or units do.
 
     One row per such indicator: the province's value, target and gap, province_misses, n_units
@@ -152,7 +152,7 @@ FALLS_COLUMNS = ["indicator_id", "unit_id", "name", "previous_rank", "rank", "ra
                  "grade_label", "grade_fell"]
 
 
-def falls(ds: Dataset, indicator_ids: tuple[str, ...], year: int, level: str, lang: str = "vi",
+def falls(ds: Dataset, indicator_ids: tuple[str, ...], year: int, level: str, lang: str,
           most: int = 5) -> pd.DataFrame:
     """The biggest falls from the year before among a level's units, over the given indicators.
 

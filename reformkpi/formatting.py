@@ -79,7 +79,7 @@ def _decimal(pattern: str, lang: str) -> Callable[[Decimal], str]:
     return lambda x: parsed.apply(x, locale).replace("-", MINUS)
 
 
-def number(x, lang: str = "vi", decimals: int = 1) -> str:
+def number(x, lang: str, decimals: int = 1) -> str:
     if _missing(x):
         return "–"
     pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
@@ -87,19 +87,19 @@ def number(x, lang: str = "vi", decimals: int = 1) -> str:
     return _decimal(pattern, lang)(half_up(x, decimals))
 
 
-def figure(x, lang: str = "vi") -> str:
+def figure(x, lang: str) -> str:
     """A stored number as written in the language, with as many decimals as it has (up to 4): 1.440 · 77,4."""
     if _missing(x):
         return "–"
     return _decimal("#,##0.####", lang)(half_up(x, 4))
 
 
-def percent(x, lang: str = "vi", decimals: int = 1) -> str:
+def percent(x, lang: str, decimals: int = 1) -> str:
     """A value already in percent units: 77.4 → '77,4%'."""
     return "–" if _missing(x) else number(x, lang, decimals) + "%"
 
 
-def signed(x, lang: str = "vi", decimals: int = 1) -> str:
+def signed(x, lang: str, decimals: int = 1) -> str:
     """A change with its sign: '+0,5', '−2,6'."""
     if _missing(x):
         return "–"
@@ -118,7 +118,7 @@ def separating_decimals(values, ranks, decimals: int, most: int = 6) -> int:
     return most
 
 
-def value(x, measure, lang: str = "vi", decimals: int | None = None) -> str:
+def value(x, measure, lang: str, decimals: int | None = None) -> str:
     """An indicator's value by its measure (points as their percentage score) at the decimals it is
     published with: `measure` is the indicator's catalog row (its measure and decimals), or a
     measure's name with the decimals (else the measure's usual ones)."""
@@ -131,7 +131,7 @@ def value(x, measure, lang: str = "vi", decimals: int | None = None) -> str:
     return number(x, lang, decimals)
 
 
-def period_label(period: str | periods.Period, lang: str = "vi") -> str:
+def period_label(period: str | periods.Period, lang: str) -> str:
     freq, year, idx = periods.parse(str(period))
     if freq == "year":
         return str(year)
@@ -140,7 +140,7 @@ def period_label(period: str | periods.Period, lang: str = "vi") -> str:
     return f"Tháng {idx}/{year}" if lang == "vi" else format_date(dt.date(year, idx, 1), "MMM yyyy", locale=LOCALES[lang])
 
 
-def span_label(year: int, months: tuple[int, int] | None, lang: str = "vi") -> str:
+def span_label(year: int, months: tuple[int, int] | None, lang: str) -> str:
     """A year, or the months of it a partial year covers: '2026', 'Quý I–III/2026' (Q1–Q3 2026),
     'Tháng 1–8/2026' (Jan–Aug 2026)."""
     if months is None or tuple(months) == (1, 12):
@@ -159,11 +159,11 @@ def span_label(year: int, months: tuple[int, int] | None, lang: str = "vi") -> s
     return f"{name[0]}–{name[1]} {year}"
 
 
-def date(d: dt.date, lang: str = "vi") -> str:
+def date(d: dt.date, lang: str) -> str:
     return format_date(d, "dd/MM/yyyy", locale=LOCALES[lang])
 
 
-def timestamp(t: dt.datetime, lang: str = "vi") -> str:
+def timestamp(t: dt.datetime, lang: str) -> str:
     """A moment in Viet Nam time: commits are stored in UTC."""
     return format_datetime(t, "dd/MM/yyyy HH:mm", tzinfo=VIETNAM_TIME, locale=LOCALES[lang])
 

@@ -71,23 +71,23 @@ def _lookup(key: str, lang: str, count: int | None) -> str:
     return tr.gettext(key) if count is None else tr.ngettext(key, key, count)
 
 
-def t(key: str, lang: str = DEFAULT, **fields) -> str:
+def t(key: str, lang: str, **fields) -> str:
     """The text for a key in a language; {fields} are filled in. A missing key is an error."""
     return _lookup(key, lang, None).format(**fields)
 
 
-def tn(key: str, count: int, lang: str = DEFAULT, **fields) -> str:
+def tn(key: str, count: int, lang: str, **fields) -> str:
     """The plural form of a key for `count`; the field {n} is the count unless given (formatted)."""
     return _lookup(key, lang, int(count)).format(**{"n": count, **fields})
 
 
-def tm(key: str, lang: str = DEFAULT, **fields) -> str:
+def tm(key: str, lang: str, **fields) -> str:
     """t() for an element that renders Markdown: the fields (names, titles, files, sources: text
     from data or users) are escaped, the translation's own Markdown is kept."""
     return t(key, lang, **{k: markdown_text(v) for k, v in fields.items()})
 
 
-def tnm(key: str, count: int, lang: str = DEFAULT, **fields) -> str:
+def tnm(key: str, count: int, lang: str, **fields) -> str:
     """tn() for an element that renders Markdown (see tm)."""
     return tn(key, count, lang, **{k: markdown_text(v) for k, v in fields.items()})
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from reformkpi import audit
 from reformkpi.auth import Actor, require
 from reformkpi.catalog import Catalog, CatalogError, load_dir
+from reformkpi.i18n import DEFAULT
 from reformkpi.store import CommitInfo, Store
 
 
@@ -31,7 +32,8 @@ def update_catalog(store: Store, actor: Actor, directory) -> None:
     require(actor, "admin")
     tables = load_dir(directory)
     current = Catalog.from_tables(store.read_catalog())
-    broken = audit.new_violations(store.read().to_pandas(), current, Catalog.from_tables(tables))
+    # The refusal is a CatalogError's plain text, its rows' messages in the default language as before.
+    broken = audit.new_violations(store.read().to_pandas(), current, Catalog.from_tables(tables), DEFAULT)
     if not broken.empty:
         listed = "; ".join(f"{r.unit_id} · {r.indicator_id} · {r.period}: {r.message}" for r in broken.head(20).itertuples())
         raise CatalogError(f"{len(broken)} stored rows would break a rule: {listed}")

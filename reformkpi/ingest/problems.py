@@ -31,7 +31,7 @@ class Problem:
     severity: str = ERROR
     fields: dict = field(default_factory=dict, hash=False, compare=False)
 
-    def message(self, lang: str = "vi") -> str:
+    def message(self, lang: str) -> str:
         fields = {k: v.text(lang) if isinstance(v, Figure) else v for k, v in self.fields.items()}
         text = t(f"ingest.problem.{self.code}", lang, value=self.value, column=self.column, **fields)
         where = []
@@ -41,7 +41,7 @@ class Problem:
             where.append(t("ingest.where.column", lang, column=self.column))
         return (", ".join(where) + ": " if where else "") + text
 
-    def as_dict(self, lang: str = "vi") -> dict:
+    def as_dict(self, lang: str) -> dict:
         return {"severity": self.severity, "code": self.code, "row": self.row, "column": self.column,
                 "value": self.value, "message": self.message(lang)}
 

@@ -62,26 +62,26 @@ class Comparison:
         """Whether the period is a year whose data cover only some of its months."""
         return self.months is not None
 
-    def period_text(self, lang: str = "vi") -> str:
+    def period_text(self, lang: str) -> str:
         """'2026', or for a partial year the months it covers: 'Quý I–III/2026'."""
         if self.grain == "year":
             return formatting.span_label(periods.year_of(self.period), self.months, lang)
         return formatting.period_label(self.period, lang)
 
-    def previous_text(self, lang: str = "vi") -> str:
+    def previous_text(self, lang: str) -> str:
         """What the period is compared with: '2025', 'Quý I–III/2025' (the same months)."""
         if self.grain == "year":
             return formatting.span_label(periods.year_of(self.previous), self.months, lang)
         return formatting.period_label(self.previous, lang)
 
-    def versus(self, lang: str = "vi") -> str:
+    def versus(self, lang: str) -> str:
         """What a change is taken over: 'so với 2025'; a partial year says both spans
         ('Quý I–III/2026 so với Quý I–III/2025')."""
         if self.partial:
             return t("compare.partial_versus", lang, period=self.period_text(lang), previous=self.previous_text(lang))
         return t("kpi.vs_previous", lang, period=self.previous_text(lang))
 
-    def reason_text(self, lang: str = "vi") -> str:
+    def reason_text(self, lang: str) -> str:
         """Why no change is shown ('' when one is, or when there is nothing before to compare with)."""
         previous = self.previous_text(lang)
         if self.reason == BREAK:
@@ -95,14 +95,14 @@ class Comparison:
             return t("compare.not_comparable_scope", lang, period=previous)
         return ""
 
-    def changes_note(self, lang: str = "vi") -> str:
+    def changes_note(self, lang: str) -> str:
         """The line under a table of changes (a league table): why they are blank, or what a
         partial year's are taken over ('' for an ordinary comparison)."""
         if not self.comparable:
             return self.reason_text(lang)
         return t("compare.changes", lang, versus=self.versus(lang)) if self.partial else ""
 
-    def partial_text(self, lang: str = "vi") -> str:
+    def partial_text(self, lang: str) -> str:
         """The flag of an incomplete year ('' for a whole period)."""
         if not self.partial:
             return ""

@@ -51,7 +51,7 @@ def ranks(ds: Dataset, indicator_id: str, grain: str = "year", level: str | None
 
 
 @remembered
-def league_table(ds: Dataset, indicator_id: str, period: Period, level: str, lang: str = "vi") -> pd.DataFrame:
+def league_table(ds: Dataset, indicator_id: str, period: Period, level: str, lang: str) -> pd.DataFrame:
     """One period's ranking of a level's units with value, target, gap, grade, and the change of
     value and rank over the periods `comparability.compare` says (both blank where it says the
     periods may not be compared: across a methodology break; and for a unit whose scope changed
@@ -105,7 +105,7 @@ def _changes(s: pd.Series) -> int:
     return int((v[1:] != v[:-1]).sum())
 
 
-def grade_labels(cat: Catalog, family: str, grades: pd.Series, lang: str = "vi") -> pd.Series:
+def grade_labels(cat: Catalog, family: str, grades: pd.Series, lang: str) -> pd.Series:
     """The label of each grade id in the family's bands ('' for no grade)."""
     bands = cat.grade_bands[cat.grade_bands["family"] == family]
     labels = dict(zip(bands["grade_id"], bands[column("label", lang)]))
@@ -125,7 +125,7 @@ def rank_stability(ds: Dataset, indicator_id: str, level: str, years: tuple[int,
     return out.reset_index().sort_values(["rank_sd", "unit_id"], ascending=[False, True], ignore_index=True)
 
 
-def rank_history(ds: Dataset, indicator_id: str, unit_id: str, lang: str = "vi") -> pd.DataFrame:
+def rank_history(ds: Dataset, indicator_id: str, unit_id: str, lang: str) -> pd.DataFrame:
     """Rank and grade of a unit (and of its predecessors before a merger) per year among its peers.
 
     Columns: unit_id, period, value, rank, n_peers, grade, grade_label.
@@ -146,7 +146,7 @@ def grade_order(cat: Catalog, family: str) -> pd.DataFrame:
 
 
 def grade_counts(ds: Dataset, indicator_id: str, level: str | None, years: tuple[int, int],
-                 lang: str = "vi") -> pd.DataFrame:
+                 lang: str) -> pd.DataFrame:
     """Units per grade band per year, every band present (zero when empty): period, grade, grade_label, n."""
     cat = ds.catalog
     fam = cat.indicator(indicator_id)["family"]

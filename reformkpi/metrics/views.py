@@ -48,7 +48,7 @@ class Kpi:
 
 
 @remembered
-def kpi(ds: Dataset, indicator_id: str, period: periods.Period, level: str | None = None, lang: str = "vi") -> Kpi:
+def kpi(ds: Dataset, indicator_id: str, period: periods.Period, level: str | None, lang: str) -> Kpi:
     cat = ds.catalog
     ind = cat.indicator(indicator_id)
     c = compare(ds, indicator_id, period)
@@ -101,7 +101,7 @@ def _opt(x) -> float | None:
     return None if x is None or pd.isna(x) else float(x)
 
 
-def province_trend(ds: Dataset, indicator_id: str, level: str | None = None, lang: str = "vi") -> pd.DataFrame:
+def province_trend(ds: Dataset, indicator_id: str, level: str | None, lang: str) -> pd.DataFrame:
     """Province-wide value by year with that year's target: period, value, n_units, n_expected,
     target, method_break (True where a new method starts), partial (a year whose data cover only
     some of its months), joined (whether the year may be compared with the one before: the line
@@ -250,7 +250,7 @@ def unit_parts(ds: Dataset, total_id: str, unit_id: str, year: int) -> pd.DataFr
 
 
 def rate_matrix(ds: Dataset, indicator_id: str, level: str | None, years: tuple[int, int],
-                lang: str = "vi") -> pd.DataFrame:
+                lang: str) -> pd.DataFrame:
     """Units × quarters of a rate, the worst unit over the whole span first.
 
     Index: unit_id; columns: name, then one per quarter. The order uses the span's own rate
@@ -268,7 +268,7 @@ def rate_matrix(ds: Dataset, indicator_id: str, level: str | None, years: tuple[
     return wide
 
 
-def most_late(ds: Dataset, rate_id: str, period: periods.Period, level: str | None, lang: str = "vi",
+def most_late(ds: Dataset, rate_id: str, period: periods.Period, level: str | None, lang: str,
               n: int = 10) -> pd.DataFrame:
     """The units with the most late dossiers in a period (a year or a quarter), most first.
 
@@ -283,7 +283,7 @@ def most_late(ds: Dataset, rate_id: str, period: periods.Period, level: str | No
     return s[["unit_id", "name", "num", "den", "value"]].reset_index(drop=True)
 
 
-def family_matrix(ds: Dataset, total_id: str, year: int, level: str | None, lang: str = "vi") -> pd.DataFrame:
+def family_matrix(ds: Dataset, total_id: str, year: int, level: str | None, lang: str) -> pd.DataFrame:
     """Each unit's total and parts for a year (SIPAS overall and its 5 factors), best total first.
 
     Index: unit_id; columns: name, total_id, then one per part.
@@ -330,7 +330,7 @@ def family_summary(ds: Dataset, total_id: str, year: int, level: str | None) -> 
 
 
 def below_target_years(ds: Dataset, indicator_id: str, level: str | None, years: tuple[int, int],
-                       lang: str = "vi") -> pd.DataFrame:
+                       lang: str) -> pd.DataFrame:
     """Units that missed their target in at least one year of the span, and for how long.
 
     Columns: unit_id, name, years_below, years_measured, streak (years below in a row up to the

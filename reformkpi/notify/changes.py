@@ -26,7 +26,7 @@ import pandas as pd
 from reformkpi import focus, formatting, notes, periods
 from reformkpi.catalog import Catalog
 from reformkpi.context import figure_context
-from reformkpi.i18n import column, t
+from reformkpi.i18n import DEFAULT, column, t
 from reformkpi.metrics import comparability, datasets, ranking, rollups, views
 from reformkpi.metrics.datasets import Dataset
 from reformkpi.periods import Period
@@ -106,10 +106,11 @@ def _and_year(period: str) -> set[str]:
 
 
 def _misses(before: Dataset, after: Dataset, ind: str, period: str) -> list[Item]:
-    """New misses and recoveries of the units' own targets and of the province's, in a period."""
+    """New misses and recoveries of the units' own targets and of the province's, in a period.
+    Only the figures are read: the core's texts come in DEFAULT and are left unused (items are language-free)."""
     chosen = Period.parse(period)
-    a = focus.attention(before, (ind,), chosen, None)
-    b = focus.attention(after, (ind,), chosen, None)
+    a = focus.attention(before, (ind,), chosen, None, DEFAULT)
+    b = focus.attention(after, (ind,), chosen, None, DEFAULT)
 
     def below(att: pd.DataFrame) -> pd.DataFrame:
         return att.iloc[0]["below"].set_index("unit_id") if len(att) else pd.DataFrame(columns=["value", "target", "gap"])
@@ -120,7 +121,7 @@ def _misses(before: Dataset, after: Dataset, ind: str, period: str) -> list[Item
     gone = [u for u in was.index if u not in now.index]
     if gone:  # a recovery is a unit that now meets its target, not one whose figure went away
         levels = sorted(set(after.catalog.units.loc[after.catalog.units["level"] != "province", "level"]))
-        table = pd.concat([ranking.league_table(after, ind, chosen, lv) for lv in levels], ignore_index=True)
+        table = pd.concat([ranking.league_table(after, ind, chosen, lv, DEFAULT) for lv in levels], ignore_index=True)
         met = table[(table["meets_target"] == True) & table["unit_id"].isin(gone)]  # noqa: E712  (NA: neither)
         items += [Item(RECOVERY, ind, period, r.unit_id, float(r.value), float(r.target), float(r.gap))
                   for r in met.itertuples()]
@@ -130,7 +131,7 @@ def _misses(before: Dataset, after: Dataset, ind: str, period: str) -> list[Item
         r = b.iloc[0]
         items.append(Item(MISS, ind, period, PROVINCE, float(r["value"]), float(r["target"]), float(r["gap"])))
     elif k_before and not k_after:
-        k = views.kpi(after, ind, chosen, None)
+        k = views.kpi(after, ind, chosen, None, DEFAULT)
         if k.meets_target and k.value is not None and k.target is not None and k.gap is not None:
             items.append(Item(RECOVERY, ind, period, PROVINCE, k.value, k.target, k.gap))
     return items
@@ -144,9 +145,9 @@ def _falls(before: Dataset, after: Dataset, inds: list[str], year: int) -> list[
     key = ["indicator_id", "unit_id", "rank", "previous_rank", "grade_fell"]
     items = []
     for level in levels:
-        was = focus.falls(before, ranked, year, level)
+        was = focus.falls(before, ranked, year, level, "vi")
         old = set(map(tuple, was[key].astype(str).to_numpy().tolist()))
-        now = focus.falls(after, ranked, year, level).merge(
+        now = focus.falls(after, ranked, year, level, "vi").merge(
             focus.falls(after, ranked, year, level, "en")[["indicator_id", "unit_id", "grade_label", "previous_grade_label"]],
             on=["indicator_id", "unit_id"], suffixes=("", "_en"))
         for r, k in zip(now.itertuples(), now[key].astype(str).to_numpy().tolist()):
@@ -181,7 +182,7 @@ def _method_and_coverage(before: Dataset, after: Dataset, ind: str, period: str)
     if c.reason == comparability.BREAK and new_period:
         items.append(Item(BREAK, ind, period, text=str(c.method_break)))
     if period in datasets.data_periods(before):
-        was, now = figure_context(before, ind, chosen), figure_context(after, ind, chosen)
+        was, now = figure_context(before, ind, chosen, None, DEFAULT), figure_context(after, ind, chosen, None, DEFAULT)
         if now.n_units < was.n_units:
             items.append(Item(COVERAGE, ind, period, n_units=now.n_units, n_before=was.n_units,
                               n_expected=now.n_expected))

@@ -106,7 +106,7 @@ def lines(ds: Dataset, kind: str, unit_id: str, indicator_id: str, scope: frozen
             named = [t("notify.digest_unit", lang, unit=u.name, value=formatting.value(u.value, ind, lang),
                        gap=gap_text(u.gap, ind, lang)) for u in below.itertuples()]
             parts.append(tn("notify.digest_below", len(below), lang) + " " + "; ".join(named) + ".")
-        parts.append("(" + figure_context(ds, r.indicator_id, year, None, lang).summary(lang) + ")")
+        parts.append("(" + figure_context(ds, r.indicator_id, year, None, lang).summary() + ")")
         out.append(" ".join(parts))
     return str(year), out
 

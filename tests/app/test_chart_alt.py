@@ -16,7 +16,7 @@ def test_each_chart_is_followed_by_its_description_and_a_table_of_its_data(app, 
     tables = [e for e in at.expander if e.label == "Xem dạng bảng"]
     assert len(descriptions) == len(tables) == len(drawn) == 2
     # The units chart: the core's league table, described with the takeaway its exports carry.
-    league = ranking.league_table(demo, "sipas.overall", Period(2019), "department")
+    league = ranking.league_table(demo, "sipas.overall", Period(2019), "department", "vi")
     takeaway = exhibits.takeaway(league, demo, "sipas.overall", "vi")
     assert takeaway.startswith(f"{int((league['gap'] < 0).sum())}/{league['gap'].notna().sum()} đơn vị chưa đạt")
     assert descriptions[0].endswith(formatting.markdown_text(f"{len(league)} dòng số liệu. " + takeaway))

@@ -140,7 +140,7 @@ def test_the_2026_tiles_compare_q1_to_q3_with_q1_to_q3_and_say_the_year_is_parti
 
 
 def test_the_2026_online_share_tile_is_the_core_change_over_the_same_quarters(page, demo):
-    k = views.kpi(demo, "dossier.online_share", Period(2026))
+    k = views.kpi(demo, "dossier.online_share", Period(2026), None, "vi")
     at = page("app_pages/dossiers.py", year="2026")
     tile = next(m for m in at.metric if m.label == "Tỷ lệ trực tuyến")
     # Q1–Q3 2026 against Q1–Q3 2025 (+10,5), not against the whole of 2025 (+8,9).

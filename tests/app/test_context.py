@@ -27,7 +27,7 @@ def test_overview_states_source_coverage_and_version_under_each_figure(app, demo
     assert not at.exception
     shown = contexts(at)
     assert len(shown) == 4 + 3  # one per tile, then the units chart, the trend and the table
-    ctx = figure_context(demo, "par.total", Period(2024), "department")
+    ctx = figure_context(demo, "par.total", Period(2024), "department", "vi")
     assert ctx.summary() == (f"Nguồn: Dữ liệu minh họa (sinh tự động) · {ctx.n_units}/{ctx.n_expected} đơn vị có số "
                              f"liệu · phiên bản dữ liệu {demo.version}")
     assert formatting.markdown_text(ctx.summary()) in shown  # escaped for Markdown
@@ -76,7 +76,7 @@ def test_papi_trend_is_the_mean_of_provinces_and_2018_is_a_method_change(tmp_pat
     assert all(len(label.split(",")[-1]) >= 4 for label in bars["text"])
     assert formatting.markdown_text("Nguồn: PAPI (CECODES, RTA, UNDP), qua tunah72/papi-dashboard · 61/63 đơn vị "
                                     "có số liệu · phiên bản dữ liệu 1") in contexts(at)
-    k = views.kpi(Dataset.open(store), "papi.total", Period(2018))
+    k = views.kpi(Dataset.open(store), "papi.total", Period(2018), None, "vi")
     assert k.change is None and (k.n_units, k.n_expected) == (61, 63)
 
 
@@ -102,7 +102,7 @@ def test_an_analyst_adds_a_note_to_a_units_figure_and_it_shows_with_the_figures(
     at.run()
     line = f"Ghi chú · Mức độ hài lòng · 2024: Khảo sát *lại* vì mẫu năm 2024 quá nhỏ (lan.pham, phiên bản dữ liệu {store.version()})"
     assert formatting.markdown_text(line) in [c.value for c in at.caption]
-    ctx = figure_context(Dataset.open(store), "sipas.overall", Period(2024), "department")
+    ctx = figure_context(Dataset.open(store), "sipas.overall", Period(2024), "department", "vi")
     assert ctx.notes == ("Sở Tư pháp · 2024: Khảo sát *lại* vì mẫu năm 2024 quá nhỏ",)
 
 

@@ -41,8 +41,9 @@ def _years_page():
 
     year = st.query_params.get("year")
     ref = data.current()
-    st.write(data.query(datasets.year_choices, ref) if year is None
-             else data.query(views.kpi, ref, "sipas.overall", Period.parse(year)))
+    with data.stopped_if_unreadable("vi"):  # as app.py runs a page
+        st.write(data.query(datasets.year_choices, ref) if year is None
+                 else data.query(views.kpi, ref, "sipas.overall", Period.parse(year), None, "vi"))
 
 
 def test_a_version_whose_files_went_says_so_in_words_instead_of_failing(tmp_store, monkeypatch):

@@ -36,11 +36,11 @@ def test_dossier_views_carry_the_core_values(dossiers_page, demo):
     assert late["x"][0] == "Quý I/2022"
     assert any(shown(c.value) == "Công thức: Tỷ lệ trễ hạn = Quá hạn / (Trước hạn + Đúng hạn + Quá hạn) × 100"
                for c in at.caption)
-    matrix = views.rate_matrix(demo, "dossier.late_rate", "department", (2022, 2024))
+    matrix = views.rate_matrix(demo, "dossier.late_rate", "department", (2022, 2024), "vi")
     heat = specs["dossier_heatmap"]["data"][0]
     assert np.allclose(plotly_array(heat["z"]), matrix.drop(columns="name").to_numpy(float).ravel(), equal_nan=True)
     assert heat["y"][0] == matrix["name"].iloc[0]
-    top = views.most_late(demo, "dossier.late_rate", Period(2024), "department")
+    top = views.most_late(demo, "dossier.late_rate", Period(2024), "department", "vi")
     table = at.dataframe[0].value
     assert table["Đơn vị"].tolist() == top["name"].tolist()
     assert table["Quá hạn"].iloc[0] == f"{int(top['num'].iloc[0]):,}".replace(",", ".")
@@ -84,7 +84,7 @@ def test_dossier_rates_print_what_the_rule_says(dossiers_page, demo, year):
     span = (max(2016, int(year) - 2), int(year))  # the page's three years (the demo starts in 2016)
     rates = rollups.series(demo, "dossier.late_rate", "quarter", rollups.level_units(demo, "department"), span)
     rates = rates.set_index(["unit_id", "period"])
-    matrix = views.rate_matrix(demo, "dossier.late_rate", "department", span)
+    matrix = views.rate_matrix(demo, "dossier.late_rate", "department", span, "vi")
     quarters = [c for c in matrix.columns if c != "name"]
     heat = specs["dossier_heatmap"]["data"][0]
     ceiling = Decimal(str(targets.province(demo.catalog, "dossier.late_rate", int(year))[0]))
@@ -97,7 +97,7 @@ def test_dossier_rates_print_what_the_rule_says(dossiers_page, demo, year):
             mark = "" if not den else "✓ " if Decimal(rate.replace(",", ".")) <= ceiling else "✗ "
             assert cell == mark + rate, (unit_id, q)
             ties += bool(den) and (Decimal(1000) * Decimal(str(num)) / Decimal(str(den))) % 1 == Decimal("0.5")
-    top = views.most_late(demo, "dossier.late_rate", Period.parse(year), "department")
+    top = views.most_late(demo, "dossier.late_rate", Period.parse(year), "department", "vi")
     cells = at.dataframe[0].value["Tỷ lệ trễ hạn"].tolist()
     assert cells == [_rule(n, d) + "%" for n, d in zip(top["num"], top["den"])]
     assert all(re.fullmatch(r"\d+,\d%", c) for c in cells)  # one decimal, as the indicator is published

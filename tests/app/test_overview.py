@@ -31,7 +31,7 @@ def test_overview_shows_tiles_charts_and_league_table(app):
 def test_units_chart_and_table_carry_the_core_values(app, demo):
     at = app(year="2019", ind="sipas.overall")
     assert not at.exception
-    table = ranking.league_table(demo, "sipas.overall", Period(2019), "department")
+    table = ranking.league_table(demo, "sipas.overall", Period(2019), "department", "vi")
     units_chart = charts(at)[0]
     bar = units_chart["data"][0]
     names = [unwrap(y) for y in plotly_array(bar["y"])]  # long names wrap beside the bars
@@ -42,13 +42,13 @@ def test_units_chart_and_table_carry_the_core_values(app, demo):
     assert labels["Sở Tài nguyên và Môi trường"] == "✗ 77,4%"  # short of 80: said by a mark, not the colour alone
     marks = {n: ("✓" if m else "✗") for n, m in zip(table["name"], table["meets_target"]) if pd.notna(m)}
     assert marks and all(labels[n].startswith(mark + " ") for n, mark in marks.items())
-    k = views.kpi(demo, "sipas.overall", Period(2019), "department")
+    k = views.kpi(demo, "sipas.overall", Period(2019), "department", "vi")
     assert units_chart["layout"]["title"]["text"].replace(" <br>", " ") == (
         f"Mức độ hài lòng 2019: {k.n_below_target}/{k.n_units} đơn vị chưa đạt mục tiêu 80,0%")
     shown_table = at.dataframe[0].value
     row = shown_table[shown_table["Đơn vị"] == "Sở Tài nguyên và Môi trường"].iloc[0]
     assert row["Giá trị"] == "77,4%" and row["Chênh lệch mục tiêu"] == "\u22122,6 điểm %"
-    expected = views.province_trend(demo, "sipas.overall", "department")
+    expected = views.province_trend(demo, "sipas.overall", "department", "vi")
     # The line breaks at the 2022 survey change: one trace up to 2021, one from 2022.
     lines = [d for d in charts(at)[1]["data"] if d.get("legendgroup") == "province"]
     assert [list(d["x"]) for d in lines] == [[p for p in expected["period"] if p < "2022"],
@@ -58,7 +58,7 @@ def test_units_chart_and_table_carry_the_core_values(app, demo):
 
 def test_tiles_show_the_core_kpis(app, demo):
     at = app(year="2019")
-    k = views.kpi(demo, "sipas.overall", Period(2019), "department")
+    k = views.kpi(demo, "sipas.overall", Period(2019), "department", "vi")
     tile = next(m for m in at.metric if m.label == "Mức độ hài lòng")
     assert tile.value == f"{k.value:.1f}%".replace(".", ",")
 
@@ -92,7 +92,7 @@ def test_attention_comes_first_and_names_the_units_below_target(app, demo):
     at = app(year="2019")
     assert not at.exception
     ranked = tuple(demo.catalog.indicators.loc[demo.catalog.indicators["ranked"], "indicator_id"])
-    att = focus.attention(demo, ranked, Period(2019), "department").set_index("indicator_id")  # the page's default level
+    att = focus.attention(demo, ranked, Period(2019), "department", "vi").set_index("indicator_id")  # the page's default level
     sat = att.loc["sipas.overall", "below"]
     assert "so-tai-nguyen-moi-truong" in set(sat["unit_id"])
     texts = [m.value for m in at.markdown]

@@ -26,7 +26,7 @@ def test_rankings_page_runs_for_filter_combinations(rankings_page, query):
 
 def test_rankings_carry_the_core_values(rankings_page, demo):
     at = rankings_page(year="2024", ind="par.total")
-    table = ranking.league_table(demo, "par.total", Period(2024), "department")
+    table = ranking.league_table(demo, "par.total", Period(2024), "department", "vi")
     shown = at.dataframe[0].value
     assert shown["Đơn vị"].tolist() == table["name"].tolist()
     assert shown["Hạng"].tolist() == table["rank"].astype(str).tolist()
@@ -40,7 +40,7 @@ def test_rankings_carry_the_core_values(rankings_page, demo):
     stab = at.dataframe[1].value
     assert stab["Đơn vị"].iloc[0] == least_stable
     assert stab["Số lần đổi xếp loại"].tolist() == stability["grade_changes"].tolist()
-    counts = ranking.grade_counts(demo, "par.total", "department", (2016, 2024))
+    counts = ranking.grade_counts(demo, "par.total", "department", (2016, 2024), "vi")
     good = next(tr for tr in specs["rankings_grades"]["data"] if tr["name"] == "Tốt")
     assert plotly_array(good["y"]) == counts.loc[counts["grade"] == "excellent", "n"].tolist()
 
@@ -49,7 +49,7 @@ def test_the_scope_caption_names_units_that_took_others_in_not_new_ones(rankings
     """2025: Sở NN&MT and Sở DT&TG are new in office ("mới" in their rank change); Sở Nội vụ, Sở Xây
     dựng, Sở KH&CN and Sở Tài chính took others in: only these have their changes blanked for scope."""
     at = rankings_page(year="2025", ind="par.total")
-    table = ranking.league_table(demo, "par.total", Period(2025), "department")
+    table = ranking.league_table(demo, "par.total", Period(2025), "department", "vi")
     shown = at.dataframe[0].value.set_index("Đơn vị")["Thay đổi hạng"]
     assert shown["Sở Nông nghiệp và Môi trường"] == "mới" and shown["Sở Dân tộc và Tôn giáo"] == "mới"
     captions = [c.value for c in at.caption if c.value.startswith("Không so sánh thay đổi của")]

@@ -168,7 +168,7 @@ def test_the_satisfaction_unit_chart_leaves_as_the_frame_the_core_computed(app, 
     report = exporting.report(drawn, Dataset.open(demo_store), "hai-long", "Giao ban", "Tỉnh minh họa",
                           {"year": "2019", "level": "department"}, None, "vi")
     units = report.charts[[k for k, d in drawn.items() if d.figure is not None].index("sat_units")].exhibit
-    head, _, body = exports.exhibit_csv(units, "vi").decode("utf-8-sig").partition("\n\n")
+    head, _, body = exports.exhibit_csv(units).decode("utf-8-sig").partition("\n\n")
     table = pd.read_csv(io.StringIO(body))
     assert table.loc[table["Đơn vị"] == "Sở Tài nguyên và Môi trường", "Mức độ hài lòng (%)"].iloc[0] == 77.4
     assert f"Phiên bản dữ liệu,{demo_store.version()}" in head and "Kỳ,2019" in head

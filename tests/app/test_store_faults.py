@@ -113,12 +113,12 @@ def test_a_period_an_older_writer_stored_unfit_is_left_out_of_every_figure_and_s
     good = [("so-y-te", "sipas.overall", "2019", 77.4), ("so-tu-phap", "sipas.overall", "2019", 85.0),
             ("so-tu-phap", "dossier.received_online", "2024-Q1", 10.0)]
     tmp_store.commit_observations(obs(good), CommitInfo(user="lan"))
-    sound = views.kpi(Dataset.open(tmp_store), "sipas.overall", Period(2019), "department")
+    sound = views.kpi(Dataset.open(tmp_store), "sipas.overall", Period(2019), "department", "vi")
     bad = obs([("so-noi-vu", "sipas.overall", "2019", 10.0)]).assign(period="٢٠١٩")
     write_deltalake(tmp_store.path(OBSERVATIONS), conform(bad), mode="append")
     ds = Dataset.open(tmp_store)
     assert ds.unfit_periods == {"٢٠١٩": 1} and data_periods(ds) == ["2019", "2024-Q1"]
-    assert views.kpi(ds, "sipas.overall", Period(2019), "department") == sound  # 81,2% of 2 units, as before
+    assert views.kpi(ds, "sipas.overall", Period(2019), "department", "vi") == sound  # 81,2% of 2 units, as before
     monkeypatch.setenv("REFORMKPI_STORE", tmp_store.uri)
     for page in ("app_pages/overview.py", "app_pages/unit.py", "app_pages/satisfaction.py", "app_pages/dossiers.py",
                  "app_pages/rankings.py"):

@@ -81,9 +81,9 @@ def test_a_year_before_the_unit_existed_shows_its_predecessors_not_its_own_tiles
     table = at.dataframe[0].value.set_index("Chỉ số")
     assert table.loc["Mức độ hài lòng", "Sở Tài nguyên và Môi trường (tiền thân)"] == "77,1%"
     assert table.loc["Mức độ hài lòng", "Các đơn vị tiền thân cộng gộp"] == "–"  # a score is never combined
-    stand = focus.stand_ins(demo, MERGED, ("dossier.late_rate",), 2024)
+    stand = focus.stand_ins(demo, MERGED, ("dossier.late_rate",), 2024, "vi")
     combined = stand.loc[stand["kind"] == "combined", "value"].iloc[0]
-    assert table.loc["Tỷ lệ trễ hạn", "Các đơn vị tiền thân cộng gộp"] == formatting.value(combined, "percent")
+    assert table.loc["Tỷ lệ trễ hạn", "Các đơn vị tiền thân cộng gộp"] == formatting.value(combined, "percent", "vi")
 
 
 def test_par_areas_and_ranks_carry_the_core_values(unit_page, demo):
@@ -94,7 +94,7 @@ def test_par_areas_and_ranks_carry_the_core_values(unit_page, demo):
     assert sorted(plotly_array(bars["x"])) == pytest.approx(sorted(parts["lost"]))
     worst = demo.catalog.indicator(parts.sort_values("lost").iloc[-1]["indicator_id"])["short_vi"]
     assert specs["unit_parts_par.total"]["layout"]["title"]["text"].replace(" <br>", " ").endswith(worst)
-    ranks = ranking.rank_history(demo, "par.total", "so-tai-nguyen-moi-truong")
+    ranks = ranking.rank_history(demo, "par.total", "so-tai-nguyen-moi-truong", "vi")
     line = specs["unit_ranks"]["data"][0]
     assert plotly_array(line["y"]) == ranks["rank"].tolist()
 
@@ -116,8 +116,8 @@ def test_the_figure_asked_for_is_a_tile_and_the_merger_is_stated(unit_page, demo
     assert not at.exception
     tiles = {m.label: m for m in at.metric}
     assert tiles["Mức độ hài lòng"].value == "77,4%"
-    row = focus.unit_year(demo, "so-tai-nguyen-moi-truong", ("sipas.overall",), 2019).iloc[0]
-    assert tiles["Mức độ hài lòng"].delta == formatting.signed(row["change"]) + " điểm %"
+    row = focus.unit_year(demo, "so-tai-nguyen-moi-truong", ("sipas.overall",), 2019, "vi").iloc[0]
+    assert tiles["Mức độ hài lòng"].delta == formatting.signed(row["change"], "vi") + " điểm %"
     texts = [shown(e.value) for e in [*at.markdown, *at.caption]]  # Markdown escapes removed
     assert any("Mục tiêu 80,0%: chưa đạt, còn thiếu 2,6 điểm %" in v for v in texts)
     assert f"Hạng {row['rank']}/{row['n_peers']} trong các đơn vị cùng cấp" in " ".join(texts)

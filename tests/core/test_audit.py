@@ -36,7 +36,7 @@ def test_check_lists_rows_that_break_a_rule(tmp_store, capsys):
         ("so-y-te", "dossier.received_online", "2024-Q4", 3),
         ("so-y-te", "dossier.received", "2024-Q4", 5),                          # a total, computed
     ]), CommitInfo(user="test", operation="upload"))
-    found = audit.violations(tmp_store.read().to_pandas(), Catalog.from_tables(tmp_store.read_catalog()))
+    found = audit.violations(tmp_store.read().to_pandas(), Catalog.from_tables(tmp_store.read_catalog()), "vi")
     got = set(zip(found["rule"], found["unit_id"], found["indicator_id"]))
     assert got == {
         ("unit_inactive", "so-tai-nguyen-moi-truong", "dossier.resolved_late"),
@@ -85,16 +85,16 @@ def test_records_of_a_merged_unit_count_for_its_successor(demo_store):
 @pytest.mark.parametrize("period", ["2025", "2025-Q2"])
 def test_the_dossiers_page_figures_show_only_units_in_office(demo, period):
     in_office = set(demo.catalog.active_units(period)["unit_id"])
-    league = ranking.league_table(demo, "dossier.late_rate", Period.parse(period), "department")
+    league = ranking.league_table(demo, "dossier.late_rate", Period.parse(period), "department", "vi")
     assert set(league["unit_id"]) <= in_office and len(league) == 14
     assert league["n_peers"].max() == 14
-    late = views.most_late(demo, "dossier.late_rate", Period.parse(period), None)
+    late = views.most_late(demo, "dossier.late_rate", Period.parse(period), None, "vi")
     assert set(late["unit_id"]) <= in_office
-    matrix = views.rate_matrix(demo, "dossier.late_rate", None, (2025, 2025))
+    matrix = views.rate_matrix(demo, "dossier.late_rate", None, (2025, 2025), "vi")
     shown = matrix.drop(columns="name").dropna(how="all").index
     assert set(shown) <= set(demo.catalog.active_units("2025-Q1")["unit_id"])
     q2 = matrix["2025-Q2"].dropna().index
     assert set(q2) <= set(demo.catalog.active_units("2025-Q2")["unit_id"]) and not set(q2) & set(GONE)
-    assert views.kpi(demo, "dossier.late_rate", Period.parse(period)).n_units == len(
+    assert views.kpi(demo, "dossier.late_rate", Period.parse(period), None, "vi").n_units == len(
         set(rollups.series(demo, "dossier.late_rate", "year" if period == "2025" else "quarter",
                            years=(2025, 2025)).query("period == @period")["unit_id"]))

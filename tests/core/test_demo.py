@@ -26,9 +26,9 @@ def test_generation_is_deterministic(catalog, generated):
 
 
 def test_the_seed_figure_shows_as_77_4_percent(demo):
-    t = ranking.league_table(demo, "sipas.overall", Period(2019), "department").set_index("unit_id")
+    t = ranking.league_table(demo, "sipas.overall", Period(2019), "department", "vi").set_index("unit_id")
     value = t.loc["so-tai-nguyen-moi-truong", "value"]
-    assert value == 77.4 and formatting.percent(value) == "77,4%"
+    assert value == 77.4 and formatting.percent(value, "vi") == "77,4%"
     assert t.loc["so-tai-nguyen-moi-truong", "target"] == 80 and not t.loc["so-tai-nguyen-moi-truong", "meets_target"]
 
 
@@ -83,7 +83,7 @@ def test_par_points_stay_within_the_applicable_maximum(generated):
 def test_some_departments_are_unstable_and_some_run_late(demo):
     stab = ranking.rank_stability(demo, "par.total", "department", (2016, 2024)).set_index("unit_id")
     assert stab.loc["so-xay-dung", "rank_sd"] > stab["rank_sd"].median()
-    late = ranking.league_table(demo, "dossier.late_rate", Period(2019), "department")
+    late = ranking.league_table(demo, "dossier.late_rate", Period(2019), "department", "vi")
     assert late.iloc[-1]["unit_id"] == "so-tai-nguyen-moi-truong"  # the most late, as the report says
 
 

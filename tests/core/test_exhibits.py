@@ -20,7 +20,7 @@ def sat_exhibit(lang="vi", frame=None):
     ds = dataset(ROWS)
     frame = ranking.league_table(ds, "sat", Period(2019), "department", lang) if frame is None else frame
     header = exhibits.header(ds, "sat", "Tỉnh P", lang, "2019")
-    return exhibits.exhibit(frame, ds, "sat", "Hài lòng 2019", header, lang)
+    return exhibits.exhibit(frame, ds, "sat", "Hài lòng 2019", header)
 
 
 def test_a_league_table_leaves_with_names_headers_precision_and_a_computed_takeaway():
@@ -33,7 +33,7 @@ def test_a_league_table_leaves_with_names_headers_precision_and_a_computed_takea
     assert table.loc["Sở A", "Hài lòng (%)"] == 77.4 and table.loc["Sở A", "Chênh lệch mục tiêu (điểm %)"] == -2.6
     assert table.loc["Sở C", "Mục tiêu (%)"] == 75.0 and table.loc["Sở B", "Xếp loại"] == "Tốt"
     assert "unit_id" not in ex.table and "meets_target" not in ex.table
-    lines = dict(ex.header_lines("vi"))
+    lines = dict(ex.header_lines())
     assert lines["Phiên bản dữ liệu"] == "0" and lines["Kỳ"] == "2019"
     assert lines["Nguồn của từng số liệu (văn bản, hệ thống)"] == "test"  # the observations' own source
     assert lines["Mục tiêu (văn bản, giai đoạn)"] == "80,0% (NQ 30c/NQ-CP, 2016–2020)"
@@ -44,14 +44,15 @@ def test_a_league_table_leaves_with_names_headers_precision_and_a_computed_takea
 def test_takeaways_of_a_trend_a_matrix_and_in_english():
     ds = dataset(ROWS)
     header = exhibits.header(ds, "sat", "P", "en")
-    trend = views.province_trend(ds, "sat", "department")  # means: 2018 (75+86+70)/3 = 77, 2019 78,8
-    assert exhibits.exhibit(trend, ds, "sat", "", header, "vi").takeaway == "2019: 78,8% (+1,8 so với 2018)"
+    trend = views.province_trend(ds, "sat", "department", "vi")  # means: 2018 (75+86+70)/3 = 77, 2019 78,8
+    assert exhibits.exhibit(trend, ds, "sat", "", exhibits.header(ds, "sat", "P", "vi")).takeaway == (
+        "2019: 78,8% (+1,8 so với 2018)")
     matrix = pd.DataFrame({"name": ["Sở A", "Sở B"], "2019-Q1": [3.0, 9.5], "2019-Q2": [4.0, 1.0]},
                           index=pd.Index(["a", "b"], name="unit_id"))
-    late = exhibits.exhibit(matrix, ds, "late_rate", "", header, "en")
+    late = exhibits.exhibit(matrix, ds, "late_rate", "", header)
     assert late.takeaway == "Weakest: Sở B, Q1 2019: 9.5%"  # lower is better: the highest rate
     assert list(late.table.columns) == ["Unit", "Q1 2019 (%)", "Q2 2019 (%)"]
-    below = views.below_target_years(ds, "sat", "department", (2018, 2019))  # A: 75, 77,4 < 80; C: 70, 74 < 75
+    below = views.below_target_years(ds, "sat", "department", (2018, 2019), "vi")  # A: 75, 77,4 < 80; C: 70, 74 < 75
     assert exhibits.takeaway(below, ds, "sat", "vi") == "Chưa đạt mục tiêu nhiều năm nhất: Sở A (2/2 năm)"
     english = sat_exhibit("en")
     assert english.takeaway.startswith("2/3 units miss the 80.0% target; furthest from it: Dept A (−2.6")
@@ -59,29 +60,29 @@ def test_takeaways_of_a_trend_a_matrix_and_in_english():
 
 def test_a_charts_text_alternative_says_what_it_shows_how_much_and_the_exports_takeaway():
     # By hand (as above): three units, A and C short of their targets, A furthest, C most improved.
-    assert exhibits.description(sat_exhibit(), "vi") == (
+    assert exhibits.description(sat_exhibit()) == (
         "Biểu đồ «Hài lòng 2019», 3 dòng số liệu. 2/3 đơn vị chưa đạt mục tiêu 80,0%; xa mục tiêu nhất: "
         "Sở A (−2,6 điểm %); cải thiện nhiều nhất: Sở C (+4,0 điểm %)")
     english = sat_exhibit("en")
-    assert exhibits.description(english, "en").startswith(
+    assert exhibits.description(english).startswith(
         "Chart “Hài lòng 2019”, 3 rows of data. 2/3 units miss the 80.0% target;")
     ds = dataset(ROWS)
-    one = exhibits.exhibit(views.province_trend(ds, "sat", "department").tail(1), ds, None, "Xu hướng",
-                           exhibits.header(ds, None, "P", "en"), "en")
-    assert exhibits.description(one, "en") == "Chart “Xu hướng”, 1 row of data."  # no indicator: no takeaway
+    one = exhibits.exhibit(views.province_trend(ds, "sat", "department", "vi").tail(1), ds, None, "Xu hướng",
+                           exhibits.header(ds, None, "P", "en"))
+    assert exhibits.description(one) == "Chart “Xu hướng”, 1 row of data."  # no indicator: no takeaway
 
 
 def test_csv_and_xlsx_carry_the_header_block_number_formats_and_stay_formula_safe():
-    frame = ranking.league_table(dataset(ROWS), "sat", Period(2019), "department")
+    frame = ranking.league_table(dataset(ROWS), "sat", Period(2019), "department", "vi")
     frame.loc[frame["unit_id"] == "b", "name"] = "=HYPERLINK(\"http://x\")"
     ex = sat_exhibit(frame=frame)
-    text = exports.exhibit_csv(ex, "vi").decode("utf-8-sig")
+    text = exports.exhibit_csv(ex).decode("utf-8-sig")
     head, _, body = text.partition("\n\n")
     assert "Phiên bản dữ liệu,0" in head and "Nhận định," in head
     table = pd.read_csv(io.StringIO(body))
     assert table.loc[table["Đơn vị"] == "Sở A", "Hài lòng (%)"].iloc[0] == 77.4
     assert "'=HYPERLINK(\"http://x\")" in table["Đơn vị"].tolist()
-    ws = openpyxl.load_workbook(io.BytesIO(exports.exhibit_xlsx(ex, "vi"))).active
+    ws = openpyxl.load_workbook(io.BytesIO(exports.exhibit_xlsx(ex))).active
     rows = list(ws.iter_rows(values_only=True))
     assert ("Phiên bản dữ liệu", "0") in [r[:2] for r in rows]
     top = next(i for i, r in enumerate(rows) if r[0] == "Hạng")
@@ -95,11 +96,11 @@ def test_csv_and_xlsx_carry_the_header_block_number_formats_and_stay_formula_saf
 def test_the_satisfaction_unit_chart_of_2019_leaves_with_the_inspection_figure(demo):
     table = ranking.league_table(demo, "sipas.overall", Period(2019), "department", "vi")
     header = exhibits.header(demo, "sipas.overall", "Tỉnh minh họa", "vi", "2019")
-    ex = exhibits.exhibit(table, demo, "sipas.overall", "Mức độ hài lòng 2019", header, "vi")
-    back = pd.read_csv(io.StringIO(exports.exhibit_csv(ex, "vi").decode("utf-8-sig").partition("\n\n")[2]))
+    ex = exhibits.exhibit(table, demo, "sipas.overall", "Mức độ hài lòng 2019", header)
+    back = pd.read_csv(io.StringIO(exports.exhibit_csv(ex).decode("utf-8-sig").partition("\n\n")[2]))
     row = back[back["Đơn vị"] == "Sở Tài nguyên và Môi trường"].iloc[0]
     assert row["Mức độ hài lòng (%)"] == 77.4 and row["Chênh lệch mục tiêu (điểm %)"] == -2.6
-    rows = list(openpyxl.load_workbook(io.BytesIO(exports.exhibit_xlsx(ex, "vi"))).active.iter_rows(values_only=True))
+    rows = list(openpyxl.load_workbook(io.BytesIO(exports.exhibit_xlsx(ex))).active.iter_rows(values_only=True))
     assert ("Phiên bản dữ liệu", str(demo.version)) in [r[:2] for r in rows]
     assert any(r[1] == "Sở Tài nguyên và Môi trường" and 77.4 in r for r in rows)
 
@@ -107,11 +108,11 @@ def test_the_satisfaction_unit_chart_of_2019_leaves_with_the_inspection_figure(d
 def test_rows_of_different_indicators_keep_each_indicators_precision():
     ds = dataset(ROWS)
     frame = pd.DataFrame({"indicator_id": ["sat", "par"], "period": ["2019", "2019"], "value": [77.4, 68.32 / 84 * 100]})
-    ex = exhibits.exhibit(frame, ds, "sat", "Sở A", exhibits.header(ds, "sat", "P", "vi"), "vi")
+    ex = exhibits.exhibit(frame, ds, "sat", "Sở A", exhibits.header(ds, "sat", "P", "vi"))
     assert ex.table["Giá trị (%)"].tolist() == [77.4, 81.33]  # SIPAS to one decimal, PAR INDEX points to two
-    report = exports.Report("", "", "", pd.Timestamp("2026-11-27", tz="UTC"), (), (ex,))
+    report = exports.Report("", "", "", pd.Timestamp("2026-11-27", tz="UTC"), (), (ex,), lang="vi")
     assert "<td class=n>77,4%</td>" in exports.html_report(report) and "<td class=n>81,33%</td>" in exports.html_report(report)
-    ws = openpyxl.load_workbook(io.BytesIO(exports.exhibit_xlsx(ex, "vi"))).active
+    ws = openpyxl.load_workbook(io.BytesIO(exports.exhibit_xlsx(ex))).active
     formats = {c.value: c.number_format for r in ws.iter_rows() for c in r if isinstance(c.value, float)}
     assert formats == {77.4: '0.0"%"', 81.33: '0.00"%"'}
 
@@ -121,9 +122,9 @@ def test_exports_round_as_the_page_does_half_up_at_the_shown_decimals():
     42,7704), and rank spreads at the page's two decimals."""
     ds = dataset(ROWS)
     frame = pd.DataFrame({"unit_id": ["a", "b"], "value": [1.25, 1.35], "rank_sd": [0.125, 1.0]})
-    ex = exhibits.exhibit(frame, ds, "sat", "t", exhibits.header(ds, "sat", "P", "vi"), "vi")
+    ex = exhibits.exhibit(frame, ds, "sat", "t", exhibits.header(ds, "sat", "P", "vi"))
     assert ex.table["Hài lòng (%)"].tolist() == [1.3, 1.4] and ex.table["Độ lệch chuẩn của hạng"].tolist() == [0.13, 1.0]
-    html = exports.html_report(exports.Report("", "", "", pd.Timestamp("2026-11-27", tz="UTC"), (), (ex,)))
+    html = exports.html_report(exports.Report("", "", "", pd.Timestamp("2026-11-27", tz="UTC"), (), (ex,), lang="vi"))
     assert "<td class=n>1,3%</td>" in html and "<td class=n>0,13</td>" in html and "<td class=n>1,00</td>" in html
 
 
@@ -178,25 +179,25 @@ def test_a_league_table_leaves_with_new_units_and_the_scope_line_the_page_shows(
     ds = absorbing([("a", "sat", "2024", 70), ("b", "sat", "2024", 80), ("y", "sat", "2024", 90),
                     ("x", "sat", "2024", 60), ("a", "sat", "2025", 85), ("b", "sat", "2025", 81),
                     ("z", "sat", "2025", 75)])
-    table = ranking.league_table(ds, "sat", Period(2025), "department")
+    table = ranking.league_table(ds, "sat", Period(2025), "department", "vi")
     assert table.set_index("unit_id")[["scope_changed", "is_new"]].to_dict("index") == {
         "a": {"scope_changed": True, "is_new": False}, "b": {"scope_changed": False, "is_new": False},
         "z": {"scope_changed": True, "is_new": True}}
     scope = "Không so sánh thay đổi của Sở A: phạm vi đơn vị thay đổi do hợp nhất"
     assert ranking.scope_note(table, "vi") == scope  # z is new, not a change of scope: its rank change says so
-    ex = exhibits.exhibit(table, ds, "sat", "t", exhibits.header(ds, "sat", "P", "vi", "2025"), "vi")
+    ex = exhibits.exhibit(table, ds, "sat", "t", exhibits.header(ds, "sat", "P", "vi", "2025"))
     shown = ex.table.set_index("Đơn vị")["Thay đổi hạng"]
     assert pd.isna(shown["Sở A"]) and shown["Sở B"] == 0 and shown["Sở Z"] == "mới"
-    assert dict(ex.header_lines("vi"))["Thay đổi"] == "so với 2024; " + scope
-    body = exports.exhibit_csv(ex, "vi").decode("utf-8-sig")
+    assert dict(ex.header_lines())["Thay đổi"] == "so với 2024; " + scope
+    body = exports.exhibit_csv(ex).decode("utf-8-sig")
     assert scope in body and ",mới," in body
-    html = exports.html_report(exports.Report("", "", "", pd.Timestamp("2026-11-27", tz="UTC"), (), (ex,)))
+    html = exports.html_report(exports.Report("", "", "", pd.Timestamp("2026-11-27", tz="UTC"), (), (ex,), lang="vi"))
     assert ">mới<" in html and ">0<" in html
     english = exhibits.exhibit(ranking.league_table(ds, "sat", Period(2025), "department", "en"), ds, "sat", "t",
-                               exhibits.Header("P", 0), "en")
+                               exhibits.Header("P", 0, lang="en"))
     assert english.table["Rank change"].iloc[-1] == "new"  # z, ranked last
-    assert dict(english.header_lines("en"))["Changes"].startswith("No change shown for Dept A: ")
+    assert dict(english.header_lines())["Changes"].startswith("No change shown for Dept A: ")
     # A unit's export: its own comparison (a: scope changed), not the period's.
-    assert dict(exhibits.header(ds, "sat", "P", "vi", "2025", unit_id="a").lines("vi"))["Thay đổi"] == (
+    assert dict(exhibits.header(ds, "sat", "P", "vi", "2025", unit_id="a").lines())["Thay đổi"] == (
         "Không so sánh với 2024: phạm vi của đơn vị đã thay đổi (có đơn vị hợp nhất vào)")
-    assert dict(exhibits.header(ds, "sat", "P", "vi", "2025", unit_id="b").lines("vi"))["Thay đổi"] == "so với 2024"
+    assert dict(exhibits.header(ds, "sat", "P", "vi", "2025", unit_id="b").lines())["Thay đổi"] == "so với 2024"

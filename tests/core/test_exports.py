@@ -51,7 +51,7 @@ def test_file_names_carry_page_period_and_version():
 def report():
     fig = go.Figure(go.Bar(x=[77.4, 86.3], y=["Sở Tài nguyên và Môi trường", "<b>Sở Y tế</b>"], orientation="h"))
     fig.update_layout(title="Mức độ hài lòng 2019")
-    header = exhibits.Header("Dữ liệu minh họa", 7, "Mức độ hài lòng", "2019")
+    header = exhibits.Header("Dữ liệu minh họa", 7, "Mức độ hài lòng", "2019", lang="vi")
     data = pd.DataFrame({"Đơn vị": ["Sở Tài nguyên và Môi trường", "Sở Y tế"], "Giá trị (%)": [77.4, 86.3]})
     columns = (exhibits.Column("Đơn vị", "text"), exhibits.Column("Giá trị (%)", "percent"))
     charts = tuple(exports.ChartExport(fig, exhibits.Exhibit(f"Mức độ hài lòng 2019 ({i})", "1 đơn vị dưới mục tiêu 80%",
@@ -61,7 +61,7 @@ def report():
                              (exhibits.Column("Hạng", "integer"), exhibits.Column("Đơn vị", "text")))
     return exports.Report("Báo cáo CCHC quý III/2026", "Tổng quan · Sở, ban, ngành",
                           "Dữ liệu minh họa · phiên bản dữ liệu 7", dt.datetime(2026, 11, 27, tzinfo=dt.UTC), charts,
-                          (table,))
+                          (table,), lang="vi")
 
 
 def test_png_and_svg_at_slide_resolution(report):
@@ -123,7 +123,7 @@ def test_the_html_report_embeds_one_plotly_and_escapes_text(report):
     assert p.headings == [c.title for c in report.charts] + ["Bảng xếp hạng 2019"] and not p.external
     assert doc.count("<tr>") == 31 + 2 * 3 and "<td>Đơn vị 30</td>" in doc  # the table; each chart's data
     assert doc.count("plotly.js v") <= 2 and doc.count('Plotly.newPlot') == 2
-    hostile = exports.Report("<script>alert(1)</script>", "", "", report.created, ())
+    hostile = exports.Report("<script>alert(1)</script>", "", "", report.created, (), lang="vi")
     assert "<script>alert(1)</script>" not in exports.html_report(hostile)
 
 
@@ -136,7 +136,7 @@ CONTEXT = "Nguồn: Dữ liệu minh họa · 19/19 đơn vị có số liệu �
 @pytest.fixture(scope="module")
 def crowded():
     fig = go.Figure(go.Bar(x=[77.4, 86.3], y=["Sở Tài nguyên và Môi trường", "Sở Y tế"], orientation="h"))
-    header = exhibits.Header("Dữ liệu minh họa", 7, context=CONTEXT, snapshot="Giao ban (27/11/2026 09:00)")
+    header = exhibits.Header("Dữ liệu minh họa", 7, context=CONTEXT, snapshot="Giao ban (27/11/2026 09:00)", lang="vi")
     one = pd.DataFrame({"Đơn vị": ["Sở Y tế"], "Giá trị (%)": [86.3]})
     chart = exports.ChartExport(fig, exhibits.Exhibit("Mức độ hài lòng của từng đơn vị theo yếu tố (đơn vị cao nhất ở "
                                                       "trên), năm 2019, so với mục tiêu", LONG, header, one))
@@ -147,7 +147,7 @@ def crowded():
     return exports.Report("Báo cáo cải cách hành chính của tỉnh cho phiên họp giao ban tháng 11 năm 2026, "
                           "bản trình chiếu", "Tổng quan\nẢnh chụp “Giao ban”: số liệu phiên bản 7\nGhi chú dài " * 3,
                           "Dữ liệu minh họa · phiên bản dữ liệu 7", dt.datetime(2026, 11, 27, tzinfo=dt.UTC),
-                          (chart,), (table,))
+                          (chart,), (table,), lang="vi")
 
 
 def test_every_box_of_a_crowded_deck_fits_and_nothing_overlaps(crowded):

@@ -23,13 +23,13 @@ def test_partial_reporting_states_its_coverage_and_compares_like_with_like():
     # 2022: a 70, b 75, c 75 (mean 73.3); 2023: only b reports, 91.0.
     ds = dataset([("a", "sat", "2022", 70), ("b", "sat", "2022", 75), ("c", "sat", "2022", 75),
                   ("b", "sat", "2023", 91)])
-    k = views.kpi(ds, "sat", Period(2023), "department")
+    k = views.kpi(ds, "sat", Period(2023), "department", "vi")
     assert (k.value, k.previous) == (91.0, 73.3)
     # Not 91.0 − 73.3 = +17.7: b itself went from 75 to 91.
     assert k.change == 16.0 and k.n_common == 1
     # Departments in office at the end of 2023: a, b, c, x, y (z starts in 2025, d is a district).
     assert (k.n_units, k.n_expected) == (1, 5)
-    ctx = figure_context(ds, "sat", Period(2023), "department")
+    ctx = figure_context(ds, "sat", Period(2023), "department", "vi")
     assert (ctx.n_units, ctx.n_expected, ctx.version) == (1, 5, 0)
     assert ctx.summary() == "Nguồn: test · 1/5 đơn vị có số liệu · phiên bản dữ liệu 0"
 
@@ -38,14 +38,14 @@ def test_a_district_with_only_its_first_quarter_does_not_move_the_next_quarters_
     # Q1: a 1 late of 10, d 50 late of 100. Q2: a 2 late of 10, d did not report.
     ds = dataset(dossiers("a", "2019-Q1", 4, 5, 1) + dossiers("d", "2019-Q1", 20, 30, 50)
                  + dossiers("a", "2019-Q2", 3, 5, 2))
-    k = views.kpi(ds, "late_rate", Period(2019, 2))
+    k = views.kpi(ds, "late_rate", Period(2019, 2), None, "vi")
     assert k.previous == pytest.approx(46.4)  # 51 / 110 over both units
     assert k.value == 20.0 and k.change == 10.0 and k.n_common == 1  # a alone: 10% → 20%, not −26,4
 
 
 def test_no_unit_in_both_periods_means_no_change():
     ds = dataset([("a", "sat", "2022", 70), ("b", "sat", "2023", 91)])
-    k = views.kpi(ds, "sat", Period(2023), "department")
+    k = views.kpi(ds, "sat", Period(2023), "department", "vi")
     assert k.previous == 70 and k.change is None and k.n_common == 0
 
 
@@ -56,7 +56,7 @@ def test_yearly_ranks_of_a_quarterly_rate_need_a_complete_year():
     ds = dataset(rows)
     r = ranking.ranks(ds, "late_rate", "year", "department").set_index("unit_id")
     assert r["rank"].to_dict() == {"a": 1, "b": 2} and r["n_peers"].tolist() == [2, 2]
-    t = ranking.league_table(ds, "late_rate", Period(2019), "department").set_index("unit_id")
+    t = ranking.league_table(ds, "late_rate", Period(2019), "department", "vi").set_index("unit_id")
     assert pd.isna(t.loc["c", "rank"]) and not t.loc["c", "complete"] and t.loc["c", "value"] == 0
     assert t["rank"].iloc[:2].tolist() == [1, 2]  # the incomplete unit is listed last, unranked
 
@@ -64,27 +64,27 @@ def test_yearly_ranks_of_a_quarterly_rate_need_a_complete_year():
 def test_precision_at_a_band_edge_agrees_with_what_is_shown():
     # PAR INDEX is published with 2 decimals: 64.03 / 80.04 = 79.9975% is 80,00%, graded and ranked so.
     ds = dataset([("a", "par", "2023", 64.03, 80.04), ("b", "par", "2023", 80, 100), ("c", "par", "2023", 79.9, 100)])
-    t = ranking.league_table(ds, "par", Period(2023), "department").set_index("unit_id")
+    t = ranking.league_table(ds, "par", Period(2023), "department", "vi").set_index("unit_id")
     assert t.loc["a", "value"] == 80.0
     assert formatting.value(t.loc["a", "value"], "points", "vi", int(ds.catalog.indicator("par")["decimals"])) == "80,00%"
     assert t.loc["a", "grade_label"] == "Tốt" and t.loc["a", "meets_target"] and t.loc["a", "gap"] == 0
     assert t["rank"].to_dict() == {"a": 1, "b": 1, "c": 3}
     assert t.loc["c", "grade_label"] == "Khá" and formatting.value(79.9, "points", "vi", 2) == "79,90%"
-    k = views.kpi(ds, "par", Period(2023), "department")
+    k = views.kpi(ds, "par", Period(2023), "department", "vi")
     assert k.value == 79.97 and k.gap == -0.03 and k.meets_target is False  # (80 + 80 + 79.9) / 3 = 79.966…
 
 
 def test_no_minus_zero():
-    assert formatting.signed(-0.04) == "0,0" and formatting.signed(-0.06) == "−0,1"
+    assert formatting.signed(-0.04, "vi") == "0,0" and formatting.signed(-0.06, "vi") == "−0,1"
     ds = dataset([("a", "sat", "2018", 80.04), ("a", "sat", "2019", 80.0)])
-    k = views.kpi(ds, "sat", Period(2019), "department")
-    assert k.change == 0.0 and formatting.signed(k.change) == "0,0"
+    k = views.kpi(ds, "sat", Period(2019), "department", "vi")
+    assert k.change == 0.0 and formatting.signed(k.change, "vi") == "0,0"
 
 
 def test_new_only_for_units_that_did_not_exist_the_period_before():
     ds = dataset([("a", "sat", "2024", 80), ("a", "sat", "2025", 81), ("b", "sat", "2025", 82),
                   ("z", "sat", "2025", 83)])
-    t = ranking.league_table(ds, "sat", Period(2025), "department").set_index("unit_id")
+    t = ranking.league_table(ds, "sat", Period(2025), "department", "vi").set_index("unit_id")
     # z was formed on 1/3/2025; b existed in 2024 but has no figure for it: no change, but not new.
     assert t["is_new"].to_dict() == {"z": True, "b": False, "a": False}
     assert pd.isna(t.loc["b", "rank_change"]) and t.loc["a", "change"] == 1
@@ -100,24 +100,24 @@ def test_the_papi_2018_method_break_is_not_a_change():
     ds = papi_dataset([("ha-noi", "papi.total", "2017", 36.1), ("ha-noi", "papi.total", "2018", 43.6),
                        ("ha-noi", "papi.total", "2019", 44.0), ("ha-giang", "papi.total", "2017", 33.0),
                        ("ha-giang", "papi.total", "2018", 40.0)])
-    k = views.kpi(ds, "papi.total", Period(2018))
+    k = views.kpi(ds, "papi.total", Period(2018), None, "vi")
     assert k.change is None and k.comparison.method_break == "2018" and k.value == 41.8
-    assert views.kpi(ds, "papi.total", Period(2019)).change == pytest.approx(0.4)  # same method: a change
-    t = ranking.league_table(ds, "papi.total", Period(2018), "department")
+    assert views.kpi(ds, "papi.total", Period(2019), None, "vi").change == pytest.approx(0.4)  # same method: a change
+    t = ranking.league_table(ds, "papi.total", Period(2018), "department", "vi")
     # Neither the value nor the rank is compared across the break (Hà Nội ranked 1st both years).
     assert t["change"].isna().all() and t["rank_change"].isna().all() and t["prev_rank"].isna().all()
-    trend = views.province_trend(ds, "papi.total").set_index("period")
+    trend = views.province_trend(ds, "papi.total", None, "vi").set_index("period")
     assert trend["method_break"].to_dict() == {"2017": False, "2018": True, "2019": False}
     # The trend is the mean of provinces under Viet Nam, not a province's figure.
-    assert trend_title(ds.catalog, "papi.total") == "Tổng PAPI: trung bình các đơn vị (Việt Nam)"
-    ctx = figure_context(ds, "papi.total", Period(2018))
+    assert trend_title(ds.catalog, "papi.total", "vi") == "Tổng PAPI: trung bình các đơn vị (Việt Nam)"
+    ctx = figure_context(ds, "papi.total", Period(2018), None, "vi")
     assert "8 chỉ số nội dung" in ctx.details() and ctx.sources == ("test",)
 
 
 def test_the_demo_sipas_2022_survey_change_is_a_break(demo):
-    k = views.kpi(demo, "sipas.overall", Period(2022), "department")
+    k = views.kpi(demo, "sipas.overall", Period(2022), "department", "vi")
     assert k.change is None and k.comparison.method_break == "2022"
-    assert views.kpi(demo, "sipas.overall", Period(2023), "department").change is not None
+    assert views.kpi(demo, "sipas.overall", Period(2023), "department", "vi").change is not None
 
 
 @pytest.mark.parametrize("written", ["0,774", "0.774"])
@@ -158,20 +158,20 @@ def test_an_uploads_notes_are_stored_with_its_version_and_shown_with_the_figure(
         ["so-tu-phap", "dossier.resolved_late", "2024-Q3", "Hệ thống một cửa ngừng 5 ngày", result.version, "a"]]
     ds = Dataset.open(tmp_store)
     for period in ("2024-Q3", "2024"):
-        ctx = figure_context(ds, "dossier.late_rate", Period.parse(period))
+        ctx = figure_context(ds, "dossier.late_rate", Period.parse(period), None, "vi")
         assert ctx.notes == ("Sở Tư pháp · Quý III/2024: Hệ thống một cửa ngừng 5 ngày",)
         assert ctx.summary().endswith("· 1 ghi chú")
         assert "Ghi chú: Sở Tư pháp · Quý III/2024: Hệ thống một cửa ngừng 5 ngày" in ctx.details()
-    assert figure_context(ds, "dossier.late_rate", Period(2024, 2)).notes == ()
-    assert figure_context(Dataset.open(tmp_store, result.version - 1), "dossier.late_rate", Period(2024, 3)).notes == ()
+    assert figure_context(ds, "dossier.late_rate", Period(2024, 2), None, "vi").notes == ()
+    assert figure_context(Dataset.open(tmp_store, result.version - 1), "dossier.late_rate", Period(2024, 3), None, "vi").notes == ()
 
 
 def test_the_context_of_one_unit_follows_its_lineage():
     # z was formed from x and y on 1/3/2025: its 2024 figures are theirs.
     ds = dataset([("x", "sat", "2024", 70), ("y", "sat", "2024", 80), ("z", "sat", "2025", 90), ("a", "sat", "2024", 60)])
-    ctx = figure_context(ds, "sat", Period(2024), unit_id="z")
+    ctx = figure_context(ds, "sat", Period(2024), None, "vi", unit_id="z")
     assert (ctx.n_units, ctx.n_expected) == (2, 2)
-    ctx = figure_context(ds, "sat", Period(2025), unit_id="z")
+    ctx = figure_context(ds, "sat", Period(2025), None, "vi", unit_id="z")
     assert (ctx.n_units, ctx.n_expected) == (1, 1)
 
 
@@ -220,7 +220,7 @@ def test_notes_are_shown_from_the_version_they_were_written_at(tmp_store, monkey
     assert shown(v1, saved) == ["n1"]
     assert shown(v2) == ["n1", "n2", "n3", "n4"]
     snap = Dataset.open(tmp_store, v1, notes_until=saved)
-    assert figure_context(snap, "dossier.late_rate", Period(2024, 3)).notes == ("Sở Tư pháp · Quý III/2024: n1",)
+    assert figure_context(snap, "dossier.late_rate", Period(2024, 3), None, "vi").notes == ("Sở Tư pháp · Quý III/2024: n1",)
 
 
 def test_a_crash_between_an_uploads_notes_and_its_data_shows_neither(tmp_store, monkeypatch):

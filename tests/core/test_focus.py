@@ -16,7 +16,7 @@ SAT = [("a", "sat", "2018", 70), ("b", "sat", "2018", 80), ("c", "sat", "2018", 
 
 
 def test_unit_year_states_value_target_gap_rank_change_and_grade():
-    b = focus.unit_year(dataset(SAT), "b", ("sat", "par"), 2019).set_index("indicator_id")
+    b = focus.unit_year(dataset(SAT), "b", ("sat", "par"), 2019, "vi").set_index("indicator_id")
     assert list(b.index) == ["sat"]  # no PAR INDEX figure in 2019: no row
     r = b.loc["sat"]
     assert (r["value"], r["previous"], r["change"]) == (75, 80, -5)
@@ -26,7 +26,7 @@ def test_unit_year_states_value_target_gap_rank_change_and_grade():
 
 
 def test_unit_year_uses_the_units_own_target():
-    c = focus.unit_year(dataset(SAT), "c", ("sat",), 2019).iloc[0]
+    c = focus.unit_year(dataset(SAT), "c", ("sat",), 2019, "vi").iloc[0]
     assert (c["value"], c["target"], c["gap"], c["meets_target"]) == (90, 75, 15, True)
     assert (c["rank"], c["previous_rank"], c["rank_change"], c["grade_label"]) == (1, 3, 2, "Tốt")
 
@@ -34,14 +34,14 @@ def test_unit_year_uses_the_units_own_target():
 def test_a_unit_has_no_figures_of_its_own_for_a_year_before_it_existed_only_its_predecessors():
     rows = [("x", "sat", "2024", 70), ("y", "sat", "2024", 80), ("a", "sat", "2024", 90), ("z", "sat", "2025", 75)]
     ds = dataset(rows)
-    assert focus.unit_year(ds, "z", ("sat",), 2024).empty  # no 75 graded "Khá": z was formed on 1/3/2025
-    shown = focus.stand_ins(ds, "z", ("sat",), 2024)
+    assert focus.unit_year(ds, "z", ("sat",), 2024, "vi").empty  # no 75 graded "Khá": z was formed on 1/3/2025
+    shown = focus.stand_ins(ds, "z", ("sat",), 2024, "vi")
     assert list(zip(shown["unit_id"], shown["kind"], shown["name"], shown["value"])) == [
         ("x", "predecessor", "Sở X", 70), ("y", "predecessor", "Sở Y", 80)]  # no combined score
-    z = focus.unit_year(ds, "z", ("sat",), 2025).iloc[0]
+    z = focus.unit_year(ds, "z", ("sat",), 2025, "vi").iloc[0]
     assert z["value"] == 75 and pd.isna(z["previous"]) and pd.isna(z["change"])  # nothing of its own to compare
     assert pd.isna(z["rank_change"]) and z["grade_label"] == "Khá"
-    assert focus.stand_ins(ds, "z", ("sat",), 2025).empty
+    assert focus.stand_ins(ds, "z", ("sat",), 2025, "vi").empty
 
 
 def test_merged_into_names_the_successor_and_the_day():
@@ -53,7 +53,7 @@ def test_merged_into_names_the_successor_and_the_day():
 def test_attention_lists_the_units_short_of_their_own_target_furthest_first():
     # 2019 sat: a 85, b 75, c 70 (own target 75: short by 5), d 72 (district); province mean 75.5 < 80.
     rows = [("a", "sat", "2019", 85), ("b", "sat", "2019", 75), ("c", "sat", "2019", 70), ("d", "sat", "2019", 72)]
-    att = focus.attention(dataset(rows), ("sat", "par"), Period(2019), None)
+    att = focus.attention(dataset(rows), ("sat", "par"), Period(2019), None, "vi")
     assert att["indicator_id"].tolist() == ["sat"]  # no PAR INDEX figures: nothing to say
     r = att.iloc[0]
     assert r["value"] == 75.5 and r["target"] == 80 and r["gap"] == -4.5 and r["province_misses"]
@@ -66,17 +66,17 @@ def test_attention_puts_province_misses_first_and_skips_indicators_on_target():
     # sat: province 82.5 meets 80 but b (75) misses; late rate: 10 late of 100 resolved = 10% > 5%.
     rows = [("a", "sat", "2019", 90), ("b", "sat", "2019", 75),
             ("a", "early", "2019-Q1", 0), ("a", "ontime", "2019-Q1", 90), ("a", "late", "2019-Q1", 10)]
-    att = focus.attention(dataset(rows), ("sat", "late_rate"), Period(2019), "department")
+    att = focus.attention(dataset(rows), ("sat", "late_rate"), Period(2019), "department", "vi")
     assert att["indicator_id"].tolist() == ["late_rate", "sat"]
     assert att.iloc[0]["province_misses"] and att.iloc[0]["value"] == 10
     assert att.iloc[0]["below"]["unit_id"].tolist() == ["a"]
     assert not att.iloc[1]["province_misses"] and att.iloc[1]["below"]["unit_id"].tolist() == ["b"]
-    assert focus.attention(dataset(rows[:1]), ("sat",), Period(2019), "department").empty
+    assert focus.attention(dataset(rows[:1]), ("sat",), Period(2019), "department", "vi").empty
 
 
 def test_falls_put_grade_falls_first_then_places_lost():
     # b: rank 1 → 3 and Tốt → Khá; a: rank 2 → 2; c: 3 → 1 (a rise).
-    f = focus.falls(dataset(SAT), ("sat",), 2019, "department")
+    f = focus.falls(dataset(SAT), ("sat",), 2019, "department", "vi")
     assert f["unit_id"].tolist() == ["b"]
     r = f.iloc[0]
     assert (r["previous_rank"], r["rank"], r["rank_change"]) == (1, 3, -2)
@@ -88,7 +88,7 @@ def test_a_grade_fall_outranks_more_places_lost():
     # a loses 2 places and stays Tốt; b loses 1 place and falls Tốt → Khá; c and x rise.
     rows = [("a", "sat", "2018", 95), ("b", "sat", "2018", 85), ("c", "sat", "2018", 90), ("x", "sat", "2018", 81),
             ("a", "sat", "2019", 84), ("b", "sat", "2019", 79), ("c", "sat", "2019", 92), ("x", "sat", "2019", 90)]
-    f = focus.falls(dataset(rows), ("sat",), 2019, "department")
+    f = focus.falls(dataset(rows), ("sat",), 2019, "department", "vi")
     assert f["unit_id"].tolist() == ["b", "a"]
     assert f["grade_fell"].tolist() == [True, False] and f["rank_change"].tolist() == [-1, -2]
 

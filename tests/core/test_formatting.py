@@ -12,7 +12,7 @@ from reformkpi import formatting as f
 
 
 @pytest.mark.parametrize(("args", "vi", "en"), [
-    ((77.4,), "77,4%", "77.4%"),
+    ((77.4, "vi"), "77,4%", "77.4%"),
     ((81.333, "vi", 2), "81,33%", None),
 ])
 def test_percent(args, vi, en):
@@ -25,19 +25,19 @@ def test_numbers_use_vietnamese_separators():
     assert f.number(1234, "vi", 0) == "1.234"
     assert f.number(1234.5, "vi") == "1.234,5"
     assert f.number(1234.5, "en") == "1,234.5"
-    assert f.value(1234567, "count") == "1.234.567"
+    assert f.value(1234567, "count", "vi") == "1.234.567"
 
 
 def test_signed_changes_use_a_true_minus():
-    assert f.signed(0.5) == "+0,5" and f.signed(-2.6) == "\u22122,6" and f.signed(0.04) == "0,0"
-    assert f.signed(None) == "–"
+    assert f.signed(0.5, "vi") == "+0,5" and f.signed(-2.6, "vi") == "\u22122,6" and f.signed(0.04, "vi") == "0,0"
+    assert f.signed(None, "vi") == "–"
 
 
 def test_periods_and_dates():
-    assert f.period_label("2019-Q3") == "Quý III/2019" and f.period_label("2019-Q3", "en") == "Q3 2019"
-    assert f.period_label("2019-07") == "Tháng 7/2019" and f.period_label("2019") == "2019"
-    assert f.date(dt.date(2016, 7, 1)) == "01/07/2016"
-    assert f.timestamp(dt.datetime(2026, 1, 1, 17, 30, tzinfo=dt.UTC)) == "02/01/2026 00:30"  # Viet Nam time
+    assert f.period_label("2019-Q3", "vi") == "Quý III/2019" and f.period_label("2019-Q3", "en") == "Q3 2019"
+    assert f.period_label("2019-07", "vi") == "Tháng 7/2019" and f.period_label("2019", "vi") == "2019"
+    assert f.date(dt.date(2016, 7, 1), "vi") == "01/07/2016"
+    assert f.timestamp(dt.datetime(2026, 1, 1, 17, 30, tzinfo=dt.UTC), "vi") == "02/01/2026 00:30"  # Viet Nam time
 
 
 def test_labels_from_data_are_inert_for_plotly():
@@ -48,7 +48,7 @@ def test_a_stored_figure_keeps_its_decimals_and_groups_thousands():
     assert f.figure(1440, "vi") == "1.440" and f.figure(1440, "en") == "1,440"
     assert f.figure(77.4, "vi") == "77,4" and f.figure(68.32, "vi") == "68,32"
     assert f.figure(1234.5, "vi") == "1.234,5" and f.figure(-3, "vi") == "\u22123"
-    assert f.figure(float("nan")) == "–" and f.figure(None) == "–"
+    assert f.figure(float("nan"), "vi") == "–" and f.figure(None, "vi") == "–"
 
 
 def test_text_from_data_is_inert_in_markdown():
@@ -97,7 +97,7 @@ def test_numbers_round_half_up_to_exactly_their_decimals(x, decimals, shown):
 
 
 def test_changes_and_gaps_round_alike_and_zero_has_no_sign():
-    assert f.signed(0.05) == "+0,1" and f.signed(-0.05) == "\u22120,1" and f.signed(-0.04) == "0,0"
+    assert f.signed(0.05, "vi") == "+0,1" and f.signed(-0.05, "vi") == "\u22120,1" and f.signed(-0.04, "vi") == "0,0"
     assert f.signed(0.125, "vi", 2) == "+0,13" and f.signed(-1.25, "en") == "\u22121.3"
     assert str(f.rounded(-0.04, 1)) == "0.0" and str(f.rounded_column([-0.04], 1).iloc[0]) == "0.0"
 
@@ -108,14 +108,14 @@ def test_a_column_rounds_as_each_of_its_values():
     assert got.index.tolist() == list("abcdefghi")
     assert got.fillna(-999).tolist() == [1.3, 42.8, -1.3, -999, -999, 0.0, 2.7, 10.8, 7.0]
     assert f.rounded_column([42.77045, 35.80185], 4).tolist() == [42.7705, 35.8019]
-    assert f.figure(42.77045) == "42,7705" and f.figure(1440.0) == "1.440"
+    assert f.figure(42.77045, "vi") == "42,7705" and f.figure(1440.0, "vi") == "1.440"
 
 
 def test_an_indicator_is_shown_at_its_own_decimals():
     papi = pd.Series({"measure": "score", "decimals": 4})
     rate = pd.Series({"measure": "percent", "decimals": 1})
-    assert f.value(42.77045, papi) == "42,7705" and f.value(42.77045, "score") == "42,77"
-    assert f.value(10.79, rate) == "10,8%" and f.value(1.25, rate, "en") == "1.3%"
+    assert f.value(42.77045, papi, "vi") == "42,7705" and f.value(42.77045, "score", "vi") == "42,77"
+    assert f.value(10.79, rate, "vi") == "10,8%" and f.value(1.25, rate, "en") == "1.3%"
 
 
 def test_labels_separate_ranks_by_what_is_shown():

@@ -466,7 +466,7 @@ def test_the_quarterly_digest_lists_what_needs_attention_with_its_context_and_a_
     # behind the link, the same figure: the snapshot's version still reads 77,4 after a later upload
     _upload(store, 90)
     pinned = Dataset.open(store, snap.data_version, snap.catalog_versions)
-    assert focus.attention(pinned, (SAT,), Period(2019), None).iloc[0]["below"]["value"].tolist() == [77.4]
+    assert focus.attention(pinned, (SAT,), Period(2019), None, "vi").iloc[0]["below"]["value"].tolist() == [77.4]
     # hoa may not see Sở TN&MT: her digest says nothing needs attention, naming no unit
     hoa_text = _text(by_to["hoa@tinh.gov.vn"], "plain")
     assert "Không có chỉ số nào cần chú ý." in hoa_text and "Tài nguyên" not in hoa_text

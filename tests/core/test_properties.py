@@ -110,7 +110,7 @@ def test_rates_coverage_and_terms(data, quarter):
             for p, units in rollups.series(ds, ind, grain).groupby("period")["unit_id"]:
                 assert set(units) <= in_office(ds.catalog, p)
 
-    k = views.kpi(ds, "late_rate", Period.parse(quarter))
+    k = views.kpi(ds, "late_rate", Period.parse(quarter), None, "vi")
     want, n = oracle_late_rate(ds.catalog, frame, quarter)
     assert k.n_units == n and k.n_expected == len(in_office(ds.catalog, quarter))
     # Like for like over the same bodies: the units with a rate now, against what they (and the
@@ -157,7 +157,7 @@ def holder_at(cat: Catalog, period: str):
 def test_ties_share_the_best_rank_and_grades_follow_the_shown_value(data):
     ds, frame = data
     r = ranking.ranks(ds, "sat", "year", "department")
-    t = ranking.league_table(ds, "sat", Period(2020), "department").set_index("unit_id") if "2020" in set(r["period"]) else None
+    t = ranking.league_table(ds, "sat", Period(2020), "department", "vi").set_index("unit_id") if "2020" in set(r["period"]) else None
     for p, g in r.groupby("period"):
         f = frame[(frame["indicator_id"] == "sat") & (frame["period"] == p) & frame["unit_id"].isin(in_office(ds.catalog, p))]
         shown = f.set_index("unit_id")["value"].map(half_up)  # as published: one decimal

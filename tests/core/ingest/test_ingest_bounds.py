@@ -187,7 +187,7 @@ def test_check_lists_non_canonical_keys_non_finite_values_bad_maxima_and_counts_
                 ("so-tu-phap", "dossier.received_online", "2024-Q1", 1e20)])
     rows.loc[1, "period"] = "٢٠١٩"
     _write_past_the_checks(tmp_store, rows)
-    found = audit.violations(tmp_store.read().to_pandas(), Catalog.from_tables(tmp_store.read_catalog()))
+    found = audit.violations(tmp_store.read().to_pandas(), Catalog.from_tables(tmp_store.read_catalog()), "vi")
     assert set(zip(found["rule"], found["unit_id"], found["indicator_id"], found["period"])) == {
         ("period_malformed", "so-y-te", "sipas.overall", "٢٠١٩"),
         ("value_not_number", "so-noi-vu", "sipas.overall", "2019"),

@@ -68,7 +68,7 @@ def test_every_total_shown_equals_the_published_one_to_four_decimals(papi_store)
     ind = ds.catalog.indicator("papi.total")
     shown: dict[tuple[str, str], str] = {}
     for year in sorted(text["year"].unique()):
-        t = ranking.league_table(ds, "papi.total", Period.parse(year), "department")
+        t = ranking.league_table(ds, "papi.total", Period.parse(year), "department", "vi")
         shown |= {(u, year): formatting.value(v, ind, "vi") for u, v in zip(t["unit_id"], t["value"])}
     equal = 0
     for r in text.itertuples():

@@ -77,7 +77,7 @@ def test_points_are_a_percentage_of_the_applicable_maximum():
 def test_gap_and_grade_at_band_edges():
     ds = dataset([("a", "sat", "2019", 80.0), ("b", "sat", "2019", 79.9), ("c", "sat", "2019", 70.0),
                   ("x", "sat", "2019", 69.9)])
-    t = ranking.league_table(ds, "sat", Period(2019), "department").set_index("unit_id")
+    t = ranking.league_table(ds, "sat", Period(2019), "department", "vi").set_index("unit_id")
     assert t["grade"].to_dict() == {"a": "excellent", "b": "good", "c": "good", "x": "weak"}
     assert t.loc["a", "gap"] == pytest.approx(0.0) and bool(t.loc["a", "meets_target"])
     assert t.loc["b", "gap"] == pytest.approx(-0.1) and not t.loc["b", "meets_target"]
@@ -104,7 +104,7 @@ def test_a_figure_meets_its_target_by_the_gap_at_the_indicators_precision():
 @given(st.lists(st.floats(60, 95, allow_nan=False).map(lambda v: round(v, 2)), min_size=3, max_size=3))
 def test_meets_judges_a_figure_as_the_league_table_does(values):
     ds = dataset([(u, "sat", "2019", v) for u, v in zip("abc", values)])
-    table = ranking.league_table(ds, "sat", Period(2019), "department").set_index("unit_id")
+    table = ranking.league_table(ds, "sat", Period(2019), "department", "vi").set_index("unit_id")
     decimals = int(ds.catalog.indicator("sat")["decimals"])
     for unit in "abc":
         row = table.loc[unit]
@@ -114,7 +114,7 @@ def test_meets_judges_a_figure_as_the_league_table_does(values):
 def test_rank_change_against_the_previous_year():
     ds = dataset([("a", "sat", "2018", 90), ("b", "sat", "2018", 80), ("c", "sat", "2018", 70),
                   ("a", "sat", "2019", 70), ("b", "sat", "2019", 85), ("c", "sat", "2019", 75)])
-    t = ranking.league_table(ds, "sat", Period(2019), "department").set_index("unit_id")
+    t = ranking.league_table(ds, "sat", Period(2019), "department", "vi").set_index("unit_id")
     assert t["rank"].to_dict() == {"b": 1, "c": 2, "a": 3}
     assert t["rank_change"].to_dict() == {"b": 1, "c": 1, "a": -2}
     assert t.loc["a", "change"] == pytest.approx(-20)
@@ -146,7 +146,7 @@ def test_lineage_follows_a_unit_through_the_merger():
 def test_kpi_of_the_province_with_target_and_units_below():
     ds = dataset([("a", "sat", "2018", 70), ("b", "sat", "2018", 80),
                   ("a", "sat", "2019", 77.4), ("b", "sat", "2019", 86.6), ("c", "sat", "2019", 74)])
-    k = views.kpi(ds, "sat", Period(2019), "department")
+    k = views.kpi(ds, "sat", Period(2019), "department", "vi")
     assert k.value == 79.3  # (77.4 + 86.6 + 74) / 3 = 79.33…, published with 1 decimal
     # Like for like: a and b reported both years, (77.4 + 86.6) / 2 − (70 + 80) / 2 = 82.0 − 75.0.
     assert k.previous == 75 and k.change == 7.0 and k.n_common == 2
@@ -158,7 +158,7 @@ def test_kpi_of_the_province_with_target_and_units_below():
 
 def test_kpi_of_a_derived_rate_states_its_formula():
     ds = dataset(dossiers("a", "2019-Q3", 4, 5, 1))
-    k = views.kpi(ds, "late_rate", Period(2019, 3))
+    k = views.kpi(ds, "late_rate", Period(2019, 3), None, "vi")
     assert k.value == pytest.approx(10.0) and k.previous is None and k.change is None
     assert k.formula == "Tỷ lệ trễ hạn = Quá hạn / (Trước hạn + Đúng hạn + Quá hạn) × 100"
 
@@ -166,7 +166,7 @@ def test_kpi_of_a_derived_rate_states_its_formula():
 def test_a_yearly_indicator_asked_for_a_quarter_reads_the_year():
     ds = dataset([("a", "sat", "2019", 77.4)])
     assert rollups.grain_of(ds, "sat", Period(2019, 3)) == ("year", Period(2019))
-    assert views.kpi(ds, "sat", Period(2019, 3)).value == pytest.approx(77.4)
+    assert views.kpi(ds, "sat", Period(2019, 3), None, "vi").value == pytest.approx(77.4)
 
 
 def test_year_choices_open_on_the_latest_year_with_yearly_results():
@@ -177,17 +177,17 @@ def test_year_choices_open_on_the_latest_year_with_yearly_results():
 
 def test_province_trend_carries_each_years_target():
     ds = dataset([("a", "sat", str(y), 80 + i) for i, y in enumerate(range(2019, 2022))])
-    trend = views.province_trend(ds, "sat", "department").set_index("period")
+    trend = views.province_trend(ds, "sat", "department", "vi").set_index("period")
     assert trend.loc["2020", "target"] == 80 and math.isnan(trend.loc["2021", "target"])
 
 
 def test_a_dataset_computes_a_remembered_figure_once_however_it_is_asked():
     ds = dataset([("a", "sat", "2019", 77.4), ("b", "sat", "2019", 86.6)])
-    k = views.kpi(ds, "sat", Period(2019), "department")
-    assert views.kpi(ds, "sat", Period(2019), level="department", lang="vi") is k  # defaults and keywords alike
-    table = ranking.league_table(ds, "sat", Period(2019), "department")
+    k = views.kpi(ds, "sat", Period(2019), "department", "vi")
+    assert views.kpi(ds, "sat", Period(2019), level="department", lang="vi") is k  # positional and keyword arguments alike
+    table = ranking.league_table(ds, "sat", Period(2019), "department", "vi")
     table["rank"] = 0  # a caller's change stays in its copy
-    assert ranking.league_table(ds, "sat", Period(2019), "department")["rank"].tolist() == [1, 2]
+    assert ranking.league_table(ds, "sat", Period(2019), "department", "vi")["rank"].tolist() == [1, 2]
     # An argument that cannot be a key (a list) is computed each time, and computed the same.
     assert views.unit_history(ds, "a", ["sat"]).equals(views.unit_history(ds, "a", ("sat",)))
 

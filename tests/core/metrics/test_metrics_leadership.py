@@ -88,14 +88,14 @@ def test_unit_parts_show_where_points_are_lost():
 def test_rank_history_includes_predecessors_with_grades():
     rows = [("x", "sat", "2024", 70), ("y", "sat", "2024", 85), ("a", "sat", "2024", 90),
             ("z", "sat", "2025", 75), ("a", "sat", "2025", 80)]
-    r = ranking.rank_history(dataset(rows), "sat", "z")
+    r = ranking.rank_history(dataset(rows), "sat", "z", "vi")
     assert list(zip(r["unit_id"], r["period"], r["rank"], r["grade_label"])) == [
         ("x", "2024", 3, "Khá"), ("y", "2024", 2, "Tốt"), ("z", "2025", 2, "Khá")]
 
 
 def test_grade_counts_list_every_band_each_year():
     rows = [("a", "sat", "2019", 85), ("b", "sat", "2019", 80), ("c", "sat", "2019", 60), ("a", "sat", "2020", 75)]
-    g = ranking.grade_counts(dataset(rows), "sat", "department", (2019, 2020))
+    g = ranking.grade_counts(dataset(rows), "sat", "department", (2019, 2020), "vi")
     assert g[g["period"] == "2019"].set_index("grade")["n"].to_dict() == {"excellent": 2, "good": 0, "weak": 1}
     assert g[g["period"] == "2020"].set_index("grade")["n"].to_dict() == {"excellent": 0, "good": 1, "weak": 0}
 
@@ -117,7 +117,7 @@ def test_rate_matrix_puts_the_worst_unit_first():
     # a: 10% then 30% (10 of 40 over the span = 25%); b: 20% then 20%; lower is better.
     rows = (dossiers("a", "2019-Q1", 4, 5, 1) + dossiers("a", "2019-Q2", 1, 20, 9)
             + dossiers("b", "2019-Q1", 0, 8, 2) + dossiers("b", "2019-Q2", 0, 8, 2))
-    mx = views.rate_matrix(dataset(rows), "late_rate", "department", (2019, 2019))
+    mx = views.rate_matrix(dataset(rows), "late_rate", "department", (2019, 2019), "vi")
     assert mx.index.tolist() == ["a", "b"] and mx["name"].tolist() == ["Sở A", "Sở B"]
     assert mx.loc["a", "2019-Q2"] == pytest.approx(30.0)
 
@@ -138,7 +138,7 @@ def test_family_summary_and_below_target_years():
     # The mean of units as published (1 decimal), and the gap from that figure: what is shown is what was compared.
     assert s.loc["sat", "value"] == 77.7 and s.loc["sat", "gap"] == -2.3  # (78 + 79 + 76) / 3 = 77,67
     assert s.loc["sat", "target"] == 80 and s.loc["sat", "n_below"] == 2  # c meets its own 75
-    below = views.below_target_years(ds, "sat", "department", (2018, 2020)).set_index("unit_id")
+    below = views.below_target_years(ds, "sat", "department", (2018, 2020), "vi").set_index("unit_id")
     assert below.loc["a", "years_below"] == 3 and below.loc["a", "streak"] == 3
     assert below.loc["b", "years_below"] == 1 and below.loc["b", "streak"] == 0
     assert below.loc["b", "below_years"] == "2019" and "c" not in below.index
@@ -146,7 +146,7 @@ def test_family_summary_and_below_target_years():
 
 
 def test_family_matrix_has_one_row_per_unit_best_first():
-    mx = views.family_matrix(dataset([("a", "sat", "2019", 70), ("b", "sat", "2019", 90)]), "sat", 2019, "department")
+    mx = views.family_matrix(dataset([("a", "sat", "2019", 70), ("b", "sat", "2019", 90)]), "sat", 2019, "department", "vi")
     assert mx.index.tolist() == ["b", "a"] and mx["sat"].tolist() == [90, 70]
 
 
