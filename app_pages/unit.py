@@ -65,8 +65,7 @@ else:
                               year, chart_style.screen().grid_columns, lang, ref.version, names, joins, own_joins),
                 key="unit_history", data=history, indicator=PAR_TOTAL if PAR_TOTAL in shown else shown[0], lang=lang)  # PAPI: its own
     contexts = data.query(figure_contexts, ref, shown, period, None, lang, unit_id)
-    for i in shown:
-        context.caption(contexts[i], chart_labels.short_name(catalog.indicator(i), lang))
+    context.captions({chart_labels.short_name(catalog.indicator(i), lang): contexts[i] for i in shown})
 notes_form.note_list(data.query(views.unit_notes, ref, unit_id), catalog, lang)
 notes_form.note_form(ref, catalog, unit_id, access.current_actor(), lang)
 

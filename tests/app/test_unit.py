@@ -6,8 +6,11 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from components import chart_labels
 from reformkpi import focus, formatting
+from reformkpi.context import figure_contexts
 from reformkpi.metrics import ranking, views
+from reformkpi.periods import Period
 from tests.conftest import ROOT, plotly_array, shown
 
 MERGED = "so-nong-nghiep-moi-truong"
@@ -142,3 +145,22 @@ def test_a_unit_that_absorbed_another_has_its_lines_broken_and_no_change_at_the_
     captions = " ".join(shown(c.value) for c in at.caption)
     assert "Không so sánh với 2024: phạm vi của đơn vị đã thay đổi" in captions
     assert all(m.delta in (None, "") for m in at.metric)
+
+
+def test_the_grid_has_one_context_line_per_distinct_source_coverage_and_version(unit_page, demo):
+    """The small multiples of a unit share most of their context: the page prints each distinct line
+    once (six identical lines stood under the grid), its help naming every indicator it covers."""
+    at = unit_page(unit="so-tai-chinh", year="2025")
+    assert not at.exception and not at.error
+    ranked = tuple(demo.catalog.indicators.loc[demo.catalog.indicators["ranked"], "indicator_id"])
+    shown_ids = tuple(dict.fromkeys(views.unit_history(demo, "so-tai-chinh", ranked)["indicator_id"]))
+    contexts = figure_contexts(demo, shown_ids, Period(2025), None, "vi", "so-tai-chinh")
+    distinct = {c.summary() for c in contexts.values()}
+    assert len(distinct) < len(shown_ids)  # the case this test is about: several share one line
+    lines = [shown(c.value) for c in at.caption]
+    grid = [line for line in lines if line in {shown(formatting.markdown_text(s)) for s in distinct}]
+    assert sorted(grid[:len(distinct)]) == sorted(shown(formatting.markdown_text(s)) for s in distinct)
+    assert all(a != b for a, b in zip(lines, lines[1:]))  # no line repeated under the grid
+    helps = " ".join(shown(c.proto.help) for c in at.caption)
+    for i in shown_ids:
+        assert chart_labels.short_name(demo.catalog.indicator(i), "vi") in shown(helps.replace("\\", ""))
