@@ -18,7 +18,9 @@ browsers (Chromium with Playwright's driver) used: which side the two cores were
 `python -m benchmarks load [--minutes=5] [--sessions=20] [--single-minutes=1]` (`--sessions=5,20`:
 one run after the other). Traffic goes only to 127.0.0.1, every wait is bounded (120 s), and the
 run stops by itself. The browsers run on the same 2 cores as the server, so the figures are
-those of both together.
+those of both together: what a leader waits for when browsers and server share a small machine,
+not what the server can carry (the browsers take most of the CPU); `benchmarks capacity` measures
+the server alone with a protocol client.
 """
 
 from __future__ import annotations

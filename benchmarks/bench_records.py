@@ -18,7 +18,9 @@ reuses them (generation is not part of any figure), and keeps each size's ingest
 - the floor: DuckDB alone reading the same rows and columns (the unit's dossiers open in the
   drill-down's eight quarters, the columns its figures use) straight from the version's Parquet
   files, with partition pruning and row-group statistics but not the Delta statistics; and the
-  ratio of the warm drill-down to it;
+  ratio of the warm drill-down to it, the three run in turn RUNS times: of the median wall times,
+  run by run (quartiles), and of the median CPU seconds of the process (every thread), which the
+  other work of a shared machine disturbs less than wall time;
 - a stricter floor: the drill-down's own query (`Records.unit_query`: Delta statistics too, and the
   procedure code and name only of the dossiers open in the quarter, the only ones a figure names,
   where the floor above reads them for every row) read into one Arrow table, and the ratio to it.
@@ -40,7 +42,7 @@ import psutil
 from benchmarks.measure import PeakSampler
 
 QUARTERS = ("2016-Q1", "2026-Q3")
-RUNS = 7
+RUNS = 21
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -48,6 +50,33 @@ def _timed(fn, *args, **kw):
     t = time.perf_counter()
     out = fn(*args, **kw)
     return out, time.perf_counter() - t
+
+
+def _clocked(fn, *args) -> tuple[float, float]:
+    """Wall and CPU seconds (this process, every thread; to the nanosecond, where psutil counts
+    clock ticks) of fn(*args)."""
+    cpu, t = time.process_time(), time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - t, time.process_time() - cpu
+
+
+def alternated(fns: dict, runs: int) -> dict[str, list[tuple[float, float]]]:
+    """Each fn run `runs` times in turn, each first in turn: per name, (wall, CPU) seconds of each run."""
+    out: dict[str, list[tuple[float, float]]] = {k: [] for k in fns}
+    names = list(fns)
+    for i in range(runs):
+        for k in names[i % len(names):] + names[:i % len(names)]:
+            out[k].append(_clocked(fns[k]))
+    return out
+
+
+def ratios(runs: dict[str, list[tuple[float, float]]], a: str, b: str) -> str:
+    """a / b: of the median wall times; the spread of the ratio run by run (quartiles); of the median
+    CPU seconds, which other work on the machine disturbs less."""
+    median = lambda k, i: statistics.median(r[i] for r in runs[k])
+    q1, q2, q3 = statistics.quantiles([x[0] / y[0] for x, y in zip(runs[a], runs[b])], n=4)
+    return (f"{median(a, 0) / median(b, 0):.2f}× wall (run by run: quartiles {q1:.2f}, {q2:.2f}, {q3:.2f}; "
+            f"{len(runs[a])} runs alternated), {median(a, 1) / median(b, 1):.2f}× CPU")
 
 
 def _cpu() -> float:
@@ -152,52 +181,37 @@ def run_size(n: int, exports: str | None = None, reuse: bool = False) -> None:
         unit = rm.units_with_records(rec, quarter)[0]
         stored = pd.DataFrame(columns=["unit_id", "indicator_id", "period", "value", "source"])
 
-        def drill(fresh: bool) -> float:
+        def drill(fresh: bool) -> None:
             if fresh:  # the kept tables let go, as the budget lets them go; DuckDB's cached footers stay
                 rec._kept.clear()
-            t = time.perf_counter()
             rm.drill_down(rec, unit, quarter)
             rm.compare_with_stored(rec, stored, unit, quarter)
-            return time.perf_counter() - t
 
         first, last = rm.window(quarter)
         s, e = rm.bounds(first)[0], rm.bounds(last)[1]
         con = scan.connect()
         con.execute("SET parquet_metadata_cache = true")
         paths = [f.path for f in rec.files if f.quarter <= last]
-        def floor() -> tuple[int, float]:
-            rows, t = _timed(floor_rows, con, paths, unit, s, e)
-            return rows.num_rows, t  # the rows let go: the next drill-down runs with the memory it would have
 
-        def own_query() -> float:
-            return _timed(lambda: rec.unit_query(unit, quarter).to_arrow_table())[1]
+        def floor() -> int:
+            return floor_rows(con, paths, unit, s, e).num_rows  # the rows let go: the next drill-down runs with the memory it would have
 
-        cold = drill(True)
-        floor_rows_read = floor()[0]  # its cold run
-        # Alternated, each first in turn (ABBA), so that whatever else the machine does, and the
-        # order itself, weigh on all alike.
-        warm_runs, floor_runs, own_runs = [], [], []
-        for i in range(RUNS):
-            if i % 2:
-                own_runs.append(own_query())
-                floor_runs.append(floor()[1])
-                warm_runs.append(drill(True))
-            else:
-                warm_runs.append(drill(True))
-                floor_runs.append(floor()[1])
-                own_runs.append(own_query())
-        warm, floor_s, own = (statistics.median(runs) for runs in (warm_runs, floor_runs, own_runs))
-        repeat = statistics.median(drill(False) for _ in range(RUNS))
+        cold = _clocked(drill, True)[0]
+        floor_rows_read = floor()  # its cold run
+        # Alternated, each first in turn, so that whatever else the machine does, and the order
+        # itself, weigh on all alike; wall time and the CPU seconds of the process (every thread).
+        runs = alternated({"warm": lambda: drill(True), "floor": floor,
+                           "own": lambda: rec.unit_query(unit, quarter).to_arrow_table()}, RUNS)
+        repeat = statistics.median(_clocked(drill, False)[0] for _ in range(RUNS))
         read = rec.unit_rows(unit, quarter).read
-        per_run = lambda base: ", ".join(f"{w / t:.2f}" for w, t in zip(warm_runs, base))
+        wall = {k: statistics.median(w for w, _ in v) for k, v in runs.items()}
         say(f"  drill-down of {unit} {quarter} (its seven figures and the counts compared with the stored ones, over "
             f"{read:,} dossiers open in {first}..{last}): "
-            f"cold {cold * 1000:,.0f} ms, warm {warm * 1000:,.0f} ms, repeated {repeat * 1000:,.0f} ms")
-        say(f"  floor, DuckDB reading those rows from the Parquet files: {floor_s * 1000:,.0f} ms "
-            f"(same rows: {floor_rows_read == read}); warm drill-down / floor = {warm / floor_s:.2f}× "
-            f"(runs alternated; per run: {per_run(floor_runs)})")
-        say(f"  the drill-down's own query read to Arrow (procedures of the quarter's dossiers only): {own * 1000:,.0f} ms; "
-            f"warm drill-down / it = {warm / own:.2f}× (per run: {per_run(own_runs)})")
+            f"cold {cold * 1000:,.0f} ms, warm {wall['warm'] * 1000:,.0f} ms, repeated {repeat * 1000:,.0f} ms")
+        say(f"  floor, DuckDB reading those rows from the Parquet files: {wall['floor'] * 1000:,.0f} ms "
+            f"(same rows: {floor_rows_read == read}); warm drill-down / floor: {ratios(runs, 'warm', 'floor')}")
+        say(f"  the drill-down's own query read to Arrow (procedures of the quarter's dossiers only): "
+            f"{wall['own'] * 1000:,.0f} ms; warm drill-down / it: {ratios(runs, 'warm', 'own')}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -108,6 +108,22 @@ def chunks(batch: pa.RecordBatch | pa.Table) -> Iterator[pa.RecordBatch | pa.Tab
         yield batch.slice(start, CHUNK_ROWS)
 
 
+def gathered(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Batches gathered into batches of at least CHUNK_ROWS rows (the last may hold fewer): DuckDB
+    hands a selective query's rows over in many small batches, and each chunk counted costs a
+    fixed few hundred microseconds whatever its size."""
+    pending: list[pa.RecordBatch] = []
+    rows = 0
+    for batch in batches:
+        pending.append(batch)
+        rows += batch.num_rows
+        if rows >= CHUNK_ROWS:
+            yield pa.concat_batches(pending)
+            pending, rows = [], 0
+    if rows:
+        yield pa.concat_batches(pending)
+
+
 class QuarterCounter:
     """Counts of consecutive quarters `first`..`last`, fed batch by batch (`add`), read once (`frame`)."""
 
@@ -166,14 +182,15 @@ class QuarterCounter:
             self.units[u] = self.units[u] + h if u in self.units else h
         return Instants(received, due, resolved, outcome, channel)
 
-    def frame(self) -> pd.DataFrame:
-        """unit_id, period and COUNTS for every unit and quarter with a dossier touching it."""
-        if not self.units:
-            return empty()
+    def arrays(self) -> tuple[list[str], dict[str, np.ndarray], np.ndarray]:
+        """The units counted, each of COUNTS as a (unit, quarter) array, and whether a dossier of
+        the unit touches the quarter (every count is zero where none does)."""
         ids = list(self.units)
+        n = len(self.quarters)
+        if not ids:
+            return ids, {c: np.zeros((0, n), np.int64) for c in COUNTS}, np.zeros((0, n), bool)
         h = np.stack([self.units[u] for u in ids])  # unit, kind, bin
         upto = h.cumsum(axis=2)  # upto[..., b]: rows whose bin is b or less (quarter b − 1 or before)
-        n = len(self.quarters)
         before, through = upto[:, :, :n], upto[:, :, 1:n + 1]  # quarter i: bins ≤ i, bins ≤ i + 1
         received = lambda upto: upto[:, :SLOTS].sum(axis=1)
         resolved = lambda upto: upto[:, SLOTS:2 * SLOTS].sum(axis=1)  # open ones last: never
@@ -184,8 +201,14 @@ class QuarterCounter:
                 **{f"received_{c}": h[:, i, 1:n + 1] for i, c in enumerate(CHANNELS)},
                 **{f"resolved_{o}": h[:, SLOTS + i, 1:n + 1] for i, o in enumerate(OUTCOMES)},
                 "pending_not_due": open_at_end - overdue, "pending_overdue": overdue}
-        touching = received(through) - resolved(before)
-        keep = touching > 0
+        return ids, cols, received(through) - resolved(before) > 0
+
+    def frame(self) -> pd.DataFrame:
+        """unit_id, period and COUNTS for every unit and quarter with a dossier touching it."""
+        if not self.units:
+            return empty()
+        ids, cols, keep = self.arrays()
+        n = len(self.quarters)
         out = pd.DataFrame({"unit_id": np.repeat(np.array(ids, dtype=object), n).reshape(len(ids), n)[keep],
                             "period": np.tile(np.array(self.quarters, dtype=object), (len(ids), 1))[keep],
                             **{c: v[keep] for c, v in cols.items()}})

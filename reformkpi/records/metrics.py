@@ -44,6 +44,10 @@ from reformkpi.store import SOURCE_PREFIX, CommitInfo, CommitResult, Store
 T = TypeVar("T")
 TREND_QUARTERS = 8
 FIGURE_THREADS = 2
+# Rows of the quarter from which the figures are worth computing side by side: below, starting two
+# threads and handing the figures over cost more than they save (alternated runs: 3,000 rows, 0.83×
+# the wall time in one thread; 30,000, the same).
+FIGURE_THREADS_FROM = 100_000
 KEPT_BYTES = 512 * 2**20
 COUNT_BATCH_ROWS = 1 << 20
 # What the drill-down's figures read of a dossier (never its id, status or upload).
@@ -162,7 +166,7 @@ class Records:
             counted = np.array([u in h.units(quarter) for u in ids])  # by unit_code
             columns: dict[str, list[np.ndarray]] = {k: [] for k in ("received", "due", "resolved", "outcome", "channel")}
             codes, names, read = [], [], 0
-            for batch in reader:
+            for batch in counting.gathered(reader):
                 read += batch.num_rows
                 for chunk in counting.chunks(batch):
                     if len(ids) == 1:
@@ -178,17 +182,25 @@ class Records:
                     mask = pa.array(keep)
                     codes.append(chunk["procedure_code"].filter(mask))
                     names.append(chunk["procedure_name"].filter(mask))
-            return UnitRows(read, quarter_rows.QuarterRows.of(s, e, columns, codes, names), _held_counts(h, counter.frame()))
+            return UnitRows(read, quarter_rows.QuarterRows.of(s, e, columns, codes, names), _held_counts(h, counter))
         return self._kept.get(("unit_rows", h, quarter), make)
 
 
-def _held_counts(h: Held, by_unit: pd.DataFrame) -> pd.DataFrame:
-    """Per quarter of the window, the COUNTS of the units it counts (`Held`), summed, and own."""
-    whose = {q: (set(units), own) for q, units, own in h.quarters}
-    counted = by_unit[np.array([u in whose[q][0] for u, q in zip(by_unit["unit_id"], by_unit["period"])], dtype=bool)]
-    out = counted.groupby("period", as_index=False)[list(COUNTS)].sum()
-    out["own"] = [whose[q][1] for q in out["period"]]
-    return out.astype({c: "int64" for c in COUNTS})
+def _held_counts(h: Held, counter: counting.QuarterCounter) -> pd.DataFrame:
+    """Per quarter of the window, the COUNTS of the units it counts (`Held`), summed, and own: the
+    quarters some of those units' dossiers touch."""
+    ids, counts, touching = counter.arrays()
+    whose = {q: units for q, units, _ in h.quarters}
+    own = {q: o for q, _, o in h.quarters}
+    counted = np.array([[u in whose.get(q, ()) for q in counter.quarters] for u in ids],
+                       dtype=bool).reshape(touching.shape)
+    keep = (touching & counted).any(axis=0)
+    # Text periods as pandas makes them; none counted at all: as `counting.empty`.
+    periods_kept = pd.Series(np.array(counter.quarters, dtype=object)[keep], dtype="str" if ids else object)
+    out = pd.DataFrame({"period": periods_kept,
+                        **{c: np.where(counted, v, 0).sum(axis=0)[keep] for c, v in counts.items()}})
+    out["own"] = [own[q] for q in out["period"]]
+    return out
 
 
 @dataclass(frozen=True)
@@ -287,12 +299,17 @@ def compare_with_stored(rec: Records, stored: pd.DataFrame, unit: str | Held, qu
     indicator_id, from_records, stored, origin ('records', 'upload' or None), equal.
     """
     row = _quarter_counts(rec, unit, quarter)
-    out = pd.DataFrame({"indicator_id": [f"dossier.{c}" for c in COUNTS],
-                        "from_records": [int(row[c]) for c in COUNTS]})
-    mine = stored[(stored["unit_id"] == held(unit, quarter).unit_id) & (stored["period"] == quarter)].copy()
-    mine["origin"] = sources(mine)
-    out = out.merge(mine[["indicator_id", "value", "origin"]].rename(columns={"value": "stored"}),
-                    on="indicator_id", how="left")
+    mine = stored[(stored["unit_id"] == held(unit, quarter).unit_id) & (stored["period"] == quarter)]
+    # A left join by position, as a merge on indicator_id makes it (each count beside every stored
+    # row of its indicator, in order; missing where none): a merge costs milliseconds for nine rows.
+    rows_of: dict[str, list[int]] = {}
+    for j, indicator in enumerate(mine["indicator_id"]):
+        rows_of.setdefault(indicator, []).append(j)
+    pairs = [(c, j) for c in COUNTS for j in rows_of.get(f"dossier.{c}", [-1])]
+    at = np.array([j for _, j in pairs], dtype=np.intp)
+    out = pd.DataFrame({"indicator_id": [f"dossier.{c}" for c, _ in pairs], "from_records": [row[c] for c, _ in pairs],
+                        "stored": mine["value"].array.take(at, allow_fill=True),
+                        "origin": sources(mine).array.take(at, allow_fill=True)})
     out["equal"] = (out["stored"] == out["from_records"]).where(out["stored"].notna())
     return out
 
@@ -314,11 +331,11 @@ def units_with_records(rec: Records, quarter: str, holders: dict[str, str] | Non
     return df.sort_values(["n", "unit_id"], ascending=[False, True])["unit_id"].tolist()
 
 
-def _quarter_counts(rec: Records, unit: str | Held, quarter: str) -> pd.Series:
+def _quarter_counts(rec: Records, unit: str | Held, quarter: str) -> dict[str, int]:
     """The unit's COUNTS in the quarter (zeros if no dossier touches it)."""
     counts = rec.unit_rows(unit, quarter).counts
-    counts = counts[counts["period"] == quarter]
-    return counts.iloc[0] if not counts.empty else pd.Series(0, index=COUNTS)
+    at = np.flatnonzero(counts["period"].to_numpy() == quarter)
+    return {c: int(counts[c].iat[at[0]]) if at.size else 0 for c in COUNTS}
 
 
 def summary(rec: Records, unit: str | Held, quarter: str) -> dict:
@@ -351,10 +368,8 @@ def late_procedures(rec: Records, unit: str | Held, quarter: str, limit: int = 1
     resolved), median_days_late (of the late ones).
     """
     df = procedures(rec, unit, quarter)
-    df = df.assign(n=df["late"] + df["overdue_open"])
-    df = df[df["n"] > 0].sort_values(["n", "procedure_code"], ascending=[False, True]).head(limit)
-    return df[["procedure_code", "procedure_name", "resolved", "late", "overdue_open", "late_rate",
-               "median_days_late"]].reset_index(drop=True)
+    return _top(df, (df["late"] + df["overdue_open"]).to_numpy(), limit,
+                ("procedure_code", "procedure_name", "resolved", "late", "overdue_open", "late_rate", "median_days_late"))
 
 
 def processing_times(rec: Records, unit: str | Held, quarter: str, limit: int = 10) -> pd.DataFrame:
@@ -364,9 +379,17 @@ def processing_times(rec: Records, unit: str | Held, quarter: str, limit: int = 
     (median allowed time), late_rate.
     """
     df = procedures(rec, unit, quarter)
-    df = df[df["resolved"] > 0].sort_values(["resolved", "procedure_code"], ascending=[False, True]).head(limit)
-    return df[["procedure_code", "procedure_name", "resolved", "median_days", "p90_days", "allowed_days",
-               "late_rate"]].reset_index(drop=True)
+    return _top(df, df["resolved"].to_numpy(), limit,
+                ("procedure_code", "procedure_name", "resolved", "median_days", "p90_days", "allowed_days", "late_rate"))
+
+
+def _top(df: pd.DataFrame, n: np.ndarray, limit: int, columns: tuple[str, ...]) -> pd.DataFrame:
+    """The `columns` of the first `limit` procedures of `df` (`procedures`) by n, most first (ties
+    by code), among those with n > 0. In numpy and one frame made: a few procedures' rows cost
+    pandas more to filter and sort than to build."""
+    codes = df["procedure_code"].to_numpy()
+    order = np.array(sorted(np.flatnonzero(n > 0), key=lambda i: (-n[i], codes[i]))[:limit], dtype=np.intp)
+    return pd.DataFrame({c: df[c].array.take(order) for c in columns})
 
 
 def overdue_days(rec: Records, unit: str | Held, quarter: str) -> pd.DataFrame:
@@ -397,13 +420,13 @@ def backlog_trend(rec: Records, unit: str | Held, quarter: str) -> pd.DataFrame:
     """
     first = max(window(quarter)[0], quarters(rec)[0]) if rec.files else quarter
     c = rec.unit_rows(unit, quarter).counts
-    c = c[c["period"] >= first].reset_index(drop=True)
-    out = pd.DataFrame({"period": c["period"],
-                        "received": c["received_online"] + c["received_in_person"] + c["received_post"],
-                        "resolved": c["resolved_early"] + c["resolved_on_time"] + c["resolved_late"],
-                        "pending_not_due": c["pending_not_due"], "pending_overdue": c["pending_overdue"],
-                        "own": c["own"]})
-    return out.reset_index(drop=True)
+    keep = c["period"].to_numpy() >= first
+    col = lambda k: c[k].array[keep]  # pandas' own arrays: text and flags keep their types
+    return pd.DataFrame({"period": col("period"),
+                         "received": col("received_online") + col("received_in_person") + col("received_post"),
+                         "resolved": col("resolved_early") + col("resolved_on_time") + col("resolved_late"),
+                         "pending_not_due": col("pending_not_due"), "pending_overdue": col("pending_overdue"),
+                         "own": col("own")})
 
 
 @dataclass(frozen=True)
@@ -421,13 +444,13 @@ class DrillDown:
 
 def drill_down(rec: Records, unit: str | Held, quarter: str) -> DrillDown:
     """Every figure of a unit and quarter, from one read of the unit's rows (`Records.unit_rows`),
-    computed two at a time once they are read (numpy lets go of the GIL while it sorts and counts),
-    and kept."""
+    computed two at a time once they are read when the quarter has many (numpy lets go of the GIL
+    while it sorts and counts), and kept."""
     def make():
-        rec.unit_rows(unit, quarter)
+        figures = (late_procedures, summary, channels, overdue_days, backlog_ageing, processing_times, backlog_trend)
+        if len(rec.unit_rows(unit, quarter).touching.received) < FIGURE_THREADS_FROM:
+            return DrillDown(**{f.__name__: f(rec, unit, quarter) for f in figures})
         with ThreadPoolExecutor(FIGURE_THREADS) as pool:
-            jobs = {f.__name__: pool.submit(f, rec, unit, quarter)
-                    for f in (late_procedures, summary, channels, overdue_days, backlog_ageing, processing_times,
-                              backlog_trend)}
+            jobs = {f.__name__: pool.submit(f, rec, unit, quarter) for f in figures}
         return DrillDown(**{name: job.result() for name, job in jobs.items()})
     return rec.keep(("drill_down", held(unit, quarter), quarter), make)

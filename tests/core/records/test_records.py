@@ -197,8 +197,10 @@ def test_drilldown_of_a_unit_and_quarter(loaded):
     assert rm.units_with_records(rec, "2025-Q2") == [U]
 
 
-def test_the_drill_down_computes_every_figure_at_once_as_each_function_does(loaded):
+@pytest.mark.parametrize("threads_from", [rm.FIGURE_THREADS_FROM, 0], ids=["one thread", "side by side"])
+def test_the_drill_down_computes_every_figure_at_once_as_each_function_does(loaded, monkeypatch, threads_from):
     store, rec = loaded
+    monkeypatch.setattr(rm, "FIGURE_THREADS_FROM", threads_from)  # a few rows: in one thread unless told
     at_once = rm.drill_down(rm.Records.open(store), U, "2025-Q2")  # a fresh Records: nothing kept yet
     for field in dataclasses.fields(rm.DrillDown):
         alone = getattr(rm, field.name)(rec, U, "2025-Q2")
