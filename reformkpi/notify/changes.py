@@ -127,21 +127,29 @@ def _misses(before: Dataset, after: Dataset, ind: str, period: str) -> list[Item
     return items
 
 
+def _places(rank_change: object) -> int:
+    """A rank change as a number of places (negative: lost); none (no rank the year before): 0."""
+    return 0 if pd.isna(rank_change) else int(rank_change)  # type: ignore[call-overload]
+
+
 def _falls(before: Dataset, after: Dataset, inds: list[str], year: int) -> list[Item]:
-    """Falls on the year before that the new state shows and the old did not (same ranks, same grades)."""
+    """Falls on the year before that the new state shows and the old did not: a unit that had not
+    fallen, whose grade fell only now, or that lost more places than before. A fall that only moved
+    because another unit's figure changed (11th → 30th becoming 11th → 29th) is not news."""
     cat = after.catalog
     ranked = tuple(i for i in inds if str(cat.indicator(i)["ranked"]).lower() == "true")
     levels = sorted(set(cat.units.loc[cat.units["level"] != "province", "level"])) if ranked else []
-    key = ["indicator_id", "unit_id", "rank", "previous_rank", "grade_fell"]
     items = []
     for level in levels:
-        was = focus.falls(before, ranked, year, level)
-        old = set(map(tuple, was[key].astype(str).to_numpy().tolist()))
+        # Every fall of the old state, not its five biggest: one pushed out of them is still old news.
+        was = focus.falls(before, ranked, year, level, most=len(cat.units) * len(ranked))
+        old = {(r.indicator_id, r.unit_id): (bool(r.grade_fell), _places(r.rank_change)) for r in was.itertuples()}
         now = focus.falls(after, ranked, year, level).merge(
             focus.falls(after, ranked, year, level, "en")[["indicator_id", "unit_id", "grade_label", "previous_grade_label"]],
             on=["indicator_id", "unit_id"], suffixes=("", "_en"))
-        for r, k in zip(now.itertuples(), now[key].astype(str).to_numpy().tolist()):
-            if tuple(k) in old:
+        for r in now.itertuples():
+            grade_fell_before, change_before = old.get((r.indicator_id, r.unit_id), (False, 0))
+            if not (r.grade_fell and not grade_fell_before) and _places(r.rank_change) >= change_before:
                 continue
             items.append(Item(FALL, r.indicator_id, str(year), r.unit_id,
                               rank=None if pd.isna(r.rank) else int(r.rank),

@@ -563,6 +563,23 @@ def test_what_changed_between_two_states_worked_by_hand(tmp_store):
         "Mức độ hài lòng 2022: số liệu đầu tiên theo phương pháp mới (từ 2022), không so sánh với các kỳ trước"]
 
 
+def test_a_fall_only_moved_by_another_units_fall_is_not_news(tmp_store):
+    """2018: Sở Y tế 90 (1st), Sở GD&ĐT 88 (2nd), Sở Tài chính 86, Sở Xây dựng 84, Sở TN&MT 82. In
+    2019 Sở GD&ĐT scores 80: 5th, three places lost, already told. Then Sở Y tế's 2019 comes in at
+    79: it falls from 1st to 5th (and from Tốt to Khá), which pushes Sở GD&ĐT up to 4th (2nd → 4th).
+    Only Sở Y tế's fall is news; Sở GD&ĐT's fall got smaller (it was told, as new, before)."""
+    store, t0 = tmp_store, dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    gd = "so-giao-duc-dao-tao"
+    store.commit_observations(obs([(u, SAT, "2018", v) for u, v in BASELINE.items()]
+                                  + [(u, SAT, "2019", 80 if u == gd else v) for u, v in BASELINE.items()]),
+                              CommitInfo(user="test"))
+    a = changes.stamp(store, t0)
+    store.commit_observations(obs([("so-y-te", SAT, "2019", 79)]), CommitInfo(user="test"))
+    b = changes.stamp(store, t0 + dt.timedelta(hours=1))
+    falls = [(i.unit_id, i.previous_rank, i.rank) for i in changes.between(store, a, b) if i.kind == changes.FALL]
+    assert falls == [("so-y-te", 1, 5)]  # was also (gd, 2, 4)
+
+
 def test_a_catalog_publish_that_raises_a_target_is_a_change_too(tmp_store, tmp_path):
     """The 2016–2020 satisfaction target goes from 80% to 86%: of 90, 88, 86, 84 and 82, the last
     two now miss it (−2,0 and −4,0 points); the province's mean, 86,0%, still meets it."""
