@@ -630,6 +630,22 @@ def test_a_webhook_keeps_its_query_and_is_never_sent_unsigned(receiver):
     assert len(Receiver.paths) == 2  # nothing reached the receiver
 
 
+def test_an_address_beyond_ascii_is_a_failed_delivery_not_a_crash(tmp_path, smtp, receiver):
+    """An address the form once let through (subscriptions.EMAIL took "nguyễn@…") raised
+    UnicodeEncodeError at RCPT TO, which `deliver` does not catch: the run stopped there, and every
+    message after it stayed unsent, run after run. Now a refusal like any other (retried, shown)."""
+    inbox, port, cafile = smtp
+    s = settings.load(None, {"HOME": str(tmp_path), **_env(tmp_path, port, cafile)})
+    payload = {"address": "nguyễn@tnmt.gov.vn", "subject": "s", "text": "t", "html": "<p>t</p>", "lang": "vi"}
+    inbox.clear()
+    with pytest.raises(mail.SendError, match="UnicodeEncodeError"):
+        mail.send(s, mail.build(payload, "<m@tinh.gov.vn>", s.mail_from), lambda: None)
+    for url in (receiver + "/thông-báo", "https://" + "a" * 64 + ".example/hook"):
+        with pytest.raises(mail.SendError):
+            webhook.post(url, {"a": 1}, "<m@x>", SECRET, lambda: None)
+    assert inbox.ids() == []
+
+
 def test_a_unit_merged_away_is_followed_into_the_unit_that_holds_it(demo):
     """The demo's Sở TN&MT merged into Sở Nông nghiệp và Môi trường on 1 March 2025 (the catalog):
     a subscription to it, or an account scoped to it, hears of the new department's figures."""
