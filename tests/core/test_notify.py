@@ -34,7 +34,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from reformkpi import auth, config, focus, ingest, integrity, notes, settings, snapshots, subscriptions
+from reformkpi import auth, config, focus, i18n, ingest, integrity, notes, settings, snapshots, subscriptions
 from reformkpi.auth import Accounts, Actor
 from reformkpi.catalog import Catalog, load_dir
 from reformkpi.metrics.datasets import Dataset
@@ -253,6 +253,13 @@ def test_the_message_is_proper_mail(told):
 def test_html_escapes_what_comes_from_data():
     page = mail.html_body("<b>tiêu đề</b>", ["Sở <script>alert(1)</script> & co"], ["x"], {}, "vi")
     assert "<script>" not in page and "&lt;script&gt;" in page and "&amp; co" in page
+
+
+def test_the_unsubscribe_page_names_the_subscriptions_page_in_each_language():
+    """The English confirmation said "resume on the Theo dõi page": the page is "Subscriptions" in English."""
+    for lang in ("vi", "en"):
+        assert i18n.t("nav.subscriptions", lang) in i18n.t("notify.unsubscribed", lang)
+    assert "Theo dõi" not in i18n.t("notify.unsubscribed", "en")
 
 
 def test_the_page_reads_each_subscriptions_messages(told):
