@@ -26,6 +26,7 @@ from reformkpi.context import figure_context
 from reformkpi.i18n import t, tn
 from reformkpi.metrics import comparability
 from reformkpi.metrics.datasets import Dataset
+from reformkpi.notify import outbox
 from reformkpi.notify.changes import followed, gap_text, indicator_label, visible
 from reformkpi.records import scan
 from reformkpi.store import Store
@@ -49,6 +50,16 @@ def period_text(digest_period: str, lang: str) -> str:
         year, week = digest_period.split("-W")
         return t("notify.week", lang, week=int(week), year=year)
     return formatting.period_label(digest_period, lang)
+
+
+def reference(kind: str, ref: str, payload: dict, lang: str) -> str:
+    """A message as the page names it, as its mail does: a digest by its period ('Quý IV/2026'), an
+    alert or a correction by the data version it tells of ('phiên bản dữ liệu 12'), not by the
+    outbox's key ('2026-Q4', 'd12-c3.1.1.1-n'); a row planned without that content, by its key."""
+    if kind == outbox.DIGEST:
+        return period_text(ref, lang)
+    data = payload.get("content", {}).get("data")
+    return ref if data is None else t("context.version", lang, version=data)
 
 
 def snapshot_link(public_url: str, snap: snapshots.Snapshot) -> str:

@@ -157,17 +157,19 @@ def test_delivery_state_from_the_outbox(store):
     lan = subscriptions.subscribe(store, LAN, UNIT, "email", LAN.name, "vi")
     at_ = dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.UTC)
     mid = outbox.message_id(outbox.key(lan.subscription_id, outbox.ALERT, "v12"), "example.test")
-    outbox.plan(store, [(lan.subscription_id, outbox.ALERT, "v12", mid, {})], at_)
+    outbox.plan(store, [(lan.subscription_id, outbox.ALERT, "v12", mid, {"content": {"data": 12}})], at_)
     for attempt in range(3):
         now = at_ + dt.timedelta(minutes=10 * attempt)
         (m,) = outbox.claim(store, outbox.due(store, now + dt.timedelta(hours=1)), now)
         outbox.failed(store, m, "550 mailbox full", now + dt.timedelta(seconds=1))
     at = open_page("subscriptions", ADMIN)
     # The third failure at 01:20:01 UTC; the next try 4 minutes later, shown in Hanoi time (UTC+7).
-    assert ("Cảnh báo (v12): gửi không được lần 3 (550 mailbox full); thử lại lúc 01/12/2026 08:24") in texts(at)
+    # Named by the data version it tells of, as its mail is (the outbox's key was shown: "d12-c3.1.1.1-n").
+    assert ("Cảnh báo (phiên bản dữ liệu 12): gửi không được lần 3 (550 mailbox full); thử lại lúc "
+            "01/12/2026 08:24") in texts(at)
     # the subscriber is told it failed, not the server's words (an administrator sees those)
     at = open_page("subscriptions", LAN)
-    assert ("Cảnh báo (v12): gửi không được lần 3 (lỗi khi gửi; quản trị viên xem được chi tiết); thử lại lúc "
+    assert ("Cảnh báo (phiên bản dữ liệu 12): gửi không được lần 3 (lỗi khi gửi; quản trị viên xem được chi tiết); thử lại lúc "
             "01/12/2026 08:24") in texts(at) and "550" not in texts(at)
 
 

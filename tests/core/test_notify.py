@@ -262,6 +262,14 @@ def test_the_unsubscribe_page_names_the_subscriptions_page_in_each_language():
     assert "Theo dõi" not in i18n.t("notify.unsubscribed", "en")
 
 
+def test_the_page_names_a_message_as_its_mail_does():
+    """Digests by their period, alerts and corrections by their data version (not the outbox's keys)."""
+    assert digest.reference(outbox.DIGEST, "2026-Q4", {}, "en") == "Q4 2026"
+    assert digest.reference(outbox.DIGEST, "2026-W49", {}, "vi") == "tuần 49/2026"
+    assert digest.reference(outbox.CORRECTION, "d12-c3.1.1.1-n", {"content": {"data": 12}}, "en") == "data version 12"
+    assert digest.reference(outbox.ALERT, "v12", {}, "vi") == "v12"  # a row planned without its content
+
+
 def test_the_page_reads_each_subscriptions_messages(told):
     s, store, subs, *_ = told
     state = outbox.state_for(store, [subs["lan"].subscription_id, subs["binh"].subscription_id])
