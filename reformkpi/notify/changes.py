@@ -132,10 +132,21 @@ def _places(rank_change: object) -> int:
     return 0 if pd.isna(rank_change) else int(rank_change)  # type: ignore[call-overload]
 
 
+def _figures(ds: Dataset, inds: tuple[str, ...], year: int, level: str) -> dict[tuple[str, str], tuple]:
+    """(indicator, unit) → the unit's value and its change on the year before, as its league table reads them."""
+    out = {}
+    for ind in inds:
+        table = ranking.league_table(ds, ind, str(year), level)
+        out.update({(ind, u): tuple(None if pd.isna(x) else float(x) for x in (v, c))
+                    for u, v, c in zip(table["unit_id"], table["value"], table["change"])})
+    return out
+
+
 def _falls(before: Dataset, after: Dataset, inds: list[str], year: int) -> list[Item]:
     """Falls on the year before that the new state shows and the old did not: a unit that had not
-    fallen, whose grade fell only now, or that lost more places than before. A fall that only moved
-    because another unit's figure changed (11th → 30th becoming 11th → 29th) is not news."""
+    fallen, whose grade fell only now, or that lost more places with figures of its own changed. A
+    fall moved only by another unit's figures (11th → 30th becoming 11th → 29th, or back to 30th
+    when a rollback undoes that unit's upload) is not news."""
     cat = after.catalog
     ranked = tuple(i for i in inds if str(cat.indicator(i)["ranked"]).lower() == "true")
     levels = sorted(set(cat.units.loc[cat.units["level"] != "province", "level"])) if ranked else []
@@ -144,13 +155,18 @@ def _falls(before: Dataset, after: Dataset, inds: list[str], year: int) -> list[
         # Every fall of the old state, not its five biggest: one pushed out of them is still old news.
         was = focus.falls(before, ranked, year, level, most=len(cat.units) * len(ranked))
         old = {(r.indicator_id, r.unit_id): (bool(r.grade_fell), _places(r.rank_change)) for r in was.itertuples()}
+        figures_before, figures_after = _figures(before, ranked, year, level), _figures(after, ranked, year, level)
         now = focus.falls(after, ranked, year, level).merge(
             focus.falls(after, ranked, year, level, "en")[["indicator_id", "unit_id", "grade_label", "previous_grade_label"]],
             on=["indicator_id", "unit_id"], suffixes=("", "_en"))
         for r in now.itertuples():
-            grade_fell_before, change_before = old.get((r.indicator_id, r.unit_id), (False, 0))
-            if not (r.grade_fell and not grade_fell_before) and _places(r.rank_change) >= change_before:
-                continue
+            k = (r.indicator_id, r.unit_id)
+            if k in old:
+                grade_fell_before, change_before = old[k]
+                newly_graded = r.grade_fell and not grade_fell_before
+                further = _places(r.rank_change) < change_before and figures_before.get(k) != figures_after.get(k)
+                if not newly_graded and not further:
+                    continue
             items.append(Item(FALL, r.indicator_id, str(year), r.unit_id,
                               rank=None if pd.isna(r.rank) else int(r.rank),
                               previous_rank=None if pd.isna(r.previous_rank) else int(r.previous_rank),
