@@ -137,6 +137,41 @@ def test_a_tab_whose_account_was_removed_changes_nothing(store):
     assert subscriptions.active(store) == [mine]
 
 
+def test_the_open_dialog_writes_nothing_after_a_sign_out_in_another_tab(store):
+    """The dialog may rerun on its own, with the actor of the page's last run: a sign-out in
+    another tab while it is open lets no subscription through."""
+    from reformkpi import sessions
+
+    Accounts().add("lan.nguyen", "analyst", PASSWORD)
+    at = submit(AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run(), "lan.nguyen", PASSWORD)
+    at.switch_page("app_pages/rankings.py")
+    at = at.run()
+    at.button(key="subscribe-rankings").click()
+    at = at.run()
+    at.text_input[0].input("lan@sotnmt.gov.vn")
+    sessions.close(at.session_state["access:actor"].session)
+    at.button[-1].click()  # the form's submit button
+    at = at.run()
+    assert not at.exception
+    assert subscriptions.list_for(store, ADMIN) == []
+    assert "Phiên đăng nhập của bạn đã kết thúc" in texts(at)
+
+
+def test_an_administrator_demoted_while_the_page_is_open_removes_nothing_of_others(store):
+    lan = subscriptions.subscribe(store, LAN, UNIT, "email", LAN.name, "vi")
+    Accounts().add("quan.tri", "admin", PASSWORD)
+    at = submit(AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run(), "quan.tri", PASSWORD)
+    at.switch_page("app_pages/subscriptions.py")
+    at = at.run()
+    assert "Người theo dõi: lan@sotnmt.gov.vn" in texts(at)
+    Accounts().set_role("quan.tri", "viewer")
+    at.button(key=f"remove-{lan.subscription_id}").click()
+    at = at.run()
+    assert not at.exception
+    assert subscriptions.list_for(store, ADMIN) == [lan]
+    assert "Người theo dõi: lan@sotnmt.gov.vn" not in texts(at)  # a viewer sees only their own
+
+
 def test_an_administrator_sees_and_removes_anyones(store):
     lan = subscriptions.subscribe(store, LAN, UNIT, "email", LAN.name, "vi")
     subscriptions.subscribe(store, MAI, Target("attention"), "webhook", "https://chat.tinh.gov.vn/h", "en",
