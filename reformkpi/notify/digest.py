@@ -37,7 +37,10 @@ PDF_SECONDS = 300
 
 
 def period(cadence: str, now: dt.datetime) -> str:
-    """The digest period `now` falls in: '2026-Q4' (quarterly) or '2026-W49' (weekly, ISO weeks)."""
+    """The digest period `now` falls in: '2026-Q4' (quarterly) or '2026-W49' (weekly, ISO weeks), by
+    the calendar in Viet Nam, as the app shows times (formatting.VIETNAM_TIME): at 03:00 on Monday
+    there, it is still Sunday in UTC."""
+    now = now.astimezone(formatting.VIETNAM_TIME)
     if cadence == "weekly":
         year, week, _ = now.isocalendar()
         return f"{year}-W{week:02d}"

@@ -262,6 +262,15 @@ def test_the_unsubscribe_page_names_the_subscriptions_page_in_each_language():
     assert "Theo dõi" not in i18n.t("notify.unsubscribed", "en")
 
 
+def test_digest_periods_follow_the_calendar_in_viet_nam():
+    """00:00–07:00 on a Monday or a quarter's first day in Viet Nam is the day before in UTC: a run
+    then planned the past week's or quarter's digest (a subscription made that night got two)."""
+    monday_3am = dt.datetime(2026, 12, 6, 20, 0, tzinfo=dt.UTC)  # Monday 7/12/2026 03:00 in Viet Nam
+    assert digest.period("weekly", monday_3am) == "2026-W50"
+    assert digest.period("quarterly", dt.datetime(2026, 12, 31, 18, 0, tzinfo=dt.UTC)) == "2027-Q1"
+    assert digest.period("quarterly", dt.datetime(2026, 12, 31, 16, 59, tzinfo=dt.UTC)) == "2026-Q4"
+
+
 def test_the_page_names_a_message_as_its_mail_does():
     """Digests by their period, alerts and corrections by their data version (not the outbox's keys)."""
     assert digest.reference(outbox.DIGEST, "2026-Q4", {}, "en") == "Q4 2026"
