@@ -88,10 +88,15 @@ def _touched(store: Store, a: dict, b: dict, before: Dataset, after: Dataset) ->
         for stored in rollups.stored_ids(cat, ind):
             out.setdefault(ind, set()).update(by_stored.get(stored, set()))
     if list(a["catalog"]) != list(b["catalog"]):
-        latest = focus.latest_data(after)
-        if latest is not None:
-            for ind in out:
-                out[ind].update({latest[0], latest[0][:4]})
+        # Each indicator's own latest period: the dataset's (2026-Q3 of the dossiers) would leave
+        # out a new target for a yearly indicator whose latest figures are 2025's.
+        found = after.sql("SELECT DISTINCT indicator_id, period FROM obs WHERE period IS NOT NULL")
+        found = found[[periods.is_canonical(p) for p in found["period"]]]
+        latest = found.groupby("indicator_id")["period"].max()
+        for ind in out:
+            mine = [latest[x] for x in rollups.stored_ids(cat, ind) if x in latest.index]
+            if mine:
+                out[ind].update({max(mine), max(mine)[:4]})
     present = set(datasets.data_periods(after)) | set(datasets.data_periods(before))
     present |= {p[:4] for p in present}
     return {ind: {p for p in ps if p in present} for ind, ps in out.items() if ps & present}
