@@ -208,6 +208,24 @@ def test_delivery_state_from_the_outbox(store):
             "01/12/2026 08:24") in texts(at) and "550" not in texts(at)
 
 
+def test_the_page_in_english_a_paused_subscription_with_a_failed_digest(store):
+    """In English, every state's words are English and the digest is named by its period as its mail is."""
+    from reformkpi.notify import outbox
+
+    lan = subscriptions.subscribe(store, LAN, UNIT, "email", LAN.name, "en", digest="weekly")
+    at_ = dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.UTC)
+    mid = outbox.message_id(outbox.key(lan.subscription_id, outbox.DIGEST, "2026-W49"), "example.test")
+    outbox.plan(store, [(lan.subscription_id, outbox.DIGEST, "2026-W49", mid, {"content": {"data": 2}})], at_)
+    (m,) = outbox.claim(store, outbox.due(store, at_), at_)
+    outbox.failed(store, m, "550 mailbox full", at_)
+    subscriptions.set_paused(store, LAN, lan.subscription_id, True)
+    page = texts(open_page("subscriptions", ADMIN, lang="en"))
+    assert "Unit: Department of Health" in page and "Subscriber: lan@sotnmt.gov.vn" in page
+    assert "Demo province · E-mail: lan@sotnmt.gov.vn · English · Weekly digest · since" in page
+    assert "Paused: nothing is sent until it is resumed." in page
+    assert "Digest (week 49 2026): attempt 1 failed (550 mailbox full); tried again at 01/12/2026 08:01" in page
+
+
 def test_the_unit_page_offers_its_unit(store):
     at = open_page("unit", LAN, unit="so-y-te")
     at.button(key="subscribe-unit").click()
