@@ -95,8 +95,9 @@ def lines(ds: Dataset, kind: str, unit_id: str, indicator_id: str, scope: frozen
         return "", []
     year = latest[0][:4]
     ranked = tuple(cat.indicators.loc[cat.indicators["ranked"], "indicator_id"])
-    if kind == "indicator":
-        ranked = tuple(i for i in ranked if i == indicator_id) or (indicator_id,)
+    if kind == "indicator":  # one not ranked too; none left by a catalog publish: nothing
+        known = indicator_id in set(cat.indicators["indicator_id"])
+        ranked = (indicator_id,) if known else ()
     att = focus.attention(ds, ranked, year, None, lang)
     lineage, scope = followed(cat, unit_id), visible(cat, scope)
     out = []

@@ -632,6 +632,21 @@ def test_a_catalog_publish_that_raises_a_target_is_a_change_too(tmp_store, tmp_p
     assert [(i.kind, i.unit_id, i.gap) for i in items] == [("miss", TNMT, -4.0), ("miss", "so-xay-dung", -2.0)]
 
 
+def test_an_indicator_a_catalog_publish_removed_leaves_its_digest_empty(tmp_store, tmp_path):
+    """service.full_online, with no figures, is taken out of the catalog: a digest for a subscription
+    to it raised CatalogError out of planning, which stopped every later run before any delivery."""
+    store, ind = tmp_store, "service.full_online"
+    store.commit_observations(obs([(u, SAT, "2019", v) for u, v in BASELINE.items()]), CommitInfo(user="test"))
+    shutil.copytree(config.CATALOG_DIR, tmp_path / "catalog")
+    for name in ("indicators.csv", "targets.csv"):
+        f = tmp_path / "catalog" / name
+        f.write_text("".join(x for x in f.read_text(encoding="utf-8").splitlines(True) if ind not in x), encoding="utf-8")
+    ingest.update_catalog(store, auth.operator("root"), tmp_path / "catalog")
+    assert digest.lines(Dataset.open(store), "indicator", "", ind, None, "vi") == ("2019", [])
+    assert subscriptions.describe(Target("indicator", indicator_id=ind), Dataset.open(store).catalog, "vi") == (
+        f"Chỉ số: {ind}")
+
+
 def test_a_second_run_while_one_holds_the_lock_leaves_at_once(tmp_path):
     s = settings.load(None, {"HOME": str(tmp_path), "REFORMKPI_STATE": str(tmp_path / "state"),
                              "REFORMKPI_STORE": str(tmp_path / "store")})
