@@ -647,6 +647,42 @@ def test_an_indicator_a_catalog_publish_removed_leaves_its_digest_empty(tmp_stor
         f"Chỉ số: {ind}")
 
 
+@pytest.mark.slow
+def test_papi_subscribers_hear_of_a_fall_its_rollback_and_get_a_pinned_digest(tmp_path):
+    """The PAPI store (`python -m reformkpi papi`): Hà Nội's 2024 total goes to 30 points, from 15th
+    to 61st of 61 provinces. Only that fall is told (the provinces below moved up one place), in
+    each subscriber's language; the rollback of that upload sends a correction with nothing new in
+    it; the digest links a snapshot of the PAPI Overview pinned at the version it read."""
+    from reformkpi.ingest import papi
+
+    s = settings.load(None, {"HOME": str(tmp_path), **{k: v for k, v in _env(tmp_path, 0, tmp_path).items()
+                                                       if "SMTP" not in k}})
+    home, store = Store(tmp_path / "store"), Store(tmp_path / "papi")
+    home.init(load_dir(config.CATALOG_DIR), CommitInfo(user="test", operation="init"))
+    papi.build(store, auth.operator("test"))
+    with config.using(s):
+        for name in ("lan", "mai"):
+            Accounts().add(name, "viewer", "mật-khẩu-dài-đủ")
+        lan = subscriptions.subscribe(home, LAN, Target("province", dataset="papi"), "email", "lan@tinh.gov.vn", "vi",
+                                      digest="none")
+        mai = subscriptions.subscribe(home, MAI, Target("unit", unit_id="ha-noi", dataset="papi"), "email",
+                                      "mai@tinh.gov.vn", "en", digest="quarterly")
+        run.run(s)
+        store.commit_observations(obs([("ha-noi", "papi.total", "2024", 30.0)]), CommitInfo(user="mai"))
+        run.run(s)
+        ingest.rollback(store, 1, auth.operator("root"), "nhập nhầm")
+        run.run(s)
+    sent = {(m.subscription_id, m.kind): m.payload["content"] for m in outbox.messages(home).values()}
+    assert sent[lan.subscription_id, outbox.ALERT]["lines"] == ["Hà Nội · Tổng PAPI 2024: từ hạng 15 (2023) xuống hạng 61"]
+    assert sent[mai.subscription_id, outbox.ALERT]["lines"] == [
+        "Ha Noi · PAPI total 2024: from rank 15 (2023) down to rank 61"]
+    assert sent[lan.subscription_id, outbox.CORRECTION]["lines"] == [i18n.t("notify.nothing_now", "vi")]
+    link = sent[mai.subscription_id, outbox.DIGEST]["links"]["snapshot"]
+    snap = snapshots.get(store, link.split("snapshot=")[1].split("&")[0])
+    assert link.endswith("&data=papi") and snap is not None and snap.data_version == 1
+    assert snap.view_state == {"data": "papi", "lang": "en", "year": "2024", "level": "all"}
+
+
 def test_a_second_run_while_one_holds_the_lock_leaves_at_once(tmp_path):
     s = settings.load(None, {"HOME": str(tmp_path), "REFORMKPI_STATE": str(tmp_path / "state"),
                              "REFORMKPI_STORE": str(tmp_path / "store")})
