@@ -12,7 +12,7 @@ from reformkpi import auth, config, formatting, subscriptions
 from reformkpi.catalog import Catalog
 from reformkpi.i18n import t, tm
 from reformkpi.store import Store
-from reformkpi.notify import outbox
+from reformkpi.notify import digest, outbox
 from reformkpi.subscriptions import Subscription
 
 
@@ -36,7 +36,8 @@ def _delivery_line(messages: list, actor: auth.Actor, lang: str) -> str:
     when = formatting.timestamp(m.at, lang)
     # The raw error may name servers, addresses or settings: for administrators only.
     error = m.last_error if actor.can("admin") else t("subscriptions.delivery.error_hidden", lang)
-    return tm(f"subscriptions.delivery.{state}", lang, message=t(f"subscriptions.message.{m.kind}", lang), ref=m.ref,
+    return tm(f"subscriptions.delivery.{state}", lang, message=t(f"subscriptions.message.{m.kind}", lang),
+              ref=digest.reference(m.kind, m.ref, m.payload, lang),
               time=when, attempts=m.attempts, error=error,
               next=formatting.timestamp(m.next_try, lang) if m.next_try is not None else when)
 

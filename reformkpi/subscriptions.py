@@ -41,7 +41,11 @@ SCHEMA = pa.schema([
 ])
 # One subscription per person, target, channel and address: subscribing again changes its settings.
 KEY = ("user", "kind", "unit_id", "indicator_id", "dataset", "channel", "address")
-EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")  # the form only: no lookup of the domain
+# One plain mailbox, ASCII as SMTP without SMTPUTF8 sends it (RFC 5321 dot-atom @ domain): a comma,
+# semicolon, quote or parenthesis makes mail headers read another address or list, and the notifier
+# cannot name a Vietnamese letter to the server. The form only: no lookup of the domain.
+EMAIL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+                   r"@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 MAX_ADDRESS = 2000
 
@@ -91,7 +95,10 @@ def _address(channel: str, address: str) -> str:
     try:
         url = urlsplit(address)
         host = url.hostname or ""
-    except ValueError:  # a malformed port or IPv6 address
+        # An HTTP request line is ASCII, and the host's name must encode for the lookup (IDNA).
+        host.encode("idna")
+        (url.path + url.query).encode("ascii")
+    except ValueError:  # a malformed port or IPv6 address, a Vietnamese path, a label over 63 characters
         raise SubscriptionError("webhook_address", address=address) from None
     if not (url.scheme == "https" and host) and not (url.scheme == "http" and host in LOCAL_HOSTS):
         raise SubscriptionError("webhook_address", address=address)

@@ -90,10 +90,15 @@ def _touched(store: Store, a: dict, b: dict, before: Dataset, after: Dataset) ->
         for stored in rollups.stored_ids(cat, ind):
             out.setdefault(ind, set()).update(by_stored.get(stored, set()))
     if list(a["catalog"]) != list(b["catalog"]):
-        latest = focus.latest_data(after)
-        if latest is not None:
-            for ind in out:
-                out[ind].update(_and_year(latest[0]))
+        # Each indicator's own latest period: the dataset's (2026-Q3 of the dossiers) would leave
+        # out a new target for a yearly indicator whose latest figures are 2025's.
+        found = after.sql("SELECT DISTINCT indicator_id, period FROM obs WHERE period IS NOT NULL")
+        found = found[[periods.is_canonical(p) for p in found["period"]]]
+        latest = found.groupby("indicator_id")["period"].max()
+        for ind in out:
+            mine = [latest[x] for x in rollups.stored_ids(cat, ind) if x in latest.index]
+            if mine:
+                out[ind].update(_and_year(max(mine)))
     present = set(datasets.data_periods(after)) | set(datasets.data_periods(before))
     present |= {str(periods.year_of(p)) for p in present}
     return {ind: {p for p in ps if p in present} for ind, ps in out.items() if ps & present}
@@ -137,22 +142,46 @@ def _misses(before: Dataset, after: Dataset, ind: str, period: str) -> list[Item
     return items
 
 
+def _places(rank_change: object) -> int:
+    """A rank change as a number of places (negative: lost); none (no rank the year before): 0."""
+    return 0 if pd.isna(rank_change) else int(rank_change)  # type: ignore[call-overload]
+
+
+def _figures(ds: Dataset, inds: tuple[str, ...], year: int, level: str) -> dict[tuple[str, str], tuple]:
+    """(indicator, unit) → the unit's value and its change on the year before, as its league table reads them."""
+    out = {}
+    for ind in inds:
+        table = ranking.league_table(ds, ind, Period(year), level, DEFAULT)
+        out.update({(ind, u): tuple(None if pd.isna(x) else float(x) for x in (v, c))
+                    for u, v, c in zip(table["unit_id"], table["value"], table["change"])})
+    return out
+
+
 def _falls(before: Dataset, after: Dataset, inds: list[str], year: int) -> list[Item]:
-    """Falls on the year before that the new state shows and the old did not (same ranks, same grades)."""
+    """Falls on the year before that the new state shows and the old did not: a unit that had not
+    fallen, whose grade fell only now, or that lost more places with figures of its own changed. A
+    fall moved only by another unit's figures (11th → 30th becoming 11th → 29th, or back to 30th
+    when a rollback undoes that unit's upload) is not news."""
     cat = after.catalog
     ranked = tuple(i for i in inds if str(cat.indicator(i)["ranked"]).lower() == "true")
     levels = sorted(set(cat.units.loc[cat.units["level"] != "province", "level"])) if ranked else []
-    key = ["indicator_id", "unit_id", "rank", "previous_rank", "grade_fell"]
     items = []
     for level in levels:
-        was = focus.falls(before, ranked, year, level, "vi")
-        old = set(map(tuple, was[key].astype(str).to_numpy().tolist()))
-        now = focus.falls(after, ranked, year, level, "vi").merge(
+        # Every fall of the old state, not its five biggest: one pushed out of them is still old news.
+        was = focus.falls(before, ranked, year, level, DEFAULT, most=len(cat.units) * len(ranked))
+        old = {(r.indicator_id, r.unit_id): (bool(r.grade_fell), _places(r.rank_change)) for r in was.itertuples()}
+        figures_before, figures_after = _figures(before, ranked, year, level), _figures(after, ranked, year, level)
+        now = focus.falls(after, ranked, year, level, DEFAULT).merge(
             focus.falls(after, ranked, year, level, "en")[["indicator_id", "unit_id", "grade_label", "previous_grade_label"]],
             on=["indicator_id", "unit_id"], suffixes=("", "_en"))
-        for r, k in zip(now.itertuples(), now[key].astype(str).to_numpy().tolist()):
-            if tuple(k) in old:
-                continue
+        for r in now.itertuples():
+            k = (r.indicator_id, r.unit_id)
+            if k in old:
+                grade_fell_before, change_before = old[k]
+                newly_graded = r.grade_fell and not grade_fell_before
+                further = _places(r.rank_change) < change_before and figures_before.get(k) != figures_after.get(k)
+                if not newly_graded and not further:
+                    continue
             items.append(Item(FALL, r.indicator_id, str(year), r.unit_id,
                               rank=None if pd.isna(r.rank) else int(r.rank),
                               previous_rank=None if pd.isna(r.previous_rank) else int(r.previous_rank),

@@ -26,6 +26,7 @@ from reformkpi.context import figure_context
 from reformkpi.i18n import t, tn
 from reformkpi.metrics import comparability
 from reformkpi.metrics.datasets import Dataset
+from reformkpi.notify import outbox
 from reformkpi.notify.changes import followed, gap_text, indicator_label, visible
 from reformkpi.records import scan
 from reformkpi.store import Store
@@ -36,7 +37,10 @@ PDF_SECONDS = 300
 
 
 def period(cadence: str, now: dt.datetime) -> str:
-    """The digest period `now` falls in: '2026-Q4' (quarterly) or '2026-W49' (weekly, ISO weeks)."""
+    """The digest period `now` falls in: '2026-Q4' (quarterly) or '2026-W49' (weekly, ISO weeks), by
+    the calendar in Viet Nam, as the app shows times (formatting.VIETNAM_TIME): at 03:00 on Monday
+    there, it is still Sunday in UTC."""
+    now = now.astimezone(formatting.VIETNAM_TIME)
     if cadence == "weekly":
         year, week, _ = now.isocalendar()
         return f"{year}-W{week:02d}"
@@ -49,6 +53,16 @@ def period_text(digest_period: str, lang: str) -> str:
         year, week = digest_period.split("-W")
         return t("notify.week", lang, week=int(week), year=year)
     return formatting.period_label(digest_period, lang)
+
+
+def reference(kind: str, ref: str, payload: dict, lang: str) -> str:
+    """A message as the page names it, as its mail does: a digest by its period ('Quý IV/2026'), an
+    alert or a correction by the data version it tells of ('phiên bản dữ liệu 12'), not by the
+    outbox's key ('2026-Q4', 'd12-c3.1.1.1-n'); a row planned without that content, by its key."""
+    if kind == outbox.DIGEST:
+        return period_text(ref, lang)
+    data = payload.get("content", {}).get("data")
+    return ref if data is None else t("context.version", lang, version=data)
 
 
 def snapshot_link(public_url: str, snap: snapshots.Snapshot) -> str:
@@ -81,8 +95,9 @@ def lines(ds: Dataset, kind: str, unit_id: str, indicator_id: str, scope: frozen
         return "", []
     year = periods.Period(periods.year_of(latest[0]))
     ranked = tuple(cat.indicators.loc[cat.indicators["ranked"], "indicator_id"])
-    if kind == "indicator":
-        ranked = tuple(i for i in ranked if i == indicator_id) or (indicator_id,)
+    if kind == "indicator":  # one not ranked too; none left by a catalog publish: nothing
+        known = indicator_id in set(cat.indicators["indicator_id"])
+        ranked = (indicator_id,) if known else ()
     att = focus.attention(ds, ranked, year, None, lang)
     lineage, scope = followed(cat, unit_id), visible(cat, scope)
     out = []

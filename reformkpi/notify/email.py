@@ -158,7 +158,7 @@ def send(s: Settings, msg: EmailMessage, before_end: Callable[[], None], timeout
             pass  # the message is accepted: how the connection ends does not matter
     except smtplib.SMTPAuthenticationError as e:
         raise SendError(f"{s.smtp_host}:{s.smtp_port} refused the sign-in of {s.smtp_user}: {e.smtp_code}") from None
-    except (smtplib.SMTPException, OSError) as e:
+    except (smtplib.SMTPException, OSError, UnicodeError) as e:  # UnicodeError: an address beyond ASCII
         raise SendError(f"{s.smtp_host}:{s.smtp_port}: {type(e).__name__}: {e}"[:300]) from None
     finally:
         smtp.close()

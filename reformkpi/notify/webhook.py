@@ -72,7 +72,7 @@ def post(url: str, content: dict, message_id: str, secret: str, before_end: Call
     try:
         try:
             conn.connect()
-        except OSError as e:
+        except (OSError, UnicodeError) as e:  # UnicodeError: a host name IDNA cannot encode
             raise SendError(f"{parts.hostname}: {type(e).__name__}: {e}"[:300]) from None
         try:
             conn.putrequest("POST", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
@@ -80,7 +80,7 @@ def post(url: str, content: dict, message_id: str, secret: str, before_end: Call
             for name, value in {**headers, "Content-Length": str(len(data))}.items():
                 conn.putheader(name, value)
             conn.endheaders(data[:-1])
-        except (http.client.HTTPException, OSError) as e:
+        except (http.client.HTTPException, OSError, UnicodeError) as e:  # a path beyond ASCII
             raise SendError(f"{parts.hostname}: {type(e).__name__}: {e}"[:300]) from None
         before_end()
         try:

@@ -137,6 +137,41 @@ def test_a_tab_whose_account_was_removed_changes_nothing(store):
     assert subscriptions.active(store) == [mine]
 
 
+def test_the_open_dialog_writes_nothing_after_a_sign_out_in_another_tab(store):
+    """The dialog may rerun on its own, with the actor of the page's last run: a sign-out in
+    another tab while it is open lets no subscription through."""
+    from reformkpi import sessions
+
+    Accounts().add("lan.nguyen", "analyst", PASSWORD)
+    at = submit(AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run(), "lan.nguyen", PASSWORD)
+    at.switch_page("app_pages/rankings.py")
+    at = at.run()
+    at.button(key="subscribe-rankings").click()
+    at = at.run()
+    at.text_input[0].input("lan@sotnmt.gov.vn")
+    sessions.close(at.session_state["access:actor"].session)
+    at.button[-1].click()  # the form's submit button
+    at = at.run()
+    assert not at.exception
+    assert subscriptions.list_for(store, ADMIN) == []
+    assert "Phiên đăng nhập của bạn đã kết thúc" in texts(at)
+
+
+def test_an_administrator_demoted_while_the_page_is_open_removes_nothing_of_others(store):
+    lan = subscriptions.subscribe(store, LAN, UNIT, "email", LAN.name, "vi")
+    Accounts().add("quan.tri", "admin", PASSWORD)
+    at = submit(AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run(), "quan.tri", PASSWORD)
+    at.switch_page("app_pages/subscriptions.py")
+    at = at.run()
+    assert "Người theo dõi: lan@sotnmt.gov.vn" in texts(at)
+    Accounts().set_role("quan.tri", "viewer")
+    at.button(key=f"remove-{lan.subscription_id}").click()
+    at = at.run()
+    assert not at.exception
+    assert subscriptions.list_for(store, ADMIN) == [lan]
+    assert "Người theo dõi: lan@sotnmt.gov.vn" not in texts(at)  # a viewer sees only their own
+
+
 def test_an_administrator_sees_and_removes_anyones(store):
     lan = subscriptions.subscribe(store, LAN, UNIT, "email", LAN.name, "vi")
     subscriptions.subscribe(store, MAI, Target("attention"), "webhook", "https://chat.tinh.gov.vn/h", "en",
@@ -157,18 +192,38 @@ def test_delivery_state_from_the_outbox(store):
     lan = subscriptions.subscribe(store, LAN, UNIT, "email", LAN.name, "vi")
     at_ = dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.UTC)
     mid = outbox.message_id(outbox.key(lan.subscription_id, outbox.ALERT, "v12"), "example.test")
-    outbox.plan(store, [(lan.subscription_id, outbox.ALERT, "v12", mid, {})], at_)
+    outbox.plan(store, [(lan.subscription_id, outbox.ALERT, "v12", mid, {"content": {"data": 12}})], at_)
     for attempt in range(3):
         now = at_ + dt.timedelta(minutes=10 * attempt)
         (m,) = outbox.claim(store, outbox.due(store, now + dt.timedelta(hours=1)), now)
         outbox.failed(store, m, "550 mailbox full", now + dt.timedelta(seconds=1))
     at = open_page("subscriptions", ADMIN)
     # The third failure at 01:20:01 UTC; the next try 4 minutes later, shown in Hanoi time (UTC+7).
-    assert ("Cảnh báo (v12): gửi không được lần 3 (550 mailbox full); thử lại lúc 01/12/2026 08:24") in texts(at)
+    # Named by the data version it tells of, as its mail is (the outbox's key was shown: "d12-c3.1.1.1-n").
+    assert ("Cảnh báo (phiên bản dữ liệu 12): gửi không được lần 3 (550 mailbox full); thử lại lúc "
+            "01/12/2026 08:24") in texts(at)
     # the subscriber is told it failed, not the server's words (an administrator sees those)
     at = open_page("subscriptions", LAN)
-    assert ("Cảnh báo (v12): gửi không được lần 3 (lỗi khi gửi; quản trị viên xem được chi tiết); thử lại lúc "
+    assert ("Cảnh báo (phiên bản dữ liệu 12): gửi không được lần 3 (lỗi khi gửi; quản trị viên xem được chi tiết); thử lại lúc "
             "01/12/2026 08:24") in texts(at) and "550" not in texts(at)
+
+
+def test_the_page_in_english_a_paused_subscription_with_a_failed_digest(store):
+    """In English, every state's words are English and the digest is named by its period as its mail is."""
+    from reformkpi.notify import outbox
+
+    lan = subscriptions.subscribe(store, LAN, UNIT, "email", LAN.name, "en", digest="weekly")
+    at_ = dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.UTC)
+    mid = outbox.message_id(outbox.key(lan.subscription_id, outbox.DIGEST, "2026-W49"), "example.test")
+    outbox.plan(store, [(lan.subscription_id, outbox.DIGEST, "2026-W49", mid, {"content": {"data": 2}})], at_)
+    (m,) = outbox.claim(store, outbox.due(store, at_), at_)
+    outbox.failed(store, m, "550 mailbox full", at_)
+    subscriptions.set_paused(store, LAN, lan.subscription_id, True)
+    page = texts(open_page("subscriptions", ADMIN, lang="en"))
+    assert "Unit: Department of Health" in page and "Subscriber: lan@sotnmt.gov.vn" in page
+    assert "Demo province · E-mail: lan@sotnmt.gov.vn · English · Weekly digest · since" in page
+    assert "Paused: nothing is sent until it is resumed." in page
+    assert "Digest (week 49 2026): attempt 1 failed (550 mailbox full); tried again at 01/12/2026 08:01" in page
 
 
 def test_the_unit_page_offers_its_unit(store):

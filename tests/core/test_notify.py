@@ -34,7 +34,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from reformkpi import auth, config, focus, integrity, notes, snapshots, subscriptions, versions
+from reformkpi import auth, config, focus, i18n, integrity, notes, snapshots, subscriptions, versions
 from reformkpi.auth import Accounts, Actor
 from reformkpi.catalog import Catalog, load_dir
 from reformkpi.metrics.datasets import Dataset
@@ -254,6 +254,30 @@ def test_the_message_is_proper_mail(told):
 def test_html_escapes_what_comes_from_data():
     page = mail.html_body("<b>tiêu đề</b>", ["Sở <script>alert(1)</script> & co"], ["x"], {}, "vi")
     assert "<script>" not in page and "&lt;script&gt;" in page and "&amp; co" in page
+
+
+def test_the_unsubscribe_page_names_the_subscriptions_page_in_each_language():
+    """The English confirmation said "resume on the Theo dõi page": the page is "Subscriptions" in English."""
+    for lang in ("vi", "en"):
+        assert i18n.t("nav.subscriptions", lang) in i18n.t("notify.unsubscribed", lang)
+    assert "Theo dõi" not in i18n.t("notify.unsubscribed", "en")
+
+
+def test_digest_periods_follow_the_calendar_in_viet_nam():
+    """00:00–07:00 on a Monday or a quarter's first day in Viet Nam is the day before in UTC: a run
+    then planned the past week's or quarter's digest (a subscription made that night got two)."""
+    monday_3am = dt.datetime(2026, 12, 6, 20, 0, tzinfo=dt.UTC)  # Monday 7/12/2026 03:00 in Viet Nam
+    assert digest.period("weekly", monday_3am) == "2026-W50"
+    assert digest.period("quarterly", dt.datetime(2026, 12, 31, 18, 0, tzinfo=dt.UTC)) == "2027-Q1"
+    assert digest.period("quarterly", dt.datetime(2026, 12, 31, 16, 59, tzinfo=dt.UTC)) == "2026-Q4"
+
+
+def test_the_page_names_a_message_as_its_mail_does():
+    """Digests by their period, alerts and corrections by their data version (not the outbox's keys)."""
+    assert digest.reference(outbox.DIGEST, "2026-Q4", {}, "en") == "Q4 2026"
+    assert digest.reference(outbox.DIGEST, "2026-W49", {}, "vi") == "tuần 49/2026"
+    assert digest.reference(outbox.CORRECTION, "d12-c3.1.1.1-n", {"content": {"data": 12}}, "en") == "data version 12"
+    assert digest.reference(outbox.ALERT, "v12", {}, "vi") == "v12"  # a row planned without its content
 
 
 def test_the_page_reads_each_subscriptions_messages(told):
@@ -566,11 +590,38 @@ def test_what_changed_between_two_states_worked_by_hand(tmp_store):
         "Mức độ hài lòng 2022: số liệu đầu tiên theo phương pháp mới (từ 2022), không so sánh với các kỳ trước"]
 
 
+def test_a_fall_only_moved_by_another_units_fall_is_not_news(tmp_store):
+    """2018: Sở Y tế 90 (1st), Sở GD&ĐT 88 (2nd), Sở Tài chính 86, Sở Xây dựng 84, Sở TN&MT 82. In
+    2019 Sở GD&ĐT scores 80: 5th, three places lost, already told. Then Sở Y tế's 2019 comes in at
+    79: it falls from 1st to 5th (and from Tốt to Khá), which pushes Sở GD&ĐT up to 4th (2nd → 4th).
+    Only Sở Y tế's fall is news; Sở GD&ĐT's fall got smaller (it was told, as new, before)."""
+    store, t0 = tmp_store, dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    gd = "so-giao-duc-dao-tao"
+    store.commit_observations(obs([(u, SAT, "2018", v) for u, v in BASELINE.items()]
+                                  + [(u, SAT, "2019", 80 if u == gd else v) for u, v in BASELINE.items()]),
+                              CommitInfo(user="test"))
+    a = changes.stamp(store, t0)
+    store.commit_observations(obs([("so-y-te", SAT, "2019", 79)]), CommitInfo(user="test"))
+    b = changes.stamp(store, t0 + dt.timedelta(hours=1))
+
+    def falls(x, y):
+        return [(i.unit_id, i.previous_rank, i.rank) for i in changes.between(store, x, y) if i.kind == changes.FALL]
+
+    assert falls(a, b) == [("so-y-te", 1, 5)]  # was also (gd, 2, 4)
+    # A rollback of that upload puts Sở GD&ĐT back to 5th: three places lost again, its own figures
+    # as they were. Not news either (a correction said it as a new fall, 2nd → 5th).
+    versions.rollback(store, a["data"], auth.operator("root"), "nhập nhầm")
+    assert falls(b, changes.stamp(store, t0 + dt.timedelta(hours=2))) == []
+
+
 def test_a_catalog_publish_that_raises_a_target_is_a_change_too(tmp_store, tmp_path):
     """The 2016–2020 satisfaction target goes from 80% to 86%: of 90, 88, 86, 84 and 82, the last
-    two now miss it (−2,0 and −4,0 points); the province's mean, 86,0%, still meets it."""
+    two now miss it (−2,0 and −4,0 points); the province's mean, 86,0%, still meets it. The store's
+    latest figures are a quarter's dossiers (2020-Q1): the satisfaction's own latest period, 2019,
+    is the one a new target is looked for in (the dataset's latest found nothing)."""
     store = tmp_store
-    store.commit_observations(obs([(u, SAT, "2019", v) for u, v in BASELINE.items()]), CommitInfo(user="test"))
+    store.commit_observations(obs([(u, SAT, "2019", v) for u, v in BASELINE.items()]
+                                  + [(TAI_CHINH, "dossier.resolved_late", "2020-Q1", 3)]), CommitInfo(user="test"))
     a = changes.stamp(store, dt.datetime.now(dt.UTC))
     shutil.copytree(config.CATALOG_DIR, tmp_path / "catalog")
     targets = tmp_path / "catalog" / "targets.csv"
@@ -582,6 +633,57 @@ def test_a_catalog_publish_that_raises_a_target_is_a_change_too(tmp_store, tmp_p
     assert a["data"] == b["data"] and a["ref"] != b["ref"]
     items = changes.between(store, a, b)
     assert [(i.kind, i.unit_id, i.gap) for i in items] == [("miss", TNMT, -4.0), ("miss", "so-xay-dung", -2.0)]
+
+
+def test_an_indicator_a_catalog_publish_removed_leaves_its_digest_empty(tmp_store, tmp_path):
+    """service.full_online, with no figures, is taken out of the catalog: a digest for a subscription
+    to it raised CatalogError out of planning, which stopped every later run before any delivery."""
+    store, ind = tmp_store, "service.full_online"
+    store.commit_observations(obs([(u, SAT, "2019", v) for u, v in BASELINE.items()]), CommitInfo(user="test"))
+    shutil.copytree(config.CATALOG_DIR, tmp_path / "catalog")
+    for name in ("indicators.csv", "targets.csv"):
+        f = tmp_path / "catalog" / name
+        f.write_text("".join(x for x in f.read_text(encoding="utf-8").splitlines(True) if ind not in x), encoding="utf-8")
+    versions.update_catalog(store, auth.operator("root"), tmp_path / "catalog")
+    assert digest.lines(Dataset.open(store), "indicator", "", ind, None, "vi") == ("2019", [])
+    assert subscriptions.describe(Target("indicator", indicator_id=ind), Dataset.open(store).catalog, "vi") == (
+        f"Chỉ số: {ind}")
+
+
+@pytest.mark.slow
+def test_papi_subscribers_hear_of_a_fall_its_rollback_and_get_a_pinned_digest(tmp_path):
+    """The PAPI store (`python -m reformkpi papi`): Hà Nội's 2024 total goes to 30 points, from 15th
+    to 61st of 61 provinces. Only that fall is told (the provinces below moved up one place), in
+    each subscriber's language; the rollback of that upload sends a correction with nothing new in
+    it; the digest links a snapshot of the PAPI Overview pinned at the version it read."""
+    from reformkpi.ingest import papi
+
+    s = config.load(None, {"HOME": str(tmp_path), **{k: v for k, v in _env(tmp_path, 0, tmp_path).items()
+                                                       if "SMTP" not in k}})
+    home, store = Store(tmp_path / "store"), Store(tmp_path / "papi")
+    home.init(load_dir(config.CATALOG_DIR), CommitInfo(user="test", operation="init"))
+    papi.build(store, auth.operator("test"))
+    with config.using(s):
+        for name in ("lan", "mai"):
+            Accounts().add(name, "viewer", "mật-khẩu-dài-đủ")
+        lan = subscriptions.subscribe(home, LAN, Target("province", dataset="papi"), "email", "lan@tinh.gov.vn", "vi",
+                                      digest="none")
+        mai = subscriptions.subscribe(home, MAI, Target("unit", unit_id="ha-noi", dataset="papi"), "email",
+                                      "mai@tinh.gov.vn", "en", digest="quarterly")
+        run.run(s)
+        store.commit_observations(obs([("ha-noi", "papi.total", "2024", 30.0)]), CommitInfo(user="mai"))
+        run.run(s)
+        versions.rollback(store, 1, auth.operator("root"), "nhập nhầm")
+        run.run(s)
+    sent = {(m.subscription_id, m.kind): m.payload["content"] for m in outbox.messages(home).values()}
+    assert sent[lan.subscription_id, outbox.ALERT]["lines"] == ["Hà Nội · Tổng PAPI 2024: từ hạng 15 (2023) xuống hạng 61"]
+    assert sent[mai.subscription_id, outbox.ALERT]["lines"] == [
+        "Ha Noi · PAPI total 2024: from rank 15 (2023) down to rank 61"]
+    assert sent[lan.subscription_id, outbox.CORRECTION]["lines"] == [i18n.t("notify.nothing_now", "vi")]
+    link = sent[mai.subscription_id, outbox.DIGEST]["links"]["snapshot"]
+    snap = snapshots.get(store, link.split("snapshot=")[1].split("&")[0])
+    assert link.endswith("&data=papi") and snap is not None and snap.data_version == 1
+    assert snap.view_state == {"data": "papi", "lang": "en", "year": "2024", "level": "all"}
 
 
 def test_a_second_run_while_one_holds_the_lock_leaves_at_once(tmp_path):
@@ -614,6 +716,22 @@ def test_a_webhook_keeps_its_query_and_is_never_sent_unsigned(receiver):
     with pytest.raises(mail.SendError, match="webhook_secret is not set"):
         webhook.post(receiver, {"a": 1}, "<m3@x>", "", lambda: None)
     assert len(Receiver.paths) == 2  # nothing reached the receiver
+
+
+def test_an_address_beyond_ascii_is_a_failed_delivery_not_a_crash(tmp_path, smtp, receiver):
+    """An address the form once let through (subscriptions.EMAIL took "nguyễn@…") raised
+    UnicodeEncodeError at RCPT TO, which `deliver` does not catch: the run stopped there, and every
+    message after it stayed unsent, run after run. Now a refusal like any other (retried, shown)."""
+    inbox, port, cafile = smtp
+    s = config.load(None, {"HOME": str(tmp_path), **_env(tmp_path, port, cafile)})
+    payload = {"address": "nguyễn@tnmt.gov.vn", "subject": "s", "text": "t", "html": "<p>t</p>", "lang": "vi"}
+    inbox.clear()
+    with pytest.raises(mail.SendError, match="UnicodeEncodeError"):
+        mail.send(s, mail.build(payload, "<m@tinh.gov.vn>", s.mail_from), lambda: None)
+    for url in (receiver + "/thông-báo", "https://" + "a" * 64 + ".example/hook"):
+        with pytest.raises(mail.SendError):
+            webhook.post(url, {"a": 1}, "<m@x>", SECRET, lambda: None)
+    assert inbox.ids() == []
 
 
 def test_a_unit_merged_away_is_followed_into_the_unit_that_holds_it(demo):

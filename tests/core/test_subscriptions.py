@@ -81,6 +81,15 @@ def test_unknown_targets_are_refused(tmp_store, target, code):
     ("email", "lan@@sotnmt.gov.vn", False),
     ("email", "lan@sotnmt.gov.vn\nBcc: x@y.vn", False),
     ("email", "", False),
+    # Mail headers read these as another mailbox or a list: "a,b@…" went to "a", "a(b)@x.vn" to "a@x.vn".
+    ("email", "lan,mai@sotnmt.gov.vn", False),
+    ("email", "lan;mai@sotnmt.gov.vn", False),
+    ("email", "lan(mai)@sotnmt.gov.vn", False),
+    ("email", '"lan"@sotnmt.gov.vn', False),
+    ("email", "<lan@sotnmt.gov.vn>", False),
+    ("email", "nguyễn@sotnmt.gov.vn", False),  # SMTP without SMTPUTF8 cannot name it: the run failed on it
+    ("email", "lan@sở-tnmt.gov.vn", False),
+    ("email", "o'neil=x@sotnmt.gov.vn", True),
     ("webhook", "https://chat.tinh.gov.vn/hook?k=1", True),
     ("webhook", "http://localhost:8080/hook", True),
     ("webhook", "http://127.0.0.1/hook", True),
@@ -89,6 +98,9 @@ def test_unknown_targets_are_refused(tmp_store, target, code):
     ("webhook", "https:///hook", False),
     ("webhook", "https://[::1/hook", False),
     ("webhook", "javascript:alert(1)", False),
+    ("webhook", "https://chat.tinh.gov.vn/thông-báo", False),  # an HTTP request line is ASCII
+    ("webhook", "https://" + "a" * 64 + ".gov.vn/hook", False),  # a label IDNA cannot encode
+    ("webhook", "https://chat.tinh.gov.vn/th%C3%B4ng-b%C3%A1o", True),
     ("sms", "0912345678", False),
 ])
 def test_addresses(tmp_store, channel, address, ok):
