@@ -32,12 +32,13 @@ from benchmarks.measure import median_seconds
 from reformkpi import config, periods
 from reformkpi.catalog import Catalog, load_dir
 from reformkpi.cli import build_demo
+from reformkpi.focus import attention, falls, unit_year
 from reformkpi.i18n import t
 from reformkpi.metrics.datasets import Dataset
 from reformkpi.metrics.ranking import grade_counts, league_table, rank_history, rank_stability, ranks
-from reformkpi.metrics.rollups import dossier_flow, province_flow
-from reformkpi.metrics.views import (below_target_years, family_matrix, family_summary, kpi, most_late, rate_matrix,
-                                     unit_history, unit_parts)
+from reformkpi.metrics.rollups import province_flow
+from reformkpi.metrics.views import (below_target_years, family_matrix, family_summary, kpi, most_late,
+                                     province_trend, rate_matrix, unit_flow, unit_history, unit_parts)
 from reformkpi.store import CommitInfo, Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,10 +54,16 @@ def core_calls(ds: Dataset, page: str, unit: str, level: str | None, year: int) 
     """The core calls a page makes for one view, in the page's order."""
     ranked = tuple(ds.catalog.indicators.loc[ds.catalog.indicators["ranked"], "indicator_id"])
     span, recent = (FIRST_YEAR, year), (year - 2, year)
+    ind = ds.catalog.indicators
+    yearly = tuple(ind.loc[ind["ranked"] & (ind["frequency"] == "year"), "indicator_id"])
     calls = {
-        "unit": lambda: [unit_history(ds, unit, ranked), unit_parts(ds, "par.total", unit, year),
-                         unit_parts(ds, "sipas.overall", unit, year), rank_history(ds, "par.total", unit),
-                         dossier_flow(ds, ds.catalog.lineage(unit))],
+        "overview": lambda: [attention(ds, ranked, str(year), level), falls(ds, yearly, year, level or "department"),
+                             *(kpi(ds, i, str(year), level) for i in ind.loc[ind["headline"], "indicator_id"]),
+                             league_table(ds, "par.total", str(year), level or "department"),
+                             province_trend(ds, "par.total", level)],
+        "unit": lambda: [unit_year(ds, unit, ranked, year), unit_history(ds, unit, ranked),
+                         unit_parts(ds, "par.total", unit, year), unit_parts(ds, "sipas.overall", unit, year),
+                         rank_history(ds, "par.total", unit), unit_flow(ds, unit)],
         "rankings": lambda: [league_table(ds, "par.total", str(year), level or "department"),
                              ranks(ds, "par.total", "year", level or "department", span),
                              rank_stability(ds, "par.total", level or "department", span),
