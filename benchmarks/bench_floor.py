@@ -1,0 +1,141 @@
+"""The leader pages against their floor, in a real browser: the app, and a bare Streamlit app that
+draws the same titles, metric tiles, Plotly figures (same figure, same config: the same sizes) and
+tables (benchmarks/floor_app.py), both served by `streamlit run` with the same settings over the
+demo store.
+
+The floor's content is captured from the app itself (AppTest of each page, the laptop screen a
+1440-pixel window is classed as). Each view is a fresh browser context (1440×900) opening the
+page's URL, timed to its title shown, no script running, nothing stale and every Plotly chart
+drawn; app and floor alternate view by view, and each figure is the median of `--runs` (7).
+Also printed: each server's resident memory (with its children) after every page was opened
+once, and at the end.
+
+`python -m benchmarks floor [--runs=7]`. The browsers share the server's cores: ratios are the
+figure to read.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+from reformkpi.cli import build_demo
+from reformkpi.i18n import t
+from reformkpi.store import Store
+from tests.browser.conftest import CHROMIUM, serve
+
+ROOT = Path(__file__).resolve().parent.parent
+# URL path, the page's script and the key of its title, as the issue's table lists them.
+PAGES = (("", "app_pages/overview.py", "overview.title"), ("don-vi", "app_pages/unit.py", "unit.title"),
+         ("xep-hang", "app_pages/rankings.py", "rankings.title"), ("ho-so", "app_pages/dossiers.py", "dossiers.title"),
+         ("hai-long", "app_pages/satisfaction.py", "satisfaction.title"),
+         ("ho-so-chi-tiet", "app_pages/records.py", "records.title"))
+WAIT_MS = 120_000
+# The page titled so has finished its script (no running status, nothing stale) and drawn every chart.
+DRAWN = """title => {
+  const h = document.querySelector('h1');
+  const plots = [...document.querySelectorAll('.js-plotly-plot')];
+  return h && h.textContent.includes(title) && !document.querySelector('[data-testid="stStatusWidget"]')
+    && !document.querySelector('[data-stale="true"]') && plots.every(p => p.querySelector('.main-svg'));
+}"""
+
+
+def capture(store: Store) -> dict[str, tuple[str, list[tuple]]]:
+    """What each page draws, in order: metrics (label, value, delta), Plotly figures (spec, config) and tables."""
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["REFORMKPI_STORE"] = store.uri
+    out = {}
+    for path, script, title_key in PAGES:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+        at.run()  # the first run lands on the default page
+        at.switch_page(script).run()
+        title = t(title_key, "vi")
+        if at.exception or at.title[0].value != title:
+            raise RuntimeError(f"{script}: {at.exception[0].message if at.exception else at.title[0].value}")
+        elements: list[tuple] = []
+        for e in at.main:
+            if e.type == "plotly_chart":
+                elements.append(("plotly", (e.proto.spec, e.proto.config)))
+            elif e.type == "metric":
+                elements.append(("metric", (e.label, e.value, e.delta or None)))
+            elif e.type == "arrow_data_frame" or e.type == "dataframe":
+                elements.append(("dataframe", e.value))
+        out[path] = (title, elements)
+    return out
+
+
+def _rss(pid: int) -> int:
+    procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    return sum(p.memory_info().rss for p in procs)
+
+
+def _view(browser, url: str, title: str) -> float:
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="vi-VN")
+    try:
+        page = context.new_page()
+        start = time.perf_counter()
+        page.goto(url, timeout=WAIT_MS)
+        page.wait_for_function(DRAWN, arg=title, timeout=WAIT_MS, polling=50)
+        took = time.perf_counter() - start
+        if page.locator('[data-testid="stException"]').count():
+            raise RuntimeError(f"{url}: the page shows an exception")
+        return took
+    finally:
+        context.close()
+
+
+def main(argv: list[str]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    opts = dict(a[2:].split("=", 1) for a in argv if a.startswith("--") and "=" in a)
+    runs = int(opts.get("runs", 7))
+    env = {"STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}  # as deployed
+    with tempfile.TemporaryDirectory(prefix="bench-floor-") as tmp:
+        store = Store(Path(tmp) / "store")
+        build_demo(store, "bench", last_quarter="2026-Q3")
+        views = capture(store)
+        (Path(tmp) / "views.pickle").write_bytes(pickle.dumps(views))
+        app, app_url = serve(store.uri, env=env)
+        floor, floor_url = serve(store.uri, env={**env, "FLOOR_VIEWS": str(Path(tmp) / "views.pickle")},
+                                 script="benchmarks/floor_app.py")
+        for proc in (app, floor):  # keep draining the servers' logs: a full pipe would block them
+            threading.Thread(target=lambda proc=proc: [None for _ in proc.stdout], daemon=True).start()
+        times: dict[tuple[str, str], list[float]] = {}
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-dev-shm-usage"])
+                for i in range(runs + 1):  # the first round warms both servers (imports, caches) and is not counted
+                    for path, _, _ in PAGES:
+                        title = views[path][0]
+                        for name, url in (("app", app_url), ("floor", floor_url)) if i % 2 else (("floor", floor_url),
+                                                                                                 ("app", app_url)):
+                            took = _view(browser, f"{url}/{path}", title)
+                            if i:
+                                times.setdefault((path, name), []).append(took)
+                    if i == 0:
+                        first = {name: _rss(proc.pid) for name, proc in (("app", app), ("floor", floor))}
+                browser.close()
+            last = {name: _rss(proc.pid) for name, proc in (("app", app), ("floor", floor))}
+        finally:
+            for proc in (app, floor):
+                proc.terminate()
+                proc.wait(30)
+    print(f"Fresh context per view, 1440×900, medians of {runs}, app and floor alternated; the browsers share the "
+          "server's cores")
+    print(f"{'page':<17}{'app':>9}{'floor':>9}{'ratio':>8}  per-run ratios")
+    for path, _, _ in PAGES:
+        a, f = times[(path, "app")], times[(path, "floor")]
+        per_run = ", ".join(f"{x / y:.2f}" for x, y in zip(a, f))
+        print(f"{'/' + path:<17}{statistics.median(a):>7.2f} s{statistics.median(f):>7.2f} s"
+              f"{statistics.median(a) / statistics.median(f):>7.2f}×  {per_run}", flush=True)
+    print(f"resident memory after every page opened once: app {first['app'] / 2**20:.0f} MiB, "
+          f"floor {first['floor'] / 2**20:.0f} MiB; at the end: app {last['app'] / 2**20:.0f} MiB, "
+          f"floor {last['floor'] / 2**20:.0f} MiB")
