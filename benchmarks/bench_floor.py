@@ -26,6 +26,8 @@ from pathlib import Path
 
 import psutil
 
+from streamlit.testing.v1.element_tree import Block
+
 from reformkpi.cli import build_demo
 from reformkpi.i18n import t
 from reformkpi.store import Store
@@ -38,12 +40,13 @@ PAGES = (("", "app_pages/overview.py", "overview.title"), ("don-vi", "app_pages/
          ("hai-long", "app_pages/satisfaction.py", "satisfaction.title"),
          ("ho-so-chi-tiet", "app_pages/records.py", "records.title"))
 WAIT_MS = 120_000
-# The page titled so has finished its script (no running status, nothing stale) and drawn every chart.
-DRAWN = """title => {
+# The page titled so has finished its script (no running status, nothing stale) and drawn its charts, all of them.
+DRAWN = """([title, charts]) => {
   const h = document.querySelector('h1');
   const plots = [...document.querySelectorAll('.js-plotly-plot')];
   return h && h.textContent.includes(title) && !document.querySelector('[data-testid="stStatusWidget"]')
-    && !document.querySelector('[data-stale="true"]') && plots.every(p => p.querySelector('.main-svg'));
+    && !document.querySelector('[data-stale="true"]') && plots.length >= charts
+    && plots.every(p => p.querySelector('.main-svg'));
 }"""
 
 
@@ -60,16 +63,40 @@ def capture(store: Store) -> dict[str, tuple[str, list[tuple]]]:
         title = t(title_key, "vi")
         if at.exception or at.title[0].value != title:
             raise RuntimeError(f"{script}: {at.exception[0].message if at.exception else at.title[0].value}")
-        elements: list[tuple] = []
-        for e in at.main:
-            if e.type == "plotly_chart":
-                elements.append(("plotly", (e.proto.spec, e.proto.config)))
-            elif e.type == "metric":
-                elements.append(("metric", (e.label, e.value, e.delta or None)))
-            elif e.type == "arrow_data_frame" or e.type == "dataframe":
-                elements.append(("dataframe", e.value))
-        out[path] = (title, elements)
+        out[path] = (title, _shown(at.main))
     return out
+
+
+def _shown(node: Block) -> list[tuple]:
+    """The metrics, figures and tables under an AppTest node in page order, in their columns (a
+    closed expander's or popover's content is not shown, and left out)."""
+    out: list[tuple] = []
+    for child in node.children.values():
+        if child.type == "plotly_chart":
+            out.append(("plotly", (child.proto.spec, child.proto.config)))
+        elif child.type == "metric":
+            out.append(("metric", (child.label, child.value, child.delta or None)))
+        elif child.type == "dataframe":
+            out.append(("dataframe", child.value))
+        elif child.type in ("expander", "popover"):
+            continue
+        elif not isinstance(child, Block):
+            continue
+        elif (columns := list(child.children.values())) and all(c.type == "column" for c in columns):
+            inside = [_shown(c) for c in columns]
+            if any(inside):
+                out.append(("columns", ([c.weight for c in columns], inside)))
+        else:
+            out += _shown(child)
+    return out
+
+
+def charts(view: tuple[str, list[tuple]]) -> int:
+    """How many Plotly charts a captured page draws."""
+    def count(elements: list[tuple]) -> int:
+        return sum(1 if kind == "plotly" else sum(map(count, body[1])) if kind == "columns" else 0
+                   for kind, body in elements)
+    return count(view[1])
 
 
 def _rss(pid: int) -> int:
@@ -77,13 +104,13 @@ def _rss(pid: int) -> int:
     return sum(p.memory_info().rss for p in procs)
 
 
-def _view(browser, url: str, title: str) -> float:
+def _view(browser, url: str, title: str, n_charts: int) -> float:
     context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="vi-VN")
     try:
         page = context.new_page()
         start = time.perf_counter()
         page.goto(url, timeout=WAIT_MS)
-        page.wait_for_function(DRAWN, arg=title, timeout=WAIT_MS, polling=50)
+        page.wait_for_function(DRAWN, arg=[title, n_charts], timeout=WAIT_MS, polling=50)
         took = time.perf_counter() - start
         if page.locator('[data-testid="stException"]').count():
             raise RuntimeError(f"{url}: the page shows an exception")
@@ -114,10 +141,10 @@ def main(argv: list[str]) -> None:
                 browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-dev-shm-usage"])
                 for i in range(runs + 1):  # the first round warms both servers (imports, caches) and is not counted
                     for path, _, _ in PAGES:
-                        title = views[path][0]
+                        title, n_charts = views[path][0], charts(views[path])
                         for name, url in (("app", app_url), ("floor", floor_url)) if i % 2 else (("floor", floor_url),
                                                                                                  ("app", app_url)):
-                            took = _view(browser, f"{url}/{path}", title)
+                            took = _view(browser, f"{url}/{path}", title, n_charts)
                             if i:
                                 times.setdefault((path, name), []).append(took)
                     if i == 0:
