@@ -7,11 +7,12 @@ The floor's content is captured from the app itself (AppTest of each page, the l
 1440-pixel window is classed as). Each view is a fresh browser context (1440×900) opening the
 page's URL, timed to its title shown, no script running, nothing stale and every Plotly chart
 drawn; app and floor alternate view by view, and each figure is the median of `--runs` (7).
-Also printed: each server's resident memory (with its children) after every page was opened
-once, and at the end.
+Also printed: each server's resident memory (with its children) once started, after every page
+was opened once, and at the end.
 
-`python -m benchmarks floor [--runs=7]`. The browsers share the server's cores: ratios are the
-figure to read.
+`python -m benchmarks floor [--runs=7] [--against=DIR]`: with another checkout (e.g. an earlier
+commit's), its app is served too and timed in turn with the two. The browsers share the server's
+cores: ratios are the figure to read.
 """
 
 from __future__ import annotations
@@ -124,45 +125,50 @@ def main(argv: list[str]) -> None:
 
     opts = dict(a[2:].split("=", 1) for a in argv if a.startswith("--") and "=" in a)
     runs = int(opts.get("runs", 7))
+    other = opts.get("against")
     env = {"STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}  # as deployed
     with tempfile.TemporaryDirectory(prefix="bench-floor-") as tmp:
         store = Store(Path(tmp) / "store")
         build_demo(store, "bench", last_quarter="2026-Q3")
         views = capture(store)
         (Path(tmp) / "views.pickle").write_bytes(pickle.dumps(views))
-        app, app_url = serve(store.uri, env=env)
-        floor, floor_url = serve(store.uri, env={**env, "FLOOR_VIEWS": str(Path(tmp) / "views.pickle")},
-                                 script="benchmarks/floor_app.py")
-        for proc in (app, floor):  # keep draining the servers' logs: a full pipe would block them
+        servers = {"app": serve(store.uri, env=env),
+                   "floor": serve(store.uri, env={**env, "FLOOR_VIEWS": str(Path(tmp) / "views.pickle")},
+                                  script="benchmarks/floor_app.py")}
+        if other:
+            servers["before"] = serve(store.uri, env=env, root=Path(other).resolve())
+        for proc, _ in servers.values():  # keep draining the servers' logs: a full pipe would block them
             threading.Thread(target=lambda proc=proc: [None for _ in proc.stdout], daemon=True).start()
+        memory = {"at start": {name: _rss(proc.pid) for name, (proc, _) in servers.items()}}
         times: dict[tuple[str, str], list[float]] = {}
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-dev-shm-usage"])
-                for i in range(runs + 1):  # the first round warms both servers (imports, caches) and is not counted
+                for i in range(runs + 1):  # the first round warms the servers (imports, caches) and is not counted
                     for path, _, _ in PAGES:
                         title, n_charts = views[path][0], charts(views[path])
-                        for name, url in (("app", app_url), ("floor", floor_url)) if i % 2 else (("floor", floor_url),
-                                                                                                 ("app", app_url)):
-                            took = _view(browser, f"{url}/{path}", title, n_charts)
+                        order = list(servers)[i % len(servers):] + list(servers)[:i % len(servers)]
+                        for name in order:
+                            took = _view(browser, f"{servers[name][1]}/{path}", title, n_charts)
                             if i:
                                 times.setdefault((path, name), []).append(took)
                     if i == 0:
-                        first = {name: _rss(proc.pid) for name, proc in (("app", app), ("floor", floor))}
+                        memory["after every page opened once"] = {n: _rss(proc.pid) for n, (proc, _) in servers.items()}
                 browser.close()
-            last = {name: _rss(proc.pid) for name, proc in (("app", app), ("floor", floor))}
+            memory["at the end"] = {name: _rss(proc.pid) for name, (proc, _) in servers.items()}
         finally:
-            for proc in (app, floor):
+            for proc, _ in servers.values():
                 proc.terminate()
                 proc.wait(30)
-    print(f"Fresh context per view, 1440×900, medians of {runs}, app and floor alternated; the browsers share the "
-          "server's cores")
-    print(f"{'page':<17}{'app':>9}{'floor':>9}{'ratio':>8}  per-run ratios")
+    print(f"Fresh context per view, 1440×900, medians of {runs}, {', '.join(servers)} in turn; the browsers share the "
+          "server's cores" + (f"; before: {other}" if other else ""))
+    print(f"{'page':<17}" + "".join(f"{name:>9}" for name in servers) + f"{'app/floor':>11}  per-run app/floor"
+          + ("; before/floor" if other else ""))
     for path, _, _ in PAGES:
-        a, f = times[(path, "app")], times[(path, "floor")]
-        per_run = ", ".join(f"{x / y:.2f}" for x, y in zip(a, f))
-        print(f"{'/' + path:<17}{statistics.median(a):>7.2f} s{statistics.median(f):>7.2f} s"
-              f"{statistics.median(a) / statistics.median(f):>7.2f}×  {per_run}", flush=True)
-    print(f"resident memory after every page opened once: app {first['app'] / 2**20:.0f} MiB, "
-          f"floor {first['floor'] / 2**20:.0f} MiB; at the end: app {last['app'] / 2**20:.0f} MiB, "
-          f"floor {last['floor'] / 2**20:.0f} MiB")
+        med = {name: statistics.median(times[(path, name)]) for name in servers}
+        per_run = ", ".join(f"{x / y:.2f}" for x, y in zip(times[(path, "app")], times[(path, "floor")]))
+        before = (f"; {med['before'] / med['floor']:.2f}×" if other else "")
+        print(f"{'/' + path:<17}" + "".join(f"{med[name]:>7.2f} s" for name in servers)
+              + f"{med['app'] / med['floor']:>10.2f}×  {per_run}{before}", flush=True)
+    for when, rss in memory.items():
+        print(f"resident memory {when}: " + ", ".join(f"{name} {v / 2**20:.0f} MiB" for name, v in rss.items()))
