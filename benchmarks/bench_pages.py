@@ -12,7 +12,8 @@ For each page three figures, medians of several runs:
 `--against=DIR` (another checkout, e.g. the main branch) measures instead, at national scale
 only, each page's cold run (caches cleared: the Dataset opened from the store, every core call,
 the render) and warm rerun with this checkout's code and with DIR's, each in its own process on
-the same store, and prints the ratios.
+the same store, the two in turn three times (medians of the three processes' medians), and prints
+the ratios.
 """
 
 from __future__ import annotations
@@ -217,8 +218,11 @@ def against(other: Path, runs: int) -> None:
         national = national_store(Path(tmp) / "national")
         query = {"unit": "d2", "year": str(LAST_YEAR), "level": "district"}
         print(f"Synthetic national scale ({len(Dataset.open(national).catalog.units):,} units), view {query}; "
-              f"medians of {runs} runs; this checkout vs {other}")
-        ours, theirs = cold_warm(ROOT, national, query, runs), cold_warm(other, national, query, runs)
+              f"medians of three processes' medians of {runs} runs; this checkout vs {other}, in turn")
+        # The two checkouts in turn, three times: a machine whose speed drifts weighs on both alike.
+        rounds = [(cold_warm(ROOT, national, query, runs), cold_warm(other, national, query, runs)) for _ in range(3)]
+        ours, theirs = ({page: [float(np.median([r[side][page][k] for r in rounds])) for k in (0, 1)] for page in PAGES}
+                        for side in (0, 1))
         print(f"{'page':<14}{'cold':>9}{'before':>9}{'ratio':>8}{'warm':>9}{'before':>9}{'ratio':>8}")
         for page in PAGES:
             (c, w), (c0, w0) = ours[page], theirs[page]
