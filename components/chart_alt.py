@@ -1,8 +1,9 @@
 """The text alternative beside every chart, for a reader who cannot see it: a description that a
 screen reader reaches (what the chart shows, how many rows, the takeaway its exports carry:
 exhibits.description, computed from the frame the core made for the chart) and its data as a real
-table under "Xem dạng bảng" (an expander, reached and opened with the keyboard). A chart drawn by
-plotly is a picture to assistive technology; this is what it reads instead."""
+table under "Xem dạng bảng" (an expander, reached and opened with the keyboard; its table is drawn
+once it is opened). A chart drawn by plotly is a picture to assistive technology; this is what it
+reads instead."""
 
 from __future__ import annotations
 
@@ -25,8 +26,12 @@ def beside(key: str, fig: go.Figure, frame: pd.DataFrame, indicator_id: str | No
     unit_id = url_state.chosen("unit") if navigation.current() == navigation.UNIT_PAGE else None
     text, table = _alternative(frame, ref, indicator_id, exports.plain(str(fig.layout.title.text or "")), lang, unit_id)
     st.caption(formatting.markdown_text(text))
-    with st.expander(t("chart.as_table", lang), icon=":material/table_view:", key=f"alt-{key}"):
-        st.table(table, hide_index=True, alt=text)
+    # The table is sent only once its expander is opened (which reruns): a closed one held every
+    # chart's rows in the page, hundreds of table rows that no one saw on each view.
+    with st.expander(t("chart.as_table", lang), icon=":material/table_view:", key=f"alt-{key}",
+                     on_change="rerun") as box:
+        if box.open:
+            st.table(table, hide_index=True, alt=text)
 
 
 # Kept while the frame and the view are the same (a unit's takeaways compare periods: about 0.1 s a chart);

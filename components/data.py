@@ -16,9 +16,10 @@ from dataclasses import dataclass
 import duckdb
 import streamlit as st
 
-from components.cache_keys import HASH_FUNCS
+from components.cache_keys import HASH_FUNCS, function_key
 from reformkpi import config, integrity, notes
 from reformkpi.i18n import t
+from reformkpi.kept import Kept
 from reformkpi.metrics.datasets import Dataset
 from reformkpi.records import scan as records_scan
 from reformkpi.records.metrics import Records
@@ -58,13 +59,13 @@ def store(ref: DataRef | RecordsRef | str) -> Store:
 VERSION_TTL_SECONDS = 2
 
 
-@st.cache_data(ttl=VERSION_TTL_SECONDS, show_spinner=False)
+@st.cache_data(ttl=VERSION_TTL_SECONDS, max_entries=len(config.DATASETS), show_spinner=False)
 def _latest(uri: str) -> tuple[int, tuple[int, ...], int | None] | None:
     s = store(uri)
     return (s.version(), s.catalog_versions(), notes.version(s)) if s.exists() else None
 
 
-@st.cache_data(ttl=VERSION_TTL_SECONDS, show_spinner=False)
+@st.cache_data(ttl=VERSION_TTL_SECONDS, max_entries=len(config.DATASETS), show_spinner=False)
 def faults(uri: str) -> list[integrity.Fault]:
     """What is wrong with the store (its logs, the latest versions' files), looked up like `_latest`."""
     return integrity.verify(uri)
@@ -126,9 +127,16 @@ def stopped_if_unreadable(lang: str) -> Iterator[None]:
         st.stop()
 
 
-@st.cache_resource(max_entries=512, show_spinner=False, hash_funcs=HASH_FUNCS)
+@st.cache_resource(show_spinner=False)
+def _results() -> Kept:
+    """Core results of every version and session, within the `cache_mb` setting's bytes (by their
+    frames' buffers): a count of entries bounded nothing, as one national league table weighs a
+    thousand of a province's KPIs. Kept in Streamlit's resource cache so that clearing it clears them."""
+    return Kept(config.settings().cache_mb * config.MB)
+
+
 def _query(fn, ref: DataRef, *args):
-    return fn(dataset(ref), *args)
+    return _results().get((function_key(fn), ref, *args), lambda: fn(dataset(ref), *args))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -145,7 +153,7 @@ class RecordsRef:
     version: int
 
 
-@st.cache_data(ttl=VERSION_TTL_SECONDS, show_spinner=False)
+@st.cache_data(ttl=VERSION_TTL_SECONDS, max_entries=len(config.DATASETS), show_spinner=False)
 def _records_latest(uri: str) -> int | None:
     return records_scan.version(store(uri))
 

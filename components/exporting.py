@@ -162,7 +162,11 @@ def export_menu(ref: data.DataRef, page_title: str, dataset_name: str, snapshot:
     def name(ext: str, part: str = "") -> str:
         return exports.view_file_name(navigation.current(), view_period(view), ref.version, ext, part)
 
-    with st.expander(t("share.export", lang), icon=":material/download:"):
+    # Its buttons are sent once it is opened (which reruns): closed, four a chart went with every view unseen.
+    with st.expander(t("share.export", lang), icon=":material/download:", key="export-menu",
+                     on_change="rerun") as menu:
+        if not menu.open:
+            return
         cols = st.columns(3)
         for col, (ext, label, make) in zip(cols, (
                 ("pptx", "PowerPoint", lambda: exports.pptx(full())), ("pdf", "PDF", lambda: exports.pdf(full())),

@@ -151,6 +151,14 @@ class Catalog:
     _office: tuple[np.ndarray, np.ndarray] = field(init=False, repr=False, compare=False)
     _unit_ids: np.ndarray = field(init=False, repr=False, compare=False)
     _active_ids: dict[str, frozenset[str]] = field(init=False, repr=False, compare=False, default_factory=dict)
+    # Mergers by id (a unit's successor; a successor's direct predecessors, in the table's order), and
+    # who answers for whom per period: a national page asks for them per indicator and per period,
+    # and walking 3,000 units' successors each time was most of a cold Unit page.
+    _successor: dict[str, str] = field(init=False, repr=False, compare=False, default_factory=dict)
+    _merged_into: dict[str, list[str]] = field(init=False, repr=False, compare=False, default_factory=dict)
+    _holders: dict[str, dict[str, str]] = field(init=False, repr=False, compare=False, default_factory=dict)
+    _held_by: dict[str, dict[str, frozenset[str]]] = field(init=False, repr=False, compare=False,
+                                                           default_factory=dict)
     _target_rows: dict[str, list] = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -163,6 +171,10 @@ class Catalog:
             self._unit_positions.setdefault(unit_id, position)
         object.__setattr__(self, "_office", tuple(pd.to_datetime(self.units[c]).to_numpy(dtype="datetime64[D]")
                                                   for c in ("active_from", "active_to")))
+        for uid, succ in zip(self._unit_ids, self.units["successor_id"]):
+            self._successor.setdefault(uid, succ)
+            if succ:
+                self._merged_into.setdefault(succ, []).append(uid)
         for row in self.targets.itertuples(index=False):
             self._target_rows.setdefault(row.indicator_id, []).append(row)
 
@@ -220,9 +232,8 @@ class Catalog:
 
     def predecessors(self, unit_id: str) -> list[str]:
         """Every unit that was merged or renamed, directly or in steps, into unit_id."""
-        direct = self.units.loc[self.units["successor_id"] == unit_id, "unit_id"].tolist()
         out = []
-        for u in direct:
+        for u in self._merged_into.get(unit_id, []):
             out += [u] + self.predecessors(u)
         return out
 
@@ -253,9 +264,11 @@ class Catalog:
 
     def holders(self, period: str) -> dict[str, str]:
         """For every unit, the unit in office at the end of the period that answers for its figures:
-        itself, or its successor followed through every merger. Units with no one in office are left out."""
-        active = self.active_ids(period)
-        succ = dict(zip(self.units["unit_id"], self.units["successor_id"]))
+        itself, or its successor followed through every merger. Units with no one in office are left out.
+        Found once per period and shared: read it, never change it."""
+        if period in self._holders:
+            return self._holders[period]
+        active, succ = self.active_ids(period), self._successor
         out = {}
         for uid in succ:
             u, seen = uid, set()
@@ -264,7 +277,18 @@ class Catalog:
                 u = succ.get(u, "")
             if u in active:
                 out[uid] = u
+        self._holders[period] = out
         return out
+
+    def held_by(self, period: str) -> dict[str, frozenset[str]]:
+        """Each unit in office at the period's end: the units it answers for then (itself and those
+        merged into it; `holders` the other way round). Found once per period and shared."""
+        if period not in self._held_by:
+            out: dict[str, set[str]] = {}
+            for u, h in self.holders(period).items():
+                out.setdefault(h, set()).add(u)
+            self._held_by[period] = {h: frozenset(us) for h, us in out.items()}
+        return self._held_by[period]
 
     def held(self, unit_ids, period: str) -> list[str]:
         """The units whose figures for the period the given units answer for (`holders`): the units

@@ -65,6 +65,8 @@ class Settings:
     upload_max_mb: int = _declare(50, "the largest upload, in MB (Streamlit's and nginx's caps are checked against it)")
     upload_worker_mb: int = _declare(2048, "data memory of the process that reads a page's upload, in MB")
     upload_worker_seconds: int = _declare(120, "time allowed to the process that reads a page's upload")
+    cache_mb: int = _declare(1024, "memory an app server's computed results may hold, in MB, shared by every "
+                             "session (the least recently used are let go first)")
     tmp: Path = _declare(None, "where a records ingest stages its temporary files", "the system's temporary folder")
     s3_endpoint: str = _declare("", "the object store's endpoint for `s3://` stores (https; plain http only on "
                                 "localhost), e.g. `https://s3.example.gov.vn` (empty: AWS)")

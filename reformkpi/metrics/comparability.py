@@ -151,7 +151,7 @@ def compare(ds: Dataset, indicator_id: str, period: periods.Period, now: Iterabl
 def scope_changed(cat: Catalog, c: Comparison, unit_ids: Iterable[str]) -> set[str]:
     """Of `unit_ids`, those that answer for other units in the two periods of `c` (a merger in
     between joined a unit to them): their own figures are not compared (SCOPE)."""
-    now, before = _held_by(cat, c.period), _held_by(cat, c.previous)
+    now, before = cat.held_by(c.period), cat.held_by(c.previous)
     return {u for u in unit_ids if now.get(u) != before.get(u)}
 
 
@@ -181,14 +181,6 @@ def joins(ds: Dataset, indicator_id: str, series_periods: tuple[str, ...]) -> tu
     return tuple(i > 0 and not breaks[i] and not partial[i] and not partial[i - 1] for i in range(len(ps)))
 
 
-def _held_by(cat: Catalog, period: str) -> dict[str, frozenset[str]]:
-    """Each unit in office at the period's end: the units it answers for then (itself and those merged into it)."""
-    out: dict[str, set[str]] = {}
-    for u, h in cat.holders(period).items():
-        out.setdefault(h, set()).add(u)
-    return {h: frozenset(us) for h, us in out.items()}
-
-
 @remembered
 def unit_joins(ds: Dataset, indicator_id: str, unit_ids: tuple[str, ...],
                series_periods: tuple[str, ...]) -> dict[tuple[str, str], bool]:
@@ -197,7 +189,7 @@ def unit_joins(ds: Dataset, indicator_id: str, unit_ids: tuple[str, ...],
     scope (no merger joined a unit to it in between: SCOPE). A unit's line breaks where it may not."""
     ps = [str(p) for p in series_periods]
     joined = joins(ds, indicator_id, tuple(ps))
-    held = [_held_by(ds.catalog, p) for p in ps]
+    held = [ds.catalog.held_by(p) for p in ps]
     return {(u, p): joined[i] and held[i].get(u) == held[i - 1].get(u)
             for u in unit_ids for i, p in enumerate(ps) if i}
 

@@ -30,13 +30,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(store_uri: str, env: dict | None = None):
-    """Start the app on a free port; returns (process, base_url) once it answers its health check."""
+def serve(store_uri: str, env: dict | None = None, script: str = "serve.py", root: Path = ROOT):
+    """Start the app (or another script of the checkout, or another checkout's app) on a free port;
+    returns (process, base_url) once it answers its health check."""
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(port),
+        [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env={**os.environ, "REFORMKPI_STORE": store_uri, **(env or {})},
+        cwd=root, env={**os.environ, "REFORMKPI_STORE": store_uri, "PYTHONPATH": str(root), **(env or {})},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     healthy(proc, url)

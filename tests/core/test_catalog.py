@@ -64,3 +64,32 @@ def test_standing_says_who_answers_for_a_units_figure_before_and_after_a_merger(
     assert cat.standing("x", "2025") == (False, ())            # gone: nothing of its own, no one in its place
     assert cat.standing("d", "2025-Q3") == (False, ()) and cat.held(["d"], "2025-Q3") == []
     assert cat.standing("a", "2016") == (True, ("a",)) and cat.held(["a"], "2016") == ["a"]
+
+
+def test_mergers_found_once_answer_as_the_table_does_through_chained_mergers():
+    """Who answers for whom and the predecessors are kept per catalog and period: they give what a
+    walk over the units table gives, for units merged in two steps (x, y → z → w in 2026)."""
+    base = small_catalog()
+    units = base.units.copy()
+    units.loc[units["unit_id"] == "z", ["active_to", "successor_id"]] = [pd.Timestamp("2026-06-30"), "w"]
+    w = units[units["unit_id"] == "a"].assign(unit_id="w", active_from=pd.Timestamp("2026-07-01"))
+    cat = Catalog(pd.concat([units, w], ignore_index=True), base.indicators, base.targets, base.grade_bands)
+
+    def walk_predecessors(uid):
+        direct = cat.units.loc[cat.units["successor_id"] == uid, "unit_id"].tolist()
+        return [p for u in direct for p in [u, *walk_predecessors(u)]]
+
+    assert cat.predecessors("w") == walk_predecessors("w") == ["z", "x", "y"]
+    succ = dict(zip(cat.units["unit_id"], cat.units["successor_id"]))
+    for period in ("2024", "2025-Q1", "2026-Q2", "2026-Q3", "2026"):
+        naive = {}
+        for uid in succ:
+            u = uid
+            while u and not cat.is_active(u, period):
+                u = succ[u]
+            if u:
+                naive[uid] = u
+        assert cat.holders(period) == naive
+        assert cat.holders(period) is cat.holders(period)  # found once
+        assert cat.held_by(period) == {h: frozenset(u for u, hh in naive.items() if hh == h) for h in set(naive.values())}
+    assert cat.held_by("2026")["w"] == {"w", "z", "x", "y"} and cat.held_by("2025")["z"] == {"z", "x", "y"}
