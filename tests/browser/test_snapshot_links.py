@@ -36,7 +36,8 @@ def open_fresh(browser, url: str, size: str, snap: snapshots.Snapshot):
     page = context.new_page()
     page.set_default_timeout(30_000)
     page.goto(url)
-    page.get_by_text(f"Ảnh chụp “{snap.title}”", exact=False).wait_for()
+    # .first: while a rerun (the screen probe's) draws it again, the stale banner may still stand beside it
+    page.get_by_text(f"Ảnh chụp “{snap.title}”", exact=False).first.wait_for()
     return page
 
 
