@@ -108,7 +108,22 @@ def times(r: QuarterRows) -> dict:
     return {"median_days": median, "p90_days": p90, "allowed_days": _quantiles(r.allowed_days[r.resolved_in], (0.5,))[0]}
 
 
-def procedures(r: QuarterRows) -> pd.DataFrame:
+@dataclass(frozen=True)
+class Procedures:
+    """Per procedure of a unit's dossiers open in the quarter (`procedures`), column by column: the
+    two procedure tables take their rows from it, which costs less than filtering a frame."""
+
+    columns: dict[str, np.ndarray | pd.api.extensions.ExtensionArray]
+
+    def __getitem__(self, column: str) -> np.ndarray | pd.api.extensions.ExtensionArray:
+        return self.columns[column]
+
+    @property
+    def nbytes(self) -> int:
+        return sum(v.nbytes for v in self.columns.values())
+
+
+def procedures(r: QuarterRows) -> Procedures:
     """Per procedure: procedure_code, procedure_name, resolved, late, overdue_open (at the end of the
     quarter), median_days_late (of the late ones), median_days, p90_days, allowed_days (median
     allowed time) of those resolved, late_rate (% of resolved)."""
@@ -119,8 +134,10 @@ def procedures(r: QuarterRows) -> pd.DataFrame:
     in_days = quantiles(r.processing_days[done], g[done], n, (0.5, 0.9))
     with np.errstate(invalid="ignore", divide="ignore"):
         late_rate = np.where(resolved > 0, 100.0 * late_n / resolved, np.nan)
-    return pd.DataFrame({
-        "procedure_code": r.procedure_codes, "procedure_name": r.procedure_names,
+    return Procedures({
+        # Text as a frame's column holds it (pandas' text type; nothing at all: objects).
+        "procedure_code": pd.Series(r.procedure_codes, copy=False).array,
+        "procedure_name": pd.Series(r.procedure_names, copy=False).array,
         "resolved": resolved, "late": late_n,
         "overdue_open": np.bincount(g[r.overdue], minlength=n),
         "median_days_late": quantiles(days(r.due[late], r.resolved[late]), g[late], n, (0.5,))[:, 0],
