@@ -196,7 +196,7 @@ def _held_counts(h: Held, counter: counting.QuarterCounter) -> HeldCounts:
                        dtype=bool).reshape(touching.shape)
     keep = (touching & counted).any(axis=0)
     # Text periods as pandas makes them; none counted at all: as `counting.empty`.
-    periods_kept = pd.Series(np.array(counter.quarters, dtype=object)[keep], dtype="str" if ids else object).array
+    periods_kept = pd.array(np.array(counter.quarters, dtype=object)[keep], dtype="str" if ids else object)
     return HeldCounts(periods_kept, {c: np.where(counted, v, 0).sum(axis=0)[keep] for c, v in counts.items()},
                       np.asarray([own[q] for q in periods_kept]))
 

@@ -123,6 +123,11 @@ class Procedures:
         return sum(v.nbytes for v in self.columns.values())
 
 
+def _text(values: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """Text as a frame's column holds it: pandas' text type; objects when there is none."""
+    return pd.array(values, dtype="str" if len(values) else object)
+
+
 def procedures(r: QuarterRows) -> Procedures:
     """Per procedure: procedure_code, procedure_name, resolved, late, overdue_open (at the end of the
     quarter), median_days_late (of the late ones), median_days, p90_days, allowed_days (median
@@ -135,9 +140,7 @@ def procedures(r: QuarterRows) -> Procedures:
     with np.errstate(invalid="ignore", divide="ignore"):
         late_rate = np.where(resolved > 0, 100.0 * late_n / resolved, np.nan)
     return Procedures({
-        # Text as a frame's column holds it (pandas' text type; nothing at all: objects).
-        "procedure_code": pd.Series(r.procedure_codes, copy=False).array,
-        "procedure_name": pd.Series(r.procedure_names, copy=False).array,
+        "procedure_code": _text(r.procedure_codes), "procedure_name": _text(r.procedure_names),
         "resolved": resolved, "late": late_n,
         "overdue_open": np.bincount(g[r.overdue], minlength=n),
         "median_days_late": quantiles(days(r.due[late], r.resolved[late]), g[late], n, (0.5,))[:, 0],
@@ -154,7 +157,8 @@ def _bucketed(values: np.ndarray, buckets) -> np.ndarray:
 def _bucket_frame(buckets, **counts: np.ndarray) -> pd.DataFrame:
     """lo, hi (None: open-ended) and, per bucket, the counts given by bucket position."""
     return pd.DataFrame({"lo": [lo for lo, _ in buckets], "hi": [hi for _, hi in buckets],
-                         **{k: np.bincount(v, minlength=len(buckets)).astype("int64") for k, v in counts.items()}})
+                         **{k: np.bincount(v, minlength=len(buckets)).astype("int64") for k, v in counts.items()}},
+                        copy=False)
 
 
 def overdue_days(r: QuarterRows) -> pd.DataFrame:
@@ -184,4 +188,5 @@ def channels(r: QuarterRows) -> pd.DataFrame:
     return pd.DataFrame({"channel": list(CHANNELS),
                          "received": np.bincount(r.channel[(r.received >= r.s) & known], minlength=n)[:n],
                          "resolved": resolved, "late_rate": late_rate,
-                         "median_days": quantiles(r.processing_days[done], r.channel[done], n, (0.5,))[:, 0]})
+                         "median_days": quantiles(r.processing_days[done], r.channel[done], n, (0.5,))[:, 0]},
+                        copy=False)
