@@ -334,13 +334,14 @@ def compare_with_stored(rec: Records, stored: pd.DataFrame, unit: str | Held, qu
     at = np.array([j for _, j in pairs], dtype=np.intp)
     from_records = np.array([row[c] for c, _ in pairs], dtype=np.int64)
     value = stored["value"].array.take(at, allow_fill=True)
-    present = at >= 0
-    source = pd.array([origin(v) if p else np.nan for v, p in zip(stored["source"].array.take(at, allow_fill=True), present)],
-                      dtype="str")
-    equal = np.asarray(value) == from_records
-    if not present.all():  # missing where nothing is stored, as pandas' `where` leaves it
+    stored_sources = stored["source"].array.take(at, allow_fill=True)
+    source = pd.array([origin(v) if j >= 0 else np.nan for v, j in zip(stored_sources, at)], dtype="str")
+    values = np.asarray(value)
+    known = ~pd.isna(values)
+    equal = values == from_records
+    if not known.all():  # missing where no value is stored, as pandas' `where` leaves it
         equal = equal.astype(object)
-        equal[~present] = np.nan
+        equal[~known] = np.nan
     return pd.DataFrame({"indicator_id": [f"dossier.{c}" for c, _ in pairs], "from_records": from_records,
                          "stored": value, "origin": source, "equal": equal}, copy=False)
 
