@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 from unittest import mock
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 from reformkpi import periods
 from reformkpi.records import counting
 from reformkpi.records import metrics as rm
+from reformkpi.records import quarter
 from reformkpi.records.quarter import AGE_BUCKETS, OVERDUE_BUCKETS
 from reformkpi.records.scan import CHANNELS
 from reformkpi.store import Store
@@ -259,3 +261,17 @@ def test_the_comparison_with_the_stored_counts_matches_a_merge(stored):
                  None if missing(v) else v == 0)
                 for i, v, s, m in zip(merged["indicator_id"], merged["value"], merged["source"], merged["_merge"])]
     assert [tuple(None if missing(x) else x for x in row) for row in got.itertuples(index=False)] == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(groups=st.lists(st.tuples(st.integers(0, 4), st.one_of(st.integers(0, 10**12).map(lambda us: us / 86_400e6),
+                                                                st.sampled_from((0.0, 1.0, 2.5)))), max_size=40),
+       qs=st.sampled_from(((0.5,), (0.5, 0.9), (0.9,))))
+def test_the_grouped_quantiles_are_numpys_to_the_bit(groups, qs):
+    values = np.array([v for _, v in groups], dtype=float)
+    group = np.array([g for g, _ in groups], dtype=np.int64)
+    got = quarter.quantiles(values, group, 5, qs)
+    for g in range(5):
+        mine = values[group == g]
+        expected = np.quantile(mine, qs) if mine.size else np.full(len(qs), np.nan)
+        assert np.array_equal(got[g], expected, equal_nan=True), (g, mine)
