@@ -13,8 +13,9 @@ reuses them (generation is not part of any figure), and keeps each size's ingest
 - the quarterly counts of every unit and quarter (what `records-ingest --sync` writes);
 - the drill-down of the busiest unit in the last quarter (what the page asks for: `drill_down`, its
   seven figures computed side by side, and the counts compared with the stored ones):
-  cold (first in the process), warm (files' footers cached, the unit's rows read anew and every
-  figure computed anew) and repeated (the figures already kept), medians of RUNS;
+  cold (first in the process), warm (files' footers cached and the drill-down's statement bound,
+  as after a first view; the unit's rows read anew and every figure computed anew) and repeated (the
+  figures already kept), medians of RUNS;
 - the floor: DuckDB alone reading the same rows and columns (the unit's dossiers open in the
   drill-down's eight quarters, the columns its figures use) straight from the version's Parquet
   files, with partition pruning and row-group statistics but not the Delta statistics; and the

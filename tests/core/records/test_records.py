@@ -212,6 +212,22 @@ def test_the_drill_down_computes_every_figure_at_once_as_each_function_does(load
     assert rm.drill_down(rec, U, "2025-Q2") is rm.drill_down(rec, U, "2025-Q2")
 
 
+def test_rows_read_anew_run_the_statement_bound_the_first_time_and_give_the_same_figures(loaded):
+    store, _ = loaded
+    rec = rm.Records.open(store)
+    first = rm.drill_down(rec, U, "2025-Q2")
+    rec._kept.clear()  # what was kept let go, as the budget lets it go
+    again = rm.drill_down(rec, U, "2025-Q2")
+    assert again is not first and rec._bound.cache_info().hits == 1
+    for field in dataclasses.fields(rm.DrillDown):
+        if field.name == "summary":
+            assert again.summary == pytest.approx(first.summary, nan_ok=True)
+        else:
+            pd.testing.assert_frame_equal(getattr(again, field.name), getattr(first, field.name), obj=field.name)
+    rm.drill_down(rec, U, "2025-Q3")  # another quarter: a statement of its own
+    assert rec._bound.cache_info().misses == 2
+
+
 def test_counts_become_observations_and_are_compared_with_typed_ones(loaded):
     store, rec = loaded
     typed = pd.DataFrame([{"unit_id": U, "indicator_id": "dossier.resolved_late", "period": "2025-Q2",
