@@ -22,6 +22,7 @@ and in the drill-down (`Held`), so they agree by construction.
 from __future__ import annotations
 
 import functools
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from collections.abc import Callable
@@ -106,8 +107,10 @@ class Records:
         # The drill-down's statement of a unit and quarter, bound once and run again whenever its
         # rows are read anew (what was kept let go): binding it (its files' schemas, its parameters)
         # costs DuckDB a tenth of reading a small unit's rows. Only `unit_rows` runs one, and never
-        # two at once: Kept computes a key once at a time.
-        self._bound = functools.lru_cache(maxsize=BOUND_QUERIES)(self.unit_query)
+        # two at once: Kept computes a key once at a time. Through a weak reference: a cycle would
+        # keep an old version's Records, and all it keeps, until the garbage collector's next pass.
+        self._bound = functools.lru_cache(maxsize=BOUND_QUERIES)(functools.partial(Records.unit_query,
+                                                                                   weakref.proxy(self)))
 
     @classmethod
     def open(cls, store: Store, version: int | None = None) -> Records:

@@ -5,7 +5,9 @@ The hand-built records below (local Viet Nam times) are worked by hand in the co
 
 import dataclasses
 import datetime as dt
+import gc
 import statistics
+import weakref
 
 import pandas as pd
 import pytest
@@ -226,6 +228,14 @@ def test_rows_read_anew_run_the_statement_bound_the_first_time_and_give_the_same
             pd.testing.assert_frame_equal(getattr(again, field.name), getattr(first, field.name), obj=field.name)
     rm.drill_down(rec, U, "2025-Q3")  # another quarter: a statement of its own
     assert rec._bound.cache_info().misses == 2
+    # Nothing it keeps holds it: let go, a version's Records goes at once with all it keeps.
+    gone = weakref.ref(rec)
+    gc.disable()
+    try:
+        del rec, first, again
+        assert gone() is None
+    finally:
+        gc.enable()
 
 
 def test_counts_become_observations_and_are_compared_with_typed_ones(loaded):
