@@ -49,8 +49,10 @@ def micros_of(moment: dt.datetime) -> int:
 
 
 def micros(col: pa.ChunkedArray | pa.Array, missing: int = NEVER) -> np.ndarray:
-    """Instants as UTC microseconds; `missing` where there is none (an open dossier's resolution)."""
-    return pc.fill_null(col.cast(pa.int64()), missing).to_numpy(zero_copy_only=False)
+    """Instants as UTC microseconds (read-only where they are Arrow's own); `missing` where there
+    is none (an open dossier's resolution)."""
+    us = col.cast(pa.int64())
+    return (pc.fill_null(us, missing) if us.null_count else us).to_numpy(zero_copy_only=False)
 
 
 def local_day(us: np.ndarray) -> np.ndarray:
@@ -85,7 +87,7 @@ def _positions(col: pa.ChunkedArray | pa.Array, known: tuple[str, ...]) -> np.nd
     if isinstance(col, pa.ChunkedArray):
         col = col.combine_chunks()
     if pa.types.is_dictionary(col.type) and col.dictionary.to_pylist() == list(known):  # a DuckDB enumeration
-        return pc.fill_null(col.indices, len(known)).to_numpy(zero_copy_only=False)
+        return (pc.fill_null(col.indices, len(known)) if col.null_count else col.indices).to_numpy(zero_copy_only=False)
     values, code = _codes(col)
     lookup = np.array([known.index(v) if v in known else len(known) for v in values] + [len(known)])
     return lookup[code]
@@ -143,7 +145,7 @@ class QuarterCounter:
     def _bins(self, local_days: np.ndarray) -> np.ndarray:
         """The quarter number + 1 of each calendar day (from `local_days`, which it overwrites)."""
         local_days -= self.day_zero
-        return self.bin_of_day[np.clip(local_days, 0, len(self.bin_of_day) - 1, out=local_days)]
+        return self.bin_of_day.take(local_days, mode="clip")  # before the first day or after the last: the ends
 
     def add(self, batch: pa.RecordBatch | pa.Table, unit: str | None = None) -> None:
         """Count the rows of a batch: all of `unit` if given, else of the unit their unit_id names."""

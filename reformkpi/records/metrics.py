@@ -21,6 +21,8 @@ and in the drill-down (`Held`), so they agree by construction.
 
 from __future__ import annotations
 
+import functools
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from collections.abc import Callable
@@ -49,6 +51,8 @@ FIGURE_THREADS = 2
 # the wall time in one thread; 30,000, the same).
 FIGURE_THREADS_FROM = 100_000
 KEPT_BYTES = 512 * 2**20
+# Drill-down statements a version keeps bound (a DuckDB cursor each; `Records.unit_rows`).
+BOUND_QUERIES = 64
 COUNT_BATCH_ROWS = 1 << 20
 # What the drill-down's figures read of a dossier (never its id, status or upload).
 DRILL_COLUMNS = ("procedure_code", "procedure_name", "channel", "received_at", "due_at", "resolved_at")
@@ -100,6 +104,13 @@ class Records:
         self._con = scan.connect(store)
         self._con.execute("SET parquet_metadata_cache = true")  # Parquet footers are read once per file
         self._kept = kept.Kept(KEPT_BYTES)
+        # The drill-down's statement of a unit and quarter, bound once and run again whenever its
+        # rows are read anew (what was kept let go): binding it (its files' schemas, its parameters)
+        # costs DuckDB a tenth of reading a small unit's rows. Only `unit_rows` runs one, and never
+        # two at once: Kept computes a key once at a time. Through a weak reference: a cycle would
+        # keep an old version's Records, and all it keeps, until the garbage collector's next pass.
+        self._bound = functools.lru_cache(maxsize=BOUND_QUERIES)(functools.partial(Records.unit_query,
+                                                                                   weakref.proxy(self)))
 
     @classmethod
     def open(cls, store: Store, version: int | None = None) -> Records:
@@ -160,7 +171,7 @@ class Records:
 
         def make():
             ids = list(h.read)
-            reader = self.unit_query(h, quarter).to_arrow_reader(counting.CHUNK_ROWS)
+            reader = self._bound(h, quarter).to_arrow_reader(counting.CHUNK_ROWS)
             counter = counting.QuarterCounter(*window(quarter))
             s, e = (counting.micros_of(t) for t in bounds(quarter))
             counted = np.array([u in h.units(quarter) for u in ids])  # by unit_code
@@ -186,7 +197,7 @@ class Records:
         return self._kept.get(("unit_rows", h, quarter), make)
 
 
-def _held_counts(h: Held, counter: counting.QuarterCounter) -> pd.DataFrame:
+def _held_counts(h: Held, counter: counting.QuarterCounter) -> HeldCounts:
     """Per quarter of the window, the COUNTS of the units it counts (`Held`), summed, and own: the
     quarters some of those units' dossiers touch."""
     ids, counts, touching = counter.arrays()
@@ -196,11 +207,29 @@ def _held_counts(h: Held, counter: counting.QuarterCounter) -> pd.DataFrame:
                        dtype=bool).reshape(touching.shape)
     keep = (touching & counted).any(axis=0)
     # Text periods as pandas makes them; none counted at all: as `counting.empty`.
-    periods_kept = pd.Series(np.array(counter.quarters, dtype=object)[keep], dtype="str" if ids else object)
-    out = pd.DataFrame({"period": periods_kept,
-                        **{c: np.where(counted, v, 0).sum(axis=0)[keep] for c, v in counts.items()}})
-    out["own"] = [own[q] for q in out["period"]]
-    return out
+    periods_kept = pd.array(np.array(counter.quarters, dtype=object)[keep], dtype="str" if ids else object)
+    return HeldCounts(periods_kept, {c: np.where(counted, v, 0).sum(axis=0)[keep] for c, v in counts.items()},
+                      np.asarray([own[q] for q in periods_kept]))
+
+
+@dataclass(frozen=True)
+class HeldCounts:
+    """Per quarter of a drill-down's window that dossiers of the units it counts touch (`Held`):
+    their COUNTS summed, and own. Arrays, not a frame: the trend and the comparison with the stored
+    counts read a few values of it, which cost pandas more to find than numpy."""
+
+    period: pd.api.extensions.ExtensionArray  # text, oldest first
+    counts: dict[str, np.ndarray]  # of each of COUNTS, by period
+    own: np.ndarray
+
+    def of(self, quarter: str) -> dict[str, int]:
+        """The COUNTS in `quarter` (zeros if no dossier touches it)."""
+        at = np.flatnonzero(np.asarray(self.period) == quarter)
+        return {c: int(v[at[0]]) if at.size else 0 for c, v in self.counts.items()}
+
+    @property
+    def nbytes(self) -> int:
+        return self.period.nbytes + self.own.nbytes + sum(v.nbytes for v in self.counts.values())
 
 
 @dataclass(frozen=True)
@@ -209,11 +238,11 @@ class UnitRows:
 
     read: int  # the dossiers of the units it reads open at some moment of the drill-down's window
     touching: quarter_rows.QuarterRows  # of those, the ones the quarter counts open at some moment of it
-    counts: pd.DataFrame  # period, COUNTS of the units each quarter counts (`Held`), own
+    counts: HeldCounts  # of the units each quarter counts (`Held`)
 
     @property
     def nbytes(self) -> int:
-        return self.touching.nbytes + kept.nbytes(self.counts)
+        return self.touching.nbytes + self.counts.nbytes
 
 
 def window(quarter: str) -> tuple[str, str]:
@@ -281,9 +310,14 @@ def sync_counts(store: Store, rec: Records, actor: Actor | None, info: CommitInf
     return store.commit_observations(derived_observations(rec, cat), info)
 
 
+def origin(source: object) -> str:
+    """Where an observation comes from, by its source: 'records' for counts derived from records, else 'upload'."""
+    return "records" if isinstance(source, str) and source.startswith(SOURCE_PREFIX) else "upload"
+
+
 def sources(obs: pd.DataFrame) -> pd.Series:
-    """Where each observation comes from: 'records' for counts derived from records, else 'upload'."""
-    return obs["source"].fillna("").str.startswith(SOURCE_PREFIX).map({True: "records", False: "upload"})
+    """Where each observation comes from (`origin`)."""
+    return obs["source"].map(origin)
 
 
 def stored_counts(ds: Dataset, unit_id: str, quarter: str) -> pd.DataFrame:
@@ -299,19 +333,28 @@ def compare_with_stored(rec: Records, stored: pd.DataFrame, unit: str | Held, qu
     indicator_id, from_records, stored, origin ('records', 'upload' or None), equal.
     """
     row = _quarter_counts(rec, unit, quarter)
-    mine = stored[(stored["unit_id"] == held(unit, quarter).unit_id) & (stored["period"] == quarter)]
     # A left join by position, as a merge on indicator_id makes it (each count beside every stored
-    # row of its indicator, in order; missing where none): a merge costs milliseconds for nine rows.
+    # row of its indicator, in order; missing where none), in numpy on the stored frame's own
+    # arrays: a merge, or pandas' filters and text methods, cost milliseconds for nine rows.
+    mine = np.flatnonzero((stored["unit_id"].to_numpy() == held(unit, quarter).unit_id)
+                          & (stored["period"].to_numpy() == quarter))
     rows_of: dict[str, list[int]] = {}
-    for j, indicator in enumerate(mine["indicator_id"]):
+    for j, indicator in zip(mine.tolist(), stored["indicator_id"].to_numpy()[mine]):
         rows_of.setdefault(indicator, []).append(j)
     pairs = [(c, j) for c in COUNTS for j in rows_of.get(f"dossier.{c}", [-1])]
     at = np.array([j for _, j in pairs], dtype=np.intp)
-    out = pd.DataFrame({"indicator_id": [f"dossier.{c}" for c, _ in pairs], "from_records": [row[c] for c, _ in pairs],
-                        "stored": mine["value"].array.take(at, allow_fill=True),
-                        "origin": sources(mine).array.take(at, allow_fill=True)})
-    out["equal"] = (out["stored"] == out["from_records"]).where(out["stored"].notna())
-    return out
+    from_records = np.array([row[c] for c, _ in pairs], dtype=np.int64)
+    value = stored["value"].array.take(at, allow_fill=True)
+    stored_sources = stored["source"].array.take(at, allow_fill=True)
+    source = pd.array([origin(v) if j >= 0 else np.nan for v, j in zip(stored_sources, at)], dtype="str")
+    values = np.asarray(value)
+    known = ~pd.isna(values)
+    equal = values == from_records
+    if not known.all():  # missing where no value is stored, as pandas' `where` leaves it
+        equal = equal.astype(object)
+        equal[~known] = np.nan
+    return pd.DataFrame({"indicator_id": [f"dossier.{c}" for c, _ in pairs], "from_records": from_records,
+                         "stored": value, "origin": source, "equal": equal}, copy=False)
 
 
 # --- the drill-down of a unit and quarter ---
@@ -333,9 +376,7 @@ def units_with_records(rec: Records, quarter: str, holders: dict[str, str] | Non
 
 def _quarter_counts(rec: Records, unit: str | Held, quarter: str) -> dict[str, int]:
     """The unit's COUNTS in the quarter (zeros if no dossier touches it)."""
-    counts = rec.unit_rows(unit, quarter).counts
-    at = np.flatnonzero(counts["period"].to_numpy() == quarter)
-    return {c: int(counts[c].iat[at[0]]) if at.size else 0 for c in COUNTS}
+    return rec.unit_rows(unit, quarter).counts.of(quarter)
 
 
 def summary(rec: Records, unit: str | Held, quarter: str) -> dict:
@@ -354,7 +395,7 @@ def summary(rec: Records, unit: str | Held, quarter: str) -> dict:
     return out
 
 
-def procedures(rec: Records, unit: str | Held, quarter: str) -> pd.DataFrame:
+def procedures(rec: Records, unit: str | Held, quarter: str) -> quarter_rows.Procedures:
     """Per procedure of the unit's dossiers open in the quarter, for the two tables below, kept
     (`quarter.procedures` says the columns)."""
     return rec.keep(("procedures", held(unit, quarter), quarter),
@@ -367,8 +408,8 @@ def late_procedures(rec: Records, unit: str | Held, quarter: str, limit: int = 1
     Columns: procedure_code, procedure_name, resolved, late, overdue_open, late_rate (% of
     resolved), median_days_late (of the late ones).
     """
-    df = procedures(rec, unit, quarter)
-    return _top(df, (df["late"] + df["overdue_open"]).to_numpy(), limit,
+    p = procedures(rec, unit, quarter)
+    return _top(p, p["late"] + p["overdue_open"], limit,
                 ("procedure_code", "procedure_name", "resolved", "late", "overdue_open", "late_rate", "median_days_late"))
 
 
@@ -378,18 +419,18 @@ def processing_times(rec: Records, unit: str | Held, quarter: str, limit: int = 
     Columns: procedure_code, procedure_name, resolved, median_days, p90_days, allowed_days
     (median allowed time), late_rate.
     """
-    df = procedures(rec, unit, quarter)
-    return _top(df, df["resolved"].to_numpy(), limit,
+    p = procedures(rec, unit, quarter)
+    return _top(p, p["resolved"], limit,
                 ("procedure_code", "procedure_name", "resolved", "median_days", "p90_days", "allowed_days", "late_rate"))
 
 
-def _top(df: pd.DataFrame, n: np.ndarray, limit: int, columns: tuple[str, ...]) -> pd.DataFrame:
-    """The `columns` of the first `limit` procedures of `df` (`procedures`) by n, most first (ties
+def _top(p: quarter_rows.Procedures, n: np.ndarray, limit: int, columns: tuple[str, ...]) -> pd.DataFrame:
+    """The `columns` of the first `limit` procedures of `p` (`procedures`) by n, most first (ties
     by code), among those with n > 0. In numpy and one frame made: a few procedures' rows cost
     pandas more to filter and sort than to build."""
-    codes = df["procedure_code"].to_numpy()
+    codes = np.asarray(p["procedure_code"])
     order = np.array(sorted(np.flatnonzero(n > 0), key=lambda i: (-n[i], codes[i]))[:limit], dtype=np.intp)
-    return pd.DataFrame({c: df[c].array.take(order) for c in columns})
+    return pd.DataFrame({c: p[c].take(order) for c in columns}, copy=False)
 
 
 def overdue_days(rec: Records, unit: str | Held, quarter: str) -> pd.DataFrame:
@@ -420,13 +461,13 @@ def backlog_trend(rec: Records, unit: str | Held, quarter: str) -> pd.DataFrame:
     """
     first = max(window(quarter)[0], quarters(rec)[0]) if rec.files else quarter
     c = rec.unit_rows(unit, quarter).counts
-    keep = c["period"].to_numpy() >= first
-    col = lambda k: c[k].array[keep]  # pandas' own arrays: text and flags keep their types
-    return pd.DataFrame({"period": col("period"),
-                         "received": col("received_online") + col("received_in_person") + col("received_post"),
-                         "resolved": col("resolved_early") + col("resolved_on_time") + col("resolved_late"),
-                         "pending_not_due": col("pending_not_due"), "pending_overdue": col("pending_overdue"),
-                         "own": col("own")})
+    keep = np.asarray(c.period) >= first
+    col = c.counts.__getitem__
+    return pd.DataFrame({"period": c.period[keep],
+                         "received": (col("received_online") + col("received_in_person") + col("received_post"))[keep],
+                         "resolved": (col("resolved_early") + col("resolved_on_time") + col("resolved_late"))[keep],
+                         "pending_not_due": col("pending_not_due")[keep],
+                         "pending_overdue": col("pending_overdue")[keep], "own": c.own[keep]}, copy=False)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,9 @@ The hand-built records below (local Viet Nam times) are worked by hand in the co
 
 import dataclasses
 import datetime as dt
+import gc
 import statistics
+import weakref
 
 import pandas as pd
 import pytest
@@ -210,6 +212,30 @@ def test_the_drill_down_computes_every_figure_at_once_as_each_function_does(load
             pd.testing.assert_frame_equal(getattr(at_once, field.name), alone, obj=field.name)
     assert at_once.summary["received"] == 9  # and kept: asked again, the same answer
     assert rm.drill_down(rec, U, "2025-Q2") is rm.drill_down(rec, U, "2025-Q2")
+
+
+def test_rows_read_anew_run_the_statement_bound_the_first_time_and_give_the_same_figures(loaded):
+    store, _ = loaded
+    rec = rm.Records.open(store)
+    first = rm.drill_down(rec, U, "2025-Q2")
+    rec._kept.clear()  # what was kept let go, as the budget lets it go
+    again = rm.drill_down(rec, U, "2025-Q2")
+    assert again is not first and rec._bound.cache_info().hits == 1
+    for field in dataclasses.fields(rm.DrillDown):
+        if field.name == "summary":
+            assert again.summary == pytest.approx(first.summary, nan_ok=True)
+        else:
+            pd.testing.assert_frame_equal(getattr(again, field.name), getattr(first, field.name), obj=field.name)
+    rm.drill_down(rec, U, "2025-Q3")  # another quarter: a statement of its own
+    assert rec._bound.cache_info().misses == 2
+    # Nothing it keeps holds it: let go, a version's Records goes at once with all it keeps.
+    gone = weakref.ref(rec)
+    gc.disable()
+    try:
+        del rec, first, again
+        assert gone() is None
+    finally:
+        gc.enable()
 
 
 def test_counts_become_observations_and_are_compared_with_typed_ones(loaded):

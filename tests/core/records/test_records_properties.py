@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 from unittest import mock
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 from reformkpi import periods
 from reformkpi.records import counting
 from reformkpi.records import metrics as rm
+from reformkpi.records import quarter
 from reformkpi.records.quarter import AGE_BUCKETS, OVERDUE_BUCKETS
 from reformkpi.records.scan import CHANNELS
 from reformkpi.store import Store
@@ -223,3 +225,53 @@ def test_the_drilldown_tables_match_a_dossier_by_dossier_oracle(rows, chunk):
                     assert same(row["median_days"], quantile(taken, 0.5))
                     assert same(row["p90_days"], quantile(taken, 0.9))
                     assert same(row["allowed_days"], quantile([days(r[4], r[5]) for r in p_done], 0.5))
+
+
+STORED_COLUMNS = ["unit_id", "indicator_id", "period", "value", "source"]
+
+
+@st.composite
+def stored_rows(draw) -> pd.DataFrame:
+    """Observation rows as the store holds them, often of the unit and quarter compared, some of
+    other units, quarters or indicators; values equal to the records' count (zero here) or not, or
+    missing; sources of both origins or none; the same indicator stored twice at times."""
+    rows = draw(st.lists(st.tuples(
+        st.sampled_from((U, "so-y-te")),
+        st.sampled_from([f"dossier.{c}" for c in rm.COUNTS[:3]] + ["satisfaction.score"]),
+        st.sampled_from(("2025-Q2", "2025-Q1")),
+        st.sampled_from((0.0, 1.0, float("nan"))),
+        st.sampled_from(("records:v3", "upload-1", None))), max_size=12))
+    df = pd.DataFrame(rows, columns=STORED_COLUMNS)
+    return df.astype({"value": float, "unit_id": "str", "indicator_id": "str", "period": "str"}) \
+        if draw(st.booleans()) else df  # as read from the store, or as a caller builds it
+
+
+@settings(max_examples=60, deadline=None)
+@given(stored=stored_rows())
+def test_the_comparison_with_the_stored_counts_matches_a_merge(stored):
+    rec = rm.Records([])  # no dossiers: every count from records is zero
+    got = rm.compare_with_stored(rec, stored, U, "2025-Q2")
+    # The oracle: a left merge on indicator_id of the nine counts with the unit's stored rows of the quarter.
+    mine = stored[(stored["unit_id"] == U) & (stored["period"] == "2025-Q2")]
+    counts = pd.DataFrame({"indicator_id": [f"dossier.{c}" for c in rm.COUNTS], "from_records": 0})
+    merged = counts.merge(mine[["indicator_id", "value", "source"]], on="indicator_id", how="left", indicator=True)
+    missing = lambda v: v is None or v != v
+    expected = [(i, 0, None if missing(v) else v,
+                 None if m == "left_only" else "records" if isinstance(s, str) and s.startswith("records:") else "upload",
+                 None if missing(v) else v == 0)
+                for i, v, s, m in zip(merged["indicator_id"], merged["value"], merged["source"], merged["_merge"])]
+    assert [tuple(None if missing(x) else x for x in row) for row in got.itertuples(index=False)] == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(groups=st.lists(st.tuples(st.integers(0, 4), st.one_of(st.integers(0, 10**12).map(lambda us: us / 86_400e6),
+                                                                st.sampled_from((0.0, 1.0, 2.5)))), max_size=40),
+       qs=st.sampled_from(((0.5,), (0.5, 0.9), (0.9,))))
+def test_the_grouped_quantiles_are_numpys_to_the_bit(groups, qs):
+    values = np.array([v for _, v in groups], dtype=float)
+    group = np.array([g for g, _ in groups], dtype=np.int64)
+    got = quarter.quantiles(values, group, 5, qs)
+    for g in range(5):
+        mine = values[group == g]
+        expected = np.quantile(mine, qs) if mine.size else np.full(len(qs), np.nan)
+        assert np.array_equal(got[g], expected, equal_nan=True), (g, mine)
