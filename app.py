@@ -1,17 +1,11 @@
 """Entry point: page config, the shared sidebar, and navigation over the pages."""
 
-import gc
-
 import streamlit as st
 
 from components import access, chart_style, charts, data, links, navigation, presentation, shell, snapshots_view
 from reformkpi.i18n import t
 
-# Once per process, at the first run: the modules imported by then (three quarters of the objects
-# the server holds, never freed) are left out of the cyclic garbage collector's walks. A full
-# collection walked them all at each cold page (0.15–0.25 s of the national Unit page's 1.4 s).
-if not gc.get_freeze_count():
-    gc.freeze()
+data.freeze_imports()
 st.set_page_config(page_title="CCHC · KPI", page_icon=":material/account_balance:", layout="wide")
 
 pin = snapshots_view.pin_from_url()  # before any filter: a snapshot sets them

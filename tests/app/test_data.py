@@ -61,3 +61,14 @@ def test_a_version_whose_files_went_says_so_in_words_instead_of_failing(tmp_stor
     assert not at.exception
     assert not at.error
     assert [e.value for e in at.warning] == [t("data.unreadable", "vi", version=tmp_store.version())]
+
+
+def test_the_imported_modules_are_frozen_once_per_process(monkeypatch):
+    import gc
+
+    monkeypatch.setattr(data, "_imports_frozen", False)
+    frozen = []
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))
+    data.freeze_imports()
+    data.freeze_imports()  # every later run: nothing more is frozen (what it makes is collected as before)
+    assert frozen == [True]
