@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components import data, navigation, url_state
+from components.cache_keys import HASH_FUNCS
 from reformkpi import exhibits, exports, formatting
 from reformkpi.i18n import t
 
@@ -36,7 +37,7 @@ def beside(key: str, fig: go.Figure, frame: pd.DataFrame, indicator_id: str | No
 
 # Kept while the frame and the view are the same (a unit's takeaways compare periods: about 0.1 s a chart);
 # shared read-only by every session, like data.query.
-@st.cache_resource(max_entries=256, show_spinner=False)
+@st.cache_resource(max_entries=256, show_spinner=False, hash_funcs=HASH_FUNCS)
 def _alternative(frame: pd.DataFrame, ref: data.DataRef, indicator_id: str | None, title: str, lang: str,
                  unit_id: str | None) -> tuple[str, pd.DataFrame]:
     ds = data.dataset(ref)

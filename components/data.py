@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import duckdb
 import streamlit as st
 
-from components.cache_keys import HASH_FUNCS, function_key
+from components.cache_keys import HASH_FUNCS, function_key, share
 from reformkpi import config, integrity, notes
 from reformkpi.i18n import t
 from reformkpi.kept import Kept
@@ -151,7 +151,7 @@ def _results() -> Kept:
 
 
 def _query(fn, ref: DataRef, *args):
-    return _results().get((function_key(fn), ref, *args), lambda: fn(dataset(ref), *args))
+    return _results().get((function_key(fn), ref, *args), lambda: share(fn(dataset(ref), *args)))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
