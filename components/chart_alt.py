@@ -7,11 +7,14 @@ reads instead."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from components import data, navigation, url_state
+from components.cache_keys import HASH_FUNCS
 from reformkpi import exhibits, exports, formatting
 from reformkpi.i18n import t
 
@@ -24,23 +27,38 @@ def beside(key: str, fig: go.Figure, frame: pd.DataFrame, indicator_id: str | No
     if ref is None:
         return
     unit_id = url_state.chosen("unit") if navigation.current() == navigation.UNIT_PAGE else None
-    text, table = _alternative(frame, ref, indicator_id, exports.plain(str(fig.layout.title.text or "")), lang, unit_id)
-    st.caption(formatting.markdown_text(text))
+    alt = _alternative(frame, ref, indicator_id, exports.plain(str(fig.layout.title.text or "")), lang, unit_id)
+    st.caption(formatting.markdown_text(alt.text))
     # The table is sent only once its expander is opened (which reruns): a closed one held every
     # chart's rows in the page, hundreds of table rows that no one saw on each view.
     with st.expander(t("chart.as_table", lang), icon=":material/table_view:", key=f"alt-{key}",
                      on_change="rerun") as box:
         if box.open:
-            st.table(table, hide_index=True, alt=text)
+            st.table(alt.table(), hide_index=True, alt=alt.text)
+
+
+@dataclass
+class _Alternative:
+    """A chart's description, and its table's cells written out when it is first opened (writing
+    every chart's cells on a cold page took a tenth of its text alternatives' time)."""
+
+    text: str
+    exhibit: exhibits.Exhibit
+    rows: pd.DataFrame | None = None
+
+    def table(self) -> pd.DataFrame:
+        if self.rows is None:  # two sessions opening it at once write the same cells
+            self.rows = pd.DataFrame(exports.text_rows(self.exhibit), columns=[str(c) for c in self.exhibit.table.columns])
+        return self.rows
 
 
 # Kept while the frame and the view are the same (a unit's takeaways compare periods: about 0.1 s a chart);
 # shared read-only by every session, like data.query.
-@st.cache_resource(max_entries=256, show_spinner=False)
+@st.cache_resource(max_entries=256, show_spinner=False, hash_funcs=HASH_FUNCS)
 def _alternative(frame: pd.DataFrame, ref: data.DataRef, indicator_id: str | None, title: str, lang: str,
-                 unit_id: str | None) -> tuple[str, pd.DataFrame]:
+                 unit_id: str | None) -> _Alternative:
     ds = data.dataset(ref)
     shown, columns = exhibits.table(frame, ds.catalog, indicator_id, lang)
     ex = exhibits.Exhibit(title, exhibits.takeaway(frame, ds, indicator_id, lang, unit_id),
                           exhibits.Header("", 0, lang=lang), shown, columns)
-    return exhibits.description(ex), pd.DataFrame(exports.text_rows(ex), columns=[str(c) for c in shown.columns])
+    return _Alternative(exhibits.description(ex), ex)

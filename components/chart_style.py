@@ -177,7 +177,9 @@ def _legend_rows(entries: list[str], width: float, font: float) -> int:
 
 
 def _axes(fig: go.Figure, letter: str) -> list[str]:
-    return sorted((k for k in fig.layout.to_plotly_json() if re.fullmatch(f"{letter}axis\\d*", k)),
+    """The axes of a letter the layout sets ('xaxis', 'xaxis2', … in order), else the first. Each
+    looked at by itself: the layout's whole JSON, its template with it, took 6 ms a call."""
+    return sorted((k for k in fig.layout if re.fullmatch(f"{letter}axis\\d*", k) and fig.layout[k].to_plotly_json()),
                   key=lambda k: int(k[5:] or 1)) or [f"{letter}axis"]
 
 

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from components import charts
+from components.cache_keys import HASH_FUNCS
 from reformkpi import formatting
 from reformkpi.metrics import ranking
 from reformkpi.i18n import t
@@ -25,9 +26,22 @@ def league(table: pd.DataFrame, ind: pd.Series, lang: str, title: str, note: str
     does not compare (across a method change) are blank, and `note` (the comparison's) says why,
     or what a partial year's changes are taken over."""
     charts.register_table("league", title, table, ind["indicator_id"])
-    m, decimals = ind["measure"], int(ind["decimals"])
+    shown = _league_cells(table, ind["measure"], int(ind["decimals"]), lang)
+    # Rank and unit pinned: on a phone the other columns scroll sideways inside the frame beside them.
+    pinned = {c: st.column_config.TextColumn(c, pinned=True) for c in (t("table.rank", lang), t("table.unit", lang))}
+    st.dataframe(shown, hide_index=True, width="stretch", height=full_height(len(shown)), column_config=pinned)
+    if note:
+        st.caption(note)
+    if scope := ranking.scope_note(table, lang):
+        st.caption(scope)
+
+
+# Kept while the table and the language are the same, shared read-only like data.query's results:
+# writing a national league table's numbers took a quarter of a warm Overview rerun.
+@st.cache_resource(max_entries=64, show_spinner=False, hash_funcs=HASH_FUNCS)
+def _league_cells(table: pd.DataFrame, m: str, decimals: int, lang: str) -> pd.DataFrame:
     gap_unit = " " + t("unit.points", lang) if m in ("percent", "points") else ""
-    shown = pd.DataFrame({
+    return pd.DataFrame({
         t("table.rank", lang): [str(r) if pd.notna(r) else t("table.incomplete", lang) for r in table["rank"]],
         t("table.unit", lang): table["name"],
         t("table.value", lang): [formatting.value(v, m, lang, decimals) for v in table["value"]],
@@ -37,13 +51,6 @@ def league(table: pd.DataFrame, ind: pd.Series, lang: str, title: str, note: str
         t("table.grade", lang): table["grade_label"].fillna(""),
         t("table.rank_change", lang): [_rank_change(v, new, lang) for v, new in zip(table["rank_change"], table["is_new"])],
     })
-    # Rank and unit pinned: on a phone the other columns scroll sideways inside the frame beside them.
-    pinned = {c: st.column_config.TextColumn(c, pinned=True) for c in (t("table.rank", lang), t("table.unit", lang))}
-    st.dataframe(shown, hide_index=True, width="stretch", height=full_height(len(shown)), column_config=pinned)
-    if note:
-        st.caption(note)
-    if scope := ranking.scope_note(table, lang):
-        st.caption(scope)
 
 
 def full_height(rows: int) -> int:

@@ -3,6 +3,8 @@ its rank and grade history, and its dossiers by quarter. A merger is marked on e
 
 from __future__ import annotations
 
+import copy
+import functools
 import math
 
 import pandas as pd
@@ -77,14 +79,20 @@ def _highlight(marks: _Marks, x0: float, x1: float, axis: str = "") -> None:
                              layer="below", fillcolor="rgba(230,159,0,0.15)", line={"width": 0}))
 
 
-def _year_axis(fig: go.Figure, years: list[int], axis: str = "") -> None:
+def _year_ticks(years: list[int]) -> dict:
     """Years as whole numbers on a numeric axis (room for a merger line between two years)."""
-    fig.layout[f"xaxis{axis}"].update(tickmode="array", tickvals=years, ticktext=[str(y) for y in years],
-                                      range=[min(years) - 0.5, max(years) + 0.5] if years else None)
+    ticks: dict = {"tickmode": "array", "tickvals": years, "ticktext": [str(y) for y in years]}
+    if years:
+        ticks["range"] = [min(years) - 0.5, max(years) + 0.5]
+    return ticks
+
+
+def _year_axis(fig: go.Figure, years: list[int]) -> None:
+    fig.layout.xaxis.update(_year_ticks(years))
 
 
 def _stand_in_traces(h: pd.DataFrame, ind: pd.Series, names: pd.Series, legend: set[str], axis: str, lang: str,
-                     version: int, by_year: dict[int, bool]) -> list[go.Scatter]:
+                     version: int, by_year: dict[int, bool]) -> list[dict]:
     """The predecessors' own series, each under its name, and their combined one where there is one
     (`views.unit_history`): thin grey lines, never coloured by a target (each in the legend once:
     `legend` holds those already there)."""
@@ -98,13 +106,23 @@ def _stand_in_traces(h: pd.DataFrame, ind: pd.Series, names: pd.Series, legend: 
                  for p, v in zip(g["period"], g["value"])]
         x = [periods.year_of(p) for p in g["period"]]
         joined = [by_year.get(y, True) for y in x]
-        out.append(go.Scatter(x=gapped(x, joined), y=gapped(g["value"], joined), mode="lines+markers",
-                              name=formatting.label(name), legendgroup=group, showlegend=group not in legend,
-                              line={"color": NEUTRAL, "width": 1.5, "dash": "dot" if kind == views.COMBINED else "solid"},
-                              marker={"size": 6, "color": NEUTRAL, "symbol": "diamond" if kind == views.COMBINED else "circle"},
-                              hovertext=gapped(hover, joined), hoverinfo="text", xaxis=f"x{axis}", yaxis=f"y{axis}"))
+        out.append(dict(type="scatter", x=gapped(x, joined), y=gapped(g["value"], joined), mode="lines+markers",
+                        name=formatting.label(name), legendgroup=group, showlegend=group not in legend,
+                        line={"color": NEUTRAL, "width": 1.5, "dash": "dot" if kind == views.COMBINED else "solid"},
+                        marker={"size": 6, "color": NEUTRAL, "symbol": "diamond" if kind == views.COMBINED else "circle"},
+                        hovertext=gapped(hover, joined), hoverinfo="text", xaxis=f"x{axis}", yaxis=f"y{axis}"))
         legend.add(group)
     return out
+
+
+@functools.lru_cache(maxsize=16)
+def _grid(rows: int, cols: int, charts: int) -> dict:
+    """The layout of a grid of small charts, their titles' text left blank (the same for every
+    unit: make_subplots took a sixth of the grid's build); copied before it is filled in."""
+    lay = make_subplots(rows=rows, cols=cols, subplot_titles=[" "] * charts, horizontal_spacing=0.08,
+                        vertical_spacing=min(0.12, 0.4 / rows) if rows > 1 else 0.2).layout.to_plotly_json()
+    del lay["template"]  # the default, which a figure takes as it is made
+    return lay
 
 
 def history_grid(hist: pd.DataFrame, cat: Catalog, indicator_ids: list[str], unit_name: str, color: str,
@@ -119,10 +137,13 @@ def history_grid(hist: pd.DataFrame, cat: Catalog, indicator_ids: list[str], uni
     shown = [i for i in indicator_ids if i in set(hist["indicator_id"])]
     rows = max(1, math.ceil(len(shown) / cols))
     inds = [cat.indicator(i) for i in shown]
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[formatting.label(axis_title(i, lang)) for i in inds],
-                        vertical_spacing=min(0.12, 0.4 / rows) if rows > 1 else 0.2, horizontal_spacing=0.08)
+    # The grid's layout and the traces as plain values, the figure made from them at once: Plotly
+    # validates a figure's whole layout again at each update (the marks set in one took 0.1 s).
+    lay = copy.deepcopy(_grid(rows, cols, len(inds)))
+    for title, ind in zip(lay["annotations"], inds):
+        title["text"] = formatting.label(axis_title(ind, lang))
     legend = {"unit": formatting.label(unit_name), "peers": t("unit.peer_median", lang), "target": t("chart.target", lang)}
-    traces: list[go.Scatter] = []
+    traces: list[dict] = []
     in_legend: set[str] = set()
     marks = _Marks()
     for n, ind in enumerate(inds):
@@ -143,33 +164,34 @@ def history_grid(hist: pd.DataFrame, cat: Catalog, indicator_ids: list[str], uni
         on = {"xaxis": f"x{axis}", "yaxis": f"y{axis}"}
         mine = own_joins.get(ind["indicator_id"], {})  # the unit's own line also breaks where its scope changed
         joined = [by_year.get(y, True) and mine.get((u, str(y)), True) for u, y in zip(h["unit_id"], x)]
-        traces.append(go.Scatter(x=gapped(x, joined), y=gapped(h["value"], joined), mode="lines+markers",
-                                 name=legend["unit"], legendgroup="unit", showlegend=n == 0,
-                                 line={"color": color, "width": 3},
-                                 marker={"size": 9, "color": gapped(status, joined, color), "line": {"color": color, "width": 1},
-                                         "symbol": gapped(h["meets_target"].map(SYMBOLS).fillna("circle").tolist(), joined,
-                                                          "circle")},
-                                 hovertext=gapped(hover, joined), hoverinfo="text", **on))
+        traces.append(dict(type="scatter", x=gapped(x, joined), y=gapped(h["value"], joined), mode="lines+markers",
+                           name=legend["unit"], legendgroup="unit", showlegend=n == 0,
+                           line={"color": color, "width": 3},
+                           marker={"size": 9, "color": gapped(status, joined, color), "line": {"color": color, "width": 1},
+                                   "symbol": gapped(h["meets_target"].map(SYMBOLS).fillna("circle").tolist(), joined,
+                                                    "circle")},
+                           hovertext=gapped(hover, joined), hoverinfo="text", **on))
         peers = every.drop_duplicates("period")
         px = [periods.year_of(p) for p in peers["period"]]
         pjoined = [by_year.get(y, True) for y in px]
-        traces.append(go.Scatter(x=gapped(px, pjoined), y=gapped(peers["peer_median"], pjoined), mode="lines",
-                                 name=legend["peers"], legendgroup="peers", showlegend=n == 0,
-                                 line={"color": NEUTRAL, "dash": "dash", "width": 2}, hoverinfo="skip", **on))
+        traces.append(dict(type="scatter", x=gapped(px, pjoined), y=gapped(peers["peer_median"], pjoined),
+                           mode="lines", name=legend["peers"], legendgroup="peers", showlegend=n == 0,
+                           line={"color": NEUTRAL, "dash": "dash", "width": 2}, hoverinfo="skip", **on))
         if h["target"].notna().any():
-            traces.append(go.Scatter(x=x, y=h["target"], mode="lines", name=legend["target"], legendgroup="target",
-                                     showlegend=not any(tr.legendgroup == "target" for tr in traces),
-                                     line={"color": INK, "dash": "dot", "shape": "hvh", "width": 1.5},
-                                     hoverinfo="skip", **on))
-        _year_axis(fig, years, axis)
+            traces.append(dict(type="scatter", x=x, y=h["target"], mode="lines", name=legend["target"],
+                               legendgroup="target", showlegend=not any(tr["legendgroup"] == "target" for tr in traces),
+                               line={"color": INK, "dash": "dot", "shape": "hvh", "width": 1.5},
+                               hoverinfo="skip", **on))
+        lay[f"xaxis{axis}"].update(_year_ticks(years))
         if ind["measure"] in ("percent", "points"):  # no axis title: the ticks say it (chart_style: 0–100)
-            fig.layout[f"yaxis{axis}"].ticksuffix = "%"
+            lay[f"yaxis{axis}"]["ticksuffix"] = "%"
         if year in years:
             _highlight(marks, year - 0.5, year + 0.5, axis)
         _merger_marks(marks, events, "year", lang, years, axis)
         _break_marks(marks, years, method_breaks(cat, ind["indicator_id"], [str(y) for y in years]), lang, axis)
-    fig.add_traces(traces)
-    marks.onto(fig)
+    lay["shapes"] = [*lay.get("shapes", []), *marks.shapes]
+    lay["annotations"] = [*lay.get("annotations", []), *marks.annotations]
+    fig = go.Figure(data=traces, layout=lay)
     title = t("unit.history_title", lang, unit=unit_name)
     return layout(fig, title, lang, height=120 + 300 * rows)
 

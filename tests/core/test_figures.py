@@ -257,3 +257,15 @@ def test_the_contexts_of_several_indicators_are_each_ones_own():
         alone = dataset(rows)
         assert together == {i: figure_context(alone, i, Period(2025), level, "vi", unit_id) for i in ids}
     assert together["late_rate"].n_units == 1 and together["sat"].n_units == 1
+
+
+def test_a_context_found_with_others_is_not_read_again():
+    # The Unit page captions its history grid (figure_contexts) and then each chart (figure_context).
+    rows = [("z", "sat", "2025", 90), ("z", "par", "2025", 70.0, 84.0)] + dossiers("z", "2025-Q1", 4, 5, 1)
+    ds = dataset(rows)
+    together = figure_contexts(ds, ("sat", "late_rate"), Period(2025), None, "vi", "z")
+    reads = []
+    ds.sql = lambda *a: reads.append(a)  # type: ignore[method-assign]  # any read now would be recorded
+    assert figure_context(ds, "late_rate", Period(2025), None, "vi", "z") is together["late_rate"]
+    assert figure_context(ds, "sat", Period(2025), None, unit_id="z", lang="vi") is together["sat"]
+    assert reads == []
