@@ -8,7 +8,7 @@ The floor's content is captured from the app itself (AppTest of each page, the l
 page's URL, timed to its title shown, no script running, nothing stale and every Plotly chart
 drawn; app and floor alternate view by view, and each figure is the median of `--runs` (7).
 Also printed: each server's resident memory (with its children) once started, after every page
-was opened once, and at the end; and what one more view of each page weighs, untimed (requests,
+was opened once, and at the end, and that of a process importing its code and nothing else; and what one more view of each page weighs, untimed (requests,
 WebSocket messages and the bytes received over them, DOM nodes).
 
 `python -m benchmarks floor [--runs=7] [--against=DIR]` (`--runs=0`: the weights and memory only): with another checkout (e.g. an earlier
@@ -21,6 +21,8 @@ from __future__ import annotations
 import os
 import pickle
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -104,6 +106,20 @@ def charts(view: tuple[str, list[tuple]]) -> int:
 def _rss(pid: int) -> int:
     procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
     return sum(p.memory_info().rss for p in procs)
+
+
+# What each server's code imports, in a process that imports it and nothing else: the app's modules
+# (every component, and through them the core), the libraries the floor draws with (its tables are
+# pandas frames sent as Arrow).
+IMPORTS = {"app": "import importlib, pathlib; [importlib.import_module('components.' + p.stem) "
+                  "for p in sorted(pathlib.Path('components').glob('*.py'))]",
+           "floor": "import streamlit, plotly.graph_objects, plotly.io, pandas, pyarrow"}
+
+
+def _imports_rss(code: str) -> int:
+    out = subprocess.run([sys.executable, "-c", f"{code}; import psutil; print(psutil.Process().memory_info().rss)"],
+                         cwd=ROOT, capture_output=True, text=True, check=True)
+    return int(out.stdout.split()[-1])
 
 
 def _view(browser, url: str, title: str, n_charts: int) -> float:
@@ -210,5 +226,6 @@ def main(argv: list[str]) -> None:
         before = (f"; {med['before'] / med['floor']:.2f}×" if other else "")
         print(f"{'/' + path:<17}" + "".join(f"{med[name]:>7.2f} s" for name in servers)
               + f"{med['app'] / med['floor']:>10.2f}×  {per_run}{before}", flush=True)
+    memory["of its imports alone"] = {name: _imports_rss(code) for name, code in IMPORTS.items()}
     for when, rss in memory.items():
         print(f"resident memory {when}: " + ", ".join(f"{name} {v / 2**20:.0f} MiB" for name, v in rss.items()))
