@@ -2,14 +2,13 @@
 
 import streamlit as st
 
-from components import access, chart_style, charts, data, links, navigation, presentation, shell, snapshots_view
+from components import access, charts, data, links, navigation, presentation, shell, snapshots_view
 from reformkpi.i18n import t
 
 data.freeze_imports()
 st.set_page_config(page_title="CCHC · KPI", page_icon=":material/account_balance:", layout="wide")
 
 pin = snapshots_view.pin_from_url()  # before any filter: a snapshot sets them
-chart_style.probe()
 lang = shell.language_picker()
 actor = access.sign_in_box(lang)
 if actor is None:  # anonymous viewing is switched off in access.toml

@@ -8,9 +8,10 @@ The floor's content is captured from the app itself (AppTest of each page, the l
 page's URL, timed to its title shown, no script running, nothing stale and every Plotly chart
 drawn; app and floor alternate view by view, and each figure is the median of `--runs` (7).
 Also printed: each server's resident memory (with its children) once started, after every page
-was opened once, and at the end.
+was opened once, and at the end, and that of a process importing its code and nothing else; and what one more view of each page weighs, untimed (requests,
+WebSocket messages and the bytes received over them, DOM nodes).
 
-`python -m benchmarks floor [--runs=7] [--against=DIR]`: with another checkout (e.g. an earlier
+`python -m benchmarks floor [--runs=7] [--against=DIR]` (`--runs=0`: the weights and memory only): with another checkout (e.g. an earlier
 commit's), its app is served too and timed in turn with the two. The browsers share the server's
 cores: ratios are the figure to read.
 """
@@ -20,6 +21,8 @@ from __future__ import annotations
 import os
 import pickle
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -105,6 +108,20 @@ def _rss(pid: int) -> int:
     return sum(p.memory_info().rss for p in procs)
 
 
+# What each server's code imports, in a process that imports it and nothing else: the app's modules
+# (every component, and through them the core), the libraries the floor draws with (its tables are
+# pandas frames sent as Arrow).
+IMPORTS = {"app": "import importlib, pathlib; [importlib.import_module('components.' + p.stem) "
+                  "for p in sorted(pathlib.Path('components').glob('*.py'))]",
+           "floor": "import streamlit, plotly.graph_objects, plotly.io, pandas, pyarrow"}
+
+
+def _imports_rss(code: str) -> int:
+    out = subprocess.run([sys.executable, "-c", f"{code}; import psutil; print(psutil.Process().memory_info().rss)"],
+                         cwd=ROOT, capture_output=True, text=True, check=True)
+    return int(out.stdout.split()[-1])
+
+
 def _view(browser, url: str, title: str, n_charts: int) -> float:
     context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="vi-VN")
     try:
@@ -116,6 +133,39 @@ def _view(browser, url: str, title: str, n_charts: int) -> float:
         if page.locator('[data-testid="stException"]').count():
             raise RuntimeError(f"{url}: the page shows an exception")
         return took
+    finally:
+        context.close()
+
+
+# What a view weighs, counted in the page (its frames included): every DOM node, and the shadow roots' too.
+DOM_NODES = """() => {
+  const count = root => [...root.querySelectorAll('*')].reduce((n, e) => n + 1 + (e.shadowRoot ? count(e.shadowRoot) : 0), 0);
+  return [...document.querySelectorAll('iframe')].reduce((n, f) => n + (f.contentDocument ? count(f.contentDocument) : 0),
+                                                         count(document));
+}"""
+
+
+def _weighed(browser, url: str, title: str, n_charts: int) -> dict[str, int]:
+    """One untimed view's requests, WebSocket messages (both ways) and bytes received over them, and DOM nodes."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="vi-VN")
+    seen = {"requests": 0, "messages": 0, "ws bytes": 0}
+
+    def on_frame(payload) -> None:
+        seen["messages"] += 1
+        seen["ws bytes"] += len(payload)
+
+    def on_socket(ws) -> None:
+        ws.on("framereceived", on_frame)
+        ws.on("framesent", lambda payload: seen.__setitem__("messages", seen["messages"] + 1))
+
+    try:
+        page = context.new_page()
+        page.on("request", lambda _: seen.__setitem__("requests", seen["requests"] + 1))
+        page.on("websocket", on_socket)
+        page.goto(url, timeout=WAIT_MS)
+        page.wait_for_function(DRAWN, arg=[title, n_charts], timeout=WAIT_MS, polling=50)
+        page.wait_for_load_state("networkidle")
+        return {**seen, "DOM nodes": page.evaluate(DOM_NODES)}
     finally:
         context.close()
 
@@ -154,21 +204,28 @@ def main(argv: list[str]) -> None:
                                 times.setdefault((path, name), []).append(took)
                     if i == 0:
                         memory["after every page opened once"] = {n: _rss(proc.pid) for n, (proc, _) in servers.items()}
+                weights = {(path, name): _weighed(browser, f"{url}/{path}", views[path][0], charts(views[path]))
+                           for path, _, _ in PAGES for name, (_, url) in servers.items()}
                 browser.close()
             memory["at the end"] = {name: _rss(proc.pid) for name, (proc, _) in servers.items()}
         finally:
             for proc, _ in servers.values():
                 proc.terminate()
                 proc.wait(30)
+    print("One more view of each page, untimed: " + ", ".join(weights[PAGES[0][0], "app"]) + " (each server's)")
+    for path, _, _ in PAGES:
+        print(f"{'/' + path:<17}" + "; ".join(" / ".join(str(weights[path, name][k]) for name in servers)
+                                              for k in weights[path, "app"]), flush=True)
     print(f"Fresh context per view, 1440×900, medians of {runs}, {', '.join(servers)} in turn; the browsers share the "
           "server's cores" + (f"; before: {other}" if other else ""))
     print(f"{'page':<17}" + "".join(f"{name:>9}" for name in servers) + f"{'app/floor':>11}  per-run app/floor"
           + ("; before/floor" if other else ""))
-    for path, _, _ in PAGES:
+    for path, _, _ in PAGES if runs else ():  # --runs=0: the weights and memory only
         med = {name: statistics.median(times[(path, name)]) for name in servers}
         per_run = ", ".join(f"{x / y:.2f}" for x, y in zip(times[(path, "app")], times[(path, "floor")]))
         before = (f"; {med['before'] / med['floor']:.2f}×" if other else "")
         print(f"{'/' + path:<17}" + "".join(f"{med[name]:>7.2f} s" for name in servers)
               + f"{med['app'] / med['floor']:>10.2f}×  {per_run}{before}", flush=True)
+    memory["of its imports alone"] = {name: _imports_rss(code) for name, code in IMPORTS.items()}
     for when, rss in memory.items():
         print(f"resident memory {when}: " + ", ".join(f"{name} {v / 2**20:.0f} MiB" for name, v in rss.items()))

@@ -18,6 +18,7 @@ from reformkpi.i18n import t, tm
 
 _ACTOR, _BROWSER, _FORM, _NOTICE = "access:actor", "access:browser", "access:form", "access:notice"
 SESSION_ROUTE = "/api/session"  # serve.py
+SIGN_IN_BOX = "access-sign-in-box"  # the sidebar's sign-in box's key: True while it is open
 
 
 def _sso_configured() -> bool:
@@ -101,21 +102,30 @@ def sign_in_box(lang: str) -> auth.Actor | None:
         else:
             # The token this form is issued with: the hand-over code is redeemed only with it.
             form = st.session_state.setdefault(_FORM, secrets.token_urlsafe(24))
-            with st.expander(t("access.sign_in", lang), icon=":material/login:"), st.form("access-sign-in"):
-                name = st.text_input(t("access.name", lang), key="access-name")
-                password = st.text_input(t("access.password", lang), type="password", key="access-password")
-                if st.form_submit_button(t("access.sign_in", lang)):
-                    try:
-                        signed_in = auth.Accounts().sign_in(name.strip(), password, client=_client())
-                        sid, code = sessions.open_session(signed_in, form)
-                        st.session_state[_ACTOR] = replace(signed_in, session=sid)
-                        st.session_state[_BROWSER] = (code, st.session_state.pop(_FORM))
-                        st.rerun()
-                    except auth.AuthError as e:
-                        # One message for unknown names and wrong passwords: no account probing.
-                        st.error(t("access.throttled", lang, until=formatting.timestamp(e.until, lang))
-                                 if e.code == "throttled" and e.until else t(f"access.{e.code}", lang))
+            # The form is sent once the box is opened (which reruns): closed, its inputs' scripts went with every view.
+            with st.expander(t("access.sign_in", lang), icon=":material/login:", key=SIGN_IN_BOX,
+                             on_change="rerun") as box:
+                if box.open:
+                    _sign_in_form(form, lang)
     return actor
+
+
+def _sign_in_form(form: str, lang: str) -> None:
+    """Name and password; `form` is the token the form was issued with."""
+    with st.form("access-sign-in"):
+        name = st.text_input(t("access.name", lang), key="access-name")
+        password = st.text_input(t("access.password", lang), type="password", key="access-password")
+        if st.form_submit_button(t("access.sign_in", lang)):
+            try:
+                signed_in = auth.Accounts().sign_in(name.strip(), password, client=_client())
+                sid, code = sessions.open_session(signed_in, form)
+                st.session_state[_ACTOR] = replace(signed_in, session=sid)
+                st.session_state[_BROWSER] = (code, st.session_state.pop(_FORM))
+                st.rerun()
+            except auth.AuthError as e:
+                # One message for unknown names and wrong passwords: no account probing.
+                st.error(t("access.throttled", lang, until=formatting.timestamp(e.until, lang))
+                         if e.code == "throttled" and e.until else t(f"access.{e.code}", lang))
 
 
 def act_as(state, actor: auth.Actor) -> None:

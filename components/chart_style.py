@@ -6,8 +6,9 @@ level and apart, room beside horizontal bars for their value labels, the legend 
 title (never over it), and margins that hold all of it. Text widths are estimated from the font
 size, generously, so that the estimate errs towards more room.
 
-The screen class comes from a small probe in the page (`probe`), which reports the window's
-width and whether it is a touch screen; until it has reported, the browser's user agent decides.
+The screen class comes from a small probe in the page (`PROBE_JS`, run by the page's one component,
+which shell.language_picker mounts): it reports the window's width and whether it is a touch
+screen; until it has reported, the browser's user agent decides.
 """
 
 from __future__ import annotations
@@ -51,13 +52,13 @@ SCREENS = {
     "projector": Screen("projector", 1480, 16, 22),
 }
 PHONE_MAX, PROJECTOR_MIN = 700, 1800  # window widths in CSS pixels
-_KEY, _PROBE_KEY = "chart_style:screen", "chart_style:probe"
+_KEY, PROBE_KEY = "chart_style:screen", "chart_style:probe"
 # The house template as Plotly's default: a figure takes the default cheaply as it is made, where
 # setting a template on a figure copies all of it again (several milliseconds a chart).
 pio.templates.default = "plotly_white"
 
-_PROBE_JS = """
-export default function({ data, setStateValue }) {
+# A function of the page's component (its data: probe_data()); it reports a new screen class as "screen".
+PROBE_JS = """({ data, setStateValue }) => {
   const report = () => {
     const now = {width: window.innerWidth, touch: matchMedia('(pointer: coarse)').matches};
     const cls = now.width < data.phone_max ? 'phone' : now.width >= data.projector_min ? 'projector' : 'laptop';
@@ -68,9 +69,7 @@ export default function({ data, setStateValue }) {
   const onResize = () => { clearTimeout(timer); timer = setTimeout(report, 300); };
   window.addEventListener('resize', onResize);
   return () => window.removeEventListener('resize', onResize);
-}
-"""
-_probe = st.components.v2.component("reformkpi.screen_probe", js=_PROBE_JS, html="<span></span>")
+}"""
 
 
 def classify(width: float, touch: bool) -> Screen:
@@ -89,19 +88,17 @@ def screen() -> Screen:
     return st.session_state.get(_KEY) or _guess()
 
 
-def _reported() -> None:
-    seen = st.session_state[_PROBE_KEY].get("screen")
+def reported() -> None:
+    """The probe's report (the page's component, keyed PROBE_KEY, calls it): a new screen class reruns the page."""
+    seen = st.session_state[PROBE_KEY].get("screen")
     if seen:
         st.session_state[_KEY] = classify(float(seen["width"]), bool(seen["touch"]))
 
 
-def probe() -> None:
-    """Mount the probe (once per run, from the entry script); a new screen class reruns the page."""
+def probe_data() -> dict:
+    """What the probe compares the window with: the screen class it is read as, and the bounds of the classes."""
     current = screen()
-    with st.container(height=1, border=False):  # the probe draws nothing; keep it out of the layout
-        _probe(key=_PROBE_KEY, on_screen_change=_reported,
-               data={"current": current.name, "touch": current.touch, "phone_max": PHONE_MAX,
-                     "projector_min": PROJECTOR_MIN})
+    return {"current": current.name, "touch": current.touch, "phone_max": PHONE_MAX, "projector_min": PROJECTOR_MIN}
 
 
 def enlarged(scr: Screen) -> Screen:

@@ -14,6 +14,7 @@ from reformkpi.i18n import t
 # The URL parameters that are no filter of the view: the snapshot a link opens, presentation mode.
 SNAPSHOT_PARAM = "snapshot"
 PRESENT_PARAM = "present"
+SHARE_MENU = "share-menu"  # the share menu's key: True while it is open
 
 
 def _view_value(value) -> bool:
@@ -41,7 +42,11 @@ def view_state() -> dict:
 
 def share_menu(ref: data.DataRef, records: data.RecordsRef | None, actor: auth.Actor, lang: str) -> None:
     """Copy the link; analysts and admins also save the view (at the versions it shows) as a snapshot."""
-    with st.popover(t("share.button", lang), icon=":material/share:"):
+    # Its contents are sent once it is opened (which reruns): closed, the link, the button and the form
+    # went with every view unseen, the form's inputs with scripts of their own.
+    with st.popover(t("share.button", lang), icon=":material/share:", key=SHARE_MENU, on_change="rerun") as menu:
+        if not menu.open:
+            return
         st.caption(t("share.link", lang))
         st.code(link(), language=None, wrap_lines=True)
         st.link_button(t("share.present", lang), link({**view_state(), PRESENT_PARAM: "1"}),

@@ -4,23 +4,29 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import access, actions, data, exporting, links, navigation, palette, snapshots_view, url_state
+from components import (access, actions, chart_style, data, exporting, links, navigation, palette, snapshots_view,
+                        url_state)
 from reformkpi import auth, config, formatting, integrity
 from reformkpi.i18n import DEFAULT, LANGUAGES, t, tnm
 
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
 
 
-# The document's language follows the chosen one (serve.py serves the page in its URL's language;
-# a switch on the page or a snapshot's language is set here), so that screen readers pronounce right.
-_PAGE_LANG_JS = "export default function({ data }) { document.documentElement.lang = data.lang; }"
-_page_lang = st.components.v2.component("reformkpi.page_lang", js=_PAGE_LANG_JS, html="<span></span>")
-# Keyboard focus always shows (a ring in GOOD, 5.2:1 on white), and nothing moves for a reader who
-# asked the system for less motion (Streamlit's spinners and transitions do not ask).
-_PAGE_CSS = (f"<style>:focus-visible{{outline:3px solid {palette.GOOD} !important;outline-offset:2px !important}}"
+# The page's one component (each more cost every view its own scripts and messages): the document's
+# language follows the chosen one (serve.py serves the page in its URL's language; a switch on the
+# page or a snapshot's language is set here), so that screen readers pronounce right; and it runs
+# the screen probe (chart_style.PROBE_JS).
+_PAGE_JS = ("export default function(args) { document.documentElement.lang = args.data.lang; "
+            f"return ({chart_style.PROBE_JS})(args); }}")
+# Its stylesheet, on the page (not isolated): keyboard focus always shows (a ring in GOOD, 5.2:1 on
+# white), and nothing moves for a reader who asked the system for less motion (Streamlit's spinners
+# and transitions do not ask). Its line break marks it as inline CSS (a `*` alone reads as a file glob).
+_PAGE_CSS = (f":focus-visible{{outline:3px solid {palette.GOOD} !important;outline-offset:2px !important}}\n"
              "@media (prefers-reduced-motion: reduce){*,*::before,*::after{animation-duration:0.01ms !important;"
              "animation-iteration-count:1 !important;transition-duration:0.01ms !important;"
-             "scroll-behavior:auto !important}}</style>")
+             "scroll-behavior:auto !important}}")
+_page = st.components.v2.component("reformkpi.page", js=_PAGE_JS, css=_PAGE_CSS, isolate_styles=False,
+                                   html="<span></span>")
 
 
 _LANG = "shell:lang"  # the language app.py resolved for this run
@@ -28,13 +34,14 @@ _LANG = "shell:lang"  # the language app.py resolved for this run
 
 def language_picker() -> str:
     """The language selector (in the sidebar, kept in the URL as ?lang=en): the one place the run's
-    language is resolved, by app.py before the page runs; its focus and motion styles are set."""
+    language is resolved, by app.py before the page runs; the page's component is mounted with it
+    (the document's language, focus and motion styles, the screen probe)."""
     # The label is the same in both languages ("Ngôn ngữ / Language"): the language is not known yet.
     lang = url_state.select(t("app.language", DEFAULT), LANGUAGES, "lang", LANGUAGE_NAMES.__getitem__, container=st.sidebar)
     st.session_state[_LANG] = lang
-    with st.sidebar.container(height=1, border=False):  # draws nothing
-        _page_lang(key="page-lang", data={"lang": lang})
-    st.html(_PAGE_CSS)
+    with st.container(height=1, border=False):  # the component draws nothing; keep it out of the layout
+        _page(key=chart_style.PROBE_KEY, on_screen_change=chart_style.reported,
+              data={"lang": lang, **chart_style.probe_data()})
     return lang
 
 

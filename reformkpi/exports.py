@@ -23,23 +23,22 @@ import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import kaleido
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.offline
-from fpdf import FPDF
-from fpdf.fonts import FontFace
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from PIL import ImageFont
-from pptx import Presentation
-from pptx.dml.color import RGBColor
-from pptx.enum.text import MSO_ANCHOR, MSO_AUTO_SIZE, PP_ALIGN
-from pptx.util import Pt
 
 from reformkpi import config, formatting
 from reformkpi.exhibits import DECIMALS, Exhibit, xlsx_format
+
+# The slide, PDF and image writers (python-pptx, fpdf2, kaleido: 32 MiB of a server's memory) are
+# imported where a file is written: a page view needs none of them.
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MAX_FILE_NAME_BYTES = 200  # under every common file system's 255, with room for a "(1)" a browser adds
@@ -190,6 +189,8 @@ class Report:
 
 def _start_kaleido() -> None:
     # One Chromium for the whole process: starting one per image costs seconds.
+    import kaleido
+
     with _kaleido_lock:
         kaleido.start_sync_server(silence_warnings=True)
 
@@ -216,7 +217,7 @@ def picture(fig: go.Figure, box: tuple[float, float]) -> tuple[bytes, float, flo
 
 
 ROWS_PER_SLIDE, ROWS_PER_PDF_PAGE = 12, 22  # rows a projector (or an A4 page) shows readably
-INK = RGBColor(0x1B, 0x1F, 0x24)
+INK = (0x1B, 0x1F, 0x24)  # red, green, blue
 
 
 def pages_of(rows: list, size: int) -> list[list]:
@@ -291,6 +292,9 @@ def pptx(report: Report, fonts: Path | None = None) -> bytes:
     chart with its takeaway and, under the chart, its context line; the page's tables, paged, each
     with its context line; source and version in every footer and note. Every box is sized from the
     font's metrics so that nothing overlaps and no text leaves its box."""
+    from pptx import Presentation
+    from pptx.util import Pt
+
     m = metrics(fonts)
     deck = Presentation()
     deck.slide_width, deck.slide_height = Pt(SLIDE_PT[0]), Pt(SLIDE_PT[1])
@@ -342,6 +346,8 @@ def _slide(deck, layout, m: Metrics, title: str, takeaway: str, context: str, so
 
 def _text(slide, m: Metrics, text: str, top: float, size: int, bold: bool = False) -> float:
     """A text box the slide's width at `top` points, as high as its lines; returns that height."""
+    from pptx.util import Pt
+
     width = SLIDE_PT[0] - 2 * MARGIN_PT
     height = m.height(text, size, width, bold)
     box = slide.shapes.add_textbox(Pt(MARGIN_PT), Pt(top), Pt(width), Pt(height))
@@ -352,29 +358,37 @@ def _text(slide, m: Metrics, text: str, top: float, size: int, bold: bool = Fals
 def _place(shape, text: str, top: float, height: float, size: int, bold: bool = False, centred: bool = False) -> None:
     """`text` in `shape`, the slide's width at `top`, `height` points high: no inner margins, no
     autofit, each line `LINE_SPACING` of the font size, so that its lines are the measured ones."""
+    from pptx.util import Pt
+
     shape.left, shape.top, shape.width, shape.height = (Pt(MARGIN_PT), Pt(top), Pt(SLIDE_PT[0] - 2 * MARGIN_PT),
                                                         Pt(height))
     frame = shape.text_frame
     _format_frame(frame)
     frame.text = text
     for para in frame.paragraphs:
-        _format_paragraph(para, size, bold, PP_ALIGN.CENTER if centred else PP_ALIGN.LEFT)
+        _format_paragraph(para, size, bold, centred)
 
 
 def _format_frame(frame) -> None:
+    from pptx.enum.text import MSO_ANCHOR, MSO_AUTO_SIZE
+
     frame.word_wrap = True
     frame.auto_size = MSO_AUTO_SIZE.NONE
     frame.vertical_anchor = MSO_ANCHOR.TOP
     frame.margin_left = frame.margin_right = frame.margin_top = frame.margin_bottom = 0
 
 
-def _format_paragraph(para, size: int, bold: bool, align=PP_ALIGN.LEFT) -> None:
-    para.alignment = align
+def _format_paragraph(para, size: int, bold: bool, centred: bool = False) -> None:
+    from pptx.dml.color import RGBColor
+    from pptx.enum.text import PP_ALIGN
+    from pptx.util import Pt
+
+    para.alignment = PP_ALIGN.CENTER if centred else PP_ALIGN.LEFT
     para.line_spacing = Pt(size * LINE_SPACING)
     para.space_before = para.space_after = Pt(0)
     for run in para.runs:
         run.font.size, run.font.bold, run.font.name = Pt(size), bold, FONT_NAME
-        run.font.color.rgb = INK
+        run.font.color.rgb = RGBColor(*INK)
 
 
 @dataclass(frozen=True)
@@ -452,6 +466,8 @@ def _forced(m: Metrics, headers: list[str], rows: list[list[str]], width: float)
 
 
 def _table_slides(deck, layout, m: Metrics, ex: Exhibit, report: Report) -> None:
+    from pptx.util import Pt
+
     headers, context = [str(h) for h in ex.table.columns], ex.context_line()
     width = SLIDE_PT[0] - 2 * MARGIN_PT
     probe = _slide_band(m, ex.title + " (10/10)", ex.takeaway, context, report.source)
@@ -482,21 +498,14 @@ def _slide_band(m: Metrics, title: str, takeaway: str, context: str, source: str
 
 
 def _cell(cell, text: str, size: int, bold: bool = False) -> None:
+    from pptx.util import Pt
+
     cell.margin_left = cell.margin_right = Pt(CELL_PAD_PT[0])
     cell.margin_top = cell.margin_bottom = Pt(CELL_PAD_PT[1])
     cell.text = text
     cell.text_frame.word_wrap = True
     for para in cell.text_frame.paragraphs:
         _format_paragraph(para, size, bold)
-
-
-class _Pdf(FPDF):
-    source = ""
-
-    def footer(self):
-        self.set_y(-12)
-        self.set_font("DejaVu", size=9)
-        self.cell(0, 8, f"{self.source} · {self.page_no()}", align="R")
 
 
 def font_dir(configured: Path | None = None, search: tuple[Path, ...] = FONT_SEARCH) -> Path:
@@ -554,9 +563,16 @@ def pdf(report: Report, fonts: Path | None = None) -> bytes:
     return bytes(doc.output())
 
 
-def _pdf_doc(fonts: Path, source: str) -> _Pdf:
-    doc = _Pdf(orientation="L", format="A4")
-    doc.source = source
+def _pdf_doc(fonts: Path, source: str) -> FPDF:
+    from fpdf import FPDF
+
+    class Doc(FPDF):
+        def footer(self):
+            self.set_y(-12)
+            self.set_font("DejaVu", size=9)
+            self.cell(0, 8, f"{source} · {self.page_no()}", align="R")
+
+    doc = Doc(orientation="L", format="A4")
     doc.add_font("DejaVu", "", str(fonts / FONT_FILES[0]))
     doc.add_font("DejaVu", "B", str(fonts / FONT_FILES[1]))
     doc.set_margins(PDF_MARGIN_MM, PDF_MARGIN_MM)
@@ -582,6 +598,8 @@ def _halved(part: list, fits) -> list[list]:
 
 def _pdf_table(doc: FPDF, headers: list[str], rows: list[list[str]], context: str) -> None:
     """A table and, under it, its context line."""
+    from fpdf.fonts import FontFace
+
     doc.set_font("DejaVu", size=10)
     with doc.table(headings_style=FontFace(emphasis="BOLD"), line_height=6) as grid:
         for row in [headers, *rows]:

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pdr
-from pandera.errors import SchemaErrors
 
 from reformkpi import notes, periods
 from reformkpi.catalog import Catalog
@@ -20,6 +19,10 @@ from reformkpi.ingest.parse import RawTable
 from reformkpi.ingest.problems import Figure, IngestError, Problem
 from reformkpi.ingest.profiles import Profile
 from reformkpi.ingest.text import blank, fold, numbers, per_unique, periods_of
+
+# pandera (11 MiB of a server's memory) is imported when a file is checked: a page view needs none of it.
+if TYPE_CHECKING:
+    import pandera.pandas as pdr
 
 MAX_PROBLEMS = 1000  # enough to act on; the count of the rest is reported
 WHERE = ["row", "column"]  # where each observation stands in the file (for messages; not stored)
@@ -130,6 +133,8 @@ def _parts_checks(df: pd.DataFrame, cat: Catalog) -> tuple[pd.Series, pd.Series,
 
 
 def _schema(df: pd.DataFrame, cat: Catalog) -> pdr.DataFrameSchema:
+    import pandera.pandas as pdr
+
     unit_ok, ind_ok, period_ok = df["unit_id"].notna(), df["indicator_id"].notna(), df["period"].notna()
     has_value = ~blank(df["value_raw"])
     has_max = ~blank(df["max_raw"])
@@ -212,6 +217,8 @@ def _problem(code: str, r: pd.Series, cols: dict, cat: Catalog, units: Names | N
 
 def failures(df: pd.DataFrame, cat: Catalog) -> pd.DataFrame:
     """Every rule a resolved frame breaks: columns check (the rule's code) and index (the row's label)."""
+    from pandera.errors import SchemaErrors
+
     try:
         # The rules read the whole frame; pandera is handed the resolved key and value only, so that its
         # per-check bookkeeping stays small on a million rows.

@@ -2,6 +2,7 @@
 
 import pytest
 
+from components.access import SIGN_IN_BOX
 from reformkpi.auth import Accounts
 from tests.conftest import shown
 
@@ -20,6 +21,9 @@ def accounts(tmp_path, monkeypatch):
 
 
 def submit(at, name, password):
+    if not any(i.key == "access-name" for i in at.text_input):
+        at.session_state[SIGN_IN_BOX] = True  # as a click on it leaves it: the form is sent once it is open
+        at.run()
     at.text_input(key="access-name").input(name)
     at.text_input(key="access-password").input(password)
     next(b for b in at.button if b.label == "Đăng nhập").click()
@@ -27,12 +31,15 @@ def submit(at, name, password):
 
 
 def test_a_local_account_signs_in_and_out(app, accounts):
-    at = submit(app(), "lan.nguyen", PASSWORD)
+    at = app()
+    assert not at.text_input  # the closed sign-in box sends no form
+    at = submit(at, "lan.nguyen", PASSWORD)
     assert not at.exception
     assert any("lan.nguyen" in shown(c.value) and "chuyên viên" in c.value for c in at.caption)
     at.button(key="access-sign-out").click()
     at = at.run()
     assert not any("lan.nguyen" in shown(c.value) for c in at.caption)
+    assert not at.text_input  # signed out, the box is closed again
 
 
 def test_wrong_passwords_get_one_message_then_make_this_client_wait(app, accounts):

@@ -6,7 +6,7 @@ import json
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from components import charts, data, exporting
+from components import charts, data, exporting, links
 from reformkpi import exports, snapshots
 from reformkpi.metrics.datasets import Dataset
 from reformkpi.auth import Actor
@@ -24,6 +24,12 @@ def open_app(actor=None, **query) -> AppTest:
     return at.run()
 
 
+def share_menu_opened(at: AppTest) -> AppTest:
+    assert not at.code and not at.get("link_button")  # sent once the menu is opened
+    at.session_state[links.SHARE_MENU] = True  # as a click on it leaves it
+    return at.run()
+
+
 def satisfaction_of(at, unit_name: str) -> str:
     table = at.dataframe[0].value
     return table.loc[table["Đơn vị"] == unit_name, "Giá trị"].iloc[0]
@@ -33,7 +39,7 @@ def test_a_snapshot_shows_the_old_numbers_after_a_new_upload(tmp_store, monkeypa
     monkeypatch.setenv("REFORMKPI_STORE", tmp_store.uri)
     rows = [("so-y-te", "sipas.overall", "2019", 77.4), ("so-tu-phap", "sipas.overall", "2019", 85.0)]
     tmp_store.commit_observations(obs(rows), CommitInfo(user="lan"))
-    at = open_app(Actor("lan.pham", "analyst"), **VIEW)
+    at = share_menu_opened(open_app(Actor("lan.pham", "analyst"), **VIEW))
     assert "ind=sipas.overall" in at.code[0].value and "year=2019" in at.code[0].value
     next(i for i in at.text_input if i.label == "Tên ảnh chụp").input("Giao ban tháng 11")
     next(b for b in at.button if b.label == "Lưu ảnh chụp số liệu").click()
@@ -58,7 +64,7 @@ def test_a_snapshot_shows_the_old_numbers_after_a_new_upload(tmp_store, monkeypa
 
 
 def test_viewers_get_the_link_but_cannot_save_snapshots(app):
-    at = app(**VIEW)
+    at = share_menu_opened(app(**VIEW))
     assert not at.exception and at.code and "year=2019" in at.code[0].value
     assert not any(b.label == "Lưu ảnh chụp số liệu" for b in at.button)
 

@@ -6,6 +6,8 @@ core module must be given a layer here, which is where a newcomer reads what sta
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.conftest import ROOT
@@ -113,3 +115,17 @@ def test_an_import_up_a_layer_is_found(tmp_path):
              "reformkpi.context": imports(tmp_path / "reformkpi" / "context.py", known)}
     assert graph == {"reformkpi.store": {"reformkpi.context"}, "reformkpi.context": {"reformkpi.store"}}
     assert upward(graph, core_layer) == ["reformkpi.store (4) -> reformkpi.context (6)"]
+
+
+# Libraries a page view never uses, imported where a file is written (exports) or checked (uploads):
+# loaded with every page, they held some 43 MiB of each server's memory.
+WRITERS = ("fpdf", "pptx", "kaleido", "pandera")
+
+
+def test_the_app_modules_leave_the_file_writers_unimported():
+    code = ("import importlib, pathlib, sys\n"
+            "for p in sorted(pathlib.Path('components').glob('*.py')):\n"
+            "    importlib.import_module('components.' + p.stem)\n"
+            f"print(' '.join(m for m in {WRITERS!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == []
