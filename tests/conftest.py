@@ -163,13 +163,6 @@ def outcome_after_kill(uri: str, before: int, rows_before: int) -> tuple[str, pd
 SWEEP_RUNS = OUTPUT / "sweep-runs.json"
 
 
-@pytest.hookimpl(trylast=True)  # after tests/browser/conftest.py has marked its tests
-def pytest_collection_modifyitems(items):
-    """Browser and slow tests first (each group in its order): `make test`'s two processes then end
-    on short tests, instead of one waiting while the other runs a long test it took last."""
-    items.sort(key=lambda item: item.get_closest_marker("browser") is None and item.get_closest_marker("slow") is None)
-
-
 def pytest_sessionstart(session):
     if not hasattr(session.config, "workerinput"):  # the reporting process: no runs of an earlier session
         SWEEP_RUNS.unlink(missing_ok=True)
