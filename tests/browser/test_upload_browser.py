@@ -4,7 +4,9 @@ its URL; an administrator rolls back from History and the old numbers are back."
 
 from __future__ import annotations
 
+import re
 import time
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -69,14 +71,19 @@ def test_upload_fix_commit_overview_rollback(page, analyst_app, tmp_path):
 
     sign_in(page, "lan.pham", PASSWORD)
     page.get_by_role("link", name="Cập nhật dữ liệu").click()
+    upload = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    # The address changes only once the server has run the new page (until then F5 reloads the
+    # Overview: a loaded machine did, once), and settle() may pass before that run has begun.
+    page.wait_for_url(re.compile(re.escape(url) + r"/cap-nhat(\?.*)?$"))
+    upload.wait_for(state="attached")
     settle(page)
     cookie = session_cookie(page)
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and "lan.pham" not in cookie["value"]
     page.reload()  # F5 on the upload page: still signed in, still allowed
     settle(page)
     page.get_by_text("Đang đăng nhập: lan.pham", exact=False).wait_for()
-    upload = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
     upload.wait_for(state="attached")
+    assert urlsplit(page.url).path == "/cap-nhat"
     upload.set_input_files(files=[{"name": "bao-cao-sai.csv", "mimeType": "text/csv", "buffer": WRONG}])
     page.get_by_text("có 2 lỗi: chưa ghi gì", exact=False).wait_for()
     settle(page)
