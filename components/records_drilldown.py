@@ -68,14 +68,24 @@ def source_note(compared: pd.DataFrame, ind_names: dict[str, str], lang: str) ->
         st.warning(tn("records.source.differs", int(differs), lang, **origins))
     else:
         st.caption(t("records.source.same", lang, **origins))
-    with st.expander(t("records.compare.title", lang), expanded=bool(differs)):
-        st.dataframe(pd.DataFrame({
-            t("records.compare.indicator", lang): compared["indicator_id"].map(ind_names),
-            t("records.compare.from_records", lang): [formatting.number(v, lang, 0) for v in compared["from_records"]],
-            t("records.compare.stored", lang): [formatting.number(v, lang, 0) for v in compared["stored"]],
-            t("records.compare.origin", lang): [t(f"records.origin.{o if isinstance(o, str) else 'none'}", lang)
-                                                for o in compared["origin"]],
-        }), hide_index=True, width="stretch")
+    # The table is sent once its expander is opened (which reruns): closed, the grid's scripts came with
+    # every view. It opens by itself where counts differ: a key for each case, so that a box closed over
+    # agreeing counts does not keep it shut.
+    with st.expander(t("records.compare.title", lang), expanded=bool(differs), key=f"records-compare-{bool(differs)}",
+                     on_change="rerun") as box:
+        if box.open:
+            _comparison_table(compared, ind_names, lang)
+
+
+def _comparison_table(compared: pd.DataFrame, ind_names: dict[str, str], lang: str) -> None:
+    """Each indicator's count from the records beside the store's, and where the stored one came from."""
+    st.dataframe(pd.DataFrame({
+        t("records.compare.indicator", lang): compared["indicator_id"].map(ind_names),
+        t("records.compare.from_records", lang): [formatting.number(v, lang, 0) for v in compared["from_records"]],
+        t("records.compare.stored", lang): [formatting.number(v, lang, 0) for v in compared["stored"]],
+        t("records.compare.origin", lang): [t(f"records.origin.{o if isinstance(o, str) else 'none'}", lang)
+                                            for o in compared["origin"]],
+    }), hide_index=True, width="stretch")
 
 
 def _bucket_labels(df: pd.DataFrame, lang: str) -> list[str]:

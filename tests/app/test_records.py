@@ -83,3 +83,17 @@ def test_a_merged_unit_counts_what_it_holds_at_the_quarters_end_as_the_store_doe
     assert any("trước khi đơn vị được thành lập" in c.value for c in at.caption)
     units = next(b for b in at.sidebar.selectbox if b.label == "Đơn vị").options
     assert "Sở Nông nghiệp và Môi trường" in units and "Sở Tài nguyên và Môi trường" not in units
+
+
+def test_the_comparison_table_is_sent_once_opened_with_the_core_counts(app, rec, demo):
+    unit = "so-xay-dung"
+    at = open_records(app, unit=unit)
+    box = [e for e in at.expander if e.label == "Đối chiếu với số liệu trong kho"]
+    assert len(box) == 1 and not box[0].dataframe  # the counts agree: closed, and its grid not sent
+    at.session_state["records-compare-False"] = True  # as a click on it leaves it
+    table = [e for e in at.run().expander if e.label == "Đối chiếu với số liệu trong kho"][0].dataframe[0].value
+    held = rm.Held.of(demo.catalog, unit, DEMO_LAST_QUARTER)
+    compared = rm.compare_with_stored(rec, rm.stored_counts(demo, unit, DEMO_LAST_QUARTER), held, DEMO_LAST_QUARTER)
+    assert len(compared) and compared["equal"].all()
+    assert table["Tính từ hồ sơ"].tolist() == [f"{int(v):,}".replace(",", ".") for v in compared["from_records"]]
+    assert table["Trong kho"].tolist() == table["Tính từ hồ sơ"].tolist()
