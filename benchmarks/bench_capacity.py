@@ -23,7 +23,9 @@ memory its resident size.
    Python process uses about one core), then N sessions at once walking them with a pause between
    views chosen so that they ask for --load of that share by the warm CPU per view:
    pause = N × CPU per view / (load × share) − one's p50. Views per second, p50, p95 and p95 / one's,
-   and the server's CPU per view under that load.
+   and the server's CPU per view under that load. Before each N, one session alone with the same
+   pause ("alone"): a server idle between views answers slower than one kept busy, so the N
+   sessions' p95 is also given against it (/alone), the rise that sharing the server adds.
 
 The derivation printed at the end: views per second per core = 1 / (warm CPU seconds per view of
 the walk), sustainable at full load. A core shared by sessions in turn (processor sharing)
@@ -197,7 +199,7 @@ def main(argv: list[str]) -> None:
             say(f"\nConcurrency: one session back to back, then N sessions asking for {load:.0%} of the server's share "
                 f"(the pause between views below), walking {len(WALK)} pages for {seconds:.0f} s each")
             say(f"{'cores':>6}{'N':>4}{'pause':>8}{'views':>7}{'views/s':>9}{'p50':>8}{'p95':>8}{'p95/one':>9}"
-                f"{'errors':>8}{'CPU/view':>10}{'client CPU':>12}")
+                f"{'/alone':>9}{'errors':>8}{'CPU/view':>10}{'client CPU':>12}")
             one_p50 = 0.0
             for cpus in ({0}, {0, 1}):
                 _pin(server, cpus)
@@ -206,17 +208,25 @@ def main(argv: list[str]) -> None:
                 share = 1.0
                 for n in (1, *clients):
                     pause = 0.0 if one is None else max(n * per_view / (load * share) - one_p50, 0.0)
-                    before, mine = _cpu(server), _cpu(me)
-                    times, errors = asyncio.run(_walkers(url, n, seconds, pause))
-                    server_cpu, client_cpu = _cpu(server) - before, _cpu(me) - mine
-                    p50, p95 = statistics.median(times), _p95(times)
-                    if one is None:
-                        one, share = p95, server_cpu / seconds
-                        one_p50 = p50 if cpus == {0} else one_p50
-                        say(f"{len(cpus):>6}  one session back to back: the server had {share:.2f} of a core")
-                    say(f"{len(cpus):>6}{n:>4}{pause:>7.2f}s{len(times):>7}{len(times) / seconds:>9.2f}"
-                        f"{p50 * 1000:>6.0f}ms{p95 * 1000:>6.0f}ms{p95 / one:>8.2f}×{errors:>8}"
-                        f"{server_cpu / len(times) * 1000:>8.0f}ms{client_cpu:>11.1f}s")
+                    # One session with the same pause first: a server idle between views answers slower
+                    # than one kept busy (on this virtual machine an idle core wakes late), and the N
+                    # sessions' p95 is compared with it as well as with the session back to back.
+                    alone = None
+                    for k in ((1, n) if one is not None else (n,)):
+                        before, mine = _cpu(server), _cpu(me)
+                        times, errors = asyncio.run(_walkers(url, k, seconds, pause))
+                        server_cpu, client_cpu = _cpu(server) - before, _cpu(me) - mine
+                        p50, p95 = statistics.median(times), _p95(times)
+                        if one is None:
+                            one, share = p95, server_cpu / seconds
+                            one_p50 = p50 if cpus == {0} else one_p50
+                            say(f"{len(cpus):>6}  one session back to back: the server had {share:.2f} of a core")
+                        if alone is None and k == 1 and n > 1:
+                            alone = p95
+                        versus = f"{p95 / alone:>8.2f}×" if alone is not None and k > 1 else f"{'':>9}"
+                        say(f"{len(cpus):>6}{k:>4}{pause:>7.2f}s{len(times):>7}{len(times) / seconds:>9.2f}"
+                            f"{p50 * 1000:>6.0f}ms{p95 * 1000:>6.0f}ms{p95 / one:>8.2f}×{versus}{errors:>8}"
+                            f"{server_cpu / len(times) * 1000:>8.0f}ms{client_cpu:>11.1f}s")
             me.cpu_affinity(list(range(psutil.cpu_count())))
         finally:
             proc.terminate()
