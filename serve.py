@@ -13,10 +13,9 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from reformkpi import config, sessions
+from reformkpi import config, sessions, subscriptions
 from reformkpi.i18n import DEFAULT, LANGUAGES, t
 from reformkpi.notify import run as notifier
-from reformkpi.store import Store
 
 try:  # the settings are read once, at start: a bad file or variable stops the server with its reason
     config.install(config.load())
@@ -137,7 +136,7 @@ async def unsubscribe(request: Request) -> Response:
         return _page(f'<form method="post" action="{action}"><button>{button}</button></form>')
     if await _capped_body(request, sessions.BODY_MAX) is None:
         return _refused(413)
-    if not notifier.unsubscribe(Store(config.store_uri()), token):
+    if not notifier.unsubscribe(subscriptions.home(), token):
         return _refused(404)
     return _page("".join(f"<p>{html.escape(text)}</p>" for text in [t("notify.unsubscribed", lang) for lang in LANGUAGES]))
 

@@ -25,7 +25,9 @@ def function_key(fn: types.FunctionType) -> str:
 
 # Shared results by id, each with its digest once worked out; an entry goes with its frame.
 _shared: dict[int, tuple[weakref.ref, list[bytes]]] = {}
-_lock = threading.Lock()
+# Reentrant: a garbage collection started by an allocation inside `share` may run a `gone` callback
+# on the same thread, which would wait for a plain lock forever.
+_lock = threading.RLock()
 
 
 def share(value: T) -> T:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+import dataclasses
 from dataclasses import dataclass
 
 import duckdb
@@ -39,8 +41,14 @@ class DataRef:
     notes_version: int | None = None
     notes_until: dt.datetime | None = None
 
+    def without_notes(self) -> DataRef:
+        """The same data, its notes left out: the key of what a note cannot change (the history, a
+        checked upload), so that a note added by anyone does not make them be worked out again."""
+        return dataclasses.replace(self, notes_version=None, notes_until=None)
+
 
 _imports_frozen = False
+_freezing = threading.Lock()  # after a restart every open tab's first run comes at once
 
 
 def freeze_imports() -> None:
@@ -49,9 +57,12 @@ def freeze_imports() -> None:
     walks. A full collection walked them all on a cold page (0.15–0.25 s of the national Unit page's
     1.4 s). Objects made later (cached tables and figures) are collected as before."""
     global _imports_frozen
-    if not _imports_frozen:
-        gc.freeze()
-        _imports_frozen = True
+    if _imports_frozen:
+        return
+    with _freezing:
+        if not _imports_frozen:
+            _imports_frozen = True
+            gc.freeze()
 
 
 def uri_of(dataset: str | None) -> str:
@@ -154,9 +165,13 @@ def _query(fn, ref: DataRef, *args):
     return _results().get((function_key(fn), ref, *args), lambda: share(fn(dataset(ref), *args)))
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
 def history(ref: DataRef):
     """The store's history as of a version (the version is in the key so a commit refreshes it)."""
+    return _history(ref.without_notes())
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _history(ref: DataRef):
     return store(ref).history()
 
 

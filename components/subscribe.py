@@ -10,15 +10,9 @@ import streamlit as st
 from components import access, actions, data, shell, url_state
 from reformkpi import auth, config, subscriptions
 from reformkpi.i18n import LANGUAGES, t, tm
-from reformkpi.store import Store
 from reformkpi.subscriptions import Target
 
 _OPEN = "subscribe:open"  # the key of the control whose dialog is open
-
-
-def home() -> Store:
-    """The store subscriptions are kept in (subscriptions.store_for)."""
-    return subscriptions.home()
 
 
 def control(targets: Sequence[Target], lang: str, key: str) -> None:
@@ -58,6 +52,6 @@ def _form(targets: tuple[Target, ...], actor: auth.Actor, lang: str) -> None:
         st.caption(t("subscribe.alerts", lang))
         if st.form_submit_button(t("subscribe.submit", lang), type="primary"):
             with actions.reported(lang):
-                done = subscriptions.subscribe(home(), actor, target, channel, address, language, digest, pdf)
+                done = subscriptions.subscribe(subscriptions.home(), actor, target, channel, address, language, digest, pdf)
                 st.success(tm("subscribe.done", lang, what=subscriptions.describe(done.target, catalog, lang)),
                            icon=":material/notifications_active:")

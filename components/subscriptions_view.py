@@ -7,7 +7,6 @@ from __future__ import annotations
 import streamlit as st
 
 from components import actions, data, shell
-from components.subscribe import home
 from reformkpi import auth, config, formatting, subscriptions
 from reformkpi.catalog import Catalog
 from reformkpi.i18n import t, tm
@@ -43,7 +42,7 @@ def _delivery_line(messages: list, actor: auth.Actor, lang: str) -> str:
 
 
 def listing(actor: auth.Actor, lang: str) -> None:
-    store = home()
+    store = subscriptions.home()
     subs = subscriptions.list_for(store, actor)
     if not subs:
         st.info(t("subscriptions.none", lang))

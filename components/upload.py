@@ -54,10 +54,15 @@ def profile_picker(ref: data.DataRef, lang: str) -> profiles.Profile:
     return dataclasses.replace(profile, period=period) if period else profile
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
 def prepare(ref: data.DataRef, content: bytes, file_name: str, profile_json: str, replace: bool) -> ingest.Upload:
-    """Checked and diffed once per file, profile and data version (reruns reuse it), in a child
-    process under a memory and time cap, so that no file can slow the other sessions."""
+    """Checked and diffed once per file, profile and data version (reruns reuse it; a note added
+    meanwhile does not start the check again), in a child process under a memory and time cap, so
+    that no file can slow the other sessions."""
+    return _prepared(ref.without_notes(), content, file_name, profile_json, replace)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _prepared(ref: data.DataRef, content: bytes, file_name: str, profile_json: str, replace: bool) -> ingest.Upload:
     return isolated.prepare(ref.uri, content, file_name, profiles.Profile.from_json(profile_json), replace,
                             limits=config.limits())
 

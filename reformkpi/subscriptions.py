@@ -46,7 +46,6 @@ KEY = ("user", "kind", "unit_id", "indicator_id", "dataset", "channel", "address
 # cannot name a Vietnamese letter to the server. The form only: no lookup of the domain.
 EMAIL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
                    r"@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
-LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 MAX_ADDRESS = 2000
 
 
@@ -100,7 +99,7 @@ def _address(channel: str, address: str) -> str:
         (url.path + url.query).encode("ascii")
     except ValueError:  # a malformed port or IPv6 address, a Vietnamese path, a label over 63 characters
         raise SubscriptionError("webhook_address", address=address) from None
-    if not (url.scheme == "https" and host) and not (url.scheme == "http" and host in LOCAL_HOSTS):
+    if not (url.scheme == "https" and host) and not (url.scheme == "http" and host in config.LOCAL_HOSTS):
         raise SubscriptionError("webhook_address", address=address)
     return address
 

@@ -92,8 +92,7 @@ def _touched(store: Store, a: dict, b: dict, before: Dataset, after: Dataset) ->
     if list(a["catalog"]) != list(b["catalog"]):
         # Each indicator's own latest period: the dataset's (2026-Q3 of the dossiers) would leave
         # out a new target for a yearly indicator whose latest figures are 2025's.
-        found = after.sql("SELECT DISTINCT indicator_id, period FROM obs WHERE period IS NOT NULL")
-        found = found[[periods.is_canonical(p) for p in found["period"]]]
+        found = after.sql("SELECT DISTINCT indicator_id, period FROM obs WHERE period IS NOT NULL")  # canonical only: Dataset
         latest = found.groupby("indicator_id")["period"].max()
         for ind in out:
             mine = [latest[x] for x in rollups.stored_ids(cat, ind) if x in latest.index]

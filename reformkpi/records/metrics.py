@@ -315,11 +315,6 @@ def origin(source: object) -> str:
     return "records" if isinstance(source, str) and source.startswith(SOURCE_PREFIX) else "upload"
 
 
-def sources(obs: pd.DataFrame) -> pd.Series:
-    """Where each observation comes from (`origin`)."""
-    return obs["source"].map(origin)
-
-
 def stored_counts(ds: Dataset, unit_id: str, quarter: str) -> pd.DataFrame:
     """The dossier counts the store holds for a unit and quarter (unit_id, indicator_id, period, value, source)."""
     return ds.sql("SELECT unit_id, indicator_id, period, value, source FROM obs "

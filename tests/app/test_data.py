@@ -1,6 +1,10 @@
 """Cached data access: core results keyed by the function called, the data version and the arguments."""
 
+import gc
 import os
+import threading
+
+import pandas as pd
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -64,7 +68,6 @@ def test_a_version_whose_files_went_says_so_in_words_instead_of_failing(tmp_stor
 
 
 def test_the_imported_modules_are_frozen_once_per_process(monkeypatch):
-    import gc
 
     monkeypatch.setattr(data, "_imports_frozen", False)
     frozen = []
@@ -75,9 +78,7 @@ def test_the_imported_modules_are_frozen_once_per_process(monkeypatch):
 
 
 def test_a_frame_is_keyed_by_its_content_and_a_shared_one_is_hashed_once(monkeypatch):
-    import gc
 
-    import pandas as pd
 
     frame = pd.DataFrame({"unit_id": ["a", "b"], "value": [1.0, None]})
     key = cache_keys.frame_key(frame)
@@ -97,6 +98,24 @@ def test_a_frame_is_keyed_by_its_content_and_a_shared_one_is_hashed_once(monkeyp
     gc.collect()
     assert gone not in cache_keys._shared  # its entry went with it
 
+
+
+def test_a_shared_frame_freed_while_its_lock_is_held_frees_its_entry_without_a_hang():
+    """A collection that `share` itself starts (any allocation may) runs the freed frames' callbacks
+    on the same thread, inside the lock: they must not wait for it."""
+    def run() -> None:
+        frame = cache_keys.share(pd.DataFrame({"a": [1]}))
+        gone = id(frame)
+        with cache_keys._lock:
+            del frame
+            gc.collect()
+        done.append(gone not in cache_keys._shared)
+
+    done: list[bool] = []
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(10)
+    assert done == [True], "the callback waited for the lock its own thread held"
 
 def test_a_query_result_is_shared(demo_store):
     ref = data.current(demo_store.uri)

@@ -3,10 +3,15 @@ commit, and rollback through the confirmation dialog."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from components import data, upload
+
 from reformkpi.auth import Actor
+from reformkpi.ingest import isolated
 from tests.app.conftest import ANALYST
 from tests.conftest import ROOT, shown
 from tests.core.ingest.test_ingest import csv_bytes, state
@@ -159,3 +164,17 @@ def test_a_checked_file_survives_a_reload_for_its_analyst_until_discarded_or_com
     at.button(key="upload-commit").click()
     at.run()
     assert tmp_store.version() == 1 and "dung.csv" not in seen(page("app_pages/upload.py"))  # committed: not kept
+
+
+def test_a_note_added_meanwhile_does_not_check_the_file_again(monkeypatch, demo_store):
+    """The check runs in a child process for up to two minutes: a note written by anyone changes the
+    live data reference (its notes' version), not the data the file is checked against."""
+    checked: list[str] = []
+    monkeypatch.setattr(isolated, "prepare", lambda uri, *args, **kwargs: checked.append(uri) or "checked")
+    upload._prepared.clear()
+    ref = data.current(demo_store.uri)
+    noted = dataclasses.replace(ref, notes_version=(ref.notes_version or 0) + 1)
+    assert upload.prepare(ref, b"a,b", "f.csv", "{}", False) == upload.prepare(noted, b"a,b", "f.csv", "{}", False)
+    assert checked == [demo_store.uri]
+    upload.prepare(dataclasses.replace(ref, version=ref.version + 1), b"a,b", "f.csv", "{}", False)
+    assert len(checked) == 2  # another data version is checked anew

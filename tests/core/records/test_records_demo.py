@@ -86,7 +86,7 @@ def test_the_demo_store_shows_counts_from_its_records(demo_store, rec):
         derived.set_index(["unit_id", "indicator_id"]).index)).all()
     # Typed counts that equal the derived ones are left as they were (not rewritten); the rest are the
     # records' (about a third: the records repeat the typed received counts and backlog exactly).
-    assert (rm.sources(last) == "records").mean() > 0.25
+    assert (last["source"].map(rm.origin) == "records").mean() > 0.25
 
 
 def test_the_switch_to_records_keeps_the_province_totals(demo_store):
