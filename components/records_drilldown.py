@@ -28,9 +28,8 @@ def filters(ref: data.RecordsRef, catalog: Catalog, names: dict[str, str], lang:
                                    lambda q: formatting.period_label(q, lang))
         holders = catalog.holders(quarter)
         units = data.records_query(rm.units_with_records, ref, quarter, holders)
-        asked = st.query_params.get("unit") or url_state.chosen("unit")
         unit = url_state.select(t("records.filter.unit", lang), units, "unit", lambda u: names.get(u, u),
-                                default=holders.get(asked) if asked else None)
+                                resolve=lambda u: holders.get(u, u))
     return quarter, unit
 
 

@@ -22,8 +22,10 @@ _CHOSEN = "url:"
 
 
 def select(label: str, options: Sequence[str], key: str, format_func: Callable[[str], str] = str,
-           default: str | None = None, container=None) -> str:
-    """A selectbox bound to the query parameter `key`; returns the chosen option id."""
+           default: str | None = None, container=None, resolve: Callable[[str], str] | None = None) -> str:
+    """A selectbox bound to the query parameter `key`; returns the chosen option id. `resolve` maps a
+    value asked for (by the URL or another page) to the option that stands for it here; the default
+    stays the page's own, so that the URL keeps what a reload must show again."""
     options = list(options)
     default = default if default in options else options[0]
     chosen_key, widget_key, written_key = _CHOSEN + key, f"url-widget:{key}", f"url-written:{key}"
@@ -32,6 +34,8 @@ def select(label: str, options: Sequence[str], key: str, format_func: Callable[[
         st.session_state[chosen_key] = in_url
     elif chosen_key not in st.session_state:
         st.session_state[chosen_key] = default
+    if resolve is not None:
+        st.session_state[chosen_key] = resolve(st.session_state[chosen_key])
     if st.session_state[chosen_key] not in options:
         st.session_state[chosen_key] = default
     # The widget shows the chosen value even when it was chosen elsewhere (another page, a link).

@@ -97,3 +97,16 @@ def test_the_comparison_table_is_sent_once_opened_with_the_core_counts(app, rec,
     assert len(compared) and compared["equal"].all()
     assert table["Tính từ hồ sơ"].tolist() == [f"{int(v):,}".replace(",", ".") for v in compared["from_records"]]
     assert table["Trong kho"].tolist() == table["Tính từ hồ sơ"].tolist()
+
+
+@pytest.mark.parametrize(("asked", "shown"), [("so-tu-phap", "so-tu-phap"),
+                                              ("so-tai-nguyen-moi-truong", "so-nong-nghiep-moi-truong")])
+def test_the_unit_asked_for_stays_in_the_url_so_that_a_reload_shows_it_again(app, asked, shown):
+    """A unit asked for by a link (or its holder, once merged) is written back to the URL; the page's
+    default unit is the busiest, whatever was asked."""
+    at = open_records(app, unit=asked, rq="2025-Q1")
+    assert not at.exception
+    box = [s for s in at.selectbox if s.key == "url-widget:unit"][0]
+    assert box.value == shown and at.query_params.get("unit") == shown
+    reloaded = open_records(app, **dict(at.query_params))
+    assert [s for s in reloaded.selectbox if s.key == "url-widget:unit"][0].value == shown
