@@ -126,6 +126,10 @@ def wait_for_app(page) -> None:
 def sign_in(page, name: str, password: str) -> None:
     """Sign in with a local account through the sidebar."""
     page.locator('[data-testid="stSidebar"] [data-testid="stExpander"] summary').click()
+    # Opening the box reruns the page to send the form: type once that run is over, or a busy
+    # machine's late rerun can take the submit click.
+    page.get_by_role("textbox", name="Tên đăng nhập").wait_for()
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')")
     page.get_by_role("textbox", name="Tên đăng nhập").fill(name)
     page.get_by_role("textbox", name="Mật khẩu").fill(password)
     page.locator('[data-testid="stFormSubmitButton"] button').click()
