@@ -9,10 +9,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.colors import hex_to_rgb, sample_colorscale
 import streamlit as st
 
-from components import chart_alt, chart_style
+from components import chart_alt, chart_style, palette
 from components.cache_keys import HASH_FUNCS
 from reformkpi import exports, formatting
 from reformkpi.catalog import Catalog
@@ -87,16 +86,9 @@ def show_heatmap(fig: go.Figure, key: str, *, data: pd.DataFrame, indicator: str
     rows, cols = [exports.plain(str(v)) for v in hm.y], [exports.plain(str(v)) for v in hm.x]
     values = pd.DataFrame(list(hm.z), index=rows, columns=cols)
     shown = pd.DataFrame(list(hm.text), index=rows, columns=cols)
-    span = (hm.zmax - hm.zmin) or 1.0
-    # sample_colorscale reads [stop, "rgb(...)"] lists only
-    scale = [[stop, "rgb({}, {}, {})".format(*hex_to_rgb(color)) if color.startswith("#") else color]
-             for stop, color in hm.colorscale]
 
     def background(v):
-        if pd.isna(v):
-            return ""
-        color = sample_colorscale(scale, [min(max((v - hm.zmin) / span, 0.0), 1.0)])[0]
-        return f"background-color: {color}"
+        return "" if pd.isna(v) else f"background-color: {palette.scale_color(hm.colorscale, hm.zmin, hm.zmax, v)}"
 
     st.markdown("**" + formatting.markdown_text(exports.plain(fig.layout.title.text or "")) + "**")
     styled = shown.style.apply(lambda col: [background(v) for v in values[col.name]], axis=0)

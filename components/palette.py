@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.colors import hex_to_rgb, sample_colorscale
 
 from reformkpi import formatting
 from reformkpi.i18n import t
@@ -76,6 +77,19 @@ def direction_scale(direction: str, lo: float, hi: float, target: float | None) 
     mid = (target - zmin) / (zmax - zmin)
     low, high = (GOOD, BAD) if direction == "lower_better" else (BAD, GOOD)
     return {"zmin": zmin, "zmax": zmax, "colorscale": [[0.0, low], [mid, "#FFFFFF"], [1.0, high]]}
+
+
+def scale_color(colorscale, zmin: float, zmax: float, value: float) -> str:
+    """The colour a heatmap with this scale paints `value` ("rgb(r, g, b)"), for cells drawn as a
+    table (a phone). A stop may be repeated: white sits at 0 or 1 when the target is at the data's
+    edge (every unit misses it), and Plotly's sampler cannot read a segment of no width, so the value
+    is read on the segment of width it lies in, the later one at a repeated stop (as the chart draws)."""
+    f = min(max((value - zmin) / ((zmax - zmin) or 1.0), 0.0), 1.0)
+    # sample_colorscale reads "rgb(...)" colours only
+    stops = [(float(stop), "rgb({}, {}, {})".format(*hex_to_rgb(c)) if c.startswith("#") else c) for stop, c in colorscale]
+    segments = [(a, b) for a, b in zip(stops, stops[1:]) if b[0] > a[0]]
+    (s0, c0), (s1, c1) = next(((a, b) for a, b in reversed(segments) if a[0] <= f), segments[0])
+    return sample_colorscale([[0.0, c0], [1.0, c1]], [(f - s0) / (s1 - s0)])[0]
 
 
 def scale_legend(scale: dict, target: float | None, measure, lang: str) -> dict:

@@ -5,11 +5,14 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pytest
+from streamlit.testing.v1 import AppTest
 
+from components import chart_style
 from reformkpi.metrics import rollups, targets, views
 from reformkpi.periods import Period
+from tests.app import sweep_states
 from tests.app.test_unit import charts, open_page
-from tests.conftest import plotly_array, shown
+from tests.conftest import ROOT, plotly_array, shown
 
 
 @pytest.fixture
@@ -108,3 +111,25 @@ def test_dossier_rates_print_what_the_rule_says(dossiers_page, demo, year):
     assert printed == [_rule(n, d) + "%" for n, d in zip(flow["dossier.received_online"], received)]
     print(f"{year}: {sum(len(r) for r in heat['text'])} heatmap cells ({ties} ties), "
           f"{len(cells)} most-late rows, {len(printed)} online hovers")
+
+
+def test_on_a_phone_the_heatmap_is_a_coloured_table_when_every_unit_misses(tmp_path, monkeypatch):
+    """A phone draws the heatmap's cells as a table coloured alike. When every unit's late rate is
+    over the ceiling, white (the target) sits at the scale's very start: the page still shows,
+    the best cell pale, the worst in the colour of a miss."""
+    rows = [r for k, u in enumerate(sweep_states.STEADY) for q in ("2025-Q1", "2025-Q2")
+            for r in sweep_states._dossiers(u, q, 400, 0.08 + 0.04 * k, k)]
+    store = sweep_states._upload(tmp_path, "misses", rows)
+    monkeypatch.setenv("REFORMKPI_STORE", store.uri)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state[chart_style._KEY] = chart_style.SCREENS["phone"]
+    at.query_params.update({"year": "2025", "level": "department"})
+    at.run()
+    at.switch_page("app_pages/dossiers.py")
+    at.run()
+    assert not at.exception
+    styled = [d.proto.arrow_data.styler.styles for d in at.dataframe if d.proto.arrow_data.HasField("styler")]
+    assert len(styled) == 1  # the heatmap's cells, the one table coloured
+    colors = re.findall(r"background-color: (rgb\([^)]*\))", styled[0])
+    assert colors and "rgb(213, 94, 0)" in colors  # palette.BAD, the worst cell
+    assert all(c != "rgb(255, 255, 255)" for c in colors)  # every cell misses: none as white as the target

@@ -5,10 +5,12 @@ import tomllib
 import pandas as pd
 import plotly.io as pio
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from components import chart_style  # noqa: F401  (sets the charts' default template)
 from components.palette import (AMBER, BACKGROUNDS, BAD, GOOD, GRADE_PALETTE, INK, LIGHT, NEUTRAL, UNIT_PALETTE,
-                                colors_of, contrast, direction_scale, unit_colors)
+                                colors_of, contrast, direction_scale, scale_color, unit_colors)
 from tests.conftest import ROOT
 
 
@@ -63,3 +65,41 @@ def test_chart_and_page_text_stands_4_5_to_1():
             assert contrast(theme["textColor"], bg) >= 4.5
             # captions and help text: the text colour at 60% (4.37:1 with the old #1B1F24)
             assert contrast(_over(theme["textColor"], 0.6, bg), bg) >= 4.5, (path, bg)
+
+
+def _naive_color(colorscale, zmin: float, zmax: float, value: float) -> tuple[float, ...]:
+    """A cell's colour worked out by hand: the value's place on the scale, between the two stops around it."""
+    f = min(max((value - zmin) / ((zmax - zmin) or 1.0), 0.0), 1.0)
+    stops = [(s, tuple(int(c[i:i + 2], 16) for i in (1, 3, 5))) for s, c in colorscale]
+    for (s0, c0), (s1, c1) in zip(stops, stops[1:]):
+        if s0 <= f <= s1 and s1 > s0:
+            t = (f - s0) / (s1 - s0)
+            return tuple(a + t * (b - a) for a, b in zip(c0, c1))
+    raise AssertionError("no stop around the value")
+
+
+def _rgb(color: str) -> tuple[int, ...]:
+    return tuple(int(float(x)) for x in color.removeprefix("rgb(").removesuffix(")").split(","))
+
+
+@given(direction=st.sampled_from(["lower_better", "higher_better"]),
+       lo=st.floats(0, 100), width=st.floats(0, 100), target=st.one_of(st.none(), st.floats(0, 100)),
+       place=st.floats(-0.5, 1.5))
+def test_a_cell_is_coloured_as_its_place_on_the_scale(direction, lo, width, target, place):
+    """Every unit may miss the target (white then sits at an end of the scale, a stop repeated):
+    each cell still gets the colour of its place, white at the target."""
+    s = direction_scale(direction, lo, lo + width, target)
+    value = s["zmin"] + place * (s["zmax"] - s["zmin"])
+    got, want = _rgb(scale_color(s["colorscale"], s["zmin"], s["zmax"], value)), _naive_color(
+        s["colorscale"], s["zmin"], s["zmax"], value)
+    assert all(abs(g - w) <= 1 for g, w in zip(got, want)), (got, want)
+    if target is not None and s["zmin"] <= target <= s["zmax"]:
+        assert _rgb(scale_color(s["colorscale"], s["zmin"], s["zmax"], target)) == (255, 255, 255)
+
+
+def test_white_at_an_end_of_the_scale_when_every_unit_misses():
+    # Late rates 8–20% against a 5% ceiling: white at the scale's start, the worst in BAD.
+    s = direction_scale("lower_better", 8.0, 20.0, 5.0)
+    assert s["colorscale"][0][0] == s["colorscale"][1][0] == 0.0
+    assert _rgb(scale_color(s["colorscale"], s["zmin"], s["zmax"], 5.0)) == (255, 255, 255)
+    assert _rgb(scale_color(s["colorscale"], s["zmin"], s["zmax"], 20.0)) == tuple(int(BAD[i:i + 2], 16) for i in (1, 3, 5))

@@ -1,5 +1,5 @@
-"""The sweep: every page, in every data state (tests/app/sweep_states.py), in Vietnamese and in
-English, over a deterministic sample of filter values (every year, every level, the whole year and
+"""The sweep: every page, in every data state (tests/app/sweep_states.py), in Vietnamese (on a
+laptop's screen) and in English (on a phone's), over a deterministic sample of filter values (every year, every level, the whole year and
 its first and last quarter, the ranked indicators and the units each state is about).
 
 Each page run must show no exception and no error box, and every percentage it prints must be a
@@ -29,7 +29,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.util import patch_config_options
 
-from components import data, navigation
+from components import chart_style, data, navigation
 from reformkpi.auth import Actor
 from reformkpi.i18n import LANGUAGES
 from reformkpi.metrics import datasets
@@ -297,6 +297,8 @@ def _app(apps, state: sweep_states.State, lang: str) -> AppTest:
     if key not in apps:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
         at.session_state["access:actor"] = ADMIN  # as the sign-in form leaves it
+        if lang == "en":  # every page and state drawn for a phone too (a heatmap is a coloured table there)
+            at.session_state[chart_style._KEY] = chart_style.SCREENS["phone"]
         at.query_params.update({"lang": lang})
         apps[key] = at.run()
     return apps[key]
