@@ -49,8 +49,8 @@ FORMATS = ("pptx", "pdf", "html", "png", "csv", "xlsx")
 CHECKOUT_STORES = {"store": ROOT / "data" / "store", "papi_store": ROOT / "data" / "papi-store"}
 
 
-def render(snap: snapshots.Snapshot, dataset: str, actor: auth.Actor) -> dict[str, charts.Drawn]:
-    """What the snapshot's page draws for `actor`, by key."""
+def render(snap: snapshots.Snapshot, dataset: str, actor: auth.Actor) -> tuple[dict[str, charts.Drawn], charts.Scope]:
+    """What the snapshot's page draws for `actor`, by key, and what it draws them for."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
     access.act_as(at.session_state, actor)  # the page sees what the operator may see
     # The snapshot in the URL makes its page the one the first run opens (navigation.pages).
@@ -58,7 +58,9 @@ def render(snap: snapshots.Snapshot, dataset: str, actor: auth.Actor) -> dict[st
     at.run()
     if at.exception:
         raise RuntimeError(at.exception[0].value)
-    return dict(at.session_state[charts.SHOWN]) if charts.SHOWN in at.session_state else {}
+    state = at.session_state
+    return (dict(state[charts.SHOWN]) if charts.SHOWN in state else {},
+            state[charts.SCOPE] if charts.SCOPE in state else charts.Scope())
 
 
 class NothingToExport(Exception):
@@ -69,14 +71,13 @@ def export(snap: snapshots.Snapshot, dataset: str, formats: list[str], out: Path
     """One headless render of the snapshot's page, written in each format; returns the files."""
     store = Store(config.store_uri(dataset))
     lang = snap.view_state.get("lang", "vi")
-    drawn = render(snap, dataset, actor)
+    drawn, scope = render(snap, dataset, actor)
     if not any(d.figure is not None for d in drawn.values()):
         raise NothingToExport(t("export.no_charts", lang, snapshot=snap.snapshot_id))
     ds = Dataset.open(store, snap.data_version, snap.catalog_versions, snap.created_at)
     # The page's own title, as the page's export menu passes it (app.py: page.title).
-    report = exporting.report(drawn, ds, snap.page, navigation.title(snap.page, lang), t(f"data.name.{dataset}", lang),
-                          snap.view_state, snap, lang)
-    period = exporting.view_period(snap.view_state)
+    report = exporting.report(drawn, scope, ds, navigation.title(snap.page, lang), t(f"data.name.{dataset}", lang),
+                          snap, lang)
     out.mkdir(parents=True, exist_ok=True)
     charted = [k for k, d in drawn.items() if d.figure is not None]
     tabled = list(zip(charted, [c.exhibit for c in report.charts])) + list(
@@ -95,7 +96,7 @@ def export(snap: snapshots.Snapshot, dataset: str, formats: list[str], out: Path
     paths = []
     for fmt in formats:
         for part, content in files(fmt):
-            paths.append(out / exports.view_file_name(snap.page, period, snap.data_version, fmt, part))
+            paths.append(out / exporting.file_name(snap.page, scope, snap.data_version, fmt, part))
             paths[-1].write_bytes(content)
     return paths
 

@@ -25,6 +25,7 @@ subscribe.control([Target("indicator", indicator_id=i) for i in (LATE_RATE, ON_T
 
 years, default_year = data.query(datasets.year_choices, ref)
 sel = filters.common(years, default_year, lang)
+charts.drawn_for(sel.period, sel.level)
 span = (max(years[0], sel.year - YEARS_SHOWN + 1), sel.year)
 period = formatting.period_label(sel.period, lang)
 

@@ -17,6 +17,7 @@ subscribe.control([Target("attention"), Target("province")], lang, "subscribe-ov
 
 years, default_year = data.query(datasets.year_choices, ref)
 sel = filters.common(years, default_year, lang)
+charts.drawn_for(sel.period, sel.level)
 if sel.period.is_year and (last := data.query(datasets.latest_quarter, ref, sel.year)) and last.quarter != 4:
     st.caption(t("overview.partial_year", lang, year=sel.year, period=formatting.period_label(last, lang)))
 

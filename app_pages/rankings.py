@@ -17,6 +17,7 @@ shell.header(t("rankings.title", lang), ref, lang)
 years, default_year = data.query(datasets.year_choices, ref)
 sel = filters.common(years, default_year, lang, quarters=False)
 level = sel.level or "department"  # ranks compare peers: one level at a time
+charts.drawn_for(sel.period, level)
 indicator_id = filters.indicator(catalog.indicators[catalog.indicators["ranked"]], lang)
 subscribe.control([Target("indicator", indicator_id=indicator_id)], lang, "subscribe-rankings")
 ind = catalog.indicator(indicator_id)

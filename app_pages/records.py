@@ -3,10 +3,11 @@ long dossiers take, the backlog), with the counts compared to those the store ho
 
 import streamlit as st
 
-from components import data, records_drilldown, shell
+from components import charts, data, records_drilldown, shell
 from reformkpi import formatting
 from reformkpi.i18n import column, t, tm
 from reformkpi.metrics.datasets import unit_names
+from reformkpi.periods import Period
 from reformkpi.records import metrics as rm
 
 lang = shell.language()
@@ -22,6 +23,7 @@ st.caption(t("records.version", lang, version=rref.version))
 
 names = unit_names(catalog, lang).to_dict()
 quarter, unit = records_drilldown.filters(rref, catalog, names, lang)
+charts.drawn_for(Period.parse(quarter), None, unit)
 st.subheader(tm("records.section.summary", lang, unit=names[unit], period=formatting.period_label(quarter, lang)))
 ind_names = dict(zip(catalog.indicators["indicator_id"], catalog.indicators[column("short", lang)]))
 stored = data.query(rm.stored_counts, ref, unit, quarter)

@@ -22,6 +22,7 @@ subscribe.control([Target("indicator", indicator_id=SIPAS_TOTAL)], lang, "subscr
 years, default_year = data.query(datasets.year_choices, ref)
 sel = filters.common(years, default_year, lang, quarters=False)
 level = sel.level or "department"  # units are compared with their peers
+charts.drawn_for(sel.period, level)
 ind = catalog.indicator(SIPAS_TOTAL)
 name = chart_labels.short_name(ind, lang)
 

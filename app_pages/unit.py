@@ -32,6 +32,7 @@ years, default_year = data.query(datasets.year_choices, ref)
 period = filters.year(years, default_year, lang)
 year = period.year
 unit_id = filters.unit(catalog.units, lang)
+charts.drawn_for(period, None, unit_id)
 subscribe.control([Target("unit", unit_id=unit_id)], lang, "subscribe-unit")
 names = datasets.unit_names(catalog, lang)
 color = palette.unit_colors(catalog.units)[unit_id]

@@ -15,6 +15,7 @@ from components import chart_alt, chart_style, palette
 from components.cache_keys import HASH_FUNCS
 from reformkpi import exports, formatting
 from reformkpi.catalog import Catalog
+from reformkpi.periods import Period
 
 
 def figure(builder, *args, span: float = 1.0) -> go.Figure:
@@ -35,7 +36,7 @@ def _built(builder, args: tuple, screen: chart_style.Screen, span: float) -> go.
     return chart_style.fit(builder(*args), screen, span)
 
 
-SHOWN = "charts:shown"
+SHOWN, SCOPE = "charts:shown", "charts:scope"
 
 
 @dataclass(frozen=True)
@@ -49,9 +50,32 @@ class Drawn:
     title: str = ""
 
 
+@dataclass(frozen=True)
+class Scope:
+    """What a page's figures are of, as the page resolved its filters rather than as they were
+    chosen (Rankings ranks departments when every level is chosen, and shows a year where a quarter
+    was chosen on another page): the period, the level of units (None: every level) and the unit
+    of a unit's own page. Its exports say the same."""
+
+    period: Period | None = None
+    level: str | None = None
+    unit_id: str | None = None
+
+
 def forget_shown() -> None:
     """Called before a page runs: the export menu offers what this run draws, nothing else."""
     st.session_state[SHOWN] = {}
+    st.session_state[SCOPE] = Scope()
+
+
+def drawn_for(period: Period | None, level: str | None = None, unit_id: str | None = None) -> None:
+    """Record what this run's figures are of (`Scope`): a page calls it once its filters are resolved."""
+    st.session_state[SCOPE] = Scope(period, level, unit_id)
+
+
+def scope() -> Scope:
+    """What this run's figures are of (`drawn_for`)."""
+    return st.session_state.get(SCOPE) or Scope()
 
 
 def shown() -> dict[str, Drawn]:

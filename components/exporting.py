@@ -14,7 +14,6 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components import chart_style, charts, data, navigation
-from components.links import view_state
 from reformkpi import exhibits, exports, formatting, snapshots
 from reformkpi.i18n import t
 from reformkpi.metrics.datasets import Dataset
@@ -22,12 +21,6 @@ from reformkpi.metrics.datasets import Dataset
 MIME = {"pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
         "pdf": "application/pdf", "html": "text/html", "png": "image/png", "svg": "image/svg+xml",
         "csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-
-
-def view_period(view: dict) -> str:
-    """The period a view shows ('2019', '2019-Q3'), for file names and header blocks; '' if none."""
-    year, quarter = view.get("year") or "", view.get("quarter") or ""
-    return f"{year}-{quarter}" if year and quarter else year or view.get("rq") or ""  # rq: the records page
 
 
 def _figure_title(fig: go.Figure) -> str:
@@ -122,20 +115,23 @@ def cover_subtitle(page_title: str, snapshot: snapshots.Snapshot | None, lang: s
     return "\n".join(filter(None, (page_title, pinned, snapshot.note)))
 
 
-def report(drawn: dict[str, charts.Drawn], ds: Dataset, page: str, page_title: str, dataset_name: str,
-           view: dict, snapshot: snapshots.Snapshot | None, lang: str) -> exports.Report:
+def file_name(page: str, scope: charts.Scope, version: int, ext: str, part: str = "") -> str:
+    """An export's file name: the page, the period its figures are of, the data version."""
+    return exports.view_file_name(page, "" if scope.period is None else str(scope.period), version, ext, part)
+
+
+def report(drawn: dict[str, charts.Drawn], scope: charts.Scope, ds: Dataset, page_title: str, dataset_name: str,
+           snapshot: snapshots.Snapshot | None, lang: str) -> exports.Report:
     """The page's charts and tables as a report: each with its exhibit built from the core's frame
-    (`ds`: the data version the page showed) and the core's context of its figures, each chart laid
-    out for the export (export_figure)."""
-    period = view_period(view)
+    (`ds`: the data version the page showed) and the core's context of its figures over what the
+    page drew them for (`scope`), each chart laid out for the export (export_figure)."""
     source = t("share.source", lang, dataset=dataset_name, version=ds.version)
-    level = view.get("level") if view.get("level") in ("department", "district") else None
-    unit_id = view.get("unit") if page == navigation.UNIT_PAGE else None
     pinned = f"{snapshot.title} ({formatting.timestamp(snapshot.created_at, lang)})" if snapshot else ""
 
     def exhibit(d: charts.Drawn) -> exhibits.Exhibit:
-        header = exhibits.header(ds, d.indicator_id, dataset_name, lang, period, pinned, level, unit_id)
-        return exhibits.exhibit(d.frame, ds, d.indicator_id, d.title or _figure_title(d.figure), header, unit_id)
+        header = exhibits.header(ds, d.indicator_id, dataset_name, lang, scope.period, pinned, scope.level,
+                                 scope.unit_id)
+        return exhibits.exhibit(d.frame, ds, d.indicator_id, d.title or _figure_title(d.figure), header, scope.unit_id)
 
     return exports.Report(
         report_title(page_title, snapshot), cover_subtitle(page_title, snapshot, lang), source,
@@ -151,16 +147,16 @@ def export_menu(ref: data.DataRef, page_title: str, dataset_name: str, snapshot:
     drawn = charts.shown()
     if not any(d.figure is not None for d in drawn.values()):
         return
-    view, ds = view_state(), data.dataset(ref)
+    scope, ds = charts.scope(), data.dataset(ref)
     made: dict[str, exports.Report] = {}
 
     def full() -> exports.Report:  # called when a button is pressed, outside the script's run
         if "report" not in made:
-            made["report"] = report(drawn, ds, navigation.current(), page_title, dataset_name, view, snapshot, lang)
+            made["report"] = report(drawn, scope, ds, page_title, dataset_name, snapshot, lang)
         return made["report"]
 
     def name(ext: str, part: str = "") -> str:
-        return exports.view_file_name(navigation.current(), view_period(view), ref.version, ext, part)
+        return file_name(navigation.current(), scope, ref.version, ext, part)
 
     # Its buttons are sent once it is opened (which reruns): closed, four a chart went with every view unseen.
     with st.expander(t("share.export", lang), icon=":material/download:", key="export-menu",

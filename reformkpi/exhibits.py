@@ -354,16 +354,18 @@ def description(ex: Exhibit) -> str:
     return " ".join(filter(None, (tn("chart.alt", len(ex.table), ex.lang, title=ex.title), ex.takeaway)))
 
 
-def header(ds: Dataset, indicator_id: str | None, source: str, lang: str, period: str = "", snapshot: str = "",
-           level: str | None = None, unit_id: str | None = None) -> Header:
-    """The header block of an indicator's exhibit: its name, period, formula, the province target
-    with its document, and the core's context of its figures (their sources, coverage, method)."""
+def header(ds: Dataset, indicator_id: str | None, source: str, lang: str, period: periods.Period | None = None,
+           snapshot: str = "", level: str | None = None, unit_id: str | None = None) -> Header:
+    """The header block of an indicator's exhibit: its name, the period its figures are of, formula,
+    the province target with its document, and the core's context of its figures (their sources,
+    coverage, method) over the units of `level` (None: every level), or of `unit_id` and its lineage."""
     version = ds.version if ds.version is not None else -1
+    label = "" if period is None else formatting.period_label(period, lang)
     if not indicator_id:
-        return Header(source, version, period=period, snapshot=snapshot, lang=lang)
+        return Header(source, version, period=label, snapshot=snapshot, lang=lang)
     cat = ds.catalog
     ind = cat.indicator(indicator_id)
-    chosen = periods.Period.read(period)
+    chosen = period
     targets = cat.targets[(cat.targets["indicator_id"] == indicator_id) & (cat.targets["unit_id"] == "")]
     if chosen is not None:
         targets = targets[(targets["year_from"] <= chosen.year) & (targets["year_to"] >= chosen.year)]
@@ -374,7 +376,7 @@ def header(ds: Dataset, indicator_id: str | None, source: str, lang: str, period
     if c and unit_id:  # a unit's own figures: not compared across a change of its scope
         c = comparability.for_unit(cat, c, unit_id)
     return Header(source, version, ind[column("name", lang)],
-                  c.period_text(lang) if c and c.partial else formatting.period_label(period, lang) if c else period,
+                  c.period_text(lang) if c and c.partial else label,
                   cat.formula_text(indicator_id, lang), target, ctx.source_text() if ctx else "",
                   ctx.coverage_text() if ctx else "", snapshot, ctx.method if ctx else "",
                   (c.reason_text(lang) or c.versus(lang)) if c else "", ctx.summary() if ctx else "", lang=lang)

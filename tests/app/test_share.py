@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 from components import charts, data, exporting, links
 from reformkpi import exports, snapshots
 from reformkpi.metrics.datasets import Dataset
+from reformkpi.periods import Period
 from reformkpi.auth import Actor
 from reformkpi.store import CommitInfo
 from tests.conftest import ROOT, obs
@@ -173,11 +174,45 @@ def test_the_satisfaction_unit_chart_leaves_as_the_frame_the_core_computed(app, 
     at.switch_page("app_pages/satisfaction.py").run()
     drawn = at.session_state[charts.SHOWN]
     assert not at.exception and {"sat_units", "sat_factors", "sat_distribution", "sat_heatmap", "sat_below"} <= set(drawn)
-    report = exporting.report(drawn, Dataset.open(demo_store), "hai-long", "Giao ban", "Tỉnh minh họa",
-                          {"year": "2019", "level": "department"}, None, "vi")
+    assert at.session_state[charts.SCOPE] == charts.Scope(Period(2019), "department")  # "every level": peers ranked
+    report = exporting.report(drawn, at.session_state[charts.SCOPE], Dataset.open(demo_store), "Giao ban",
+                              "Tỉnh minh họa", None, "vi")
     units = report.charts[[k for k, d in drawn.items() if d.figure is not None].index("sat_units")].exhibit
     head, _, body = exports.exhibit_csv(units).decode("utf-8-sig").partition("\n\n")
     table = pd.read_csv(io.StringIO(body))
     assert table.loc[table["Đơn vị"] == "Sở Tài nguyên và Môi trường", "Mức độ hài lòng (%)"].iloc[0] == 77.4
     assert f"Phiên bản dữ liệu,{demo_store.version()}" in head and "Kỳ,2019" in head
     assert [t.title for t in report.tables] == [next(s.value for s in at.subheader if "chưa đạt" in s.value)]
+
+
+def _exported(at: AppTest, store) -> exports.Report:
+    """The report the page's export menu would make of this run."""
+    return exporting.report(at.session_state[charts.SHOWN], at.session_state[charts.SCOPE], Dataset.open(store),
+                            "Trang", "Tỉnh minh họa", None, "vi")
+
+
+def test_an_export_is_of_the_period_and_level_the_page_shows_not_of_other_pages_choices(app, demo_store):
+    """A quarter chosen on Dossiers stays chosen in the session, but Rankings shows years; "every
+    level" there ranks departments. Its export says so, as the page does: 2019, the departments."""
+    at = app(year="2019", quarter="Q3", level="all")
+    at.switch_page("app_pages/dossiers.py").run()
+    assert at.session_state[charts.SCOPE] == charts.Scope(Period(2019, 3), None)
+    at.switch_page("app_pages/rankings.py").run()
+    assert not at.exception and at.session_state[charts.SCOPE] == charts.Scope(Period(2019), "department")
+    league = next(t for t in _exported(at, demo_store).tables)
+    header = dict(league.header_lines())
+    assert header["Kỳ"] == "2019"
+    caption = next(c.value for c in at.caption if "đơn vị có số liệu" in c.value)  # the departments of 2019
+    assert header["Độ bao phủ"] in caption
+    assert exporting.file_name("xep-hang", at.session_state[charts.SCOPE], 3, "pptx") == "CCHC-xep-hang-2019-v3.pptx"
+
+
+def test_a_merged_units_export_covers_what_its_page_captions_cover(app, demo_store):
+    """The Unit page captions a merged unit's history over the unit and its lineage; its exports
+    say the same coverage, not the province's."""
+    at = app(unit="so-nong-nghiep-moi-truong", year="2025")
+    at.switch_page("app_pages/unit.py").run()
+    assert not at.exception
+    caption = next(c.value for c in at.caption if "đơn vị có số liệu" in c.value)
+    history = _exported(at, demo_store).charts[0].exhibit
+    assert dict(history.header_lines())["Độ bao phủ"] == "1/1 đơn vị có số liệu" and "1/1 đơn vị có số liệu" in caption

@@ -192,9 +192,9 @@ def test_the_demo_2026_is_compared_with_the_first_three_quarters_of_2025(demo):
 
 
 def test_an_exports_header_says_what_its_changes_are_taken_over():
-    broken = dict(exhibits.header(with_break(BROKEN), "sat", "P", "vi", "2022").lines())
+    broken = dict(exhibits.header(with_break(BROKEN), "sat", "P", "vi", Period(2022)).lines())
     assert broken["Thay đổi"] == "Không so sánh với 2021: phương pháp tính thay đổi từ 2022"
-    running = dict(exhibits.header(dataset(RUNNING), "late_rate", "P", "en", "2020").lines())
+    running = dict(exhibits.header(dataset(RUNNING), "late_rate", "P", "en", Period(2020)).lines())
     assert running["Period"] == "Q1–Q3 2020" and running["Changes"] == "Q1–Q3 2020 vs Q1–Q3 2019"
 
 

@@ -19,7 +19,7 @@ ROWS = [("a", "sat", "2019", 77.4), ("b", "sat", "2019", 85.0), ("c", "sat", "20
 def sat_exhibit(lang="vi", frame=None):
     ds = dataset(ROWS)
     frame = ranking.league_table(ds, "sat", Period(2019), "department", lang) if frame is None else frame
-    header = exhibits.header(ds, "sat", "Tỉnh P", lang, "2019")
+    header = exhibits.header(ds, "sat", "Tỉnh P", lang, Period(2019))
     return exhibits.exhibit(frame, ds, "sat", "Hài lòng 2019", header)
 
 
@@ -95,7 +95,7 @@ def test_csv_and_xlsx_carry_the_header_block_number_formats_and_stay_formula_saf
 
 def test_the_satisfaction_unit_chart_of_2019_leaves_with_the_inspection_figure(demo):
     table = ranking.league_table(demo, "sipas.overall", Period(2019), "department", "vi")
-    header = exhibits.header(demo, "sipas.overall", "Tỉnh minh họa", "vi", "2019")
+    header = exhibits.header(demo, "sipas.overall", "Tỉnh minh họa", "vi", Period(2019))
     ex = exhibits.exhibit(table, demo, "sipas.overall", "Mức độ hài lòng 2019", header)
     back = pd.read_csv(io.StringIO(exports.exhibit_csv(ex).decode("utf-8-sig").partition("\n\n")[2]))
     row = back[back["Đơn vị"] == "Sở Tài nguyên và Môi trường"].iloc[0]
@@ -185,7 +185,7 @@ def test_a_league_table_leaves_with_new_units_and_the_scope_line_the_page_shows(
         "z": {"scope_changed": True, "is_new": True}}
     scope = "Không so sánh thay đổi của Sở A: phạm vi đơn vị thay đổi do hợp nhất"
     assert ranking.scope_note(table, "vi") == scope  # z is new, not a change of scope: its rank change says so
-    ex = exhibits.exhibit(table, ds, "sat", "t", exhibits.header(ds, "sat", "P", "vi", "2025"))
+    ex = exhibits.exhibit(table, ds, "sat", "t", exhibits.header(ds, "sat", "P", "vi", Period(2025)))
     shown = ex.table.set_index("Đơn vị")["Thay đổi hạng"]
     assert pd.isna(shown["Sở A"]) and shown["Sở B"] == 0 and shown["Sở Z"] == "mới"
     assert dict(ex.header_lines())["Thay đổi"] == "so với 2024; " + scope
@@ -198,6 +198,6 @@ def test_a_league_table_leaves_with_new_units_and_the_scope_line_the_page_shows(
     assert english.table["Rank change"].iloc[-1] == "new"  # z, ranked last
     assert dict(english.header_lines())["Changes"].startswith("No change shown for Dept A: ")
     # A unit's export: its own comparison (a: scope changed), not the period's.
-    assert dict(exhibits.header(ds, "sat", "P", "vi", "2025", unit_id="a").lines())["Thay đổi"] == (
+    assert dict(exhibits.header(ds, "sat", "P", "vi", Period(2025), unit_id="a").lines())["Thay đổi"] == (
         "Không so sánh với 2024: phạm vi của đơn vị đã thay đổi (có đơn vị hợp nhất vào)")
-    assert dict(exhibits.header(ds, "sat", "P", "vi", "2025", unit_id="b").lines())["Thay đổi"] == "so với 2024"
+    assert dict(exhibits.header(ds, "sat", "P", "vi", Period(2025), unit_id="b").lines())["Thay đổi"] == "so với 2024"
