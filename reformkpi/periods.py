@@ -1,8 +1,8 @@
 """Canonical period text ('2019', '2019-Q3', '2019-07') and the dates it stands for.
 
-Canonical means ASCII digits and a year from FIRST_YEAR to LAST_YEAR: `\\d` would take `٢٠١٩`
-(Arabic-Indic digits) for a year, stored beside `2019` as a second key that DuckDB cannot cast,
-and year 0000 has no dates. Input written otherwise is folded by `reformkpi.ingest.text.period`.
+Canonical means ASCII digits and a year from FIRST_STORED_YEAR to LAST_YEAR: `\\d` would take
+`٢٠١٩` (Arabic-Indic digits) for a year, stored beside `2019` as a second key that DuckDB cannot
+cast, and year 0000 has no dates. Input written otherwise is folded by `reformkpi.ingest.text.period`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ _QUARTER = re.compile(r"^([0-9]{4})-Q([1-4])$")
 _MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
 # Figures of administrative reform: 0000 or 9999 is a slip of the keyboard, not a period.
 FIRST_YEAR, LAST_YEAR = 1900, 2099
+# Every stored figure is compared with the period before it, which must be a period too: the
+# earliest year a store keeps is the one after the earliest a period names.
+FIRST_STORED_YEAR = FIRST_YEAR + 1
 
 
 class PeriodError(ValueError):
@@ -124,8 +127,10 @@ def is_period(text) -> bool:
 
 
 def is_canonical(period) -> bool:
-    """Whether `period` is written exactly as the store keeps it (text, no spaces around)."""
-    return isinstance(period, str) and period == period.strip() and is_period(period)
+    """Whether `period` is written exactly as the store keeps it (text, no spaces around, a year
+    from FIRST_STORED_YEAR)."""
+    return (isinstance(period, str) and period == period.strip() and is_period(period)
+            and year_of(period) >= FIRST_STORED_YEAR)
 
 
 def frequency(period: str) -> str:

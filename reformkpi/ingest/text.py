@@ -121,12 +121,8 @@ def period(raw) -> str | None:
     s = " ".join("".join(c for c in s if unicodedata.category(c) != "Mn").lower().split())
     for rx, canonical in _PERIOD_FORMS:
         if m := rx.match(s):
-            try:
-                text = canonical(m)
-                periods.parse(text)
-                return text
-            except periods.PeriodError:
-                return None
+            text = canonical(m)
+            return text if periods.is_canonical(text) else None
     return None
 
 

@@ -9,10 +9,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reformkpi import formatting, periods
-from reformkpi.periods import FIRST_YEAR, LAST_YEAR, Period, PeriodError
+from reformkpi.periods import FIRST_STORED_YEAR, FIRST_YEAR, LAST_YEAR, Period, PeriodError
 
-years = st.integers(FIRST_YEAR + 1, LAST_YEAR)  # one to spare below: the year before exists
+years = st.integers(FIRST_STORED_YEAR, LAST_YEAR)  # every year a store keeps
 chosen = st.builds(Period, years, st.sampled_from([None, 1, 2, 3, 4]))
+
+
+@given(chosen)
+def test_every_stored_period_has_a_period_before_it(p):
+    """A figure is compared with the one before it (comparability.compare): of every period a
+    store may keep, the one before is a period too; the first a period names is never stored."""
+    assert periods.is_canonical(str(p)) and p.previous() < p
+    assert not periods.is_canonical(str(Period(FIRST_YEAR))) and not periods.is_canonical(str(Period(FIRST_YEAR, 4)))
 
 
 @given(chosen)

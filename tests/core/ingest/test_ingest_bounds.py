@@ -49,10 +49,11 @@ def test_malformed_periods_are_problems_with_row_and_column(tmp_store):
     unexpectedly"; now each is the malformed-period problem at its row and column."""
     rows = [LONG_HEAD, ["STP", "sipas.overall", "0000", "80"], ["STP", "sipas.overall", "9999", "80"],
             ["STP", "sipas.overall", "1899", "80"], ["STP", "sipas.overall", "٠٠٠٠", "80"],
-            ["STP", "sipas.overall", "2019-Q٥", "80"], ["STP", "sipas.overall", "𝟸𝟶𝟷𝟿x", "80"]]
+            ["STP", "sipas.overall", "2019-Q٥", "80"], ["STP", "sipas.overall", "𝟸𝟶𝟷𝟿x", "80"],
+            ["STP", "sipas.overall", "1900", "80"]]  # its year before, which it is compared with, is no period
     before = state(tmp_store)
     up = prep(tmp_store, csv_bytes(rows))
-    assert where(up) == [("period_malformed", r, "Kỳ") for r in range(2, 8)]
+    assert where(up) == [("period_malformed", r, "Kỳ") for r in range(2, 9)]
     assert up.errors[0].message("vi") == "Dòng 2, cột «Kỳ»: kỳ «0000» không đúng dạng (ví dụ 2019, 2019-Q3, Quý III/2019, 07/2019)."
     assert state(tmp_store) == before
     # In the page's worker too: a typed problem, not a stopped process.
@@ -61,8 +62,9 @@ def test_malformed_periods_are_problems_with_row_and_column(tmp_store):
 
 
 def test_canonical_periods():
-    assert [periods.is_canonical(p) for p in ["2019", "2019-Q3", "2019-07", " 2019", "٢٠١٩", "0000", "2019-Q5", None]] == [
-        True, True, True, False, False, False, False, False]
+    assert [periods.is_canonical(p) for p in ["2019", "2019-Q3", "2019-07", " 2019", "٢٠١٩", "0000", "2019-Q5", None,
+                                              "1900", "1901", "1900-Q4"]] == [
+        True, True, True, False, False, False, False, False, False, True, False]
     with pytest.raises(periods.PeriodError):
         periods.start("0000")
 
