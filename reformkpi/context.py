@@ -15,6 +15,7 @@ from reformkpi.metrics import comparability, datasets, rollups
 from reformkpi.metrics.datasets import Dataset, remembered
 from reformkpi.formatting import period_label
 from reformkpi.i18n import column, t, tn
+from reformkpi.demo import SOURCE as DEMO_SOURCE
 from reformkpi.store import SOURCE_PREFIX
 
 
@@ -58,12 +59,16 @@ class FigureContext:
 
 
 def source_label(source: object, lang: str) -> str:
-    """A stored source as a reader reads it: counts synced from the records name the records' version.
-    A source left out of an upload is stored null, which pandas reads as None or NaN: "not recorded"."""
+    """A stored source as a reader reads it: counts synced from the records name the records' version,
+    the demo's generated figures say so in the reader's language; an uploaded source is shown as
+    written. A source left out of an upload is stored null, which pandas reads as None or NaN: "not
+    recorded"."""
     if not isinstance(source, str) or not source.strip():
         return t("context.source.unnamed", lang)
     if source.startswith(SOURCE_PREFIX):
         return t("context.source.records", lang, version=source[len(SOURCE_PREFIX):])
+    if source == DEMO_SOURCE:
+        return t("context.source.demo", lang)
     return source
 
 

@@ -6,7 +6,7 @@ import shutil
 
 from streamlit.testing.v1 import AppTest
 
-from reformkpi import formatting, notes
+from reformkpi import context, formatting, notes
 from reformkpi.metrics import rollups, views
 from reformkpi.metrics.datasets import Dataset
 from reformkpi.auth import Actor
@@ -16,6 +16,7 @@ from reformkpi.auth import operator
 from reformkpi.periods import Period
 from reformkpi.store import Store
 from tests.conftest import ROOT
+from tests.conftest import shown as unescaped
 
 
 def contexts(at) -> list[str]:
@@ -32,6 +33,17 @@ def test_overview_states_source_coverage_and_version_under_each_figure(app, demo
                              f"liệu · phiên bản dữ liệu {demo.version}")
     assert formatting.markdown_text(ctx.summary()) in shown  # escaped for Markdown
     assert "19/19" in shown[0]  # PAR INDEX 2024: every department in office reported
+
+
+def test_the_demos_source_is_named_in_the_pages_language(app, demo):
+    """The demo's figures are stored with a Vietnamese source; an English page names it in English
+    (an uploaded source is shown as written)."""
+    at = app(year="2024", ind="par.total", lang="en")
+    assert not at.exception
+    lines = [unescaped(c.value) for c in at.caption if c.value.startswith("Source")]
+    assert lines and all(c.startswith("Source: Illustrative data (generated)") for c in lines), lines
+    assert "Dữ liệu" not in " ".join(lines)
+    assert context.source_label("Báo cáo Sở Nội vụ", "en") == "Báo cáo Sở Nội vụ"
 
 
 def test_sipas_2022_tile_says_the_change_is_not_comparable(app):
