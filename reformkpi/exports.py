@@ -297,6 +297,8 @@ def pptx(report: Report, fonts: Path | None = None) -> bytes:
 
     m = metrics(fonts)
     deck = Presentation()
+    deck.core_properties.title, deck.core_properties.subject = report.title, report.source
+    deck.core_properties.language = report.lang
     deck.slide_width, deck.slide_height = Pt(SLIDE_PT[0]), Pt(SLIDE_PT[1])
     _cover(deck, m, report)
     blank = deck.slide_layouts[6]
@@ -529,6 +531,10 @@ def pdf(report: Report, fonts: Path | None = None) -> bytes:
     room its page leaves. `fonts` is the DejaVu folder (default: `font_dir` of the configured setting)."""
     fonts = fonts or font_dir(config.settings().font_dir)
     doc = _pdf_doc(fonts, report.source)
+    # A reader's window and a screen reader announce the document by its title, in its language.
+    doc.set_title(report.title)
+    doc.set_subject(report.source)
+    doc.set_lang(report.lang)
     doc.add_page()
     lines = "\n".join(report.cover_lines)
     doc.set_font("DejaVu", "B", 24)

@@ -76,6 +76,8 @@ def test_the_deck_has_a_title_slide_a_slide_per_chart_and_the_tables_paged(repor
     slides = list(deck.slides)
     assert len(slides) == 1 + 2 + 3  # cover, two charts, 30 rows at 12 a slide
     assert slides[0].shapes.title.text == "Báo cáo CCHC quý III/2026"
+    props = deck.core_properties  # what a file browser and a screen reader announce
+    assert (props.title, props.language, props.subject) == ("Báo cáo CCHC quý III/2026", report.lang, report.source)
     cover = slides[0].placeholders[1].text
     assert "phiên bản dữ liệu 7" in cover and "27/11/2026" in cover
     tables = [sh.table for slide in slides[3:] for sh in slide.shapes if sh.has_table]
@@ -93,6 +95,8 @@ def test_the_deck_has_a_title_slide_a_slide_per_chart_and_the_tables_paged(repor
 def test_the_pdf_is_a4_landscape_with_vietnamese_text(report):
     reader = PdfReader(io.BytesIO(exports.pdf(report)))
     assert len(reader.pages) == 1 + 2 + 2  # 30 rows at 22 a page
+    assert reader.metadata.title == "Báo cáo CCHC quý III/2026" and reader.metadata.subject == report.source
+    assert reader.trailer["/Root"]["/Lang"] == report.lang  # read aloud in its language
     assert "Đơn vị 30" in reader.pages[4].extract_text() and "77,4%" not in reader.pages[4].extract_text()
     box = reader.pages[0].mediabox
     assert round(float(box.width) / 72 * 25.4) == 297 and round(float(box.height) / 72 * 25.4) == 210
