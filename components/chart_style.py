@@ -125,11 +125,14 @@ def plotly_config(scr: Screen) -> dict:
 def layout(fig: go.Figure, title: str, lang: str, height: int) -> go.Figure:
     """The house style of every chart (its template is the default, above): its title, the
     language's number format, its height (with a laptop's margins: `fit` adapts it to the screen)."""
-    fig.update_layout(title={"text": formatting.label(title), "x": 0, "xanchor": "left", "font": {"size": 18}},
-                      separators=SEPARATORS[lang], height=height,
-                      font={"size": 14}, margin={"l": 10, "r": 20, "t": 60, "b": 40},
-                      hoverlabel={"font_size": 14}, legend={"orientation": "h"})
-    return fig
+    draft = _Draft(fig)  # a third of a small chart's build, set through Plotly's update_layout
+    draft.update_layout([
+        (("title", "text"), formatting.label(title)), (("title", "x"), 0), (("title", "xanchor"), "left"),
+        (("title", "font", "size"), 18), (("separators",), SEPARATORS[lang]), (("height",), height),
+        (("font", "size"), 14), (("margin", "l"), 10), (("margin", "r"), 20), (("margin", "t"), 60),
+        (("margin", "b"), 40), (("hoverlabel", "font", "size"), 14), (("legend", "orientation"), "h"),
+    ])
+    return draft.onto(fig)
 
 
 def wrap(text: str, chars: int) -> list[str]:
