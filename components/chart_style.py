@@ -13,6 +13,7 @@ screen; until it has reported, the browser's user agent decides.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import re
@@ -161,10 +162,15 @@ class _Draft:
     keeps its order."""
 
     def __init__(self, fig: go.Figure) -> None:
-        self.traces = [tr.to_plotly_json() for tr in fig.data]
+        self._fig = fig
         self.layout = fig.layout.to_plotly_json()
         self._changed: dict[str, None] = {}  # the layout's keys changed, in order
-        self._restyled: list[dict[str, None]] = [{} for _ in self.traces]  # each trace's
+        self._restyled: dict[int, dict[str, None]] = {}  # each trace's, by its index
+
+    @functools.cached_property
+    def traces(self) -> list[dict]:
+        """Read when first needed (`layout` sets none)."""
+        return [tr.to_plotly_json() for tr in self._fig.data]
 
     def set(self, path: tuple, value) -> None:
         """Set a property at `path` (("layout", "xaxis2", "title", "text"), ("data", 3, "x"),
@@ -180,7 +186,7 @@ class _Draft:
         else:
             return
         if where == "data":
-            self._restyled[keys[0]][([*keys[1:], last])[0]] = None
+            self._restyled.setdefault(keys[0], {})[([*keys[1:], last])[0]] = None
         else:
             self._changed[([*keys, last])[0]] = None
 
@@ -200,9 +206,8 @@ class _Draft:
         """The changed properties set on `fig`, each whole (Plotly's relayout and restyle, which take
         them as they are: they were read from the figure, validated, or are plain numbers and text)."""
         fig.plotly_relayout({k: self.layout.get(k) for k in self._changed})
-        for i, keys in enumerate(self._restyled):
-            if keys:
-                fig.plotly_restyle({k: [self.traces[i].get(k)] for k in keys}, i)  # a list: a value per trace
+        for i, keys in self._restyled.items():
+            fig.plotly_restyle({k: [self.traces[i].get(k)] for k in keys}, i)  # a list: a value per trace
         return fig
 
 

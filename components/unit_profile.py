@@ -134,7 +134,8 @@ def history_grid(hist: pd.DataFrame, cat: Catalog, indicator_ids: list[str], uni
     where the core says a year may not be compared with the one before (`joins`, per indicator over
     the history's years in order: a methodology break, marked by a dotted line, or a partial year),
     and the unit's own also where a merger joined a unit to it (`own_joins`, by unit and period)."""
-    shown = [i for i in indicator_ids if i in set(hist["indicator_id"])]
+    of = dict(tuple(hist.groupby("indicator_id", sort=False)))  # each indicator's rows, in order
+    shown = [i for i in indicator_ids if i in of]
     rows = max(1, math.ceil(len(shown) / cols))
     inds = [cat.indicator(i) for i in shown]
     # The grid's layout and the traces as plain values, the figure made from them at once: Plotly
@@ -148,7 +149,7 @@ def history_grid(hist: pd.DataFrame, cat: Catalog, indicator_ids: list[str], uni
     marks = _Marks()
     for n, ind in enumerate(inds):
         axis = "" if n == 0 else str(n + 1)
-        every = hist[hist["indicator_id"] == ind["indicator_id"]]
+        every = of[ind["indicator_id"]]
         years = sorted({periods.year_of(p) for p in every["period"]})
         by_year = dict(zip(years, joins.get(ind["indicator_id"], (True,) * len(years))))
         traces += _stand_in_traces(every, ind, names, in_legend, axis, lang, version, by_year)
