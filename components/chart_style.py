@@ -126,14 +126,14 @@ def plotly_config(scr: Screen) -> dict:
 def layout(fig: go.Figure, title: str, lang: str, height: int) -> go.Figure:
     """The house style of every chart (its template is the default, above): its title, the
     language's number format, its height (with a laptop's margins: `fit` adapts it to the screen)."""
-    draft = _Draft(fig)  # a third of a small chart's build, set through Plotly's update_layout
+    draft = _Draft(fig)  # through Plotly's update_layout, a third of a small chart's build
     draft.update_layout([
         (("title", "text"), formatting.label(title)), (("title", "x"), 0), (("title", "xanchor"), "left"),
         (("title", "font", "size"), 18), (("separators",), SEPARATORS[lang]), (("height",), height),
         (("font", "size"), 14), (("margin", "l"), 10), (("margin", "r"), 20), (("margin", "t"), 60),
         (("margin", "b"), 40), (("hoverlabel", "font", "size"), 14), (("legend", "orientation"), "h"),
     ])
-    return draft.onto(fig)
+    return draft.apply()
 
 
 def wrap(text: str, chars: int) -> list[str]:
@@ -156,7 +156,7 @@ def _is_category(values) -> bool:
 
 class _Draft:
     """A figure's traces and layout as plain values, read once: `fit` reads and changes these, and
-    the figure takes the changed ones at once at the end (`onto`). Set one by one on a Plotly
+    the figure takes the changed ones at once at the end (`apply`). Set one by one on a Plotly
     object, each validated and running the layout's callbacks, `fit`'s few hundred changes took
     most of its time. Keys set anew go last, as on a Plotly object, so the JSON a page is sent
     keeps its order."""
@@ -202,9 +202,10 @@ class _Draft:
         for path, value in changes:
             self.set(("layout", *path), value)
 
-    def onto(self, fig: go.Figure) -> go.Figure:
-        """The changed properties set on `fig`, each whole (Plotly's relayout and restyle, which take
-        them as they are: they were read from the figure, validated, or are plain numbers and text)."""
+    def apply(self) -> go.Figure:
+        """The figure with the changed properties set, each whole (Plotly's relayout and restyle, which
+        take them as they are: they were read from the figure, validated, or are plain numbers and text)."""
+        fig = self._fig
         fig.plotly_relayout({k: self.layout.get(k) for k in self._changed})
         for i, keys in self._restyled.items():
             fig.plotly_restyle({k: [self.traces[i].get(k)] for k in keys}, i)  # a list: a value per trace
@@ -425,7 +426,7 @@ def fit(fig: go.Figure, scr: Screen, span: float = 1.0) -> go.Figure:
             draft.set(("layout", axis, "tickformat"), ",~f")  # thousands grouped by the language's separator: 3.000
         if _is_percent(lay[axis]):
             _percent_range(draft, axis)
-    return draft.onto(fig)
+    return draft.apply()
 
 
 def _is_percent(ax: dict) -> bool:

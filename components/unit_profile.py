@@ -238,13 +238,13 @@ def parts(table: pd.DataFrame, cat: Catalog, total_id: str, unit_name: str, year
                                  marker={"symbol": "line-ns-open", "size": 22, "color": INK, "line": {"width": 3}},
                                  hoverinfo="skip"))
         if df["target"].notna().any():  # a line as add_vline draws it (which took a fifth of the chart's build)
-            target, marks = float(df["target"].dropna().iloc[0]), _Marks()
-            marks.shapes.append(dict(type="line", xref="x", yref="y domain", x0=target, x1=target, y0=0, y1=1,
-                                     line={"color": INK, "dash": "dot"}))
-            marks.annotations.append(dict(x=target, y=1, xref="x", yref="y domain", text=t("chart.target", lang),
-                                          showarrow=False, xanchor="right",  # above the plot, ending at the line
-                                          yanchor="bottom"))
-            marks.onto(fig)
+            target, line = float(df["target"].dropna().iloc[0]), _Marks()
+            line.shapes.append(dict(type="line", xref="x", yref="y domain", x0=target, x1=target, y0=0, y1=1,
+                                    line={"color": INK, "dash": "dot"}))
+            line.annotations.append(dict(x=target, y=1, xref="x", yref="y domain", text=t("chart.target", lang),
+                                         showarrow=False, xanchor="right",  # above the plot, ending at the line
+                                         yanchor="bottom"))
+            line.onto(fig)
         fig.update_xaxes(title=axis_title(total, lang), range=[0, 100])  # bars start at zero
     if df["target"].notna().any():
         status_legend(fig, lang)

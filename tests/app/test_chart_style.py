@@ -93,5 +93,5 @@ def test_a_draft_sets_what_plotly_would_set_in_the_same_order():
     draft.set(("data", 0, "x"), ["a<br>a", "b"])
     draft.set(("data", 1, "colorbar", "tickfont", "size"), 12)
     assert draft.layout["xaxis"]["tickfont"] == {"size": 12} and draft.traces[0]["x"] == ["a<br>a", "b"]
-    assert draft.onto(drafted).to_json() == by_hand.to_json()
+    assert draft.apply().to_json() == by_hand.to_json()
     assert drafted.layout.annotations[0].font.size == 12 and drafted.layout.xaxis.ticktext is None
