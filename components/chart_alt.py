@@ -16,6 +16,7 @@ import streamlit as st
 from components import data, navigation, url_state
 from components.cache_keys import HASH_FUNCS
 from reformkpi import exhibits, exports, formatting
+from reformkpi.catalog import Catalog
 from reformkpi.i18n import t
 
 
@@ -39,16 +40,22 @@ def beside(key: str, fig: go.Figure, frame: pd.DataFrame, indicator_id: str | No
 
 @dataclass
 class _Alternative:
-    """A chart's description, and its table's cells written out when it is first opened (writing
-    every chart's cells on a cold page took a tenth of its text alternatives' time)."""
+    """A chart's description, and its table made and its cells written out when it is first opened
+    (the table of every chart on a cold page took two thirds of its text alternatives' time; the
+    description needs its number of rows only)."""
 
     text: str
-    exhibit: exhibits.Exhibit
+    frame: pd.DataFrame
+    catalog: Catalog
+    indicator_id: str | None
+    lang: str
     rows: pd.DataFrame | None = None
 
     def table(self) -> pd.DataFrame:
         if self.rows is None:  # two sessions opening it at once write the same cells
-            self.rows = pd.DataFrame(exports.text_rows(self.exhibit), columns=[str(c) for c in self.exhibit.table.columns])
+            shown, columns = exhibits.table(self.frame, self.catalog, self.indicator_id, self.lang)
+            ex = exhibits.Exhibit("", "", exhibits.Header("", 0, lang=self.lang), shown, columns)
+            self.rows = pd.DataFrame(exports.text_rows(ex), columns=[str(c) for c in shown.columns])
         return self.rows
 
 
@@ -58,7 +65,6 @@ class _Alternative:
 def _alternative(frame: pd.DataFrame, ref: data.DataRef, indicator_id: str | None, title: str, lang: str,
                  unit_id: str | None) -> _Alternative:
     ds = data.dataset(ref)
-    shown, columns = exhibits.table(frame, ds.catalog, indicator_id, lang)
-    ex = exhibits.Exhibit(title, exhibits.takeaway(frame, ds, indicator_id, lang, unit_id),
-                          exhibits.Header("", 0, lang=lang), shown, columns)
-    return _Alternative(exhibits.description(ex), ex)
+    text = exhibits.describe(title, exhibits.table_rows(frame, ds.catalog),
+                             exhibits.takeaway(frame, ds, indicator_id, lang, unit_id), lang)
+    return _Alternative(text, frame, ds.catalog, indicator_id, lang)

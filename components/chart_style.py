@@ -13,12 +13,15 @@ screen; until it has reported, the browser's user agent decides.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import re
 import textwrap
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 import streamlit as st
@@ -123,11 +126,14 @@ def plotly_config(scr: Screen) -> dict:
 def layout(fig: go.Figure, title: str, lang: str, height: int) -> go.Figure:
     """The house style of every chart (its template is the default, above): its title, the
     language's number format, its height (with a laptop's margins: `fit` adapts it to the screen)."""
-    fig.update_layout(title={"text": formatting.label(title), "x": 0, "xanchor": "left", "font": {"size": 18}},
-                      separators=SEPARATORS[lang], height=height,
-                      font={"size": 14}, margin={"l": 10, "r": 20, "t": 60, "b": 40},
-                      hoverlabel={"font_size": 14}, legend={"orientation": "h"})
-    return fig
+    draft = _Draft(fig)  # through Plotly's update_layout, a third of a small chart's build
+    draft.update_layout([
+        (("title", "text"), formatting.label(title)), (("title", "x"), 0), (("title", "xanchor"), "left"),
+        (("title", "font", "size"), 18), (("separators",), SEPARATORS[lang]), (("height",), height),
+        (("font", "size"), 14), (("margin", "l"), 10), (("margin", "r"), 20), (("margin", "t"), 60),
+        (("margin", "b"), 40), (("hoverlabel", "font", "size"), 14), (("legend", "orientation"), "h"),
+    ])
+    return draft.apply()
 
 
 def wrap(text: str, chars: int) -> list[str]:
@@ -148,17 +154,86 @@ def _is_category(values) -> bool:
     return values is not None and len(values) > 0 and all(isinstance(v, str) for v in values if v is not None)
 
 
-def _legend_entries(fig: go.Figure) -> list[str]:
+class _Draft:
+    """A figure's traces and layout as plain values, read once: `fit` reads and changes these, and
+    the figure takes the changed ones at once at the end (`apply`). Set one by one on a Plotly
+    object, each validated and running the layout's callbacks, `fit`'s few hundred changes took
+    most of its time. Keys set anew go last, as on a Plotly object, so the JSON a page is sent
+    keeps its order."""
+
+    def __init__(self, fig: go.Figure) -> None:
+        self._fig = fig
+        self.layout = fig.layout.to_plotly_json()
+        self._changed: dict[str, None] = {}  # the layout's keys changed, in order
+        self._restyled: dict[int, dict[str, None]] = {}  # each trace's, by its index
+
+    @functools.cached_property
+    def traces(self) -> list[dict]:
+        """Read when first needed (`layout` sets none)."""
+        return [tr.to_plotly_json() for tr in self._fig.data]
+
+    def set(self, path: tuple, value) -> None:
+        """Set a property at `path` (("layout", "xaxis2", "title", "text"), ("data", 3, "x"),
+        ("layout", "annotations", 0, "font", "size")); None removes it, as in Plotly."""
+        where, *keys, last = path
+        node: Any = self.traces if where == "data" else self.layout
+        for k in keys:
+            node = node[k] if isinstance(k, int) else node.setdefault(k, {})
+        if value is None and last in node:
+            del node[last]
+        elif value is not None and not (last in node and _equal(node[last], value)):
+            node[last] = value
+        else:
+            return
+        if where == "data":
+            self._restyled.setdefault(keys[0], {})[([*keys[1:], last])[0]] = None
+        else:
+            self._changed[([*keys, last])[0]] = None
+
+    def update_layout(self, changes: list[tuple[tuple, object]]) -> None:
+        """Set several layout properties as one Plotly `update_layout` sets them: each sub-object
+        it adds is made as it comes to it, every value after them all."""
+        for path, _ in changes:
+            node = self.layout
+            for n, k in enumerate(path[:-1]):
+                if k not in node:
+                    self.set(("layout", *path[:n + 1]), {})
+                node = node[k]
+        for path, value in changes:
+            self.set(("layout", *path), value)
+
+    def apply(self) -> go.Figure:
+        """The figure with the changed properties set, each whole (Plotly's relayout and restyle, which
+        take them as they are: they were read from the figure, validated, or are plain numbers and text)."""
+        fig = self._fig
+        fig.plotly_relayout({k: self.layout.get(k) for k in self._changed})
+        for i, keys in self._restyled.items():
+            fig.plotly_restyle({k: [self.traces[i].get(k)] for k in keys}, i)  # a list: a value per trace
+        return fig
+
+
+def _equal(a, b) -> bool:
+    """Plotly's test of a value set again, which leaves an equal one as it was (a range's 0 stays 0, given 0.0)."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return bool(np.array_equal(a, b))
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(map(_equal, a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
+    return bool(a == b)
+
+
+def _legend_entries(draft: _Draft) -> list[str]:
     names, groups = [], set()
-    for tr in fig.data:
-        if tr.showlegend is False or not tr.name or tr.type in ("heatmap", "box"):
+    for tr in draft.traces:
+        if tr.get("showlegend") is False or not tr.get("name") or tr.get("type") in ("heatmap", "box"):
             continue
-        if tr.legendgroup:
-            if tr.legendgroup in groups:
+        if tr.get("legendgroup"):
+            if tr["legendgroup"] in groups:
                 continue
-            groups.add(tr.legendgroup)
-        names.append(tr.name)
-    if len(names) < 2 and fig.layout.showlegend is not True:
+            groups.add(tr["legendgroup"])
+        names.append(tr["name"])
+    if len(names) < 2 and draft.layout.get("showlegend") is not True:
         return []
     return names
 
@@ -173,74 +248,78 @@ def _legend_rows(entries: list[str], width: float, font: float) -> int:
     return rows
 
 
-def _axes(fig: go.Figure, letter: str) -> list[str]:
-    """The axes of a letter the layout sets ('xaxis', 'xaxis2', … in order), else the first. Each
-    looked at by itself: the layout's whole JSON, its template with it, took 6 ms a call."""
-    return sorted((k for k in fig.layout if re.fullmatch(f"{letter}axis\\d*", k) and fig.layout[k].to_plotly_json()),
+def _axes(draft: _Draft, letter: str) -> list[str]:
+    """The axes of a letter the layout sets ('xaxis', 'xaxis2', … in order), else the first."""
+    return sorted((k for k, v in draft.layout.items() if re.fullmatch(f"{letter}axis\\d*", k) and v),
                   key=lambda k: int(k[5:] or 1)) or [f"{letter}axis"]
 
 
-def _traces_on(fig: go.Figure, axis: str) -> list:
+def _traces_on(draft: _Draft, axis: str) -> list[tuple[int, dict]]:
+    """The traces drawn on `axis`, with their index."""
     ref = axis[0] + axis[5:]  # "xaxis2" -> "x2"
-    return [tr for tr in fig.data if (getattr(tr, axis[0] + "axis", None) or axis[0]) == ref]
+    return [(i, tr) for i, tr in enumerate(draft.traces) if (tr.get(axis[0] + "axis") or axis[0]) == ref]
 
 
-def _domain(fig: go.Figure, axis: str) -> float:
-    d = fig.layout[axis].domain
+def _domain(ax: dict) -> float:
+    d = ax.get("domain")
     return (d[1] - d[0]) if d else 1.0
 
 
-def _categories(fig: go.Figure, axis: str) -> list:
-    ax = fig.layout[axis]
-    if ax.tickmode == "array" and ax.tickvals is not None:
-        return list(ax.ticktext or ax.tickvals)
+def _categories(draft: _Draft, axis: str) -> list:
+    ax = draft.layout.get(axis, {})
+    if ax.get("tickmode") == "array" and ax.get("tickvals") is not None:
+        return list(ax.get("ticktext") or ax["tickvals"])
     values: list = []
-    for tr in _traces_on(fig, axis):
-        v = getattr(tr, axis[0], None)
+    for _, tr in _traces_on(draft, axis):
+        v = tr.get(axis[0])
         if v is not None and _is_category(list(v)):
             values += [x for x in v if x is not None and x not in values]
     return values
 
 
-def _wrap_categories(fig: go.Figure, axis: str, chars: int) -> int:
+def _wrap_categories(draft: _Draft, axis: str, chars: int) -> int:
     """Category labels wrapped at `chars` characters (in the traces, where Plotly reads them); the most lines."""
     letter = axis[0]
     most = 1
-    for tr in _traces_on(fig, axis):
-        values = getattr(tr, letter, None)
+    for i, tr in _traces_on(draft, axis):
+        values = tr.get(letter)
         if values is None or not _is_category(list(values)):
             continue
         wrapped = ["<br>".join(wrap(unwrap(v), chars)) if isinstance(v, str) else v for v in values]
         most = max([most] + [str(v).count("<br>") + 1 for v in wrapped])
-        tr.update({letter: wrapped})
+        draft.set(("data", i, letter), wrapped)
     return most
 
 
-def _thin(fig: go.Figure, axis: str, cats: list, room: float, font: float) -> None:
+def _thin(draft: _Draft, axis: str, cats: list, room: float, font: float) -> None:
     """Label every n-th category so that labels stay level and a gap apart."""
     if not cats:
         return
     label = max(_text_px(c, font) for c in cats) + font  # a gap of one character-height
     fits = max(1, int(room // label))
-    ax = fig.layout[axis]
-    vals = list(ax.tickvals) if ax.tickmode == "array" and ax.tickvals is not None else cats
-    text = list(ax.ticktext) if ax.tickmode == "array" and ax.ticktext is not None else None
+    ax = draft.layout.get(axis, {})
+    array = ax.get("tickmode") == "array"
+    vals = list(ax["tickvals"]) if array and ax.get("tickvals") is not None else cats
+    text = list(ax["ticktext"]) if array and ax.get("ticktext") is not None else None
     step = math.ceil(len(vals) / fits)
-    ax.update(tickangle=0, tickmode="array", tickvals=vals[::step], ticktext=text[::step] if text else None)
+    for key, value in (("tickangle", 0), ("tickmode", "array"), ("tickvals", vals[::step]),
+                       ("ticktext", text[::step] if text else None)):
+        draft.set(("layout", axis, key), value)
 
 
-def _bar_label_room(fig: go.Figure, plot_w: float, font: float) -> None:
+def _bar_label_room(draft: _Draft, plot_w: float, font: float) -> None:
     """Widen the value axis of horizontal bars so that labels outside the bars stay inside the chart."""
-    for tr in fig.data:
-        if tr.type != "bar" or tr.orientation != "h" or tr.text is None or tr.textposition != "outside":
+    for tr in draft.traces:
+        if (tr.get("type") != "bar" or tr.get("orientation") != "h" or tr.get("text") is None
+                or tr.get("textposition") != "outside"):
             continue
-        xs = [float(v) for v in tr.x if v is not None and not (isinstance(v, float) and math.isnan(v))]
+        xs = [float(v) for v in tr["x"] if v is not None and not (isinstance(v, float) and math.isnan(v))]
         if not xs:
             continue
-        label = max(_text_px(s, font) for s in tr.text) + 8
+        label = max(_text_px(s, font) for s in tr["text"]) + 8
         frac = min(label / max(plot_w, 1.0), 0.4)
-        axis = "xaxis" + (tr.xaxis[1:] if tr.xaxis else "")
-        own = fig.layout[axis].range
+        axis = "xaxis" + (tr["xaxis"][1:] if tr.get("xaxis") else "")
+        own = draft.layout.get(axis, {}).get("range")
         lo, hi = min(0.0, *xs), max(0.0, *xs)
         span = (hi - lo) or 1.0
         pad = span * frac / (1 - 2 * frac)
@@ -248,146 +327,162 @@ def _bar_label_room(fig: go.Figure, plot_w: float, font: float) -> None:
         new_hi = hi + pad if hi > 0 else hi
         if own is not None:
             new_lo, new_hi = min(new_lo, own[0]), max(new_hi, own[1])
-        fig.layout[axis].range = [new_lo, new_hi]
+        draft.set(("layout", axis, "range"), [new_lo, new_hi])
 
 
 def fit(fig: go.Figure, scr: Screen, span: float = 1.0) -> go.Figure:
     """Lay `fig` out for `scr`, in a column `span` of the page's width wide. Changes `fig` in place."""
+    draft = _Draft(fig)
+    lay = draft.layout
     width = scr.width * span
     f, tf = scr.font, scr.title_font
-    title = unwrap(fig.layout.title.text or "")  # a chart fitted before is fitted afresh
+    title = unwrap(lay.get("title", {}).get("text") or "")  # a chart fitted before is fitted afresh
     title_lines = wrap(title, int((width - 10) / (CHAR * tf))) if title else []
-    old_plot_h = (fig.layout.height or 400) - 100  # `layout` gives 60 + 40 pixels of margins
+    old_plot_h = (lay.get("height") or 400) - 100  # `layout` gives 60 + 40 pixels of margins
 
     # Category labels on the left (bars, heatmap rows): wrapped on narrow screens, and wherever they
     # would take more than 40% of the chart's width, so that bars keep room.
     left = 0.0
     y_lines = 1
-    for axis in _axes(fig, "y"):
-        cats = _categories(fig, axis)
-        if cats and fig.layout[axis].showticklabels is not False:
+    for axis in _axes(draft, "y"):
+        cats = _categories(draft, axis)
+        if cats and lay.get(axis, {}).get("showticklabels") is not False:
             if scr.narrow or max(_text_px(c, f) for c in cats) > width * 0.4:
-                y_lines = max(y_lines, _wrap_categories(fig, axis, int(width * 0.4 / (CHAR * f))))
-                cats = _categories(fig, axis)
+                y_lines = max(y_lines, _wrap_categories(draft, axis, int(width * 0.4 / (CHAR * f))))
+                cats = _categories(draft, axis)
             left = max(left, max(_text_px(c, f) for c in cats) + 10)
     plot_w = max(width - left - 30, 80.0)
-    _bar_label_room(fig, plot_w, f)
+    _bar_label_room(draft, plot_w, f)
 
     top_ticks = bottom_ticks = 0.0
     bottom_title = top_title = 0.0
-    for axis in _axes(fig, "x"):
-        ax = fig.layout[axis]
-        room = plot_w * _domain(fig, axis)
-        cats = _categories(fig, axis)
+    for axis in _axes(draft, "x"):
+        ax = lay.get(axis, {})
+        room = plot_w * _domain(ax)
+        cats = _categories(draft, axis)
         lines = 1
-        if cats and ax.type != "linear":
+        if cats and ax.get("type") != "linear":
             per = room / len(cats)
             longest = max(_text_px(c, f) for c in cats)
             phrases = any(len(str(c).split()) > 2 for c in cats)  # names wrap; "Quý III/2024" is thinned
-            if longest + f > per and ax.tickmode != "array" and phrases and per / (CHAR * f) >= 8:
-                lines = _wrap_categories(fig, axis, int(per / (CHAR * f)) - 1)
-                cats = _categories(fig, axis)
-            _thin(fig, axis, cats, room, f)
+            if longest + f > per and ax.get("tickmode") != "array" and phrases and per / (CHAR * f) >= 8:
+                lines = _wrap_categories(draft, axis, int(per / (CHAR * f)) - 1)
+                cats = _categories(draft, axis)
+            _thin(draft, axis, cats, room, f)
+            ax = lay[axis]
         block = lines * LINE * f + 8 + f / 2  # the standoff below: clear of the value axis's lowest label
         axis_lines = 0
-        if ax.title and ax.title.text:  # centred under the plot: wrapped to the plot's width
-            wrapped = wrap(unwrap(ax.title.text), int(room / (CHAR * f)))
-            ax.title.text, axis_lines = BREAK.join(wrapped), len(wrapped)
+        if ax.get("title", {}).get("text"):  # centred under the plot: wrapped to the plot's width
+            wrapped = wrap(unwrap(ax["title"]["text"]), int(room / (CHAR * f)))
+            draft.set(("layout", axis, "title", "text"), BREAK.join(wrapped))
+            axis_lines = len(wrapped)
         title_h = axis_lines * LINE * f + (10 if axis_lines else 0)
-        if ax.side == "top":
+        if ax.get("side") == "top":
             top_ticks, top_title = max(top_ticks, block), max(top_title, title_h)
         else:
             bottom_ticks, bottom_title = max(bottom_ticks, block), max(bottom_title, title_h)
 
-    entries = _legend_entries(fig)
+    entries = _legend_entries(draft)
     legend_h = _legend_rows(entries, width - 10, f) * (LINE * f + 8) + 6 if entries else 0.0
     # Subplot titles and labels of vertical lines sit just above the plot.
-    sub_titles = [a for a in fig.layout.annotations if a.yanchor == "bottom" and (a.y or 0) >= 1]
+    annotations = lay.get("annotations", [])
+    sub_titles = [a for a in annotations if a.get("yanchor") == "bottom" and (a.get("y") or 0) >= 1]
     # Plotly anchors a title of several lines by its first line: move it down by the others.
     shift = (len(title_lines) - 1) * tf
     top = 10 + shift + len(title_lines) * LINE * tf + 10 + top_ticks + top_title + (LINE * f if sub_titles else 0)
     bottom = bottom_ticks + bottom_title + legend_h + 12
-    rows = max((len(_categories(fig, a)) for a in _axes(fig, "y")), default=0)
+    rows = max((len(_categories(draft, a)) for a in _axes(draft, "y")), default=0)
     plot_h = max(old_plot_h, rows * (y_lines * LINE * f + 8)) if y_lines > 1 else old_plot_h
-    plot_h = max(plot_h, _stack_room(fig, f))
+    plot_h = max(plot_h, _stack_room(draft, f))
     height = int(top + bottom + plot_h)
 
-    fig.update_layout(
-        meta={"screen": scr.name},  # what the chart was laid out for (the browser tests wait for it)
-        height=height, font={"size": f}, hoverlabel={"font_size": f},
-        title={"text": BREAK.join(title_lines), "font": {"size": tf}, "x": 0, "xanchor": "left",
-               "yref": "container", "y": 1 - (10 + shift) / height, "yanchor": "top"},
-        margin={"l": 10, "r": 20 if not scr.narrow else 10, "t": int(top), "b": int(bottom), "autoexpand": True},
-        legend={"orientation": "h", "x": 0, "xanchor": "left", "yref": "container", "y": 4 / height,
-                "yanchor": "bottom", "font": {"size": f}},
-    )
-    for a in fig.layout.annotations:
-        a.font.size = f
-    for tr in fig.data:
-        if tr.type == "heatmap":  # its colour scale's ticks and title, as the axes'
-            tr.colorbar.tickfont.size = tr.colorbar.title.font.size = f
-    for axis in _axes(fig, "x") + _axes(fig, "y"):
-        fig.layout[axis].automargin = True
-        fig.layout[axis].title.font.size = f
-        fig.layout[axis].tickfont.size = f  # else Streamlit's chart theme keeps ticks at 12 px on every screen
+    # As one update_layout set them before (the order of the keys the page is sent follows it).
+    draft.update_layout([
+        (("meta",), {"screen": scr.name}),  # what the chart was laid out for (the browser tests wait for it)
+        (("height",), height), (("font", "size"), f), (("hoverlabel", "font", "size"), f),
+        (("title", "text"), BREAK.join(title_lines)), (("title", "font", "size"), tf), (("title", "x"), 0),
+        (("title", "xanchor"), "left"), (("title", "yref"), "container"), (("title", "y"), 1 - (10 + shift) / height),
+        (("title", "yanchor"), "top"),
+        (("margin", "l"), 10), (("margin", "r"), 20 if not scr.narrow else 10), (("margin", "t"), int(top)),
+        (("margin", "b"), int(bottom)), (("margin", "autoexpand"), True),
+        (("legend", "orientation"), "h"), (("legend", "x"), 0), (("legend", "xanchor"), "left"),
+        (("legend", "yref"), "container"), (("legend", "y"), 4 / height), (("legend", "yanchor"), "bottom"),
+        (("legend", "font", "size"), f),
+    ])
+    for n in range(len(annotations)):
+        draft.set(("layout", "annotations", n, "font", "size"), f)
+    for n, tr in enumerate(draft.traces):
+        if tr.get("type") == "heatmap":  # its colour scale's ticks and title, as the axes'
+            draft.set(("data", n, "colorbar", "tickfont", "size"), f)
+            draft.set(("data", n, "colorbar", "title", "font", "size"), f)
+    for axis in _axes(draft, "x") + _axes(draft, "y"):
+        draft.set(("layout", axis, "automargin"), True)
+        draft.set(("layout", axis, "title", "font", "size"), f)
+        # else Streamlit's chart theme keeps ticks at 12 px on every screen
+        draft.set(("layout", axis, "tickfont", "size"), f)
         if axis.startswith("x"):  # the value axis's "0" reaches half a line below the plot: start under it
-            fig.layout[axis].ticklabelstandoff = int(f / 2)
-        if _largest(fig, axis) >= 1000 and fig.layout[axis].tickmode != "array":
-            fig.layout[axis].tickformat = ",~f"  # thousands grouped by the language's separator: 3.000
-        if is_percent(fig, axis):
-            _percent_range(fig, axis)
-    return fig
+            draft.set(("layout", axis, "ticklabelstandoff"), int(f / 2))
+        if _largest(draft, axis) >= 1000 and lay[axis].get("tickmode") != "array":
+            draft.set(("layout", axis, "tickformat"), ",~f")  # thousands grouped by the language's separator: 3.000
+        if _is_percent(lay[axis]):
+            _percent_range(draft, axis)
+    return draft.apply()
 
 
-def is_percent(fig: go.Figure, axis: str) -> bool:
+def _is_percent(ax: dict) -> bool:
     """A percentage axis: titled '… (%)' (chart_labels.axis_title) or with '%' after each tick."""
-    ax = fig.layout[axis]
-    return ax.ticksuffix == "%" or unwrap(str(ax.title.text or "")).rstrip().endswith("(%)")
+    return (ax.get("ticksuffix") == "%"
+            or unwrap(str(ax.get("title", {}).get("text") or "")).rstrip().endswith("(%)"))
 
 
-def _percent_range(fig: go.Figure, axis: str) -> None:
+def _numbers(values) -> list[float]:
+    """The plotted numbers among `values` (no booleans, no gaps)."""
+    return [float(v) for v in values if isinstance(v, numbers.Real) and not isinstance(v, bool)
+            and not math.isnan(float(v))]
+
+
+def _percent_range(draft: _Draft, axis: str) -> None:
     """A percentage axis runs from 0 at the lowest to 100 at the highest: bars from zero; lines
     from a little under their data (never below zero) to a little over it (never past 100)."""
-    ax, traces = fig.layout[axis], _traces_on(fig, axis)
-    values = [float(v) for tr in traces if getattr(tr, axis[0], None) is not None for v in getattr(tr, axis[0])
-              if isinstance(v, numbers.Real) and not isinstance(v, bool) and not math.isnan(float(v))]
-    if ax.range is not None:
-        lo, hi = ax.range
+    traces = _traces_on(draft, axis)
+    values = [v for _, tr in traces if tr.get(axis[0]) is not None for v in _numbers(tr[axis[0]])]
+    own = draft.layout[axis].get("range")
+    if own is not None:
+        lo, hi = own
     elif values:
         pad = max((max(values) - min(values)) * 0.06, 1.0)
         lo, hi = min(values) - pad, max(values) + pad
     else:
         return
-    if any(tr.type == "bar" for tr in traces):
+    if any(tr.get("type") == "bar" for _, tr in traces):
         lo = 0.0
-    ax.update(range=[max(lo, 0.0), min(hi, 100.0)], autorange=False)
-    for tr in traces:
-        if tr.type == "scatter":
-            tr.cliponaxis = False  # a point at 0 or 100 shows whole on the axis's edge
+    draft.set(("layout", axis, "range"), [max(lo, 0.0), min(hi, 100.0)])
+    draft.set(("layout", axis, "autorange"), False)
+    for i, tr in traces:
+        if tr.get("type") == "scatter":
+            draft.set(("data", i, "cliponaxis"), False)  # a point at 0 or 100 shows whole on the axis's edge
 
 
-def _stack_room(fig: go.Figure, font: float) -> float:
+def _stack_room(draft: _Draft, font: float) -> float:
     """The plot height at which the smallest count written inside a stack of vertical bars gets a
     line of text (else Plotly turns the label on its side or shrinks it); 0 for other charts."""
-    if fig.layout.barmode != "stack":
+    if draft.layout.get("barmode") != "stack":
         return 0.0
-    labelled = [float(v) for tr in fig.data if tr.type == "bar" and tr.orientation != "h"
-                and tr.textposition == "inside" and tr.text is not None
-                for v, s in zip(tr.y, tr.text) if str(s) and isinstance(v, numbers.Real) and float(v) > 0]
-    return _largest(fig, "yaxis") / min(labelled) * (LINE * font + 4) if labelled else 0.0
+    labelled = [float(v) for tr in draft.traces if tr.get("type") == "bar" and tr.get("orientation") != "h"
+                and tr.get("textposition") == "inside" and tr.get("text") is not None
+                for v, s in zip(tr["y"], tr["text"]) if str(s) and isinstance(v, numbers.Real) and float(v) > 0]
+    return _largest(draft, "yaxis") / min(labelled) * (LINE * font + 4) if labelled else 0.0
 
 
-def _largest(fig: go.Figure, axis: str) -> float:
+def _largest(draft: _Draft, axis: str) -> float:
     """About the largest magnitude on an axis's scale (stacked bars add up; 0 for categories)."""
     peaks = []
-    for tr in _traces_on(fig, axis):
-        values = getattr(tr, axis[0], None)
-        if values is None or tr.type == "heatmap":
+    for _, tr in _traces_on(draft, axis):
+        values = tr.get(axis[0])
+        if values is None or tr.get("type") == "heatmap":
             continue
-        plotted = [abs(float(v)) for v in values if isinstance(v, numbers.Real) and not isinstance(v, bool)
-                   and not math.isnan(float(v))]
-        peaks.append(max(plotted, default=0.0))
-    return sum(peaks) if fig.layout.barmode == "stack" else max(peaks, default=0.0)
+        peaks.append(max((abs(v) for v in _numbers(values)), default=0.0))
+    return sum(peaks) if draft.layout.get("barmode") == "stack" else max(peaks, default=0.0)
 
 
 def gapped(values, joins, gap=None) -> list:

@@ -134,7 +134,8 @@ def history_grid(hist: pd.DataFrame, cat: Catalog, indicator_ids: list[str], uni
     where the core says a year may not be compared with the one before (`joins`, per indicator over
     the history's years in order: a methodology break, marked by a dotted line, or a partial year),
     and the unit's own also where a merger joined a unit to it (`own_joins`, by unit and period)."""
-    shown = [i for i in indicator_ids if i in set(hist["indicator_id"])]
+    of = dict(tuple(hist.groupby("indicator_id", sort=False)))  # each indicator's rows, in order
+    shown = [i for i in indicator_ids if i in of]
     rows = max(1, math.ceil(len(shown) / cols))
     inds = [cat.indicator(i) for i in shown]
     # The grid's layout and the traces as plain values, the figure made from them at once: Plotly
@@ -148,7 +149,7 @@ def history_grid(hist: pd.DataFrame, cat: Catalog, indicator_ids: list[str], uni
     marks = _Marks()
     for n, ind in enumerate(inds):
         axis = "" if n == 0 else str(n + 1)
-        every = hist[hist["indicator_id"] == ind["indicator_id"]]
+        every = of[ind["indicator_id"]]
         years = sorted({periods.year_of(p) for p in every["period"]})
         by_year = dict(zip(years, joins.get(ind["indicator_id"], (True,) * len(years))))
         traces += _stand_in_traces(every, ind, names, in_legend, axis, lang, version, by_year)
@@ -236,11 +237,14 @@ def parts(table: pd.DataFrame, cat: Catalog, total_id: str, unit_name: str, year
         fig.add_trace(go.Scatter(x=df["peer_median"], y=y, mode="markers", name=t("unit.peer_median", lang),
                                  marker={"symbol": "line-ns-open", "size": 22, "color": INK, "line": {"width": 3}},
                                  hoverinfo="skip"))
-        if df["target"].notna().any():
-            fig.add_vline(x=float(df["target"].dropna().iloc[0]), line={"color": INK, "dash": "dot"},
-                          annotation_text=t("chart.target", lang),
-                          annotation_position="top left",  # above the plot, ending at the line
-                          annotation_yanchor="bottom")
+        if df["target"].notna().any():  # a line as add_vline draws it (which took a fifth of the chart's build)
+            target, line = float(df["target"].dropna().iloc[0]), _Marks()
+            line.shapes.append(dict(type="line", xref="x", yref="y domain", x0=target, x1=target, y0=0, y1=1,
+                                    line={"color": INK, "dash": "dot"}))
+            line.annotations.append(dict(x=target, y=1, xref="x", yref="y domain", text=t("chart.target", lang),
+                                         showarrow=False, xanchor="right",  # above the plot, ending at the line
+                                         yanchor="bottom"))
+            line.onto(fig)
         fig.update_xaxes(title=axis_title(total, lang), range=[0, 100])  # bars start at zero
     if df["target"].notna().any():
         status_legend(fig, lang)

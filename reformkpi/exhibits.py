@@ -151,6 +151,19 @@ def _suffix(kind: str, lang: str) -> str:
     return f" ({t('unit.points', lang)})" if kind == "gap" else ""
 
 
+def _leaves(col, indicator_ids) -> bool:
+    """A column of a core frame that `table` shows: a known one, an indicator's, a period's."""
+    return col in KNOWN or col in indicator_ids or (isinstance(col, str) and periods.is_period(col))
+
+
+def table_rows(frame: pd.DataFrame, cat: Catalog) -> int:
+    """How many rows `table` makes of `frame`, without making them: its rows, none if no column
+    of it is shown (a frame of units is: their names are)."""
+    df = frame.reset_index() if frame.index.name == "unit_id" else frame
+    ids = set(cat.indicators["indicator_id"])
+    return len(df) if "unit_id" in df or any(_leaves(c, ids) for c in df.columns) else 0
+
+
 def table(frame: pd.DataFrame, cat: Catalog, indicator_id: str | None, lang: str) -> tuple[pd.DataFrame, tuple[Column, ...]]:
     """The frame as people read it: unit names for ids, indicator names for indicator ids,
     period labels, headers with their unit, figures rounded to the precision the page shows."""
@@ -172,6 +185,8 @@ def table(frame: pd.DataFrame, cat: Catalog, indicator_id: str | None, lang: str
     mixed = len(set(zip(row_measures, row_decimals))) > 1
     out, columns = {}, []
     for col in df.columns:
+        if not _leaves(col, ind_names):
+            continue
         if col in KNOWN:
             key, kind = KNOWN[col]
             if kind == "measure" and mixed:
@@ -186,10 +201,8 @@ def table(frame: pd.DataFrame, cat: Catalog, indicator_id: str | None, lang: str
                 header = ind_names[indicator_id]
         elif col in ind_names:
             kind, header, places = ind_measures[col], ind_names[col], ind_decimals[col]
-        elif isinstance(col, str) and periods.is_period(col):
+        else:  # a period's
             kind, header, places = measure, formatting.period_label(col, lang), decimals
-        else:
-            continue
         values = df[col]
         if kind == "period":
             values, kind = values.map(lambda p: formatting.period_label(str(p), lang)), "text"
@@ -351,7 +364,12 @@ def exhibit(frame: pd.DataFrame, ds: Dataset, indicator_id: str | None, title: s
 def description(ex: Exhibit) -> str:
     """A chart's text alternative, for a reader who cannot see it: what it shows (its title), how
     many rows of data it holds, and the takeaway its exports carry (the key figure)."""
-    return " ".join(filter(None, (tn("chart.alt", len(ex.table), ex.lang, title=ex.title), ex.takeaway)))
+    return describe(ex.title, len(ex.table), ex.takeaway, ex.lang)
+
+
+def describe(title: str, rows: int, takeaway: str, lang: str) -> str:
+    """`description` of an exhibit not made yet: its title, its table's rows (`table_rows`), its takeaway."""
+    return " ".join(filter(None, (tn("chart.alt", rows, lang, title=title), takeaway)))
 
 
 def header(ds: Dataset, indicator_id: str | None, source: str, lang: str, period: periods.Period | None = None,

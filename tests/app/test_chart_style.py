@@ -62,3 +62,36 @@ def test_no_modebar_covers_a_title_on_any_screen():
     # No modebar on any screen: on hover it covered the chart's title.
     assert all(cs.plotly_config(scr)["displayModeBar"] is False for scr in cs.SCREENS.values())
 
+
+
+def test_a_draft_sets_what_plotly_would_set_in_the_same_order():
+    # fit and layout set their changes through a draft, at once: the figure's JSON (what a page is
+    # sent, key order included) is what Plotly's own property sets and update_layout made of it.
+    def chart() -> go.Figure:
+        fig = go.Figure([go.Bar(x=["a", "b"], y=[1.0, 2.0]), go.Heatmap(z=[[1, 2]], x=["a", "b"], y=["c"])])
+        fig.add_annotation(text="A", x=0, y=1)
+        fig.update_xaxes(range=[0, 10], ticktext=["x"], title="X")
+        return fig
+
+    by_hand, drafted = chart(), chart()
+    by_hand.update_layout(height=300, title={"text": "T", "font": {"size": 18}}, legend={"font": {"size": 9}})
+    by_hand.layout.xaxis.range = [0.0, 10.0]  # equal: left as it was (0 stays 0)
+    by_hand.layout.xaxis.ticktext = None  # removed
+    by_hand.layout.xaxis.tickfont.size = 12  # a sub-object made anew goes last
+    by_hand.layout.yaxis.title.text = "Y"  # an axis made anew
+    by_hand.layout.annotations[0].font.size = 12
+    by_hand.data[0].x = ["a<br>a", "b"]
+    by_hand.data[1].colorbar.tickfont.size = 12
+
+    draft = cs._Draft(drafted)
+    draft.update_layout([(("height",), 300), (("title", "text"), "T"), (("title", "font", "size"), 18),
+                         (("legend", "font", "size"), 9)])
+    for path, value in ((("xaxis", "range"), [0.0, 10.0]), (("xaxis", "ticktext"), None),
+                        (("xaxis", "tickfont", "size"), 12), (("yaxis", "title", "text"), "Y"),
+                        (("annotations", 0, "font", "size"), 12)):
+        draft.set(("layout", *path), value)
+    draft.set(("data", 0, "x"), ["a<br>a", "b"])
+    draft.set(("data", 1, "colorbar", "tickfont", "size"), 12)
+    assert draft.layout["xaxis"]["tickfont"] == {"size": 12} and draft.traces[0]["x"] == ["a<br>a", "b"]
+    assert draft.apply().to_json() == by_hand.to_json()
+    assert drafted.layout.annotations[0].font.size == 12 and drafted.layout.xaxis.ticktext is None

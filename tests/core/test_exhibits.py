@@ -72,6 +72,19 @@ def test_a_charts_text_alternative_says_what_it_shows_how_much_and_the_exports_t
     assert exhibits.description(one) == "Chart “Xu hướng”, 1 row of data."  # no indicator: no takeaway
 
 
+def test_a_tables_rows_are_counted_without_making_it():
+    # The page's description counts them before its table is made (chart_alt makes it once opened).
+    ds = dataset(ROWS)
+    league = ranking.league_table(ds, "sat", Period(2019), "department", "vi")
+    matrix = pd.DataFrame({"2019-Q1": [3.0, 9.5]}, index=pd.Index(["a", "b"], name="unit_id"))
+    trend = views.province_trend(ds, "sat", "department", "vi")
+    nothing_shown = pd.DataFrame({"unit_ids": ["a", "b"], "meets_target": [True, False]})
+    for frame in (league, matrix, trend, trend.head(0), nothing_shown):
+        assert exhibits.table_rows(frame, ds.catalog) == len(exhibits.table(frame, ds.catalog, "sat", "vi")[0])
+    assert exhibits.table_rows(nothing_shown, ds.catalog) == 0 and exhibits.table_rows(league, ds.catalog) == 3
+    assert exhibits.describe("Hài lòng 2019", 3, sat_exhibit().takeaway, "vi") == exhibits.description(sat_exhibit())
+
+
 def test_csv_and_xlsx_carry_the_header_block_number_formats_and_stay_formula_safe():
     frame = ranking.league_table(dataset(ROWS), "sat", Period(2019), "department", "vi")
     frame.loc[frame["unit_id"] == "b", "name"] = "=HYPERLINK(\"http://x\")"
