@@ -169,7 +169,7 @@ def unit_history(ds: Dataset, unit_id: str, indicator_ids: tuple[str, ...], grai
     cols = ["indicator_id", "period", "unit_id", "kind", "value", "units", "peer_median", "n_peers", "n_peer_expected",
             "target", "gap", "meets_target"]
     # Every indicator worked on in one frame: a dozen steps on small frames per indicator cost
-    # five times the read at national scale. Only indicators the lineage has figures of.
+    # several times the read at national scale. Only indicators the lineage has figures of.
     ids = list(dict.fromkeys(indicator_ids))
     read = [series(ds, i, grain, both_ids).dropna(subset=["value"]).assign(indicator_id=i) for i in ids]
     read = [df for df in read if df["unit_id"].isin(lineage).any()]
@@ -180,8 +180,8 @@ def unit_history(ds: Dataset, unit_id: str, indicator_ids: tuple[str, ...], grai
     parts = [mine.assign(kind=[OWN if u == unit_id else PREDECESSOR for u in mine["unit_id"]],
                          units=mine["unit_id"])[["indicator_id", "period", "unit_id", "kind", "value", "units"]]]
     own_in = {p: cat.standing(unit_id, p).own for p in mine["period"].unique()}
-    joins_up = {i: combinable(cat.indicator(i)) for i in ids}
-    before = mine[~mine["period"].map(own_in) & mine["indicator_id"].map(joins_up)]
+    combines = {i: combinable(cat.indicator(i)) for i in ids}
+    before = mine[~mine["period"].map(own_in) & mine["indicator_id"].map(combines)]
     before = before[before.groupby(["indicator_id", "period"])["unit_id"].transform("size") > 1]
     for indicator_id, b in before.groupby("indicator_id", sort=False):
         parts.append(combine_lineage(cat.indicator(indicator_id), b).assign(indicator_id=indicator_id, unit_id="",
