@@ -160,6 +160,10 @@ class Catalog:
     _held_by: dict[str, dict[str, frozenset[str]]] = field(init=False, repr=False, compare=False,
                                                            default_factory=dict)
     _target_rows: dict[str, list] = field(init=False, repr=False, compare=False, default_factory=dict)
+    # A family's bands as (minimum, grade id) from the lowest, and its floor band's id: a page grades
+    # one value at a time, and finding them in the table each time cost more than the grading.
+    _grade_steps: dict[str, tuple[list, str | None]] = field(init=False, repr=False, compare=False,
+                                                          default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_indicator_rows", {})
@@ -306,13 +310,16 @@ class Catalog:
 
     def grades(self, family: str, values: pd.Series) -> pd.Series:
         """Grade id of each value by the family's bands: a value at a band's minimum is in the band."""
-        bands = self.grade_bands[self.grade_bands["family"] == family]
+        if family not in self._grade_steps:
+            bands = self.grade_bands[self.grade_bands["family"] == family]
+            floor = bands.loc[bands["min_value"].isna(), "grade_id"]
+            steps = bands.dropna(subset=["min_value"]).sort_values("min_value")
+            self._grade_steps[family] = (list(zip(steps["min_value"], steps["grade_id"])),
+                                         floor.iloc[0] if len(floor) else None)
+        steps, floor = self._grade_steps[family]
         out = pd.Series(pd.NA, index=values.index, dtype="object")
-        if bands.empty:
-            return out
-        floor = bands[bands["min_value"].isna()]
-        for _, b in bands.dropna(subset=["min_value"]).sort_values("min_value").iterrows():
-            out[values >= b["min_value"]] = b["grade_id"]
-        if not floor.empty:
-            out[values.notna() & out.isna()] = floor.iloc[0]["grade_id"]
+        for minimum, grade_id in steps:
+            out[values >= minimum] = grade_id
+        if floor is not None:
+            out[values.notna() & out.isna()] = floor
         return out

@@ -42,6 +42,13 @@ def test_grades_need_a_value():
     assert g.iloc[0] == "excellent" and pd.isna(g.iloc[1])
 
 
+def test_each_family_is_graded_by_its_own_bands_however_often_asked():
+    cat = small_catalog()
+    assert cat.grades("sipas", pd.Series([75.0, 50.0])).tolist() == ["good", "weak"]
+    assert cat.grades("dossiers", pd.Series([75.0])).isna().all()  # no bands: no grade
+    assert cat.grades("sipas", pd.Series([85.0])).tolist() == ["excellent"]
+
+
 def test_periods():
     assert periods.latest_complete_quarter(periods.start("2026-Q4")) == "2026-Q3"
     assert periods.latest_complete_quarter(periods.start("2026-Q1")) == "2025-Q4"

@@ -42,6 +42,16 @@ def test_before_the_unit_existed_only_a_ratio_of_sums_is_combined_and_never_held
         rollups.combine_lineage(small_catalog().indicator("sat"), h[h["indicator_id"] == "sat"])
 
 
+def test_unit_history_gives_each_indicator_in_the_order_asked_with_its_own_target_and_direction():
+    # 2019: a's late rate 10% (target 5, lower is better: gap -5); sat 85 (target 80: gap +5); b's sat 75.
+    rows = dossiers("a", "2019-Q1", 4, 5, 1) + [("a", "sat", "2019", 85), ("b", "sat", "2019", 75)]
+    h = views.unit_history(dataset(rows), "a", ("late_rate", "par", "sat"))
+    assert list(zip(h["indicator_id"], h["value"], h["target"], h["gap"], h["meets_target"], h["peer_median"])) == [
+        ("late_rate", 10.0, 5.0, -5.0, False, 10.0), ("sat", 85.0, 80.0, 5.0, True, 80.0)]  # no PAR figure: no row
+    twice = views.unit_history(dataset(rows), "a", ["sat", "late_rate", "sat"])
+    assert twice["indicator_id"].tolist() == ["sat", "late_rate", "sat"]
+
+
 def test_a_units_dossiers_by_quarter_are_its_own_once_in_office_and_its_predecessors_combined_before():
     rows = dossiers("x", "2024-Q4", 0, 9, 1) + dossiers("y", "2024-Q4", 0, 27, 3) + dossiers("z", "2025-Q1", 0, 45, 5)
     rows += dossiers("a", "2024-Q4", 0, 100, 100)  # not of z's lineage
