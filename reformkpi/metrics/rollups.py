@@ -293,11 +293,15 @@ def dossier_flow(ds: Dataset, unit_ids: list[str], grain: str = "quarter", years
                 f"{count}", params)
     wide = (df.pivot_table(index=keys, columns="indicator_id", values="value", aggfunc="sum")
             .reindex(columns=stored + ([] if by_unit else ["n_units"])).reset_index().rename_axis(columns=None))
-    for _, d in fam[fam["rollup"] == "derived"].iterrows():
-        num, den = cat.components(d["indicator_id"])
-        total = wide[num].sum(axis=1)
-        rate = d["scale"] * total / wide[den].sum(axis=1).replace(0, np.nan) if den else total
-        wide[d["indicator_id"]] = rounded_column(rate, d["decimals"])
+    # The rates over numpy columns: pandas' row sums of column selections cost a Unit page 10 ms.
+    derived = fam[fam["rollup"] == "derived"]
+    for indicator_id, scale, decimals in zip(derived["indicator_id"], derived["scale"], derived["decimals"]):
+        num, den = cat.components(indicator_id)
+        rate = np.nansum([wide[c].to_numpy() for c in num], axis=0)
+        if den:
+            below = np.nansum([wide[c].to_numpy() for c in den], axis=0)
+            rate = scale * rate / np.where(below == 0, np.nan, below)
+        wide[indicator_id] = rounded_column(rate, decimals).to_numpy()
     return wide.sort_values(keys, ignore_index=True)
 
 

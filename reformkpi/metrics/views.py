@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from reformkpi import periods
@@ -222,10 +223,13 @@ def family_parts(cat: Catalog, total_id: str) -> list[str]:
 
 def _part_targets(ds: Dataset, total_id: str, year: int, unit_ids: list[str]) -> dict[str, pd.Series]:
     """Target of each part for the units: its own in the catalog, else the target of the total."""
-    grid = pd.DataFrame({"unit_id": list(unit_ids)})
-    fallback = targets.lookup(ds.catalog, total_id, grid["unit_id"], year).set_index("unit_id")["target"]
-    return {p: targets.lookup(ds.catalog, p, grid["unit_id"], year).set_index("unit_id")["target"].fillna(fallback)
-            for p in family_parts(ds.catalog, total_id)}
+    total = targets.lookup(ds.catalog, total_id, unit_ids, year)
+    index, fallback = pd.Index(total["unit_id"], name="unit_id"), total["target"].to_numpy()
+    out = {}
+    for p in family_parts(ds.catalog, total_id):  # on arrays: a frame indexed and aligned per part cost 5 ms a family
+        own = targets.lookup(ds.catalog, p, unit_ids, year)["target"].to_numpy()
+        out[p] = pd.Series(np.where(np.isnan(own), fallback, own), index=index, name="target")
+    return out
 
 
 def unit_parts(ds: Dataset, total_id: str, unit_id: str, year: int) -> pd.DataFrame:
