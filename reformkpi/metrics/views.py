@@ -16,7 +16,7 @@ from reformkpi.coverage import expected_units
 from reformkpi.metrics import targets
 from reformkpi.metrics.datasets import Dataset, remembered, unit_names
 from reformkpi.metrics.comparability import Comparison, compare, joins, method_breaks, scope_changed
-from reformkpi.metrics.rollups import (aggregate, combinable, combine_lineage, dossier_flow,
+from reformkpi.metrics.rollups import (aggregate, combinable, combine_lineage, dossier_flows,
                                        level_units, province_series, read_together, series, stored_series)
 from reformkpi.metrics.targets import gap
 
@@ -206,9 +206,10 @@ def unit_flow(ds: Dataset, unit_id: str) -> pd.DataFrame:
     for those before, its predecessors' combined (own False; counts add, rates are ratios of the
     sums). Columns: those of `rollups.dossier_flow`, and own."""
     cat = ds.catalog
-    out = dossier_flow(ds, [unit_id]).assign(own=True)
-    if predecessors := cat.predecessors(unit_id):
-        before = dossier_flow(ds, predecessors)
+    predecessors = cat.predecessors(unit_id)
+    out, before = dossier_flows(ds, ([unit_id], predecessors))
+    out = out.assign(own=True)
+    if predecessors:
         before = before[[not cat.standing(unit_id, p).own for p in before["period"]]].assign(own=False)
         out = pd.concat([before, out], ignore_index=True).sort_values("period", ignore_index=True)
     return out
