@@ -149,13 +149,14 @@ def _contexts(ds: Dataset, indicator_ids: list[str], period: periods.Period, lev
                       ORDER BY period, unit_id, created_at""",
                    [sorted(set().union(*ids.values())), units, str(period.year)])
     names = datasets.unit_names(cat, lang)
-    out = {}
+    out, expected = {}, {}  # expected: units of each period read at, the same for every indicator read at it
     for i, (p, reported) in asked.items():
         start, end = periods.start(p), periods.end(p)
-        expected = [u for u in coverage.expected_units(cat, p, level if unit_id is None else None) if u in chosen]
+        if p not in expected:
+            expected[p] = sum(u in chosen for u in coverage.expected_units(cat, p, level if unit_id is None else None))
         mine = [(u, x, n) for iid, u, x, n in zip(notes["indicator_id"], notes["unit_id"], notes["period"], notes["note"])
                 if iid in ids[i] and periods.start(x) >= start and periods.end(x) <= end]
-        out[i] = FigureContext(i, p, tuple(sources.get(i, ())), method_text(cat, i, lang), len(reported), len(expected),
+        out[i] = FigureContext(i, p, tuple(sources.get(i, ())), method_text(cat, i, lang), len(reported), expected[p],
                                ds.version, cat.break_note(i, lang) if cat.breaks(i) else "", lang,
                                tuple(f"{names.get(u, u)} · {period_label(x, lang)}: {n}" for u, x, n in mine))
     return out
