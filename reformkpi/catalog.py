@@ -94,9 +94,8 @@ def _check(t: dict[str, pd.DataFrame]) -> None:
     if units["unit_id"].duplicated().any():
         problems.append("units: duplicate unit_id " + ", ".join(units.loc[units["unit_id"].duplicated(), "unit_id"]))
     for col in ("parent_id", "successor_id"):
-        bad = units.loc[(units[col] != "") & ~among(units[col], ids), col]
-        problems += [f"units: {col} {v!r} is not a unit" for v in bad]
-    problems += [f"units: level {v!r} unknown" for v in set(units["level"]) - set(LEVELS)]
+        problems += [f"units: {col} {v!r} is not a unit" for v in units[col].to_numpy(dtype=object) if v and v not in ids]
+    problems += [f"units: level {v!r} unknown" for v in set(units["level"].to_numpy(dtype=object)) - set(LEVELS)]
     iids = set(ind["indicator_id"])
     problems += [f"indicators: measure {v!r} unknown" for v in set(ind["measure"]) - set(MEASURES)]
     problems += [f"indicators: rollup {v!r} unknown" for v in set(ind["rollup"]) - set(ROLLUPS)]
@@ -175,7 +174,7 @@ class Catalog:
             self._unit_positions.setdefault(unit_id, position)
         object.__setattr__(self, "_office", tuple(pd.to_datetime(self.units[c]).to_numpy(dtype="datetime64[D]")
                                                   for c in ("active_from", "active_to")))
-        for uid, succ in zip(self._unit_ids, self.units["successor_id"]):
+        for uid, succ in zip(self._unit_ids, self.units["successor_id"].to_numpy(dtype=object)):
             self._successor.setdefault(uid, succ)
             if succ:
                 self._merged_into.setdefault(succ, []).append(uid)

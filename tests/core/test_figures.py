@@ -14,7 +14,7 @@ from reformkpi.context import figure_context, figure_contexts, trend_title
 from reformkpi.ingest import papi
 from reformkpi.periods import Period
 from reformkpi.store import CommitInfo, conform
-from tests.conftest import dataset, obs
+from tests.conftest import dataset, obs, small_catalog
 from tests.core.ingest.test_ingest import ANALYST, csv_bytes, prep, state, xlsx_bytes
 from tests.core.metrics.test_metrics import dossiers
 
@@ -269,3 +269,30 @@ def test_a_context_found_with_others_is_not_read_again():
     assert figure_context(ds, "late_rate", Period(2025), None, "vi", "z") is together["late_rate"]
     assert figure_context(ds, "sat", Period(2025), None, unit_id="z", lang="vi") is together["sat"]
     assert reads == []
+
+
+def test_several_contexts_read_their_sources_and_notes_in_one_query_each():
+    # z's dossiers come from two systems (Q2 from the new one), its survey from a third; notes on
+    # a late count (a component of late_rate), on the survey, and one outside the year.
+    rows = obs([("z", "sat", "2025", 90), ("z", "sat", "2024", 85)] + dossiers("z", "2025-Q1", 4, 5, 1)
+               + dossiers("z", "2025-Q2", 2, 5, 1) + dossiers("x", "2024-Q4", 1, 1, 1))
+    rows["source"] = ["Khảo sát", "Khảo sát"] + ["Một cửa"] * 3 + ["Một cửa mới"] * 3 + ["Một cửa"] * 3
+    notes_rows = pd.DataFrame({"unit_id": ["z", "z", "z"], "indicator_id": ["late", "sat", "late"],
+                               "period": ["2025-Q2", "2025", "2024-Q4"], "note": ["n1", "n2", "n3"],
+                               "data_version": [0, 0, 0], "upload_id": ["", "", ""], "created_by": ["a"] * 3,
+                               "created_at": pd.to_datetime(["2026-01-01"] * 3, utc=True)})
+
+    def opened():
+        return Dataset(conform(pa.Table.from_pandas(rows, preserve_index=False)), small_catalog(), 0, notes_rows)
+
+    ds, queries = opened(), []
+    sql = ds.sql
+    ds.sql = lambda q, p=None: queries.append(q) or sql(q, p)  # type: ignore[method-assign]
+    ids = ("sat", "late_rate", "par")
+    together = figure_contexts(ds, ids, Period(2025), None, "vi", "z")
+    assert sum("coalesce(o.source" in q for q in queries) == 1 and sum("FROM notes" in q for q in queries) == 1
+    alone = opened()
+    assert together == {i: figure_context(alone, i, Period(2025), None, "vi", "z") for i in ids}
+    assert together["late_rate"].sources == ("Một cửa", "Một cửa mới")
+    assert together["late_rate"].notes == ("Sở Z · Quý II/2025: n1",) and together["sat"].notes == ("Sở Z · 2025: n2",)
+    assert together["sat"].sources == ("Khảo sát",) and together["par"].sources == ()

@@ -61,6 +61,25 @@ def test_a_units_dossiers_by_quarter_are_its_own_once_in_office_and_its_predeces
     assert f.loc["2025-Q1", "late_rate"] == 10.0 and f.loc["2025-Q1", "late"] == 5
 
 
+def test_a_units_dossiers_and_its_predecessors_are_read_in_one_query_as_each_alone():
+    # Each group as dossier_flow gives it alone: z with data of its own and without (only x's and
+    # y's quarters), a with no predecessors, b with no dossiers at all.
+    rows = dossiers("x", "2024-Q4", 0, 9, 1) + dossiers("y", "2024-Q3", 2, 27, 3) + dossiers("a", "2024-Q4", 0, 100, 100)
+    def counted(ds, queries):
+        sql = ds.sql
+        ds.sql = lambda q, p=None: queries.append(q) or sql(q, p)  # type: ignore[method-assign]
+        return ds
+
+    for extra in ([], dossiers("z", "2025-Q1", 0, 45, 5)):
+        queries: list[str] = []
+        flows = rollups.dossier_flows(counted(dataset(rows + extra), queries), (["z"], ["x", "y"], ["a"], ["b"], []))
+        assert len(queries) == 1
+        alone = dataset(rows + extra)
+        for got, units in zip(flows, (["z"], ["x", "y"], ["a"], ["b"], [])):
+            pd.testing.assert_frame_equal(got, rollups.dossier_flow(alone, units), check_exact=True)
+    assert flows[0]["late"].tolist() == [5] and flows[1]["n_units"].tolist() == [1, 1] and flows[3].empty
+
+
 def test_merger_events_name_the_predecessors():
     ev = views.merger_events(dataset([]).catalog, "z")
     assert ev["date"].astype(str).tolist() == ["2025-03-01"] and ev["predecessors"].iloc[0] == "x,y"
