@@ -17,7 +17,7 @@ import math
 import re
 import string
 from collections.abc import Callable
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 
 import numpy as np
 import pandas as pd
@@ -48,8 +48,18 @@ def half_up(x, decimals: int) -> Decimal:
     −1.25 → −1.3; a result of zero has no sign (−0.04 → 0.0). An infinite x stays infinite."""
     if not math.isfinite(float(x)):
         return Decimal(float(x))
-    d = Decimal(format(float(x), f".{SIGNIFICANT}g")).quantize(Decimal(1).scaleb(-int(decimals)), ROUND_HALF_UP)
+    d = Decimal(format(float(x), f".{SIGNIFICANT}g"))
+    d = d.quantize(Decimal(1).scaleb(-int(decimals)), ROUND_HALF_UP, _wide(d, int(decimals)))
     return d if d else d.copy_abs()
+
+
+def _wide(d: Decimal, places: int) -> Context | None:
+    """A decimal context with digits enough for `d`'s whole number and `places` places where the
+    default's 28 are too few: a value near the largest float (1.79e308, an upload's slip) raised
+    InvalidOperation when rounded or printed. None for the figures of this world (a context made
+    for every number cost a heatmap's cells a fifth more)."""
+    needed = d.adjusted() + places + 2
+    return Context(prec=needed) if needed > 28 else None
 
 
 def rounded(x, decimals: int) -> float:
@@ -76,7 +86,16 @@ def _decimal(pattern: str, lang: str) -> Callable[[Decimal], str]:
     """Babel's format_decimal with its pattern and locale parsed once: a heatmap writes thousands of
     numbers, and parsing both took a third of each."""
     parsed, locale = parse_pattern(pattern), Locale.parse(LOCALES[lang])
-    return lambda x: parsed.apply(x, locale).replace("-", MINUS)
+
+    def write(x: Decimal) -> str:
+        if (wide := _wide(x, parsed.frac_prec[1])) is not None:
+            with localcontext(wide):  # Babel rounds in the current context
+                return write_plain(x)
+        return write_plain(x)
+
+    def write_plain(x: Decimal) -> str:
+        return parsed.apply(x, locale).replace("-", MINUS)
+    return write
 
 
 def number(x, lang: str, decimals: int = 1) -> str:

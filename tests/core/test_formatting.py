@@ -156,3 +156,15 @@ def test_a_computed_rate_rounds_as_its_exact_fraction(num, den, decimals):
     want = Decimal(whole + (1 if exact - whole >= Fraction(1, 2) else 0)).scaleb(-decimals)
     assert f.rounded(100 * num / den, decimals) == float(want)
     assert f.rounded_column([100 * num / den], decimals).iloc[0] == float(want)
+
+
+@given(st.floats(min_value=1e16, max_value=1.7976931348623157e308) | st.floats(min_value=-1.7976931348623157e308,
+                                                                               max_value=-1e16),
+       st.integers(0, 4), st.sampled_from(["vi", "en"]))
+def test_a_number_as_large_as_a_float_holds_rounds_to_its_places(x, decimals, lang):
+    """An upload's slip near the largest float (1.79e308) has more digits than decimal's default
+    context holds, which raised InvalidOperation in the fuzzed reader: it rounds and prints as any
+    other (a float this large is whole: its written form, with `decimals` zero places)."""
+    got = f.half_up(x, decimals)
+    assert got == Decimal(format(x, f".{f.SIGNIFICANT}g")) and -got.as_tuple().exponent == decimals
+    assert f.number(x, lang, decimals)
