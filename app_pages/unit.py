@@ -98,14 +98,15 @@ else:
                 key="unit_ranks", data=ranks, indicator=indicator_id, lang=lang)
     context.caption(data.query(figure_context, ref, indicator_id, period, None, lang, unit_id))
 
-if LATE_RATE not in present:
-    st.stop()
-st.subheader(t("unit.dossiers_section", lang))
-flow = data.query(views.unit_flow, ref, unit_id)
-if flow.empty:
-    st.info(t("unit.no_dossiers", lang))
-else:
-    charts.show(charts.figure(unit_profile.dossier_quarters, flow, catalog, ON_TIME_RATE, LATE_RATE, names[unit_id],
-                              events, year, lang, ref.version), key="unit_dossiers", data=flow, indicator=LATE_RATE, lang=lang)
-    st.caption(tm("kpi.formula", lang, formula=catalog.formula_text(LATE_RATE, lang)))
-    context.caption(data.query(figure_context, ref, LATE_RATE, period, None, lang, unit_id))
+# Not stopped where a dataset has no dossiers (PAPI): the page's export menu follows it.
+if LATE_RATE in present:
+    st.subheader(t("unit.dossiers_section", lang))
+    flow = data.query(views.unit_flow, ref, unit_id)
+    if flow.empty:
+        st.info(t("unit.no_dossiers", lang))
+    else:
+        charts.show(charts.figure(unit_profile.dossier_quarters, flow, catalog, ON_TIME_RATE, LATE_RATE, names[unit_id],
+                                  events, year, lang, ref.version), key="unit_dossiers", data=flow, indicator=LATE_RATE,
+                    lang=lang)
+        st.caption(tm("kpi.formula", lang, formula=catalog.formula_text(LATE_RATE, lang)))
+        context.caption(data.query(figure_context, ref, LATE_RATE, period, None, lang, unit_id))

@@ -37,7 +37,7 @@ def main(argv: list[str]) -> None:
             trend = views.province_trend(ds, indicator, "department", "vi")
             figures += [overview_view.unit_values(table, ind, k, "vi", ds.version),
                         overview_view.province_trend(trend, ind, "vi", ds.version, trend_title(ds.catalog, indicator, "vi"))]
-            frames += [(table, indicator, str(period)), (trend, indicator, "")]
+            frames += [(table, indicator, period), (trend, indicator, None)]  # a trend is of every year
 
         def exhibit(i: int) -> exhibits.Exhibit:
             frame, indicator, period = frames[i]

@@ -13,21 +13,21 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from components import data, navigation, url_state
+from components import data
 from components.cache_keys import HASH_FUNCS
 from reformkpi import exhibits, exports, formatting
-from reformkpi.catalog import Catalog
 from reformkpi.i18n import t
 
 
-def beside(key: str, fig: go.Figure, frame: pd.DataFrame, indicator_id: str | None, lang: str) -> None:
-    """Under the chart `key`: its description and its table. Nothing when the page has no data shown."""
+def beside(key: str, fig: go.Figure, frame: pd.DataFrame, indicator_id: str | None, unit_id: str | None,
+           lang: str) -> None:
+    """Under the chart `key`: its description and its table (of `unit_id`'s figures on a unit's page,
+    as its exports: `charts.Scope`). Nothing when the page has no data shown."""
     from components import shell  # shell → exporting → charts → here: read when a chart is drawn
 
     ref = shell.shown_ref()
     if ref is None:
         return
-    unit_id = url_state.chosen("unit") if navigation.current() == navigation.UNIT_PAGE else None
     alt = _alternative(frame, ref, indicator_id, exports.plain(str(fig.layout.title.text or "")), lang, unit_id)
     st.caption(formatting.markdown_text(alt.text))
     # The table is sent only once its expander is opened (which reruns): a closed one held every
@@ -46,14 +46,14 @@ class _Alternative:
 
     text: str
     frame: pd.DataFrame
-    catalog: Catalog
+    ref: data.DataRef  # not its catalog: a cached alternative would keep a version no longer served
     indicator_id: str | None
     lang: str
     rows: pd.DataFrame | None = None
 
     def table(self) -> pd.DataFrame:
         if self.rows is None:  # two sessions opening it at once write the same cells
-            shown, columns = exhibits.table(self.frame, self.catalog, self.indicator_id, self.lang)
+            shown, columns = exhibits.table(self.frame, data.dataset(self.ref).catalog, self.indicator_id, self.lang)
             ex = exhibits.Exhibit("", "", exhibits.Header("", 0, lang=self.lang), shown, columns)
             self.rows = pd.DataFrame(exports.text_rows(ex), columns=[str(c) for c in shown.columns])
         return self.rows
@@ -67,4 +67,4 @@ def _alternative(frame: pd.DataFrame, ref: data.DataRef, indicator_id: str | Non
     ds = data.dataset(ref)
     text = exhibits.describe(title, exhibits.table_rows(frame, ds.catalog),
                              exhibits.takeaway(frame, ds, indicator_id, lang, unit_id), lang)
-    return _Alternative(text, frame, ds.catalog, indicator_id, lang)
+    return _Alternative(text, frame, ref, indicator_id, lang)

@@ -13,6 +13,7 @@ screen; until it has reported, the browser's user agent decides.
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 import numbers
@@ -163,7 +164,9 @@ class _Draft:
 
     def __init__(self, fig: go.Figure) -> None:
         self._fig = fig
-        self.layout = fig.layout.to_plotly_json()
+        # Its own values, copied, without the template (which `fit` never reads): copying the
+        # template too, as `to_plotly_json` does, took two thirds of a small chart's `layout` and `fit`.
+        self.layout = {k: copy.deepcopy(v) for k, v in fig.layout._props.items() if k != "template"}
         self._changed: dict[str, None] = {}  # the layout's keys changed, in order
         self._restyled: dict[int, dict[str, None]] = {}  # each trace's, by its index
 
@@ -186,7 +189,7 @@ class _Draft:
         else:
             return
         if where == "data":
-            self._restyled.setdefault(keys[0], {})[([*keys[1:], last])[0]] = None
+            self._restyled.setdefault(keys[0], {})[keys[1] if len(keys) > 1 else last] = None
         else:
             self._changed[([*keys, last])[0]] = None
 
@@ -204,7 +207,8 @@ class _Draft:
 
     def apply(self) -> go.Figure:
         """The figure with the changed properties set, each whole (Plotly's relayout and restyle, which
-        take them as they are: they were read from the figure, validated, or are plain numbers and text)."""
+        take them as they are, unvalidated: they were read from the figure, validated, or are plain
+        numbers and text; tests/app/test_chart_style.py rebuilds fitted figures through validation)."""
         fig = self._fig
         fig.plotly_relayout({k: self.layout.get(k) for k in self._changed})
         for i, keys in self._restyled.items():
@@ -388,7 +392,7 @@ def fit(fig: go.Figure, scr: Screen, span: float = 1.0) -> go.Figure:
     annotations = lay.get("annotations", [])
     sub_titles = [a for a in annotations if a.get("yanchor") == "bottom" and (a.get("y") or 0) >= 1]
     # Plotly anchors a title of several lines by its first line: move it down by the others.
-    shift = (len(title_lines) - 1) * tf
+    shift = max(len(title_lines) - 1, 0) * tf
     top = 10 + shift + len(title_lines) * LINE * tf + 10 + top_ticks + top_title + (LINE * f if sub_titles else 0)
     bottom = bottom_ticks + bottom_title + legend_h + 12
     rows = max((len(_categories(draft, a)) for a in _axes(draft, "y")), default=0)

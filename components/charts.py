@@ -96,7 +96,7 @@ def show(fig: go.Figure, key: str, *, data: pd.DataFrame, indicator: str | None 
     """Draw a chart and register the frame the core computed for it (its exports are that frame)."""
     _register(key, fig, data, indicator)
     st.plotly_chart(fig, key=key, config=chart_style.plotly_config(chart_style.screen()))
-    chart_alt.beside(key, fig, data, indicator, lang)
+    chart_alt.beside(key, fig, data, indicator, scope().unit_id, lang)
 
 
 def show_heatmap(fig: go.Figure, key: str, *, data: pd.DataFrame, indicator: str | None = None, lang: str) -> None:
@@ -118,7 +118,7 @@ def show_heatmap(fig: go.Figure, key: str, *, data: pd.DataFrame, indicator: str
     styled = shown.style.apply(lambda col: [background(v) for v in values[col.name]], axis=0)
     st.dataframe(styled, width="stretch", column_config={"_index": st.column_config.TextColumn(pinned=True)},
                  key=key)
-    chart_alt.beside(key, fig, data, indicator, lang)
+    chart_alt.beside(key, fig, data, indicator, scope().unit_id, lang)
 
 
 def show_linked(fig: go.Figure, key: str, page: str, *, data: pd.DataFrame, indicator: str | None = None,
@@ -130,7 +130,7 @@ def show_linked(fig: go.Figure, key: str, page: str, *, data: pd.DataFrame, indi
     _register(key, fig, data, indicator)
     event = st.plotly_chart(fig, key=key, config=chart_style.plotly_config(chart_style.screen()), on_select="rerun",
                             selection_mode="points")
-    chart_alt.beside(key, fig, data, indicator, lang)
+    chart_alt.beside(key, fig, data, indicator, scope().unit_id, lang)
     points = event.selection.points if event else []
     if points and points[0].get("customdata") is not None:
         value = points[0]["customdata"]

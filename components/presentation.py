@@ -57,4 +57,4 @@ def present(run_page, lang: str) -> None:
     # without scrolling (a copy: the drawn figure is shared).
     fig = chart_style.fit_to(go.Figure(drawn[i].figure), chart_style.enlarged(scr), PRESENT_HEIGHT[scr.name])
     st.plotly_chart(fig, key="present-chart", config=chart_style.plotly_config(scr))
-    chart_alt.beside("present-chart", fig, drawn[i].frame, drawn[i].indicator_id, lang)
+    chart_alt.beside("present-chart", fig, drawn[i].frame, drawn[i].indicator_id, charts.scope().unit_id, lang)

@@ -383,14 +383,13 @@ def header(ds: Dataset, indicator_id: str | None, source: str, lang: str, period
         return Header(source, version, period=label, snapshot=snapshot, lang=lang)
     cat = ds.catalog
     ind = cat.indicator(indicator_id)
-    chosen = period
     targets = cat.targets[(cat.targets["indicator_id"] == indicator_id) & (cat.targets["unit_id"] == "")]
-    if chosen is not None:
-        targets = targets[(targets["year_from"] <= chosen.year) & (targets["year_to"] >= chosen.year)]
+    if period is not None:
+        targets = targets[(targets["year_from"] <= period.year) & (targets["year_to"] >= period.year)]
     target = "; ".join(f"{formatting.value(r['value'], ind, lang)} ({r['source']}, "
                        f"{r['year_from']}–{r['year_to']})" for _, r in targets.iterrows())
-    ctx = figure_context(ds, indicator_id, chosen, level, lang, unit_id) if chosen is not None else None
-    c = comparability.compare(ds, indicator_id, chosen) if chosen is not None else None
+    ctx = figure_context(ds, indicator_id, period, level, lang, unit_id) if period is not None else None
+    c = comparability.compare(ds, indicator_id, period) if period is not None else None
     if c and unit_id:  # a unit's own figures: not compared across a change of its scope
         c = comparability.for_unit(cat, c, unit_id)
     return Header(source, version, ind[column("name", lang)],

@@ -95,3 +95,16 @@ def test_a_draft_sets_what_plotly_would_set_in_the_same_order():
     assert draft.layout["xaxis"]["tickfont"] == {"size": 12} and draft.traces[0]["x"] == ["a<br>a", "b"]
     assert draft.apply().to_json() == by_hand.to_json()
     assert drafted.layout.annotations[0].font.size == 12 and drafted.layout.xaxis.ticktext is None
+
+
+@pytest.mark.parametrize("screen", ["phone", "laptop", "projector"])
+def test_a_fitted_chart_is_one_plotly_accepts(screen):
+    """The draft sets values unvalidated (relayout, restyle): a fitted chart rebuilt through Plotly's
+    validation comes out the same, a chart without a title too (its title was placed above the top)."""
+    bars = go.Figure(go.Bar(y=["Sở Nội vụ", "Sở Tư pháp"], x=[81.2, 77.4], orientation="h", text=["81,2%", "77,4%"],
+                            textposition="outside"))
+    for fig in (cs.fit(quarterly(), cs.SCREENS[screen]), cs.fit(bars, cs.SCREENS[screen])):
+        spec, rebuilt = fig.to_plotly_json(), go.Figure(fig.to_plotly_json()).to_plotly_json()  # validated: raises
+        for s in (spec, rebuilt):
+            del s["layout"]["template"]  # Plotly's own, reordered when copied
+        assert rebuilt == spec

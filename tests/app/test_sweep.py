@@ -29,9 +29,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.util import patch_config_options
 
-from components import chart_style, data, navigation
+from components import chart_style, charts, data, navigation
 from reformkpi.auth import Actor
-from reformkpi.i18n import LANGUAGES
+from reformkpi.i18n import LANGUAGES, t
 from reformkpi.metrics import datasets
 from reformkpi.metrics.datasets import Dataset
 from reformkpi.records import metrics as rm
@@ -314,6 +314,16 @@ def _applied(at: AppTest, query: dict[str, str]) -> list[str]:
     return off
 
 
+def _exportable(at: AppTest, lang: str) -> list[str]:
+    """A run that drew charts offers them for export, labelled with what the page drew them for."""
+    drawn = at.session_state[charts.SHOWN] if charts.SHOWN in at.session_state else {}
+    if not any(d.figure is not None for d in drawn.values()):
+        return []
+    found = [] if any(e.label == t("share.export", lang) for e in at.expander) else ["charts drawn, no export menu"]
+    scope = at.session_state[charts.SCOPE] if charts.SCOPE in at.session_state else None
+    return found + ([] if scope and scope.period else ["charts drawn for no period the page recorded (charts.drawn_for)"])
+
+
 @pytest.mark.parametrize(("state_name", "script", "lang"), list(_cases(KNOWN)))
 def test_every_page_in_every_state(states, apps, recorded, monkeypatch, state_name, script, lang):
     state = states[state_name]
@@ -346,6 +356,7 @@ def test_every_page_in_every_state(states, apps, recorded, monkeypatch, state_na
             foreign, not_half_up = check_percentages(at, recorded, catalog_texts, lang)
             found += [f"percentage that is no core value at its decimals: {w}" for w in foreign]
             found += [f"percentage not rounded half up: {w}" for w in not_half_up]
+            found += _exportable(at, lang)
         failures += [f"{query}: {f}" for f in found]
     assert not failures, "\n".join(failures)
 

@@ -164,7 +164,7 @@ import numpy as np, pandas as pd
 from reformkpi.store import CommitInfo, Store
 n = int(sys.argv[2])
 df = pd.DataFrame({"unit_id": [f"u{i % 500}" for i in range(n)], "indicator_id": "dossier.resolved_late",
-                   "period": [f"{1900 + i // 2000}-Q{1 + i % 4}" for i in range(n)],
+                   "period": [f"{1901 + i // 2100}-Q{1 + i % 4}" for i in range(n)],  # stored years: 1901-2099
                    "value": np.arange(n, dtype=float) + float(sys.argv[3])})
 df = df.drop_duplicates(["unit_id", "indicator_id", "period"])
 print("ready", flush=True)
