@@ -23,6 +23,9 @@ from reformkpi.metrics import views
 from reformkpi.metrics.targets import meets
 
 
+BELOW_MERGER = 22  # pixels: a line of the largest chart type (a projector's 16 px, chart_style.LINE)
+
+
 class _Marks:
     """Shapes and annotations gathered for a figure, then set on it at once (`onto`): Plotly
     validates a figure's every shape and annotation again at each add_shape or add_annotation, so
@@ -31,6 +34,7 @@ class _Marks:
     def __init__(self) -> None:
         self.shapes: list[dict] = []
         self.annotations: list[dict] = []
+        self.merged_on: set[str] = set()  # axes whose top line a merger's label holds
 
     def onto(self, fig: go.Figure) -> None:
         fig.update_layout(shapes=[*fig.layout.shapes, *self.shapes],
@@ -55,6 +59,7 @@ def _merger_marks(marks: _Marks, events: pd.DataFrame, grain: str, lang: str, po
                 continue
         marks.shapes.append(dict(type="line", xref=f"x{axis}", yref=f"y{axis} domain", x0=x, x1=x, y0=0, y1=1,
                                  line={"color": INK, "dash": "dot", "width": 1.5}))
+        marks.merged_on.add(axis)
         marks.annotations.append(dict(x=x, y=1, xref=f"x{axis}", yref=f"y{axis} domain",
                                       text=t("unit.merger_mark", lang, date=formatting.date(e["date"], lang)),
                                       showarrow=False, xanchor="right", yanchor="top", bgcolor="rgba(255,255,255,0.8)",
@@ -62,7 +67,9 @@ def _merger_marks(marks: _Marks, events: pd.DataFrame, grain: str, lang: str, po
 
 
 def _break_marks(marks: _Marks, years: list[int], breaks: list[bool], lang: str, axis: str = "") -> None:
-    """A dotted vertical line between the last year of an old method and the first of the new one."""
+    """A dotted vertical line between the last year of an old method and the first of the new one;
+    its label a line lower where a merger's label holds the top (`_merger_marks`, called first): the
+    two were printed over each other where a break came a few years before the merger."""
     for y, brk in zip(years, breaks):
         if not brk:
             continue
@@ -70,7 +77,8 @@ def _break_marks(marks: _Marks, years: list[int], breaks: list[bool], lang: str,
                                  y0=0, y1=1, line={"color": NEUTRAL, "dash": "dot", "width": 2}))
         marks.annotations.append(dict(x=y - 0.5, y=1, xref=f"x{axis}", yref=f"y{axis} domain",
                                       text=t("chart.method_break", lang), showarrow=False, xanchor="left",
-                                      yanchor="top", font={"size": 12, "color": INK}))
+                                      yanchor="top", font={"size": 12, "color": INK},
+                                      **({"yshift": -BELOW_MERGER} if axis in marks.merged_on else {})))
 
 
 def _highlight(marks: _Marks, x0: float, x1: float, axis: str = "") -> None:

@@ -42,3 +42,14 @@ def test_the_history_grid_draws_what_it_drew(demo, screen):
     assert spec["layout"] == pinned["layout"]
     assert spec["data"] == pinned["data"]
     assert len(spec["data"]) > 10 and spec["layout"]["shapes"] and spec["layout"]["annotations"]
+
+
+def test_a_method_breaks_label_is_not_printed_over_a_mergers(demo):
+    """The merged unit's SIPAS panel has a method break (2022) a few years before the merger (2025):
+    their labels, both at the panel's top, were printed over each other; the break's goes a line
+    lower, a projector's line (16 px type) included."""
+    spec = history_grid_spec(demo, "laptop")
+    notes = spec["layout"]["annotations"]
+    merged = {a["xref"] for a in notes if a["text"].startswith("Hợp nhất")}
+    breaks = [a for a in notes if a["text"] == "Đổi phương pháp" and a["xref"] in merged]
+    assert breaks and all(-a.get("yshift", 0) >= chart_style.LINE * 16 for a in breaks)
